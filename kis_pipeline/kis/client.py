@@ -1,0 +1,362 @@
+"""`KisClient`: authenticated, rate-limited, retried REST calls to KIS (or the simulator).
+
+One `get()` is one logical KIS call: it waits for a slot of the app key's shared budget, sends
+the request with a shared token, classifies the answer by HTTP status, `rt_cd` and `msg_cd`
+(SPEC §4.3), and retries what is transient (EGW00201, gateway 5xx, timeouts, cut-off bodies)
+with capped exponential backoff and full jitter. Every retry takes a new slot of the budget.
+An expired token is refreshed once through the shared store, then the call is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore
+from kis_pipeline.kis.errors import (
+    BusinessError,
+    KisApiError,
+    KisError,
+    KisTransportError,
+    ServerBusy,
+    TokenExpired,
+    error_for,
+)
+from kis_pipeline.kis.ratelimit import FileRateLimiter, RateLimiter
+from kis_pipeline.kis.secrets import redact
+from kis_pipeline.kis.settings import KisSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 0.25
+BACKOFF_CAP_S = 8.0
+# KIS asks for a longer pause after EGW00201 than after a transient server error (SPEC §5).
+RATE_LIMITED_FACTOR = 2.0
+TOKEN_TTL_FALLBACK_S = 86_400.0
+USER_AGENT = "kis-pipeline"
+
+
+@dataclass(frozen=True)
+class KisResponse:
+    """One successful KIS answer; values in `body` are still KIS's strings."""
+
+    tr_id: str
+    body: dict[str, Any]
+    tr_cont: str = ""
+
+    @property
+    def msg_cd(self) -> str:
+        return str(self.body.get("msg_cd", "")).strip()
+
+    @property
+    def has_more(self) -> bool:
+        """True when the response header says another page follows (SPEC §6.3)."""
+        return self.tr_cont in ("F", "M")
+
+    def output(self, name: str = "output") -> list[dict[str, str]]:
+        """The named output container as a list, whether KIS sent an object or a list."""
+        value = self.body.get(name)
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]
+        if isinstance(value, list):
+            return [row for row in value if isinstance(row, dict)]
+        return []
+
+
+@dataclass
+class ClientStats:
+    """What a client did: REST calls sent (retries included), retries, time spent waiting."""
+
+    calls: int = 0
+    retries: int = 0
+    limiter_wait_s: float = 0.0
+    token_issues: int = 0
+    calls_by_tr_id: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "retries": self.retries,
+                "limiter_wait_s": round(self.limiter_wait_s, 3),
+                "token_issues": self.token_issues,
+                "calls_by_tr_id": dict(self.calls_by_tr_id),
+            }
+
+
+class KisClient:
+    """Talks to one KIS environment with one app key. Thread-safe; close() when done."""
+
+    def __init__(
+        self,
+        settings: KisSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        tokens: TokenStore | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base_s: float = BACKOFF_BASE_S,
+    ) -> None:
+        self.settings = settings
+        base_url = settings.require_rest_url()
+        self.limiter = limiter or FileRateLimiter(
+            settings.state_dir / f"ratelimit-{settings.key_id}.gcra", settings.rate_limit
+        )
+        self.tokens = tokens or FileTokenStore(settings.state_dir, settings.key_id)
+        self.stats = ClientStats()
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base_s
+        self._secrets = (settings.app_key, settings.app_secret)
+        self._token: IssuedToken | None = None
+        self._token_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"user-agent": USER_AGENT},
+        )
+
+    def __enter__(self) -> KisClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"KisClient(env={self.settings.env!r}, rest_url={self.settings.rest_url!r})"
+
+    # -- public calls -------------------------------------------------------------------------
+
+    def get(
+        self, path: str, tr_id: str, params: Mapping[str, str], *, tr_cont: str = ""
+    ) -> KisResponse:
+        """One KIS GET call; raises a `KisError` subclass once retries are exhausted."""
+        params = {k: str(v) for k, v in params.items()}
+        refreshed = False
+        attempt = 0
+        while True:
+            token = self._access_token()
+            headers = {
+                "content-type": "application/json; charset=utf-8",
+                "authorization": f"Bearer {token.value}",
+                "appkey": self.settings.app_key.reveal(),
+                "appsecret": self.settings.app_secret.reveal(),
+                "tr_id": tr_id,
+                "tr_cont": tr_cont,
+                "custtype": "P",
+            }
+            try:
+                response = self._send("GET", path, tr_id, params=params, headers=headers)
+                return self._envelope(response, tr_id, params)
+            except TokenExpired:
+                if refreshed:
+                    raise
+                refreshed = True
+                self._refresh_token(token.value)
+            except KisError as exc:
+                attempt += 1
+                if not exc.retryable or attempt >= self._max_attempts:
+                    raise
+                self._backoff(exc, attempt)
+
+    def download(self, url: str) -> bytes:
+        """Fetch a file outside the API gateway (stock master files); retried, not rate-limited."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._http.get(url, timeout=60.0)
+            except httpx.TransportError as exc:
+                if attempt == self._max_attempts:
+                    raise KisTransportError(f"download of {url} failed: {exc}") from exc
+                self._backoff(KisTransportError(str(exc)), attempt)
+                continue
+            if response.status_code == 200:
+                return response.content
+            if response.status_code < 500 or attempt == self._max_attempts:
+                raise KisTransportError(f"download of {url} failed: HTTP {response.status_code}")
+            self._backoff(ServerBusy("HTTP", str(response.status_code)), attempt)
+        raise AssertionError("unreachable")
+
+    def approval_key(self) -> str:
+        """The WebSocket approval key (SPEC §3.3), shared through the token store."""
+        return self.tokens.approval_key(self._issue_approval_key).value
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def _access_token(self) -> IssuedToken:
+        with self._token_lock:
+            token = self._token
+            if token is None or time.time() >= token.refresh_at:
+                token = self._token = self.tokens.access_token(self._issue_access_token)
+            return token
+
+    def _refresh_token(self, rejected: str) -> None:
+        with self._token_lock:
+            self._token = self.tokens.access_token(self._issue_access_token, stale=rejected)
+
+    def _issue_access_token(self) -> IssuedToken:
+        body = self._post_auth(
+            "/oauth2/tokenP",
+            {
+                "grant_type": "client_credentials",
+                "appkey": self.settings.app_key.reveal(),
+                "appsecret": self.settings.app_secret.reveal(),
+            },
+        )
+        value = body.get("access_token")
+        if not isinstance(value, str) or not value:
+            raise KisTransportError("token answer without access_token")
+        now = time.time()
+        try:
+            ttl = float(body.get("expires_in") or TOKEN_TTL_FALLBACK_S)
+        except (TypeError, ValueError):
+            ttl = TOKEN_TTL_FALLBACK_S
+        with self.stats._lock:
+            self.stats.token_issues += 1
+        log.info("issued a new KIS access token (valid %.0f s)", ttl)
+        return IssuedToken(value=value, issued_at=now, expires_at=now + ttl)
+
+    def _issue_approval_key(self) -> IssuedToken:
+        body = self._post_auth(
+            "/oauth2/Approval",
+            {
+                "grant_type": "client_credentials",
+                "appkey": self.settings.app_key.reveal(),
+                "secretkey": self.settings.app_secret.reveal(),
+            },
+        )
+        value = body.get("approval_key")
+        if not isinstance(value, str) or not value:
+            raise KisTransportError("approval answer without approval_key")
+        now = time.time()
+        # Valid 24 h (SPEC §3.3); checked only when subscribing.
+        return IssuedToken(value=value, issued_at=now, expires_at=now + TOKEN_TTL_FALLBACK_S)
+
+    def _post_auth(self, path: str, payload: dict[str, str]) -> dict[str, Any]:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._send("POST", path, path, json_body=payload)
+                body = _json(response)
+                code = str(body.get("error_code") or body.get("msg_cd") or "")
+                if response.status_code == 200 and not code.startswith(("EGW", "OPS")):
+                    return body
+                message = str(body.get("error_description") or body.get("msg1") or "")
+                if not code:
+                    raise ServerBusy(f"HTTP {response.status_code}", "no error code", tr_id=path)
+                raise error_for(code, message, tr_id=path, http_status=response.status_code)
+            except KisError as exc:
+                # EGW00133 waits a whole minute: the token store handles it, not this loop.
+                if not exc.retryable or attempt == self._max_attempts or _is_throttle(exc):
+                    raise
+                self._backoff(exc, attempt)
+        raise AssertionError("unreachable")
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        label: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        waited = self.limiter.acquire()
+        with self.stats._lock:
+            self.stats.calls += 1
+            self.stats.limiter_wait_s += waited
+            self.stats.calls_by_tr_id[label] += 1
+        try:
+            return self._http.request(method, path, params=params, headers=headers, json=json_body)
+        except httpx.TimeoutException as exc:
+            raise KisTransportError(
+                f"{label}: KIS did not answer in time ({type(exc).__name__})"
+            ) from exc
+        except httpx.TransportError as exc:
+            text = redact(str(exc), self._secrets)
+            raise KisTransportError(
+                f"{label}: cannot reach {self.settings.rest_url} ({text}); check the network or "
+                "KIS_REST_URL"
+            ) from exc
+
+    def _envelope(
+        self, response: httpx.Response, tr_id: str, params: Mapping[str, str]
+    ) -> KisResponse:
+        status = response.status_code
+        try:
+            body = _json(response)
+        except KisTransportError:
+            if status >= 500:
+                raise ServerBusy(
+                    f"HTTP {status}",
+                    "gateway error without a body",
+                    tr_id=tr_id,
+                    params=params,
+                    http_status=status,
+                ) from None
+            raise
+        rt_cd = str(body.get("rt_cd", "")).strip()
+        msg_cd = str(body.get("msg_cd") or body.get("error_code") or "").strip()
+        if rt_cd == "0" and status == 200:
+            return KisResponse(
+                tr_id=tr_id, body=body, tr_cont=response.headers.get("tr_cont", "").strip()
+            )
+        message = str(body.get("msg1") or body.get("error_description") or "")
+        if not msg_cd:
+            if status >= 500:
+                raise ServerBusy(
+                    f"HTTP {status}", "server error", tr_id=tr_id, params=params, http_status=status
+                )
+            raise BusinessError(
+                f"HTTP {status}",
+                message or "unexpected answer",
+                tr_id=tr_id,
+                params=params,
+                http_status=status,
+            )
+        raise error_for(msg_cd, message, tr_id=tr_id, params=params, http_status=status)
+
+    def _backoff(self, exc: KisError, attempt: int) -> None:
+        rate_limited = isinstance(exc, KisApiError) and exc.msg_cd == "EGW00201"
+        base = self._backoff_base * (RATE_LIMITED_FACTOR if rate_limited else 1.0)
+        delay = random.uniform(0, min(BACKOFF_CAP_S, base * 2 ** (attempt - 1)))
+        with self.stats._lock:
+            self.stats.retries += 1
+        log.warning("retry %d after %s (sleeping %.2f s)", attempt, exc, delay)
+        time.sleep(delay)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise KisTransportError(
+            f"{response.request.url.path}: body is not complete JSON (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes)"
+        ) from None
+    if not isinstance(body, dict):
+        raise KisTransportError(f"{response.request.url.path}: body is not a JSON object")
+    return body
+
+
+def _is_throttle(exc: KisError) -> bool:
+    return isinstance(exc, KisApiError) and exc.msg_cd == "EGW00133"

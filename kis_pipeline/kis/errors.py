@@ -1,0 +1,139 @@
+"""Every error the KIS client raises, and how a KIS answer maps onto them.
+
+    KisError
+    ├── KisConfigError          bad or missing settings (keys, KIS_ENV, URLs)
+    ├── KisTransportError       timeouts, refused connections, truncated bodies (retryable)
+    ├── PayloadError            a body or frame that does not have the documented shape
+    └── KisApiError             KIS answered with an error code (carries tr_id, msg_cd, msg)
+        ├── RateLimited         EGW00201: per-second limit exceeded (retryable)
+        ├── ServerBusy          EGW00001/2, gateway routing, OPSQ0010/11, bare HTTP 5xx (retryable)
+        ├── TokenExpired        EGW00121-123: refresh the token once, then retry
+        ├── TokenIssueThrottled EGW00133: one token issuance per minute per app key
+        ├── CredentialsRejected EGW00102-105, EGW00003/4: the app key or secret is wrong
+        ├── BusinessError       any other rt_cd != "0": bad symbol, bad parameter (not retried)
+        ├── SubscriptionLimit   OPSP0008: more than 41 WebSocket registrations
+        └── AppKeyInUse         OPSP8996: another WebSocket session holds this app key
+
+Retryability is a class attribute, so no caller parses message text. Messages never contain
+secrets: an `KisApiError` carries the request parameters, never its headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class KisError(Exception):
+    """Base class of everything this package raises."""
+
+    retryable: bool = False
+
+
+class KisConfigError(KisError):
+    """Settings are missing or invalid; the message says which variable and how to fix it."""
+
+
+class KisTransportError(KisError):
+    """The request did not get a complete answer (timeout, connection error, cut-off body)."""
+
+    retryable = True
+
+
+class PayloadError(KisError):
+    """A response body or WebSocket frame does not have the documented shape."""
+
+
+class KisApiError(KisError):
+    """KIS answered with an error code."""
+
+    def __init__(
+        self,
+        msg_cd: str,
+        msg: str,
+        *,
+        tr_id: str = "",
+        params: Mapping[str, str] | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        self.msg_cd = msg_cd
+        self.msg = msg.strip()
+        self.tr_id = tr_id
+        self.params = dict(params or {})
+        self.http_status = http_status
+        where = f" on {tr_id}" if tr_id else ""
+        shown = ", ".join(f"{k}={v}" for k, v in self.params.items() if v)
+        args = f" ({shown})" if shown else ""
+        super().__init__(f"KIS {msg_cd}{where}{args}: {self.msg}")
+
+
+class RateLimited(KisApiError):
+    retryable = True
+
+
+class ServerBusy(KisApiError):
+    retryable = True
+
+
+class TokenExpired(KisApiError):
+    """The access token is expired or invalid; the client refreshes it once and retries."""
+
+
+class TokenIssueThrottled(KisApiError):
+    retryable = True
+
+
+class CredentialsRejected(KisApiError):
+    """KIS rejected the app key or secret: check KIS_APP_KEY / KIS_APP_SECRET for this KIS_ENV."""
+
+
+class BusinessError(KisApiError):
+    """KIS refused the request itself (unknown symbol, bad parameter): retrying cannot help."""
+
+
+class SubscriptionLimit(KisApiError):
+    """OPSP0008: the session already holds the maximum number of registrations."""
+
+
+class AppKeyInUse(KisApiError):
+    """OPSP8996: another WebSocket session is open with this app key."""
+
+
+_BY_CODE: dict[str, type[KisApiError]] = {
+    "EGW00201": RateLimited,
+    "EGW00121": TokenExpired,
+    "EGW00122": TokenExpired,
+    "EGW00123": TokenExpired,
+    "EGW00133": TokenIssueThrottled,
+    "EGW00001": ServerBusy,
+    "EGW00002": ServerBusy,
+    "EGW00202": ServerBusy,
+    "EGW00203": ServerBusy,
+    "EGW00204": ServerBusy,
+    "EGW00300": ServerBusy,
+    "EGW00301": ServerBusy,
+    "EGW00302": ServerBusy,
+    "OPSQ0010": ServerBusy,
+    "OPSQ0011": ServerBusy,
+    "EGW00003": CredentialsRejected,
+    "EGW00004": CredentialsRejected,
+    "EGW00102": CredentialsRejected,
+    "EGW00103": CredentialsRejected,
+    "EGW00104": CredentialsRejected,
+    "EGW00105": CredentialsRejected,
+    "EGW00304": CredentialsRejected,
+    "OPSP0008": SubscriptionLimit,
+    "OPSP8996": AppKeyInUse,
+}
+
+
+def error_for(
+    msg_cd: str,
+    msg: str,
+    *,
+    tr_id: str = "",
+    params: Mapping[str, str] | None = None,
+    http_status: int | None = None,
+) -> KisApiError:
+    """Build the typed error for a KIS message code (unknown codes are business errors)."""
+    cls = _BY_CODE.get(msg_cd.strip(), BusinessError)
+    return cls(msg_cd.strip(), msg, tr_id=tr_id, params=params, http_status=http_status)

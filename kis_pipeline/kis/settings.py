@@ -1,0 +1,166 @@
+"""`KisSettings`: every environment variable of the product, read and checked in one place.
+
+`KIS_ENV` is resolved here and nowhere else. A `.env` file in the working directory may set
+the same variables; the process environment wins over it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from kis_pipeline.kis.errors import KisConfigError
+from kis_pipeline.kis.secrets import Secret
+
+ENVIRONMENTS = ("sim", "paper", "real")
+
+REAL_REST_URL = "https://openapi.koreainvestment.com:9443"
+REAL_WS_URL = "ws://ops.koreainvestment.com:21000"
+PAPER_REST_URL = "https://openapivts.koreainvestment.com:29443"
+PAPER_WS_URL = "ws://ops.koreainvestment.com:31000"
+MASTER_URL = "https://new.real.download.dws.co.kr/common/master"
+
+# One below what KIS allows (18/s real, SPEC §5) leaves room for clock jitter between hosts.
+DEFAULT_RATE_LIMITS = {"real": 17.0, "paper": 1.0, "sim": 17.0}
+
+# The simulator's built-in credentials: obviously fake, safe to print in docs, never valid at KIS.
+SIM_APP_KEY = "PSSIMULATORKEY0000000000000000000000"
+SIM_APP_SECRET = "SIMULATORSECRET" + "0" * 165
+
+_SYMBOL = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
+
+
+@dataclass(frozen=True)
+class KisSettings:
+    """Resolved configuration. `rest_url` is None only for `sim` before a simulator is started."""
+
+    env: str
+    app_key: Secret
+    app_secret: Secret
+    rest_url: str | None
+    ws_url: str | None
+    master_url: str
+    rate_limit: float
+    symbols: tuple[str, ...] | None
+    warehouse: Path
+    state_dir: Path
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+    ) -> KisSettings:
+        """Read the settings from `environ` (default: the process environment plus `.env`)."""
+        if environ is None:
+            file_values = dotenv_values(dotenv) if dotenv and dotenv.is_file() else {}
+            merged = {k: v for k, v in file_values.items() if v is not None}
+            merged.update(os.environ)
+            environ = merged
+        env = (environ.get("KIS_ENV") or "sim").strip().lower()
+        if env not in ENVIRONMENTS:
+            raise KisConfigError(
+                f"KIS_ENV={env!r} is not known; use one of {', '.join(ENVIRONMENTS)} (default sim)"
+            )
+        app_key = (environ.get("KIS_APP_KEY") or "").strip()
+        app_secret = (environ.get("KIS_APP_SECRET") or "").strip()
+        if env == "sim":
+            app_key = app_key or SIM_APP_KEY
+            app_secret = app_secret or SIM_APP_SECRET
+        else:
+            for name, value in (("KIS_APP_KEY", app_key), ("KIS_APP_SECRET", app_secret)):
+                if not value:
+                    raise KisConfigError(
+                        f"{name} is not set (required when KIS_ENV={env}); export it or put it "
+                        "in .env, or use KIS_ENV=sim to run on the built-in simulator"
+                    )
+        default_rest = {"real": REAL_REST_URL, "paper": PAPER_REST_URL}.get(env)
+        default_ws = {"real": REAL_WS_URL, "paper": PAPER_WS_URL}.get(env)
+        rest_url = _url(environ, "KIS_REST_URL", ("http", "https")) or default_rest
+        ws_url = _url(environ, "KIS_WS_URL", ("ws", "wss")) or default_ws
+        master_url = _url(environ, "KIS_MASTER_URL", ("http", "https"))
+        if not master_url:
+            # The simulator serves the master files itself, beside its REST API.
+            master_url = f"{rest_url}/common/master" if env == "sim" and rest_url else MASTER_URL
+        return cls(
+            env=env,
+            app_key=Secret(app_key),
+            app_secret=Secret(app_secret),
+            rest_url=rest_url,
+            ws_url=ws_url,
+            master_url=master_url,
+            rate_limit=_rate(environ.get("KIS_RATE_LIMIT"), DEFAULT_RATE_LIMITS[env]),
+            symbols=_symbols(environ.get("KIS_SYMBOLS")),
+            warehouse=Path(environ.get("KIS_WAREHOUSE") or "warehouse").expanduser(),
+            state_dir=Path(
+                environ.get("KIS_STATE_DIR") or Path.home() / ".cache" / "kis-pipeline"
+            ).expanduser(),
+        )
+
+    @property
+    def needs_embedded_simulator(self) -> bool:
+        return self.env == "sim" and self.rest_url is None
+
+    def with_simulator(self, rest_url: str, ws_url: str) -> KisSettings:
+        """These settings pointed at a running simulator (the master files come from it too)."""
+        return replace(
+            self, rest_url=rest_url, ws_url=ws_url, master_url=f"{rest_url}/common/master"
+        )
+
+    @property
+    def key_id(self) -> str:
+        """A stable file-safe id for (environment, base URL, app key); reveals none of them."""
+        material = f"{self.env}|{self.rest_url}|{self.app_key.reveal()}".encode()
+        return hashlib.sha256(material).hexdigest()[:20]
+
+    def require_rest_url(self) -> str:
+        if not self.rest_url:
+            raise KisConfigError(
+                "no KIS REST URL: with KIS_ENV=sim start a simulator (`kis-pipeline sim`) and set "
+                "KIS_REST_URL, or run a top-level command that starts one for you"
+            )
+        return self.rest_url
+
+
+def _url(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise KisConfigError(
+            f"{name}={raw!r} is not a valid URL; expected {' or '.join(s + '://' for s in schemes)}"
+            "host:port"
+        )
+    return raw.rstrip("/")
+
+
+def _rate(raw: str | None, default: float) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise KisConfigError(
+            f"KIS_RATE_LIMIT={raw!r} is not a number (requests per second)"
+        ) from None
+    if value <= 0:
+        raise KisConfigError(f"KIS_RATE_LIMIT must be positive, got {raw!r}")
+    return value
+
+
+def _symbols(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None or not raw.strip():
+        return None
+    symbols = tuple(dict.fromkeys(s.strip().upper() for s in raw.split(",") if s.strip()))
+    bad = [s for s in symbols if not _SYMBOL.match(s)]
+    if bad:
+        raise KisConfigError(
+            f"KIS_SYMBOLS has invalid codes {', '.join(bad)}; use 6-character KRX codes like 005930"
+        )
+    return symbols
