@@ -10,6 +10,7 @@ Plain Python with no Dagster imports, usable from scripts and notebooks:
 from kis_pipeline.kis.client import ClientStats, KisClient, KisResponse
 from kis_pipeline.kis.errors import (
     AppKeyInUse,
+    ApprovalKeyRejected,
     BusinessError,
     CredentialsRejected,
     KisApiError,
@@ -27,6 +28,7 @@ from kis_pipeline.kis.settings import KisSettings
 
 __all__ = [
     "AppKeyInUse",
+    "ApprovalKeyRejected",
     "BusinessError",
     "ClientStats",
     "CredentialsRejected",

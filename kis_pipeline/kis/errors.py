@@ -11,6 +11,7 @@
         ├── TokenIssueThrottled EGW00133: one token issuance per minute per app key
         ├── CredentialsRejected EGW00102-105, EGW00003/4: the app key or secret is wrong
         ├── BusinessError       any other rt_cd != "0": bad symbol, bad parameter (not retried)
+        ├── ApprovalKeyRejected OPSP0010/0011/9994/9996: issue a new WebSocket approval key
         ├── SubscriptionLimit   OPSP0008: more than 41 WebSocket registrations
         └── AppKeyInUse         OPSP8996: another WebSocket session holds this app key
 
@@ -90,6 +91,10 @@ class BusinessError(KisApiError):
     """KIS refused the request itself (unknown symbol, bad parameter): retrying cannot help."""
 
 
+class ApprovalKeyRejected(KisApiError):
+    """The WebSocket approval key (or its app key) was refused: issue a new approval key."""
+
+
 class SubscriptionLimit(KisApiError):
     """OPSP0008: the session already holds the maximum number of registrations."""
 
@@ -122,6 +127,10 @@ _BY_CODE: dict[str, type[KisApiError]] = {
     "EGW00105": CredentialsRejected,
     "EGW00304": CredentialsRejected,
     "OPSP0008": SubscriptionLimit,
+    "OPSP0010": ApprovalKeyRejected,
+    "OPSP0011": ApprovalKeyRejected,
+    "OPSP9994": ApprovalKeyRejected,
+    "OPSP9996": ApprovalKeyRejected,
     "OPSP8996": AppKeyInUse,
 }
 

@@ -67,8 +67,11 @@ class FaultSpec:
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> str:
-        active = [f"{f.name}={getattr(self, f.name)}" for f in fields(self)
-                  if getattr(self, f.name) != f.default]
+        active = [
+            f"{f.name}={getattr(self, f.name)}"
+            for f in fields(self)
+            if getattr(self, f.name) != f.default
+        ]
         return ",".join(active) or "none"
 
 
@@ -85,12 +88,17 @@ class SimConfig:
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
     token_issue_interval_s: float = DEFAULT_TOKEN_ISSUE_INTERVAL_S
     max_registrations: int = MAX_REGISTRATIONS
+    # KIS sends PINGPONG every so often and drops a client that stays silent (SPEC §15.3).
+    ws_ping_interval_s: float = 20.0
+    ws_pong_timeout_s: float = 60.0
     # Fixed "now" (Asia/Seoul) for reproducible tests; None follows the wall clock.
     now: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.universe <= MAX_UNIVERSE:
-            raise ValueError(f"--universe must be between 1 and {MAX_UNIVERSE}, got {self.universe}")
+            raise ValueError(
+                f"--universe must be between 1 and {MAX_UNIVERSE}, got {self.universe}"
+            )
         if self.rate_limit <= 0:
             raise ValueError(f"--rate-limit must be positive, got {self.rate_limit}")
         if self.tick_rate < 0:

@@ -36,6 +36,10 @@ OK = {
 }
 
 
+Handler = Callable[[httpx.Request], httpx.Response]
+MakeClient = Callable[[Handler], KisClient]
+
+
 def envelope(msg_cd: str, msg1: str, rt_cd: str = "1") -> dict[str, str]:
     return {"rt_cd": rt_cd, "msg_cd": msg_cd, "msg1": msg1}
 
@@ -74,10 +78,10 @@ def timeout(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[[FakeKis], KisClient]]:
+def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     clients: list[KisClient] = []
 
-    def make(fake: FakeKis) -> KisClient:
+    def make(fake: Handler) -> KisClient:
         settings = KisSettings.from_env(
             {
                 "KIS_ENV": "real",
@@ -102,7 +106,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[[FakeKis], KisClient]]:
 
 
 def test_success_sends_kis_headers_and_returns_the_envelope(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     fake = FakeKis([])
     client = make_client(fake)
@@ -119,7 +123,7 @@ def test_success_sends_kis_headers_and_returns_the_envelope(
 
 
 def test_rate_limited_answers_are_retried_and_counted(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     egw = envelope("EGW00201", "초당 거래건수를 초과하였습니다.")
     fake = FakeKis([reply(500, egw), reply(500, egw), reply(200, OK)])
@@ -131,14 +135,14 @@ def test_rate_limited_answers_are_retried_and_counted(
 
 
 def test_rate_limited_also_when_kis_says_it_with_http_200(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     fake = FakeKis([reply(200, envelope("EGW00201", "초당 거래건수를 초과하였습니다."))])
     assert make_client(fake).get(PATH, "FHKST01010100", {}).msg_cd == "MCA00000"
 
 
 def test_server_errors_timeouts_and_cut_bodies_are_retried(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     fake = FakeKis(
         [reply(500, b""), timeout, reply(200, b'{"rt_cd": "0", "msg'), reply(502, b"<html>")]
@@ -148,7 +152,7 @@ def test_server_errors_timeouts_and_cut_bodies_are_retried(
     assert client.stats.retries == 4
 
 
-def test_retries_give_up_with_the_last_error(make_client: Callable[[FakeKis], KisClient]) -> None:
+def test_retries_give_up_with_the_last_error(make_client: MakeClient) -> None:
     egw = envelope("EGW00201", "초당 거래건수를 초과하였습니다.")
     fake = FakeKis([reply(500, egw)] * 20)
     client = make_client(fake)
@@ -159,7 +163,7 @@ def test_retries_give_up_with_the_last_error(make_client: Callable[[FakeKis], Ki
 
 
 def test_business_errors_are_not_retried_and_carry_context(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     fake = FakeKis(
         [reply(200, envelope("OPSQ2001", "ERROR INPUT FIELD NOT FOUND [FID_COND_MRKT_DIV_CODE]"))]
@@ -179,7 +183,7 @@ def test_business_errors_are_not_retried_and_carry_context(
 
 
 def test_expired_token_is_refreshed_exactly_once(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     expired = envelope("EGW00123", "기간이 만료된 token 입니다.")
     fake = FakeKis([reply(500, expired), reply(200, OK)])
@@ -190,7 +194,7 @@ def test_expired_token_is_refreshed_exactly_once(
 
 
 def test_a_token_rejected_twice_is_an_error_not_a_loop(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     expired = envelope("EGW00123", "기간이 만료된 token 입니다.")
     fake = FakeKis([reply(500, expired)] * 5)
@@ -200,13 +204,12 @@ def test_a_token_rejected_twice_is_an_error_not_a_loop(
     assert len(fake.data_requests) == 2
 
 
-def test_rejected_credentials_say_so(make_client: Callable[[FakeKis], KisClient]) -> None:
+def test_rejected_credentials_say_so(make_client: MakeClient) -> None:
     def bad_key(request: httpx.Request) -> httpx.Response:
         body = {"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."}
         return httpx.Response(403, json=body)
 
-    client = make_client(FakeKis([]))
-    client._http._transport = httpx.MockTransport(bad_key)  # noqa: SLF001 - swap the fake gateway
+    client = make_client(bad_key)
     with pytest.raises(CredentialsRejected, match="EGW00103"):
         client.get(PATH, "FHKST01010100", {})
 
@@ -223,13 +226,13 @@ def test_unreachable_host_is_a_clear_transport_error(tmp_path: Path) -> None:
             max_attempts=2,
             backoff_base_s=0.001,
         ) as client,
-        pytest.raises(KisTransportError, match="cannot reach http://127.0.0.1:9"),
+        pytest.raises(KisTransportError, match=r"cannot reach http://127\.0\.0\.1:9"),
     ):
         client.get(PATH, "FHKST01010100", {})
 
 
 def test_approval_key_is_issued_with_secretkey_field(
-    make_client: Callable[[FakeKis], KisClient],
+    make_client: MakeClient,
 ) -> None:
     seen: list[dict[str, str]] = []
 
@@ -237,8 +240,7 @@ def test_approval_key_is_issued_with_secretkey_field(
         seen.append(json.loads(request.content))
         return httpx.Response(200, json={"approval_key": "a2585daf-8c09-4587-9fce-000000000000"})
 
-    client = make_client(FakeKis([]))
-    client._http._transport = httpx.MockTransport(gateway)  # noqa: SLF001
+    client = make_client(gateway)
     assert client.approval_key() == "a2585daf-8c09-4587-9fce-000000000000"
     assert client.approval_key() == "a2585daf-8c09-4587-9fce-000000000000"
     assert len(seen) == 1

@@ -93,7 +93,9 @@ def test_key_id_separates_environments_urls_and_keys_without_revealing_them() ->
     assert "A" * 8 not in one
 
 
-def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("KIS_RATE_LIMIT=3\nKIS_SYMBOLS=005930\n")
     monkeypatch.setenv("KIS_SYMBOLS", "000660")

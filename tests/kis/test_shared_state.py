@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import stat
@@ -56,7 +57,7 @@ def test_requests_are_spaced_evenly_with_no_burst_at_start() -> None:
     for _ in range(10):
         limiter.acquire()
         stamps.append(time.monotonic())
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     # A token bucket would let the first requests through back to back.
     assert min(gaps) >= 0.015
 

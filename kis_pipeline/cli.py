@@ -1,0 +1,165 @@
+"""The `kis-pipeline` command: parse arguments, call the layers, print.
+
+Errors a person can fix are printed as one line saying what is wrong and what to do; the
+traceback is shown only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+from kis_pipeline.kis.errors import KisError
+from kis_pipeline.simulator import config as sim_config
+
+NOT_YET = {
+    "backfill": "the Dagster batch assets",
+    "stream": "the tick collector",
+    "sql": "the DuckDB warehouse catalog",
+    "dev": "the Dagster definitions",
+}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kis-pipeline",
+        description="Market-data ingestion and warehousing for the KIS Open API.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("demo", help="run the end-to-end demo on the simulator")
+
+    sim = commands.add_parser(
+        "sim",
+        help="run the KIS simulator as a server",
+        description="Serve a faithful KIS simulator (REST + WebSocket) until stopped.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=FAULTS_HELP,
+    )
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--rest-port", type=int, default=18443)
+    sim.add_argument("--ws-port", type=int, default=18000)
+    sim.add_argument("--seed", type=int, default=sim_config.DEFAULT_SEED)
+    sim.add_argument(
+        "--universe",
+        type=int,
+        default=sim_config.DEFAULT_UNIVERSE,
+        help=f"number of listed stocks (1..{sim_config.MAX_UNIVERSE})",
+    )
+    sim.add_argument(
+        "--start", type=_date, default=sim_config.DEFAULT_START, help="first day of history"
+    )
+    sim.add_argument(
+        "--rate-limit",
+        type=float,
+        default=sim_config.DEFAULT_RATE_LIMIT,
+        help="REST requests per second allowed per app key (KIS: 18)",
+    )
+    sim.add_argument(
+        "--tick-rate",
+        type=float,
+        default=sim_config.DEFAULT_TICK_RATE,
+        help="WebSocket records per second across all subscriptions",
+    )
+    sim.add_argument(
+        "--faults", default="", help="faults to inject, e.g. http500=0.01,latency_ms=20"
+    )
+    sim.add_argument(
+        "--token-lifetime",
+        type=float,
+        default=sim_config.DEFAULT_TOKEN_LIFETIME_S,
+        help="access-token lifetime in seconds (KIS: 86400)",
+    )
+
+    backfill = commands.add_parser("backfill", help="materialize batch assets over a date range")
+    backfill.add_argument("--from", dest="start", type=_date, required=True)
+    backfill.add_argument("--to", dest="end", type=_date, required=True)
+    backfill.add_argument("--assets", default="")
+    backfill.add_argument("--symbols", default="")
+    backfill.add_argument("--missing", action="store_true")
+
+    stream = commands.add_parser("stream", help="run the WebSocket tick collector")
+    stream.add_argument("--duration", type=float)
+    stream.add_argument("--symbols", default="")
+    stream.add_argument("--persist", action="store_true")
+
+    sql = commands.add_parser("sql", help="run SQL on the warehouse catalog")
+    sql.add_argument("query")
+
+    commands.add_parser("dev", help="start the Dagster UI on the warehouse")
+    return parser
+
+
+FAULTS_HELP = """\
+faults (--faults, comma-separated; probabilities are per REST request):
+  http500=P          answer HTTP 500 with no KIS body
+  egw00201=P         answer EGW00201 (rate exceeded) even below the limit
+  egw00201_burst=N   each EGW00201 fault lasts N consecutive requests
+  latency_ms=MS      add latency to every REST answer
+  timeout=P          hang the request for timeout_s seconds (timeout_s=S, default 30)
+  truncated=P        cut the JSON body short
+  token_revoke=P     revoke the caller's token (EGW00121 until it issues a new one)
+  ws_drop_every_s=S  close every WebSocket session after S seconds
+  extra_column       append one unexpected field to every WebSocket record
+example: --faults http500=0.01,egw00201=0.02,latency_ms=20,ws_drop_every_s=30,extra_column
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (KisError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "sim":
+        from kis_pipeline.simulator.server import run_forever
+
+        config = sim_config.SimConfig(
+            seed=args.seed,
+            universe=args.universe,
+            start=args.start,
+            rate_limit=args.rate_limit,
+            tick_rate=args.tick_rate,
+            faults=sim_config.FaultSpec.parse(args.faults),
+            token_lifetime_s=args.token_lifetime,
+        )
+        run_forever(config, host=args.host, rest_port=args.rest_port, ws_port=args.ws_port)
+        return 0
+    if args.command == "demo":
+        from kis_pipeline.demo import run_demo
+
+        return run_demo()
+    print(
+        f"kis-pipeline {args.command}: not yet available — it needs {NOT_YET[args.command]}, "
+        "which are still being built. `kis-pipeline demo` and `kis-pipeline sim` work today.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

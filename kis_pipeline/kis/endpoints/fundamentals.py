@@ -1,0 +1,216 @@
+"""Financial statements and ratios: balance sheet §10.1, income statement §10.2, ratios §10.3.
+
+Each call returns the fiscal periods KIS has for one symbol, newest first, keyed by `stac_yymm`
+(`period`, `YYYYMM`); annual or quarterly by `FID_DIV_CLS_CODE`. Quarterly figures are year-to-
+date cumulative (SPEC §18.14): differencing is left to the caller. Rows are stamped `as_of`, the
+fetch date, so the warehouse keeps every restatement point in time.
+
+Units: statement items come in KRW 100 million (억원) and leave in KRW. Unpopulated lines come
+back as the placeholder `99.99` (SPEC §10.1, §10.2, §18.14); since real items are whole 억원
+amounts, `99.99` in a statement item is null. Ratios stay as KIS gives them (percent; EPS, BPS
+and sales per share in KRW), placeholders included, because 99.99 % is a possible ratio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.endpoints._base import Endpoint
+from kis_pipeline.kis.errors import PayloadError
+from kis_pipeline.kis.parse import (
+    KRW_PER_HUNDRED_MILLION,
+    drop_blank_rows,
+    frame_from_rows,
+    rows_of,
+    today_kst,
+)
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+
+BALANCE_SHEET_PATH = "/uapi/domestic-stock/v1/finance/balance-sheet"
+BALANCE_SHEET_TR_ID = "FHKST66430100"
+INCOME_STATEMENT_PATH = "/uapi/domestic-stock/v1/finance/income-statement"
+INCOME_STATEMENT_TR_ID = "FHKST66430200"
+FINANCIAL_RATIOS_PATH = "/uapi/domestic-stock/v1/finance/financial-ratio"
+FINANCIAL_RATIOS_TR_ID = "FHKST66430300"
+
+PERIOD_CODES = {"annual": "0", "quarter": "1"}
+PLACEHOLDERS = ("99.99",)
+
+# §10.1 output.
+BALANCE_SHEET_FIELDS = {
+    "stac_yymm": "period",
+    "cras": "current_assets",
+    "fxas": "fixed_assets",
+    "total_aset": "total_assets",
+    "flow_lblt": "current_liabilities",
+    "fix_lblt": "fixed_liabilities",
+    "total_lblt": "total_liabilities",
+    "cpfn": "capital",
+    "cfp_surp": "capital_surplus",
+    "prfi_surp": "retained_earnings",
+    "total_cptl": "total_equity",
+}
+BALANCE_SHEET_REQUIRED = ("stac_yymm", "total_aset", "total_lblt", "total_cptl")
+
+# §10.2 output.
+INCOME_STATEMENT_FIELDS = {
+    "stac_yymm": "period",
+    "sale_account": "revenue",
+    "sale_cost": "cost_of_sales",
+    "sale_totl_prfi": "gross_profit",
+    "depr_cost": "depreciation",
+    "sell_mang": "selling_admin_expense",
+    "bsop_prti": "operating_profit",
+    "bsop_non_ernn": "non_operating_income",
+    "bsop_non_expn": "non_operating_expense",
+    "op_prfi": "ordinary_profit",
+    "spec_prfi": "extraordinary_gain",
+    "spec_loss": "extraordinary_loss",
+    "thtr_ntin": "net_income",
+}
+INCOME_STATEMENT_REQUIRED = ("stac_yymm", "sale_account", "bsop_prti", "thtr_ntin")
+
+# §10.3 output.
+FINANCIAL_RATIOS_FIELDS = {
+    "stac_yymm": "period",
+    "grs": "revenue_growth",
+    "bsop_prfi_inrt": "operating_profit_growth",
+    "ntin_inrt": "net_income_growth",
+    "roe_val": "roe",
+    "eps": "eps",
+    "sps": "sps",
+    "bps": "bps",
+    "rsrv_rate": "reserve_ratio",
+    "lblt_rate": "debt_ratio",
+}
+FINANCIAL_RATIOS_REQUIRED = ("stac_yymm", "roe_val", "eps", "bps", "lblt_rate")
+
+BALANCE_SHEET = Endpoint("balance-sheet", BALANCE_SHEET_PATH, BALANCE_SHEET_TR_ID)
+INCOME_STATEMENT = Endpoint("income-statement", INCOME_STATEMENT_PATH, INCOME_STATEMENT_TR_ID)
+FINANCIAL_RATIOS = Endpoint("financial-ratio", FINANCIAL_RATIOS_PATH, FINANCIAL_RATIOS_TR_ID)
+
+PeriodType = Literal["annual", "quarter"]
+
+
+def fetch_balance_sheet(
+    client: KisClient,
+    symbol: str,
+    *,
+    period_type: PeriodType = "annual",
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """Balance sheet by fiscal period, balance-sheet FHKST66430100 (SPEC §10.1).
+
+    Returns `schemas.BALANCE_SHEET`, items in KRW, newest period first; `as_of` defaults to
+    today in KST.
+    """
+    return _statement(
+        client,
+        BALANCE_SHEET,
+        symbol,
+        period_type=period_type,
+        as_of=as_of,
+        rename=BALANCE_SHEET_FIELDS,
+        required=BALANCE_SHEET_REQUIRED,
+        schema=schemas.BALANCE_SHEET,
+        amounts=True,
+    )
+
+
+def fetch_income_statement(
+    client: KisClient,
+    symbol: str,
+    *,
+    period_type: PeriodType = "annual",
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """Income statement by fiscal period, income-statement FHKST66430200 (SPEC §10.2).
+
+    Returns `schemas.INCOME_STATEMENT`, items in KRW, newest period first; quarterly rows are
+    year-to-date cumulative.
+    """
+    return _statement(
+        client,
+        INCOME_STATEMENT,
+        symbol,
+        period_type=period_type,
+        as_of=as_of,
+        rename=INCOME_STATEMENT_FIELDS,
+        required=INCOME_STATEMENT_REQUIRED,
+        schema=schemas.INCOME_STATEMENT,
+        amounts=True,
+    )
+
+
+def fetch_financial_ratios(
+    client: KisClient,
+    symbol: str,
+    *,
+    period_type: PeriodType = "annual",
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """Financial ratios by fiscal period, financial-ratio FHKST66430300 (SPEC §10.3).
+
+    Returns `schemas.FINANCIAL_RATIOS`, newest period first.
+    """
+    return _statement(
+        client,
+        FINANCIAL_RATIOS,
+        symbol,
+        period_type=period_type,
+        as_of=as_of,
+        rename=FINANCIAL_RATIOS_FIELDS,
+        required=FINANCIAL_RATIOS_REQUIRED,
+        schema=schemas.FINANCIAL_RATIOS,
+        amounts=False,
+    )
+
+
+def _statement(
+    client: KisClient,
+    endpoint: Endpoint,
+    symbol: str,
+    *,
+    period_type: str,
+    as_of: dt.date | None,
+    rename: Mapping[str, str],
+    required: tuple[str, ...],
+    schema: pl.Schema,
+    amounts: bool,
+) -> pl.DataFrame:
+    if period_type not in PERIOD_CODES:
+        raise ValueError(f"period_type must be one of {list(PERIOD_CODES)}, got {period_type!r}")
+    params = {
+        "FID_DIV_CLS_CODE": PERIOD_CODES[period_type],
+        "fid_cond_mrkt_div_code": "J",
+        "fid_input_iscd": symbol,
+    }
+    where = endpoint.where("output")
+    response = endpoint.call(client, params)
+    items = [column for column in rename.values() if column != "period"]
+    frame = frame_from_rows(
+        drop_blank_rows(rows_of(response.body, "output", where=where)),
+        rename=rename,
+        schema=schema,
+        where=where,
+        required=required,
+        keys=("stac_yymm",),
+        scale={c: KRW_PER_HUNDRED_MILLION for c in items} if amounts else None,
+        null_values={c: PLACEHOLDERS for c in items} if amounts else None,
+        constants={
+            "as_of": as_of or today_kst(),
+            "symbol": symbol,
+            "period_type": period_type,
+        },
+    )
+    bad = frame.filter(~pl.col("period").str.contains(r"^\d{6}$"))
+    if bad.height:
+        raise PayloadError(f"{where}: 'stac_yymm' is not YYYYMM: {bad['period'][0]!r}")
+    return frame.unique(subset=["period"], keep="first", maintain_order=True)

@@ -1,0 +1,128 @@
+"""Overseas stock daily prices, dailyprice HHDFS76240000 (SPEC §13.3).
+
+At most 100 rows per call, newest first, ending at `BYMD`: a range is fetched by walking `BYMD`
+back to the day before the oldest row (SPEC §6.2). Dates are the exchange's own dates; prices
+are floats in the exchange's currency (`currency` column), `value_local` too (no FX here).
+KIS sends `diff` unsigned with the direction in `sign` (4/5 = down): `change` is signed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.endpoints._base import Endpoint
+from kis_pipeline.kis.endpoints._paging import walk_frames
+from kis_pipeline.kis.parse import conform, drop_blank_rows, frame_from_rows, rows_of, yyyymmdd
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+
+OVERSEAS_DAILY_PATH = "/uapi/overseas-price/v1/quotations/dailyprice"
+OVERSEAS_DAILY_TR_ID = "HHDFS76240000"
+OVERSEAS_DAILY_PAGE_ROWS = 100
+# MODP: 0 = unadjusted, 1 = split-adjusted (SPEC §13.3).
+ADJUSTED_FLAG = {True: "1", False: "0"}
+DOWN_SIGNS = ("4", "5")
+
+# Quote exchange codes (SPEC §18.16) -> trading currency.
+CURRENCIES = {
+    "NAS": "USD",
+    "NYS": "USD",
+    "AMS": "USD",
+    "BAQ": "USD",
+    "BAY": "USD",
+    "BAA": "USD",
+    "HKS": "HKD",
+    "SHS": "CNY",
+    "SZS": "CNY",
+    "SHI": "CNY",
+    "SZI": "CNY",
+    "TSE": "JPY",
+    "HSX": "VND",
+    "HNX": "VND",
+}
+
+# §13.3 output2.
+OVERSEAS_BAR_FIELDS = {
+    "xymd": "date",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "clos": "close",
+    "tvol": "volume",
+    "tamt": "value_local",
+    "diff": "change",
+    "rate": "change_rate",
+    "sign": "_sign",
+}
+OVERSEAS_BAR_REQUIRED = ("xymd", "open", "high", "low", "clos", "tvol")
+_PAGE_SCHEMA = pl.Schema({**schemas.OVERSEAS_DAILY_PRICES, "_sign": pl.String})
+
+OVERSEAS_DAILY = Endpoint("overseas-dailyprice", OVERSEAS_DAILY_PATH, OVERSEAS_DAILY_TR_ID)
+
+
+def fetch_overseas_daily(
+    client: KisClient,
+    exchange: str,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    adjusted: bool = False,
+) -> pl.DataFrame:
+    """Daily bars of an overseas stock, dailyprice HHDFS76240000 (SPEC §13.3).
+
+    `exchange` is a quote code (`NAS`, `NYS`, `AMS`, `HKS`, `TSE`, ...). Returns
+    `schemas.OVERSEAS_DAILY_PRICES`, one row per exchange trading day in [start, end],
+    ascending; unadjusted unless `adjusted`.
+    """
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    where = OVERSEAS_DAILY.where("output2")
+    constants = {
+        "exchange": exchange,
+        "symbol": symbol,
+        "currency": CURRENCIES.get(exchange),
+        "is_adjusted": adjusted,
+    }
+
+    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+        params = {
+            "AUTH": "",
+            "EXCD": exchange,
+            "SYMB": symbol,
+            "GUBN": "0",
+            "BYMD": yyyymmdd(window_end),
+            "MODP": ADJUSTED_FLAG[adjusted],
+            "KEYB": "",
+        }
+        response = OVERSEAS_DAILY.call(client, params)
+        page = frame_from_rows(
+            drop_blank_rows(rows_of(response.body, "output2", where=where)),
+            rename=OVERSEAS_BAR_FIELDS,
+            schema=_PAGE_SCHEMA,
+            where=where,
+            required=OVERSEAS_BAR_REQUIRED,
+            keys=("xymd",),
+            constants=constants,
+        )
+        signed = (
+            pl.when(pl.col("_sign").is_in(DOWN_SIGNS))
+            .then(-pl.col("change").abs())
+            .when(pl.col("_sign").is_not_null())
+            .then(pl.col("change").abs())
+            .otherwise(pl.col("change"))
+        )
+        return conform(page.with_columns(change=signed), schemas.OVERSEAS_DAILY_PRICES)
+
+    return walk_frames(
+        fetch_page,
+        start=start,
+        end=end,
+        schema=schemas.OVERSEAS_DAILY_PRICES,
+        page_rows=OVERSEAS_DAILY_PAGE_ROWS,
+    )

@@ -1,0 +1,246 @@
+"""Domestic stock prices: the current-price snapshot (§7.1) and the daily chart (§7.3).
+
+The daily chart is the pipeline's OHLCV source of record. It returns at most 100 bars per call,
+newest first, so a range is fetched by walking the end date back (SPEC §6.2). Original and
+adjusted prices are separate calls (`FID_ORG_ADJ_PRC` 1 / 0 on this endpoint, the opposite
+wording of `inquire-daily-price`: SPEC §18.9); the adjusted frame carries
+`adj_factor = adjusted close / original close`, which needs the original bars of the same days.
+Units: prices KRW, volume shares, `value` KRW (KIS sends KRW here); `market_cap` and `capital`
+of the snapshot come in KRW 100 million and leave in KRW. A bar's open/high/low of 0 (a day
+without trades) is null: 0 is never a price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
+from kis_pipeline.kis.endpoints._paging import walk_frames
+from kis_pipeline.kis.parse import (
+    KRW_PER_HUNDRED_MILLION,
+    conform,
+    drop_blank_rows,
+    frame_from_rows,
+    rows_of,
+    yyyymmdd,
+    zero_to_null,
+)
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+
+CURRENT_PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
+CURRENT_PRICE_TR_ID = "FHKST01010100"
+DAILY_CHART_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
+DAILY_CHART_TR_ID = "FHKST03010100"
+DAILY_CHART_PAGE_ROWS = 100
+# KIS writes 0 for the open/high/low of a day without trades (mod_yn = Y); 0 is not a price.
+ZERO_MEANS_NO_PRICE = ("open", "high", "low")
+# FID_ORG_ADJ_PRC of this endpoint: 0 = adjusted, 1 = original (SPEC §7.3).
+ADJUSTED_FLAG = {True: "0", False: "1"}
+
+# §7.3 output2 (one bar per trading day).
+DAILY_BAR_FIELDS = {
+    "stck_bsop_date": "date",
+    "stck_oprc": "open",
+    "stck_hgpr": "high",
+    "stck_lwpr": "low",
+    "stck_clpr": "close",
+    "acml_vol": "volume",
+    "acml_tr_pbmn": "value",
+    "prdy_vrss": "change",
+    "flng_cls_code": "ex_rights_code",
+    "prtt_rate": "split_ratio",
+    "revl_issu_reas": "revaluation_reason",
+    "mod_yn": "is_modified",
+}
+DAILY_BAR_REQUIRED = (
+    "stck_bsop_date",
+    "stck_oprc",
+    "stck_hgpr",
+    "stck_lwpr",
+    "stck_clpr",
+    "acml_vol",
+    "acml_tr_pbmn",
+)
+
+# §7.1 output (one object).
+CURRENT_PRICE_FIELDS = {
+    "stck_shrn_iscd": "symbol",
+    "stck_prpr": "price",
+    "prdy_vrss": "change",
+    "prdy_ctrt": "change_rate",
+    "stck_oprc": "open",
+    "stck_hgpr": "high",
+    "stck_lwpr": "low",
+    "acml_vol": "volume",
+    "acml_tr_pbmn": "value",
+    "prdy_vrss_vol_rate": "prev_volume_rate",
+    "stck_mxpr": "upper_limit",
+    "stck_llam": "lower_limit",
+    "stck_sdpr": "base_price",
+    "wghn_avrg_stck_prc": "vwap",
+    "lstn_stcn": "listed_shares",
+    "hts_avls": "market_cap",
+    "cpfn": "capital",
+    "stck_fcam": "par_value",
+    "aspr_unit": "tick_size",
+    "per": "per",
+    "pbr": "pbr",
+    "eps": "eps",
+    "bps": "bps",
+    "stac_month": "settlement_month",
+    "vol_tnrt": "volume_turnover",
+    "frgn_hldn_qty": "foreign_holding_volume",
+    "hts_frgn_ehrt": "foreign_exhaustion_rate",
+    "frgn_ntby_qty": "foreign_net_volume",
+    "pgtr_ntby_qty": "program_net_volume",
+    "w52_hgpr": "w52_high",
+    "w52_hgpr_date": "w52_high_date",
+    "w52_lwpr": "w52_low",
+    "w52_lwpr_date": "w52_low_date",
+    "d250_hgpr": "d250_high",
+    "d250_hgpr_date": "d250_high_date",
+    "d250_lwpr": "d250_low",
+    "d250_lwpr_date": "d250_low_date",
+    "stck_dryy_hgpr": "ytd_high",
+    "dryy_hgpr_date": "ytd_high_date",
+    "stck_dryy_lwpr": "ytd_low",
+    "dryy_lwpr_date": "ytd_low_date",
+    "rprs_mrkt_kor_name": "market_name",
+    "bstp_kor_isnm": "sector_name",
+    "iscd_stat_cls_code": "status_code",
+    "mrkt_warn_cls_code": "market_warning_code",
+    "temp_stop_yn": "is_halted",
+    "mang_issu_cls_code": "is_administrative",
+    "short_over_yn": "is_short_term_overheated",
+    "sltr_yn": "is_liquidation_trading",
+    "crdt_able_yn": "is_credit_available",
+    "ssts_yn": "is_short_sale_available",
+    "vi_cls_code": "vi_code",
+}
+CURRENT_PRICE_REQUIRED = (
+    "stck_prpr",
+    "prdy_vrss",
+    "prdy_ctrt",
+    "stck_oprc",
+    "stck_hgpr",
+    "stck_lwpr",
+    "acml_vol",
+    "acml_tr_pbmn",
+)
+CURRENT_PRICE_SCALE = {"market_cap": KRW_PER_HUNDRED_MILLION, "capital": KRW_PER_HUNDRED_MILLION}
+
+CURRENT_PRICE = Endpoint("inquire-price", CURRENT_PRICE_PATH, CURRENT_PRICE_TR_ID)
+DAILY_CHART = Endpoint("inquire-daily-itemchartprice", DAILY_CHART_PATH, DAILY_CHART_TR_ID)
+
+
+def fetch_current_price(client: KisClient, symbol: str, *, market: str = "J") -> pl.DataFrame:
+    """Current price snapshot, inquire-price FHKST01010100 (SPEC §7.1).
+
+    One row (none if KIS answers with an empty object). There is no date in the answer: the
+    caller stamps the session from the calendar.
+    """
+    params = {"FID_COND_MRKT_DIV_CODE": market, "FID_INPUT_ISCD": symbol}
+    response = CURRENT_PRICE.call(client, params)
+    where = CURRENT_PRICE.where("output")
+    rows = drop_blank_rows(rows_of(response.body, "output", where=where))
+    frame = frame_from_rows(
+        rows,
+        rename=CURRENT_PRICE_FIELDS,
+        schema=schemas.CURRENT_PRICE,
+        where=where,
+        required=CURRENT_PRICE_REQUIRED,
+        scale=CURRENT_PRICE_SCALE,
+        constants={"venue": venue_of(market)},
+    )
+    # The answer echoes the code in stck_shrn_iscd; fall back to the request if it does not.
+    return frame.with_columns(pl.col("symbol").fill_null(symbol))
+
+
+def fetch_daily_chart(
+    client: KisClient,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    adjusted: bool,
+    market: str = "J",
+    original: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Daily OHLCV bars, inquire-daily-itemchartprice FHKST03010100 (SPEC §7.3).
+
+    Returns `schemas.DAILY_PRICES` (original prices) or, with `adjusted=True`,
+    `schemas.DAILY_PRICES_ADJUSTED`, one row per trading day in [start, end], ascending.
+    `adj_factor` divides each adjusted close by the original close of that day: pass the
+    original bars already fetched as `original` (a `DAILY_PRICES` frame) to save the calls,
+    otherwise they are fetched here too.
+    """
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    bars = _walk_daily_chart(client, symbol, start, end, adjusted=adjusted, market=market)
+    if not adjusted:
+        return conform(bars, schemas.DAILY_PRICES)
+    if original is None:
+        original = _walk_daily_chart(client, symbol, start, end, adjusted=False, market=market)
+    return with_adj_factor(bars, original)
+
+
+def with_adj_factor(adjusted: pl.DataFrame, original: pl.DataFrame) -> pl.DataFrame:
+    """Adjusted bars with `adj_factor` = adjusted close / original close of the same day."""
+    raw_close = original.select(
+        pl.col("date"), pl.col("symbol"), pl.col("close").alias("_raw_close")
+    )
+    joined = adjusted.join(raw_close, on=["date", "symbol"], how="left")
+    factor = (
+        pl.when(pl.col("_raw_close") > 0)
+        .then(pl.col("close") / pl.col("_raw_close"))
+        .otherwise(None)
+    )
+    return conform(joined.with_columns(adj_factor=factor), schemas.DAILY_PRICES_ADJUSTED)
+
+
+def _walk_daily_chart(
+    client: KisClient,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    adjusted: bool,
+    market: str,
+) -> pl.DataFrame:
+    where = DAILY_CHART.where("output2")
+    venue = venue_of(market)
+
+    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+        params = {
+            "FID_COND_MRKT_DIV_CODE": market,
+            "FID_INPUT_ISCD": symbol,
+            "FID_INPUT_DATE_1": yyyymmdd(start),
+            "FID_INPUT_DATE_2": yyyymmdd(window_end),
+            "FID_PERIOD_DIV_CODE": "D",
+            "FID_ORG_ADJ_PRC": ADJUSTED_FLAG[adjusted],
+        }
+        response = DAILY_CHART.call(client, params)
+        page = frame_from_rows(
+            drop_blank_rows(rows_of(response.body, "output2", where=where)),
+            rename=DAILY_BAR_FIELDS,
+            schema=schemas.DAILY_PRICES,
+            where=where,
+            required=DAILY_BAR_REQUIRED,
+            keys=("stck_bsop_date",),
+            constants={"symbol": symbol, "venue": venue},
+        )
+        return zero_to_null(page, ZERO_MEANS_NO_PRICE)
+
+    return walk_frames(
+        fetch_page,
+        start=start,
+        end=end,
+        schema=schemas.DAILY_PRICES,
+        page_rows=DAILY_CHART_PAGE_ROWS,
+    )

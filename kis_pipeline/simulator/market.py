@@ -1,0 +1,652 @@
+"""The simulator's deterministic synthetic market: the one source of every number it serves.
+
+Same `SimConfig` (seed, universe, start) + same clock = same data. The clock is `config.now`
+when set, else the wall clock, in Asia/Seoul. The daily history runs from `config.start` to
+the last completed KRX session (a trading day counts once 15:30 KST has passed).
+
+What lives where:
+- `krx_calendar`: holidays, business/trading/settlement days, the session clock;
+- `market_universe`: listings (real large caps first, then synthetic names) and splits;
+- `market_prices`: the numpy (days x symbols) raw OHLCV book, built lazily, once;
+- `market_indices`, `market_flows`, `market_fundamentals`, `market_overseas`: the rest.
+
+The book is generated through the end of the calendar year of the next session, so the
+session being played by the WebSocket app (`session_bar`) is already known; methods named
+after history (`bar`, `daily_bars`, `prices_frame`, ...) never reveal a day past the last
+completed session. Corporate events are fixed in the model whatever the clock and appear
+once their date has passed. Splits (new shares per old): 005930 2018-05-04 x50, 035420
+2018-10-12 x5, 035720 2021-04-15 x5, and the synthetic names at universe positions 40
+(2020-06-15 x10), 47 (2023-09-11 x5), 300 (2016-08-22 x10) and 1200 (2022-03-14 x5); a split
+on or before the first history day is dropped.
+
+Conventions for the bar fields (SPEC §7.3): on a split day `prev_close` is the reset base
+(previous close / ratio, on the tick grid), `flng_cls_code` is "01", `prtt_rate` is the base
+price over the previous close (1/ratio, e.g. 0.02 for 1:50) and `revl_issu_reas` is "99";
+ex-dividend days carry "02" (year-end) or "05" (interim/quarterly). Other days: "00", 0.0, "".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from functools import cached_property
+
+import numpy as np
+import polars as pl
+
+from kis_pipeline.simulator import krx_calendar as cal
+from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.market_flows import FlowModel
+from kis_pipeline.simulator.market_fundamentals import (
+    EX_DIVIDEND_CODE,
+    Fundamentals,
+    visible_dividend,
+)
+from kis_pipeline.simulator.market_indices import INDEX_CODES, IndexSeries, build_indices, members
+from kis_pipeline.simulator.market_overseas import (
+    EXCHANGES,
+    OVERSEAS,
+    OverseasModel,
+    last_completed_day,
+    weekdays,
+)
+from kis_pipeline.simulator.market_prices import PriceBook, SplitEvent
+from kis_pipeline.simulator.market_ticks import price_limits, tick_size
+from kis_pipeline.simulator.market_types import (
+    CorporateAction,
+    DailyBar,
+    Dividend,
+    FinancialPeriod,
+    IndexBar,
+    InvestorFlow,
+    Listing,
+    OverseasBar,
+    QuoteStats,
+)
+from kis_pipeline.simulator.market_universe import SymbolSpec, build_specs, split_plans
+
+KST = cal.KST
+RANKING_KINDS = ("volume", "rise", "fall", "market_cap")
+
+__all__ = [
+    "INDEX_CODES",
+    "KST",
+    "OVERSEAS",
+    "RANKING_KINDS",
+    "CorporateAction",
+    "DailyBar",
+    "Dividend",
+    "FinancialPeriod",
+    "IndexBar",
+    "InvestorFlow",
+    "Listing",
+    "Market",
+    "OverseasBar",
+    "QuoteStats",
+    "price_limits",
+    "tick_size",
+]
+
+
+class Market:
+    """Deterministic synthetic KRX market (plus a few overseas tickers); thread-safe reads."""
+
+    INDEX_CODES: dict[str, str] = INDEX_CODES
+    OVERSEAS: list[tuple[str, str, str]] = OVERSEAS
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self._specs: list[SymbolSpec] = build_specs(config.universe, config.start)
+        self._column = {spec.symbol: i for i, spec in enumerate(self._specs)}
+        self._lock = threading.RLock()
+        self._book: PriceBook | None = None
+        self._indices: dict[str, IndexSeries] | None = None
+        self._flows: FlowModel | None = None
+        self._fundamentals: Fundamentals | None = None
+        self._overseas = OverseasModel(config.seed, config.start)
+        self._history_cache: tuple[dt.date, list[dt.date]] | None = None
+        self._ex_codes: dict[int, dict[dt.date, str]] = {}
+        self._last_split = max(
+            (plan.date for plan in split_plans(self._specs)), default=config.start
+        )
+
+    # --- clock and calendar -----------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        if self.config.now is not None:
+            return cal.to_kst(self.config.now)
+        return dt.datetime.now(KST)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def last_completed_session(self, now: dt.datetime | None = None) -> dt.date:
+        return cal.last_completed_session(now or self.now())
+
+    def first_day(self) -> dt.date:
+        """The first trading day of the history (config.start or the next trading day)."""
+        day = self.config.start
+        return day if cal.is_trading_day(day) else cal.next_trading_day(day)
+
+    def history_days(self) -> list[dt.date]:
+        last = self.last_completed_session()
+        cached = self._history_cache
+        if cached is not None and cached[0] == last:
+            return list(cached[1])
+        days = cal.trading_days(self.config.start, last)
+        self._history_cache = (last, days)
+        return list(days)
+
+    def is_trading_day(self, day: dt.date) -> bool:
+        return cal.is_trading_day(day)
+
+    def is_business_day(self, day: dt.date) -> bool:
+        return cal.is_business_day(day)
+
+    def is_settlement_day(self, day: dt.date) -> bool:
+        return cal.is_settlement_day(day)
+
+    def trading_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        first = max(start, self.config.start)
+        last = min(end, self.last_completed_session())
+        return cal.trading_days(first, last) if first <= last else []
+
+    def next_session(self, now: dt.datetime | None = None) -> dt.date:
+        """The session being played now (today if a trading day not yet closed) or next."""
+        local = cal.to_kst(now or self.now())
+        today = local.date()
+        if cal.is_trading_day(today) and local.time() < cal.SESSION_CLOSE:
+            return today
+        return cal.next_trading_day(today)
+
+    # --- universe -----------------------------------------------------------------------
+
+    @cached_property
+    def listings(self) -> list[Listing]:
+        last = self.last_completed_session()
+        out = []
+        for i, spec in enumerate(self._specs):
+            factor = self._pending_split_factor(i, last)
+            out.append(
+                Listing(
+                    spec.symbol,
+                    spec.name,
+                    spec.market,
+                    round(spec.final_shares / factor),
+                    int(spec.final_par * factor),
+                    spec.list_date,
+                    spec.sector,
+                )
+            )
+        return out
+
+    def listing(self, symbol: str) -> Listing | None:
+        i = self._column.get(symbol)
+        return None if i is None else self.listings[i]
+
+    def symbols(self) -> list[str]:
+        return [spec.symbol for spec in self._specs]
+
+    def index_members(self, code: str) -> list[str]:
+        """Constituents of index `code` ("0001", "1001", "2001"), in universe order."""
+        mask = members(self.book).get(code)
+        if mask is None:
+            return []
+        return [spec.symbol for spec, m in zip(self._specs, mask, strict=True) if m]
+
+    # --- the lazily built model ---------------------------------------------------------
+
+    @property
+    def book(self) -> PriceBook:
+        """The raw price book; covers the history and the rest of the next session's year."""
+        with self._lock:
+            # Through the last planned split too, so that the raw history never depends on
+            # the clock (a split the clock has not reached yet is still in the model).
+            horizon = dt.date(max(self.next_session().year, self._last_split.year), 12, 31)
+            book = self._book
+            if book is None or book.days[-1] < cal.previous_trading_day(horizon):
+                book = self._build(horizon)
+            return book
+
+    def _build(self, horizon: dt.date) -> PriceBook:
+        start = self.first_day()
+        days = cal.trading_days(start, max(horizon, start))
+        index = {day: i for i, day in enumerate(days)}
+        events = []
+        for plan in split_plans(self._specs):
+            day = plan.date if cal.is_trading_day(plan.date) else cal.next_trading_day(plan.date)
+            if day in index and index[day] > 0:
+                events.append(
+                    SplitEvent(plan.symbol, self._column[plan.symbol], index[day], day, plan.ratio)
+                )
+        book = PriceBook(self.config.seed, self._specs, days, events)
+        self._book = book
+        self._indices = None
+        self._flows = None
+        self._fundamentals = None
+        self._ex_codes = {}
+        return book
+
+    def _row(self, day: dt.date, *, allow_future: bool = False) -> int | None:
+        if not allow_future and day > self.last_completed_session():
+            return None
+        return self.book.day_index.get(day)
+
+    @property
+    def _index_series(self) -> dict[str, IndexSeries]:
+        book = self.book
+        with self._lock:
+            if self._indices is None:
+                self._indices = build_indices(book)
+            return self._indices
+
+    @property
+    def _flow_model(self) -> FlowModel:
+        book = self.book
+        with self._lock:
+            if self._flows is None:
+                self._flows = FlowModel(self.config.seed, book)
+            return self._flows
+
+    @property
+    def _fund(self) -> Fundamentals:
+        book = self.book
+        with self._lock:
+            if self._fundamentals is None:
+                self._fundamentals = Fundamentals(self.config.seed, book)
+            return self._fundamentals
+
+    # --- daily bars ---------------------------------------------------------------------
+
+    def bar(self, symbol: str, day: dt.date) -> DailyBar | None:
+        column = self._column.get(symbol)
+        row = self._row(day)
+        if column is None or row is None:
+            return None
+        return self._bar(row, column)
+
+    def session_bar(self, symbol: str, day: dt.date) -> DailyBar | None:
+        """The full bar of any modelled trading day, including today's or a future session.
+
+        For the WebSocket app: the session it plays ends on this bar (same open, high, low,
+        close, volume), so ticks agree with the history once the day completes.
+        """
+        column = self._column.get(symbol)
+        row = self._row(day, allow_future=True)
+        if column is None or row is None:
+            return None
+        return self._bar(row, column)
+
+    def _bar(self, row: int, column: int) -> DailyBar:
+        book = self.book
+        flng, prtt, revl = "00", 0.0, ""
+        split = self._split_at(column, row)
+        if row == 0:
+            base = int(book.first_base[column])
+        elif split is not None:
+            base = int(book.base_rows(row, row + 1)[0, column])
+            prev = int(book.close[row - 1, column])
+            flng, prtt, revl = "01", round(base / prev, 4), "99"
+        else:
+            base = int(book.close[row - 1, column])
+            flng = self._ex_dividend_codes(column).get(book.days[row], "00")
+        high, low, close = (
+            int(book.high[row, column]),
+            int(book.low[row, column]),
+            int(book.close[row, column]),
+        )
+        volume = int(book.volume[row, column])
+        # Same formula as PriceBook.value_rows, on one cell.
+        value = int(np.rint(volume * ((float(high) + low + 2.0 * close) / 4.0)))
+        return DailyBar(
+            date=book.days[row],
+            open=int(book.open[row, column]),
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+            value=value,
+            prev_close=base,
+            flng_cls_code=flng,
+            prtt_rate=prtt,
+            revl_issu_reas=revl,
+        )
+
+    def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> list[DailyBar]:
+        column = self._column.get(symbol)
+        if column is None:
+            return []
+        rows = self._rows_between(start, end)
+        return [self._bar(row, column) for row in rows]
+
+    def _rows_between(self, start: dt.date, end: dt.date) -> range:
+        book = self.book
+        last = min(end, self.last_completed_session())
+        if last < start or not book.days:
+            return range(0)
+        lo = int(np.searchsorted(_ordinals(book), start.toordinal(), side="left"))
+        hi = int(np.searchsorted(_ordinals(book), last.toordinal(), side="right"))
+        return range(lo, hi)
+
+    def prices_frame(
+        self, start: dt.date, end: dt.date, symbols: list[str] | None = None
+    ) -> pl.DataFrame:
+        """Raw bars for many symbols at once, date-major: date, symbol, open ... value."""
+        book = self.book
+        rows = self._rows_between(start, end)
+        if symbols is None:
+            columns = np.arange(len(self._specs))
+        else:
+            columns = np.array(
+                [self._column[s] for s in symbols if s in self._column], dtype=np.int64
+            )
+        lo, hi = rows.start, rows.stop
+        n_rows, n_cols = hi - lo, len(columns)
+        full = symbols is None
+
+        def pick(matrix: np.ndarray) -> np.ndarray:
+            # Plain slices for the whole universe; `take` keeps a subset C-contiguous so the
+            # ravel below is a view, not a strided copy.
+            part = matrix[lo:hi] if full else np.take(matrix[lo:hi], columns, axis=1)
+            return part.astype(np.int64, copy=False).ravel()
+
+        dates = np.array(book.days[lo:hi], dtype="datetime64[D]")
+        names = pl.Series("symbol", [self._specs[c].symbol for c in columns], dtype=pl.String)
+        positions = pl.Series(np.tile(np.arange(n_cols, dtype=np.uint32), n_rows))
+        value = book.value_rows(lo, hi, None if full else columns)
+        return pl.DataFrame(
+            {
+                "date": pl.Series("date", np.repeat(dates, n_cols), dtype=pl.Date),
+                "symbol": names.gather(positions),
+                "open": pick(book.open),
+                "high": pick(book.high),
+                "low": pick(book.low),
+                "close": pick(book.close),
+                "volume": pick(book.volume),
+                "value": value.ravel(),
+            }
+        )
+
+    # --- corporate actions --------------------------------------------------------------
+
+    def _split_at(self, column: int, row: int) -> SplitEvent | None:
+        for event in self.book.splits:
+            if event.column == column and event.day_index == row:
+                return event
+        return None
+
+    def _pending_split_factor(self, column: int, day: dt.date) -> float:
+        """Product of the split ratios of this symbol dated after `day`."""
+        factor = 1.0
+        for event in self.book.splits:
+            if event.column == column and event.date > day:
+                factor *= event.ratio
+        return factor
+
+    def corporate_actions(self, symbol: str) -> list[CorporateAction]:
+        last = self.last_completed_session()
+        return [
+            CorporateAction(e.date, e.symbol, "split", float(e.ratio))
+            for e in self.book.splits
+            if e.symbol == symbol and e.date <= last
+        ]
+
+    def adj_factor(self, symbol: str, day: dt.date) -> float:
+        """Multiply a raw price of `day` by this to get today's adjusted price."""
+        column = self._column.get(symbol)
+        if column is None:
+            return 1.0
+        last = self.last_completed_session()
+        factor = 1.0
+        for event in self.book.splits:
+            if event.column == column and day < event.date <= last:
+                factor /= event.ratio
+        return factor
+
+    def _ex_dividend_codes(self, column: int) -> dict[dt.date, str]:
+        with self._lock:
+            codes = self._ex_codes.get(column)
+            if codes is None:
+                codes = {
+                    d.ex_date: EX_DIVIDEND_CODE[d.kind]
+                    for d in self._fund.dividends(column)
+                    if d.ex_date is not None
+                }
+                self._ex_codes[column] = codes
+            return codes
+
+    # --- indices ------------------------------------------------------------------------
+
+    def index_bars(self, code: str, start: dt.date, end: dt.date) -> list[IndexBar]:
+        series = self._index_series.get(code)
+        if series is None:
+            return []
+        book = self.book
+        return [
+            IndexBar(
+                book.days[r],
+                float(series.open[r]),
+                float(series.high[r]),
+                float(series.low[r]),
+                float(series.close[r]),
+                int(series.volume[r]),
+                int(series.value[r]),
+                float(series.prev_close[r]),
+            )
+            for r in self._rows_between(start, end)
+        ]
+
+    # --- overseas -----------------------------------------------------------------------
+
+    def overseas_last_day(self, excd: str) -> dt.date:
+        """Exchange-local date of the exchange's last completed weekday session."""
+        return last_completed_day(excd, self.now())
+
+    def overseas_days(self, excd: str, start: dt.date, end: dt.date) -> list[dt.date]:
+        if excd not in EXCHANGES:
+            return []
+        last = min(end, self.overseas_last_day(excd))
+        return weekdays(max(start, self.config.start), last)
+
+    def overseas_bars(
+        self, excd: str, symbol: str, start: dt.date, end: dt.date
+    ) -> list[OverseasBar]:
+        if excd not in EXCHANGES:
+            return []
+        return self._overseas.bars(
+            excd, symbol, max(start, self.config.start), end, self.overseas_last_day(excd)
+        )
+
+    # --- investor flows -----------------------------------------------------------------
+
+    def investor_flow(self, symbol: str, day: dt.date) -> InvestorFlow | None:
+        column = self._column.get(symbol)
+        row = self._row(day)
+        if column is None or row is None:
+            return None
+        return self._flow_model.symbol_flow(row, column)
+
+    def market_investor_flow(self, market: str, day: dt.date) -> InvestorFlow | None:
+        row = self._row(day)
+        if row is None:
+            return None
+        return self._flow_model.market_flow(row, market)
+
+    def investor_flow_detail(self, key: str, day: dt.date) -> dict[str, tuple[int, int, int, int]]:
+        """KIS sub-groups of one symbol's (or one market's) flows on `day`.
+
+        Keys are the KIS field prefixes: institution parts "scrt", "ivtr", "pe_fund", "bank",
+        "insu", "mrbn", "fund" (they add up to the institution totals) and foreign parts
+        "frgn_reg", "frgn_nreg" (they add up to the foreign totals); values are (buy volume,
+        sell volume, buy value KRW, sell value KRW). Empty when there is no such day or key.
+        """
+        row = self._row(day)
+        if row is None:
+            return {}
+        model = self._flow_model
+        if key in self._column:
+            mask = np.zeros(len(self._specs), dtype=bool)
+            mask[self._column[key]] = True
+        else:
+            mask = model.markets == key
+            if not mask.any():
+                return {}
+        return model.detail(row, mask)
+
+    # --- rankings and market cap --------------------------------------------------------
+
+    def ranking(self, day: dt.date, kind: str) -> list[str]:
+        """Every symbol, best first, by `kind` (see RANKING_KINDS); ties by symbol code."""
+        if kind not in RANKING_KINDS:
+            raise ValueError(f"unknown ranking kind {kind!r}; known: {', '.join(RANKING_KINDS)}")
+        row = self._row(day)
+        if row is None:
+            return []
+        book = self.book
+        if kind == "volume":
+            score = book.volume[row].astype(np.float64)
+        elif kind == "market_cap":
+            score = book.close[row] * book.shares_rows(row, row + 1)[0]
+        else:
+            base = book.base_rows(row, row + 1)[0]
+            rate = np.round((book.close[row] - base) / base * 100.0, 2)
+            score = rate if kind == "rise" else -rate
+        codes = np.array([spec.symbol for spec in self._specs])
+        order = np.lexsort((codes, -score))
+        return [str(codes[i]) for i in order]
+
+    def market_cap(self, symbol: str, day: dt.date) -> int:
+        column = self._column.get(symbol)
+        row = self._row(day)
+        if column is None or row is None:
+            return 0
+        book = self.book
+        shares = round(float(book.shares_rows(row, row + 1)[0, column]))
+        return int(book.close[row, column]) * shares
+
+    def listed_shares(self, symbol: str, day: dt.date) -> int:
+        """Listed shares on `day` (before a split day: the old count)."""
+        column = self._column.get(symbol)
+        if column is None:
+            return 0
+        return round(float(self._fund.shares_on(column, day)))
+
+    def par_value(self, symbol: str, day: dt.date) -> int:
+        column = self._column.get(symbol)
+        return 0 if column is None else self._fund.par_on(column, day)
+
+    # --- fundamentals -------------------------------------------------------------------
+
+    def financials(self, symbol: str, as_of: dt.date | None = None) -> list[FinancialPeriod]:
+        """Periods published by `as_of` (default: today), newest first, annual before quarter."""
+        column = self._column.get(symbol)
+        if column is None:
+            return []
+        cutoff = as_of or self.today()
+        rows = [p for p in self._fund.statements(column) if p.published <= cutoff]
+        return sorted(rows, key=lambda p: (p.period, p.period_type == "annual"), reverse=True)
+
+    def dividends(self, symbol: str, as_of: dt.date | None = None) -> list[Dividend]:
+        """Dividends with record dates up to `as_of` (default: the last session), oldest first."""
+        column = self._column.get(symbol)
+        if column is None:
+            return []
+        cutoff = as_of or self.last_completed_session()
+        today = self.today()
+        return [
+            visible_dividend(d, today)
+            for d in self._fund.dividends(column)
+            if d.record_date <= cutoff
+        ]
+
+    # --- current-price snapshot figures (SPEC §7.1) -------------------------------------
+
+    def quote_stats(self, symbol: str, day: dt.date) -> QuoteStats | None:
+        """52-week / 250-day / year highs and lows, limits, valuation as of session `day`.
+
+        Highs and lows are split-adjusted to `day`'s share basis. PER/PBR/EPS/BPS use the
+        latest annual statement published by `day` on `day`'s share count.
+        """
+        column = self._column.get(symbol)
+        row = self._row(day, allow_future=True)
+        if column is None or row is None:
+            return None
+        book = self.book
+        day = book.days[row]
+        adjust = self._adjust_to(column, row)
+
+        def extremes(lo: int) -> tuple[int, dt.date, int, dt.date]:
+            highs = np.round(book.high[lo : row + 1, column] * adjust[lo : row + 1])
+            lows = np.round(book.low[lo : row + 1, column] * adjust[lo : row + 1])
+            h, lw = int(np.argmax(highs)), int(np.argmin(lows))
+            return int(highs[h]), book.days[lo + h], int(lows[lw]), book.days[lo + lw]
+
+        year_ago = day - dt.timedelta(days=365)
+        lo_52w = int(np.searchsorted(_ordinals(book), year_ago.toordinal(), side="right"))
+        lo_year = int(np.searchsorted(_ordinals(book), dt.date(day.year, 1, 1).toordinal()))
+        w52 = extremes(min(lo_52w, row))
+        d250 = extremes(max(row - 249, 0))
+        ytd = extremes(min(lo_year, row))
+        base = int(book.base_rows(row, row + 1)[0, column])
+        upper, lower = price_limits(base)
+        shares = round(float(book.shares_rows(row, row + 1)[0, column]))
+        close = int(book.close[row, column])
+        annual = self._fund.latest_annual(column, day)
+        eps = bps = per = pbr = 0.0
+        if annual is not None:
+            net = annual.income["thtr_ntin"]
+            equity = annual.balance["total_cptl"]
+            eps = round(net * 1e8 / shares, 2)
+            bps = round(equity * 1e8 / shares, 2)
+            per = round(close / eps, 2) if eps > 0 else 0.0
+            pbr = round(close / bps, 2) if bps > 0 else 0.0
+        foreign_limit = shares
+        u = book.params.uniform[column]
+        market = self._specs[column].market
+        foreign_share = (
+            (0.05 + 0.5 * float(u[11])) if market == "KOSPI" else 0.02 + 0.15 * float(u[11])
+        )
+        foreign_qty = int(shares * foreign_share)
+        return QuoteStats(
+            date=day,
+            w52_high=w52[0],
+            w52_high_date=w52[1],
+            w52_low=w52[2],
+            w52_low_date=w52[3],
+            d250_high=d250[0],
+            d250_high_date=d250[1],
+            d250_low=d250[2],
+            d250_low_date=d250[3],
+            year_high=ytd[0],
+            year_high_date=ytd[1],
+            year_low=ytd[2],
+            year_low_date=ytd[3],
+            upper_limit=upper,
+            lower_limit=lower,
+            listed_shares=shares,
+            market_cap=close * shares,
+            per=per,
+            pbr=pbr,
+            eps=eps,
+            bps=bps,
+            foreign_holding_qty=foreign_qty,
+            foreign_exhaustion_rate=round(foreign_qty / foreign_limit * 100.0, 2),
+            volume_turnover=round(int(book.volume[row, column]) / shares * 100.0, 2),
+        )
+
+    def _adjust_to(self, column: int, row: int) -> np.ndarray:
+        """Per-row multipliers taking raw prices onto the share basis of `row`."""
+        book = self.book
+        factors = np.ones(len(book.days))
+        for event in book.splits:
+            if event.column == column and event.day_index <= row:
+                factors[: event.day_index] /= event.ratio
+        return factors
+
+
+def _ordinals(book: PriceBook) -> np.ndarray:
+    cached = getattr(book, "_ordinals", None)
+    if cached is None:
+        cached = np.array([d.toordinal() for d in book.days], dtype=np.int64)
+        book._ordinals = cached  # type: ignore[attr-defined]
+    return cached

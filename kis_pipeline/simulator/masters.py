@@ -1,0 +1,363 @@
+"""The simulator's stock master files: `kospi_code.mst.zip`, `kosdaq_code.mst.zip`,
+`konex_code.mst.zip` and `idxcode.mst.zip`, built from the synthetic market.
+
+This module owns the writer. The REST app serves `GET /common/master/<name>` with
+`master_file(market, name)`. Records follow `kis.master_layout`, the definition the client's
+parser reads with, so the two sides cannot drift: CP949, one fixed-width record per line
+(head = 9-character short code, 12-character standard code, Korean name; then the market's
+tail with zero-padded numbers, Y/N flags and YYYYMMDD dates).
+
+What is synthetic about the content: the stocks are `market.listings` as of the last completed
+session (base price and previous volume from that session's bar, market cap from
+`market.market_cap`); the KOSPI200 sector code is set for the members of the market's KOSPI200
+index, other index memberships and size classes come from the market-cap rank; the financial
+summary fields are zero. KOSPI also lists three non-stock securities that the market
+does not trade (an ETF, an ETN with its Q code and a REIT), so that consumers meet the same
+mix as in the real file and must filter on the security group.
+
+Files are cached per market instance and session date: the real host refreshes them daily.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+import weakref
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kis_pipeline.kis.master_layout import (
+    ENCODING,
+    INDEX_FILE_NAME,
+    LAYOUTS,
+    LISTED_SHARES_UNIT,
+    MARKET_CAP_UNIT,
+    MasterLayout,
+    format_head,
+    format_index_line,
+    format_tail,
+    standard_code_for,
+)
+
+__all__ = ["MASTER_FILES", "NON_STOCKS", "SECTOR_CODES", "master_file", "sector_code"]
+
+
+class _ListingLike(Protocol):
+    symbol: str
+    name: str
+    market: str
+    listed_shares: int
+    par_value: int
+    list_date: dt.date
+    sector: str
+
+
+# KRX KOSPI industry index codes (업종지수) for the sector names the market uses; the sector
+# code goes into `bstp_larg_div_code`. KOSDAQ reuses them: its own code list is not modelled.
+SECTOR_CODES: Mapping[str, str] = {
+    "음식료품": "0005",
+    "섬유의복": "0006",
+    "종이목재": "0007",
+    "화학": "0008",
+    "의약품": "0009",
+    "비금속광물": "0010",
+    "철강금속": "0011",
+    "기계": "0012",
+    "전기·전자": "0013",
+    "전기전자": "0013",
+    "의료정밀": "0014",
+    "운수장비": "0015",
+    "유통업": "0016",
+    "전기가스업": "0017",
+    "건설업": "0018",
+    "운수창고업": "0019",
+    "통신업": "0020",
+    "금융업": "0021",
+    "증권": "0024",
+    "보험": "0025",
+    "서비스업": "0026",
+}
+# KOSPI200 sector (kospi200_apnt_cls_code) of a KOSPI200 member by its sector code: 1
+# construction, 2 heavy industry, 3 steel/materials, 4 energy/chemicals, 5 IT, 6 financials,
+# 7 staples, 8 discretionary, 9 industrials, A health care, B communication services.
+_KOSPI200_SECTORS: Mapping[str, str] = {
+    "0005": "7",
+    "0006": "8",
+    "0007": "3",
+    "0008": "4",
+    "0009": "A",
+    "0010": "3",
+    "0011": "3",
+    "0012": "2",
+    "0013": "5",
+    "0014": "A",
+    "0015": "8",
+    "0016": "8",
+    "0017": "9",
+    "0018": "1",
+    "0019": "9",
+    "0020": "B",
+    "0021": "6",
+    "0024": "6",
+    "0025": "6",
+    "0026": "B",
+}
+_KOSPI200_CODE = "2001"
+_MANUFACTURING = frozenset(
+    {"0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013", "0014", "0015"}
+)
+_UNKNOWN_SECTOR = "0000"
+
+
+def sector_code(sector: str) -> str:
+    """The 4-digit sector code written for a listing's sector (0000 when unknown)."""
+    if len(sector) == 4 and sector.isdigit():
+        return sector
+    return SECTOR_CODES.get(sector, _UNKNOWN_SECTOR)
+
+
+@dataclass(frozen=True)
+class NonStock:
+    """A KOSPI security that is not a share: present in the file, absent from the market."""
+
+    symbol: str
+    name: str
+    security_group: str  # scrt_grp_cls_code
+    etp_type: str  # etp_prod_cls_code
+    listed_shares: int
+    par_value: int
+    list_date: dt.date
+    base_price: int
+
+
+NON_STOCKS: tuple[NonStock, ...] = (
+    NonStock(
+        "459583", "시뮬 코스피200 ETF", "EF", "2", 45_000_000, 0, dt.date(2023, 6, 20), 35_000
+    ),
+    NonStock(
+        "Q500001",
+        "시뮬 인버스 2X 원유선물 ETN(H)",
+        "EN",
+        "3",
+        20_000_000,
+        0,
+        dt.date(2016, 2, 24),
+        9_800,
+    ),
+    NonStock("395402", "시뮬리츠", "RT", "0", 60_000_000, 1_000, dt.date(2021, 8, 10), 5_100),
+)
+
+_STOCK_FILES: dict[str, MasterLayout] = {layout.zip_name: layout for layout in LAYOUTS.values()}
+_INDEX_ZIP = f"{INDEX_FILE_NAME}.zip"
+MASTER_FILES: tuple[str, ...] = (*_STOCK_FILES, _INDEX_ZIP)
+
+# Size class and index membership by market-cap rank within the market.
+_SIZE_CUTOFFS: dict[str, tuple[int, int]] = {"KOSPI": (100, 300), "KOSDAQ": (100, 400)}
+
+_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, dt.date | None], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+_cache_lock = threading.Lock()
+
+
+def master_file(market: Any, name: str) -> bytes | None:
+    """The zip bytes of master file `name` for this market, or None for an unknown name.
+
+    `market` is a `simulator.market.Market` (anything with `listings`; `INDEX_CODES`,
+    `last_completed_session`, `bar`, `market_cap` and `index_members` are used when present).
+    """
+    if name not in MASTER_FILES:
+        return None
+    session = _session(market)
+    key = (name, session)
+    with _cache_lock:
+        try:
+            cached = _cache.get(market, {}).get(key)
+        except TypeError:  # not weak-referenceable: build every time
+            cached = None
+    if cached is not None:
+        return cached
+    data = _build(market, name, session)
+    if data is None:
+        return None
+    with _cache_lock:
+        try:
+            entries = _cache.setdefault(market, {})
+        except TypeError:
+            return data
+        # Keep only the current session's files: yesterday's are never asked for again.
+        for old in [k for k in entries if k[1] != session]:
+            del entries[old]
+        entries[key] = data
+    return data
+
+
+def _session(market: Any) -> dt.date | None:
+    last = getattr(market, "last_completed_session", None)
+    return last() if callable(last) else None
+
+
+def _build(market: Any, name: str, session: dt.date | None) -> bytes | None:
+    if name == _INDEX_ZIP:
+        codes = getattr(market, "INDEX_CODES", None)
+        if not codes:
+            return None
+        lines = [format_index_line(code, label) for code, label in sorted(codes.items())]
+        return _zip(INDEX_FILE_NAME, lines, session)
+    layout = _STOCK_FILES[name]
+    listings = [x for x in market.listings if x.market == layout.market]
+    lines = list(_stock_lines(market, layout, listings, session))
+    if layout.market == "KOSPI":
+        taken = {x.symbol for x in listings}
+        lines += [_non_stock_line(layout, item) for item in NON_STOCKS if item.symbol not in taken]
+    # Records sorted by short code, like the published files.
+    lines.sort(key=lambda line: line[:9])
+    return _zip(layout.file_name, lines, session)
+
+
+def _stock_lines(
+    market: Any, layout: MasterLayout, listings: list[_ListingLike], session: dt.date | None
+) -> Iterable[str]:
+    bars = {x.symbol: _bar(market, x.symbol, session) for x in listings}
+    caps = {x.symbol: _market_cap(market, x, bars[x.symbol], session) for x in listings}
+    ranked = sorted(listings, key=lambda x: (-caps[x.symbol], x.symbol))
+    rank = {x.symbol: i + 1 for i, x in enumerate(ranked)}
+    large, mid = _SIZE_CUTOFFS.get(layout.market, (0, 0))
+    kospi200 = set(_index_members(market, _KOSPI200_CODE)) if layout.market == "KOSPI" else set()
+    for listing in listings:
+        bar = bars[listing.symbol]
+        position = rank[listing.symbol]
+        sector = sector_code(listing.sector)
+        values: dict[str, object] = {
+            **_defaults(layout),
+            "security_group": "ST",
+            "size_class": "1" if position <= large else "2" if position <= mid else "3",
+            "sector_large": sector,
+            "is_manufacturing": sector in _MANUFACTURING,
+            # Non-zero exactly for the members of the market's KOSPI200 index.
+            "kospi200_sector": (
+                _KOSPI200_SECTORS.get(sector, "9") if listing.symbol in kospi200 else "0"
+            ),
+            "in_kospi100": layout.market == "KOSPI" and position <= 100,
+            "in_kospi50": layout.market == "KOSPI" and position <= 50,
+            "in_kosdaq150": layout.market == "KOSDAQ" and position <= 150,
+            "in_kospi": layout.market == "KOSPI",
+            "base_price": bar.close if bar is not None else 0,
+            "prev_volume": bar.volume if bar is not None else 0,
+            "par_value": listing.par_value,
+            "list_date": listing.list_date,
+            "listed_shares": _thousands(listing.listed_shares),
+            "capital": listing.par_value * listing.listed_shares,
+            # KRX gives preferred shares codes ending in 5, 7 or 9 (005935 for 005930).
+            "preferred_class": "1" if listing.symbol[5:6] in ("5", "7", "9") else "0",
+            "market_cap": caps[listing.symbol] // MARKET_CAP_UNIT,
+        }
+        yield _record(layout, listing.symbol, listing.name, values)
+
+
+def _non_stock_line(layout: MasterLayout, item: NonStock) -> str:
+    values: dict[str, object] = {
+        **_defaults(layout),
+        "security_group": item.security_group,
+        "etp_type": item.etp_type,
+        "size_class": "0",
+        "is_credit_allowed": False,
+        "credit_days": 0,
+        "is_stock_loan_allowed": False,
+        "base_price": item.base_price,
+        "par_value": item.par_value,
+        "list_date": item.list_date,
+        "listed_shares": _thousands(item.listed_shares),
+        "capital": item.par_value * item.listed_shares,
+        "market_cap": item.base_price * item.listed_shares // MARKET_CAP_UNIT,
+    }
+    return _record(layout, item.symbol, item.name, values)
+
+
+def _defaults(layout: MasterLayout) -> dict[str, object]:
+    """Values of an ordinary, unremarkable listing; every flag not set here is N."""
+    values: dict[str, object] = {
+        f.column: False for f in layout.fields if f.kind == "flag" and f.column is not None
+    }
+    values.update(
+        {
+            "size_class": "3",
+            "sector_large": _UNKNOWN_SECTOR,
+            "sector_mid": _UNKNOWN_SECTOR,
+            "sector_small": _UNKNOWN_SECTOR,
+            "kospi200_sector": "0",
+            "etp_type": "0",
+            "short_term_overheat": "0",
+            "lot_size": 1,
+            "after_hours_lot_size": 1,
+            "market_warning": "00",
+            "ex_rights_code": "00",
+            "par_change_code": "00",
+            "capital_increase_code": "00",
+            "margin_rate": 40,
+            "is_credit_allowed": True,
+            "credit_days": 90,
+            "prev_volume": 0,
+            "fiscal_month": 12,
+            "ipo_price": 0,
+            "preferred_class": "0",
+            "revenue": 0,
+            "operating_profit": 0,
+            "ordinary_profit": 0,
+            "net_income": 0,
+            "roe": 0.0,
+            "business_group": "000",
+            "is_collateral_loan_allowed": True,
+            "is_stock_loan_allowed": True,
+        }
+    )
+    return values
+
+
+def _record(layout: MasterLayout, symbol: str, name: str, values: Mapping[str, object]) -> str:
+    line = format_head(symbol, standard_code_for(symbol), name) + format_tail(layout, values)
+    try:
+        line.encode(ENCODING)
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{symbol} {name!r} cannot be written in CP949: {exc}") from None
+    return line
+
+
+def _thousands(shares: int) -> int:
+    # lstn_stcn carries thousands of shares; round half up like a published figure.
+    return (shares + LISTED_SHARES_UNIT // 2) // LISTED_SHARES_UNIT
+
+
+def _index_members(market: Any, code: str) -> list[str]:
+    members = getattr(market, "index_members", None)
+    return list(members(code)) if callable(members) else []
+
+
+def _bar(market: Any, symbol: str, session: dt.date | None) -> Any:
+    bar = getattr(market, "bar", None)
+    if session is None or not callable(bar):
+        return None
+    return bar(symbol, session)
+
+
+def _market_cap(market: Any, listing: _ListingLike, bar: Any, session: dt.date | None) -> int:
+    cap = getattr(market, "market_cap", None)
+    if session is not None and callable(cap):
+        return int(cap(listing.symbol, session))
+    return int(bar.close) * listing.listed_shares if bar is not None else 0
+
+
+def _zip(member: str, lines: list[str], session: dt.date | None) -> bytes:
+    content = "".join(f"{line}\n" for line in lines).encode(ENCODING)
+    # A fixed timestamp (the session date) keeps the bytes identical for identical content.
+    stamp = session or dt.date(1980, 1, 1)
+    info = zipfile.ZipInfo(member, date_time=(stamp.year, stamp.month, stamp.day, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(info, content)
+    return buffer.getvalue()

@@ -1,0 +1,657 @@
+"""Real-time records for the simulator's WebSocket: session clock, per-symbol tapes, rates.
+
+Clock. During KRX hours (09:00-15:30 KST) on a trading day the session follows the wall clock
+(or `config.now` plus elapsed time). Otherwise the simulator plays a synthetic session for the
+next trading day after the last completed one, starting at 09:00:00 when it begins and
+advancing with real time; it stays at 15:29:59 once it gets there, so record times never go
+backwards (except at 09:00 on a trading day when a synthetic session begun before the open
+hands over to the wall clock). Frames carry that session's date (BSOP_DATE), and when it
+changes every tape starts the new day afresh.
+
+Tapes. One `SymbolTape` per symbol and session date holds the day's running state (cumulative
+volume and value, open/high/low, trade counts) shared by all of the symbol's TRs, so order-book
+ACML_VOL matches the trade tape and a reconnecting client sees the same day continue. The day
+follows a `SessionPlan`: the market's own bar of that session (`Market.session_bar`), so the
+ticks open, peak, bottom and close on the prices the daily history shows once the day
+completes (base price = the bar's prev_close; a synthetic plan around the last close when the
+market has no bar). Prices move on the KRX grid along a Brownian bridge through those points
+by session second, with ±1 tick noise per record inside the day's range; volumes track the
+bar's volume along a U-shaped intraday curve (one share per record at the least, so very high
+tick rates overshoot it). A tape created mid-session starts from the state the day would have
+reached by then. Every H0STCNT0 record adds its CNTG_VOL to ACML_VOL, so per-symbol volumes are
+sequence-checkable. Records are built from precomputed string pieces and one %-format each,
+which keeps the simulator well above 100k records per second.
+
+Rates. `TickGenerator.generate(dt)` shares `tick_rate` records per second among the active
+feeds (tr_id, symbol) by TR weight and returns what is due, which the WebSocket app batches
+into multi-record frames.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import random
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from kis_pipeline.simulator.market_ticks import price_limits, tick_size
+
+SESSION_OPEN_S = 9 * 3600
+SESSION_CLOSE_S = 15 * 3600 + 30 * 60
+_LAST_SECOND = SESSION_CLOSE_S - 1
+_BOOK_VARIANTS = 97  # order-book quantity patterns, cycled (prime so it drifts against prices)
+MAX_RECORDS_PER_FRAME = 999  # `count` has three digits
+
+# Share of the tick rate each TR gets relative to trades; operation/VI notices are rare.
+TR_WEIGHTS: dict[str, float] = {
+    "H0STCNT0": 1.0,
+    "H0STASP0": 1.0,
+    "H0STANC0": 0.25,
+    "H0STMKO0": 0.05,
+}
+SUPPORTED_TRS: frozenset[str] = frozenset(TR_WEIGHTS)
+
+
+class MarketLike(Protocol):
+    """What the tick layer needs from `simulator.market.Market`."""
+
+    config: Any
+
+    def now(self) -> dt.datetime: ...
+    def last_completed_session(self, now: dt.datetime | None = None) -> dt.date: ...
+    def is_trading_day(self, day: dt.date) -> bool: ...
+    def listing(self, symbol: str) -> Any: ...
+    def bar(self, symbol: str, day: dt.date) -> Any: ...
+
+
+# --- clock -------------------------------------------------------------------------------
+
+
+class SessionClock:
+    """Maps real time onto (session date, seconds after midnight) as described above."""
+
+    def __init__(self, market: MarketLike, *, monotonic: Callable[[], float] = time.monotonic):
+        self._market = market
+        self._mono = monotonic
+        self._t0 = monotonic()
+        self._fixed_now: dt.datetime | None = getattr(market.config, "now", None)
+        self._now0 = market.now()
+        self._synthetic_date: dt.date | None = None
+        self._synthetic_t0 = 0.0
+
+    def wall(self) -> dt.datetime:
+        """The market's notion of now (a fixed `config.now` advances with real time)."""
+        if self._fixed_now is not None:
+            return self._now0 + dt.timedelta(seconds=self._mono() - self._t0)
+        return self._market.now()
+
+    def now(self) -> tuple[dt.date, float]:
+        """(session date, seconds after midnight KST on the session clock)."""
+        wall = self.wall()
+        seconds = wall.hour * 3600 + wall.minute * 60 + wall.second + wall.microsecond / 1e6
+        today = wall.date()
+        if SESSION_OPEN_S <= seconds < SESSION_CLOSE_S and self._market.is_trading_day(today):
+            self._synthetic_date = None
+            return today, seconds
+        last = self._market.last_completed_session(wall)
+        session = _next_trading_day(self._market, last)
+        if session != self._synthetic_date:
+            self._synthetic_date = session
+            self._synthetic_t0 = self._mono()
+        elapsed = self._mono() - self._synthetic_t0
+        return session, min(SESSION_OPEN_S + elapsed, _LAST_SECOND)
+
+    def last_completed(self) -> dt.date:
+        return self._market.last_completed_session(self.wall())
+
+
+def _next_trading_day(market: MarketLike, day: dt.date) -> dt.date:
+    nxt = day + dt.timedelta(days=1)
+    for _ in range(60):
+        if market.is_trading_day(nxt):
+            return nxt
+        nxt += dt.timedelta(days=1)
+    return day + dt.timedelta(days=1)
+
+
+def hhmmss(seconds: int) -> str:
+    return f"{seconds // 3600:02d}{seconds // 60 % 60:02d}{seconds % 60:02d}"
+
+
+# --- per-symbol tape ---------------------------------------------------------------------
+
+SESSION_S = SESSION_CLOSE_S - SESSION_OPEN_S
+
+
+def _volume_profile() -> np.ndarray:
+    """Cumulative share of the day's volume by session second (U-shaped intensity), S+1 long."""
+    t = np.arange(SESSION_S, dtype=np.float64)
+    intensity = 1.0 + 2.0 * np.exp(-t / 1200.0) + 2.0 * np.exp(-(SESSION_S - 1 - t) / 1200.0)
+    cum = np.concatenate(([0.0], np.cumsum(intensity)))
+    return cum / cum[-1]
+
+
+_PROFILE = _volume_profile()
+# Per-tick patterns shared by every tape (each tape starts at its own offset): price noise in
+# grid levels, volume multipliers with mean 1, and the side of unchanged-price ticks.
+_PATTERN = random.Random(20240426)
+_NOISE = [_PATTERN.choice((-1, 0, 0, 1)) for _ in range(1009)]
+_NO_NOISE = [0] * len(_NOISE)
+_MULT = [_PATTERN.lognormvariate(-0.5, 1.0) for _ in range(1013)]
+_COIN = [_PATTERN.random() < 0.5 for _ in range(1019)]
+
+
+def session_fraction(seconds: float) -> float:
+    """Share of a normal day's volume traded by `seconds` after midnight."""
+    offset = min(max(seconds - SESSION_OPEN_S, 0.0), float(SESSION_S))
+    i = min(int(offset), SESSION_S - 1)
+    return float(_PROFILE[i] + (_PROFILE[i + 1] - _PROFILE[i]) * (offset - i))
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """The day a tape plays: it opens, peaks, bottoms and closes on these prices."""
+
+    symbol: str
+    date: dt.date
+    prev_close: int  # base price of the day (previous close, or the basis after a split)
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    prev_volume: int
+    listed_shares: int
+
+
+def _price_ladder(base: int) -> list[int]:
+    """Every grid price from the lower to the upper daily limit of `base`."""
+    upper, lower = price_limits(base)
+    ladder = []
+    price = lower
+    while price <= upper:
+        ladder.append(price)
+        price += tick_size(price)
+    return ladder
+
+
+def synthetic_plan(
+    symbol: str,
+    day: dt.date,
+    prev_close: int,
+    prev_volume: int,
+    listed_shares: int,
+    *,
+    seed: int,
+) -> SessionPlan:
+    """A plausible day around `prev_close` when the market has no bar for the session."""
+    rng = random.Random(f"plan:{seed}:{symbol}:{day.isoformat()}")
+    ladder = _price_ladder(prev_close)
+    top = len(ladder) - 1
+    base = min(bisect.bisect_left(ladder, prev_close), top)
+
+    def level(offset: float) -> int:
+        return min(max(base + round(offset), 0), top)
+
+    open_lv, close_lv = level(rng.gauss(0, 3)), level(rng.gauss(0, 12))
+    high_lv = min(max(open_lv, close_lv) + round(abs(rng.gauss(0, 6))), top)
+    low_lv = max(min(open_lv, close_lv) - round(abs(rng.gauss(0, 6))), 0)
+    return SessionPlan(
+        symbol=symbol,
+        date=day,
+        prev_close=prev_close,
+        open=ladder[open_lv],
+        high=ladder[high_lv],
+        low=ladder[low_lv],
+        close=ladder[close_lv],
+        volume=max(1, int(prev_volume * rng.lognormvariate(0, 0.3))),
+        prev_volume=prev_volume,
+        listed_shares=listed_shares,
+    )
+
+
+def session_plan(
+    market: MarketLike, symbol: str, day: dt.date, last_session: dt.date, *, seed: int
+) -> SessionPlan | None:
+    """The plan for `symbol` on `day`: the market's own bar of that session when it has one
+    (so the ticks agree with the daily history once the day completes), else synthetic."""
+    listing = market.listing(symbol)
+    if listing is None:
+        return None
+    prev = market.bar(symbol, last_session)
+    prev_volume = int(getattr(prev, "volume", 0) or 0) or 100_000
+    shares = int(getattr(listing, "listed_shares", 0) or 0) or 10_000_000
+    session_bar = getattr(market, "session_bar", None)
+    bar = session_bar(symbol, day) if session_bar is not None else None
+    if (
+        bar is not None
+        and bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
+    ):
+        return SessionPlan(
+            symbol=symbol,
+            date=day,
+            prev_close=int(bar.prev_close or getattr(prev, "close", 0) or bar.open),
+            open=int(bar.open),
+            high=int(bar.high),
+            low=int(bar.low),
+            close=int(bar.close),
+            volume=max(1, int(bar.volume)),
+            prev_volume=prev_volume,
+            listed_shares=shares,
+        )
+    prev_close = int(getattr(prev, "close", 0) or 0) or 10_000
+    return synthetic_plan(symbol, day, prev_close, prev_volume, shares, seed=seed)
+
+
+def _sign(diff: int) -> str:
+    return "2" if diff > 0 else "5" if diff < 0 else "3"
+
+
+def _level_path(
+    rng: np.random.Generator, open_lv: int, high_lv: int, low_lv: int, close_lv: int
+) -> np.ndarray:
+    """Grid level per session second: Brownian bridges open -> high/low -> low/high -> close,
+    kept inside [low, high], so the day touches exactly its open, high, low and close."""
+    first, second = (high_lv, low_lv) if rng.random() < 0.5 else (low_lv, high_lv)
+    t1, t2 = sorted(int(x) for x in rng.uniform(0.05, 0.95, 2) * SESSION_S)
+    t2 = max(t2, t1 + 1)
+    anchors = [(0, open_lv), (t1, first), (t2, second), (SESSION_S - 1, close_lv)]
+    sigma = max(high_lv - low_lv, 1) / 260.0
+    path = np.empty(SESSION_S, dtype=np.float64)
+    path[0] = open_lv
+    for (ta, va), (tb, vb) in itertools.pairwise(anchors):
+        span = tb - ta
+        if span <= 0:
+            continue
+        walk = np.cumsum(rng.normal(0.0, sigma, span))
+        ramp = np.arange(1, span + 1, dtype=np.float64) / span
+        path[ta + 1 : tb + 1] = va + (vb - va) * ramp + walk - ramp * walk[-1]
+    return np.clip(np.rint(path), low_lv, high_lv).astype(np.int32)
+
+
+class SymbolTape:
+    """One symbol's trading day (see the module docstring)."""
+
+    def __init__(
+        self, plan: SessionPlan, *, seed: int, start_s: float, extra_column: bool = False
+    ) -> None:
+        self.symbol = plan.symbol
+        self.session_date = plan.date
+        self.plan = plan
+        key = zlib.crc32(f"{plan.symbol}:{plan.date.isoformat()}".encode())
+        rng = np.random.default_rng([seed & 0xFFFF_FFFF, key])
+        ladder = _price_ladder(plan.prev_close)
+
+        def level_of(price: int) -> int:
+            return min(bisect.bisect_left(ladder, price), len(ladder) - 1)
+
+        self._lo = level_of(plan.low)
+        self._hi = max(level_of(plan.high), self._lo)
+        self._path = _level_path(rng, level_of(plan.open), self._hi, self._lo, level_of(plan.close))
+        # String pieces per grid level of the day's range (one below and above for the book).
+        self._off = off = max(self._lo - 1, 0)
+        levels = range(off, min(self._hi + 2, len(ladder)))
+        prev, top = plan.prev_close, len(ladder) - 1
+        upper, lower = ladder[-1], ladder[0]
+        self._ladder = ladder
+        self._px: list[str] = []
+        self._book_buy: list[str] = []
+        self._book_sell: list[str] = []
+        self._open_vs: list[str] = []
+        for lv in levels:
+            price = ladder[lv]
+            diff = price - prev
+            sign = "1" if price == upper else "4" if price == lower else _sign(diff)
+            self._px.append(f"{price}^{sign}^{diff}^{diff * 100 / prev:.2f}")
+            self._book_buy.append(f"{price}^{ladder[max(lv - 1, 0)]}")
+            self._book_sell.append(f"{ladder[min(lv + 1, top)]}^{price}")
+            self._open_vs.append(f"{_sign(price - plan.open)}^{price - plan.open}")
+        mean_qty = max(1.0, plan.volume / 20_000) * 20
+        self._rsqn = []
+        self._asp_qty = []
+        for _ in range(_BOOK_VARIANTS):
+            asks = [int(rng.exponential(mean_qty)) + 1 for _ in range(10)]
+            bids = [int(rng.exponential(mean_qty)) + 1 for _ in range(10)]
+            total_ask, total_bid = sum(asks), sum(bids)
+            self._rsqn.append(f"{asks[0]}^{bids[0]}^{total_ask}^{total_bid}")
+            self._asp_qty.append(
+                (
+                    "^".join(map(str, asks + bids))
+                    + f"^{total_ask}^{total_bid}^0^0^0^0^0^0^3^0.00",
+                    f"{int(rng.integers(-500, 501))}^{int(rng.integers(-500, 501))}^0^0^0",
+                )
+            )
+        self._asp_prices: dict[int, str] = {}
+        tail = "^0" if extra_column else ""
+        day = plan.date.strftime("%Y%m%d")
+        sym = plan.symbol
+        # H0STCNT0, 46 fields; %-slots are the values that change per record.
+        self._cnt_fmt = (
+            f"{sym}^%s^%s^%.2f^{plan.open}^%d^%d^%s^%d^%d^%d^%d^%d^%d^%.2f^%d^%d^%s^%.2f^%.2f"
+            f"^%s^%s^%s^%s^%d^%s^%s^%d^{day}^20^N^%s^%.2f^%d^%.2f^0^^{prev}{tail}"
+        )
+        # H0STANC0, 45 fields: the expected execution at the current state (hour class C).
+        self._anc_fmt = (
+            f"{sym}^%s^%s^%.2f^{plan.open}^%d^%d^%s^%d^%d^%d^%d^%d^%d^%.2f^%d^%d^%s^%.2f^%.2f"
+            f"^%s^%s^%s^%s^%d^%s^%s^%d^{day}^20^N^%s^%.2f^%d^%.2f^C^{tail}"
+        )
+        self._asp_fmt = f"{sym}^%s^0^%s^%s^%d^%s{tail}"
+        self._mko_fmt = f"{sym}^N^(null)^%s^^^^00^%s^N^{tail}"
+        self._mko_n = 0
+        self._k = key % 997  # offset into the shared per-tick patterns
+        self._book_n = 0
+        self._start(start_s)
+
+    def _start(self, start_s: float) -> None:
+        """State as if the day had traded from 09:00 to `start_s` (a late joiner's view)."""
+        plan = self.plan
+        second = min(max(int(start_s) - SESSION_OPEN_S, 0), SESSION_S - 1)
+        done = self._path[: second + 1]
+        ladder = self._ladder
+        prices = np.asarray(ladder, dtype=np.float64)[done]
+        traded = np.diff(_PROFILE[: second + 2]) * plan.volume
+        self.acml_vol = int(traded.sum()) if second else 0
+        self.acml_value = int((traded * prices).sum()) if second else 0
+        trades = self.acml_vol // max(1, int(plan.volume / 20_000)) if second else 0
+        self.buy_count = trades // 2
+        self.sell_count = trades - self.buy_count
+        self.buy_qty = self.acml_vol // 2
+        self.sell_qty = self.acml_vol - self.buy_qty
+        self.open_hour = hhmmss(SESSION_OPEN_S)
+        self.high = ladder[int(done.max())] if second else plan.open
+        self.low = ladder[int(done.min())] if second else plan.open
+        self.high_hour = hhmmss(SESSION_OPEN_S + int(done.argmax())) if second else ""
+        self.low_hour = hhmmss(SESSION_OPEN_S + int(done.argmin())) if second else ""
+        self.level = int(done[-1])
+
+    def trades(self, n: int, seconds: float) -> list[str]:
+        """The next `n` H0STCNT0 records at `seconds` after midnight (KST)."""
+        plan = self.plan
+        second = min(max(int(seconds) - SESSION_OPEN_S, 0), SESSION_S - 1)
+        hour = hhmmss(SESSION_OPEN_S + second)
+        if not self.high_hour:
+            self.high_hour = self.low_hour = hour
+        base = int(self._path[second])
+        # Track the day's cumulative volume curve; one share per tick at the least.
+        want = plan.volume * session_fraction(seconds) - self.acml_vol
+        mean = want / n if want > n else 1.0
+        # The day opens and closes exactly on the plan's prices.
+        noise = _NO_NOISE if second == 0 or second >= SESSION_S - 10 else _NOISE
+        n_noise, n_mult, n_coin = len(_NOISE), len(_MULT), len(_COIN)
+        lo, hi, off = self._lo, self._hi, self._off
+        ladder, px, buy_book, sell_book, open_vs, rsqn = (
+            self._ladder,
+            self._px,
+            self._book_buy,
+            self._book_sell,
+            self._open_vs,
+            self._rsqn,
+        )
+        prev_volume = plan.prev_volume
+        prdy_smns = max(1, int(prev_volume * session_fraction(seconds)))
+        shares = plan.listed_shares
+        fmt = self._cnt_fmt
+        k, level = self._k, self.level
+        acml_vol, acml_value = self.acml_vol, self.acml_value
+        sell_count, buy_count, sell_qty, buy_qty = (
+            self.sell_count,
+            self.buy_count,
+            self.sell_qty,
+            self.buy_qty,
+        )
+        high, low, high_hour, low_hour = self.high, self.low, self.high_hour, self.low_hour
+        open_hour = self.open_hour
+        out = []
+        append = out.append
+        for _ in range(n):
+            k += 1
+            lv = base + noise[k % n_noise]
+            lv = hi if lv > hi else lo if lv < lo else lv
+            price = ladder[lv]
+            vol = int(mean * _MULT[k % n_mult]) or 1
+            acml_vol += vol
+            acml_value += price * vol
+            if lv > level or (lv == level and _COIN[k % n_coin]):
+                buy_count += 1
+                buy_qty += vol
+                side, book = "1", buy_book
+            else:
+                sell_count += 1
+                sell_qty += vol
+                side, book = "5", sell_book
+            level = lv
+            if price > high:
+                high, high_hour = price, hour
+            elif price < low:
+                low, low_hour = price, hour
+            i = lv - off
+            append(
+                fmt
+                % (
+                    hour,
+                    px[i],
+                    acml_value / acml_vol,
+                    high,
+                    low,
+                    book[i],
+                    vol,
+                    acml_vol,
+                    acml_value,
+                    sell_count,
+                    buy_count,
+                    buy_count - sell_count,
+                    buy_qty * 100 / sell_qty if sell_qty else 0.0,
+                    sell_qty,
+                    buy_qty,
+                    side,
+                    buy_qty * 100 / acml_vol,
+                    acml_vol * 100 / prev_volume,
+                    open_hour,
+                    open_vs[i],
+                    high_hour,
+                    "5" if price < high else "3",
+                    price - high,
+                    low_hour,
+                    "2" if price > low else "3",
+                    price - low,
+                    rsqn[k % _BOOK_VARIANTS],
+                    acml_vol * 100 / shares,
+                    prdy_smns,
+                    acml_vol * 100 / prdy_smns,
+                )
+            )
+        self._k, self.level = k, level
+        self.acml_vol, self.acml_value = acml_vol, acml_value
+        self.sell_count, self.buy_count, self.sell_qty, self.buy_qty = (
+            sell_count,
+            buy_count,
+            sell_qty,
+            buy_qty,
+        )
+        self.high, self.low, self.high_hour, self.low_hour = high, low, high_hour, low_hour
+        return out
+
+    def _asp_prices_at(self, level: int) -> str:
+        chunk = self._asp_prices.get(level)
+        if chunk is None:
+            ladder, top = self._ladder, len(self._ladder) - 1
+            asks = [ladder[level + k] if level + k <= top else 0 for k in range(1, 11)]
+            bids = [ladder[level - k] if level - k >= 0 else 0 for k in range(10)]
+            chunk = self._asp_prices[level] = "^".join(map(str, asks + bids))
+        return chunk
+
+    def quotes(self, n: int, seconds: float) -> list[str]:
+        """`n` H0STASP0 records around the last trade (the book moves with the trade tape)."""
+        hour = hhmmss(int(seconds))
+        prices = self._asp_prices_at(self.level)
+        fmt, variants, acml = self._asp_fmt, self._asp_qty, self.acml_vol
+        out = []
+        k = self._book_n
+        for _ in range(n):
+            qty, icdc = variants[k % _BOOK_VARIANTS]
+            k += 1
+            out.append(fmt % (hour, prices, qty, acml, icdc))
+        self._book_n = k
+        return out
+
+    def expected(self, n: int, seconds: float) -> list[str]:
+        """`n` H0STANC0 records: the expected execution at the current state."""
+        hour = hhmmss(int(seconds))
+        plan = self.plan
+        i = self.level - self._off
+        price = self._ladder[self.level]
+        acml_vol = max(self.acml_vol, 1)
+        sell_qty = self.sell_qty
+        record = self._anc_fmt % (
+            hour,
+            self._px[i],
+            self.acml_value / acml_vol,
+            self.high,
+            self.low,
+            self._book_buy[i],
+            max(1, int(plan.volume / 20_000)),
+            self.acml_vol,
+            self.acml_value,
+            self.sell_count,
+            self.buy_count,
+            self.buy_count - self.sell_count,
+            self.buy_qty * 100 / sell_qty if sell_qty else 0.0,
+            sell_qty,
+            self.buy_qty,
+            "1",
+            self.buy_qty * 100 / acml_vol,
+            self.acml_vol * 100 / plan.prev_volume,
+            self.open_hour,
+            self._open_vs[i],
+            self.high_hour or hour,
+            "5" if price < self.high else "3",
+            price - self.high,
+            self.low_hour or hour,
+            "2" if price > self.low else "3",
+            price - self.low,
+            self._rsqn[self._book_n % _BOOK_VARIANTS],
+            self.acml_vol * 100 / plan.listed_shares,
+            plan.prev_volume,
+            self.acml_vol * 100 / plan.prev_volume,
+        )
+        return [record] * n
+
+    def status(self, n: int, seconds: float) -> list[str]:
+        """`n` H0STMKO0 records: market open (112), VI alternately applied and released."""
+        out = []
+        for _ in range(n):
+            self._mko_n += 1
+            out.append(self._mko_fmt % ("112", "Y" if self._mko_n % 2 else "N"))
+        return out
+
+    def records(self, tr_id: str, n: int, seconds: float) -> list[str]:
+        if tr_id == "H0STCNT0":
+            return self.trades(n, seconds)
+        if tr_id == "H0STASP0":
+            return self.quotes(n, seconds)
+        if tr_id == "H0STANC0":
+            return self.expected(n, seconds)
+        if tr_id == "H0STMKO0":
+            return self.status(n, seconds)
+        raise ValueError(f"no records for {tr_id}")
+
+
+def build_frames(tr_id: str, records: list[str]) -> list[tuple[str, int]]:
+    """Data frames (text, record count) for records of one TR, at most 999 per frame."""
+    frames = []
+    for start in range(0, len(records), MAX_RECORDS_PER_FRAME):
+        chunk = records[start : start + MAX_RECORDS_PER_FRAME]
+        frames.append((f"0|{tr_id}|{len(chunk):03d}|" + "^".join(chunk), len(chunk)))
+    return frames
+
+
+# --- generator ---------------------------------------------------------------------------
+
+
+class TickGenerator:
+    """Tapes of one simulator and the schedule that shares `tick_rate` among active feeds."""
+
+    def __init__(
+        self,
+        market: MarketLike,
+        tick_rate: float,
+        *,
+        extra_column: bool = False,
+        clock: SessionClock | None = None,
+        max_burst_s: float = 0.25,
+    ) -> None:
+        self.market = market
+        self.tick_rate = tick_rate
+        self.extra_column = extra_column
+        self.clock = clock or SessionClock(market)
+        self._seed = int(getattr(market.config, "seed", 0))
+        self._max_burst_s = max_burst_s
+        self._symbols: set[str] | None = None
+        self._session_date: dt.date | None = None
+        self._tapes: dict[str, SymbolTape] = {}
+        self._credit: dict[tuple[str, str], float] = {}
+
+    def is_symbol(self, symbol: str) -> bool:
+        if self._symbols is None:
+            listings = getattr(self.market, "listings", None)
+            if listings is not None:
+                self._symbols = {listing.symbol for listing in listings}
+            else:
+                return self.market.listing(symbol) is not None
+        return symbol in self._symbols
+
+    @property
+    def feeds(self) -> Iterable[tuple[str, str]]:
+        return self._credit.keys()
+
+    def add_feed(self, tr_id: str, symbol: str) -> None:
+        # A fresh feed is due at once, so a new subscriber sees data without a full period.
+        self._credit.setdefault((tr_id, symbol), 0.999)
+
+    def remove_feed(self, tr_id: str, symbol: str) -> None:
+        self._credit.pop((tr_id, symbol), None)
+
+    def tape(self, symbol: str, session_date: dt.date, seconds: float) -> SymbolTape:
+        """The symbol's tape for the session, created as of `seconds` on first use."""
+        if session_date != self._session_date:
+            self._tapes.clear()
+            self._session_date = session_date
+        tape = self._tapes.get(symbol)
+        if tape is None:
+            last = self.clock.last_completed()
+            plan = session_plan(self.market, symbol, session_date, last, seed=self._seed)
+            if plan is None:  # not listed: feeds are only accepted for listed symbols
+                plan = synthetic_plan(
+                    symbol, session_date, 10_000, 100_000, 10_000_000, seed=self._seed
+                )
+            tape = SymbolTape(
+                plan, seed=self._seed, start_s=seconds, extra_column=self.extra_column
+            )
+            self._tapes[symbol] = tape
+        return tape
+
+    def generate(self, elapsed_s: float) -> list[tuple[str, str, list[str]]]:
+        """Records due after `elapsed_s` seconds: (tr_id, symbol, records) per due feed."""
+        if not self._credit or self.tick_rate <= 0:
+            return []
+        total_weight = sum(TR_WEIGHTS.get(tr, 1.0) for tr, _ in self._credit)
+        per_weight = self.tick_rate / total_weight
+        elapsed_s = min(elapsed_s, self._max_burst_s)
+        session_date, seconds = self.clock.now()
+        due = []
+        for feed, credit in self._credit.items():
+            credit += per_weight * TR_WEIGHTS.get(feed[0], 1.0) * elapsed_s
+            n = int(credit)
+            self._credit[feed] = credit - n
+            if n:
+                tr_id, symbol = feed
+                tape = self.tape(symbol, session_date, seconds)
+                due.append((tr_id, symbol, tape.records(tr_id, n, seconds)))
+        return due

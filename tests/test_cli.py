@@ -1,0 +1,96 @@
+"""The `kis-pipeline` command as a person runs it: one clear line for bad input, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kis_pipeline.cli import main
+
+EXE = [sys.executable, "-m", "kis_pipeline.cli"]
+
+
+def test_sim_serves_rest_and_websocket_and_prints_its_urls(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*EXE, "sim", "--rest-port", "0", "--ws-port", "0", "--universe", "20", "--seed", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        rest_line = proc.stdout.readline()
+        ws_line = proc.stdout.readline()
+        assert rest_line.startswith("KIS simulator REST"), (
+            rest_line + proc.stderr.read() if proc.stderr else ""
+        )
+        rest_url = rest_line.split()[-1]
+        assert ws_line.split()[-1].startswith("ws://127.0.0.1:")
+        with urllib.request.urlopen(f"{rest_url}/sim/stats", timeout=10) as answer:
+            assert answer.status == 200
+            assert isinstance(json.load(answer), dict)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sim", "--faults", "http501=0.1"], "unknown fault 'http501'"),
+        (["sim", "--universe", "99999"], "--universe must be between 1 and 2700"),
+        (["sim", "--faults", "latency_ms=fast"], "fault 'latency_ms' needs a number"),
+    ],
+)
+def test_bad_simulator_options_get_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_dates_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["backfill", "--from", "2024-13-01", "--to", "2024-12-31"])
+    assert "'2024-13-01' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backfill", "--from", "2024-01-02", "--to", "2024-01-05"],
+        ["stream"],
+        ["sql", "select 1"],
+        ["dev"],
+    ],
+)
+def test_commands_of_later_stages_say_not_yet(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(command) == 2
+    assert "not yet available" in capsys.readouterr().err
+
+
+def test_missing_keys_for_real_are_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    env["KIS_ENV"] = "real"
+    result = subprocess.run([*EXE, "demo"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(
+        "error: KIS_APP_KEY is not set (required when KIS_ENV=real)"
+    )
+    assert "Traceback" not in result.stderr
