@@ -1,0 +1,33 @@
+"""The partition schemes every domain shares, so assets and schedules cannot disagree.
+
+Korean daily assets use KRX weekdays in Asia/Seoul; a weekday that turns out to be a market
+holiday is materialized as an empty partition without API calls (the calendar says so).
+Overseas prices follow their exchanges' own weekdays.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+HISTORY_START = "2015-01-02"
+KST = "Asia/Seoul"
+
+# Weekday windows ending at midnight KST; end_offset=1 exposes today's partition so that the
+# nightly run after the close can fill it.
+trading_days = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 * * 1-5",
+    start=HISTORY_START,
+    fmt="%Y-%m-%d",
+    timezone=KST,
+    end_offset=1,
+)
+
+overseas_days = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 * * 1-5",
+    start=HISTORY_START,
+    fmt="%Y-%m-%d",
+    timezone="UTC",
+    end_offset=1,
+)
+
+weeks = dg.WeeklyPartitionsDefinition(start_date=HISTORY_START, timezone=KST, day_offset=6)

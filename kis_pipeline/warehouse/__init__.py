@@ -1,0 +1,25 @@
+"""The Parquet warehouse and its DuckDB catalog; plain Python, no Dagster imports."""
+
+from kis_pipeline.warehouse.catalog import connect
+from kis_pipeline.warehouse.store import (
+    CompactResult,
+    SchemaMismatch,
+    Warehouse,
+    WarehouseError,
+    WriteResult,
+    conform,
+)
+from kis_pipeline.warehouse.tables import TABLES, TableSpec, register_table
+
+__all__ = [
+    "TABLES",
+    "CompactResult",
+    "SchemaMismatch",
+    "TableSpec",
+    "Warehouse",
+    "WarehouseError",
+    "WriteResult",
+    "conform",
+    "connect",
+    "register_table",
+]

@@ -1,0 +1,231 @@
+"""The warehouse's tables: schema, partitioning, unique key and sort order of each.
+
+Batch tables reuse the endpoint schemas of `kis.schemas` (API -> typed frames -> Parquet, no
+reshaping in between) plus the few columns the warehouse adds. Other packages register their
+own tables (`register_table`), e.g. the tick tables of `streaming`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from kis_pipeline.kis import schemas
+
+PartitionBy = Literal["date", "year"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One warehouse table. `partition_column` is a Date column; `partition_by` its grain."""
+
+    name: str
+    schema: pl.Schema
+    partition_by: PartitionBy
+    partition_column: str
+    key: tuple[str, ...]
+    sort: tuple[str, ...]
+    description: str
+
+    def __post_init__(self) -> None:
+        missing = [
+            c for c in (self.partition_column, *self.key, *self.sort) if c not in self.schema
+        ]
+        if missing:
+            raise ValueError(f"table {self.name}: columns {missing} are not in its schema")
+        if self.schema[self.partition_column] != pl.Date:
+            raise ValueError(f"table {self.name}: partition column must be a Date")
+
+    def partition_expr(self) -> pl.Expr:
+        """The partition string of each row: `YYYY-MM-DD` or `YYYY`."""
+        column = pl.col(self.partition_column)
+        if self.partition_by == "year":
+            return column.dt.year().cast(pl.String)
+        return column.dt.strftime("%Y-%m-%d")
+
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def register_table(spec: TableSpec) -> TableSpec:
+    existing = TABLES.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"table {spec.name} is already registered with a different spec")
+    TABLES[spec.name] = spec
+    return spec
+
+
+SYMBOLS = pl.Schema(
+    {
+        "date": pl.Date,
+        "symbol": pl.String,
+        "name": pl.String,
+        "market": pl.String,
+        "standard_code": pl.String,
+        "security_group": pl.String,
+        "listed_shares": pl.Int64,
+        "par_value": pl.Int64,
+        "list_date": pl.Date,
+        "market_cap": pl.Int64,
+        "base_price": pl.Int64,
+        "sector_large": pl.String,
+        "is_halted": pl.Boolean,
+    }
+)
+
+TRADING_CALENDAR = pl.Schema(
+    {
+        **schemas.TRADING_CALENDAR,
+        # "index" (a day with a KOSPI bar), "chk-holiday" (KIS's calendar ahead).
+        "source": pl.String,
+    }
+)
+
+STREAM_SESSIONS = pl.Schema(
+    {
+        "date": pl.Date,
+        "session_id": pl.String,
+        "started_at": pl.Datetime("us", "Asia/Seoul"),
+        "ended_at": pl.Datetime("us", "Asia/Seoul"),
+        "reason": pl.String,
+        "frames": pl.Int64,
+        "subscriptions": pl.Int64,
+    }
+)
+
+for _spec in (
+    TableSpec(
+        "trading_calendar",
+        TRADING_CALENDAR,
+        "year",
+        "date",
+        ("date",),
+        ("date",),
+        "One row per calendar day: whether KRX was (or will be) open, settling, in business.",
+    ),
+    TableSpec(
+        "symbols",
+        SYMBOLS,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol",),
+        "One row per (date, symbol): the listed universe as the master files showed it that day.",
+    ),
+    TableSpec(
+        "daily_prices",
+        schemas.DAILY_PRICES,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol", "date"),
+        "One row per (date, symbol): raw (unadjusted) daily OHLCV and traded value in KRW.",
+    ),
+    TableSpec(
+        "daily_prices_adjusted",
+        schemas.DAILY_PRICES_ADJUSTED,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol", "date"),
+        "One row per (date, symbol): split-adjusted OHLCV as KIS computes it, with adj_factor.",
+    ),
+    TableSpec(
+        "index_daily",
+        schemas.INDEX_DAILY,
+        "date",
+        "date",
+        ("date", "index_code"),
+        ("index_code", "date"),
+        "One row per (date, index_code): daily bars of KOSPI, KOSDAQ and KOSPI200.",
+    ),
+    TableSpec(
+        "overseas_daily_prices",
+        schemas.OVERSEAS_DAILY_PRICES,
+        "date",
+        "date",
+        ("date", "exchange", "symbol"),
+        ("exchange", "symbol", "date"),
+        "One row per (exchange date, exchange, symbol): overseas daily bars in local currency.",
+    ),
+    TableSpec(
+        "rankings",
+        schemas.RANKINGS,
+        "date",
+        "date",
+        ("date", "ranking", "rank"),
+        ("ranking", "rank", "date"),
+        "One row per (date, ranking, rank): top 30 by volume, rise, fall, market cap.",
+    ),
+    TableSpec(
+        "investor_flows",
+        schemas.INVESTOR_FLOWS,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol", "date"),
+        "One row per (date, symbol): net buying by investor type (shares, KRW).",
+    ),
+    TableSpec(
+        "market_investor_flows",
+        schemas.MARKET_INVESTOR_FLOWS,
+        "date",
+        "date",
+        ("date", "market"),
+        ("market", "date"),
+        "One row per (date, market): market-wide net buying by investor type.",
+    ),
+    TableSpec(
+        "balance_sheet",
+        schemas.BALANCE_SHEET,
+        "date",
+        "as_of",
+        ("as_of", "symbol", "period", "period_type"),
+        ("symbol", "period", "as_of"),
+        "One row per (as_of, symbol, period, period_type): balance-sheet items in KRW.",
+    ),
+    TableSpec(
+        "income_statement",
+        schemas.INCOME_STATEMENT,
+        "date",
+        "as_of",
+        ("as_of", "symbol", "period", "period_type"),
+        ("symbol", "period", "as_of"),
+        "One row per (as_of, symbol, period, period_type): income items in KRW (quarters YTD).",
+    ),
+    TableSpec(
+        "financial_ratios",
+        schemas.FINANCIAL_RATIOS,
+        "date",
+        "as_of",
+        ("as_of", "symbol", "period", "period_type"),
+        ("symbol", "period", "as_of"),
+        "One row per (as_of, symbol, period, period_type): growth and per-share ratios.",
+    ),
+    TableSpec(
+        "dividends",
+        schemas.DIVIDENDS,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "dividend_kind", "share_class"),
+        ("symbol", "record_date"),
+        "One row per (symbol, record_date, dividend_kind, share_class): the KSD dividend schedule.",
+    ),
+    TableSpec(
+        "stream_sessions",
+        STREAM_SESSIONS,
+        "date",
+        "date",
+        ("session_id",),
+        ("started_at",),
+        "One row per WebSocket session of the tick collector: when it ran and why it ended.",
+    ),
+):
+    register_table(_spec)
+
+# Views that keep only the newest figures per (symbol, period, period_type).
+LATEST_VIEWS = {
+    f"{name}_latest": name for name in ("balance_sheet", "income_statement", "financial_ratios")
+}
