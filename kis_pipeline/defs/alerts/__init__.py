@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-from dagster._utils.error import SerializableErrorInfo
 
 from kis_pipeline.alerts import FailedCheck, RunFailure, notify
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
 
 
 def failure_of(context: dg.RunFailureSensorContext) -> RunFailure:
