@@ -224,9 +224,11 @@ class KisClient:
         if not isinstance(value, str) or not value:
             raise KisTransportError("token answer without access_token")
         now = time.time()
+        raw_ttl = str(body.get("expires_in", "")).strip()
         try:
-            ttl = float(body.get("expires_in") or TOKEN_TTL_FALLBACK_S)
-        except (TypeError, ValueError):
+            # "0" is a real answer (a token at the end of its life), unlike a missing field.
+            ttl = float(raw_ttl) if raw_ttl else TOKEN_TTL_FALLBACK_S
+        except ValueError:
             ttl = TOKEN_TTL_FALLBACK_S
         with self.stats._lock:
             self.stats.token_issues += 1
