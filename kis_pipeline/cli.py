@@ -85,9 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="materialize batch assets over a date range")
     backfill.add_argument("--from", dest="start", type=_date, required=True)
     backfill.add_argument("--to", dest="end", type=_date, required=True)
-    backfill.add_argument("--assets", default="")
-    backfill.add_argument("--symbols", default="")
-    backfill.add_argument("--missing", action="store_true")
+    backfill.add_argument("--assets", default="", help="comma-separated asset names (default: all)")
+    backfill.add_argument(
+        "--symbols", default="", help="comma-separated symbols (default: the universe)"
+    )
+    backfill.add_argument(
+        "--missing", action="store_true", help="only partitions not yet materialized"
+    )
 
     stream = commands.add_parser("stream", help="run the WebSocket tick collector")
     stream.add_argument("--duration", type=float)
@@ -97,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run SQL on the warehouse catalog")
     sql.add_argument("query")
 
-    commands.add_parser("dev", help="start the Dagster UI on the warehouse")
+    dev = commands.add_parser("dev", help="start the Dagster UI on the warehouse")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
     return parser
 
 
@@ -153,6 +159,18 @@ def _run(args: argparse.Namespace) -> int:
         from kis_pipeline.demo import run_demo
 
         return run_demo()
+    if args.command == "backfill":
+        from kis_pipeline.cli_batch import backfill_command
+
+        return backfill_command(args)
+    if args.command == "sql":
+        from kis_pipeline.cli_batch import sql_command
+
+        return sql_command(args.query)
+    if args.command == "dev":
+        from kis_pipeline.cli_batch import dev_command
+
+        return dev_command(args.host, args.port)
     print(
         f"kis-pipeline {args.command}: not yet available — it needs {NOT_YET[args.command]}, "
         "which are still being built. `kis-pipeline demo` and `kis-pipeline sim` work today.",

@@ -69,10 +69,7 @@ def test_bad_dates_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     "command",
     [
-        ["backfill", "--from", "2024-01-02", "--to", "2024-01-05"],
         ["stream"],
-        ["sql", "select 1"],
-        ["dev"],
     ],
 )
 def test_commands_of_later_stages_say_not_yet(

@@ -33,6 +33,9 @@ from kis_pipeline.warehouse.tables import TABLES, TableSpec
 
 # A replaced file outlives its replacement by this long, for readers of an older catalog.
 DEFAULT_GRACE_S = 3600.0
+# Small row groups in compacted files let DuckDB skip most of a month when a query wants one
+# symbol (min/max statistics per group); bench/README.md "DuckDB layout" measured the trade.
+COMPACTED_ROW_GROUP = 16_384
 _PARTITION = {"date": re.compile(r"^\d{4}-\d{2}-\d{2}$"), "year": re.compile(r"^\d{4}$")}
 
 
@@ -224,7 +227,7 @@ class Warehouse:
             frame = pl.read_parquet([table_dir / e.file for e in entries]).sort(spec.sort)
             prefix = "month" if grain == "month" else "date"
             rel = f"{prefix}={key}/part-{_unique()}.parquet"
-            size = _write_parquet(frame, table_dir / rel)
+            size = _write_parquet(frame, table_dir / rel, row_group_size=COMPACTED_ROW_GROUP)
             partitions = sorted({p for e in entries for p in e.partitions})
             parts = sorted({p for e in entries for p in e.parts})
             merged.append((entries, Entry(rel, partitions, parts, frame.height, size)))
@@ -319,11 +322,13 @@ def _plan_groups(
     return {key: group for key, group in groups.items() if len(group) > 1}
 
 
-def _write_parquet(frame: pl.DataFrame, path: Path) -> int:
+def _write_parquet(frame: pl.DataFrame, path: Path, *, row_group_size: int | None = None) -> int:
     """Write, flush and fsync `frame` at `path` (a new, unique name); returns its size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
-        frame.write_parquet(handle, compression="zstd", statistics=True)
+        frame.write_parquet(
+            handle, compression="zstd", statistics=True, row_group_size=row_group_size
+        )
         handle.flush()
         os.fsync(handle.fileno())
     directory = os.open(path.parent, os.O_RDONLY)

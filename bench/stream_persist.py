@@ -1,0 +1,131 @@
+"""Persistence benchmark: ticks per second parsed and written from sealed spool segments.
+
+Builds sealed segments offline from the simulator's own tick tapes (20 symbols, trades and
+order book, multi-record frames like the WebSocket app sends at high rates), then persists them
+with `promote_segment` exactly as a Dagster run does (bulk parse with polars, typed frames,
+one Parquet piece per table, manifest publish, catalog refresh) and reports records per second,
+overall and for the parse step alone.
+
+    .venv/bin/python bench/stream_persist.py [--segments 8] [--records 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import kis_pipeline.streaming.tables  # noqa: F401  (registers the tick tables)
+from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.ticks import TickGenerator, build_frames
+from kis_pipeline.streaming.promote import PromoteResult, parse_records_to_tables, promote_segment
+from kis_pipeline.streaming.spool import (
+    MAGIC,
+    RAW,
+    Spool,
+    encode_control,
+    encode_record,
+    read_segment,
+)
+from kis_pipeline.warehouse import Warehouse
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def build_segments(spool: Spool, count: int, records: int, batch_s: float) -> list[str]:
+    """`count` sealed segments of about `records` records each (trades + order book)."""
+    market = Market(SimConfig(universe=50, tick_rate=float(records)))
+    generator = TickGenerator(market, tick_rate=records / 1.0)
+    for listing in market.listings[:20]:
+        generator.add_feed("H0STCNT0", listing.symbol)
+        generator.add_feed("H0STASP0", listing.symbol)
+    spool.ensure()
+    ids = []
+    seq = 0
+    now = time.time_ns()
+    for n in range(count):
+        segment_id = f"seg-bench-{n:04d}"
+        parts = [
+            MAGIC,
+            encode_control(
+                seq,
+                now,
+                {
+                    "type": "segment",
+                    "segment_id": segment_id,
+                    "session": {"session_id": "ses-bench", "started_ns": now},
+                },
+            ),
+        ]
+        made = 0
+        while made < records:
+            for tr_id, _symbol, recs in generator.generate(batch_s):
+                for text, k in build_frames(tr_id, recs):
+                    seq += 1
+                    now += 10_000
+                    parts.append(encode_record(RAW, seq, now, text.encode()))
+                    made += k
+        (spool.sealed_dir / f"{segment_id}.seg").write_bytes(b"".join(parts))
+        ids.append(segment_id)
+    return ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=8)
+    parser.add_argument("--records", type=int, default=200_000, help="records per segment")
+    parser.add_argument(
+        "--batch",
+        type=float,
+        default=0.01,
+        help="seconds of ticks per frame batch (10 ms = the simulator's pump)",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        spool = Spool.for_warehouse(root)
+        t0 = time.perf_counter()
+        ids = build_segments(spool, args.segments, args.records, args.batch)
+        built = time.perf_counter() - t0
+        sizes = [(spool.sealed_dir / f"{i}.seg").stat().st_size for i in ids]
+        # Parse only (no writes), on the first segment, three times.
+        records = read_segment(spool.sealed_dir / f"{ids[0]}.seg")
+        parse_times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            frames = parse_records_to_tables(records, ids[0])
+            parse_times.append(time.perf_counter() - t)
+        parsed_rows = sum(f.height for f in frames.values())
+        warehouse = Warehouse(root)
+        results: list[PromoteResult] = []
+        t1 = time.perf_counter()
+        for segment_id in ids:
+            results.append(promote_segment(warehouse, spool, segment_id))
+        total = time.perf_counter() - t1
+    rows = sum(r.records for r in results)
+    frames_total = sum(r.frames for r in results)
+    report = {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "segments": len(ids),
+        "records": rows,
+        "frames": frames_total,
+        "segment_mb": round(sum(sizes) / len(sizes) / 1e6, 1),
+        "build_s": round(built, 1),
+        "persist_s": round(total, 2),
+        "records_per_s": round(rows / total),
+        "per_segment_s": [round(r.seconds, 3) for r in results],
+        "parse_only_records_per_s": round(parsed_rows / min(parse_times)),
+        "rejects": sum(r.rejects for r in results),
+    }
+    print(json.dumps(report, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "stream_persist.json").write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,523 @@
+"""`kis-pipeline backfill`: materialize date-partitioned assets over a range through Dagster.
+
+Order of work: check the request (dates, asset names, symbols) before any API call; start the
+embedded simulator if `KIS_ENV=sim` and no `KIS_REST_URL` (its URLs are exported, so runs see
+them); plan the runs in dependency order (`dagster_runner.plan_runs`); execute them one by one
+in this process against the instance of `dagster.yaml`, drawing a progress bar from what the
+assets publish (`kis_pipeline.progress`); print a summary. `--missing` skips partitions the
+instance already records as materialized (a run that failed records none, so its range is
+done again; the fetched-window cache makes that cheap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+import tempfile
+import threading
+import time
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import dagster as dg
+
+from kis_pipeline import dagster_runner as runner
+from kis_pipeline import progress as progress_files
+from kis_pipeline.defs.shared import PROGRESS_TAG, SYMBOLS_TAG
+from kis_pipeline.kis.settings import KisSettings
+
+KST = zoneinfo.ZoneInfo("Asia/Seoul")
+DATA_START = dt.date(2015, 1, 2)
+SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
+REFRESH_S = 0.5
+
+
+class BackfillError(ValueError):
+    """A request that cannot run; the message is one line saying what to change."""
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    start: dt.date
+    end: dt.date
+    assets: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    missing: bool = False
+
+
+@dataclass
+class RunOutcome:
+    run: runner.RunSpec
+    success: bool
+    seconds: float
+    errors: list[str] = field(default_factory=list)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: str = ""
+    checks_failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    runs: list[RunOutcome] = field(default_factory=list)
+    rate_limit: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.success for r in self.runs)
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+# Tick tables come from the WebSocket stream, not from the API over a date range: a backfill
+# touches them only when named.
+STREAM_GROUPS = frozenset({"ticks"})
+
+
+def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
+    """The default selection: every materializable asset partitioned by time, except the
+    stream's."""
+    graph = defs.resolve_asset_graph()
+    return sorted(
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if isinstance(graph.get(key).partitions_def, dg.TimeWindowPartitionsDefinition)
+        and graph.get(key).group_name not in STREAM_GROUPS
+    )
+
+
+def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) -> None:
+    """The range must be ordered, not in the future and not before the data start."""
+    today = today or dt.datetime.now(KST).date()
+    if request.start > request.end:
+        raise BackfillError(f"--from {request.start} is after --to {request.end}")
+    if request.end > today:
+        raise BackfillError(f"--to {request.end} is in the future (today is {today} in Asia/Seoul)")
+    if request.start < DATA_START:
+        raise BackfillError(f"--from {request.start} is before the data start {DATA_START}")
+    bad = [s for s in request.symbols if not SYMBOL_PATTERN.match(s)]
+    if bad:
+        raise BackfillError(
+            f"malformed symbol(s) {', '.join(bad)}: a symbol is a 6-character code like 005930"
+        )
+
+
+def validate_request(
+    request: BackfillRequest,
+    defs: dg.Definitions,
+    settings: KisSettings,
+    *,
+    today: dt.date | None = None,
+) -> list[dg.AssetKey]:
+    """Check dates, asset names and symbol spelling (no API call); returns the asset keys."""
+    validate_dates(request, today=today)
+    graph = defs.resolve_asset_graph()
+    known = sorted(k.to_user_string() for k in graph.materializable_asset_keys)
+    names = request.assets or tuple(date_partitioned_assets(defs))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise BackfillError(
+            f"unknown asset(s) {', '.join(unknown)}; known assets: {', '.join(known)}"
+        )
+    if settings.symbols is not None and request.symbols:
+        outside = [s for s in request.symbols if s not in settings.symbols]
+        if outside:
+            raise BackfillError(
+                f"symbol(s) {', '.join(outside)} are outside KIS_SYMBOLS "
+                f"({', '.join(settings.symbols)})"
+            )
+    _check_calendar_start(request, names, settings)
+    return [dg.AssetKey(n) for n in names]
+
+
+def _check_calendar_start(
+    request: BackfillRequest, names: Sequence[str], settings: KisSettings
+) -> None:
+    """A range before the calendar's first day cannot be planned, unless the calendar runs too."""
+    if "trading_calendar" in names:
+        return
+    from kis_pipeline.warehouse import Warehouse
+
+    wh = Warehouse(settings.warehouse)
+    years = wh.partitions("trading_calendar")
+    if not years:
+        return
+    first = wh.read("trading_calendar", [years[0]])["date"].min()
+    if first is not None and request.start < first:
+        raise BackfillError(
+            f"--from {request.start} is before the calendar's first day {first}; add "
+            "trading_calendar to --assets or start later"
+        )
+
+
+def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
+    """Every symbol must be listed: per the newest `symbols` snapshot, else the master files
+    (downloaded outside the API gateway: no rate-limited call)."""
+    if not symbols:
+        return
+    from kis_pipeline.warehouse import Warehouse
+
+    wh = Warehouse(settings.warehouse)
+    dates = wh.partitions("symbols")
+    if dates:
+        listed = set(wh.read("symbols", [dates[-1]])["symbol"].to_list())
+        source = f"the {dates[-1]} symbols snapshot ({len(listed)} symbols)"
+    else:
+        from kis_pipeline.kis.client import KisClient
+        from kis_pipeline.kis.endpoints.master import fetch_universe
+
+        with KisClient(settings) as client:
+            listed = set(fetch_universe(client)["symbol"].to_list())
+        source = f"the master files ({len(listed)} stocks)"
+    unknown = [s for s in symbols if s not in listed]
+    if unknown:
+        raise BackfillError(f"unknown symbol(s) {', '.join(unknown)}: not in {source}")
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+# The master files describe only today's listing, so a backfill of the past needs one
+# snapshot of the newest session; these are the assets that make it.
+REFERENCE_ASSETS = ("index_daily", "trading_calendar", "symbols")
+REFERENCE_DAYS = 10
+
+
+def plan(
+    request: BackfillRequest,
+    defs: dg.Definitions,
+    assets: Sequence[dg.AssetKey],
+    instance: dg.DagsterInstance,
+    *,
+    settings: KisSettings | None = None,
+    stream: TextIO | None = None,
+) -> list[runner.RunSpec]:
+    graph = defs.resolve_asset_graph()
+    keys_by_asset: dict[dg.AssetKey, list[str]] = {}
+    selected = list(assets)
+    for key in selected:
+        partitions_def = graph.get(key).partitions_def
+        if partitions_def is None:
+            continue
+        keys = runner.partition_keys_in_range(partitions_def, request.start, request.end)
+        if request.missing:
+            done = instance.get_materialized_partitions(key)
+            keys = [k for k in keys if k not in done]
+        keys_by_asset[key] = keys
+    if settings is not None:
+        for key, keys in _reference_keys(graph, selected, settings).items():
+            if key not in keys_by_asset:
+                selected.append(key)
+            merged = set(keys_by_asset.get(key, [])) | set(keys)
+            keys_by_asset[key] = sorted(merged)
+            if stream is not None:
+                span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+                stream.write(
+                    f"adding {key.to_user_string()} for {span}: the warehouse "
+                    "has no symbols snapshot, and only the newest session's can be captured\n"
+                )
+    return runner.plan_runs(defs, selected, keys_by_asset)
+
+
+def _reference_keys(
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings
+) -> dict[dg.AssetKey, list[str]]:
+    """Partitions of the reference assets that capture the newest snapshot, when needed."""
+    from kis_pipeline.warehouse import Warehouse
+
+    symbols = dg.AssetKey("symbols")
+    if not graph.has(symbols) or Warehouse(settings.warehouse).partitions("symbols"):
+        return {}
+    needs = any(
+        key == symbols or symbols in runner.selected_ancestors(graph, key, {symbols})
+        for key in selected
+    )
+    if not needs:
+        return {}
+    today = dt.datetime.now(KST).date()
+    start = today - dt.timedelta(days=REFERENCE_DAYS)
+    out: dict[dg.AssetKey, list[str]] = {}
+    for name in REFERENCE_ASSETS:
+        key = dg.AssetKey(name)
+        if not graph.has(key) or not graph.get(key).is_materializable:
+            continue
+        partitions_def = graph.get(key).partitions_def
+        if partitions_def is None:
+            continue
+        keys = runner.partition_keys_in_range(partitions_def, start, today)
+        if keys:
+            out[key] = keys
+    return out
+
+
+# -- progress -------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """Polls the assets' progress files and redraws one status line."""
+
+    def __init__(self, directory: Path, label: str, stream: TextIO) -> None:
+        self.directory = directory
+        self.label = label
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+        self._last_plain = 0.0
+        self._last_line = ""
+        self._started = time.monotonic()
+
+    def __enter__(self) -> ProgressBar:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.draw(final=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            self.draw()
+
+    def draw(self, *, final: bool = False) -> None:
+        states = progress_files.read_all(self.directory)
+        elapsed = _clock(time.monotonic() - self._started)
+        body = "; ".join(render(state) for state in states.values()) or "running"
+        line = f"{self.label}: {body} ({elapsed})"
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line[:240] + ("\n" if final else ""))
+            self.stream.flush()
+            return
+        # Plain logs: a line every 10 s at most, and the final one.
+        changed = body != self._last_line
+        if final or (changed and time.monotonic() - self._last_plain >= 10):
+            self._last_plain = time.monotonic()
+            self._last_line = body
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def render(state: dict[str, Any]) -> str:
+    total = int(state.get("partitions_total", 0))
+    done = int(state.get("partitions_done", 0))
+    calls = int(state.get("calls", 0))
+    planned = int(state.get("calls_planned", 0))
+    elapsed = max(float(state.get("updated_at", 0)) - float(state.get("started_at", 0)), 1e-6)
+    rate = calls / elapsed if calls else 0.0
+    width = 20
+    filled = int(width * done / total) if total else 0
+    bar = "#" * filled + "." * (width - filled)
+    eta = ""
+    if not state.get("done") and rate > 0 and planned > calls:
+        eta = f" ETA {_clock((planned - calls) / rate)}"
+    retries = int(state.get("retries", 0))
+    return (
+        f"{state.get('asset')} [{bar}] {done}/{total} partitions, "
+        f"{calls}/{planned} requests, {rate:.1f}/s{eta}"
+        + (f", {retries} retries" if retries else "")
+    )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def run_backfill(
+    request: BackfillRequest,
+    *,
+    stream: TextIO | None = None,
+    out: TextIO | None = None,
+    tags: dict[str, str] | None = None,
+    defs: dg.Definitions | None = None,
+) -> Summary:
+    """Validate, start the backend if needed, run every planned run; returns the summary.
+
+    `defs` defaults to the code location (`kis_pipeline.definitions`).
+    """
+    from kis_pipeline.runtime import backend
+
+    stream, out = stream or sys.stderr, out or sys.stdout
+    validate_dates(request)
+    if defs is None:
+        from kis_pipeline.definitions import defs
+
+    settings = KisSettings.from_env()
+    assets = validate_request(request, defs, settings)
+    home = runner.dagster_home(settings)
+    summary = Summary(rate_limit=settings.rate_limit)
+    started = time.monotonic()
+    graph = defs.resolve_asset_graph()
+    with backend(settings) as live, runner.open_instance(home) as instance:
+        validate_symbols(request.symbols, live)
+        reaped = runner.reap_stale_runs(instance)
+        if reaped:
+            stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")
+        runs = plan(request, defs, assets, instance, settings=live, stream=stream)
+        if not runs:
+            stream.write("nothing to do: every partition in the range is materialized\n")
+        failed: set[dg.AssetKey] = set()
+        with tempfile.TemporaryDirectory(prefix="kis-progress-") as scratch:
+            for number, run in enumerate(runs, start=1):
+                blocked = sorted(
+                    {
+                        k.to_user_string()
+                        for asset in run.assets
+                        for k in runner.selected_ancestors(graph, asset, failed)
+                    }
+                )
+                if blocked:
+                    outcome = RunOutcome(run, False, 0.0, skipped=f"{', '.join(blocked)} failed")
+                    summary.runs.append(outcome)
+                    failed.update(run.assets)
+                    stream.write(f"[{number}/{len(runs)}] {run.describe()}: skipped\n")
+                    continue
+                summary.runs.append(
+                    _execute(
+                        defs,
+                        instance,
+                        run,
+                        request,
+                        live,
+                        Path(scratch),
+                        number,
+                        len(runs),
+                        stream,
+                        tags,
+                    )
+                )
+                if not summary.runs[-1].success:
+                    failed.update(run.assets)
+    summary.seconds = time.monotonic() - started
+    print_summary(summary, out)
+    return summary
+
+
+def _execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    run: runner.RunSpec,
+    request: BackfillRequest,
+    settings: KisSettings,
+    scratch: Path,
+    number: int,
+    total: int,
+    stream: TextIO,
+    tags: dict[str, str] | None,
+) -> RunOutcome:
+    directory = scratch / f"run-{number}"
+    run_tags = {PROGRESS_TAG: str(directory), **(tags or {})}
+    if request.symbols:
+        run_tags[SYMBOLS_TAG] = ",".join(request.symbols)
+    t0 = time.monotonic()
+    with ProgressBar(directory, f"[{number}/{total}] {run.describe()}", stream):
+        result = runner.execute(defs, instance, run, tags=run_tags)
+    outcome = RunOutcome(
+        run,
+        result.success,
+        time.monotonic() - t0,
+        errors=runner.step_errors(result),
+        assets=progress_files.read_all(directory),
+    )
+    for name in run.names:
+        state = outcome.assets.setdefault(name, {"asset": name})
+        if "calls" not in state:
+            # Assets that publish no progress still report their calls in metadata.
+            meta = _first_metadata(result, name)
+            state["calls"] = _meta_int(meta, "data_calls", _meta_int(meta, "calls", 0))
+            state["calls_planned"] = _meta_int(meta, "calls_planned", state["calls"])
+            state["retries"] = _meta_int(meta, "retries", 0)
+        state["rows"] = _rows(settings, name, run.keys)
+    outcome.checks_failed = sorted(
+        e.check_name for e in result.get_asset_check_evaluations() if not e.passed
+    )
+    return outcome
+
+
+def _first_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+        if materialization is not None and materialization.asset_key.to_user_string() == asset:
+            return dict(materialization.metadata)
+    return {}
+
+
+def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
+    value = meta.get(name)
+    raw = getattr(value, "value", value)
+    return int(raw) if isinstance(raw, int | float) else default
+
+
+def _rows(settings: KisSettings, table: str, keys: Sequence[str]) -> int:
+    """Rows the warehouse holds for `table` in the run's partitions (0 if not a table)."""
+    from kis_pipeline.warehouse import TABLES, Warehouse
+
+    spec = TABLES.get(table)
+    if spec is None:
+        return 0
+    wh = Warehouse(settings.warehouse)
+    if not keys:
+        return wh.read(table).height
+    if spec.partition_by == "year":
+        keys = sorted({k[:4] for k in keys})
+    return wh.read(table, keys).height
+
+
+def print_summary(summary: Summary, out: TextIO) -> None:
+    rows: dict[str, int] = {}
+    calls = planned = retries = timed_calls = 0
+    wait = busy = 0.0
+    failures: list[str] = []
+    checks: list[str] = []
+    for outcome in summary.runs:
+        if outcome.skipped:
+            failures.append(f"{outcome.run.describe()}: skipped, {outcome.skipped}")
+            continue
+        checks.extend(outcome.checks_failed)
+        for name, state in outcome.assets.items():
+            rows[name] = rows.get(name, 0) + int(state.get("rows", 0))
+            calls += int(state.get("calls", 0))
+            planned += int(state.get("calls_planned", 0))
+            retries += int(state.get("retries", 0))
+            wait += float(state.get("limiter_wait_s", 0.0))
+            if "started_at" in state:
+                end = float(state.get("finished_at", state.get("updated_at", 0)))
+                busy += max(end - float(state["started_at"]), 0.0)
+                timed_calls += int(state.get("calls", 0))
+            for symbol, error in (state.get("failures") or {}).items():
+                failures.append(f"{name} {symbol}: {error}")
+        if not outcome.success:
+            failures.extend(f"{outcome.run.describe()}: {e}" for e in outcome.errors)
+    ok = sum(1 for r in summary.runs if r.success)
+    out.write(f"backfill: {ok}/{len(summary.runs)} run(s) succeeded in {summary.seconds:.1f}s\n")
+    for name, count in sorted(rows.items()):
+        out.write(f"  {name}: {count} rows\n")
+    out.write(
+        f"  requests: {calls} made, {planned} planned, {retries} retries, "
+        f"{wait:.1f}s waiting on the limiter\n"
+    )
+    if busy > 0 and summary.rate_limit:
+        rate = timed_calls / busy
+        out.write(
+            f"  rate: {rate:.1f} requests/s while assets that report progress ran, limit "
+            f"{summary.rate_limit:g}/s ({rate / summary.rate_limit:.0%})\n"
+        )
+    if checks:
+        out.write(f"  checks not passed: {', '.join(sorted(set(checks)))}\n")
+    if failures:
+        out.write(f"  failures ({len(failures)}):\n")
+        for line in failures:
+            out.write(f"    {line}\n")

@@ -1,0 +1,132 @@
+"""The batch subcommands of `kis-pipeline`: `backfill`, `sql` and `dev` (argument parsing
+stays in `cli.py`). Each returns the process exit code and prints errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+import polars as pl
+
+from kis_pipeline.kis.settings import KisSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_PRINTED_ROWS = 100
+WORKSPACE = """\
+load_from:
+  - python_module:
+      module_name: kis_pipeline.definitions
+      attribute: defs
+"""
+
+
+def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
+    err = err or sys.stderr
+    from kis_pipeline.backfill import BackfillError, BackfillRequest, run_backfill, split_list
+    from kis_pipeline.warehouse.lookups import MissingReference
+
+    request = BackfillRequest(
+        start=args.start,
+        end=args.end,
+        assets=split_list(args.assets),
+        symbols=split_list(args.symbols),
+        missing=args.missing,
+    )
+    try:
+        summary = run_backfill(request, stream=err)
+    except (BackfillError, MissingReference) as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    return 0 if summary.ok else 1
+
+
+def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    from kis_pipeline.warehouse import Warehouse
+    from kis_pipeline.warehouse.catalog import connect
+
+    settings = KisSettings.from_env()
+    wh = Warehouse(settings.warehouse)
+    if not wh.catalog_path.exists() and not wh.tables():
+        print(
+            f"error: no warehouse at {wh.root.resolve()} (KIS_WAREHOUSE): run "
+            "`kis-pipeline backfill` or `make demo` first, or point KIS_WAREHOUSE at one",
+            file=err,
+        )
+        return 1
+    try:
+        with connect(wh) as con:
+            relation = con.sql(query)
+            if relation is None:
+                print("OK", file=out)
+                return 0
+            frame = relation.pl()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {first}", file=err)
+        return 1
+    shown = frame.head(MAX_PRINTED_ROWS)
+    with pl.Config(
+        tbl_rows=MAX_PRINTED_ROWS,
+        tbl_cols=-1,
+        tbl_width_chars=200,
+        fmt_str_lengths=60,
+        tbl_hide_dataframe_shape=True,
+    ):
+        print(shown, file=out)
+    more = f", first {MAX_PRINTED_ROWS} shown" if frame.height > MAX_PRINTED_ROWS else ""
+    print(f"({frame.height} row{'s' if frame.height != 1 else ''}{more})", file=out)
+    return 0
+
+
+def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
+    err = err or sys.stderr
+    from kis_pipeline.dagster_runner import dagster_home
+    from kis_pipeline.runtime import backend
+
+    settings = KisSettings.from_env()
+    with backend(settings) as live:
+        home = dagster_home(live)
+        workspace = REPO_ROOT / "workspace.yaml"
+        if not workspace.is_file():
+            workspace = home / "workspace.yaml"
+            workspace.write_text(WORKSPACE)
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            # Code servers run elsewhere: give them absolute paths to the same data.
+            "KIS_WAREHOUSE": str(live.warehouse.resolve()),
+            "KIS_STATE_DIR": str(live.state_dir.resolve()),
+        }
+        executable = Path(sys.executable).with_name("dagster")
+        command = [
+            str(executable) if executable.exists() else "dagster",
+            "dev",
+            "-w",
+            str(workspace),
+            "-h",
+            host,
+            "-p",
+            str(port),
+        ]
+        print(
+            f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}, "
+            f"warehouse {env['KIS_WAREHOUSE']}, KIS {live.rest_url})",
+            file=err,
+        )
+        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT if REPO_ROOT.is_dir() else None)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            return 130

@@ -1,0 +1,267 @@
+"""Running asset materializations through Dagster from a command (no daemon, no webserver).
+
+- `dagster_home()` / `open_instance()`: the instance of `dagster.yaml`, under
+  `$KIS_WAREHOUSE/.dagster` unless `DAGSTER_HOME` is set, so run history and materialization
+  status belong to the warehouse they describe;
+- `plan_runs()`: which runs materialize a selection of assets over a date range, in dependency
+  order, honouring each asset's backfill policy (a single-run asset gets one run per
+  contiguous range of partitions, others one run per partition or per chunk);
+- `execute()`: one run, in process, recorded in the instance (the UI of `kis-pipeline dev`
+  shows it);
+- `reap_stale_runs()`: runs left "started" by a killed command are marked failed and their
+  concurrency slots freed, otherwise the `kis_api` pool would wait for them forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from kis_pipeline.kis.settings import KisSettings
+
+LAUNCHER_TAG = "kis/launcher"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.yaml"
+# Used when the package is installed without its source tree (no dagster.yaml beside it).
+FALLBACK_CONFIG = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 2
+    granularity: op
+"""
+
+
+def dagster_home(settings: KisSettings) -> Path:
+    """DAGSTER_HOME if set, else `$KIS_WAREHOUSE/.dagster` holding a copy of dagster.yaml."""
+    configured = os.environ.get("DAGSTER_HOME")
+    if configured:
+        return Path(configured)
+    home = (settings.warehouse / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if INSTANCE_CONFIG.is_file():
+        if not target.is_file() or target.read_bytes() != INSTANCE_CONFIG.read_bytes():
+            shutil.copyfile(INSTANCE_CONFIG, target)
+    elif not target.is_file():
+        target.write_text(FALLBACK_CONFIG)
+    return home
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def launcher_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def reap_stale_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail runs this host's commands started but that died; returns their run ids."""
+    host = socket.gethostname()
+    reaped = []
+    in_progress = dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+        tags={},
+    )
+    for run in instance.get_runs(filters=in_progress):
+        launcher = run.tags.get(LAUNCHER_TAG, "")
+        name, _, pid = launcher.rpartition(":")
+        if name != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "the command that started this run is gone")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: assets sharing a partitions definition, over contiguous partition keys."""
+
+    assets: tuple[dg.AssetKey, ...]
+    keys: tuple[str, ...]  # empty for unpartitioned assets
+    partitioned: bool
+
+    @property
+    def names(self) -> list[str]:
+        return [key.to_user_string() for key in self.assets]
+
+    def tags(self) -> dict[str, str]:
+        if not self.partitioned or len(self.keys) == 1:
+            return {}
+        return {RANGE_START_TAG: self.keys[0], RANGE_END_TAG: self.keys[-1]}
+
+    @property
+    def partition_key(self) -> str | None:
+        return self.keys[0] if self.partitioned and len(self.keys) == 1 else None
+
+    def describe(self) -> str:
+        names = ", ".join(self.names)
+        if not self.partitioned:
+            return names
+        if len(self.keys) == 1:
+            return f"{names} [{self.keys[0]}]"
+        return f"{names} [{self.keys[0]}..{self.keys[-1]}, {len(self.keys)} partitions]"
+
+
+def partition_keys_in_range(
+    partitions_def: dg.PartitionsDefinition, start: dt.date, end: dt.date
+) -> list[str]:
+    """Keys of `partitions_def` whose time window overlaps [start, end] (dates inclusive)."""
+    if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return list(partitions_def.get_partition_keys())
+    keys = []
+    for key in partitions_def.get_partition_keys():
+        window = partitions_def.time_window_for_partition_key(key)
+        if window.start.date() <= end and window.end.date() > start:
+            keys.append(key)
+    return keys
+
+
+def _chunks(
+    keys: Sequence[str], order: Mapping[str, int], policy: dg.BackfillPolicy | None
+) -> list[tuple[str, ...]]:
+    """Contiguous blocks of `keys` (by position in the full key list) cut per the policy."""
+    blocks: list[list[str]] = []
+    for key in sorted(keys, key=order.__getitem__):
+        if blocks and order[key] == order[blocks[-1][-1]] + 1:
+            blocks[-1].append(key)
+        else:
+            blocks.append([key])
+    size = None
+    if policy is None:
+        size = 1
+    elif policy.max_partitions_per_run is not None:
+        size = policy.max_partitions_per_run
+    out: list[tuple[str, ...]] = []
+    for block in blocks:
+        step = size or len(block)
+        out.extend(tuple(block[i : i + step]) for i in range(0, len(block), step))
+    return out
+
+
+def plan_runs(
+    defs: dg.Definitions,
+    assets: Sequence[dg.AssetKey],
+    keys_by_asset: Mapping[dg.AssetKey, Sequence[str]],
+) -> list[RunSpec]:
+    """Runs materializing `assets` (each over its keys), parents before children.
+
+    Assets go into one run when they share a partitions definition, backfill policy and keys,
+    and no asset of a later run is among their ancestors.
+    """
+    graph = defs.resolve_asset_graph()
+    selected = set(assets)
+    groups: list[tuple[tuple[object, ...], list[dg.AssetKey]]] = []
+    group_of: dict[dg.AssetKey, int] = {}
+    for key in graph.toposorted_asset_keys:
+        if key not in selected:
+            continue
+        node = graph.get(key)
+        signature = (
+            node.partitions_def,
+            node.backfill_policy,
+            tuple(keys_by_asset.get(key, ())),
+        )
+        floor = max(
+            (group_of[p] for p in selected_ancestors(graph, key, selected) if p in group_of),
+            default=0,
+        )
+        index = next((i for i in range(floor, len(groups)) if groups[i][0] == signature), None)
+        if index is None:
+            groups.append((signature, []))
+            index = len(groups) - 1
+        groups[index][1].append(key)
+        group_of[key] = index
+
+    runs: list[RunSpec] = []
+    for (partitions_def, policy, keys), members in groups:
+        if partitions_def is None:
+            runs.append(RunSpec(tuple(members), (), partitioned=False))
+            continue
+        if not keys:
+            continue
+        assert isinstance(partitions_def, dg.PartitionsDefinition)
+        order = {k: i for i, k in enumerate(partitions_def.get_partition_keys())}
+        for chunk in _chunks(keys, order, policy):  # type: ignore[arg-type]
+            runs.append(RunSpec(tuple(members), chunk, partitioned=True))
+    return runs
+
+
+def selected_ancestors(
+    graph: object, key: dg.AssetKey, selected: set[dg.AssetKey]
+) -> set[dg.AssetKey]:
+    found: set[dg.AssetKey] = set()
+    stack = list(graph.get(key).parent_keys)  # type: ignore[attr-defined]
+    while stack:
+        parent = stack.pop()
+        if parent in found:
+            continue
+        found.add(parent)
+        if graph.has(parent):  # type: ignore[attr-defined]
+            stack.extend(graph.get(parent).parent_keys)  # type: ignore[attr-defined]
+    return found & selected
+
+
+# -- execution ------------------------------------------------------------------------------
+
+
+def execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    run: RunSpec,
+    *,
+    tags: Mapping[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Execute one planned run in this process, recorded in `instance`."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        # The command draws its own progress and summary; step failures still reach the
+        # instance's event log (and the UI) in full.
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        asset_selection=list(run.assets),
+        instance=instance,
+        partition_key=run.partition_key,
+        tags={**run.tags(), LAUNCHER_TAG: launcher_id(), **(tags or {})},
+        raise_on_error=False,
+    )
+
+
+def step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step: the step and the innermost error message."""
+    lines = []
+    for event in result.get_step_failure_events():
+        failure = event.step_failure_data.user_failure_data
+        if failure is not None and failure.description:
+            lines.append(f"{event.step_key}: {failure.description}")
+            continue
+        error = event.step_failure_data.error
+        message = ""
+        while error is not None:
+            message = error.message.strip() or message
+            error = error.cause
+        lines.append(f"{event.step_key}: {message.splitlines()[0] if message else 'failed'}")
+    return lines

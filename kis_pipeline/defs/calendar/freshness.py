@@ -1,0 +1,80 @@
+"""Freshness as the warehouse sees it: are the recent sessions' partitions there?
+
+Dagster's freshness policies say when an asset last materialized; these checks say whether
+the data users query is current, naming the sessions that are missing. A session counts as
+due once the evening runs should have finished (`DUE`), and the sessions come from
+`trading_calendar`, so holidays are never reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from kis_pipeline.defs.calendar.sessions import known_sessions, now_kst
+from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.defs.shared import check_metadata
+from kis_pipeline.warehouse import Warehouse
+
+# The nightly runs start at 18:30 KST; by 21:00 the day's partitions should be in.
+DUE = dt.time(21, 0)
+LOOKBACK = dt.timedelta(days=10)
+FRESHNESS_CRON = "0 21 * * 1-5"
+
+
+def due_sessions(warehouse: Warehouse, now: dt.datetime) -> list[dt.date]:
+    """Sessions of the last ten days whose data should be in the warehouse by `now`."""
+    today = now.date()
+    known = known_sessions(warehouse, today - LOOKBACK, today)
+    return sorted(
+        day for day, is_open in known.items() if is_open and (day < today or now.time() >= DUE)
+    )
+
+
+def missing_sessions(warehouse: Warehouse, table: str, now: dt.datetime) -> list[dt.date]:
+    present = set(warehouse.partitions(table))
+    return [day for day in due_sessions(warehouse, now) if day.isoformat() not in present]
+
+
+def daily_freshness(table: str, warehouse: Warehouse) -> dg.AssetCheckResult:
+    now = now_kst()
+    due = due_sessions(warehouse, now)
+    missing = missing_sessions(warehouse, table, now)
+    return dg.AssetCheckResult(
+        passed=bool(due) and not missing,
+        metadata=check_metadata(
+            [d.isoformat() for d in missing],
+            sessions_due=len(due),
+            note="" if due else "trading_calendar does not cover the last ten days",
+        ),
+    )
+
+
+def freshness_check(table: str, *, description: str) -> dg.AssetChecksDefinition:
+    """`<table>_fresh`: every due session of the last ten days has its partition."""
+
+    @dg.asset_check(asset=table, name=f"{table}_fresh", description=description)
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return daily_freshness(table, warehouse.warehouse())
+
+    return check
+
+
+def freshness_schedule(
+    domain: str, checks: list[dg.AssetChecksDefinition], *, cron: str = FRESHNESS_CRON
+) -> tuple[dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
+    """`<domain>_freshness_job` running `checks`, and its schedule (weekdays, Asia/Seoul)."""
+    job = dg.define_asset_job(
+        f"{domain}_freshness_job",
+        selection=dg.AssetSelection.checks(*checks),
+        description=f"The {domain} domain's freshness checks, on the warehouse as it stands.",
+    )
+    schedule = dg.ScheduleDefinition(
+        name=f"{domain}_freshness_schedule",
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="Asia/Seoul",
+        description=f"Weekdays after the evening runs: is the {domain} domain current?",
+    )
+    return job, schedule

@@ -1,0 +1,142 @@
+"""`index_daily`: daily bars of KOSPI, KOSDAQ and KOSPI200, one warehouse partition per day.
+
+The bars are also the calendar's evidence: a weekday with a KOSPI bar was a session, a
+weekday without one (while KIS already has later bars) was closed. So this asset cannot wait
+for the calendar; it walks the index chart over its whole range (50 bars a call, SPEC §12.3)
+and writes an empty partition for each closed weekday. Days the calendar already marks closed
+cost nothing, and a run whose days are all closed makes no call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.calendar.freshness import freshness_check
+from kis_pipeline.defs.calendar.sessions import (
+    KOSPI,
+    LOOKAHEAD,
+    early_note,
+    partition_days,
+    plan_days,
+    resolve_days,
+    today_kst,
+)
+from kis_pipeline.defs.calendar.writing import run_metadata, write_days
+from kis_pipeline.defs.partitions import KST as KST_NAME
+from kis_pipeline.defs.partitions import trading_days
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, check_metadata
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.index import fetch_index_daily
+
+INDEX_CODES = ("0001", "1001", "2001")
+# Materialized between the 18:30 run and 21:00 on weekdays.
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST_NAME
+)
+TABLE = "index_daily"
+UNIQUE_KEYS = "index_daily_unique_keys"
+COMPLETE = "index_daily_complete"
+
+
+def fetch_index_days(
+    client: KisClient, start: dt.date, end: dt.date
+) -> tuple[pl.DataFrame, dt.date | None]:
+    """Bars of every index code in [start, end], and the newest KOSPI session KIS has.
+
+    The chart is read a little past `end` so that a closed last day can be told from a day
+    KIS has not published yet.
+    """
+    fetch_end = max(end, min(end + LOOKAHEAD, today_kst()))
+    frames = [fetch_index_daily(client, code, start, fetch_end) for code in INDEX_CODES]
+    bars = pl.concat(frames, how="vertical")
+    kospi = bars.filter(pl.col("index_code") == KOSPI)["date"]
+    newest = kospi.max() if kospi.len() else None
+    return bars.filter(pl.col("date").is_between(start, end)), newest  # type: ignore[return-value]
+
+
+def index_checks(frame: pl.DataFrame, sessions: list[dt.date]) -> list[dg.AssetCheckResult]:
+    dupes = frame.filter(frame.select("date", "index_code").is_duplicated())
+    have = set(frame.select("date", "index_code").iter_rows())
+    missing = [
+        {"date": day.isoformat(), "index_code": code}
+        for day in sessions
+        for code in INDEX_CODES
+        if (day, code) not in have
+    ]
+    return [
+        dg.AssetCheckResult(
+            check_name=UNIQUE_KEYS,
+            passed=dupes.height == 0,
+            metadata=check_metadata(dupes.select("date", "index_code")),
+        ),
+        dg.AssetCheckResult(
+            check_name=COMPLETE,
+            passed=not missing,
+            metadata=check_metadata(missing, sessions=len(sessions)),
+        ),
+    ]
+
+
+@dg.asset(
+    name=TABLE,
+    group_name="calendar",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=POOL,
+    kinds={"parquet"},
+    freshness_policy=NIGHTLY_FRESHNESS,
+    description=(
+        "One row per (date, index_code): daily bars of KOSPI (0001), KOSDAQ (1001) and "
+        "KOSPI200 (2001); a closed weekday is an empty partition."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(UNIQUE_KEYS, asset=TABLE, description="No (date, index_code) twice."),
+        dg.AssetCheckSpec(
+            COMPLETE, asset=TABLE, description="Every session has a bar of all three indices."
+        ),
+    ],
+)
+def index_daily(
+    # `context` stays unannotated: Dagster rejects the string annotation that
+    # `from __future__ import annotations` would make of it.
+    context,
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    plan = plan_days(wh, partition_days(context))
+    frame = pl.DataFrame(schema=schemas.INDEX_DAILY)
+    client = None
+    if plan.fetch_range is None:
+        status = {day: False for day in plan.days}
+    else:
+        with kis.client() as client:
+            frame, newest = fetch_index_days(client, *plan.fetch_range)
+        present = set(frame.filter(pl.col("index_code") == KOSPI)["date"].to_list())
+        status = resolve_days(plan, present, newest, what=TABLE)
+    if plan.early:
+        context.log.warning(f"{TABLE}: {early_note(plan)}")
+    written = write_days(wh, TABLE, frame, plan.days)
+    sessions = [day for day, is_open in status.items() if is_open]
+    closed = [day.isoformat() for day, is_open in status.items() if not is_open]
+    return dg.MaterializeResult(
+        metadata=run_metadata(
+            frame,
+            written,
+            client,
+            sessions=len(sessions),
+            closed_days=closed,
+            not_ready=early_note(plan),
+        ),
+        check_results=index_checks(frame, sessions),
+    )
+
+
+index_daily_fresh = freshness_check(
+    TABLE, description="Every session of the last ten days due by now has its bars."
+)

@@ -1,0 +1,67 @@
+"""When the calendar domain runs (Asia/Seoul).
+
+- `index_daily_schedule`: 18:30 Monday to Friday, that day's partition; on a holiday the
+  asset writes an empty partition without calling KIS (the calendar knows it ahead).
+- `trading_calendar_schedule`: 19:30 every day, after the index bars of the day are in: the
+  year of today (and next year while chk-holiday's weeks ahead reach into it). This is the
+  run that makes the day's one chk-holiday call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from kis_pipeline.defs.calendar.build import CHK_HOLIDAY_SPAN
+from kis_pipeline.defs.calendar.index_daily import index_daily
+from kis_pipeline.defs.calendar.sessions import KST
+from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
+from kis_pipeline.defs.partitions import KST as KST_NAME
+
+index_daily_job = dg.define_asset_job(
+    "index_daily_job",
+    selection=dg.AssetSelection.assets(index_daily),
+    description="Daily index bars of one trading day.",
+)
+
+trading_calendar_job = dg.define_asset_job(
+    "trading_calendar_job",
+    selection=dg.AssetSelection.assets(trading_calendar),
+    description="One year of the trading calendar; makes the day's chk-holiday call.",
+)
+
+
+def scheduled_day(context: dg.ScheduleEvaluationContext) -> dt.date:
+    moment = context.scheduled_execution_time
+    return (moment.astimezone(KST) if moment is not None else dt.datetime.now(KST)).date()
+
+
+@dg.schedule(
+    job=index_daily_job,
+    cron_schedule="30 18 * * 1-5",
+    execution_timezone=KST_NAME,
+    description="After the close on weekdays: that day's index bars.",
+)
+def index_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = scheduled_day(context).isoformat()
+    return dg.RunRequest(run_key=f"index_daily-{day}", partition_key=day)
+
+
+def calendar_years_for(today: dt.date) -> list[str]:
+    """Today's year, and next year once chk-holiday's answer reaches into it."""
+    return sorted({str(today.year), str((today + CHK_HOLIDAY_SPAN).year)})
+
+
+@dg.schedule(
+    job=trading_calendar_job,
+    cron_schedule="30 19 * * *",
+    execution_timezone=KST_NAME,
+    description="Every evening: fold the day's bars in and extend the weeks ahead.",
+)
+def trading_calendar_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    today = scheduled_day(context)
+    return [
+        dg.RunRequest(run_key=f"trading_calendar-{year}-{today}", partition_key=year)
+        for year in calendar_years_for(today)
+    ]

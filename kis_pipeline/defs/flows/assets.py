@@ -1,0 +1,328 @@
+"""`investor_flows` (per stock, FHPTJ04160001, SPEC §9.3) and `market_investor_flows` (per
+market, FHPTJ04040000, §9.1): net buying by investor group, one partition per trading day.
+
+Both endpoints answer the 30 sessions ending at a date, so a run fetches each symbol (or
+market) once for its whole range: runs are at most 30 weekday partitions long
+(`BackfillPolicy.multi_run`), which holds at most 30 sessions, so a backfill costs one call per
+symbol per ~six weeks and the nightly run one call per symbol. The nightly schedule's run for
+day D is the range [previous session, D]: day D is provisional on its evening and settles on
+D+1 (SPEC §18.12), so every night rewrites the day before with its final figures, within the
+same single call per symbol.
+
+A symbol KIS rejects (a business error such as an unknown code) is left out, reported, and
+fails the run after the other symbols' rows are written; transient errors are retried by the
+client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.calendar.sessions import (
+    DayPlan,
+    early_note,
+    partition_days,
+    plan_days,
+    resolve_days,
+)
+from kis_pipeline.defs.calendar.writing import (
+    report_calls,
+    report_written,
+    run_metadata,
+    skipped_in_paper,
+    write_days,
+)
+from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.prices.reference import Universe
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, check_metadata, progress_dir, selected_symbols
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.flows import (
+    MARKETS,
+    fetch_investor_flows,
+    fetch_market_investor_flows,
+)
+from kis_pipeline.kis.errors import BusinessError
+from kis_pipeline.progress import Progress
+from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse.lookups import MissingReference
+
+STOCK_TABLE = "investor_flows"
+MARKET_TABLE = "market_investor_flows"
+# Sessions per call of both endpoints; a run of this many weekdays needs one call per key.
+SESSIONS_PER_CALL = 30
+# The groups whose net buying adds up to zero: every buy has a seller.
+TOP_GROUPS = ("individual", "foreign", "institution")
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST
+)
+
+
+def net_imbalance(frame: pl.DataFrame) -> pl.Expr:
+    """Sum of the investor groups' net volume per row (≈ 0). "Other" is KIS's 기타 total, or
+    other corporations plus other organisations when KIS leaves it blank."""
+    other = pl.coalesce(
+        pl.col("other_net_volume"),
+        pl.col("other_corp_net_volume").fill_null(0) + pl.col("other_org_net_volume").fill_null(0),
+    )
+    return pl.sum_horizontal([pl.col(f"{g}_net_volume") for g in TOP_GROUPS]) + other
+
+
+def netting_offenders(frame: pl.DataFrame, key: str, unit: int) -> pl.DataFrame:
+    """Rows whose groups do not net to about zero: more than the rounding of KIS's units
+    (four groups, half a `unit` each) or 0.1 % of the gross net volume."""
+    gross = pl.sum_horizontal(
+        [pl.col(f"{g}_net_volume").abs() for g in (*TOP_GROUPS, "other_corp", "other_org")]
+    )
+    return (
+        frame.with_columns(imbalance=net_imbalance(frame), gross=gross)
+        .filter(
+            pl.col("imbalance").abs() > pl.max_horizontal(pl.lit(2 * unit), 0.001 * pl.col("gross"))
+        )
+        .select("date", key, "imbalance")
+    )
+
+
+def flow_checks(
+    table: str,
+    frame: pl.DataFrame,
+    key: str,
+    expected: pl.DataFrame,
+    unit: int,
+    failures: dict[str, str],
+) -> list[dg.AssetCheckResult]:
+    """`<table>_unique_keys`, `<table>_complete` (against `expected` (date, key) pairs) and
+    `<table>_nets_to_zero`."""
+    dupes = frame.filter(frame.select("date", key).is_duplicated()).select("date", key)
+    missing = expected.join(frame.select("date", key), on=["date", key], how="anti").sort(
+        "date", key
+    )
+    unbalanced = netting_offenders(frame, key, unit)
+    return [
+        dg.AssetCheckResult(
+            check_name=f"{table}_unique_keys",
+            passed=dupes.height == 0,
+            metadata=check_metadata(dupes),
+        ),
+        dg.AssetCheckResult(
+            check_name=f"{table}_complete",
+            passed=missing.height == 0,
+            # A halted stock may have no row; a missing market never is right.
+            severity=dg.AssetCheckSeverity.WARN if key == "symbol" else dg.AssetCheckSeverity.ERROR,
+            metadata=check_metadata(missing, expected=expected.height, failures=failures),
+        ),
+        dg.AssetCheckResult(
+            check_name=f"{table}_nets_to_zero",
+            passed=unbalanced.height == 0,
+            metadata=check_metadata(unbalanced),
+        ),
+    ]
+
+
+def flow_specs(table: str, grain: str, complete: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(f"{table}_unique_keys", asset=table, description=f"No {grain} twice."),
+        dg.AssetCheckSpec(f"{table}_complete", asset=table, description=complete),
+        dg.AssetCheckSpec(
+            f"{table}_nets_to_zero",
+            asset=table,
+            description="Individual + foreign + institution + other net volume ≈ 0 per row.",
+        ),
+    ]
+
+
+def fetch_all(
+    client: KisClient,
+    keys: Sequence[str],
+    fetch: Callable[[KisClient, str, dt.date, dt.date], pl.DataFrame],
+    start: dt.date,
+    end: dt.date,
+    schema: pl.Schema,
+    progress: Progress,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """One walk per key over [start, end]; keys KIS rejects are reported, not fatal."""
+    frames = [pl.DataFrame(schema=schema)]
+    failures: dict[str, str] = {}
+    progress.update(force=True, calls_planned=len(keys))
+    for key in keys:
+        try:
+            frames.append(fetch(client, key, start, end))
+        except BusinessError as exc:
+            failures[key] = str(exc)
+        report_calls(progress, client, failures=failures)
+    return pl.concat(frames, how="vertical"), failures
+
+
+def session_status(plan: DayPlan, frame: pl.DataFrame, table: str) -> dict[dt.date, bool]:
+    present = set(frame["date"].unique().to_list())
+    newest = max(present) if present else None
+    return resolve_days(plan, present, newest, what=table)
+
+
+def finish(
+    context: dg.AssetExecutionContext,
+    table: str,
+    wh: Warehouse,
+    plan: DayPlan,
+    frame: pl.DataFrame,
+    client: KisClient | None,
+    checks: list[dg.AssetCheckResult],
+    failures: dict[str, str],
+    progress: Progress,
+    **extra: object,
+) -> dg.MaterializeResult:
+    frame = frame.filter(pl.col("date").is_in(plan.days))
+    if plan.early:
+        context.log.warning(f"{table}: {early_note(plan)}")
+    written = write_days(wh, table, frame, plan.days)
+    report_written(progress, written, failures=failures)
+    if failures:
+        raise dg.Failure(
+            f"{table}: KIS rejected {len(failures)} of the keys (rows of the others are written): "
+            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]),
+            metadata={"failures": dg.MetadataValue.json(failures)},
+        )
+    return dg.MaterializeResult(
+        metadata=run_metadata(frame, written, client, not_ready=early_note(plan), **extra),
+        check_results=checks,
+    )
+
+
+@dg.asset(
+    name=STOCK_TABLE,
+    group_name="flows",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=SESSIONS_PER_CALL),
+    deps=[dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")],
+    pool=POOL,
+    kinds={"parquet"},
+    freshness_policy=NIGHTLY_FRESHNESS,
+    description=(
+        "One row per (date, symbol): net buying by investor group in shares and KRW (with "
+        "gross buys and sells), final from D+1; a closed weekday is an empty partition."
+    ),
+    check_specs=flow_specs(
+        STOCK_TABLE, "(date, symbol)", "Every listed symbol has a row on every session."
+    ),
+)
+def investor_flows(
+    # `context` stays unannotated: Dagster rejects the string annotation that
+    # `from __future__ import annotations` would make of it.
+    context,
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    checks = [spec.name for spec in flow_specs(STOCK_TABLE, "", "")]
+    paper = skipped_in_paper(
+        context, kis.settings().env, STOCK_TABLE, "investor-trade-by-stock-daily", checks
+    )
+    if paper is not None:
+        return paper
+    wh = warehouse.warehouse()
+    plan = plan_days(wh, partition_days(context))
+    progress = Progress(progress_dir(context), STOCK_TABLE, partitions_total=len(plan.days))
+    frame = pl.DataFrame(schema=schemas.INVESTOR_FLOWS)
+    expected = pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String})
+    failures: dict[str, str] = {}
+    client = None
+    symbols: list[str] = []
+    if plan.fetch_range is not None:
+        try:
+            universe = Universe(wh, only=selected_symbols(context, kis.settings().symbols))
+        except MissingReference as exc:
+            raise dg.Failure(f"{STOCK_TABLE}: {exc}") from None
+        symbols = sorted({s for day in plan.to_fetch for s in universe.on(day)})
+        with kis.client() as client:
+            frame, failures = fetch_all(
+                client,
+                symbols,
+                fetch_investor_flows,
+                *plan.fetch_range,
+                schemas.INVESTOR_FLOWS,
+                progress,
+            )
+        status = session_status(plan, frame, STOCK_TABLE)
+        expected = universe.expected([day for day, is_open in status.items() if is_open])
+    return finish(
+        context,
+        STOCK_TABLE,
+        wh,
+        plan,
+        frame,
+        client,
+        flow_checks(STOCK_TABLE, frame, "symbol", expected, 1, failures),
+        failures,
+        progress,
+        symbols=len(symbols),
+    )
+
+
+@dg.asset(
+    name=MARKET_TABLE,
+    group_name="flows",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=SESSIONS_PER_CALL),
+    deps=[dg.AssetDep("trading_calendar")],
+    pool=POOL,
+    kinds={"parquet"},
+    freshness_policy=NIGHTLY_FRESHNESS,
+    description=(
+        "One row per (date, market): market-wide net buying by investor group for KOSPI and "
+        "KOSDAQ, in shares and KRW; a closed weekday is an empty partition."
+    ),
+    check_specs=flow_specs(MARKET_TABLE, "(date, market)", "KOSPI and KOSDAQ on every session."),
+)
+def market_investor_flows(
+    # `context` stays unannotated: Dagster rejects the string annotation that
+    # `from __future__ import annotations` would make of it.
+    context,
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    checks = [spec.name for spec in flow_specs(MARKET_TABLE, "", "")]
+    paper = skipped_in_paper(
+        context, kis.settings().env, MARKET_TABLE, "inquire-investor-daily-by-market", checks
+    )
+    if paper is not None:
+        return paper
+    wh = warehouse.warehouse()
+    plan = plan_days(wh, partition_days(context))
+    progress = Progress(progress_dir(context), MARKET_TABLE, partitions_total=len(plan.days))
+    frame = pl.DataFrame(schema=schemas.MARKET_INVESTOR_FLOWS)
+    expected = pl.DataFrame(schema={"date": pl.Date, "market": pl.String})
+    failures: dict[str, str] = {}
+    client = None
+    if plan.fetch_range is not None:
+        with kis.client() as client:
+            frame, failures = fetch_all(
+                client,
+                list(MARKETS),
+                fetch_market_investor_flows,
+                *plan.fetch_range,
+                schemas.MARKET_INVESTOR_FLOWS,
+                progress,
+            )
+        status = session_status(plan, frame, MARKET_TABLE)
+        sessions = [day for day, is_open in status.items() if is_open]
+        expected = pl.DataFrame(
+            [(day, market) for day in sessions for market in MARKETS],
+            schema={"date": pl.Date, "market": pl.String},
+            orient="row",
+        )
+    # Market figures come in thousands of shares (SPEC §9.1).
+    return finish(
+        context,
+        MARKET_TABLE,
+        wh,
+        plan,
+        frame,
+        client,
+        flow_checks(MARKET_TABLE, frame, "market", expected, 1_000, failures),
+        failures,
+        progress,
+    )

@@ -1,0 +1,130 @@
+"""`dividends`: the KSD dividend schedule (SPEC §10.8), one partition per record-date year.
+
+A year is fetched for all issues in 31-day windows (12 calls) or, when `KIS_SYMBOLS` names
+fewer symbols than that, symbol by symbol (one call each: a symbol has a handful of rows a
+year). Announced dividends with future record dates appear in the current year's partition,
+so the weekly run refreshes this year (and last year until its year-end pay dates are fixed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
+from kis_pipeline.defs.partitions import KST
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.dividends import ALL_ISSUES_WINDOW_DAYS, fetch_dividends
+
+TABLE = "dividends"
+KEY = ["symbol", "record_date", "dividend_kind", "share_class"]
+UNIQUE_KEYS = "dividends_unique_keys"
+PAID_AFTER_RECORD = "dividends_paid_after_record"
+FRESH_DAYS = 8
+
+record_years = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", timezone=KST, end_offset=1
+)
+
+
+def fetch_year(
+    client: KisClient, year: int, only: tuple[str, ...] | None
+) -> tuple[pl.DataFrame, str]:
+    """The year's schedule, and which way it was fetched ("all issues" or "per symbol")."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    windows = -(-((end - start).days + 1) // ALL_ISSUES_WINDOW_DAYS)
+    if only is not None and len(only) < windows:
+        frames = [fetch_dividends(client, start, end, symbol=s) for s in only]
+        return pl.concat([pl.DataFrame(schema=schemas.DIVIDENDS), *frames]), "per symbol"
+    frame = fetch_dividends(client, start, end)
+    if only is not None:
+        frame = frame.filter(pl.col("symbol").is_in(list(only)))
+    return frame, "all issues"
+
+
+def dividend_checks(frame: pl.DataFrame) -> list[dg.AssetCheckResult]:
+    dupes = frame.filter(frame.select(KEY).is_duplicated()).select(KEY)
+    early = frame.filter(pl.col("pay_date") < pl.col("record_date")).select(
+        "symbol", "record_date", "pay_date"
+    )
+    return [
+        dg.AssetCheckResult(
+            check_name=UNIQUE_KEYS, passed=dupes.height == 0, metadata=check_metadata(dupes)
+        ),
+        dg.AssetCheckResult(
+            check_name=PAID_AFTER_RECORD, passed=early.height == 0, metadata=check_metadata(early)
+        ),
+    ]
+
+
+@dg.asset(
+    name=TABLE,
+    group_name="fundamentals",
+    partitions_def=record_years,
+    pool=POOL,
+    kinds={"parquet"},
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=FRESH_DAYS)),
+    description=(
+        "One row per (symbol, record_date, dividend_kind, share_class): the KSD dividend "
+        "schedule by record date, dividend per share in KRW."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(UNIQUE_KEYS, asset=TABLE, description="No dividend twice."),
+        dg.AssetCheckSpec(
+            PAID_AFTER_RECORD, asset=TABLE, description="No pay date before its record date."
+        ),
+    ],
+)
+def dividends(
+    # `context` stays unannotated: Dagster rejects the string annotation that
+    # `from __future__ import annotations` would make of it.
+    context,
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    paper = skipped_in_paper(
+        context, kis.settings().env, TABLE, "ksdinfo/dividend", [UNIQUE_KEYS, PAID_AFTER_RECORD]
+    )
+    if paper is not None:
+        return paper
+    year = int(context.partition_key)
+    only = selected_symbols(context, kis.settings().symbols)
+    with kis.client() as client:
+        frame, mode = fetch_year(client, year, only)
+    frame = frame.sort("symbol", "record_date")
+    written = write_one(warehouse.warehouse(), TABLE, str(year), frame)
+    return dg.MaterializeResult(
+        metadata=run_metadata(frame, written, client, fetched=mode),
+        check_results=dividend_checks(frame),
+    )
+
+
+@dg.asset_check(
+    asset=dividends,
+    name="dividends_fresh",
+    description="This year's partition was rewritten within the last eight days.",
+)
+def dividends_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    wh = warehouse.warehouse()
+    year = str(today_kst().year)
+    files = [p for p in wh.live_files(TABLE) if f"year={year}/" in p.as_posix()]
+    written = (
+        dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=dt.UTC)
+        if files
+        else None
+    )
+    passed = written is not None and (
+        dt.datetime.now(dt.UTC) - written <= dt.timedelta(days=FRESH_DAYS)
+    )
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata=check_metadata(
+            [] if passed else [year], written=written.isoformat() if written else ""
+        ),
+    )

@@ -1,0 +1,57 @@
+"""Weekly refreshes (Asia/Seoul), Saturday mornings when no session competes for the budget.
+
+- `fundamentals_schedule`: 09:00, the three statement assets (as_of = that Saturday);
+- `dividends_schedule`: 10:00, this year's record dates, and last year's until the end of
+  March (year-end dividends get their pay dates in March and April).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from kis_pipeline.defs.calendar.schedules import scheduled_day
+from kis_pipeline.defs.fundamentals.dividends import dividends
+from kis_pipeline.defs.fundamentals.statements import STATEMENTS
+from kis_pipeline.defs.partitions import KST
+
+fundamentals_job = dg.define_asset_job(
+    "fundamentals_job",
+    selection=dg.AssetSelection.assets(*STATEMENTS),
+    description="Balance sheets, income statements and ratios of the listed universe.",
+)
+
+dividends_job = dg.define_asset_job(
+    "dividends_job",
+    selection=dg.AssetSelection.assets(dividends),
+    description="One record year of the KSD dividend schedule.",
+)
+
+
+@dg.schedule(
+    job=fundamentals_job,
+    cron_schedule="0 9 * * 6",
+    execution_timezone=KST,
+    description="Saturday mornings: refresh the financial statements and ratios.",
+)
+def fundamentals_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"fundamentals-{scheduled_day(context)}")
+
+
+def dividend_years(day: dt.date) -> list[str]:
+    return [str(day.year - 1), str(day.year)] if day.month <= 3 else [str(day.year)]
+
+
+@dg.schedule(
+    job=dividends_job,
+    cron_schedule="0 10 * * 6",
+    execution_timezone=KST,
+    description="Saturday mornings: refresh this year's dividend schedule.",
+)
+def dividends_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    day = scheduled_day(context)
+    return [
+        dg.RunRequest(run_key=f"dividends-{year}-{day}", partition_key=year)
+        for year in dividend_years(day)
+    ]

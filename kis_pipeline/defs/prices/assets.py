@@ -1,0 +1,350 @@
+"""`daily_prices` and `daily_prices_adjusted`: thin Dagster shims over `daily`, `nightly` and
+`restate`.
+
+Both are partitioned by KRX weekday (`trading_days`) with a single-run backfill policy, so a
+range backfill is one run that plans its chart calls over the whole range. A run of exactly
+one partition that is the latest completed session (the nightly schedule) takes the cheap
+multi-quote path instead; the run tag `kis/price_source` (`auto`, `chart`, `multi_quote`)
+overrides that choice.
+
+Asset functions leave `context` unannotated: with postponed annotations Dagster would see
+the string "dg.AssetExecutionContext" instead of the class and reject the definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.partitions import trading_days
+from kis_pipeline.defs.prices import checks
+from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
+from kis_pipeline.defs.prices.daily import (
+    ADJUSTED,
+    RAW,
+    WriteReport,
+    backfill_range,
+    client_progress,
+    write_days,
+)
+from kis_pipeline.defs.prices.nightly import SessionMismatch, fetch_nightly
+from kis_pipeline.defs.prices.reference import (
+    SESSION_FINAL,
+    Universe,
+    latest_session,
+    open_days,
+    previous_trading_day,
+)
+from kis_pipeline.defs.prices.restate import boundary_breaks, restate
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import (
+    POOL,
+    client_metadata,
+    frame_metadata,
+    metadata_value,
+    progress_dir,
+    selected_symbols,
+)
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.progress import Progress
+from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse.lookups import MissingReference
+
+KST = zoneinfo.ZoneInfo("Asia/Seoul")
+SOURCE_TAG = "kis/price_source"
+SOURCES = ("auto", "chart", "multi_quote")
+REFERENCE_DEPS = [dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")]
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+
+
+def chart_cache(warehouse: Warehouse) -> ChartCache:
+    now = dt.datetime.now(KST)
+    final = now.date() if now.time() >= SESSION_FINAL else now.date() - dt.timedelta(days=1)
+    return ChartCache(warehouse.root / "raw" / "daily_chart", as_of=now.date(), final_through=final)
+
+
+def use_multi_quote(
+    context: dg.AssetExecutionContext,
+    settings: KisSettings,
+    warehouse: Warehouse,
+    days: Sequence[dt.date],
+) -> bool:
+    source = context.run.tags.get(SOURCE_TAG, "auto")
+    if source not in SOURCES:
+        raise dg.Failure(f"run tag {SOURCE_TAG}={source!r}; use one of {', '.join(SOURCES)}")
+    if source == "chart" or len(days) != 1:
+        return False
+    if source == "multi_quote":
+        return True
+    # The paper environment has no multi-quote (SPEC §16): the chart serves it too.
+    if settings.env == "paper":
+        return False
+    return days[0] == latest_session(warehouse, dt.datetime.now(KST))
+
+
+def _universe(context: dg.AssetExecutionContext, settings: KisSettings, wh: Warehouse) -> Universe:
+    try:
+        return Universe(wh, only=selected_symbols(context, settings.symbols))
+    except MissingReference as exc:
+        raise dg.Failure(str(exc)) from None
+
+
+def _open_days(wh: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
+    try:
+        return open_days(wh, days)
+    except MissingReference as exc:
+        raise dg.Failure(str(exc)) from None
+
+
+def _metadata(
+    report: WriteReport, client: KisClient, extra: dict[str, object] | None = None
+) -> dict[str, dg.MetadataValue]:
+    preview = report.preview if report.preview is not None else pl.DataFrame()
+    meta = {
+        **client_metadata(client, planned_calls=report.calls_planned),
+        **frame_metadata(preview, bytes_written=report.bytes),
+        "rows": dg.MetadataValue.int(report.rows),
+        "partitions_written": dg.MetadataValue.int(len(report.partitions)),
+        "trading_days": dg.MetadataValue.int(report.trading_days),
+        "symbols": dg.MetadataValue.int(report.symbols),
+        "cache_hits": dg.MetadataValue.int(report.cache_hits),
+        "failed_symbols": dg.MetadataValue.json(report.failures),
+    }
+    for name, value in {**report.notes, **(extra or {})}.items():
+        meta[name] = metadata_value(value)
+    return meta
+
+
+def _fail_on_symbols(report: WriteReport, meta: dict[str, dg.MetadataValue]) -> None:
+    if not report.failures:
+        return
+    listed = "; ".join(f"{s}: {e}" for s, e in sorted(report.failures.items()))
+    raise dg.Failure(
+        description=(
+            f"{report.table}: {len(report.failures)} symbol(s) failed, the other symbols were "
+            f"written; rerun the same range to repair them (fetched windows are reused). "
+            f"{listed}"
+        ),
+        metadata=meta,
+    )
+
+
+def _check_results(
+    wh: Warehouse,
+    table: str,
+    days: Sequence[dt.date],
+    universe: Universe,
+    open_set: set[dt.date],
+    *,
+    adjusted: bool,
+) -> list[dg.AssetCheckResult]:
+    spec = TABLES[table]
+    keys = [d.isoformat() for d in days]
+    frame = wh.read(table, keys)
+    expected = universe.expected(sorted(d for d in days if d in open_set))
+    missing, extra = checks.missing_rows(frame, expected, spec.key)
+    unexpected = extra.join(expected.select("date").unique(), on="date", how="anti")
+    results = [
+        checks.result(table, "ohlc_consistent", checks.ohlc_violations(frame, spec.key)),
+        checks.result(table, "unique_keys", checks.duplicate_keys(frame, spec.key)),
+        checks.result(
+            table,
+            "complete",
+            pl.concat([missing, unexpected], how="vertical"),
+            missing=missing.height,
+            rows_on_closed_days=unexpected.height,
+            expected=expected.height,
+        ),
+    ]
+    partitions = wh.partitions(table)
+    newest_rows = _newest_nonempty(wh, table, partitions)
+    latest = latest_session(wh, dt.datetime.now(KST))
+    results.append(checks.freshness_result(table, newest_rows, latest))
+    if adjusted:
+        raw = wh.read(RAW, keys)
+        before = _day_before(wh, days)
+        pairs = frame
+        if before is not None:
+            pairs = pl.concat([wh.read(table, [before.isoformat()]), frame], how="vertical")
+        offending = [checks.factor_breaks(pairs, raw).select("date", "symbol")]
+        # Prices are adjusted as of the fetch: on the latest session the factor must be 1.
+        if latest is not None and latest in days:
+            offending.append(checks.newest_factor_not_one(frame).select("date", "symbol"))
+        results.append(
+            checks.result(table, "adj_factor_continuous", pl.concat(offending, how="vertical"))
+        )
+    return results
+
+
+def _newest_nonempty(wh: Warehouse, table: str, partitions: Sequence[str]) -> dt.date | None:
+    for key in reversed(partitions):
+        if not wh.read(table, [key]).is_empty():
+            return dt.date.fromisoformat(key)
+    return None
+
+
+def _day_before(wh: Warehouse, days: Sequence[dt.date]) -> dt.date | None:
+    try:
+        return previous_trading_day(wh, min(days))
+    except MissingReference:
+        return None
+
+
+@dg.asset(
+    name=RAW,
+    group_name="prices",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=REFERENCE_DEPS,
+    pool=POOL,
+    kinds={"parquet"},
+    check_specs=checks.table_specs(RAW),
+    description=(
+        "One row per (date, symbol): raw (unadjusted) daily OHLCV and traded value in KRW of "
+        "every listed symbol, from the daily chart (100 days a call) or, on the nightly run, "
+        "the 30-symbol multi-quote cross-checked against the chart."
+    ),
+)
+def daily_prices(
+    context,  # unannotated on purpose: see the module docstring
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    settings = kis.settings()
+    wh = warehouse.warehouse()
+    days = partition_days(context)
+    universe = _universe(context, settings, wh)
+    open_set = _open_days(wh, days)
+    progress = Progress(progress_dir(context), RAW, partitions_total=len(days))
+    with kis.client() as client:
+        try:
+            if use_multi_quote(context, settings, wh, days) and days[0] in open_set:
+                report = _nightly_raw(client, wh, universe, days[0], progress)
+            else:
+                report = backfill_range(
+                    client,
+                    wh,
+                    chart_cache(wh),
+                    universe,
+                    days,
+                    open_set,
+                    table=RAW,
+                    progress=progress,
+                )
+        except (SessionMismatch, TooManyFailures) as exc:
+            progress.finish(error=str(exc), **client_progress(client))
+            raise dg.Failure(str(exc)) from None
+        wh.refresh_catalog()
+        meta = _metadata(report, client)
+        progress.finish(failures=report.failures, **client_progress(client))
+    _fail_on_symbols(report, meta)
+    results = _check_results(wh, RAW, days, universe, open_set, adjusted=False)
+    return dg.MaterializeResult(metadata=meta, check_results=results)
+
+
+def _nightly_raw(
+    client: KisClient, wh: Warehouse, universe: Universe, day: dt.date, progress: Progress
+) -> WriteReport:
+    symbols = universe.on(day)
+    previous = None
+    try:
+        before = previous_trading_day(wh, day)
+        previous = wh.read(RAW, [before.isoformat()]).select("symbol", "close")
+    except MissingReference:
+        pass
+    progress.update(force=True, calls_planned=2 * -(-len(symbols) // 30), symbols=len(symbols))
+    outcome = fetch_nightly(client, symbols, day, previous_close=previous)
+    report = WriteReport(RAW, trading_days=1, symbols=len(symbols))
+    report.calls_planned = outcome.calls_planned
+    report.failures = outcome.failures
+    report.notes = {
+        "source": "multi_quote",
+        "cross_checked": outcome.cross_checked,
+        "corporate_action_suspects": outcome.suspects,
+        "unknown_symbols": outcome.unknown,
+    }
+    write_days(wh, RAW, outcome.frame, [day], report, progress=progress)
+    return report
+
+
+@dg.asset(
+    name=ADJUSTED,
+    group_name="prices",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep(RAW), *REFERENCE_DEPS],
+    pool=POOL,
+    kinds={"parquet"},
+    check_specs=checks.table_specs(ADJUSTED, adjusted=True),
+    description=(
+        "One row per (date, symbol): split-adjusted daily OHLCV as KIS computes it as of the "
+        "fetch, with adj_factor = adjusted close / raw close; earlier partitions of a symbol "
+        "are rewritten when a split changes its basis."
+    ),
+)
+def daily_prices_adjusted(
+    context,  # unannotated on purpose: see the module docstring
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    settings = kis.settings()
+    wh = warehouse.warehouse()
+    days = partition_days(context)
+    universe = _universe(context, settings, wh)
+    open_set = _open_days(wh, days)
+    progress = Progress(progress_dir(context), ADJUSTED, partitions_total=len(days))
+    cache = chart_cache(wh)
+    cache.prune_adjusted()
+    with kis.client() as client:
+        try:
+            if use_multi_quote(context, settings, wh, days) and days[0] in open_set:
+                report = _nightly_adjusted(wh, universe, days[0], progress)
+            else:
+                report = backfill_range(
+                    client,
+                    wh,
+                    cache,
+                    universe,
+                    days,
+                    open_set,
+                    table=ADJUSTED,
+                    progress=progress,
+                )
+        except TooManyFailures as exc:
+            progress.finish(error=str(exc), **client_progress(client))
+            raise dg.Failure(str(exc)) from None
+        written = wh.read(ADJUSTED, [d.isoformat() for d in days])
+        raw = wh.read(RAW, [d.isoformat() for d in days])
+        breaks = boundary_breaks(wh, written, raw)
+        restated = restate(client, wh, breaks, before=min(days))
+        report.failures.update(restated.failures)
+        report.notes["restated_symbols"] = restated.symbols
+        report.notes["restated_partitions"] = restated.partitions
+        wh.refresh_catalog()
+        meta = _metadata(report, client)
+        progress.finish(failures=report.failures, **client_progress(client))
+    _fail_on_symbols(report, meta)
+    results = _check_results(wh, ADJUSTED, days, universe, open_set, adjusted=True)
+    return dg.MaterializeResult(metadata=meta, check_results=results)
+
+
+def _nightly_adjusted(
+    wh: Warehouse, universe: Universe, day: dt.date, progress: Progress
+) -> WriteReport:
+    """The latest session adjusted as of itself is its raw bar with factor 1: no call."""
+    raw = wh.read(RAW, [day.isoformat()])
+    if raw.is_empty():
+        raise dg.Failure(f"daily_prices has no rows for {day}; materialize it first")
+    frame = raw.with_columns(adj_factor=pl.lit(1.0)).select(list(TABLES[ADJUSTED].schema))
+    report = WriteReport(ADJUSTED, trading_days=1, symbols=raw.height)
+    report.notes["source"] = "daily_prices"
+    write_days(wh, ADJUSTED, frame, [day], report, keep=universe.on, progress=progress)
+    return report

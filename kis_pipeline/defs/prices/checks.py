@@ -1,0 +1,160 @@
+"""Asset checks of the price tables, named `<table>_<property>`.
+
+Each check is a pure function from frames to the offending keys (so it is testable without
+Dagster) plus one `AssetCheckResult` builder that puts those keys in the check's metadata.
+The assets evaluate them over the partitions a run wrote, right after writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.shared import check_metadata
+
+# adj_factor is adjusted close / raw close, both rounded to whole won: allow that rounding.
+FACTOR_TOLERANCE = 0.02
+# Event codes that reset the price basis in ways other than a plain split (SPEC §7.3):
+# ex-rights and revaluations, where any factor jump is legitimate.
+BASIS_RESET_CODES = ("01", "04", "06", "07")
+
+
+def spec(table: str, prop: str, description: str, *, blocking: bool = False) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name=f"{table}_{prop}", asset=table, description=description, blocking=blocking
+    )
+
+
+def table_specs(table: str, *, adjusted: bool = False) -> list[dg.AssetCheckSpec]:
+    specs = [
+        spec(table, "ohlc_consistent", "Every bar has low <= open, close <= high."),
+        spec(table, "unique_keys", "No two rows share the table's key.", blocking=True),
+        spec(table, "complete", "Every listed symbol has a row on every trading day of the run."),
+        spec(table, "fresh", "The newest session in the table is the latest completed one."),
+    ]
+    if adjusted:
+        specs.append(
+            spec(
+                table,
+                "adj_factor_continuous",
+                "adj_factor changes only across splits, by the split ratio, and is 1 on the "
+                "newest day.",
+            )
+        )
+    return specs
+
+
+# -- pure checks ----------------------------------------------------------------------------
+
+
+def ohlc_violations(frame: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """Rows where low <= open, close <= high does not hold (null prices are skipped)."""
+    low, high = pl.col("low"), pl.col("high")
+    bad = (
+        (low > high)
+        | (pl.col("open") < low)
+        | (pl.col("open") > high)
+        | (pl.col("close") < low)
+        | (pl.col("close") > high)
+    ).fill_null(False)
+    return frame.filter(bad).select(*key, "open", "high", "low", "close")
+
+
+def duplicate_keys(frame: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    return (
+        frame.group_by(list(key))
+        .agg(pl.len().alias("rows"))
+        .filter(pl.col("rows") > 1)
+        .sort(list(key))
+    )
+
+
+def missing_rows(
+    frame: pl.DataFrame, expected: pl.DataFrame, key: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(expected keys without a row, rows that were not expected), both sorted."""
+    have = frame.select(list(key)).unique()
+    missing = expected.join(have, on=list(key), how="anti").sort(list(key))
+    extra = have.join(expected, on=list(key), how="anti").sort(list(key))
+    return missing, extra
+
+
+def factor_breaks(adjusted: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """(date, symbol) where the adjusted factor jumps by other than the day's split ratio.
+
+    For consecutive rows a < b of one symbol, adj_factor(a) / adj_factor(b) must equal the
+    split ratio KIS reports on day b (`split_ratio`, new basis over old close), or 1 on days
+    without a split. Days with another basis-resetting event are not judged.
+    """
+    events = raw.select(
+        "date",
+        "symbol",
+        pl.col("split_ratio").fill_null(0.0),
+        pl.col("ex_rights_code").fill_null("00"),
+    )
+    frame = (
+        adjusted.select("date", "symbol", "adj_factor")
+        .sort("symbol", "date")
+        .with_columns(prev_factor=pl.col("adj_factor").shift(1).over("symbol"))
+        .join(events, on=["date", "symbol"], how="left")
+        .filter(pl.col("prev_factor").is_not_null() & pl.col("adj_factor").is_not_null())
+    )
+    expected = pl.when(pl.col("split_ratio") > 0).then(pl.col("split_ratio")).otherwise(pl.lit(1.0))
+    ratio = pl.col("prev_factor") / pl.col("adj_factor")
+    judged = ~(
+        pl.col("ex_rights_code").is_in(BASIS_RESET_CODES) & ~(pl.col("split_ratio") > 0)
+    ).fill_null(False)
+    bad = judged & ((ratio / expected - 1).abs() > FACTOR_TOLERANCE)
+    return frame.filter(bad).select(
+        "date", "symbol", "prev_factor", "adj_factor", pl.col("split_ratio").alias("split")
+    )
+
+
+def newest_factor_not_one(adjusted: pl.DataFrame) -> pl.DataFrame:
+    """Symbols whose newest row's adj_factor is not 1 (the newest day is never adjusted)."""
+    newest = adjusted.sort("date").group_by("symbol").last()
+    return newest.filter(
+        ((pl.col("adj_factor") - 1).abs() > FACTOR_TOLERANCE).fill_null(True)
+    ).select("date", "symbol", "adj_factor")
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def result(
+    table: str,
+    prop: str,
+    offending: pl.DataFrame,
+    *,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    **extra: object,
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=f"{table}_{prop}",
+        asset_key=table,
+        passed=offending.is_empty(),
+        severity=severity,
+        metadata=check_metadata(offending, **extra),
+    )
+
+
+def freshness_result(
+    table: str, newest: dt.date | None, expected: dt.date | None
+) -> dg.AssetCheckResult:
+    """WARN when the newest session in the table is older than the latest completed one."""
+    stale = newest is None or (expected is not None and newest < expected)
+    offending = pl.DataFrame(
+        {"newest": [newest], "expected": [expected]} if stale else {"newest": [], "expected": []},
+        schema={"newest": pl.Date, "expected": pl.Date},
+    )
+    return result(
+        table,
+        "fresh",
+        offending,
+        severity=dg.AssetCheckSeverity.WARN,
+        newest=str(newest),
+        expected=str(expected),
+    )

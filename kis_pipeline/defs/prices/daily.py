@@ -1,0 +1,203 @@
+"""Range backfills of `daily_prices` and `daily_prices_adjusted` from the daily chart.
+
+The range's weekday partitions are split by the calendar into closed days (an empty partition,
+no call) and trading days, which are cut into 100-day windows (`chart.plan_windows`). Window by
+window, every listed symbol is fetched (cache first), and the bars are split into one partition
+per trading day. A symbol that fails is left out of its window's partitions and reported with
+its KIS error; the run then fails, and a rerun fetches only what is not in the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from kis_pipeline.defs.prices.chart import (
+    ChartCache,
+    Window,
+    concat,
+    fetch_window,
+    plan_windows,
+)
+from kis_pipeline.defs.prices.reference import Universe
+from kis_pipeline.defs.shared import data_calls
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.progress import Progress
+from kis_pipeline.warehouse import Warehouse
+
+RAW = "daily_prices"
+ADJUSTED = "daily_prices_adjusted"
+SCHEMAS = {RAW: schemas.DAILY_PRICES, ADJUSTED: schemas.DAILY_PRICES_ADJUSTED}
+
+
+@dataclass
+class WriteReport:
+    """What a run wrote and what it cost."""
+
+    table: str
+    partitions: list[str] = field(default_factory=list)
+    trading_days: int = 0
+    symbols: int = 0
+    calls_planned: int = 0
+    rows: int = 0
+    bytes: int = 0
+    cache_hits: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, object] = field(default_factory=dict)
+    preview: pl.DataFrame | None = None
+
+    def record(self, written_rows: int, written_bytes: int, partition: str) -> None:
+        self.rows += written_rows
+        self.bytes += written_bytes
+        self.partitions.append(partition)
+
+
+def write_days(
+    warehouse: Warehouse,
+    table: str,
+    frame: pl.DataFrame,
+    days: Sequence[dt.date],
+    report: WriteReport,
+    *,
+    keep: Callable[[dt.date], Sequence[str]] | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """One partition per day of `days` from `frame` (rows of other days are ignored);
+    `keep(day)` restricts a day to the symbols listed that day."""
+    by_day = frame.partition_by("date", as_dict=True) if not frame.is_empty() else {}
+    for day in days:
+        part = by_day.get((day,), pl.DataFrame(schema=SCHEMAS[table]))
+        if keep is not None and not part.is_empty():
+            part = part.filter(pl.col("symbol").is_in(list(keep(day))))
+        result = warehouse.write_partition(table, day.isoformat(), part, refresh=False)
+        report.record(result.rows, result.bytes, result.partition)
+        if progress is not None:
+            progress.add(partitions_done=1, rows=result.rows, bytes=result.bytes)
+    if report.preview is None and not frame.is_empty():
+        report.preview = frame.sort("date", "symbol").head(5)
+
+
+def backfill_range(
+    client: KisClient,
+    warehouse: Warehouse,
+    cache: ChartCache,
+    universe: Universe,
+    partitions: Sequence[dt.date],
+    open_days: set[dt.date],
+    *,
+    table: str,
+    progress: Progress,
+) -> WriteReport:
+    """Fetch `table` for every weekday in `partitions` with the daily chart; write each day."""
+    report = WriteReport(table)
+    trading = sorted(d for d in partitions if d in open_days)
+    closed = sorted(d for d in partitions if d not in open_days)
+    windows = plan_windows(trading)
+    listed = {day: universe.on(day) for day in trading}
+    window_symbols = [sorted({s for day in w.days for s in listed[day]}) for w in windows]
+    report.trading_days = len(trading)
+    report.symbols = len({s for symbols in window_symbols for s in symbols})
+    report.calls_planned = sum(len(symbols) for symbols in window_symbols)
+    progress.update(
+        force=True,
+        partitions_total=len(partitions),
+        calls_planned=report.calls_planned,
+        symbols=report.symbols,
+    )
+
+    # Closed days first: they need no call, and the progress bar moves at once.
+    write_days(
+        warehouse, table, pl.DataFrame(schema=SCHEMAS[table]), closed, report, progress=progress
+    )
+
+    def tick() -> None:
+        progress.update(**_stats(client))
+
+    # Partitions of a window are written while the next window is fetched, so the limiter's
+    # slots are not left unused during the writes; one writer keeps the report single-threaded.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writer")
+    pending: list[Future[None]] = []
+    try:
+        _fetch_windows(
+            client,
+            warehouse,
+            cache,
+            windows,
+            window_symbols,
+            listed,
+            table,
+            report,
+            progress,
+            tick,
+            writer,
+            pending,
+        )
+    finally:
+        writer.shutdown(wait=True)
+    for future in pending:
+        future.result()
+    return report
+
+
+def _fetch_windows(
+    client: KisClient,
+    warehouse: Warehouse,
+    cache: ChartCache,
+    windows: Sequence[Window],
+    window_symbols: Sequence[Sequence[str]],
+    listed: dict[dt.date, list[str]],
+    table: str,
+    report: WriteReport,
+    progress: Progress,
+    tick: Callable[[], None],
+    writer: ThreadPoolExecutor,
+    pending: list[Future[None]],
+) -> None:
+    adjusted = table == ADJUSTED
+    for window, symbols in zip(windows, window_symbols, strict=True):
+        outcome = fetch_window(
+            client,
+            cache,
+            symbols,
+            window,
+            adjusted=adjusted,
+            original=(lambda s, w=window: cache.load(s, w, adjusted=False)) if adjusted else None,
+            on_done=tick,
+        )
+        report.cache_hits += outcome.cache_hits
+        for symbol, error in outcome.failures.items():
+            report.failures.setdefault(symbol, f"window {window.name}: {error}")
+        frame = concat(outcome.frames, SCHEMAS[table])
+        pending.append(
+            writer.submit(
+                write_days,
+                warehouse,
+                table,
+                frame,
+                window.days,
+                report,
+                keep=listed.__getitem__,
+                progress=progress,
+            )
+        )
+        # A failed write stops the run now rather than after every window is fetched.
+        for future in [f for f in pending if f.done()]:
+            future.result()
+
+
+def _stats(client: KisClient) -> dict[str, object]:
+    snap = client.stats.snapshot()
+    return {
+        "calls": data_calls(snap),
+        "retries": snap["retries"],
+        "limiter_wait_s": snap["limiter_wait_s"],
+    }
+
+
+def client_progress(client: KisClient) -> dict[str, object]:
+    return _stats(client)

@@ -1,0 +1,109 @@
+"""The trading days and the listed universe the price assets work from, read from the
+warehouse (`trading_calendar`, `symbols`), never from the API.
+
+The master files only describe today's listing, so a `symbols` snapshot exists only for the
+days the symbols asset ran. A day older than the oldest snapshot is answered from that oldest
+snapshot: the best knowledge there is. A symbol counts as listed on a day when it is in that
+day's snapshot and its `list_date` is not after the day.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse.lookups import MissingReference, trading_days
+
+
+class Universe:
+    """Listed symbols per day, restricted to `only` (KIS_SYMBOLS / --symbols)."""
+
+    def __init__(self, warehouse: Warehouse, *, only: Sequence[str] | None = None) -> None:
+        self._warehouse = warehouse
+        self._dates = warehouse.partitions("symbols")
+        if not self._dates:
+            raise MissingReference(
+                "no symbols snapshot in the warehouse; materialize the symbols asset first"
+            )
+        self._frames: dict[str, pl.DataFrame] = {}
+        self.only = None if only is None else tuple(dict.fromkeys(only))
+        if self.only is not None:
+            newest = self._snapshot(self._dates[-1])
+            unknown = sorted(set(self.only) - set(newest["symbol"].to_list()))
+            if unknown:
+                raise MissingReference(
+                    f"unknown symbols {', '.join(unknown)} (not in the {self._dates[-1]} "
+                    f"universe of {newest.height} listed symbols)"
+                )
+
+    def _snapshot(self, date: str) -> pl.DataFrame:
+        frame = self._frames.get(date)
+        if frame is None:
+            frame = self._warehouse.read("symbols", [date]).select("symbol", "list_date")
+            self._frames[date] = frame
+        return frame
+
+    def snapshot_date(self, day: dt.date) -> str:
+        i = bisect.bisect_right(self._dates, day.isoformat())
+        return self._dates[max(i - 1, 0)]
+
+    def on(self, day: dt.date) -> list[str]:
+        """Symbols listed on `day`, sorted."""
+        frame = self._snapshot(self.snapshot_date(day)).filter(
+            pl.col("list_date").is_null() | (pl.col("list_date") <= day)
+        )
+        if self.only is not None:
+            frame = frame.filter(pl.col("symbol").is_in(self.only))
+        return sorted(frame["symbol"].to_list())
+
+    def expected(self, days: Sequence[dt.date]) -> pl.DataFrame:
+        """(date, symbol) of every listed symbol on each of `days`."""
+        pairs = [(day, symbol) for day in days for symbol in self.on(day)]
+        return pl.DataFrame(pairs, schema={"date": pl.Date, "symbol": pl.String}, orient="row")
+
+
+def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The weekday partitions in [start, end]."""
+    days = []
+    day = start
+    while day <= end:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def open_days(warehouse: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
+    """Which of `days` KRX traded, per `trading_calendar` (MissingReference if uncovered)."""
+    if not days:
+        return set()
+    return set(trading_days(warehouse, min(days), max(days)))
+
+
+def previous_trading_day(warehouse: Warehouse, day: dt.date, *, lookback: int = 20) -> dt.date:
+    """The trading day before `day` (looking back at most `lookback` calendar days)."""
+    start = day - dt.timedelta(days=lookback)
+    days = [d for d in trading_days(warehouse, start, day - dt.timedelta(days=1))]
+    if not days:
+        raise MissingReference(f"no trading day in the {lookback} days before {day}")
+    return days[-1]
+
+
+# The multi-quote is the day's summary once the after-hours sessions end (SPEC §7.11).
+SESSION_FINAL = dt.time(18, 0)
+
+
+def latest_session(warehouse: Warehouse, now: dt.datetime) -> dt.date | None:
+    """The newest trading day whose quotes are final at `now` (KST), per the calendar."""
+    today = now.date()
+    try:
+        days = trading_days(warehouse, today - dt.timedelta(days=20), today)
+    except MissingReference:
+        return None
+    if days and days[-1] == today and now.time() < SESSION_FINAL:
+        days = days[:-1]
+    return days[-1] if days else None

@@ -1,0 +1,137 @@
+"""Keeping `daily_prices_adjusted` continuous when a split (or another basis reset) happens.
+
+Adjusted prices are "as of" the day they were fetched: after a split every earlier adjusted
+bar of the symbol changes. A run therefore compares, for each symbol, the newest stored
+adjusted row before the days it wrote with the first row it wrote: the factor ratio across
+that boundary must be the split ratio of the first day (or 1). Where it is not, the symbol's
+stored history before the boundary is fetched again with the adjusted chart (100 days a call)
+and its rows in those partitions are replaced. A rerun finds the boundary consistent and
+spends nothing.
+
+On the nightly run the suspects come cheaply from the multi-quote (base price != previous
+close), and the chart row fetched for them carries the flags that confirm the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from kis_pipeline.defs.prices.chart import plan_windows
+from kis_pipeline.defs.prices.checks import factor_breaks
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
+from kis_pipeline.kis.errors import KisError
+from kis_pipeline.warehouse import Warehouse
+
+RAW = "daily_prices"
+ADJUSTED = "daily_prices_adjusted"
+
+
+@dataclass
+class Restatement:
+    symbols: list[str] = field(default_factory=list)
+    partitions: int = 0
+    calls: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def _scan(warehouse: Warehouse, table: str) -> pl.LazyFrame | None:
+    files = warehouse.live_files(table)
+    if not files:
+        return None
+    return pl.scan_parquet([str(f) for f in files])
+
+
+def boundary_breaks(warehouse: Warehouse, written: pl.DataFrame, raw: pl.DataFrame) -> list[str]:
+    """Symbols whose stored adjusted history before `written` is on another basis."""
+    if written.is_empty():
+        return []
+    first_day = written["date"].min()
+    stored = _scan(warehouse, ADJUSTED)
+    if stored is None:
+        return []
+    before = (
+        stored.filter(pl.col("date") < first_day)
+        .filter(pl.col("symbol").is_in(written["symbol"].unique().to_list()))
+        .sort("date")
+        .group_by("symbol")
+        .last()
+        .select("date", "symbol", "adj_factor")
+        .collect()
+    )
+    if before.is_empty():
+        return []
+    first = written.sort("date").group_by("symbol").first().select("date", "symbol", "adj_factor")
+    pairs = pl.concat([before, first], how="vertical")
+    return sorted(set(factor_breaks(pairs, raw)["symbol"].to_list()))
+
+
+def restate(
+    client: KisClient,
+    warehouse: Warehouse,
+    symbols: Sequence[str],
+    *,
+    before: dt.date,
+) -> Restatement:
+    """Fetch the stored adjusted history (< `before`) of `symbols` again and replace it."""
+    outcome = Restatement()
+    stored = _scan(warehouse, ADJUSTED)
+    if stored is None or not symbols:
+        return outcome
+    history = (
+        stored.filter(pl.col("symbol").is_in(list(symbols)) & (pl.col("date") < before))
+        .select("date", "symbol")
+        .unique()
+        .collect()
+    )
+    raw_scan = _scan(warehouse, RAW)
+    fresh: list[pl.DataFrame] = []
+    calls_before = client.stats.calls
+    for symbol in sorted(set(history["symbol"].to_list())):
+        days = history.filter(pl.col("symbol") == symbol)["date"].to_list()
+        try:
+            for window in plan_windows(days):
+                original = None
+                if raw_scan is not None:
+                    original = (
+                        raw_scan.filter(
+                            (pl.col("symbol") == symbol)
+                            & pl.col("date").is_between(window.start, window.end)
+                        )
+                        .collect()
+                        .select(list(schemas.DAILY_PRICES))
+                    )
+                    if original.height < len(window.days):
+                        original = None
+                fresh.append(
+                    fetch_daily_chart(
+                        client, symbol, window.start, window.end, adjusted=True, original=original
+                    )
+                )
+        except KisError as exc:
+            outcome.failures[symbol] = f"restating history: {type(exc).__name__}: {exc}"
+            continue
+        outcome.symbols.append(symbol)
+    outcome.calls = client.stats.calls - calls_before
+    if not fresh:
+        return outcome
+    replacement = pl.concat(fresh, how="vertical").filter(pl.col("symbol").is_in(outcome.symbols))
+    touched = history.filter(pl.col("symbol").is_in(outcome.symbols))
+    for (day,), group in touched.partition_by("date", as_dict=True).items():
+        names = group["symbol"].to_list()
+        current = warehouse.read(ADJUSTED, [day.isoformat()])
+        rows = pl.concat(
+            [
+                current.filter(~pl.col("symbol").is_in(names)),
+                replacement.filter((pl.col("date") == day) & pl.col("symbol").is_in(names)),
+            ],
+            how="vertical",
+        )
+        warehouse.write_partition(ADJUSTED, day.isoformat(), rows, refresh=False)
+        outcome.partitions += 1
+    return outcome

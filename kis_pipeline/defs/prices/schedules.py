@@ -1,0 +1,55 @@
+"""Jobs and schedules of the price assets.
+
+The nightly KRX run starts at 18:30 KST on weekdays, after the after-hours sessions, for the
+day's partition: on a trading day that single partition is the latest session and takes the
+multi-quote path; on a weekday holiday it writes an empty partition without calls. Overseas
+bars are fetched at 07:00 KST (22:00 UTC the day before), after New York's close, for the UTC
+weekday that just ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import dagster as dg
+
+from kis_pipeline.defs.partitions import overseas_days, trading_days
+
+KST = zoneinfo.ZoneInfo("Asia/Seoul")
+
+daily_prices_job = dg.define_asset_job(
+    "daily_prices_job",
+    selection=dg.AssetSelection.assets("daily_prices", "daily_prices_adjusted"),
+    partitions_def=trading_days,
+    description="Raw and adjusted daily prices of the listed universe.",
+)
+
+overseas_daily_prices_job = dg.define_asset_job(
+    "overseas_daily_prices_job",
+    selection=dg.AssetSelection.assets("overseas_daily_prices"),
+    partitions_def=overseas_days,
+    description="Daily bars of the configured overseas tickers.",
+)
+
+
+@dg.schedule(
+    job=daily_prices_job,
+    cron_schedule="30 18 * * 1-5",
+    execution_timezone="Asia/Seoul",
+    name="daily_prices_schedule",
+)
+def daily_prices_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = context.scheduled_execution_time.astimezone(KST).date()
+    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+
+
+@dg.schedule(
+    job=overseas_daily_prices_job,
+    cron_schedule="0 22 * * 1-5",
+    execution_timezone="UTC",
+    name="overseas_daily_prices_schedule",
+)
+def overseas_daily_prices_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day: dt.date = context.scheduled_execution_time.astimezone(dt.UTC).date()
+    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())

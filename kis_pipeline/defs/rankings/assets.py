@@ -1,0 +1,263 @@
+"""`rankings`: the top 30 by volume, rise, fall and market cap, one partition per trading day.
+
+KIS answers rankings only for the latest session (SPEC §8): a run captures them from KIS
+(source "kis") for the day that is KIS's newest session, which it learns from one index chart
+call rather than from the local clock. Every other day is derived from `daily_prices`
+(source "derived", `derive`); a day already captured from KIS is never overwritten by a
+derivation. Closed days are empty partitions, without calls. The run tag
+`kis/rankings_source=derived` derives the latest session too (to compare it with KIS's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.calendar.sessions import (
+    early_note,
+    newest_session,
+    partition_days,
+    plan_days,
+)
+from kis_pipeline.defs.calendar.writing import run_metadata, write_days
+from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.rankings.derive import derive_rankings, shares_on
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, check_metadata
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.rankings import (
+    fetch_fluctuation_ranking,
+    fetch_market_cap_ranking,
+    fetch_volume_ranking,
+)
+from kis_pipeline.warehouse import Warehouse
+
+TABLE = "rankings"
+PRICES = "daily_prices"
+UNIQUE_KEYS = "rankings_unique_keys"
+THIRTY_ROWS = "rankings_thirty_rows"
+SORTED = "rankings_sorted"
+# The measure each ranking is ordered by, and its direction.
+ORDER_BY = {
+    "volume": ("volume", True),
+    "rise": ("change_rate", True),
+    "fall": ("change_rate", False),
+    "market_cap": ("market_cap", True),
+}
+
+
+# Run tag: "derived" derives even the latest session (to compare with KIS's capture).
+SOURCE_TAG = "kis/rankings_source"
+SOURCES = ("auto", "derived")
+
+
+def capture_from_kis(client: KisClient, day: dt.date) -> pl.DataFrame:
+    """The four rankings as KIS shows them now; they describe session `day`."""
+    frames = [
+        fetch_volume_ranking(client, day),
+        fetch_fluctuation_ranking(client, day, direction="rise"),
+        fetch_fluctuation_ranking(client, day, direction="fall"),
+        fetch_market_cap_ranking(client, day),
+    ]
+    return pl.concat(frames, how="vertical").select(list(schemas.RANKINGS))
+
+
+def listing_on(warehouse: Warehouse, day: dt.date) -> pl.DataFrame:
+    """symbol, name, market, listed_shares on `day`: the nearest `symbols` snapshot (newest
+    on or before the day, else the oldest), shares moved across splits in between."""
+    dates = warehouse.partitions("symbols")
+    if not dates:
+        return pl.DataFrame(
+            schema={
+                "symbol": pl.String,
+                "name": pl.String,
+                "market": pl.String,
+                "listed_shares": pl.Int64,
+            }
+        )
+    older = [d for d in dates if d <= day.isoformat()]
+    snapshot_day = dt.date.fromisoformat(older[-1] if older else dates[0])
+    listing = warehouse.read("symbols", [snapshot_day.isoformat()]).select(
+        "symbol", "name", "market", "listed_shares"
+    )
+    if snapshot_day == day:
+        return listing
+    low, high = sorted((snapshot_day, day))
+    files = warehouse.live_files(PRICES)
+    splits = (
+        pl.scan_parquet(files)
+        .filter(pl.col("date").is_between(low, high) & (pl.col("split_ratio") > 0))
+        .select("date", "symbol", "split_ratio")
+        .collect()
+        if files
+        else pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String, "split_ratio": pl.Float64})
+    )
+    if splits.is_empty():
+        return listing
+    adjusted = [
+        shares_on(shares, snapshot_day, day, splits.filter(pl.col("symbol") == symbol))
+        if shares is not None
+        else None
+        for symbol, shares in listing.select("symbol", "listed_shares").iter_rows()
+    ]
+    return listing.with_columns(pl.Series("listed_shares", adjusted, dtype=pl.Int64))
+
+
+def derive_day(warehouse: Warehouse, day: dt.date) -> pl.DataFrame | None:
+    """The day's derived rankings, or None when `daily_prices` has no partition for it."""
+    present = warehouse.partitions(PRICES)
+    if day.isoformat() not in present:
+        return None
+    before = [p for p in present if p < day.isoformat()]
+    previous = None
+    for key in reversed(before[-10:]):
+        frame = warehouse.read(PRICES, [key])
+        if frame.height:
+            previous = frame
+            break
+    prices = warehouse.read(PRICES, [day.isoformat()])
+    return derive_rankings(day, prices, listing_on(warehouse, day), previous)
+
+
+def rankings_checks(
+    frame: pl.DataFrame, expected_rows: dict[dt.date, int]
+) -> list[dg.AssetCheckResult]:
+    keys = frame.select("date", "ranking", "rank")
+    dupes = frame.filter(keys.is_duplicated()).select("date", "ranking", "rank")
+    counts = {(d, r): n for d, r, n in frame.group_by("date", "ranking").len().iter_rows()}
+    wrong_size = [
+        {
+            "date": day.isoformat(),
+            "ranking": kind,
+            "rows": counts.get((day, kind), 0),
+            "expected": n,
+        }
+        for day, n in sorted(expected_rows.items())
+        for kind in ORDER_BY
+        if counts.get((day, kind), 0) != n
+    ]
+    unsorted = []
+    for (day, kind), part in frame.partition_by("date", "ranking", as_dict=True).items():
+        part = part.sort("rank")
+        column, descending = ORDER_BY[kind]
+        values = part[column].to_list()
+        ranks_ok = part["rank"].to_list() == list(range(1, part.height + 1))
+        pairs = list(itertools.pairwise(values))
+        order_ok = all(
+            a is not None and b is not None and (a >= b if descending else a <= b) for a, b in pairs
+        )
+        if not (ranks_ok and order_ok):
+            unsorted.append({"date": day.isoformat(), "ranking": kind})
+    return [
+        dg.AssetCheckResult(
+            check_name=UNIQUE_KEYS, passed=dupes.height == 0, metadata=check_metadata(dupes)
+        ),
+        dg.AssetCheckResult(
+            check_name=THIRTY_ROWS, passed=not wrong_size, metadata=check_metadata(wrong_size)
+        ),
+        dg.AssetCheckResult(
+            check_name=SORTED, passed=not unsorted, metadata=check_metadata(unsorted)
+        ),
+    ]
+
+
+@dg.asset(
+    name=TABLE,
+    group_name="rankings",
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep(PRICES), dg.AssetDep("symbols")],
+    pool=POOL,
+    kinds={"parquet"},
+    freshness_policy=dg.FreshnessPolicy.cron(
+        deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST
+    ),
+    description=(
+        "One row per (date, ranking, rank): the top 30 by volume, rise, fall and market cap; "
+        "captured from KIS for the latest session (source kis), derived from daily_prices "
+        "for earlier days (source derived)."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(UNIQUE_KEYS, asset=TABLE, description="No (date, ranking, rank) twice."),
+        dg.AssetCheckSpec(
+            THIRTY_ROWS,
+            asset=TABLE,
+            description="30 rows per ranking and session (fewer only if fewer symbols traded).",
+        ),
+        dg.AssetCheckSpec(
+            SORTED, asset=TABLE, description="Ranks 1..n in the order of the ranking's measure."
+        ),
+    ],
+)
+def rankings(
+    # `context` stays unannotated: Dagster rejects the string annotation that
+    # `from __future__ import annotations` would make of it.
+    context,
+    kis: KisResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    source = context.run.tags.get(SOURCE_TAG, "auto")
+    if source not in SOURCES:
+        raise dg.Failure(f"{TABLE}: tag {SOURCE_TAG} must be auto or derived, not {source!r}")
+    if kis.settings().env == "paper":
+        # KIS's mock service has no ranking endpoints (SPEC §16): derive every day.
+        context.log.warning(f"{TABLE}: KIS_ENV=paper has no rankings; deriving from daily_prices")
+        source = "derived"
+    wh = warehouse.warehouse()
+    plan = plan_days(wh, partition_days(context))
+    frames: list[pl.DataFrame] = []
+    sources: dict[str, str] = {day.isoformat(): "closed" for day in plan.closed}
+    expected: dict[dt.date, int] = {}
+    write: list[dt.date] = list(plan.closed)
+    missing_prices: list[str] = []
+    client = None
+    if plan.to_fetch:
+        with kis.client() as client:
+            newest = newest_session(client, plan.to_fetch[-1])
+            for day in plan.to_fetch:
+                if newest is None or day > newest:
+                    if plan.known.get(day) is not False:
+                        raise dg.Failure(
+                            f"{TABLE}: KIS has no session {day} yet; rerun after the close"
+                        )
+                    sources[day.isoformat()] = "closed"
+                    write.append(day)
+                elif day == newest and source == "auto":
+                    frame = capture_from_kis(client, day)
+                    frames.append(frame)
+                    sources[day.isoformat()] = "kis"
+                    expected[day] = min(30, frame.filter(pl.col("ranking") == "volume").height)
+                    write.append(day)
+                else:
+                    kept = wh.read(TABLE, [day.isoformat()])
+                    if source == "auto" and (kept["source"] == "kis").any():
+                        # Never replace a KIS capture with a derivation.
+                        sources[day.isoformat()] = "kis (kept)"
+                        continue
+                    derived = derive_day(wh, day)
+                    if derived is None:
+                        missing_prices.append(day.isoformat())
+                        continue
+                    frames.append(derived)
+                    sources[day.isoformat()] = "derived" if derived.height else "closed"
+                    if derived.height:
+                        expected[day] = min(30, wh.read(PRICES, [day.isoformat()]).height)
+                    write.append(day)
+    frame = pl.concat([pl.DataFrame(schema=schemas.RANKINGS), *frames], how="vertical")
+    if plan.early:
+        context.log.warning(f"{TABLE}: {early_note(plan)}")
+    written = write_days(wh, TABLE, frame, write)
+    if missing_prices:
+        raise dg.Failure(
+            f"{TABLE}: no daily_prices partition for {', '.join(missing_prices)}; past rankings "
+            "are derived from daily_prices, so materialize it for these days first",
+            metadata={"missing_daily_prices": missing_prices},
+        )
+    return dg.MaterializeResult(
+        metadata=run_metadata(frame, written, client, sources=sources, not_ready=early_note(plan)),
+        check_results=rankings_checks(frame, expected),
+    )

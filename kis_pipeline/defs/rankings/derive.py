@@ -1,0 +1,153 @@
+"""The four rankings of a past session, derived from the warehouse as KIS would rank them.
+
+KIS keeps no ranking history (SPEC §8), so a day that is no longer the latest session is
+ranked here from `daily_prices`, the same way KIS (and the simulator's `Market.ranking`) does:
+- `volume`: by the day's volume;
+- `rise` / `fall`: by the change rate against the day's base price (the previous close, or
+  the reset basis after a split: `close - change`), rounded to two decimals, highest (lowest)
+  first;
+- `market_cap`: by close x listed shares;
+ties by symbol code, top 30. Measures KIS derives from data the warehouse does not hold
+(N-day averages, consecutive up/down days) are null. The ranking covers the symbols the
+warehouse has bars for: the whole market unless `KIS_SYMBOLS` restricted `daily_prices`.
+
+Listed shares come from the `symbols` snapshot nearest the day, moved across any split in
+between with the daily chart's split ratios (`split_ratio` = new base / old close).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from kis_pipeline.kis import schemas
+
+ROWS = 30
+KINDS = ("volume", "rise", "fall", "market_cap")
+SOURCE = "derived"
+VENUE = "KRX"
+
+
+def percent(part: np.ndarray, whole: np.ndarray) -> list[float | None]:
+    """`part / whole` in percent with two decimals, formatted as KIS formats it."""
+    out: list[float | None] = []
+    for p, w in zip(part.tolist(), whole.tolist(), strict=True):
+        # A zero or missing (NaN) denominator has no rate.
+        out.append(float(f"{p / w * 100.0:.2f}") if w and w == w else None)
+    return out
+
+
+def rank_order(score: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+    """Indices best first: highest score, ties by symbol code (as `np.lexsort` in the market)."""
+    return np.lexsort((symbols, -score))
+
+
+def derive_rankings(
+    day: dt.date,
+    prices: pl.DataFrame,
+    listing: pl.DataFrame,
+    previous: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Top 30 of each ranking for `day`, in `schemas.RANKINGS`.
+
+    `prices`: `daily_prices` rows of the day; `listing`: symbol, name, market, listed_shares
+    as of the day; `previous`: `daily_prices` of the previous session (for `prev_volume`).
+    """
+    bars = (
+        prices.filter(pl.col("date") == day)
+        .join(listing.select("symbol", "name", "market", "listed_shares"), on="symbol", how="left")
+        .sort("symbol")
+    )
+    if bars.is_empty():
+        return pl.DataFrame(schema=schemas.RANKINGS)
+    if previous is not None and previous.height:
+        bars = bars.join(
+            previous.select("symbol", pl.col("volume").alias("prev_volume")),
+            on="symbol",
+            how="left",
+        )
+    else:
+        bars = bars.with_columns(pl.lit(None, dtype=pl.Int64).alias("prev_volume"))
+
+    symbols = bars["symbol"].to_numpy()
+    close = bars["close"].to_numpy().astype(np.float64)
+    base = close - bars["change"].to_numpy().astype(np.float64)
+    shares = bars["listed_shares"].fill_null(0).to_numpy().astype(np.float64)
+    cap = close * shares
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The same expression and rounding as the market model, so ties break identically.
+        rate = np.where(base > 0, np.round((close - base) / base * 100.0, 2), 0.0)
+    totals = bars.with_columns(cap=pl.Series(cap)).group_by("market").agg(pl.col("cap").sum())
+    market_total = dict(totals.iter_rows())
+    weights = np.array([market_total.get(m) or 0.0 for m in bars["market"].to_list()])
+
+    measures = bars.with_columns(
+        change_rate=pl.Series(percent(close - base, base), dtype=pl.Float64),
+        open_change_rate=pl.Series(
+            percent(close - bars["open"].to_numpy(), bars["open"].to_numpy().astype(np.float64)),
+            dtype=pl.Float64,
+        ),
+        volume_turnover=pl.Series(
+            percent(bars["volume"].to_numpy().astype(np.float64), shares), dtype=pl.Float64
+        ),
+        market_cap=pl.Series(np.rint(cap).astype(np.int64)),
+        market_cap_weight=pl.Series(percent(cap, weights), dtype=pl.Float64),
+    )
+    scores = {
+        "volume": bars["volume"].to_numpy().astype(np.float64),
+        "rise": rate,
+        "fall": -rate,
+        "market_cap": cap,
+    }
+    # The measures each ranking carries at KIS (SPEC §8.1-§8.3); the others stay null.
+    carried = {
+        "volume": ("value", "prev_volume", "volume_turnover", "listed_shares"),
+        "rise": ("high", "low", "open_change_rate"),
+        "fall": ("high", "low", "open_change_rate"),
+        "market_cap": ("listed_shares", "market_cap", "market_cap_weight"),
+    }
+    frames = []
+    for kind in KINDS:
+        order = rank_order(scores[kind], symbols)[:ROWS]
+        top = measures[order.tolist()]
+        frame = top.select(
+            pl.lit(day, dtype=pl.Date).alias("date"),
+            pl.lit(kind).alias("ranking"),
+            pl.int_range(1, top.height + 1, dtype=pl.Int64).alias("rank"),
+            "symbol",
+            pl.lit(SOURCE).alias("source"),
+            "name",
+            pl.lit(VENUE).alias("venue"),
+            pl.col("close").alias("price"),
+            "change",
+            "change_rate",
+            "volume",
+            *carried[kind],
+        )
+        missing = [
+            pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in schemas.RANKINGS.items()
+            if name not in frame.columns
+        ]
+        frames.append(frame.with_columns(missing).select(list(schemas.RANKINGS)))
+    return pl.concat(frames).cast(dict(schemas.RANKINGS))
+
+
+def shares_on(listed_shares: int, snapshot_day: dt.date, day: dt.date, splits: pl.DataFrame) -> int:
+    """Listed shares on `day` from a snapshot taken on `snapshot_day`.
+
+    `splits`: (date, split_ratio) of the symbol's split days. A split on day t multiplies the
+    share count by 1 / split_ratio from t on.
+    """
+    factor = 1.0
+    for row in splits.iter_rows(named=True):
+        ratio = row["split_ratio"]
+        if not ratio:
+            continue
+        if day < row["date"] <= snapshot_day:
+            factor *= ratio
+        elif snapshot_day < row["date"] <= day:
+            factor /= ratio
+    return round(listed_shares * factor)

@@ -1,0 +1,25 @@
+"""Tick streaming: WebSocket collector -> sealed spool segments -> tick tables in the warehouse.
+
+Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs.ticks`).
+
+    collector.py      one WebSocket session per app key: connect, subscribe, receive, reconnect
+    subscriptions.py  the desired (tr_id, tr_key) set within the 41-registration budget, acks
+    backoff.py        capped exponential backoff with jitter between sessions
+    spool.py          the segment file format, the spool directories, recovery after a crash
+    writer.py         the thread that appends received frames to segments and seals them
+    heartbeat.py      the collector's liveness file
+    locks.py          one collector per app key on this machine
+    tables.py         the tick tables (trade_ticks, orderbook_ticks, expected_ticks,
+                      market_status, stream_rejects), registered with the warehouse
+    promote.py        one sealed segment -> typed polars frames -> warehouse pieces
+    sessions.py       stream_sessions rows from the control records of the segments
+    market_hours.py   KRX session hours on trading days (calendar-aware)
+    watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)
+    cli.py            `kis-pipeline stream`
+
+Data flow: every message the server sends gets a sequence number and a receive timestamp at
+once, goes through a bounded queue to the writer thread, and lands in an open segment; every
+few seconds the segment is fsynced and renamed into `sealed/`. Persistence (the Dagster sensor,
+or `--persist`) turns each sealed segment into warehouse pieces named after the segment, so a
+rerun replaces its own rows and never duplicates them.
+"""

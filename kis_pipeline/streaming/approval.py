@@ -1,0 +1,27 @@
+"""The collector's approval keys, from the client's shared token store (SPEC §3.3, §15.8).
+
+One approval key is reused across reconnects; a fresh one is issued only when KIS refuses the
+current one (the collector passes it back as `stale`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+    from kis_pipeline.streaming.collector import ApprovalSource
+
+
+def approval_source(client: KisClient) -> ApprovalSource:
+    def get(stale: str | None) -> str:
+        if stale is None:
+            return client.approval_key()
+        if "stale" in inspect.signature(client.approval_key).parameters:
+            return client.approval_key(stale=stale)  # type: ignore[call-arg]
+        # Until KisClient.approval_key takes `stale`: ask the shared store for a new key.
+        issue = client._issue_approval_key
+        return client.tokens.approval_key(issue, stale=stale).value
+
+    return get

@@ -1,0 +1,74 @@
+"""`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--persist]` (DESIGN §3.3).
+
+`run_stream` prints progress while the collector runs and a summary at the end, and returns the
+exit status: 0 when it stopped as asked (and, with --persist, every sealed segment is in the
+warehouse), 1 when it could not run or persistence left segments behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from kis_pipeline.kis.errors import KisError
+from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
+from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
+
+
+def run_stream(
+    settings: KisSettings,
+    *,
+    duration: float | None,
+    symbols: list[str] | None,
+    persist: bool,
+    trs: Sequence[str] | None = None,
+    seal_interval_s: float | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> int:
+    """The `stream` command; starts an embedded simulator first when KIS_ENV=sim needs one."""
+    from kis_pipeline.runtime import backend
+
+    out = echo or (lambda line: print(line, flush=True))
+    options = StreamOptions(
+        duration_s=duration,
+        symbols=symbols or None,
+        persist=persist,
+        trs=tuple(trs) if trs else DEFAULT_TRS,
+        **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
+    )
+    try:
+        with backend(settings) as live:
+            outcome = stream(live, options, echo=out)
+    except KisError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    for line in summary_lines(outcome):
+        out(line)
+    failures = outcome.promoter.failures if outcome.promoter else {}
+    return 1 if failures else 0
+
+
+def summary_lines(outcome: StreamOutcome) -> list[str]:
+    s = outcome.summary
+    lines = [
+        f"stopped ({s.stop_reason}) after {s.elapsed_s:.1f} s: {s.sessions} session(s), "
+        f"{s.frames} frames, {s.records} ticks "
+        f"({', '.join(f'{k}={v}' for k, v in sorted(s.records_by_tr.items())) or 'none'}), "
+        f"{s.segments} sealed segment(s), {s.bytes / 1e6:.1f} MB",
+    ]
+    if s.problems:
+        lines.append("refused subscriptions: " + "; ".join(s.problems))
+    if s.raw_kept:
+        lines.append(f"{s.raw_kept} unrecognised message(s) kept raw in the spool")
+    promoted = outcome.promoter
+    if promoted is not None:
+        lines.append(
+            f"persisted {promoted.segments} segment(s): {promoted.records} rows, "
+            f"{promoted.rejects} rejected (see stream_rejects)"
+        )
+        for segment, error in sorted(promoted.failures.items()):
+            lines.append(f"NOT persisted {segment}: {error}")
+    else:
+        lines.append("sealed segments wait in the spool for the Dagster sensor (or use --persist)")
+    return lines

@@ -1,0 +1,91 @@
+"""When the collector should run: KRX trading days from 08:30 to 15:45 KST.
+
+08:30 is when the opening auction's expected executions start (H0STANC0); the regular session
+closes at 15:30 after the closing auction, and the last prints of the day arrive within minutes,
+hence 15:45. Trading days come from the warehouse's `trading_calendar` table when it has the
+day (KIS's own calendar), otherwise from the built-in KRX holiday list (weekends, Korean public
+holidays, Labour Day, the year-end closing day; it knows 2015-2028).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kis_pipeline.simulator import krx_calendar
+
+log = logging.getLogger(__name__)
+
+KST = zoneinfo.ZoneInfo("Asia/Seoul")
+START = dt.time(8, 30)
+CLOSE = dt.time(15, 30)
+STOP = dt.time(15, 45)
+
+# day -> True/False, or None when the source does not know that day.
+CalendarLookup = Callable[[dt.date], bool | None]
+
+
+@dataclass(frozen=True)
+class TradingCalendar:
+    """Trading days from `lookup` where it knows them, the built-in list otherwise."""
+
+    lookup: CalendarLookup | None = None
+
+    def is_trading_day(self, day: dt.date) -> bool:
+        if self.lookup is not None:
+            known = self.lookup(day)
+            if known is not None:
+                return known
+        return krx_calendar.is_trading_day(day)
+
+    def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """The collector's window on `day` (whether or not it is a trading day)."""
+        return (
+            dt.datetime.combine(day, START, KST),
+            dt.datetime.combine(day, STOP, KST),
+        )
+
+    def session_end(self, now: dt.datetime) -> dt.datetime | None:
+        """When the collector should stop, if `now` is inside a trading day's window."""
+        local = now.astimezone(KST)
+        start, stop = self.window(local.date())
+        if self.is_trading_day(local.date()) and start <= local < stop:
+            return stop
+        return None
+
+    def next_start(self, now: dt.datetime) -> dt.datetime | None:
+        """The start of the next window that has not ended yet (None if none within a year)."""
+        local = now.astimezone(KST)
+        day = local.date()
+        for _ in range(400):
+            start, stop = self.window(day)
+            if self.is_trading_day(day) and local < stop:
+                return max(start, local)
+            day += dt.timedelta(days=1)
+        return None
+
+
+def warehouse_lookup(warehouse: object) -> CalendarLookup:
+    """A lookup over the warehouse's `trading_calendar` table (read once, lazily)."""
+    cache: dict[dt.date, bool] = {}
+    loaded = False
+
+    def lookup(day: dt.date) -> bool | None:
+        nonlocal loaded
+        if not loaded:
+            loaded = True
+            try:
+                frame = warehouse.read(  # type: ignore[attr-defined]
+                    "trading_calendar", partitions=[str(day.year), str(day.year + 1)]
+                )
+                for date, flag in frame.select("date", "is_trading_day").iter_rows():
+                    if flag is not None:
+                        cache[date] = bool(flag)
+            except Exception as exc:  # a missing or unreadable table: use the built-in list
+                log.debug("no trading_calendar in the warehouse: %s", exc)
+        return cache.get(day)
+
+    return lookup

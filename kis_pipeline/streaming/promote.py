@@ -1,0 +1,368 @@
+"""Persistence: one sealed spool segment -> typed tick frames -> warehouse pieces.
+
+`promote_segment` reads the segment, parses all its frames in bulk (`kis.ws.parse_segment`:
+grouped by TR, multi-record frames split, older and longer layouts accepted), casts them to the
+tick tables of `tables.py` with polars, and writes each (table, date) as the piece
+`part=<segment id>` (`Warehouse.write_partition`), which replaces that segment's earlier piece if
+there was one. Then it records the segment's session events (sessions.py), refreshes the DuckDB
+catalog once, and moves the segment to done/.
+
+Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
+segment leaves sealed/ only after all writes, so a run killed anywhere is simply run again, and
+a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
+does not parse, or a record with a value that is not what its column needs, goes to
+`stream_rejects` with the reason and the raw frame, and is counted in the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from kis_pipeline.kis.ws import FRAME_INDEX, BulkResult, parse_segment
+from kis_pipeline.kis.ws.columns import COLUMNS
+from kis_pipeline.streaming import sessions
+from kis_pipeline.streaming.replay import replay
+from kis_pipeline.streaming.spool import CONTROL, SegmentRecords, Spool, read_segment
+from kis_pipeline.streaming.tables import KST, STREAM_REJECTS, TABLE_BY_TR, TickTable
+from kis_pipeline.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+_BLANKS = ("", "(null)")
+
+
+@dataclass
+class PromoteResult:
+    segment_id: str
+    frames: int = 0
+    records: int = 0  # rows written to the tick tables
+    rows: Counter[str] = field(default_factory=Counter)
+    rejects: int = 0
+    partitions: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+    first_received_ns: int | None = None
+    last_received_ns: int | None = None
+    moved: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        tables = ", ".join(f"{k}={v}" for k, v in sorted(self.rows.items())) or "no rows"
+        return (
+            f"{self.segment_id}: {self.frames} frames -> {tables}; rejects={self.rejects} "
+            f"({self.seconds:.2f} s)"
+        )
+
+
+class SegmentMissing(FileNotFoundError):
+    pass
+
+
+def promote_segment(
+    warehouse: Warehouse,
+    spool: Spool,
+    segment_id: str,
+    *,
+    refresh: bool = True,
+    move: bool = True,
+) -> PromoteResult:
+    """Persist one sealed (or, for a rerun, done) segment; see the module docstring."""
+    started = time.perf_counter()
+    path = spool.find(segment_id)
+    if path is None:
+        raise SegmentMissing(f"segment {segment_id} is not in {spool.sealed_dir} nor in done/")
+    records = read_segment(path)
+    result = PromoteResult(segment_id)
+    frames = parse_records_to_tables(records, segment_id, result)
+    for name, frame in frames.items():
+        for (day,), piece in frame.partition_by("date", as_dict=True, maintain_order=True).items():
+            partition = day.isoformat() if isinstance(day, dt.date) else str(day)
+            warehouse.write_partition(name, partition, piece, part=segment_id, refresh=False)
+            result.partitions.append(f"{name}/{partition}")
+    result.sessions = sessions.record_segment(warehouse, spool, segment_id, replay(records))
+    if refresh:
+        warehouse.refresh_catalog()
+    if move:
+        result.moved = spool.mark_done(segment_id)
+    result.seconds = time.perf_counter() - started
+    log.info("%s", result.summary())
+    return result
+
+
+def parse_records_to_tables(
+    records: SegmentRecords, segment_id: str, result: PromoteResult | None = None
+) -> dict[str, pl.DataFrame]:
+    """Typed frames per table (tick tables and stream_rejects) for one segment's records."""
+    result = result or PromoteResult(segment_id)
+    positions = [i for i, kind in enumerate(records.kinds) if kind != CONTROL]
+    texts = [records.payloads[i].decode("utf-8", "replace") for i in positions]
+    seqs = [records.seqs[i] for i in positions]
+    stamps = [records.received_ns[i] for i in positions]
+    result.frames = len(texts)
+    if stamps:
+        result.first_received_ns, result.last_received_ns = min(stamps), max(stamps)
+    parsed = parse_segment(texts)
+    rejects = _Rejects(segment_id, texts, seqs, stamps)
+    for pos, reason in parsed.errors:
+        rejects.frame(pos, reason)
+    for pos in parsed.control:
+        rejects.frame(pos, "a JSON message the collector did not recognise")
+    session_date = _session_date(parsed.tables, records.header().get("session_date"))
+    seq_series = pl.Series("seq", seqs, dtype=pl.Int64)
+    ns_series = pl.Series("ns", stamps, dtype=pl.Int64)
+    pieces: dict[str, list[pl.DataFrame]] = {}
+    for tr_id, bulk in parsed.tables.items():
+        for pos, reason in bulk.errors:
+            rejects.frame(pos, reason)
+        if bulk.frame.is_empty():
+            continue
+        table = TABLE_BY_TR.get(tr_id)
+        if table is None:
+            for pos in bulk.frame[FRAME_INDEX].unique(maintain_order=True).to_list():
+                rejects.frame(pos, f"no warehouse table for {tr_id}")
+            continue
+        typed, bad = _typed(table, tr_id, bulk, segment_id, seq_series, ns_series, session_date)
+        for pos, record, reason in bad:
+            rejects.record(pos, record, reason)
+        if typed.height:
+            pieces.setdefault(table.name, []).append(typed)
+    out: dict[str, pl.DataFrame] = {}
+    for name, parts in pieces.items():
+        frame = parts[0] if len(parts) == 1 else pl.concat(parts)
+        out[name] = frame
+        result.rows[name] += frame.height
+        result.records += frame.height
+    reject_frame = rejects.frame_(session_date)
+    if reject_frame.height:
+        out[STREAM_REJECTS.name] = reject_frame
+        result.rejects = reject_frame.height
+    return out
+
+
+def _session_date(tables: dict[str, BulkResult], header_date: str | None) -> dt.date | None:
+    """The trading date of the segment: its frames' own BSOP_DATE, else the header's."""
+    dates: Counter[str] = Counter()
+    for tr_id, bulk in tables.items():
+        table = TABLE_BY_TR.get(tr_id)
+        if table is None or table.date_field is None or bulk.frame.is_empty():
+            continue
+        counts = bulk.frame.get_column(table.date_field).drop_nulls().value_counts()
+        for value, n in counts.iter_rows():
+            if isinstance(value, str) and len(value) == 8 and value.isdigit():
+                dates[value] += n
+    text = dates.most_common(1)[0][0] if dates else header_date
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    """Text with padding removed; blank and KIS's "(null)" become null."""
+    value = expr.str.strip_chars()
+    return pl.when(value.is_in(_BLANKS)).then(None).otherwise(value)
+
+
+def _cast(expr: pl.Expr, kind: str) -> pl.Expr:
+    if kind == "int":
+        return expr.cast(pl.Int64, strict=False)
+    if kind == "float":
+        return expr.cast(pl.Float64, strict=False)
+    if kind == "yn":
+        upper = expr.str.to_uppercase()
+        return pl.when(upper == "Y").then(True).when(upper == "N").then(False).otherwise(None)
+    return _clean(expr)
+
+
+def _flag(
+    frame: pl.DataFrame,
+    sources: list[tuple[str, str, str]],
+    required: Sequence[str],
+    *,
+    padded: bool = False,
+) -> pl.DataFrame:
+    """Add `_bad` (source fields whose value is not of their type) and `_missing` (required
+    columns that are null), both comma-joined or null. `padded`: blanks may be padded."""
+
+    def blank(source: str) -> pl.Expr:
+        value = pl.col(source).str.strip_chars() if padded else pl.col(source)
+        return value.is_in(_BLANKS)
+
+    bad = [
+        pl.when(pl.col(column).is_null() & pl.col(source).is_not_null() & ~blank(source))
+        .then(pl.lit(source))
+        .alias(f"_bad_{column}")
+        for column, source, kind in sources
+        if kind != "str"
+    ]
+    missing = [
+        pl.when(pl.col(c).is_null()).then(pl.lit(c)).alias(f"_missing_{c}") for c in required
+    ]
+    return frame.with_columns(_joined(bad).alias("_bad"), _joined(missing).alias("_missing"))
+
+
+def _joined(parts: list[pl.Expr]) -> pl.Expr:
+    if not parts:
+        return pl.lit(None, pl.String)
+    text = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _typed(
+    table: TickTable,
+    tr_id: str,
+    bulk: BulkResult,
+    segment_id: str,
+    seqs: pl.Series,
+    stamps: pl.Series,
+    session_date: dt.date | None,
+) -> tuple[pl.DataFrame, list[tuple[int, int, str]]]:
+    """Cast one TR's string records to `table`; returns (rows, rejected records)."""
+    available = set(COLUMNS[tr_id])
+    schema = table.spec.schema
+    raw = bulk.frame
+    index = raw.get_column(FRAME_INDEX)
+    received = (
+        (stamps.gather(index) // 1000)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(KST)
+    )
+    frame = raw.with_columns(
+        seqs.gather(index).alias("_seq"),
+        received.alias("_received_at"),
+        pl.int_range(pl.len(), dtype=pl.Int32).over(FRAME_INDEX).alias("_record"),
+    )
+    sources: list[tuple[str, str, str]] = []
+    missing_columns = []
+    for column, candidates in table.fields.items():
+        found = next(((s, k) for s, k in candidates if s in available), None)
+        if found is None:
+            missing_columns.append(pl.lit(None, schema[column]).alias(column))
+        else:
+            sources.append((column, *found))
+    day_lit = pl.lit(session_date, pl.Date)
+    received_day = pl.col("_received_at").dt.date()
+    if table.date_field is not None:
+        own_day = pl.col(table.date_field).str.strptime(pl.Date, "%Y%m%d", strict=False)
+        day = pl.coalesce(own_day, day_lit, received_day)
+    else:
+        day = pl.coalesce(day_lit, received_day)
+    frame = frame.with_columns(day.alias("date"))
+    if table.time_field is not None:
+        stamp = pl.concat_str(pl.col("date").dt.strftime("%Y%m%d"), pl.col(table.time_field))
+        ts = (
+            stamp.str.strptime(pl.Datetime("us"), "%Y%m%d%H%M%S", strict=False)
+            .dt.replace_time_zone(KST, ambiguous="earliest", non_existent="null")
+            .fill_null(pl.col("_received_at"))
+        )
+    else:
+        ts = pl.col("_received_at")
+    # Numbers are cast as they come (KIS sends them unpadded); only the records where that
+    # fails are tried again with padding stripped, so the common case pays for one cast.
+    frame = frame.with_columns(
+        ts.alias("ts"),
+        *missing_columns,
+        *(_cast(pl.col(source), kind).alias(column) for column, source, kind in sources),
+    )
+    frame = _flag(frame, sources, table.required)
+    broken = pl.col("_bad").is_not_null() | pl.col("_missing").is_not_null()
+    failed = frame.filter(broken)
+    if failed.height:
+        retried = failed.with_columns(
+            _cast(_clean(pl.col(source)), kind).alias(column)
+            for column, source, kind in sources
+            if kind != "str"
+        )
+        retried = _flag(retried, sources, table.required, padded=True)
+        frame = pl.concat([frame.filter(~broken), retried])
+        failed = frame.filter(broken)
+    rejected: list[tuple[int, int, str]] = []
+    for pos, record, bad_cols, missing_cols in failed.select(
+        FRAME_INDEX, "_record", "_bad", "_missing"
+    ).iter_rows():
+        reasons = []
+        if bad_cols:
+            reasons.append(f"not a value of its type: {bad_cols}")
+        if missing_cols:
+            reasons.append(f"missing: {missing_cols}")
+        rejected.append((pos, record, f"{tr_id} record {record}: " + "; ".join(reasons)))
+    good = frame.filter(~broken).with_columns(
+        pl.lit(tr_id).alias("tr_id"),
+        pl.lit(segment_id).alias("segment_id"),
+        pl.col("_seq").alias("seq"),
+        pl.col("_record").alias("record"),
+        pl.col("_received_at").alias("received_at"),
+    )
+    return good.select(pl.col(c).cast(schema[c]) for c in schema), rejected
+
+
+class _Rejects:
+    """Collects rejected frames and records of one segment into `stream_rejects` rows."""
+
+    def __init__(
+        self, segment_id: str, texts: Sequence[str], seqs: Sequence[int], stamps: Sequence[int]
+    ) -> None:
+        self.segment_id = segment_id
+        self.texts = texts
+        self.seqs = seqs
+        self.stamps = stamps
+        self.rows: list[tuple[int, int | None, str]] = []
+
+    def frame(self, pos: int, reason: str) -> None:
+        self.rows.append((pos, None, reason))
+
+    def record(self, pos: int, record: int, reason: str) -> None:
+        self.rows.append((pos, record, reason))
+
+    def frame_(self, session_date: dt.date | None) -> pl.DataFrame:
+        data: dict[str, list[Any]] = {
+            "received_us": [],
+            "seq": [],
+            "record": [],
+            "tr_id": [],
+            "reason": [],
+            "raw": [],
+        }
+        for pos, record, reason in self.rows:
+            text = self.texts[pos]
+            parts = text.split("|", 3)
+            data["received_us"].append(self.stamps[pos] // 1000)
+            data["seq"].append(self.seqs[pos])
+            data["record"].append(record)
+            data["tr_id"].append(parts[1] if len(parts) >= 3 and text[:1] in "01" else None)
+            data["reason"].append(reason)
+            data["raw"].append(text)
+        frame = pl.DataFrame(
+            data,
+            schema={
+                "received_us": pl.Int64,
+                "seq": pl.Int64,
+                "record": pl.Int32,
+                "tr_id": pl.String,
+                "reason": pl.String,
+                "raw": pl.String,
+            },
+        )
+        received = (
+            pl.col("received_us")
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(KST)
+        )
+        day = pl.lit(session_date, pl.Date) if session_date else received.dt.date()
+        frame = frame.with_columns(
+            received.alias("received_at"),
+            day.alias("date"),
+            pl.lit(self.segment_id).alias("segment_id"),
+        )
+        return frame.select(list(STREAM_REJECTS.schema))

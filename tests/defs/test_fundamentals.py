@@ -1,0 +1,137 @@
+"""Fundamentals against the simulator: statements stamped with the run date (reruns replace
+that day, the `*_latest` views pick the newest figures), dividends by record year fetched the
+cheaper way (per symbol or all issues)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.defs.fundamentals import (
+    balance_sheet,
+    dividends,
+    financial_ratios,
+    income_statement,
+)
+from kis_pipeline.kis.endpoints.dividends import DIVIDEND_KINDS
+from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse.catalog import connect
+from tests.defs.seed import (
+    check_evaluations,
+    materialization_metadata,
+    run_assets,
+    seed_symbols,
+    tr_calls,
+    use_simulator,
+)
+
+SYMBOLS = ("005930", "000660", "035720")
+# KIS field -> column, per statement (SPEC §10.1-§10.3).
+FIELDS = {
+    "balance_sheet": ("balance", {"total_aset": "total_assets", "total_cptl": "total_equity"}),
+    "income_statement": ("income", {"sale_account": "revenue", "thtr_ntin": "net_income"}),
+    "financial_ratios": ("ratios", {"roe_val": "roe", "eps": "eps", "lblt_rate": "debt_ratio"}),
+}
+TR_IDS = {
+    "balance_sheet": "FHKST66430100",
+    "income_statement": "FHKST66430200",
+    "financial_ratios": "FHKST66430300",
+}
+
+
+@pytest.fixture
+def market(sim_server: SimulatorServer) -> Market:
+    return sim_server.state.market
+
+
+@pytest.fixture
+def wh(sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch) -> Warehouse:
+    warehouse = use_simulator(monkeypatch, sim_server, tmp_path, KIS_SYMBOLS=",".join(SYMBOLS))
+    seed_symbols(warehouse, market, dt.date(2026, 11, 20))
+    return warehouse
+
+
+def test_statements_equal_the_market_and_reruns_replace_the_day(
+    wh: Warehouse, market: Market
+) -> None:
+    assets = [balance_sheet, income_statement, financial_ratios]
+    result = run_assets(assets)
+    assert all(e.passed for e in check_evaluations(result).values())
+    as_of = today_kst()
+    for table, (section, fields) in FIELDS.items():
+        meta = materialization_metadata(result, table)
+        assert tr_calls(meta, TR_IDS[table]) == 2 * len(SYMBOLS)
+        frame = wh.read(table)
+        assert wh.partitions(table) == [as_of.isoformat()]
+        assert set(frame["as_of"].to_list()) == {as_of}
+        for symbol in SYMBOLS:
+            truth = {(p.period, p.period_type): p for p in market.financials(symbol)}
+            rows = frame.filter(pl.col("symbol") == symbol)
+            assert set(rows.select("period", "period_type").iter_rows()) == set(truth)
+            for row in rows.iter_rows(named=True):
+                values = getattr(truth[(row["period"], row["period_type"])], section)
+                for kis_name, column in fields.items():
+                    # Statement items are KRW 100 million at KIS and KRW here; ratios as is.
+                    scale = 1e8 if section != "ratios" else 1
+                    assert row[column] == pytest.approx(values[kis_name] * scale), column
+
+    before = {t: wh.read(t) for t in FIELDS}
+    run_assets(assets)
+    for table, frame in before.items():
+        assert wh.read(table).sort(frame.columns).equals(frame.sort(frame.columns))
+        assert len(wh.live_files(table)) == 1
+
+
+def test_latest_view_prefers_the_newest_as_of(wh: Warehouse) -> None:
+    run_assets([balance_sheet])
+    current = wh.read("balance_sheet")
+    # A week-old refresh with different figures for the same periods.
+    older = current.with_columns(
+        as_of=pl.lit(today_kst() - dt.timedelta(days=7)), total_assets=pl.lit(1, dtype=pl.Int64)
+    )
+    wh.write_partition("balance_sheet", (today_kst() - dt.timedelta(days=7)).isoformat(), older)
+    with connect(wh) as con:
+        latest = con.execute(
+            "SELECT min(total_assets), count(*) FROM balance_sheet_latest"
+        ).fetchone()
+    assert latest is not None
+    assert latest[1] == current.height and latest[0] > 1
+
+
+def test_dividends_per_symbol_for_a_short_list(wh: Warehouse, market: Market) -> None:
+    result = run_assets([dividends], partition_key="2025")
+    meta = materialization_metadata(result, "dividends")
+    assert meta["fetched"] == "per symbol"
+    assert tr_calls(meta, "HHKDB669102C0") == len(SYMBOLS)
+    assert all(e.passed for e in check_evaluations(result).values())
+    frame = wh.read("dividends", ["2025"])
+    truth = [d for s in SYMBOLS for d in market.dividends(s) if d.record_date.year == 2025]
+    assert frame.height == len(truth) > 0
+    got = set(
+        frame.select("symbol", "record_date", "dividend_kind", "dividend_per_share").iter_rows()
+    )
+    assert got == {
+        (d.symbol, d.record_date, DIVIDEND_KINDS[d.kind], d.dividend_per_share) for d in truth
+    }
+
+
+def test_dividends_of_all_issues(
+    sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch
+) -> None:
+    wh = use_simulator(monkeypatch, sim_server, tmp_path)
+    result = run_assets([dividends], partition_key="2026")
+    meta = materialization_metadata(result, "dividends")
+    assert meta["fetched"] == "all issues"
+    assert tr_calls(meta, "HHKDB669102C0") == 12
+    truth = [
+        d for x in market.listings for d in market.dividends(x.symbol) if d.record_date.year == 2026
+    ]
+    frame = wh.read("dividends", ["2026"])
+    assert sorted(frame.select("symbol", "record_date").iter_rows()) == sorted(
+        (d.symbol, d.record_date) for d in truth
+    )

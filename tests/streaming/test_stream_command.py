@@ -1,0 +1,58 @@
+"""`run_stream` (the `kis-pipeline stream` command): progress, summary, exit status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.streaming.cli import run_stream
+from kis_pipeline.streaming.locks import collector_locks
+from kis_pipeline.streaming.spool import Spool
+from kis_pipeline.warehouse import Warehouse, connect
+from tests.streaming.conftest import settings_for
+
+
+@pytest.fixture
+def settings(sim_server: SimulatorServer, tmp_path: Path) -> KisSettings:
+    return settings_for(sim_server, tmp_path)
+
+
+def test_stream_with_persist_leaves_every_sealed_frame_in_the_warehouse(
+    sim_server: SimulatorServer, settings: KisSettings
+) -> None:
+    lines: list[str] = []
+    symbols = [listing.symbol for listing in sim_server.state.market.listings[:3]]
+    status = run_stream(
+        settings,
+        duration=1.2,
+        symbols=symbols,
+        persist=True,
+        seal_interval_s=0.2,
+        echo=lines.append,
+    )
+    assert status == 0, lines
+    text = "\n".join(lines)
+    assert "streaming 3 symbols (--symbols) as 6 registrations" in text
+    assert "6 of 6 subscriptions active" in text
+    assert "stopped (duration)" in text and "persisted" in text
+    spool = Spool.for_warehouse(settings.warehouse)
+    assert spool.sealed_ids() == [] and spool.done_ids()
+    with connect(Warehouse(settings.warehouse)) as con:
+        (ticks,) = con.execute("select count(*) from trade_ticks").fetchone() or (0,)
+        (sessions,) = con.execute("select count(*) from stream_sessions").fetchone() or (0,)
+    assert ticks > 0 and sessions == 1
+
+
+def test_a_second_collector_refuses_to_start_in_one_line(
+    settings: KisSettings, capsys: object
+) -> None:
+    spool = Spool.for_warehouse(settings.warehouse)
+    key_id = settings.key_id
+    with collector_locks(settings.state_dir, spool.open_lock(key_id), key_id):
+        status = run_stream(settings, duration=1, symbols=["005930"], persist=False)
+    assert status == 1
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert err.count("\n") == 1 and err.startswith("error: another collector (pid ")

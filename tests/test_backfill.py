@@ -1,0 +1,219 @@
+"""`kis-pipeline backfill`: validation before any call, runs through Dagster in dependency
+order, calls as planned, `--missing`, and the summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from kis_pipeline import dagster_runner as runner
+from kis_pipeline.backfill import BackfillRequest, validate_request
+from kis_pipeline.cli import main
+from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.warehouse import Warehouse
+from tests.conftest import SIM_CONFIG, sim_environ
+from tests.defs.seed import fast_config, fast_environ, seed, served
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+CONFIG = fast_config(SIM_CONFIG)
+MARKET = Market(CONFIG)
+SYMBOLS = [MARKET.listings[i].symbol for i in (0, 3, 47)]
+PRICE_ASSETS = "daily_prices,daily_prices_adjusted"
+
+
+@pytest.fixture(scope="module")
+def fast_sim() -> Iterator[SimulatorServer]:
+    with SimulatorServer(CONFIG) as server:
+        yield server
+
+
+@pytest.fixture
+def env(
+    fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    values = fast_environ(
+        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    )
+    monkeypatch.delenv("KIS_SYMBOLS", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    seed(Warehouse(tmp_path / "wh"), MARKET)
+    return values
+
+
+def backfill(*args: str) -> int:
+    return main(["backfill", *args])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "2024-02-01", "--to", "2024-01-31"], "--from 2024-02-01 is after --to"),
+        (["--from", "2024-01-02", "--to", "2099-01-01"], "--to 2099-01-01 is in the future"),
+        (["--from", "2014-12-01", "--to", "2015-01-09"], "before the data start 2015-01-02"),
+        (
+            ["--from", "2024-01-02", "--to", "2024-01-05", "--assets", "daily_prices,prices"],
+            "unknown asset(s) prices; known assets: ",
+        ),
+        (
+            ["--from", "2024-01-02", "--to", "2024-01-05", "--symbols", "005930,12AB"],
+            "malformed symbol(s) 12AB",
+        ),
+        (
+            ["--from", "2024-01-02", "--to", "2024-01-05", "--symbols", "005930,999990"],
+            "unknown symbol(s) 999990: not in the 2026-11-20 symbols snapshot",
+        ),
+    ],
+)
+def test_bad_requests_are_one_line_and_call_nothing(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert backfill(*argv) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert served(fast_sim, env["KIS_APP_KEY"]) == 0
+
+
+def test_the_default_selection_is_every_date_partitioned_batch_asset() -> None:
+    from kis_pipeline.definitions import defs
+
+    settings = KisSettings.from_env({"KIS_ENV": "sim"})
+    request = BackfillRequest(dt.date(2024, 1, 2), dt.date(2024, 1, 5))
+    names = {k.to_user_string() for k in validate_request(request, defs, settings)}
+    assert {"daily_prices", "daily_prices_adjusted", "overseas_daily_prices"} <= names
+    assert "trade_ticks" not in names
+
+
+def test_runs_are_planned_in_dependency_order() -> None:
+    from kis_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    wanted = [dg.AssetKey(n) for n in ("daily_prices_adjusted", "daily_prices")]
+    for upstream in ("symbols", "trading_calendar"):
+        if graph.has(dg.AssetKey(upstream)) and graph.get(dg.AssetKey(upstream)).is_materializable:
+            wanted.append(dg.AssetKey(upstream))
+    keys = {
+        key: runner.partition_keys_in_range(
+            graph.get(key).partitions_def, dt.date(2024, 1, 2), dt.date(2024, 1, 12)
+        )
+        for key in wanted
+    }
+    runs = runner.plan_runs(defs, wanted, keys)
+    order = [name for run in runs for name in run.names]
+    for parent, child in [
+        ("trading_calendar", "daily_prices"),
+        ("symbols", "daily_prices"),
+        ("daily_prices", "daily_prices_adjusted"),
+    ]:
+        if parent in order:
+            assert order.index(parent) <= order.index(child)
+    price_runs = [run for run in runs if "daily_prices" in run.names]
+    # Single-run backfill policy: the whole range is one run.
+    assert len(price_runs) == 1 and len(price_runs[0].keys) == 9
+    assert "daily_prices_adjusted" in price_runs[0].names
+
+
+def test_backfill_makes_the_planned_calls_and_missing_does_only_new_partitions(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    key = env["KIS_APP_KEY"]
+    symbols = ",".join(SYMBOLS)
+    assert (
+        backfill(
+            "--from",
+            "2023-03-01",
+            "--to",
+            "2023-09-29",
+            "--assets",
+            PRICE_ASSETS,
+            "--symbols",
+            symbols,
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    trading = MARKET.trading_days(dt.date(2023, 3, 1), dt.date(2023, 9, 29))
+    planned = 2 * len(SYMBOLS) * math.ceil(len(trading) / 100)
+    assert len(trading) > 100  # two windows per symbol and kind
+    assert served(fast_sim, key) == planned
+    assert f"requests: {planned} made, {planned} planned, 0 retries" in captured.out
+    assert "daily_prices: " in captured.out and "partitions" in captured.err
+    wh = Warehouse(tmp_path / "wh")
+    assert wh.read("daily_prices").height == len(trading) * len(SYMBOLS)
+
+    # The instance beside the warehouse recorded every partition...
+    with runner.open_instance(tmp_path / "wh" / ".dagster") as instance:
+        done = instance.get_materialized_partitions(dg.AssetKey("daily_prices"))
+    assert "2023-03-02" in done and "2023-09-29" in done
+
+    # ...so --missing over a longer range fetches only the new week.
+    assert (
+        backfill(
+            "--from",
+            "2023-03-01",
+            "--to",
+            "2023-10-06",
+            "--assets",
+            PRICE_ASSETS,
+            "--symbols",
+            symbols,
+            "--missing",
+        )
+        == 0
+    )
+    new_days = MARKET.trading_days(dt.date(2023, 9, 30), dt.date(2023, 10, 6))
+    assert served(fast_sim, key) == planned + 2 * len(SYMBOLS) * math.ceil(len(new_days) / 100)
+    assert wh.read("daily_prices").height == (len(trading) + len(new_days)) * len(SYMBOLS)
+
+    capsys.readouterr()
+    assert (
+        backfill(
+            "--from", "2023-03-01", "--to", "2023-10-06", "--assets", PRICE_ASSETS, "--missing"
+        )
+        == 0
+    )
+    assert "nothing to do" in capsys.readouterr().err
+
+
+def test_sql_prints_a_table_and_bad_sql_is_one_line(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sql", "select count(*) as listed from symbols"]) == 0
+    out = capsys.readouterr().out
+    assert "listed" in out and str(len(MARKET.listings)) in out and "(1 row)" in out
+
+    assert main(["sql", "select * from no_such_table"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Catalog Error") and len(err.strip().splitlines()) == 1
+
+    # The catalog is opened read-only: a write is refused, not performed.
+    assert main(["sql", "drop view symbols"]) == 1
+    assert "read-only" in capsys.readouterr().err
+
+
+def test_sql_without_a_warehouse_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "nowhere"))
+    assert main(["sql", "select 1"]) == 1
+    err = capsys.readouterr().err
+    assert "no warehouse at" in err and len(err.strip().splitlines()) == 1
