@@ -26,6 +26,7 @@ import bisect
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -147,6 +148,7 @@ def run_rate(
     with tempfile.TemporaryDirectory() as tmp:
         if keep is not None:
             tmp = str(keep / f"rate-{int(rate)}")
+            Path(tmp).mkdir(parents=True, exist_ok=True)
         root = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
         env.update(
@@ -220,6 +222,11 @@ def run_rate(
             for t in ("trade_ticks", "orderbook_ticks")
         )
         sessions = con.execute("select count(*), max(reason) from stream_sessions").fetchone()
+        # Per symbol every trade adds its volume to cum_volume: a repeated value is a tick
+        # stored twice.
+        (doubled,) = con.execute(
+            "select count(*) - count(distinct (symbol, cum_volume)) from trade_ticks"
+        ).fetchone()  # type: ignore[misc]
         con.close()
         pairs: list[tuple[float, int]] = []
         backlog = 0
@@ -237,6 +244,8 @@ def run_rate(
         "sent_rate": round(sent / duration),
         "stored": stored,
         "lost": sent - stored,
+        "collector_ticks": _collector_ticks(output),
+        "trades_stored_twice": doubled,
         "sessions": sessions[0] if sessions else None,
         "sim_ticks": stats["ticks"] if keep is not None else None,
         "last_reason": sessions[1] if sessions else None,
@@ -247,8 +256,15 @@ def run_rate(
         "persist_busy_s": round(persist_s, 1),
         "max_sealed_backlog": backlog,
         "elapsed_s": round(elapsed, 1),
+        # Other work on the machine during the run (the 1-minute load average at its end).
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "collector_tail": output.strip().splitlines()[-3:],
     }
+
+
+def _collector_ticks(output: str) -> int | None:
+    match = re.search(r"frames, (\d+) ticks", output)
+    return int(match.group(1)) if match else None
 
 
 def main() -> int:

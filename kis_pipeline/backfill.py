@@ -15,7 +15,6 @@ import datetime as dt
 import re
 import sys
 import tempfile
-import threading
 import time
 import zoneinfo
 from collections.abc import Sequence
@@ -33,7 +32,6 @@ from kis_pipeline.kis.settings import KisSettings
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
 DATA_START = dt.date(2015, 1, 2)
 SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
-REFRESH_S = 0.5
 
 
 class BackfillError(ValueError):
@@ -259,80 +257,6 @@ def _reference_keys(
     return out
 
 
-# -- progress -------------------------------------------------------------------------------
-
-
-class ProgressBar:
-    """Polls the assets' progress files and redraws one status line."""
-
-    def __init__(self, directory: Path, label: str, stream: TextIO) -> None:
-        self.directory = directory
-        self.label = label
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
-        self._last_plain = 0.0
-        self._last_line = ""
-        self._started = time.monotonic()
-
-    def __enter__(self) -> ProgressBar:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.draw(final=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(REFRESH_S):
-            self.draw()
-
-    def draw(self, *, final: bool = False) -> None:
-        states = progress_files.read_all(self.directory)
-        elapsed = _clock(time.monotonic() - self._started)
-        body = "; ".join(render(state) for state in states.values()) or "running"
-        line = f"{self.label}: {body} ({elapsed})"
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + line[:240] + ("\n" if final else ""))
-            self.stream.flush()
-            return
-        # Plain logs: a line every 10 s at most, and the final one.
-        changed = body != self._last_line
-        if final or (changed and time.monotonic() - self._last_plain >= 10):
-            self._last_plain = time.monotonic()
-            self._last_line = body
-            self.stream.write(line + "\n")
-            self.stream.flush()
-
-
-def render(state: dict[str, Any]) -> str:
-    total = int(state.get("partitions_total", 0))
-    done = int(state.get("partitions_done", 0))
-    calls = int(state.get("calls", 0))
-    planned = int(state.get("calls_planned", 0))
-    elapsed = max(float(state.get("updated_at", 0)) - float(state.get("started_at", 0)), 1e-6)
-    rate = calls / elapsed if calls else 0.0
-    width = 20
-    filled = int(width * done / total) if total else 0
-    bar = "#" * filled + "." * (width - filled)
-    eta = ""
-    if not state.get("done") and rate > 0 and planned > calls:
-        eta = f" ETA {_clock((planned - calls) / rate)}"
-    retries = int(state.get("retries", 0))
-    return (
-        f"{state.get('asset')} [{bar}] {done}/{total} partitions, "
-        f"{calls}/{planned} requests, {rate:.1f}/s{eta}"
-        + (f", {retries} retries" if retries else "")
-    )
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 # -- running --------------------------------------------------------------------------------
 
 
@@ -423,7 +347,7 @@ def _execute(
     if request.symbols:
         run_tags[SYMBOLS_TAG] = ",".join(request.symbols)
     t0 = time.monotonic()
-    with ProgressBar(directory, f"[{number}/{total}] {run.describe()}", stream):
+    with progress_files.ProgressBar(directory, f"[{number}/{total}] {run.describe()}", stream):
         result = runner.execute(defs, instance, run, tags=run_tags)
     outcome = RunOutcome(
         run,

@@ -15,13 +15,6 @@ from collections.abc import Sequence
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.simulator import config as sim_config
 
-NOT_YET = {
-    "backfill": "the Dagster batch assets",
-    "stream": "the tick collector",
-    "sql": "the DuckDB warehouse catalog",
-    "dev": "the Dagster definitions",
-}
-
 
 def _date(text: str) -> dt.date:
     try:
@@ -171,12 +164,18 @@ def _run(args: argparse.Namespace) -> int:
         from kis_pipeline.cli_batch import dev_command
 
         return dev_command(args.host, args.port)
-    print(
-        f"kis-pipeline {args.command}: not yet available — it needs {NOT_YET[args.command]}, "
-        "which are still being built. `kis-pipeline demo` and `kis-pipeline sim` work today.",
-        file=sys.stderr,
-    )
-    return 2
+    if args.command == "stream":
+        from kis_pipeline.kis.settings import KisSettings
+        from kis_pipeline.streaming.cli import run_stream
+
+        symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+        return run_stream(
+            KisSettings.from_env(),
+            duration=args.duration,
+            symbols=symbols or None,
+            persist=args.persist,
+        )
+    raise AssertionError(f"unhandled command {args.command}")
 
 
 if __name__ == "__main__":

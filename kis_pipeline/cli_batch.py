@@ -27,10 +27,10 @@ load_from:
 
 
 def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
-    err = err or sys.stderr
     from kis_pipeline.backfill import BackfillError, BackfillRequest, run_backfill, split_list
     from kis_pipeline.warehouse.lookups import MissingReference
 
+    err = err or sys.stderr
     request = BackfillRequest(
         start=args.start,
         end=args.end,
@@ -86,10 +86,10 @@ def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = N
 
 
 def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
-    err = err or sys.stderr
     from kis_pipeline.dagster_runner import dagster_home
     from kis_pipeline.runtime import backend
 
+    err = err or sys.stderr
     settings = KisSettings.from_env()
     with backend(settings) as live:
         home = dagster_home(live)
@@ -120,7 +120,14 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
             f"warehouse {env['KIS_WAREHOUSE']}, KIS {live.rest_url})",
             file=err,
         )
-        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT if REPO_ROOT.is_dir() else None)
+        # The working directory stays the user's: its .env configures the code servers too.
+        process = subprocess.Popen(command, env=env)
+
+        def forward(signum: int, frame: object) -> None:
+            # A service manager stops us with SIGTERM: stop Dagster the same way.
+            process.send_signal(signum)
+
+        previous = signal.signal(signal.SIGTERM, forward)
         try:
             return process.wait()
         except KeyboardInterrupt:
@@ -130,3 +137,5 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
             return 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)

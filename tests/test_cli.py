@@ -66,17 +66,31 @@ def test_bad_dates_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]
     assert "'2024-13-01' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["stream"],
-    ],
-)
-def test_commands_of_later_stages_say_not_yet(
-    command: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(command) == 2
-    assert "not yet available" in capsys.readouterr().err
+def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:
+    """`kis-pipeline stream --duration N --persist` then `kis-pipeline sql`, as the README shows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    env |= {"KIS_WAREHOUSE": str(tmp_path / "wh"), "KIS_STATE_DIR": str(tmp_path / "state")}
+    streamed = subprocess.run(
+        [*EXE, "stream", "--duration", "4", "--symbols", "005930,000660", "--persist"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert streamed.returncode == 0, streamed.stderr
+    counted = subprocess.run(
+        [
+            *EXE,
+            "sql",
+            "select count(distinct symbol) as symbols, count(*) > 0 as has_ticks from trade_ticks",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert counted.returncode == 0, counted.stderr
+    assert "true" in counted.stdout.lower() and "2" in counted.stdout
 
 
 def test_missing_keys_for_real_are_one_clear_line(

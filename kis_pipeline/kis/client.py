@@ -194,9 +194,12 @@ class KisClient:
             self._backoff(ServerBusy("HTTP", str(response.status_code)), attempt)
         raise AssertionError("unreachable")
 
-    def approval_key(self) -> str:
-        """The WebSocket approval key (SPEC §3.3), shared through the token store."""
-        return self.tokens.approval_key(self._issue_approval_key).value
+    def approval_key(self, *, stale: str | None = None) -> str:
+        """The WebSocket approval key (SPEC §3.3), shared through the token store.
+
+        `stale` is a key KIS refused: a new one is issued unless another process already did.
+        """
+        return self.tokens.approval_key(self._issue_approval_key, stale=stale).value
 
     # -- tokens -------------------------------------------------------------------------------
 

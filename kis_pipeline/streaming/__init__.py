@@ -5,17 +5,22 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
     collector.py      one WebSocket session per app key: connect, subscribe, receive, reconnect
     subscriptions.py  the desired (tr_id, tr_key) set within the 41-registration budget, acks
     backoff.py        capped exponential backoff with jitter between sessions
-    spool.py          the segment file format, the spool directories, recovery after a crash
+    approval.py       approval keys from the shared token store
+    spool.py          the segment file format and the spool folders (layout in its docstring)
     writer.py         the thread that appends received frames to segments and seals them
+    recovery.py       sealing what a killed collector left open
+    replay.py         what a segment says about sessions (starts, ends, frames)
     heartbeat.py      the collector's liveness file
     locks.py          one collector per app key on this machine
     tables.py         the tick tables (trade_ticks, orderbook_ticks, expected_ticks,
                       market_status, stream_rejects), registered with the warehouse
     promote.py        one sealed segment -> typed polars frames -> warehouse pieces
     sessions.py       stream_sessions rows from the control records of the segments
-    market_hours.py   KRX session hours on trading days (calendar-aware)
+    promoter.py       in-process persistence for `stream --persist`
+    market_hours.py   KRX hours on trading days (calendar-aware)
     watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)
-    cli.py            `kis-pipeline stream`
+    runner.py         locks + recovery + symbols + stop time + collector (CLI and Dagster)
+    cli.py            `kis-pipeline stream` (`run_stream`); `python -m kis_pipeline.streaming`
 
 Data flow: every message the server sends gets a sequence number and a receive timestamp at
 once, goes through a bounded queue to the writer thread, and lands in an open segment; every

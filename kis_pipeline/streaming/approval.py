@@ -6,7 +6,6 @@ current one (the collector passes it back as `stale`).
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,12 +15,6 @@ if TYPE_CHECKING:
 
 def approval_source(client: KisClient) -> ApprovalSource:
     def get(stale: str | None) -> str:
-        if stale is None:
-            return client.approval_key()
-        if "stale" in inspect.signature(client.approval_key).parameters:
-            return client.approval_key(stale=stale)  # type: ignore[call-arg]
-        # Until KisClient.approval_key takes `stale`: ask the shared store for a new key.
-        issue = client._issue_approval_key
-        return client.tokens.approval_key(issue, stale=stale).value
+        return client.approval_key(stale=stale)
 
     return get

@@ -82,8 +82,10 @@ class CollectorConfig:
     # A session that carried data this long resets the backoff.
     stable_after_s: float = 30.0
     connect_timeout_s: float = 10.0
-    # Graceful stop: release every registration (waiting for the acks) before closing.
-    drain_timeout_s: float = 10.0
+    # Graceful stop: release every registration (waiting for the acks) before closing. An
+    # overloaded server answers behind its backlog of frames (the simulator drops a client more
+    # than 10 s behind), so allow for that.
+    drain_timeout_s: float = 30.0
     # OPSP8996 after a reconnect: our own previous session may still be closing on the server.
     in_use_retries: int = 3
     # Also retry OPSP8996 on the first connection: set when this key's previous collector died
@@ -105,6 +107,7 @@ class CollectorStats:
     last_frame_ns: int = 0
     subscriptions: int = 0
     stable_sessions: int = 0
+    subscribed_sessions: int = 0  # sessions that held at least one registration
 
 
 @dataclass
@@ -303,8 +306,12 @@ class Collector:
                 return error
             if isinstance(error, AppKeyInUse):
                 in_use += 1
-                first = self.stats.stable_sessions == 0 and not config.previous_session_may_linger
-                if first or in_use > config.in_use_retries:
+                # Refused before ever holding a session: someone else has the key. After one of
+                # ours, it may be our own old session that KIS has not closed yet.
+                first = self.stats.subscribed_sessions == 0
+                if first and not config.previous_session_may_linger:
+                    in_use = config.in_use_retries + 1
+                if in_use > config.in_use_retries:
                     return SessionRefused(
                         "KIS refused the WebSocket session: another session is already open "
                         "with this app key (OPSP8996). Stop the other collector (on any "
@@ -321,10 +328,12 @@ class Collector:
                 except KisError as exc:
                     return exc
                 refreshed = True
-            elif result.stable:
-                backoff.reset()
-                in_use = 0
-                refreshed = False
+            else:
+                if result.connected and error is None:
+                    in_use = 0
+                if result.stable:
+                    backoff.reset()
+                    refreshed = False
             if not result.connected:
                 self.stats.connect_failures += 1
             delay = backoff.next_delay()
@@ -448,6 +457,8 @@ class Collector:
     async def _subscribe(self, live: _Live, approval: str) -> None:
         report = await self.subs.subscribe_all(self._sender(live), approval)
         self.stats.subscriptions = report.active
+        if report.active:
+            self.stats.subscribed_sessions += 1
         self._control(
             {
                 "type": "subscriptions",

@@ -61,6 +61,7 @@ def _spec(name: str, columns: dict[str, pl.DataType], description: str) -> Table
         ("segment_id", "seq", "record"),
         ("symbol", "ts"),
         description,
+        compaction="day",
     )
 
 
@@ -261,6 +262,7 @@ STREAM_REJECTS = TableSpec(
     ("segment_id", "seq", "record"),
     ("received_at", "seq"),
     "Frames (or records of frames) the collector received but persistence could not parse, raw.",
+    compaction="day",
 )
 
 TICK_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TICK_TABLES)

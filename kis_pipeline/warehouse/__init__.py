@@ -23,3 +23,7 @@ __all__ = [
     "connect",
     "register_table",
 ]
+
+# The tick tables live with the code that fills them; registering them here means every
+# process that opens the warehouse (sql, notebooks, Dagster runs) knows them.
+import kis_pipeline.streaming.tables  # noqa: F401

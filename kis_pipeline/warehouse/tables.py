@@ -28,6 +28,9 @@ class TableSpec:
     key: tuple[str, ...]
     sort: tuple[str, ...]
     description: str
+    # Closed periods merge into one file per month (daily tables) or per day (tick tables,
+    # whose days arrive in many pieces and are too large to merge by month).
+    compaction: Literal["month", "day"] = "month"
 
     def __post_init__(self) -> None:
         missing = [

@@ -90,7 +90,7 @@ def test_the_job_persists_its_segment_and_a_rerun_changes_nothing(root: Path) ->
         e.asset_key.to_user_string()
         for e in result.asset_materializations_for_node("persist_tick_segment")
     }
-    assert materialized == {"trade_ticks", "orderbook_ticks"}
+    assert materialized == {"trade_ticks", "orderbook_ticks", "stream_sessions"}
 
 
 def test_compaction_merges_each_days_pieces_into_one_file(root: Path) -> None:

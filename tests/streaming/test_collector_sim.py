@@ -255,3 +255,59 @@ def test_encrypted_frames_are_decrypted_at_receipt_and_bad_ones_kept(tmp_path: P
     assert sorted(warehouse.read("trade_ticks")["cum_volume"].to_list()) == [42, 43]
     rejects = warehouse.read("stream_rejects")
     assert rejects.height == 1 and rejects["raw"][0].startswith("1|H0STCNT0|001|")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rate", [20_000, 50_000])
+def test_rate_sweep_stores_every_tick_exactly_once(
+    private_sim: Callable[..., object], tmp_path: Path, rate: int
+) -> None:
+    server = private_sim(tick_rate=float(rate))
+    settings = settings_for(server, tmp_path)  # type: ignore[arg-type]
+    symbols = symbols_of(server, 20)
+    summary = run_collector(collector_for(settings, symbols, seal_interval_s=1.0), 5.0)
+    sent = server.stats()["ticks"]  # type: ignore[attr-defined]
+    assert summary.sessions == 1
+    warehouse = persist_all(settings)
+    assert warehouse_counts(warehouse) == {tr: Counter(per) for tr, per in sent.items()}
+    assert summary.records >= rate * 3
+
+
+def test_opsp8996_after_a_drop_is_retried_with_backoff(tmp_path: Path) -> None:
+    """KIS may still hold our dropped session for a moment: a reconnect refused with OPSP8996
+    is retried (a few times, with backoff), unlike a refusal before any session of ours."""
+    connections = [0]
+
+    async def handler(ws: ServerConnection) -> None:
+        connections[0] += 1
+        number = connections[0]
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for text in ws:
+                body = json.loads(text)
+                tr_id = body["body"]["input"]["tr_id"]
+                tr_key = body["body"]["input"]["tr_key"]
+                if number in (2, 3):
+                    refused = {
+                        "header": {"tr_id": "(null)", "tr_key": "", "encrypt": "N"},
+                        "body": {"rt_cd": "9", "msg_cd": "OPSP8996", "msg1": "ALREADY IN USE"},
+                    }
+                    await ws.send(json.dumps(refused))
+                    return
+                ack = {
+                    "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
+                    "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"},
+                }
+                await ws.send(json.dumps(ack))
+                await ws.send(frame("H0STCNT0", trade(acml=number)))
+                if number == 1:
+                    return  # dropped by the server
+
+    async def scenario() -> int:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            collector = fake_collector(f"ws://127.0.0.1:{port}", tmp_path)
+            summary = await collector.run(duration_s=1.0)
+            return summary.sessions
+
+    assert asyncio.run(scenario()) == 4
+    assert connections[0] == 4

@@ -61,7 +61,12 @@ def persist_tick_segment(context, warehouse: WarehouseResource) -> None:
     spool = Spool.for_warehouse(wh.root)
     result = promote_segment(wh, spool, segment_id)
     context.log.info(result.summary())
-    for table, rows in sorted(result.rows.items()):
+    written = dict(result.rows)
+    if result.rejects:
+        written["stream_rejects"] = result.rejects
+    if result.sessions:
+        written["stream_sessions"] = len(set(result.sessions))
+    for table, rows in sorted(written.items()):
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=table,

@@ -1,0 +1,60 @@
+"""Warehouse upkeep: closed months of the daily tables merged into one file each.
+
+Without it the daily tables gain one file per day forever and every query opens them all
+(bench/README.md "DuckDB layout" measures what merging buys). Tick tables compact by day in
+the `ticks` domain. The asset is idempotent: a month already in one file is left alone.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.warehouse import TABLES
+
+
+@dg.asset(
+    group_name="maintenance",
+    kinds={"parquet"},
+    description="The daily tables with every closed month merged into one sorted file.",
+)
+def warehouse_compaction(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    files: dict[str, str] = {}
+    merged = 0
+    for table in wh.tables():
+        spec = TABLES.get(table)
+        if spec is None or spec.compaction != "month" or spec.partition_by != "date":
+            continue
+        result = wh.compact(table, grain="month", refresh=False)
+        merged += result.groups
+        files[table] = f"{result.files_before} -> {result.files_after}"
+    if merged:
+        wh.refresh_catalog()
+    context.log.info(f"merged {merged} closed month(s) across {len(files)} table(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "months_merged": dg.MetadataValue.int(merged),
+            "files": dg.MetadataValue.json(files),
+        }
+    )
+
+
+warehouse_compaction_job = dg.define_asset_job(
+    "warehouse_compaction_job", selection=[warehouse_compaction]
+)
+
+warehouse_compaction_schedule = dg.ScheduleDefinition(
+    name="warehouse_compaction_schedule",
+    job=warehouse_compaction_job,
+    cron_schedule="0 5 * * *",
+    execution_timezone="Asia/Seoul",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every morning before the market opens, outside the KIS maintenance window.",
+)
+
+defs = dg.Definitions(
+    assets=[warehouse_compaction],
+    jobs=[warehouse_compaction_job],
+    schedules=[warehouse_compaction_schedule],
+)
