@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from kis_pipeline.kis.errors import KisError
@@ -117,6 +118,12 @@ example: --faults http500=0.01,egw00201=0.02,latency_ms=20,ws_drop_every_s=30,ex
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.debug:
+        # Dagster flags its own beta parameters on every import; they are not the user's concern.
+        import dagster as dg
+
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -27,6 +27,7 @@ import dagster as dg
 from kis_pipeline.kis.settings import KisSettings
 
 LAUNCHER_TAG = "kis/launcher"
+FRESHNESS_SUFFIX = "_fresh"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.yaml"
@@ -237,17 +238,40 @@ def execute(
     tags: Mapping[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Execute one planned run in this process, recorded in `instance`."""
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = _job_without_freshness(defs, run.assets)
     return job.execute_in_process(
         # The command draws its own progress and summary; step failures still reach the
         # instance's event log (and the UI) in full.
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        asset_selection=list(run.assets),
         instance=instance,
         partition_key=run.partition_key,
         tags={**run.tags(), LAUNCHER_TAG: launcher_id(), **(tags or {})},
         raise_on_error=False,
     )
+
+
+def _job_without_freshness(defs: dg.Definitions, assets: Sequence[dg.AssetKey]) -> dg.JobDefinition:
+    """A job for `assets` and their checks, except the `*_fresh` ones.
+
+    Freshness is about the clock, not about what a run wrote: a backfill of old days (or its
+    first chunk) is not stale data. Those checks run on their own schedules.
+    """
+    graph = defs.resolve_asset_graph()
+    wanted = set(assets)
+    # Checks an asset declares as its own check specs are computed by the asset itself and
+    # cannot be left out; only separately defined freshness checks can.
+    inline = {key for asset in wanted for key in graph.assets_def_for_key(asset).check_keys}
+    fresh = [
+        key
+        for key in graph.asset_check_keys
+        if key.asset_key in wanted and key.name.endswith(FRESHNESS_SUFFIX) and key not in inline
+    ]
+    selection = dg.AssetSelection.assets(*assets)
+    if fresh:
+        selection = selection - dg.AssetSelection.checks(*fresh)
+    name = "kis_backfill_" + "_".join(sorted(a.to_python_identifier() for a in wanted))
+    job = dg.define_asset_job(name, selection=selection)
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(name)
 
 
 def step_errors(result: dg.ExecuteInProcessResult) -> list[str]:

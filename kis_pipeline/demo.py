@@ -1,139 +1,246 @@
-"""`kis-pipeline demo`: a tour of the pipeline on the embedded simulator.
+"""`kis-pipeline demo` (`make demo`): the whole pipeline, end to end, on the simulator.
 
-Today it exercises the foundation end to end — master files, calendar, daily charts raw and
-adjusted across a split, the multi-symbol quote, rankings, investor flows, fundamentals — and
-reports the calls made against the rate limit. The batch warehouse and tick streaming steps
-say "not yet" until they exist.
+1. backfill about 60 trading days of every batch asset for the simulator's universe through
+   Dagster (and 005930 around its 2018 split, to show adjusted prices);
+2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
+   the way production does: the `tick_segments_sensor` is evaluated and each run it requests
+   is executed;
+3. compact, and print rows per table, the requests made against the limit, and a few SQL
+   answers from the DuckDB catalog.
+
+A second `make demo` reuses what is there: the backfill only does partitions not yet
+materialized (`--missing`), and the stream adds another 30 seconds of ticks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import dagster as dg
 import polars as pl
 
+from kis_pipeline import dagster_runner
+from kis_pipeline.backfill import BackfillRequest, run_backfill
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints import (
-    calendar,
-    flows,
-    fundamentals,
-    index,
-    master,
-    prices,
-    quotes,
-    rankings,
-)
+from kis_pipeline.kis.endpoints import index
+from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.runtime import backend
+from kis_pipeline.warehouse import TABLES, Warehouse, connect
 
 T = TypeVar("T")
+SESSIONS = 60
+STREAM_SECONDS = 30.0
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
-SPLIT_DAY = dt.date(2018, 5, 4)
+SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
+BATCH_ASSETS = (
+    "index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
+    "overseas_daily_prices,rankings,investor_flows,market_investor_flows,dividends"
+)
+SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
+QUERIES: tuple[tuple[str, str], ...] = (
+    (
+        "Top movers on the last session (rankings, captured from KIS after the close)",
+        """select rank, symbol, name, price, change_rate
+           from rankings where ranking = 'rise' and date = (select max(date) from rankings)
+           order by rank limit 5""",
+    ),
+    (
+        "Foreign net buying over the backfilled period (KRW 100 million)",
+        """select f.symbol, any_value(s.name) as name,
+                  round(sum(f.foreign_net_value) / 1e8, 1) as foreign_net
+           from investor_flows f left join symbols s using (symbol)
+           group by f.symbol order by foreign_net desc limit 5""",
+    ),
+    (
+        f"{SPLIT_SYMBOL} raw and adjusted across its 1:50 split (2018-05-04)",
+        f"""select date, p.close as raw_close, a.close as adjusted_close, a.adj_factor
+            from daily_prices p join daily_prices_adjusted a using (date, symbol)
+            where symbol = '{SPLIT_SYMBOL}' and date between '2018-04-27' and '2018-05-10'
+            order by date""",
+    ),
+    (
+        "Intraday VWAP from the streamed ticks",
+        """select symbol, count(*) as trades, round(sum(price * volume) / sum(volume), 1) as vwap,
+                  min(price) as low, max(price) as high
+           from trade_ticks where date = (select max(date) from trade_ticks)
+           group by symbol order by trades desc limit 5""",
+    ),
+)
 
 
 def _step(title: str, work: Callable[[], T]) -> T:
     print(f"\n== {title}", flush=True)
     started = time.perf_counter()
     result = work()
-    print(f"   ({time.perf_counter() - started:.1f} s)")
+    print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
     return result
 
 
-def _show(frame: pl.DataFrame, columns: list[str], rows: int = 5) -> None:
-    with pl.Config(
-        tbl_rows=rows,
-        tbl_hide_dataframe_shape=True,
-        fmt_str_lengths=20,
-        tbl_width_chars=110,
-        thousands_separator=True,
+def _last_session(settings: KisSettings) -> dt.date:
+    # The index chart's newest bar is the last completed session: no clock or calendar guess.
+    with KisClient(settings) as client:
+        today = dt.date.today()
+        bars = index.fetch_index_daily(client, "0001", today - dt.timedelta(days=14), today)
+    return bars["date"].max()
+
+
+def _backfill(start: dt.date, end: dt.date, assets: str, symbols: tuple[str, ...] = ()) -> bool:
+    request = BackfillRequest(
+        start=start,
+        end=end,
+        assets=tuple(assets.split(",")),
+        symbols=symbols,
+        missing=True,
+    )
+    report = io.StringIO()
+    summary = run_backfill(request, stream=sys.stderr, out=report)
+    print("   " + report.getvalue().strip().replace("\n", "\n   "))
+    return summary.ok
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _fundamentals(settings: KisSettings) -> bool:
+    """The weekly statements (one call per symbol and statement), as their schedule runs them."""
+    from kis_pipeline.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    keys = [dg.AssetKey(t) for t in ("balance_sheet", "income_statement", "financial_ratios")]
+    with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
+        result = job.execute_in_process(
+            run_config=QUIET, asset_selection=keys, instance=instance, raise_on_error=False
+        )
+    for line in dagster_runner.step_errors(result):
+        print(f"   {line}", file=sys.stderr)
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        meta = materialization.metadata
+        rows, calls = meta.get("rows"), meta.get("calls")
+        print(
+            f"   {materialization.asset_key.to_user_string()}: "
+            f"{getattr(rows, 'value', '?')} rows, {getattr(calls, 'value', '?')} requests"
+        )
+    return result.success
+
+
+def _persist_with_sensor(settings: KisSettings) -> int:
+    """Evaluate `tick_segments_sensor` and run what it requests, as the daemon would."""
+    from kis_pipeline.definitions import defs
+    from kis_pipeline.defs.resources import WarehouseResource
+    from kis_pipeline.defs.ticks import tick_segments_sensor
+
+    job = defs.resolve_job_def("tick_segment_job")
+    runs = 0
+    cursor: str | None = None
+    with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
+        while True:
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource()}
+            )
+            result = tick_segments_sensor(context)
+            cursor = result.cursor if isinstance(result, dg.SensorResult) else cursor
+            requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+            if not requests:
+                return runs
+            for request in requests or []:
+                outcome = job.execute_in_process(
+                    run_config={**QUIET, **request.run_config},
+                    instance=instance,
+                    tags={**request.tags, "dagster/run_key": request.run_key or ""},
+                    raise_on_error=False,
+                )
+                runs += 1
+                if not outcome.success:
+                    print(f"   segment run {request.run_key} failed", file=sys.stderr)
+                    return runs
+
+
+def _compact(settings: KisSettings) -> None:
+    from kis_pipeline.defs.maintenance import warehouse_compaction
+    from kis_pipeline.defs.resources import WarehouseResource
+
+    dg.materialize(
+        [warehouse_compaction], resources={"warehouse": WarehouseResource()}, run_config=QUIET
+    )
+    wh = Warehouse(settings.warehouse)
+    # Streamed days end at most tomorrow (the simulator plays the next session at night).
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    for table in wh.tables():
+        spec = TABLES.get(table)
+        if spec is not None and spec.compaction == "day":
+            wh.compact(table, before=tomorrow, grain="day", refresh=False)
+    wh.refresh_catalog()
+
+
+def _show_tables(settings: KisSettings) -> None:
+    wh = Warehouse(settings.warehouse)
+    with connect(wh) as con:
+        for table in wh.tables():
+            count = con.execute(f'select count(*) from "{table}"').fetchone()
+            files = len(wh.live_files(table))
+            print(f"   {table:24} {count[0] if count else 0:>10,} rows  {files:>4} files")
+
+
+def _show_queries(settings: KisSettings) -> None:
+    with (
+        connect(Warehouse(settings.warehouse)) as con,
+        pl.Config(tbl_hide_dataframe_shape=True, tbl_width_chars=110, fmt_str_lengths=20),
     ):
-        print(frame.select(columns).head(rows))
+        for title, query in QUERIES:
+            print(f"\n-- {title}")
+            try:
+                print(con.sql(query).pl())
+            except Exception as exc:  # a table the run could not fill: say so, keep going
+                print(f"   (not available: {str(exc).splitlines()[0]})")
 
 
 def run_demo() -> int:
-    with backend() as settings, KisClient(settings) as client:
+    from kis_pipeline.streaming.runner import StreamOptions, stream
+
+    with backend() as settings:
         print(
-            f"KIS backend: {settings.env} at {settings.rest_url} "
-            f"(rate limit {settings.rate_limit:g} requests/s per app key)"
+            f"kis-pipeline demo: KIS backend {settings.env} at {settings.rest_url}, "
+            f"warehouse {settings.warehouse.resolve()}, rate limit {settings.rate_limit:g}/s"
         )
-        started = time.perf_counter()
-        universe = _step(
-            "Universe from the stock master files", lambda: master.fetch_universe(client)
+        end = _last_session(settings)
+        start = end - dt.timedelta(days=int(SESSIONS * 7 / 5) + 4)
+        ok = _step(
+            f"Backfill {start} .. {end} (about {SESSIONS} sessions), every batch asset",
+            lambda: _backfill(start, end, BATCH_ASSETS),
         )
-        counts = universe.group_by("market").len().sort("market")
-        print("   " + ", ".join(f"{m}: {n}" for m, n in counts.iter_rows()))
-        symbols = universe["symbol"].to_list()
-
-        cal = _step(
-            "Trading calendar ahead (chk-holiday, one call)",
-            lambda: calendar.fetch_trading_calendar(client, dt.date.today()),
+        ok &= _step(
+            f"Backfill {SPLIT_SYMBOL} around its 2018 split (raw and adjusted)",
+            lambda: _backfill(*SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
         )
-        _show(cal, ["date", "is_business_day", "is_trading_day", "is_market_open"], rows=7)
-
-        kospi = _step(
-            "KOSPI index, last 60 sessions",
-            lambda: index.fetch_index_daily(
-                client, "0001", dt.date.today() - dt.timedelta(days=90), dt.date.today()
-            ),
+        ok &= _step(
+            "Financial statements of the universe (the weekly fundamentals run)",
+            lambda: _fundamentals(settings),
         )
-        session = kospi["date"].max()
-        print(f"   last completed session: {session}; {kospi.height} index bars")
-
-        def split_charts() -> pl.DataFrame:
-            lo, hi = SPLIT_DAY - dt.timedelta(days=7), SPLIT_DAY + dt.timedelta(days=7)
-            raw = prices.fetch_daily_chart(client, SPLIT_SYMBOL, lo, hi, adjusted=False)
-            adj = prices.fetch_daily_chart(
-                client, SPLIT_SYMBOL, lo, hi, adjusted=True, original=raw
-            )
-            return raw.select("date", pl.col("close").alias("raw_close")).join(
-                adj.select("date", pl.col("close").alias("adjusted_close"), "adj_factor"), on="date"
-            )
-
-        split = _step(
-            f"{SPLIT_SYMBOL} around its 1:50 split on {SPLIT_DAY} (raw vs adjusted)", split_charts
+        outcome = _step(
+            f"Stream ticks for {STREAM_SECONDS:.0f} s (top of the volume ranking)",
+            lambda: stream(settings, StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0)),
         )
-        _show(split, ["date", "raw_close", "adjusted_close", "adj_factor"], rows=10)
-
-        quote = _step(
-            f"Multi-symbol quote: {len(symbols)} symbols in ceil(n/30) calls",
-            lambda: quotes.fetch_multi_quote(client, symbols),
+        runs = _step(
+            "Persist the sealed segments: tick_segments_sensor -> one run per segment",
+            lambda: _persist_with_sensor(settings),
         )
-        print(f"   {quote.height} quotes, {quote.filter(~pl.col('found')).height} unknown")
-
-        top = _step(
-            f"Volume ranking for {session}", lambda: rankings.fetch_volume_ranking(client, session)
-        )
-        _show(top, ["rank", "symbol", "name", "price", "volume"])
-
-        flow = _step(
-            f"Investor flows for {SPLIT_SYMBOL}, last 5 sessions",
-            lambda: flows.fetch_investor_flows(
-                client, SPLIT_SYMBOL, session - dt.timedelta(days=7), session
-            ),
-        )
-        _show(
-            flow, ["date", "individual_net_volume", "foreign_net_volume", "institution_net_volume"]
-        )
-
-        bs = _step(
-            f"Balance sheet of {SPLIT_SYMBOL} (annual)",
-            lambda: fundamentals.fetch_balance_sheet(client, SPLIT_SYMBOL),
-        )
-        print(f"   {bs.height} annual periods, newest {bs['period'].max()}")
-
-        elapsed = time.perf_counter() - started
-        stats = client.stats.snapshot()
-        print("\n== Calls")
-        print(
-            f"   {stats['calls']} REST calls in {elapsed:.1f} s, {stats['retries']} retries, "
-            f"{stats['limiter_wait_s']:.1f} s waiting on the shared limiter "
-            f"(limit {settings.rate_limit:g}/s; this tour is latency-bound, not limit-bound)"
-        )
+        print(f"   {runs} segment run(s); {outcome.summary.frames:,} frames received")
+        _step("Compact closed months and finished tick days", lambda: _compact(settings))
+    print("\n== Warehouse")
+    _show_tables(settings)
+    _show_queries(settings)
     print(
-        "\nNot yet: the Dagster batch warehouse (`kis-pipeline backfill`, `sql`, `make dev`)"
-        " and the\ntick collector (`kis-pipeline stream`) are still being built."
+        "\nNext:\n"
+        "  kis-pipeline sql \"select * from daily_prices where symbol = '005930' order by date\"\n"
+        "  make dev                      # the Dagster UI on this warehouse\n"
+        "  jupyter lab notebooks/research.ipynb   # plots (pip install -e '.[notebook]')\n"
+        "  kis-pipeline backfill --from 2024-01-02 --to 2024-12-30 --missing\n"
+        "  KIS_ENV=real KIS_APP_KEY=... KIS_APP_SECRET=... kis-pipeline backfill ...  # real KIS"
     )
-    print("Next: `make test`, or `kis-pipeline sim` to serve the simulator for your own scripts.")
-    return 0
+    return 0 if ok else 1

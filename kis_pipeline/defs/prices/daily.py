@@ -166,7 +166,7 @@ def _fetch_windows(
             symbols,
             window,
             adjusted=adjusted,
-            original=(lambda s, w=window: cache.load(s, w, adjusted=False)) if adjusted else None,
+            original=_raw_bars(warehouse, cache, window) if adjusted else None,
             on_done=tick,
         )
         report.cache_hits += outcome.cache_hits
@@ -188,6 +188,30 @@ def _fetch_windows(
         # A failed write stops the run now rather than after every window is fetched.
         for future in [f for f in pending if f.done()]:
             future.result()
+
+
+def _raw_bars(
+    warehouse: Warehouse, cache: ChartCache, window: Window
+) -> Callable[[str], pl.DataFrame | None]:
+    """The raw bars an adjusted window is divided by, without a second chart call.
+
+    The raw cache keeps only final windows; the newest window's raw bars are in the warehouse
+    already, because `daily_prices_adjusted` runs after `daily_prices`.
+    """
+    stored: pl.DataFrame | None = None
+
+    def lookup(symbol: str) -> pl.DataFrame | None:
+        nonlocal stored
+        cached = cache.load(symbol, window, adjusted=False)
+        if cached is not None:
+            return cached
+        if stored is None:
+            stored = warehouse.read(RAW, [d.isoformat() for d in window.days])
+        rows = stored.filter(pl.col("symbol") == symbol)
+        # Only a complete window can stand in for the chart: otherwise fetch it.
+        return rows if rows.height == len(window.days) else None
+
+    return lookup
 
 
 def _stats(client: KisClient) -> dict[str, object]:
