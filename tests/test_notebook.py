@@ -76,18 +76,19 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             ),
             refresh=False,
         )
-        ranked = market.ranking(day, "volume")[:30]
+        kinds = ("volume", "rise")
+        ranked = {kind: market.ranking(day, kind)[:30] for kind in kinds}
         warehouse.write_partition(
             "rankings",
             key,
             frame_like(
                 "rankings",
                 {
-                    "date": [day] * len(ranked),
-                    "ranking": ["volume"] * len(ranked),
-                    "rank": list(range(1, len(ranked) + 1)),
-                    "symbol": ranked,
-                    "source": ["derived"] * len(ranked),
+                    "date": [day] * sum(len(r) for r in ranked.values()),
+                    "ranking": [kind for kind in kinds for _ in ranked[kind]],
+                    "rank": [i for kind in kinds for i in range(1, len(ranked[kind]) + 1)],
+                    "symbol": [s for kind in kinds for s in ranked[kind]],
+                    "source": ["derived"] * sum(len(r) for r in ranked.values()),
                 },
             ),
             refresh=False,
