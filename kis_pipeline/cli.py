@@ -133,6 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except PermissionError as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: cannot write {exc.filename or 'a file'} ({exc.strerror}); point "
+            "KIS_WAREHOUSE and KIS_STATE_DIR at folders on a writable disk",
+            file=sys.stderr,
+        )
+        return 1
     except (KisError, ValueError, OSError) as exc:
         if args.debug:
             raise

@@ -24,8 +24,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from kis_pipeline.kis import errors as kis_errors
 from kis_pipeline.kis.settings import KisSettings
 
+# Exception class names whose messages are written for the person running the command.
+_OWN_ERRORS = frozenset(
+    name
+    for name, value in vars(kis_errors).items()
+    if isinstance(value, type) and issubclass(value, kis_errors.KisError)
+) | {"WarehouseError", "SchemaMismatch", "MissingReference"}
 LAUNCHER_TAG = "kis/launcher"
 FRESHNESS_SUFFIX = "_fresh"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -285,7 +292,13 @@ def step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
         error = event.step_failure_data.error
         message = ""
         while error is not None:
+            # Our own errors already say what is wrong and what to do: stop at the first one
+            # rather than descend into the library error it wraps.
             message = error.message.strip() or message
+            if error.cls_name in _OWN_ERRORS:
+                # "kis_pipeline.kis.errors.KisTransportError: cannot reach ..." -> the sentence.
+                message = message.split(f"{error.cls_name}: ", 1)[-1]
+                break
             error = error.cause
         lines.append(f"{event.step_key}: {message.splitlines()[0] if message else 'failed'}")
     return lines

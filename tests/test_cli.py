@@ -105,3 +105,20 @@ def test_missing_keys_for_real_are_one_clear_line(
         "error: KIS_APP_KEY is not set (required when KIS_ENV=real)"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_read_only_warehouse_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import kis_pipeline.cli as cli
+
+    def refuse(_: object) -> int:
+        raise PermissionError(13, "Permission denied", "/mnt/ro/warehouse/kis.duckdb")
+
+    monkeypatch.setattr(cli, "_run", refuse)
+    assert main(["sql", "select 1"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: cannot write /mnt/ro/warehouse/kis.duckdb (Permission denied); point "
+        "KIS_WAREHOUSE and KIS_STATE_DIR at folders on a writable disk"
+    )
