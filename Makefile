@@ -33,8 +33,12 @@ test-slow: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/kis-pipeline dev
 
+# The quick versions; bench/README.md gives the full-size commands and their results.
 bench: $(STAMP)
-	$(BIN)/python bench/rate_limit.py
+	$(BIN)/python bench/rate_limit.py --duration 30
+	$(BIN)/python bench/backfill_rate.py --universe 300
+	$(BIN)/python bench/duckdb_layout.py --universe 500 --years 3 --runs 5
+	$(BIN)/python bench/stream_persist.py --segments 4 --records 100000
 
 lint: $(STAMP)
 	$(BIN)/ruff check kis_pipeline tests bench
