@@ -7,6 +7,7 @@ client's shared limiter, so the pool only keeps steps from queueing behind each 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ def selected_symbols(
         return tagged
     allowed = set(configured)
     return tuple(s for s in tagged if s in allowed)
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The dates of the run's partitions (one, or a range in a backfill), ascending."""
+    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
 
 
 def progress_dir(context: dg.AssetExecutionContext) -> Path | None:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import dagster as dg
-
-from kis_pipeline.defs.calendar.freshness import freshness_schedule
+from kis_pipeline.defs.calendar.freshness import domain_definitions
 from kis_pipeline.defs.calendar.index_daily import index_daily, index_daily_fresh
 from kis_pipeline.defs.calendar.schedules import (
     index_daily_job,
@@ -15,12 +13,10 @@ from kis_pipeline.defs.calendar.schedules import (
 )
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar, trading_calendar_fresh
 
-checks = [index_daily_fresh, trading_calendar_fresh]
-freshness_job, freshness = freshness_schedule("calendar", checks)
-
-defs = dg.Definitions(
+defs = domain_definitions(
+    "calendar",
     assets=[index_daily, trading_calendar],
-    asset_checks=checks,
-    jobs=[index_daily_job, trading_calendar_job, freshness_job],
-    schedules=[index_daily_schedule, trading_calendar_schedule, freshness],
+    checks=[index_daily_fresh, trading_calendar_fresh],
+    jobs=[index_daily_job, trading_calendar_job],
+    schedules=[index_daily_schedule, trading_calendar_schedule],
 )

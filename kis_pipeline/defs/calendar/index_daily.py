@@ -14,30 +14,24 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.freshness import freshness_check
+from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
 from kis_pipeline.defs.calendar.sessions import (
     KOSPI,
     LOOKAHEAD,
     early_note,
-    partition_days,
     plan_days,
     resolve_days,
     today_kst,
 )
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
-from kis_pipeline.defs.partitions import KST as KST_NAME
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata
+from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.index import fetch_index_daily
 
 INDEX_CODES = ("0001", "1001", "2001")
-# Materialized between the 18:30 run and 21:00 on weekdays.
-NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST_NAME
-)
 TABLE = "index_daily"
 UNIQUE_KEYS = "index_daily_unique_keys"
 COMPLETE = "index_daily_complete"

@@ -15,9 +15,8 @@ import dagster as dg
 
 from kis_pipeline.defs.calendar.build import CHK_HOLIDAY_SPAN
 from kis_pipeline.defs.calendar.index_daily import index_daily
-from kis_pipeline.defs.calendar.sessions import KST
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
-from kis_pipeline.defs.partitions import KST as KST_NAME
+from kis_pipeline.defs.schedules import day_schedule, years_schedule
 
 index_daily_job = dg.define_asset_job(
     "index_daily_job",
@@ -31,21 +30,13 @@ trading_calendar_job = dg.define_asset_job(
     description="One year of the trading calendar; makes the day's chk-holiday call.",
 )
 
-
-def scheduled_day(context: dg.ScheduleEvaluationContext) -> dt.date:
-    moment = context.scheduled_execution_time
-    return (moment.astimezone(KST) if moment is not None else dt.datetime.now(KST)).date()
-
-
-@dg.schedule(
-    job=index_daily_job,
-    cron_schedule="30 18 * * 1-5",
-    execution_timezone=KST_NAME,
+index_daily_schedule = day_schedule(
+    "index_daily_schedule",
+    index_daily_job,
+    cron="30 18 * * 1-5",
+    run_key_prefix="index_daily-",
     description="After the close on weekdays: that day's index bars.",
 )
-def index_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = scheduled_day(context).isoformat()
-    return dg.RunRequest(run_key=f"index_daily-{day}", partition_key=day)
 
 
 def calendar_years_for(today: dt.date) -> list[str]:
@@ -53,15 +44,11 @@ def calendar_years_for(today: dt.date) -> list[str]:
     return sorted({str(today.year), str((today + CHK_HOLIDAY_SPAN).year)})
 
 
-@dg.schedule(
-    job=trading_calendar_job,
-    cron_schedule="30 19 * * *",
-    execution_timezone=KST_NAME,
+trading_calendar_schedule = years_schedule(
+    "trading_calendar_schedule",
+    trading_calendar_job,
+    cron="30 19 * * *",
+    years=calendar_years_for,
+    run_key_prefix="trading_calendar-",
     description="Every evening: fold the day's bars in and extend the weeks ahead.",
 )
-def trading_calendar_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    today = scheduled_day(context)
-    return [
-        dg.RunRequest(run_key=f"trading_calendar-{year}-{today}", partition_key=year)
-        for year in calendar_years_for(today)
-    ]

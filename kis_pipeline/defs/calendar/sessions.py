@@ -37,11 +37,6 @@ def today_kst() -> dt.date:
     return now_kst().date()
 
 
-def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    """The dates of the run's partitions (one, or a range in a backfill), ascending."""
-    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
-
-
 def known_sessions(warehouse: Warehouse, start: dt.date, end: dt.date) -> dict[dt.date, bool]:
     """`is_trading_day` of the days in [start, end] that `trading_calendar` has a row for."""
     years = [str(y) for y in range(start.year, end.year + 1)]
@@ -135,16 +130,6 @@ def newest_session(client: KisClient, day: dt.date) -> dt.date | None:
     end = max(day, min(day + LOOKAHEAD, today_kst()))
     bars = fetch_index_daily(client, KOSPI, day - LOOKAHEAD, end)
     return bars["date"].max() if bars.height else None  # type: ignore[return-value]
-
-
-def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
-    out = []
-    day = start
-    while day <= end:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
 
 
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -22,13 +22,8 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import (
-    DayPlan,
-    early_note,
-    partition_days,
-    plan_days,
-    resolve_days,
-)
+from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
+from kis_pipeline.defs.calendar.sessions import DayPlan, early_note, plan_days, resolve_days
 from kis_pipeline.defs.calendar.writing import (
     report_calls,
     report_written,
@@ -36,10 +31,16 @@ from kis_pipeline.defs.calendar.writing import (
     skipped_in_paper,
     write_days,
 )
-from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, progress_dir, selected_symbols
+from kis_pipeline.defs.shared import (
+    POOL,
+    check_metadata,
+    partition_days,
+    progress_dir,
+    selected_symbols,
+)
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.flows import (
@@ -58,9 +59,6 @@ MARKET_TABLE = "market_investor_flows"
 SESSIONS_PER_CALL = 30
 # The groups whose net buying adds up to zero: every buy has a seller.
 TOP_GROUPS = ("individual", "foreign", "institution")
-NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST
-)
 
 
 def net_imbalance(frame: pl.DataFrame) -> pl.Expr:

@@ -16,11 +16,11 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from kis_pipeline.defs.calendar.schedules import scheduled_day
 from kis_pipeline.defs.calendar.sessions import known_sessions
 from kis_pipeline.defs.flows.assets import investor_flows, market_investor_flows
 from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.defs.schedules import scheduled_day
 from kis_pipeline.warehouse import Warehouse
 
 LOOKBACK = dt.timedelta(days=14)

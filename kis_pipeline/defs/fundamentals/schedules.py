@@ -11,10 +11,10 @@ import datetime as dt
 
 import dagster as dg
 
-from kis_pipeline.defs.calendar.schedules import scheduled_day
 from kis_pipeline.defs.fundamentals.dividends import dividends
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
 from kis_pipeline.defs.partitions import KST
+from kis_pipeline.defs.schedules import scheduled_day, years_schedule
 
 fundamentals_job = dg.define_asset_job(
     "fundamentals_job",
@@ -43,15 +43,11 @@ def dividend_years(day: dt.date) -> list[str]:
     return [str(day.year - 1), str(day.year)] if day.month <= 3 else [str(day.year)]
 
 
-@dg.schedule(
-    job=dividends_job,
-    cron_schedule="0 10 * * 6",
-    execution_timezone=KST,
+dividends_schedule = years_schedule(
+    "dividends_schedule",
+    dividends_job,
+    cron="0 10 * * 6",
+    years=dividend_years,
+    run_key_prefix="dividends-",
     description="Saturday mornings: refresh this year's dividend schedule.",
 )
-def dividends_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    day = scheduled_day(context)
-    return [
-        dg.RunRequest(run_key=f"dividends-{year}-{day}", partition_key=year)
-        for year in dividend_years(day)
-    ]

@@ -29,6 +29,7 @@ from kis_pipeline.defs.prices.daily import (
     WriteReport,
     backfill_range,
     client_progress,
+    report_metadata,
     write_days,
 )
 from kis_pipeline.defs.prices.nightly import SessionMismatch, fetch_nightly
@@ -36,19 +37,13 @@ from kis_pipeline.defs.prices.reference import (
     SESSION_FINAL,
     Universe,
     latest_session,
+    newest_nonempty,
     open_days,
     previous_trading_day,
 )
 from kis_pipeline.defs.prices.restate import boundary_breaks, restate
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import (
-    POOL,
-    client_metadata,
-    frame_metadata,
-    metadata_value,
-    progress_dir,
-    selected_symbols,
-)
+from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.progress import Progress
@@ -59,10 +54,6 @@ KST = zoneinfo.ZoneInfo("Asia/Seoul")
 SOURCE_TAG = "kis/price_source"
 SOURCES = ("auto", "chart", "multi_quote")
 REFERENCE_DEPS = [dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")]
-
-
-def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    return [dt.date.fromisoformat(key) for key in context.partition_keys]
 
 
 def chart_cache(warehouse: Warehouse) -> ChartCache:
@@ -104,23 +95,8 @@ def _open_days(wh: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
         raise dg.Failure(str(exc)) from None
 
 
-def _metadata(
-    report: WriteReport, client: KisClient, extra: dict[str, object] | None = None
-) -> dict[str, dg.MetadataValue]:
-    preview = report.preview if report.preview is not None else pl.DataFrame()
-    meta = {
-        **client_metadata(client, planned_calls=report.calls_planned),
-        **frame_metadata(preview, bytes_written=report.bytes),
-        "rows": dg.MetadataValue.int(report.rows),
-        "partitions_written": dg.MetadataValue.int(len(report.partitions)),
-        "trading_days": dg.MetadataValue.int(report.trading_days),
-        "symbols": dg.MetadataValue.int(report.symbols),
-        "cache_hits": dg.MetadataValue.int(report.cache_hits),
-        "failed_symbols": dg.MetadataValue.json(report.failures),
-    }
-    for name, value in {**report.notes, **(extra or {})}.items():
-        meta[name] = metadata_value(value)
-    return meta
+def _metadata(report: WriteReport, client: KisClient) -> dict[str, dg.MetadataValue]:
+    return report_metadata(report, client, trading_days=report.trading_days, symbols=report.symbols)
 
 
 def _fail_on_symbols(report: WriteReport, meta: dict[str, dg.MetadataValue]) -> None:
@@ -164,10 +140,8 @@ def _check_results(
             expected=expected.height,
         ),
     ]
-    partitions = wh.partitions(table)
-    newest_rows = _newest_nonempty(wh, table, partitions)
     latest = latest_session(wh, dt.datetime.now(KST))
-    results.append(checks.freshness_result(table, newest_rows, latest))
+    results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest))
     if adjusted:
         raw = wh.read(RAW, keys)
         before = _day_before(wh, days)
@@ -182,13 +156,6 @@ def _check_results(
             checks.result(table, "adj_factor_continuous", pl.concat(offending, how="vertical"))
         )
     return results
-
-
-def _newest_nonempty(wh: Warehouse, table: str, partitions: Sequence[str]) -> dt.date | None:
-    for key in reversed(partitions):
-        if not wh.read(table, [key]).is_empty():
-            return dt.date.fromisoformat(key)
-    return None
 
 
 def _day_before(wh: Warehouse, days: Sequence[dt.date]) -> dt.date | None:

@@ -18,7 +18,6 @@ only for the day they were fetched, since a later split changes them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import shutil
 import uuid
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import polars as pl
 
-from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import DAILY_CHART_PAGE_ROWS, fetch_daily_chart
 from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
@@ -64,9 +62,24 @@ def plan_windows(days: Sequence[dt.date], size: int = DAILY_CHART_PAGE_ROWS) -> 
     ]
 
 
-def planned_calls(symbols: int, trading_days: int, *, kinds: int = 1) -> int:
-    """Chart calls for `symbols` over `trading_days`: kinds x S x ceil(D / 100)."""
-    return kinds * symbols * math.ceil(trading_days / DAILY_CHART_PAGE_ROWS)
+def read_cached(path: Path) -> pl.DataFrame | None:
+    """The frame kept at `path`, or None when there is none (a damaged file is dropped)."""
+    if not path.is_file():
+        return None
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.ComputeError):
+        # A damaged cache file is only a lost shortcut: fetch again.
+        path.unlink(missing_ok=True)
+        return None
+
+
+def write_cached(path: Path, frame: pl.DataFrame) -> None:
+    """Write `frame` to `path` through a temporary file, so a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
 
 
 class ChartCache:
@@ -86,26 +99,14 @@ class ChartCache:
         return base / symbol / f"{window.name}.parquet"
 
     def load(self, symbol: str, window: Window, *, adjusted: bool) -> pl.DataFrame | None:
-        path = self._path(symbol, window, adjusted=adjusted)
-        if not path.is_file():
-            return None
-        try:
-            return pl.read_parquet(path)
-        except (OSError, pl.exceptions.ComputeError):
-            # A damaged cache file is only a lost shortcut: fetch again.
-            path.unlink(missing_ok=True)
-            return None
+        return read_cached(self._path(symbol, window, adjusted=adjusted))
 
     def save(self, symbol: str, window: Window, frame: pl.DataFrame, *, adjusted: bool) -> None:
         if frame.is_empty() or frame["date"].max() != window.end:
             return
         if window.end > self.final_through:
             return
-        path = self._path(symbol, window, adjusted=adjusted)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        frame.write_parquet(tmp)
-        os.replace(tmp, path)
+        write_cached(self._path(symbol, window, adjusted=adjusted), frame)
 
     def prune_adjusted(self) -> None:
         """Drop adjusted windows fetched on earlier days (a split may have changed them)."""
@@ -212,7 +213,3 @@ def concat(frames: Sequence[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=schema)
     return pl.concat([f.select(list(schema)) for f in frames], how="vertical")
-
-
-EMPTY_RAW = pl.DataFrame(schema=schemas.DAILY_PRICES)
-EMPTY_ADJUSTED = pl.DataFrame(schema=schemas.DAILY_PRICES_ADJUSTED)

@@ -5,6 +5,8 @@ no call) and trading days, which are cut into 100-day windows (`chart.plan_windo
 window, every listed symbol is fetched (cache first), and the bars are split into one partition
 per trading day. A symbol that fails is left out of its window's partitions and reported with
 its KIS error; the run then fails, and a rerun fetches only what is not in the cache.
+
+`WriteReport`, `write_days` and `report_metadata` serve every price table, overseas included.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.prices.chart import (
@@ -24,15 +27,13 @@ from kis_pipeline.defs.prices.chart import (
     plan_windows,
 )
 from kis_pipeline.defs.prices.reference import Universe
-from kis_pipeline.defs.shared import data_calls
-from kis_pipeline.kis import schemas
+from kis_pipeline.defs.shared import client_metadata, data_calls, frame_metadata, metadata_value
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import TABLES, Warehouse
 
 RAW = "daily_prices"
 ADJUSTED = "daily_prices_adjusted"
-SCHEMAS = {RAW: schemas.DAILY_PRICES, ADJUSTED: schemas.DAILY_PRICES_ADJUSTED}
 
 
 @dataclass
@@ -69,9 +70,10 @@ def write_days(
 ) -> None:
     """One partition per day of `days` from `frame` (rows of other days are ignored);
     `keep(day)` restricts a day to the symbols listed that day."""
+    spec = TABLES[table]
     by_day = frame.partition_by("date", as_dict=True) if not frame.is_empty() else {}
     for day in days:
-        part = by_day.get((day,), pl.DataFrame(schema=SCHEMAS[table]))
+        part = by_day.get((day,), pl.DataFrame(schema=spec.schema))
         if keep is not None and not part.is_empty():
             part = part.filter(pl.col("symbol").is_in(list(keep(day))))
         result = warehouse.write_partition(table, day.isoformat(), part, refresh=False)
@@ -79,7 +81,27 @@ def write_days(
         if progress is not None:
             progress.add(partitions_done=1, rows=result.rows, bytes=result.bytes)
     if report.preview is None and not frame.is_empty():
-        report.preview = frame.sort("date", "symbol").head(5)
+        report.preview = frame.sort(list(spec.key)).head(5)
+
+
+def report_metadata(
+    report: WriteReport, client: KisClient, **counts: int
+) -> dict[str, dg.MetadataValue]:
+    """Materialization metadata of a price run: the client's calls against the plan, what was
+    written with a preview, `counts`, the failed symbols and the report's notes."""
+    preview = report.preview if report.preview is not None else pl.DataFrame()
+    meta = {
+        **client_metadata(client, planned_calls=report.calls_planned),
+        **frame_metadata(preview, bytes_written=report.bytes),
+        "rows": dg.MetadataValue.int(report.rows),
+        "partitions_written": dg.MetadataValue.int(len(report.partitions)),
+        **{name: dg.MetadataValue.int(count) for name, count in counts.items()},
+        "cache_hits": dg.MetadataValue.int(report.cache_hits),
+        "failed_symbols": dg.MetadataValue.json(report.failures),
+    }
+    for name, value in report.notes.items():
+        meta[name] = metadata_value(value)
+    return meta
 
 
 def backfill_range(
@@ -112,11 +134,16 @@ def backfill_range(
 
     # Closed days first: they need no call, and the progress bar moves at once.
     write_days(
-        warehouse, table, pl.DataFrame(schema=SCHEMAS[table]), closed, report, progress=progress
+        warehouse,
+        table,
+        pl.DataFrame(schema=TABLES[table].schema),
+        closed,
+        report,
+        progress=progress,
     )
 
     def tick() -> None:
-        progress.update(**_stats(client))
+        progress.update(**client_progress(client))
 
     # Partitions of a window are written while the next window is fetched, so the limiter's
     # slots are not left unused during the writes; one writer keeps the report single-threaded.
@@ -172,7 +199,7 @@ def _fetch_windows(
         report.cache_hits += outcome.cache_hits
         for symbol, error in outcome.failures.items():
             report.failures.setdefault(symbol, f"window {window.name}: {error}")
-        frame = concat(outcome.frames, SCHEMAS[table])
+        frame = concat(outcome.frames, TABLES[table].schema)
         pending.append(
             writer.submit(
                 write_days,
@@ -214,14 +241,11 @@ def _raw_bars(
     return lookup
 
 
-def _stats(client: KisClient) -> dict[str, object]:
+def client_progress(client: KisClient) -> dict[str, object]:
+    """The client's counters as `Progress` fields (data calls only, without token issuance)."""
     snap = client.stats.snapshot()
     return {
         "calls": data_calls(snap),
         "retries": snap["retries"],
         "limiter_wait_s": snap["limiter_wait_s"],
     }
-
-
-def client_progress(client: KisClient) -> dict[str, object]:
-    return _stats(client)

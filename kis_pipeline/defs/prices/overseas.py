@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,9 +24,16 @@ import polars as pl
 
 from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.prices.daily import WriteReport, client_progress
+from kis_pipeline.defs.prices.chart import read_cached, write_cached
+from kis_pipeline.defs.prices.daily import (
+    WriteReport,
+    client_progress,
+    report_metadata,
+    write_days,
+)
+from kis_pipeline.defs.prices.reference import newest_nonempty
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, client_metadata, frame_metadata, progress_dir
+from kis_pipeline.defs.shared import POOL, partition_days, progress_dir
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
@@ -97,25 +102,14 @@ class RangeCache:
         return self.root / exchange / symbol / f"{start:%Y%m%d}_{end:%Y%m%d}.parquet"
 
     def load(self, exchange: str, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame | None:
-        path = self._path(exchange, symbol, start, end)
-        if not path.is_file():
-            return None
-        try:
-            return pl.read_parquet(path)
-        except (OSError, pl.exceptions.ComputeError):
-            path.unlink(missing_ok=True)
-            return None
+        return read_cached(self._path(exchange, symbol, start, end))
 
     def save(
         self, exchange: str, symbol: str, start: dt.date, end: dt.date, frame: pl.DataFrame
     ) -> None:
         if frame.is_empty() or frame["date"].max() != end:
             return
-        path = self._path(exchange, symbol, start, end)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        frame.write_parquet(tmp)
-        os.replace(tmp, path)
+        write_cached(self._path(exchange, symbol, start, end), frame)
 
 
 def backfill_overseas(
@@ -161,14 +155,7 @@ def backfill_overseas(
         if frames
         else pl.DataFrame(schema=schemas.OVERSEAS_DAILY_PRICES)
     )
-    by_day = frame.partition_by("date", as_dict=True) if not frame.is_empty() else {}
-    for day in days:
-        part = by_day.get((day,), pl.DataFrame(schema=schemas.OVERSEAS_DAILY_PRICES))
-        result = warehouse.write_partition(TABLE, day.isoformat(), part, refresh=False)
-        report.record(result.rows, result.bytes, result.partition)
-        progress.add(partitions_done=1, rows=result.rows, bytes=result.bytes)
-    if not frame.is_empty():
-        report.preview = frame.sort("date", "exchange", "symbol").head(5)
+    write_days(warehouse, TABLE, frame, days, report, progress=progress)
     return report
 
 
@@ -190,12 +177,6 @@ def overseas_checks(
         orient="row",
     )
     missing, _ = checks.missing_rows(frame, expected, spec.key)
-    newest = warehouse.partitions(TABLE)
-    newest_day = None
-    for key in reversed(newest):
-        if not warehouse.read(TABLE, [key]).is_empty():
-            newest_day = dt.date.fromisoformat(key)
-            break
     return [
         checks.result(TABLE, "ohlc_consistent", checks.ohlc_violations(frame, spec.key)),
         checks.result(TABLE, "unique_keys", checks.duplicate_keys(frame, spec.key)),
@@ -207,7 +188,7 @@ def overseas_checks(
             severity=dg.AssetCheckSeverity.WARN,
             expected=expected.height,
         ),
-        checks.freshness_result(TABLE, newest_day, expected_newest),
+        checks.freshness_result(TABLE, newest_nonempty(warehouse, TABLE), expected_newest),
     ]
 
 
@@ -239,23 +220,14 @@ def overseas_daily_prices(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    days = partition_days(context)
     tickers = parse_tickers(context.op_config["tickers"])
     progress = Progress(progress_dir(context), TABLE, partitions_total=len(days))
     with kis.client() as client:
         report = backfill_overseas(client, wh, tickers, days, progress=progress)
         wh.refresh_catalog()
         progress.finish(failures=report.failures, **client_progress(client))
-        preview = report.preview if report.preview is not None else pl.DataFrame()
-        meta = {
-            **client_metadata(client, planned_calls=report.calls_planned),
-            **frame_metadata(preview, bytes_written=report.bytes),
-            "rows": dg.MetadataValue.int(report.rows),
-            "partitions_written": dg.MetadataValue.int(len(report.partitions)),
-            "tickers": dg.MetadataValue.int(len(tickers)),
-            "cache_hits": dg.MetadataValue.int(report.cache_hits),
-            "failed_symbols": dg.MetadataValue.json(report.failures),
-        }
+        meta = report_metadata(report, client, tickers=len(tickers))
     if report.failures:
         listed = "; ".join(f"{s}: {e}" for s, e in sorted(report.failures.items()))
         raise dg.Failure(

@@ -1,5 +1,6 @@
 """The trading days and the listed universe the price assets work from, read from the
-warehouse (`trading_calendar`, `symbols`), never from the API.
+warehouse (`trading_calendar`, `symbols`), never from the API; and the newest day a price
+table holds.
 
 The master files only describe today's listing, so a `symbols` snapshot exists only for the
 days the symbols asset ran. A day older than the oldest snapshot is answered from that oldest
@@ -66,17 +67,6 @@ class Universe:
         return pl.DataFrame(pairs, schema={"date": pl.Date, "symbol": pl.String}, orient="row")
 
 
-def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
-    """The weekday partitions in [start, end]."""
-    days = []
-    day = start
-    while day <= end:
-        if day.weekday() < 5:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
-
-
 def open_days(warehouse: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
     """Which of `days` KRX traded, per `trading_calendar` (MissingReference if uncovered)."""
     if not days:
@@ -107,3 +97,11 @@ def latest_session(warehouse: Warehouse, now: dt.datetime) -> dt.date | None:
     if days and days[-1] == today and now.time() < SESSION_FINAL:
         days = days[:-1]
     return days[-1] if days else None
+
+
+def newest_nonempty(warehouse: Warehouse, table: str) -> dt.date | None:
+    """The newest partition of a daily price table that has rows (closed days are empty)."""
+    for key in reversed(warehouse.partitions(table)):
+        if not warehouse.read(table, [key]).is_empty():
+            return dt.date.fromisoformat(key)
+    return None

@@ -22,14 +22,12 @@ import polars as pl
 
 from kis_pipeline.defs.prices.chart import plan_windows
 from kis_pipeline.defs.prices.checks import factor_breaks
+from kis_pipeline.defs.prices.daily import ADJUSTED, RAW
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.warehouse import Warehouse
-
-RAW = "daily_prices"
-ADJUSTED = "daily_prices_adjusted"
 
 
 @dataclass

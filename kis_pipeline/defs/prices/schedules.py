@@ -9,14 +9,10 @@ weekday that just ended.
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
 import dagster as dg
 
 from kis_pipeline.defs.partitions import overseas_days, trading_days
-
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
+from kis_pipeline.defs.schedules import day_schedule
 
 daily_prices_job = dg.define_asset_job(
     "daily_prices_job",
@@ -32,24 +28,13 @@ overseas_daily_prices_job = dg.define_asset_job(
     description="Daily bars of the configured overseas tickers.",
 )
 
-
-@dg.schedule(
-    job=daily_prices_job,
-    cron_schedule="30 18 * * 1-5",
-    execution_timezone="Asia/Seoul",
-    name="daily_prices_schedule",
+daily_prices_schedule = day_schedule(
+    "daily_prices_schedule", daily_prices_job, cron="30 18 * * 1-5"
 )
-def daily_prices_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = context.scheduled_execution_time.astimezone(KST).date()
-    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
 
-
-@dg.schedule(
-    job=overseas_daily_prices_job,
-    cron_schedule="0 22 * * 1-5",
-    execution_timezone="UTC",
-    name="overseas_daily_prices_schedule",
+overseas_daily_prices_schedule = day_schedule(
+    "overseas_daily_prices_schedule",
+    overseas_daily_prices_job,
+    cron="0 22 * * 1-5",
+    timezone="UTC",
 )
-def overseas_daily_prices_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day: dt.date = context.scheduled_execution_time.astimezone(dt.UTC).date()
-    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())

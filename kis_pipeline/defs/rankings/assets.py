@@ -16,17 +16,13 @@ import itertools
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import (
-    early_note,
-    newest_session,
-    partition_days,
-    plan_days,
-)
+from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
+from kis_pipeline.defs.calendar.sessions import early_note, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
-from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.rankings.derive import derive_rankings, shares_on
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata
+from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.rankings import (
@@ -173,9 +169,7 @@ def rankings_checks(
     deps=[dg.AssetDep(PRICES), dg.AssetDep("symbols")],
     pool=POOL,
     kinds={"parquet"},
-    freshness_policy=dg.FreshnessPolicy.cron(
-        deadline_cron="0 21 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST
-    ),
+    freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "One row per (date, ranking, rank): the top 30 by volume, rise, fall and market cap; "
         "captured from KIS for the latest session (source kis), derived from daily_prices "

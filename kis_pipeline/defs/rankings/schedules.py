@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.calendar.schedules import scheduled_day
-from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.rankings.assets import rankings
+from kis_pipeline.defs.schedules import day_schedule
 
 rankings_job = dg.define_asset_job(
     "rankings_job",
@@ -18,13 +17,10 @@ rankings_job = dg.define_asset_job(
     description="The day's rankings, captured from KIS after the close.",
 )
 
-
-@dg.schedule(
-    job=rankings_job,
-    cron_schedule="45 18 * * 1-5",
-    execution_timezone=KST,
+rankings_schedule = day_schedule(
+    "rankings_schedule",
+    rankings_job,
+    cron="45 18 * * 1-5",
+    run_key_prefix="rankings-",
     description="After the close on weekdays: capture the session's rankings from KIS.",
 )
-def rankings_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = scheduled_day(context).isoformat()
-    return dg.RunRequest(run_key=f"rankings-{day}", partition_key=day)

@@ -16,12 +16,12 @@ import datetime as dt
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import HISTORY_START
+from kis_pipeline.defs.partitions import HISTORY_START, KST
 from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.defs.schedules import scheduled_day
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.streaming.tables import COMPACTED_TABLES
 
-KST = "Asia/Seoul"
 SPOOL_RETENTION_S = 3 * 86_400.0
 
 tick_days = dg.DailyPartitionsDefinition(
@@ -73,5 +73,5 @@ tick_compaction_job = dg.define_asset_job(
 )
 def tick_compaction_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     moment = context.scheduled_execution_time
-    day = moment.astimezone(dt.timezone(dt.timedelta(hours=9))).date().isoformat()
+    day = scheduled_day(context).isoformat()
     return dg.RunRequest(run_key=f"tick-compaction-{moment:%Y%m%dT%H%M}", partition_key=day)

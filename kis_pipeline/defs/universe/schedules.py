@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.calendar.schedules import scheduled_day
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.defs.schedules import day_schedule
 from kis_pipeline.defs.universe.symbols import symbols
 
 symbols_job = dg.define_asset_job(
@@ -18,13 +17,10 @@ symbols_job = dg.define_asset_job(
     description="The day's master-file snapshot of the listed universe.",
 )
 
-
-@dg.schedule(
-    job=symbols_job,
-    cron_schedule="30 8 * * 1-5",
-    execution_timezone=KST,
+symbols_schedule = day_schedule(
+    "symbols_schedule",
+    symbols_job,
+    cron="30 8 * * 1-5",
+    run_key_prefix="symbols-",
     description="Before the open on weekdays: the day's universe.",
 )
-def symbols_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = scheduled_day(context).isoformat()
-    return dg.RunRequest(run_key=f"symbols-{day}", partition_key=day)

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import newest_session, partition_days, plan_days
+from kis_pipeline.defs.calendar.sessions import newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.partitions import KST, trading_days
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
+from kis_pipeline.defs.shared import POOL, check_metadata, partition_days, selected_symbols
 from kis_pipeline.kis.endpoints.master import fetch_universe
 from kis_pipeline.kis.master_layout import MARKETS
 from kis_pipeline.warehouse import TABLES

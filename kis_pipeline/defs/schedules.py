@@ -1,0 +1,76 @@
+"""Schedules that request the partitions of the day they fire on.
+
+A tick's day is its scheduled time in the schedule's own timezone: a schedule firing at 18:30
+KST asks for that KST day, one firing at 22:00 UTC for that UTC day. Run keys carry the day, so
+Dagster never launches a day twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from kis_pipeline.defs.partitions import KST
+
+
+def scheduled_day(context: dg.ScheduleEvaluationContext, timezone: str = KST) -> dt.date:
+    """The date, in `timezone`, of the time the tick was scheduled for."""
+    return context.scheduled_execution_time.astimezone(ZoneInfo(timezone)).date()
+
+
+def day_schedule(
+    name: str,
+    job: dg.UnresolvedAssetJobDefinition,
+    *,
+    cron: str,
+    run_key_prefix: str = "",
+    timezone: str = KST,
+    description: str | None = None,
+) -> dg.ScheduleDefinition:
+    """`job` on `cron` in `timezone`, each tick for the partition of its own day (run key
+    `<run_key_prefix><day>`)."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        description=description,
+    )
+    def request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = scheduled_day(context, timezone).isoformat()
+        return dg.RunRequest(run_key=f"{run_key_prefix}{day}", partition_key=day)
+
+    return request
+
+
+def years_schedule(
+    name: str,
+    job: dg.UnresolvedAssetJobDefinition,
+    *,
+    cron: str,
+    years: Callable[[dt.date], list[str]],
+    run_key_prefix: str,
+    description: str,
+) -> dg.ScheduleDefinition:
+    """`job` on `cron` in Asia/Seoul, each tick for the year partitions `years(day)` of its
+    day (run keys `<run_key_prefix><year>-<day>`)."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=KST,
+        description=description,
+    )
+    def request(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        day = scheduled_day(context)
+        return [
+            dg.RunRequest(run_key=f"{run_key_prefix}{year}-{day}", partition_key=year)
+            for year in years(day)
+        ]
+
+    return request
