@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +95,8 @@ def test_ui_serves_assets_by_domain_with_checks_schedules_and_sensors(webserver:
     }
     ticks = {"trade_ticks", "orderbook_ticks"}
     assert batch | ticks <= set(keys)
-    assert set(keys) <= set(TABLES) | {k for k in keys if k.endswith("_compaction")} | set(keys)
+    # Every asset is a warehouse table, except the two maintenance assets.
+    assert set(keys) - set(TABLES) == {"tick_compaction", "warehouse_compaction"}
     groups = {n["groupName"] for n in nodes}
     assert {"prices", "calendar", "rankings", "flows", "fundamentals", "ticks"} <= groups
     checked = {k for k, n in keys.items() if n["assetChecksOrError"].get("checks")}
@@ -104,3 +106,44 @@ def test_ui_serves_assets_by_domain_with_checks_schedules_and_sensors(webserver:
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
     assert sensors.get("run_failure_alert_sensor") == "RUNNING"
     assert sensors.get("tick_segments_sensor") == "RUNNING"
+
+
+@pytest.mark.timeout(300)
+def test_kis_pipeline_dev_serves_the_ui_on_the_warehouse_and_stops_cleanly(tmp_path: Path) -> None:
+    """`make dev` runs `kis-pipeline dev`: simulator + `dagster dev` on the same warehouse."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "DAGSTER_"))}
+    env |= {"KIS_WAREHOUSE": str(tmp_path / "wh"), "KIS_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kis_pipeline.cli", "dev", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "kis-pipeline dev did not serve within 180 s"
+            time.sleep(1.0)
+        query = "{ assetNodes { assetKey { path } } }"
+        nodes = httpx.post(f"{url}/graphql", json={"query": query}, timeout=60).json()
+        keys = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"]}
+        assert {"daily_prices", "trade_ticks"} <= keys
+        # Dagster's home sits beside the warehouse it describes.
+        assert (tmp_path / "wh" / ".dagster" / "dagster.yaml").is_file()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
