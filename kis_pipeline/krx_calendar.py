@@ -1,10 +1,14 @@
-"""The KRX trading calendar the simulator lives by: weekends, Korean holidays, year-end closing.
+"""The KRX trading calendar as written down: weekends, Korean holidays, year-end closing.
 
 Holiday dates for 2015-2028 are written out, because the lunar holidays (Seollal, Chuseok,
 Buddha's Birthday), substitute holidays, election days and one-off temporary holidays follow
 no formula. Outside that range only the fixed solar holidays apply.
 
-Definitions (they feed the `trading_calendar` table and `chk-holiday`):
+The simulator lives by it, and the tick collector falls back on it for days the warehouse's
+`trading_calendar` does not know yet. The batch pipeline never uses it: its calendar comes
+from KIS (index bars and chk-holiday).
+
+Definitions (the simulator's `trading_calendar` answers and `chk-holiday` follow them):
 - business day: not a weekend and not a public holiday (banks open; KIS `bzdy_yn`);
 - trading day: a business day that is neither Labour Day (5/1, a market holiday though not a
   public one) nor the KRX year-end closing day (the last business day of the year);
