@@ -156,7 +156,12 @@ def stream(
         echo(
             f"streaming {len(plan.symbols)} symbols ({watchlist.source}) as {len(plan.feeds)} "
             f"registrations of {', '.join(options.trs)}"
-            + (f"; {len(plan.over_budget)} over the 41 budget left out" if plan.over_budget else "")
+            + (
+                f"; {len(plan.over_budget)} more feed(s) left out by the {options.budget}-"
+                "registration limit of a KIS session"
+                if plan.over_budget
+                else ""
+            )
         )
         promoter = Promoter(warehouse, spool) if options.persist else None
         collector = Collector(
