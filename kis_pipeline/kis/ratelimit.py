@@ -41,6 +41,7 @@ class LocalRateLimiter:
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
+        self.last_slot = 0.0  # when the latest acquire was allowed to send (epoch seconds)
         self._interval = 1.0 / rate
         self._tat = 0.0
         self._lock = threading.Lock()
@@ -49,6 +50,7 @@ class LocalRateLimiter:
         with self._lock:
             now = time.time()
             start, self._tat = _take_slot(self._tat, now, self._interval)
+            self.last_slot = start
         return _sleep_until(start, now)
 
 
@@ -62,6 +64,7 @@ class FileRateLimiter:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        self.last_slot = 0.0  # when the latest acquire was allowed to send (epoch seconds)
         self.path = path
         self._interval = 1.0 / rate
         self._thread_lock = threading.Lock()
@@ -81,6 +84,7 @@ class FileRateLimiter:
                     tat = now
                 start, new_tat = _take_slot(tat, now, self._interval)
                 os.pwrite(fd, _TAT.pack(new_tat), 0)
+                self.last_slot = start
             finally:
                 os.close(fd)  # closing releases the flock
         return _sleep_until(start, now)
