@@ -212,18 +212,61 @@ def plan(
             keys = [k for k in keys if k not in done]
         keys_by_asset[key] = keys
     if settings is not None:
-        for key, keys in _reference_keys(graph, selected, settings).items():
-            if key not in keys_by_asset:
-                selected.append(key)
-            merged = set(keys_by_asset.get(key, [])) | set(keys)
-            keys_by_asset[key] = sorted(merged)
-            if stream is not None:
-                span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
-                stream.write(
-                    f"adding {key.to_user_string()} for {span}: the warehouse "
-                    "has no symbols snapshot, and only the newest session's can be captured\n"
-                )
+        prerequisites = (
+            (
+                _reference_keys(graph, selected, settings),
+                "the warehouse has no symbols snapshot, and only the newest session's can be "
+                "captured",
+            ),
+            (
+                _calendar_keys(graph, selected, settings, request),
+                f"the daily assets need the trading calendar of {request.start}..{request.end}",
+            ),
+        )
+        for extra, reason in prerequisites:
+            for key, keys in extra.items():
+                if key not in keys_by_asset:
+                    selected.append(key)
+                merged = set(keys_by_asset.get(key, [])) | set(keys)
+                keys_by_asset[key] = sorted(merged)
+                if stream is not None:
+                    span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+                    stream.write(f"adding {key.to_user_string()} for {span}: {reason}\n")
     return runner.plan_runs(defs, selected, keys_by_asset)
+
+
+def _calendar_keys(
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
+) -> dict[dg.AssetKey, list[str]]:
+    """Partitions of the calendar assets a selection needs but the warehouse lacks.
+
+    Daily assets make no calls on closed days, which they learn from `trading_calendar`; a
+    range the calendar does not cover would fail them, so it is materialized first (its past
+    comes from the index bars, `index_daily`).
+    """
+    from kis_pipeline.warehouse import Warehouse
+    from kis_pipeline.warehouse.lookups import calendar_frame
+
+    calendar = dg.AssetKey("trading_calendar")
+    if not graph.has(calendar) or calendar in selected:
+        return {}
+    if not any(calendar in runner.selected_ancestors(graph, key, {calendar}) for key in selected):
+        return {}
+    end = min(request.end, dt.datetime.now(KST).date())
+    known = calendar_frame(Warehouse(settings.warehouse), request.start, end)
+    if known.height >= (end - request.start).days + 1:
+        return {}
+    out: dict[dg.AssetKey, list[str]] = {}
+    for name in ("index_daily", "trading_calendar"):
+        key = dg.AssetKey(name)
+        if not graph.has(key) or key in selected:
+            continue
+        partitions_def = graph.get(key).partitions_def
+        if partitions_def is not None:
+            keys = runner.partition_keys_in_range(partitions_def, request.start, end)
+            if keys:
+                out[key] = keys
+    return out
 
 
 def _reference_keys(

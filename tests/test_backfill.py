@@ -20,7 +20,7 @@ from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.conftest import SIM_CONFIG, sim_environ
-from tests.defs.seed import fast_config, fast_environ, seed, served
+from tests.defs.seed import fast_config, fast_environ, seed, seed_symbols, served
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -192,6 +192,31 @@ def test_backfill_makes_the_planned_calls_and_missing_does_only_new_partitions(
         == 0
     )
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_a_range_the_calendar_does_not_cover_gets_its_calendar_first(
+    fast_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    values = fast_environ(
+        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    )
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    wh = Warehouse(tmp_path / "wh")
+    seed_symbols(wh, MARKET)  # a universe, but no calendar at all
+    assert backfill("--from", "2024-04-29", "--to", "2024-05-10", "--assets", "daily_prices") == 0
+    captured = capsys.readouterr()
+    assert "adding index_daily for 2024-04-29..2024-05-10" in captured.err
+    trading = MARKET.trading_days(dt.date(2024, 4, 29), dt.date(2024, 5, 10))
+    # 2024-05-01 (Labour Day), 05-06 (substitute holiday): weekdays without a session.
+    assert len(trading) == 8
+    listed = wh.read("symbols")["symbol"].n_unique()
+    assert wh.read("daily_prices").height == len(trading) * listed
 
 
 def test_sql_prints_a_table_and_bad_sql_is_one_line(
