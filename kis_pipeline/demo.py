@@ -148,7 +148,7 @@ def _persist_with_sensor(settings: KisSettings) -> int:
             requests = result.run_requests if isinstance(result, dg.SensorResult) else []
             if not requests:
                 return runs
-            for request in requests or []:
+            for request in requests:
                 outcome = job.execute_in_process(
                     run_config={**QUIET, **request.run_config},
                     instance=instance,
