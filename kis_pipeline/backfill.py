@@ -133,28 +133,7 @@ def validate_request(
                 f"symbol(s) {', '.join(outside)} are outside KIS_SYMBOLS "
                 f"({', '.join(settings.symbols)})"
             )
-    _check_calendar_start(request, names, settings)
     return [dg.AssetKey(n) for n in names]
-
-
-def _check_calendar_start(
-    request: BackfillRequest, names: Sequence[str], settings: KisSettings
-) -> None:
-    """A range before the calendar's first day cannot be planned, unless the calendar runs too."""
-    if "trading_calendar" in names:
-        return
-    from kis_pipeline.warehouse import Warehouse
-
-    wh = Warehouse(settings.warehouse)
-    years = wh.partitions("trading_calendar")
-    if not years:
-        return
-    first = wh.read("trading_calendar", [years[0]])["date"].min()
-    if first is not None and request.start < first:
-        raise BackfillError(
-            f"--from {request.start} is before the calendar's first day {first}; add "
-            "trading_calendar to --assets or start later"
-        )
 
 
 def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
@@ -241,20 +220,26 @@ def _calendar_keys(
     """Partitions of the calendar assets a selection needs but the warehouse lacks.
 
     Daily assets make no calls on closed days, which they learn from `trading_calendar`; a
-    range the calendar does not cover would fail them, so it is materialized first (its past
-    comes from the index bars, `index_daily`).
+    range the calendar does not cover would fail them, so it is materialized first, and its
+    past comes from the index bars (`index_daily`), which it needs for every weekday of the
+    range: a calendar named in `--assets` gets them too. The partitions cover the whole range
+    (a weekend at either end falls in the window of the Friday before it).
     """
     from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.lookups import calendar_frame
 
     calendar = dg.AssetKey("trading_calendar")
-    if not graph.has(calendar) or calendar in selected:
+    if not graph.has(calendar):
         return {}
-    if not any(calendar in runner.selected_ancestors(graph, key, {calendar}) for key in selected):
+    needs = calendar in selected or any(
+        calendar in runner.selected_ancestors(graph, key, {calendar}) for key in selected
+    )
+    if not needs:
         return {}
+    wh = Warehouse(settings.warehouse)
     end = min(request.end, dt.datetime.now(KST).date())
-    known = calendar_frame(Warehouse(settings.warehouse), request.start, end)
-    if known.height >= (end - request.start).days + 1:
+    covered = calendar_frame(wh, request.start, end).height >= (end - request.start).days + 1
+    if covered and calendar not in selected:
         return {}
     out: dict[dg.AssetKey, list[str]] = {}
     for name in ("index_daily", "trading_calendar"):
@@ -262,10 +247,15 @@ def _calendar_keys(
         if not graph.has(key) or key in selected:
             continue
         partitions_def = graph.get(key).partitions_def
-        if partitions_def is not None:
-            keys = runner.partition_keys_in_range(partitions_def, request.start, end)
-            if keys:
-                out[key] = keys
+        if partitions_def is None:
+            continue
+        keys = runner.partition_keys_in_range(partitions_def, request.start, end)
+        if name == "index_daily":
+            # Bars already in the warehouse are the calendar's evidence as they are.
+            have = set(wh.partitions(name))
+            keys = [k for k in keys if k not in have]
+        if keys:
+            out[key] = keys
     return out
 
 

@@ -5,6 +5,7 @@ calling chk-holiday at most once a day, and refuses to let the bars contradict i
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zoneinfo
 
 import dagster as dg
@@ -19,7 +20,7 @@ from kis_pipeline.defs.calendar.schedules import (
     index_daily_schedule,
     trading_calendar_schedule,
 )
-from kis_pipeline.defs.calendar.sessions import not_ready, today_kst
+from kis_pipeline.defs.calendar.sessions import days_between, not_ready, today_kst
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
@@ -94,27 +95,30 @@ def test_trading_calendar_past_from_bars_ahead_from_one_chk_holiday_call(
 ) -> None:
     run_assets([index_daily], partition_range=RECENT_RANGE)
     newest = dt.date.fromisoformat(RECENT_RANGE[1])
-    base = chk_holiday_base(newest, today_kst())
+    # The simulator's clock stops at its newest session, whatever the wall clock says: the
+    # chart is asked about the days after it, and chk-holiday starts the day after it.
+    base = newest + dt.timedelta(days=1)
     year = str(base.year)
 
     first = run_assets([trading_calendar], partition_key=year)
     meta = materialization_metadata(first, "trading_calendar")
     assert tr_calls(meta, HOLIDAY_TR) == 1
     assert meta["chk_holiday_called"] is True
+    assert meta["chk_holiday_base"] == base.isoformat()
     checks = check_evaluations(first)
-    assert checks["trading_calendar_agrees_with_chk_holiday"].passed
-    assert checks["trading_calendar_weekends_closed"].passed
-    assert checks["trading_calendar_unique_dates"].passed
+    assert all(check.passed for check in checks.values()), checks
 
     frame = wh.read("trading_calendar", [year])
     past = frame.filter(pl.col("source") == "index")
     ahead = frame.filter(pl.col("source") == "chk-holiday")
-    assert past["date"].min() == dt.date.fromisoformat(RECENT_RANGE[0])
-    assert past["date"].max() == newest
-    assert ahead["date"].min() == base
-    # One answer: 24 days from the base date (the part of them in this year).
+    # The weekends on either side of the bars are closed without evidence.
+    assert past["date"].min() == dt.date(2026, 10, 31)
+    assert past["date"].max() == dt.date(2026, 11, 22)
+    # One answer: 24 days from the base date (the part of them in this year), and no hole
+    # between the bars and it.
     span = [base + dt.timedelta(days=n) for n in range(24)]
-    assert ahead.height == len([d for d in span if d.year == base.year])
+    assert frame["date"].to_list() == days_between(dt.date(2026, 10, 31), span[-1])
+    assert ahead["date"].min() == dt.date(2026, 11, 23)
     for row in frame.iter_rows(named=True):
         day = row["date"]
         assert row["is_trading_day"] == market.is_trading_day(day), day
@@ -132,7 +136,7 @@ def test_trading_calendar_past_from_bars_ahead_from_one_chk_holiday_call(
 
 def test_past_year_derives_business_days_without_chk_holiday(wh: Warehouse, market: Market) -> None:
     # Labour Day (5/1, a Thursday) and the year-end closing day (12/31, a Wednesday) are
-    # business days without a session; the gap between the two ranges is reported, not guessed.
+    # business days without a session.
     run_assets([index_daily], partition_range=("2025-04-28", "2025-05-09"))
     run_assets([index_daily], partition_range=("2025-12-22", "2025-12-31"))
     result = run_assets([trading_calendar], partition_key="2025")
@@ -148,14 +152,18 @@ def test_past_year_derives_business_days_without_chk_holiday(wh: Warehouse, mark
     labour_day = frame.filter(pl.col("date") == dt.date(2025, 5, 1)).row(0, named=True)
     assert labour_day["is_business_day"] and not labour_day["is_trading_day"]
 
-    contiguous = check_evaluations(result)["trading_calendar_contiguous"]
-    assert not contiguous.passed
-    holes = contiguous.metadata["offending"].value
-    # Weekdays without an index partition; weekends in between are known to be closed.
-    assert holes[0] == "2025-05-12"
-    assert contiguous.metadata["offending_count"].value == len(
-        _weekdays("2025-05-12", "2025-12-19")
+    # The weekdays between the two ranges had no index partition: the calendar read them from
+    # the KOSPI chart (paged, 50 bars a call) instead of leaving a hole.
+    holes = _weekdays("2025-05-12", "2025-12-19")
+    assert materialization_metadata(result, "trading_calendar")["days_read_from_chart"] == len(
+        holes
     )
+    read = _weekdays("2025-05-12", "2026-01-02")  # the holes and two weeks past them
+    assert tr_calls(materialization_metadata(result, "trading_calendar"), INDEX_TR) <= math.ceil(
+        len(read) / 50
+    )
+    assert check_evaluations(result)["trading_calendar_contiguous"].passed
+    assert frame["date"].to_list() == days_between(dt.date(2025, 4, 26), dt.date(2025, 12, 31))
 
 
 def test_bars_contradicting_chk_holiday_fail_the_blocking_check(wh: Warehouse) -> None:
@@ -208,7 +216,7 @@ def test_derived_flags_rules() -> None:
     assert not derived_flags(dt.date(2024, 9, 17), False)["is_business_day"]
     assert derived_flags(dt.date(2024, 9, 19), True)["is_settlement_day"]
     assert chk_holiday_base(dt.date(2026, 11, 20), dt.date(2026, 11, 23)) == dt.date(2026, 11, 21)
-    assert chk_holiday_base(dt.date(2026, 1, 2), dt.date(2026, 11, 23)) == dt.date(2026, 11, 16)
+    assert chk_holiday_base(dt.date(2026, 11, 23), dt.date(2026, 11, 23)) == dt.date(2026, 11, 23)
     assert chk_holiday_base(None, dt.date(2026, 11, 23)) == dt.date(2026, 11, 23)
 
 

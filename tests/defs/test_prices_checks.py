@@ -62,7 +62,14 @@ def test_factor_may_jump_only_by_the_split_ratio_on_the_split_day() -> None:
 
 
 def test_freshness_warns_with_both_dates() -> None:
-    stale = checks.freshness_result("daily_prices", D1, D3)
+    stale = checks.freshness_result("daily_prices", D1, D3, [D1, D3])
     assert not stale.passed
     assert stale.metadata["newest"].value == str(D1)
-    assert checks.freshness_result("daily_prices", D3, D3).passed
+    assert checks.freshness_result("daily_prices", D3, D3, [D3]).passed
+
+
+def test_a_backfill_of_older_days_does_not_judge_freshness() -> None:
+    # A run that ends before the newest due day cannot tell whether the table is stale.
+    older = checks.freshness_result("daily_prices", D1, D3, [D1])
+    assert older.passed
+    assert "before the newest due day" in older.metadata["not_evaluated"].value

@@ -1,8 +1,10 @@
 """Building one year of `trading_calendar` from the bars (the past) and chk-holiday (ahead).
 
 Rules, per day of the year:
-- a day inside the span of materialized `index_daily` partitions is a past day: it was a
-  session if it has a KOSPI bar (source "index"); a weekend never was;
+- a day inside the span the bars cover is a past day: it was a session if it has a KOSPI
+  bar (source "index"); a weekend never was. The span reaches over the weekend days on
+  either side of it (within the year): a year whose last session is a Friday still covers
+  its last Saturday and Sunday, so a range that crosses a year end has no hole;
 - `is_business_day`, `is_settlement_day` and `is_securities_business_day` of a past day come
   from chk-holiday when it ever answered for that day (its answer is kept in the table), else
   from the row already written for the day, else they are derived: a session is a business
@@ -34,9 +36,6 @@ CHK_HOLIDAY = "chk-holiday"
 FLAGS = ("is_business_day", "is_settlement_day", "is_securities_business_day")
 # chk-holiday answers about this many calendar days from its base date (SPEC §11.1).
 CHK_HOLIDAY_SPAN = dt.timedelta(days=23)
-# The base date never trails today by more than this, so the weeks ahead stay ahead even if
-# the bars are behind.
-MAX_BASE_LAG = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,35 @@ class CalendarYear:
 
 
 def chk_holiday_base(newest_session: dt.date | None, today: dt.date) -> dt.date:
-    """The day after the newest session with bars (no hole between past and ahead), but
-    never more than a week before today."""
+    """The day after KIS's newest session, never after today: the bars settle every day
+    before it, chk-holiday every day from it, so past and ahead meet without a hole.
+
+    `newest_session` must be KIS's newest (what the chart answers now), not merely the newest
+    the warehouse holds, or the days between would belong to neither source.
+    """
     if newest_session is None:
         return today
-    return min(today, max(newest_session + dt.timedelta(days=1), today - MAX_BASE_LAG))
+    return min(today, newest_session + dt.timedelta(days=1))
 
 
 def is_year_end_closing(day: dt.date) -> bool:
     """The year's last weekday: KRX's year-end closing day (a business day, no session)."""
     following = days_between(day + dt.timedelta(days=1), dt.date(day.year, 12, 31))
     return day.weekday() < 5 and all(d.weekday() >= 5 for d in following)
+
+
+def weekend_margins(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """[start, end] widened over the weekend days right before and after it, within the year.
+
+    A weekend is closed whatever the bars say, so the days between a year's last session and
+    its 31st (or before its first session) need no evidence.
+    """
+    one = dt.timedelta(days=1)
+    while (start - one).weekday() >= 5 and (start - one).year == start.year:
+        start -= one
+    while (end + one).weekday() >= 5 and (end + one).year == end.year:
+        end += one
+    return start, end
 
 
 def derived_flags(day: dt.date, is_open: bool) -> dict[str, bool | None]:
@@ -85,7 +102,7 @@ def build_year(
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     past: dict[dt.date, bool] = {}
     if index_days:
-        for day in days_between(min(index_days), max(index_days)):
+        for day in days_between(*weekend_margins(min(index_days), max(index_days))):
             if day.weekday() >= 5:
                 past[day] = False
             elif day in index_days:

@@ -17,10 +17,16 @@ from kis_pipeline.defs.calendar.build import (
     build_year,
     chk_holiday_base,
 )
+from kis_pipeline.defs.calendar.evidence import (
+    RECENT,
+    fill_holes,
+    from_warehouse,
+    newest_known_session,
+)
 from kis_pipeline.defs.calendar.holiday_memory import HolidayAnswer, HolidayMemory
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.partitions import calendar_years
-from kis_pipeline.defs.calendar.sessions import KOSPI, days_between, today_kst
+from kis_pipeline.defs.calendar.sessions import days_between, today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata
@@ -37,44 +43,52 @@ CONTIGUOUS = "trading_calendar_contiguous"
 COVERS_AHEAD = "trading_calendar_covers_ahead"
 # The current year's calendar should reach at least this far past today.
 AHEAD = dt.timedelta(days=7)
-# Recent index partitions read to find the newest session.
-RECENT_PARTITIONS = 31
-
-
-def index_days(warehouse: Warehouse, year: int) -> dict[dt.date, bool]:
-    """Weekdays of `year` with an `index_daily` partition -> whether it has a KOSPI bar."""
-    keys = [p for p in warehouse.partitions("index_daily") if p.startswith(f"{year}-")]
-    if not keys:
-        return {}
-    kospi = warehouse.read("index_daily", keys).filter(pl.col("index_code") == KOSPI)
-    sessions = set(kospi["date"].to_list())
-    days = [dt.date.fromisoformat(k) for k in keys]
-    return {day: day in sessions for day in days}
-
-
-def newest_session(warehouse: Warehouse) -> dt.date | None:
-    keys = warehouse.partitions("index_daily")[-RECENT_PARTITIONS:]
-    kospi = warehouse.read("index_daily", keys).filter(pl.col("index_code") == KOSPI)
-    return kospi["date"].max() if kospi.height else None  # type: ignore[return-value]
 
 
 def holiday_answer(
-    kis: KisResource, warehouse: Warehouse, year: int, today: dt.date
-) -> tuple[HolidayAnswer | None, KisClient | None]:
+    kis: KisResource, client: KisClient, year: int, base: dt.date, today: dt.date
+) -> HolidayAnswer | None:
     """Today's chk-holiday answer if it concerns `year` (calling KIS only if nobody has
     today); a year wholly behind the base date needs none."""
     settings = kis.settings()
     if settings.env == "paper":
         # KIS's mock service has no chk-holiday (SPEC §16): the calendar is the bars only.
-        return None, None
+        return None
     memory = HolidayMemory(settings.state_dir, settings.key_id)
-    base = chk_holiday_base(newest_session(warehouse), today)
     if year in (base.year, (base + CHK_HOLIDAY_SPAN).year):
-        with kis.client() as client:
-            answer = memory.today(today, base, lambda day: fetch_trading_calendar(client, day))
-        return answer, client
+        return memory.today(today, base, lambda day: fetch_trading_calendar(client, day))
     last = memory.last()
-    return (last if last is not None and last.called_on == today else None), None
+    return last if last is not None and last.called_on == today else None
+
+
+def year_evidence(
+    wh: Warehouse, client: KisClient, year: int, today: dt.date, *, ahead: bool
+) -> tuple[dict[dt.date, bool], dt.date, list[dt.date]]:
+    """The bars' word on `year`'s weekdays, chk-holiday's base date, and the days read from
+    the chart to close holes.
+
+    The past must reach chk-holiday's first day with no hole, whatever the wall clock says:
+    the base is the day after KIS's newest session (never after today), and every weekday
+    from the year's first known day up to the base is settled by a partition or the chart.
+    """
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    evidence = from_warehouse(wh, first, last)
+    base = today
+    if ahead and year >= (today - RECENT).year:
+        newest = newest_known_session(evidence, wh, client, today)
+        base = chk_holiday_base(newest, today)
+    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
+    needs_chk = ahead and year in (base.year, (base + CHK_HOLIDAY_SPAN).year)
+    if in_year:
+        lo = min(in_year)
+    elif needs_chk:
+        lo = max(base, first)
+    else:
+        return {}, base, []
+    hi = min(base - dt.timedelta(days=1), last) if needs_chk else max(in_year)
+    filled = fill_holes(evidence, client, lo, hi, today) if lo <= hi else []
+    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
+    return in_year, base, filled
 
 
 def calendar_checks(
@@ -170,9 +184,12 @@ def trading_calendar(
     year = int(context.partition_key)
     wh = warehouse.warehouse()
     today = today_kst()
-    answer, client = holiday_answer(kis, wh, year, today)
+    with kis.client() as client:
+        ahead = kis.settings().env != "paper"
+        days, base, filled = year_evidence(wh, client, year, today, ahead=ahead)
+        answer = holiday_answer(kis, client, year, base, today)
     chk = answer.frame if answer is not None else pl.DataFrame(schema=schemas.TRADING_CALENDAR)
-    built = build_year(year, index_days(wh, year), chk, wh.read(TABLE, [str(year)]))
+    built = build_year(year, days, chk, wh.read(TABLE, [str(year)]))
     if built.conflicts:
         context.log.error(f"{TABLE} {year}: the bars contradict chk-holiday on {built.conflicts}")
     written = write_one(wh, TABLE, str(year), built.frame)
@@ -184,6 +201,7 @@ def trading_calendar(
             client,
             chk_holiday_called=bool(answer is not None and answer.called),
             chk_holiday_base=answer.base_date.isoformat() if answer is not None else "",
+            days_read_from_chart=len(filled),
             rows_by_source=by_source,
         ),
         check_results=calendar_checks(built.frame, built.conflicts, year, today),

@@ -141,7 +141,7 @@ def _check_results(
         ),
     ]
     latest = latest_session(wh, dt.datetime.now(KST))
-    results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest))
+    results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest, days))
     if adjusted:
         raw = wh.read(RAW, keys)
         before = _day_before(wh, days)

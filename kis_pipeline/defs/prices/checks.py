@@ -142,9 +142,21 @@ def result(
 
 
 def freshness_result(
-    table: str, newest: dt.date | None, expected: dt.date | None
+    table: str, newest: dt.date | None, expected: dt.date | None, run_days: Sequence[dt.date]
 ) -> dg.AssetCheckResult:
-    """WARN when the newest session in the table is older than the latest completed one."""
+    """WARN when the newest session in the table is older than the latest completed one.
+
+    Only a run that reaches that session can answer: a backfill of older days says nothing
+    about freshness (the nightly run does), so it passes and says why.
+    """
+    if expected is not None and run_days and max(run_days) < expected:
+        return result(
+            table,
+            "fresh",
+            pl.DataFrame(schema={"newest": pl.Date, "expected": pl.Date}),
+            not_evaluated=f"this run ends at {max(run_days)}, before the newest due day",
+            expected=str(expected),
+        )
     stale = newest is None or (expected is not None and newest < expected)
     offending = pl.DataFrame(
         {"newest": [newest], "expected": [expected]} if stale else {"newest": [], "expected": []},

@@ -188,7 +188,7 @@ def overseas_checks(
             severity=dg.AssetCheckSeverity.WARN,
             expected=expected.height,
         ),
-        checks.freshness_result(TABLE, newest_nonempty(warehouse, TABLE), expected_newest),
+        checks.freshness_result(TABLE, newest_nonempty(warehouse, TABLE), expected_newest, days),
     ]
 
 

@@ -1,0 +1,104 @@
+"""What the bars say about past days: which weekdays were sessions, and the newest session.
+
+The calendar's past is the data itself: a weekday with a KOSPI bar was a session, a weekday
+without one was closed once KIS has a later bar. The evidence comes first from `index_daily`
+partitions already in the warehouse; a weekday the calendar must cover that no partition
+holds (a hole between two backfilled ranges, the days between the last backfilled day and
+chk-holiday's first) is read from the KOSPI chart directly, one paged call per hole range,
+so the calendar never has a gap it could have filled. Plain Python: no Dagster here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from kis_pipeline.defs.calendar.sessions import KOSPI, LOOKAHEAD, days_between, not_ready
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.index import fetch_index_daily
+from kis_pipeline.warehouse import Warehouse
+
+# How far back the newest session is looked for among the warehouse's index partitions.
+RECENT = dt.timedelta(days=31)
+
+
+@dataclass
+class Evidence:
+    """Weekday -> whether KOSPI traded, and the newest session any source showed."""
+
+    days: dict[dt.date, bool] = field(default_factory=dict)
+    newest: dt.date | None = None
+
+    def add(self, days: dict[dt.date, bool]) -> None:
+        self.days.update(days)
+        sessions = [d for d, is_open in days.items() if is_open]
+        if sessions:
+            self.newest = max(self.newest or sessions[0], *sessions)
+
+    def unknown(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Weekdays in [start, end] that no source has spoken about."""
+        return [d for d in days_between(start, end) if d.weekday() < 5 and d not in self.days]
+
+
+def from_warehouse(warehouse: Warehouse, start: dt.date, end: dt.date) -> Evidence:
+    """Weekdays in [start, end] with an `index_daily` partition -> whether it has a KOSPI bar."""
+    keys = [
+        key
+        for key in warehouse.partitions("index_daily")
+        if start.isoformat() <= key <= end.isoformat()
+    ]
+    evidence = Evidence()
+    if keys:
+        kospi = warehouse.read("index_daily", keys).filter(pl.col("index_code") == KOSPI)
+        sessions = set(kospi["date"].to_list())
+        evidence.add({(d := dt.date.fromisoformat(k)): d in sessions for k in keys})
+    return evidence
+
+
+def read_chart(
+    client: KisClient, days: list[dt.date], today: dt.date
+) -> tuple[dict[dt.date, bool], dt.date | None]:
+    """Read the KOSPI chart over `days` (and two weeks past them, up to today).
+
+    Returns what it settles: a day with a bar was a session; a day without one was closed if
+    KIS has a later bar. Days past KIS's newest bar stay unknown (not published yet, or the
+    backend's clock is behind ours), never guessed closed.
+    """
+    end = max(days[-1], min(days[-1] + LOOKAHEAD, today))
+    bars = fetch_index_daily(client, KOSPI, days[0], end)
+    sessions = set(bars["date"].to_list())
+    newest = max(sessions) if sessions else None
+    settled = {d: d in sessions for d in days if d in sessions or (newest and d < newest)}
+    return settled, newest
+
+
+def newest_known_session(
+    evidence: Evidence, warehouse: Warehouse, client: KisClient, today: dt.date
+) -> dt.date | None:
+    """KIS's newest session, asking KIS only when the warehouse leaves a weekday after its own
+    newest session unknown (today counts only once its data is ready)."""
+    recent = from_warehouse(warehouse, today - RECENT, today)
+    evidence.add(recent.days)
+    after = (recent.newest or today - RECENT) + dt.timedelta(days=1)
+    unknown = [d for d in evidence.unknown(after, today) if not not_ready([d])]
+    if unknown:
+        settled, newest = read_chart(client, unknown, today)
+        evidence.add(settled)
+        if newest is not None:
+            evidence.newest = max(evidence.newest or newest, newest)
+    return evidence.newest
+
+
+def fill_holes(
+    evidence: Evidence, client: KisClient, start: dt.date, end: dt.date, today: dt.date
+) -> list[dt.date]:
+    """Settle the weekdays of [start, end] no partition covers from the chart; returns the
+    days it settled."""
+    holes = evidence.unknown(start, end)
+    if not holes:
+        return []
+    settled, _ = read_chart(client, holes, today)
+    evidence.add(settled)
+    return sorted(settled)
