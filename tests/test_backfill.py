@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from kis_pipeline import dagster_runner as runner
@@ -217,6 +218,46 @@ def test_a_range_the_calendar_does_not_cover_gets_its_calendar_first(
     assert len(trading) == 8
     listed = wh.read("symbols")["symbol"].n_unique()
     assert wh.read("daily_prices").height == len(trading) * listed
+
+
+def test_an_existing_calendar_that_starts_later_is_extended_not_refused(
+    fast_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    values = fast_environ(
+        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    )
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    wh = Warehouse(tmp_path / "wh")
+    seed_symbols(wh, MARKET)
+    assert backfill("--from", "2024-06-03", "--to", "2024-06-14", "--assets", "daily_prices") == 0
+    capsys.readouterr()
+
+    # The calendar alone, for days before its first: it brings the bars it is built from.
+    assert (
+        backfill("--from", "2024-04-01", "--to", "2024-04-30", "--assets", "trading_calendar") == 0
+    )
+    captured = capsys.readouterr()
+    assert "adding index_daily for 2024-04-01..2024-04-30" in captured.err
+    assert "checks not passed" not in captured.out
+    calendar = wh.read("trading_calendar")
+    april = calendar.filter(pl.col("date").is_between(dt.date(2024, 4, 1), dt.date(2024, 4, 30)))
+    assert april.height == 30
+    assert sorted(april.filter(pl.col("is_trading_day"))["date"]) == MARKET.trading_days(
+        dt.date(2024, 4, 1), dt.date(2024, 4, 30)
+    )
+
+    # A daily asset for days before the calendar's first: the command adds what it needs.
+    assert backfill("--from", "2024-03-04", "--to", "2024-03-08", "--assets", "daily_prices") == 0
+    assert "adding trading_calendar for 2024" in capsys.readouterr().err
+    march = MARKET.trading_days(dt.date(2024, 3, 4), dt.date(2024, 3, 8))
+    prices = wh.read("daily_prices").filter(pl.col("date").is_in(march))
+    assert prices.height == len(march) * len(MARKET.listings)
 
 
 def test_sql_prints_a_table_and_bad_sql_is_one_line(
