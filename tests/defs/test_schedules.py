@@ -232,15 +232,15 @@ class Clock:
 def bootstrap(clock: Clock, wh: Warehouse) -> None:
     """The warehouse as the nightly runs leave it on the Sunday evening before `FIRST`."""
     clock.move(dt.datetime(2025, 12, 28, 20, 0, tzinfo=KST))
-    recent = ("2025-12-15", "2025-12-26")
+    # The freshness checks look ten days back, the nightly prices' calendar lookup twenty.
+    recent = ("2025-12-19", "2025-12-26")
     for day in MARKET.trading_days(*(dt.date.fromisoformat(d) for d in recent)):
         seed_symbols(wh, MARKET, day)
-    run_assets([index_daily], partition_range=("2025-12-01", recent[1]))
+    run_assets([index_daily], partition_range=("2025-12-08", recent[1]))
     for year in ("2025", "2026"):
         run_assets([trading_calendar], partition_key=year)
-    run_assets([daily_prices, daily_prices_adjusted], partition_range=recent)
-    run_assets([investor_flows, market_investor_flows], partition_range=recent)
-    run_assets([rankings], partition_range=recent)
+    nightly = [daily_prices, daily_prices_adjusted, investor_flows, market_investor_flows, rankings]
+    run_assets(nightly, partition_range=recent)
 
 
 @pytest.fixture(scope="module")
@@ -345,9 +345,11 @@ def test_sessions_are_fetched_the_nightly_way_and_closed_days_cost_nothing(
 
 def test_the_calendar_covers_the_turn_of_the_year_as_it_was(replay: Replay) -> None:
     frame = replay.warehouse.read("trading_calendar", ["2025", "2026"])
-    covered = frame.filter(pl.col("date").is_between(dt.date(2025, 12, 1), dt.date(2026, 1, 20)))
+    # From the first index bars of the bootstrap to chk-holiday's reach past the last tick.
+    first, last = dt.date(2025, 12, 8), dt.date(2026, 1, 20)
+    covered = frame.filter(pl.col("date").is_between(first, last))
     days = covered["date"].to_list()
-    assert days == [dt.date(2025, 12, 1) + dt.timedelta(days=n) for n in range(51)]
+    assert days == [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     for row in covered.iter_rows(named=True):
         assert row["is_trading_day"] == MARKET.is_trading_day(row["date"]), row
 
