@@ -29,8 +29,14 @@ KOSPI = "0001"
 LOOKAHEAD = dt.timedelta(days=14)
 
 
+# The pipeline's clock. None follows the wall clock; tests pin a moment here (monkeypatch) to
+# replay a given day, since every "today" of the batch assets comes from `now_kst`.
+PINNED_NOW: dt.datetime | None = None
+
+
 def now_kst() -> dt.datetime:
-    return dt.datetime.now(KST)
+    """Now in Asia/Seoul: the wall clock, or `PINNED_NOW` when set."""
+    return PINNED_NOW.astimezone(KST) if PINNED_NOW is not None else dt.datetime.now(KST)
 
 
 def today_kst() -> dt.date:

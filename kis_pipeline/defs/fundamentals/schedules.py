@@ -7,11 +7,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
-from kis_pipeline.defs.fundamentals.dividends import dividends
+from kis_pipeline.defs.fundamentals.dividends import dividends, refreshed_years
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
 from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.schedules import scheduled_day, years_schedule
@@ -39,15 +37,11 @@ def fundamentals_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     return dg.RunRequest(run_key=f"fundamentals-{scheduled_day(context)}")
 
 
-def dividend_years(day: dt.date) -> list[str]:
-    return [str(day.year - 1), str(day.year)] if day.month <= 3 else [str(day.year)]
-
-
 dividends_schedule = years_schedule(
     "dividends_schedule",
     dividends_job,
     cron="0 10 * * 6",
-    years=dividend_years,
+    years=refreshed_years,
     run_key_prefix="dividends-",
     description="Saturday mornings: refresh this year's dividend schedule.",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from kis_pipeline.defs.calendar.sessions import today_kst
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.warehouse import TABLES
 
@@ -20,13 +21,16 @@ from kis_pipeline.warehouse import TABLES
 )
 def warehouse_compaction(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
+    # The month is the pipeline's (Asia/Seoul), not the machine's: at 05:00 KST on the 1st a
+    # UTC machine is still in the month that just closed.
+    current_month = today_kst().replace(day=1)
     files: dict[str, str] = {}
     merged = 0
     for table in wh.tables():
         spec = TABLES.get(table)
         if spec is None or spec.compaction != "month" or spec.partition_by != "date":
             continue
-        result = wh.compact(table, grain="month", refresh=False)
+        result = wh.compact(table, before=current_month, grain="month", refresh=False)
         merged += result.groups
         files[table] = f"{result.files_before} -> {result.files_after}"
     if merged:

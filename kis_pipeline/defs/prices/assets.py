@@ -14,12 +14,12 @@ the string "dg.AssetExecutionContext" instead of the class and reject the defini
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Sequence
 
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.defs.calendar.sessions import now_kst
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
@@ -50,14 +50,13 @@ from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import TABLES, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 SOURCE_TAG = "kis/price_source"
 SOURCES = ("auto", "chart", "multi_quote")
 REFERENCE_DEPS = [dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")]
 
 
 def chart_cache(warehouse: Warehouse) -> ChartCache:
-    now = dt.datetime.now(KST)
+    now = now_kst()
     final = now.date() if now.time() >= SESSION_FINAL else now.date() - dt.timedelta(days=1)
     return ChartCache(warehouse.root / "raw" / "daily_chart", as_of=now.date(), final_through=final)
 
@@ -78,7 +77,7 @@ def use_multi_quote(
     # The paper environment has no multi-quote (SPEC §16): the chart serves it too.
     if settings.env == "paper":
         return False
-    return days[0] == latest_session(warehouse, dt.datetime.now(KST))
+    return days[0] == latest_session(warehouse, now_kst())
 
 
 def _universe(context: dg.AssetExecutionContext, settings: KisSettings, wh: Warehouse) -> Universe:
@@ -140,7 +139,7 @@ def _check_results(
             expected=expected.height,
         ),
     ]
-    latest = latest_session(wh, dt.datetime.now(KST))
+    latest = latest_session(wh, now_kst())
     results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest, days))
     if adjusted:
         raw = wh.read(RAW, keys)

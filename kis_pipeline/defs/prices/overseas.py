@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.defs.calendar.sessions import now_kst
 from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import read_cached, write_cached
@@ -163,7 +164,7 @@ def overseas_checks(
     warehouse: Warehouse, days: Sequence[dt.date], tickers: Sequence[tuple[str, str]]
 ) -> list[dg.AssetCheckResult]:
     spec = TABLES[TABLE]
-    today = dt.datetime.now(dt.UTC).date()
+    today = now_kst().astimezone(dt.UTC).date()
     expected_newest = today - dt.timedelta(days=1)
     while expected_newest.weekday() >= 5:
         expected_newest -= dt.timedelta(days=1)
