@@ -26,6 +26,13 @@ import dagster as dg
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline import progress as progress_files
+from kis_pipeline.defs.calendar.sessions import (
+    SETTLES_AT,
+    days_between,
+    not_ready,
+    now_kst,
+    unsettled,
+)
 from kis_pipeline.defs.shared import PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
 
@@ -94,14 +101,21 @@ def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
 
 
 def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) -> None:
-    """The range must be ordered, not in the future and not before the data start."""
-    today = today or dt.datetime.now(KST).date()
+    """The range must be ordered, hold a weekday, not be in the future and not before the data
+    start."""
+    today = today or now_kst().date()
     if request.start > request.end:
         raise BackfillError(f"--from {request.start} is after --to {request.end}")
     if request.end > today:
         raise BackfillError(f"--to {request.end} is in the future (today is {today} in Asia/Seoul)")
     if request.start < DATA_START:
         raise BackfillError(f"--from {request.start} is before the data start {DATA_START}")
+    # A weekday partition spans the weekend after it, so a weekend alone would select Friday.
+    if all(d.weekday() >= 5 for d in days_between(request.start, request.end)):
+        raise BackfillError(
+            f"--from {request.start} --to {request.end} holds no trading session (a weekend); "
+            "nothing to fetch"
+        )
     bad = [s for s in request.symbols if not SYMBOL_PATTERN.match(s)]
     if bad:
         raise BackfillError(
@@ -114,10 +128,12 @@ def validate_request(
     defs: dg.Definitions,
     settings: KisSettings,
     *,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> list[dg.AssetKey]:
-    """Check dates, asset names and symbol spelling (no API call); returns the asset keys."""
-    validate_dates(request, today=today)
+    """Check dates, asset names, symbol spelling and that the range's sessions have settled
+    (no API call); returns the asset keys."""
+    now = now or now_kst()
+    validate_dates(request, today=now.date())
     graph = defs.resolve_asset_graph()
     known = sorted(k.to_user_string() for k in graph.materializable_asset_keys)
     names = request.assets or tuple(date_partitioned_assets(defs))
@@ -133,7 +149,33 @@ def validate_request(
                 f"symbol(s) {', '.join(outside)} are outside KIS_SYMBOLS "
                 f"({', '.join(settings.symbols)})"
             )
+    _check_settled(request, names, graph, now)
     return [dg.AssetKey(n) for n in names]
+
+
+def _check_settled(
+    request: BackfillRequest, names: Sequence[str], graph: Any, now: dt.datetime
+) -> None:
+    """A range ending in a session that has not settled would write partial (or no) rows and
+    record them as done: refuse it, saying from when it can be fetched."""
+    late: list[str] = []
+    day = request.end
+    for name in names:
+        node = graph.get(dg.AssetKey(name))
+        if SETTLES_AT not in node.metadata:
+            continue
+        # The partition holding --to: a Sunday belongs to Friday's.
+        midnight = dt.datetime.combine(request.end, dt.time(), tzinfo=KST)
+        day = dt.date.fromisoformat(
+            node.partitions_def.get_partition_key_for_timestamp(midnight.timestamp())
+        )
+        if not_ready([day], now):
+            late.append(name)
+    if late:
+        raise BackfillError(
+            f"--to {request.end}: {unsettled(day, now)} ({', '.join(late)}); end the range "
+            "the day before, or run it again then"
+        )
 
 
 def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
@@ -274,7 +316,8 @@ def _reference_keys(
     )
     if not needs:
         return {}
-    today = dt.datetime.now(KST).date()
+    now = now_kst()
+    today = now.date()
     start = today - dt.timedelta(days=REFERENCE_DAYS)
     out: dict[dg.AssetKey, list[str]] = {}
     for name in REFERENCE_ASSETS:
@@ -285,6 +328,9 @@ def _reference_keys(
         if partitions_def is None:
             continue
         keys = runner.partition_keys_in_range(partitions_def, start, today)
+        if SETTLES_AT in graph.get(key).metadata:
+            # Today's index bars are final only after the close; the snapshot needs no more.
+            keys = [k for k in keys if not not_ready([dt.date.fromisoformat(k)], now)]
         if keys:
             out[key] = keys
     return out

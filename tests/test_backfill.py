@@ -3,8 +3,10 @@ order, calls as planned, `--missing`, and the summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +18,14 @@ import pytest
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline.backfill import BackfillRequest, validate_request
 from kis_pipeline.cli import main
+from kis_pipeline.defs.flows import investor_flows
+from kis_pipeline.defs.prices import daily_prices
+from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
+from kis_pipeline.warehouse import TABLES, Warehouse
+from tests.conftest import KST, SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed, seed_symbols, served
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -74,6 +79,11 @@ def backfill(*args: str) -> int:
         (
             ["--from", "2024-01-02", "--to", "2024-01-05", "--symbols", "005930,999990"],
             "unknown symbol(s) 999990: not in the 2026-11-20 symbols snapshot",
+        ),
+        # A weekday partition spans the weekend after it: this once fetched Friday 01-05.
+        (
+            ["--from", "2024-01-06", "--to", "2024-01-07", "--assets", "daily_prices"],
+            "--from 2024-01-06 --to 2024-01-07 holds no trading session (a weekend)",
         ),
     ],
 )
@@ -283,3 +293,140 @@ def test_sql_without_a_warehouse_says_so(
     assert main(["sql", "select 1"]) == 1
     err = capsys.readouterr().err
     assert "no warehouse at" in err and len(err.strip().splitlines()) == 1
+
+
+# The simulator's clock stops on Friday 2026-11-20 at 18:00; these weeks are in its history.
+WEEK = ("--from", "2026-11-09", "--to", "2026-11-13")
+NEXT_WEEK = ("--from", "2026-11-16", "--to", "2026-11-20")
+PER_SYMBOL = ("daily_prices", "daily_prices_adjusted", "investor_flows")
+
+
+def stored(wh: Warehouse, table: str) -> pl.DataFrame:
+    return wh.read(table).sort(list(TABLES[table].sort))
+
+
+def test_a_backfill_for_some_symbols_replaces_only_their_rows(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    assert backfill(*WEEK, "--assets", ",".join(PER_SYMBOL)) == 0
+    before = {table: stored(wh, table) for table in PER_SYMBOL}
+    listed = before["daily_prices"]["symbol"].n_unique()
+    assert listed == len(MARKET.listings) and before["investor_flows"].height == 5 * listed
+    # Spoil one symbol's bars: the run for that symbol must put them right, and touch no other.
+    symbol = SYMBOLS[1]
+    for key in wh.partitions("daily_prices"):
+        day = wh.read("daily_prices", [key])
+        spoiled = pl.col("symbol") == symbol
+        wh.write_partition(
+            "daily_prices", key, day.with_columns(close=pl.when(spoiled).then(1).otherwise("close"))
+        )
+    assert backfill(*WEEK, "--assets", ",".join(PER_SYMBOL), "--symbols", symbol) == 0
+    for table, frame in before.items():
+        assert stored(wh, table).equals(frame), table
+
+
+def test_a_failed_fetch_keeps_the_stored_rows_and_missing_repairs_the_rest(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    assert backfill(*WEEK, "--assets", "daily_prices") == 0
+    before = stored(wh, "daily_prices")
+    # An unreachable host, and no fetched window to fall back on.
+    shutil.rmtree(tmp_path / "wh" / "raw")
+    monkeypatch.setenv("KIS_REST_URL", "http://127.0.0.1:9")
+    assert backfill(*WEEK, "--assets", "daily_prices", "--symbols", SYMBOLS[0]) == 1
+    assert stored(wh, "daily_prices").equals(before)
+
+    # The failed run recorded nothing and broke nothing: --missing fetches the new week only.
+    monkeypatch.setenv("KIS_REST_URL", env["KIS_REST_URL"])
+    calls = served(fast_sim, env["KIS_APP_KEY"])
+    capsys.readouterr()
+    assert (
+        backfill("--from", WEEK[1], "--to", NEXT_WEEK[3], "--assets", "daily_prices", "--missing")
+        == 0
+    )
+    assert served(fast_sim, env["KIS_APP_KEY"]) - calls == len(MARKET.listings)
+    assert stored(wh, "daily_prices").height == 10 * len(MARKET.listings)
+
+
+@pytest.fixture(scope="module")
+def session_sim() -> Iterator[SimulatorServer]:
+    """The simulator during the session of Friday 2026-11-20."""
+    with SimulatorServer(dataclasses.replace(CONFIG, now=DURING_SESSION)) as server:
+        yield server
+
+
+DURING_SESSION = dt.datetime(2026, 11, 20, 11, 0, tzinfo=KST)
+
+
+@pytest.mark.parametrize("assets", ["daily_prices", "investor_flows", ""])
+def test_a_session_that_has_not_settled_is_refused_before_any_call(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    assets: str,
+) -> None:
+    monkeypatch.setenv("KIS_NOW", "2026-11-20T15:35")
+    selection = ["--assets", assets] if assets else []
+    assert backfill(*NEXT_WEEK, *selection) == 1
+    err = capsys.readouterr().err
+    assert "the 2026-11-20 session has not settled yet: it can be fetched from 15:40 KST" in err
+    assert len(err.strip().splitlines()) == 1
+    assert served(fast_sim, env["KIS_APP_KEY"]) == 0
+
+
+@pytest.mark.parametrize("asset", [daily_prices, investor_flows], ids=lambda a: a.key.path[0])
+def test_a_run_of_an_open_session_fails_and_records_nothing(
+    session_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    asset: dg.AssetsDefinition,
+) -> None:
+    """Launched from the UI during the session, today's partition is neither written nor
+    recorded as materialized (it used to be an empty partition, shown green)."""
+    for name, value in sim_environ(session_sim, tmp_path / "state").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "wh"))
+    monkeypatch.setenv("KIS_NOW", DURING_SESSION.isoformat())
+    wh = Warehouse(tmp_path / "wh")
+    seed(wh, session_sim.state.market)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [asset],
+            resources=RESOURCES,
+            partition_key="2026-11-20",
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        assert instance.get_materialized_partitions(asset.key) == set()
+    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert "2026-11-20 session has not settled yet" in message.description
+    assert wh.partitions(asset.key.path[0]) == []
+
+
+def test_a_fresh_warehouse_during_the_session_records_only_settled_days(
+    session_sim: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reference assets a fresh warehouse needs stop at the last settled session."""
+    values = fast_environ(
+        sim_environ(session_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    )
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in {**values, "KIS_NOW": DURING_SESSION.isoformat()}.items():
+        monkeypatch.setenv(name, value)
+    assert backfill("--from", "2026-11-16", "--to", "2026-11-19", "--assets", "daily_prices") == 0
+    wh = Warehouse(tmp_path / "wh")
+    assert wh.read("daily_prices").height == 4 * wh.read("symbols")["symbol"].n_unique()
+    with runner.open_instance(tmp_path / "wh" / ".dagster") as instance:
+        index_days = instance.get_materialized_partitions(dg.AssetKey("index_daily"))
+    assert "2026-11-19" in index_days and "2026-11-20" not in index_days

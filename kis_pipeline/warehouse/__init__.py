@@ -4,6 +4,7 @@ from kis_pipeline.warehouse.catalog import connect
 from kis_pipeline.warehouse.store import (
     CompactResult,
     SchemaMismatch,
+    Scope,
     Warehouse,
     WarehouseError,
     WriteResult,
@@ -15,6 +16,7 @@ __all__ = [
     "TABLES",
     "CompactResult",
     "SchemaMismatch",
+    "Scope",
     "TableSpec",
     "Warehouse",
     "WarehouseError",

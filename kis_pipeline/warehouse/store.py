@@ -11,6 +11,11 @@ Layout (the only code that knows paths):
 A write goes: check the frame against the table's schema -> write a uniquely named file ->
 fsync -> publish it in the manifest under the table lock, retiring whatever it replaces. A
 crash before publishing leaves only an unreferenced file that the next compaction sweeps.
+
+A write normally replaces a whole partition. A `Scope` narrows it to some symbols (a run for
+a subset) and protects others (symbols whose fetch failed): the partition's other rows are
+read and merged under the same lock, so two scoped writers of one partition never lose each
+other's rows.
 """
 
 from __future__ import annotations
@@ -48,11 +53,52 @@ class SchemaMismatch(WarehouseError):
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which stored rows of a partition a write replaces, by the values of column `by`.
+
+    The default replaces every row. `only` narrows the write to the rows of those values (a
+    run restricted to some symbols leaves the others alone); rows of the values in `keep` stay
+    as they are whatever the new frame holds for them (a fetch that failed must not erase what
+    an earlier run stored).
+    """
+
+    only: frozenset[str] | None = None
+    keep: frozenset[str] = frozenset()
+    by: str = "symbol"
+
+    @classmethod
+    def of(
+        cls, only: Iterable[str] | None = None, keep: Iterable[str] = (), *, by: str = "symbol"
+    ) -> Scope:
+        return cls(None if only is None else frozenset(only), frozenset(keep), by)
+
+    def keeping(self, values: Iterable[str]) -> Scope:
+        """This scope, also keeping the rows of `values`."""
+        return Scope(self.only, self.keep | frozenset(values), self.by)
+
+    @property
+    def whole(self) -> bool:
+        return self.only is None and not self.keep
+
+    @property
+    def empty(self) -> bool:
+        """Whether the write would replace nothing at all."""
+        return self.only is not None and self.only <= self.keep
+
+    def replaced(self) -> pl.Expr:
+        """True for the rows this write replaces."""
+        expr = pl.lit(True) if self.only is None else pl.col(self.by).is_in(sorted(self.only))
+        if self.keep:
+            expr = expr & ~pl.col(self.by).is_in(sorted(self.keep))
+        return expr
+
+
+@dataclass(frozen=True)
 class WriteResult:
     table: str
     partition: str
-    path: Path
-    rows: int
+    path: Path | None  # None: the scope replaced nothing, so nothing was written
+    rows: int  # rows this write put in (a scoped write keeps others beside them)
     bytes: int
 
 
@@ -103,27 +149,27 @@ class Warehouse:
         frame: pl.DataFrame,
         *,
         part: str | None = None,
+        scope: Scope | None = None,
         refresh: bool = True,
     ) -> WriteResult:
-        """Replace `partition` (or only its piece `part`) of `table` with `frame`, atomically."""
+        """Replace `partition` (or only its piece `part`, or only the rows `scope` names) of
+        `table` with `frame`, atomically."""
         spec = _spec(table)
-        frame = conform(spec, frame)
-        if not _PARTITION[spec.partition_by].match(partition):
-            raise WarehouseError(
-                f"{table}: partition {partition!r} is not a {spec.partition_by} "
-                f"({'YYYY-MM-DD' if spec.partition_by == 'date' else 'YYYY'})"
-            )
-        stray = frame.filter(spec.partition_expr() != partition)
-        if stray.height:
-            raise WarehouseError(
-                f"{table}: {stray.height} rows do not belong to partition {partition} "
-                f"(e.g. {spec.partition_column}={stray[spec.partition_column][0]})"
-            )
-        if spec.key:
-            dupes = frame.select(spec.key).is_duplicated().sum()
-            if dupes:
-                raise WarehouseError(f"{table}: {dupes} rows share a key {spec.key} in {partition}")
-        table_dir = self.table_dir(table)
+        frame = _checked(spec, partition, conform(spec, frame))
+        if scope is not None and not scope.whole:
+            if part is not None:
+                raise WarehouseError(f"{table}: a piece ({part}) cannot be replaced by scope")
+            result = self._merge(spec, partition, frame, scope)
+        else:
+            result = self._replace(spec, partition, frame, part)
+        if refresh and result.path is not None:
+            self.refresh_catalog()
+        return result
+
+    def _replace(
+        self, spec: TableSpec, partition: str, frame: pl.DataFrame, part: str | None
+    ) -> WriteResult:
+        table_dir = self.table_dir(spec.name)
         rel = f"{spec.partition_by}={partition}/part-{_unique()}.parquet"
         size = _write_parquet(frame.sort(spec.sort), table_dir / rel)
         with file_lock(table_dir / LOCK):
@@ -138,9 +184,45 @@ class Warehouse:
             )
             self._collect_garbage(table_dir, manifest)
             manifest.save(table_dir)
-        if refresh:
-            self.refresh_catalog()
-        return WriteResult(table, partition, table_dir / rel, frame.height, size)
+        return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
+
+    def _merge(
+        self, spec: TableSpec, partition: str, frame: pl.DataFrame, scope: Scope
+    ) -> WriteResult:
+        """Replace the rows `scope` names, keeping the partition's others; the stored rows
+        are read under the table lock, so a concurrent writer's rows are never dropped."""
+        frame = frame.filter(~pl.col(scope.by).is_in(sorted(scope.keep)))
+        if scope.only is not None:
+            outside = frame.filter(~pl.col(scope.by).is_in(sorted(scope.only)))
+            if outside.height:
+                raise WarehouseError(
+                    f"{spec.name}: {outside.height} rows in {partition} are outside the "
+                    f"{scope.by} values this write replaces (e.g. {outside[scope.by][0]})"
+                )
+        if scope.empty:
+            return WriteResult(spec.name, partition, None, 0, 0)
+        table_dir = self.table_dir(spec.name)
+        rel = f"{spec.partition_by}={partition}/part-{_unique()}.parquet"
+        with file_lock(table_dir / LOCK):
+            manifest = Manifest.load(table_dir)
+            covering = manifest.covering(partition)
+            stored = (
+                pl.read_parquet([table_dir / e.file for e in covering])
+                .filter(spec.partition_expr() == partition)
+                .select(list(spec.schema))
+                if covering
+                else frame.clear()
+            )
+            merged = _checked(
+                spec, partition, pl.concat([stored.filter(~scope.replaced()), frame])
+            )
+            size = _write_parquet(merged.sort(spec.sort), table_dir / rel)
+            for entry in list(covering):
+                self._remove(spec, manifest, entry, partition=partition)
+            manifest.entries.append(Entry(rel, [partition], [], merged.height, size))
+            self._collect_garbage(table_dir, manifest)
+            manifest.save(table_dir)
+        return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
     def _remove(
         self,
@@ -301,6 +383,27 @@ def conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
         )
         raise SchemaMismatch(f"{spec.name}: frame does not match the table schema: {details}")
     return frame.select(list(expected))
+
+
+def _checked(spec: TableSpec, partition: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame`, if it is one partition's rows with unique keys; else a `WarehouseError`."""
+    table = spec.name
+    if not _PARTITION[spec.partition_by].match(partition):
+        raise WarehouseError(
+            f"{table}: partition {partition!r} is not a {spec.partition_by} "
+            f"({'YYYY-MM-DD' if spec.partition_by == 'date' else 'YYYY'})"
+        )
+    stray = frame.filter(spec.partition_expr() != partition)
+    if stray.height:
+        raise WarehouseError(
+            f"{table}: {stray.height} rows do not belong to partition {partition} "
+            f"(e.g. {spec.partition_column}={stray[spec.partition_column][0]})"
+        )
+    if spec.key:
+        dupes = frame.select(spec.key).is_duplicated().sum()
+        if dupes:
+            raise WarehouseError(f"{table}: {dupes} rows share a key {spec.key} in {partition}")
+    return frame
 
 
 def _plan_groups(

@@ -226,3 +226,38 @@ def test_netting_check_flags_rows_that_do_not_net_to_zero() -> None:
     )
     offenders = netting_offenders(frame, "symbol", unit=1)
     assert offenders.rows() == [(dt.date(2026, 11, 20), "000660", 100)]
+
+
+def test_a_rejected_symbol_keeps_its_stored_rows_and_the_run_records_nothing(
+    sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch
+) -> None:
+    wh = _seeded(monkeypatch, sim_server, tmp_path, market, KIS_SYMBOLS=",".join(SYMBOLS))
+    day = "2026-11-19"
+    run_assets([investor_flows], partition_key=day)
+    # A code KIS does not know, with rows stored by an earlier run.
+    ghost = "999990"
+    stored = wh.read("investor_flows", [day])
+    stored = pl.concat([stored, stored.head(1).with_columns(symbol=pl.lit(ghost))])
+    wh.write_partition("investor_flows", day, stored)
+    snapshot = wh.partitions("symbols")[-1]
+    listing = wh.read("symbols", [snapshot])
+    wh.write_partition(
+        "symbols",
+        snapshot,
+        pl.concat([listing, listing.head(1).with_columns(symbol=pl.lit(ghost))]),
+    )
+    monkeypatch.setenv("KIS_SYMBOLS", ",".join((*SYMBOLS, ghost)))
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [investor_flows],
+            resources=RESOURCES,
+            partition_key=day,
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert instance.get_materialized_partitions(investor_flows.key) == set()
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert ghost in message.description
+    assert wh.read("investor_flows", [day]).sort("symbol").equals(stored.sort("symbol"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -16,6 +17,7 @@ from kis_pipeline.defs.fundamentals import (
     financial_ratios,
     income_statement,
 )
+from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.kis.endpoints.dividends import DIVIDEND_KINDS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
@@ -135,3 +137,19 @@ def test_dividends_of_all_issues(
     assert sorted(frame.select("symbol", "record_date").iter_rows()) == sorted(
         (d.symbol, d.record_date) for d in truth
     )
+
+
+@pytest.mark.parametrize(
+    ("asset", "partition"),
+    [(balance_sheet, None), (dividends, "2025")],
+    ids=["statements", "dividends"],
+)
+def test_a_run_for_some_symbols_replaces_only_theirs(
+    wh: Warehouse, asset: dg.AssetsDefinition, partition: str | None
+) -> None:
+    table = asset.key.path[0]
+    run_assets([asset], partition_key=partition)
+    before = wh.read(table).sort(wh.read(table).columns)
+    assert before.filter(pl.col("symbol") != SYMBOLS[0]).height > 0
+    run_assets([asset], partition_key=partition, tags={SYMBOLS_TAG: SYMBOLS[0]})
+    assert wh.read(table).sort(before.columns).equals(before)

@@ -5,7 +5,7 @@ Wednesday 12-31 (KRX's year-end closing day) and Thursday 2026-01-01 (New Year's
 weekday holidays, Friday 01-02 (the first session of 2026) and Saturday 01-03. Each tick is
 evaluated through Dagster's schedule evaluation at its scheduled time, and every run it
 requests is executed in process against a simulator whose clock, like the pipeline's
-(`sessions.PINNED_NOW`), is that time. The warehouse starts as the nightly runs leave it: the
+(`KIS_NOW`), is that time. The warehouse starts as the nightly runs leave it: the
 weeks before are materialized by the pipeline itself on the Sunday evening before.
 """
 
@@ -220,7 +220,7 @@ class Clock:
         )
         for name, value in environ.items():
             self.mp.setenv(name, value)
-        self.mp.setattr(sessions, "PINNED_NOW", when)
+        self.mp.setenv(sessions.NOW, when.isoformat())
         self.at = when
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.defs.universe import symbols
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
@@ -89,3 +90,13 @@ def test_closed_days_make_no_calls(
     assert meta["calls"] == 0 and meta["captured"] is False
     assert wh.read("symbols").height == 0
     assert pl.DataFrame(wh.partitions("symbols")).is_empty()
+
+
+def test_a_run_for_some_symbols_replaces_only_theirs(
+    sim_server: SimulatorServer, tmp_path, monkeypatch
+) -> None:
+    wh = use_simulator(monkeypatch, sim_server, tmp_path)
+    run_assets([symbols], partition_key=LATEST)
+    before = wh.read("symbols")
+    run_assets([symbols], partition_key=LATEST, tags={SYMBOLS_TAG: "005930"})
+    assert wh.read("symbols").equals(before)

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.kis import schemas
-from kis_pipeline.warehouse import SchemaMismatch, Warehouse, WarehouseError, connect
+from kis_pipeline.warehouse import SchemaMismatch, Scope, Warehouse, WarehouseError, connect
 from kis_pipeline.warehouse.manifest import Manifest
 from kis_pipeline.warehouse.tables import TABLES, TableSpec, register_table
 
@@ -85,6 +85,114 @@ def test_rows_must_belong_to_the_partition_and_keys_must_be_unique(tmp_path: Pat
         wh.write_partition("prices", "2024-01-02", prices(DAY, SYMBOLS))
     with pytest.raises(WarehouseError, match="is not a date"):
         wh.write_partition("daily_prices", "20240102", prices(DAY, SYMBOLS))
+
+
+def closes(wh: Warehouse, partition: str = "2024-01-02") -> dict[str, int]:
+    frame = wh.read("daily_prices", [partition])
+    return dict(zip(frame["symbol"].to_list(), frame["close"].to_list(), strict=True))
+
+
+def test_a_scoped_write_replaces_only_its_symbols_rows(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
+    # A run for one symbol: its row is replaced, the others stay.
+    wh.write_partition(
+        "daily_prices", "2024-01-02", prices(DAY, ["000660"], close=200), scope=Scope.of(["000660"])
+    )
+    assert closes(wh) == {"005930": 100, "000660": 200, "035420": 100}
+    # A symbol of the scope without a row any more loses its row; nothing else does.
+    wh.write_partition(
+        "daily_prices", "2024-01-02", prices(DAY, [])[:0], scope=Scope.of(["035420"])
+    )
+    assert closes(wh) == {"005930": 100, "000660": 200}
+    assert len(wh.live_files("daily_prices")) == 1
+    with pytest.raises(WarehouseError, match="outside the symbol values this write replaces"):
+        wh.write_partition(
+            "daily_prices", "2024-01-02", prices(DAY, SYMBOLS), scope=Scope.of(["005930"])
+        )
+    assert closes(wh) == {"005930": 100, "000660": 200}
+
+
+def test_kept_symbols_keep_their_stored_rows_whatever_the_frame_holds(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
+    # A whole-universe run in which 000660 failed: the others are replaced, 000660 is kept.
+    wh.write_partition(
+        "daily_prices",
+        "2024-01-02",
+        prices(DAY, ["005930", "035420"], close=300),
+        scope=Scope.of(keep=["000660"]),
+    )
+    assert closes(wh) == {"005930": 300, "000660": 100, "035420": 300}
+    # A one-symbol run whose only symbol failed writes nothing at all, not even a new file.
+    files = wh.live_files("daily_prices")
+    result = wh.write_partition(
+        "daily_prices",
+        "2024-01-03",
+        prices(dt.date(2024, 1, 3), [])[:0],
+        scope=Scope.of(["005930"], keep=["005930"]),
+    )
+    assert result.path is None
+    assert wh.live_files("daily_prices") == files and wh.partitions("daily_prices") == [
+        "2024-01-02"
+    ]
+
+
+def test_a_scoped_write_inside_a_compacted_month_keeps_the_other_days(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    days = [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    for day in days:
+        wh.write_partition("daily_prices", day.isoformat(), prices(day, SYMBOLS), refresh=False)
+    wh.compact("daily_prices", before=dt.date(2024, 2, 1))
+    wh.write_partition(
+        "daily_prices",
+        "2024-01-03",
+        prices(days[1], ["005930"], close=7),
+        scope=Scope.of(["005930"]),
+    )
+    assert closes(wh, "2024-01-02") == dict.fromkeys(SYMBOLS, 100)
+    assert closes(wh, "2024-01-03") == {"005930": 7, "000660": 100, "035420": 100}
+    assert sql(wh, "select count(*) from daily_prices") == [(6,)]
+
+
+def _write_one_symbol_forever(root: str, symbol: str) -> None:
+    wh = Warehouse(Path(root))
+    close = 0
+    while True:
+        close += 1
+        wh.write_partition(
+            "daily_prices", "2024-01-02", prices(DAY, [symbol], close), scope=Scope.of([symbol])
+        )
+
+
+def test_concurrent_scoped_writers_of_one_partition_never_undo_each_other(
+    tmp_path: Path,
+) -> None:
+    """Three processes rewrite one symbol each of the same partition, with rising closes: no
+    write may drop or roll back another symbol's row."""
+    ctx = mp.get_context("spawn")
+    writers = [
+        ctx.Process(target=_write_one_symbol_forever, args=(str(tmp_path), symbol))
+        for symbol in SYMBOLS
+    ]
+    for w in writers:
+        w.start()
+    wh = Warehouse(tmp_path)
+    newest: dict[str, int] = {}
+    reads = 0
+    try:
+        deadline = time.monotonic() + 60
+        while reads < 300 and time.monotonic() < deadline:
+            present = closes(wh) if wh.partitions("daily_prices") else {}
+            for symbol, close in newest.items():
+                assert present.get(symbol, 0) >= close, f"{symbol}'s row was undone: {present}"
+            newest.update(present)
+            reads += len(newest) == len(SYMBOLS)
+    finally:
+        for w in writers:
+            os.kill(w.pid or 0, signal.SIGKILL)
+            w.join()
+    assert reads == 300
 
 
 def test_compaction_merges_closed_months_and_queries_do_not_change(tmp_path: Path) -> None:

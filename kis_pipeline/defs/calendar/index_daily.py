@@ -18,7 +18,7 @@ from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_ch
 from kis_pipeline.defs.calendar.sessions import (
     KOSPI,
     LOOKAHEAD,
-    early_note,
+    SETTLES,
     plan_days,
     resolve_days,
     today_kst,
@@ -83,6 +83,7 @@ def index_checks(frame: pl.DataFrame, sessions: list[dt.date]) -> list[dg.AssetC
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "One row per (date, index_code): daily bars of KOSPI (0001), KOSDAQ (1001) and "
@@ -103,7 +104,7 @@ def index_daily(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context))
+    plan = plan_days(wh, partition_days(context), table=TABLE)
     frame = pl.DataFrame(schema=schemas.INDEX_DAILY)
     client = None
     if plan.fetch_range is None:
@@ -113,8 +114,6 @@ def index_daily(
             frame, newest = fetch_index_days(client, *plan.fetch_range)
         present = set(frame.filter(pl.col("index_code") == KOSPI)["date"].to_list())
         status = resolve_days(plan, present, newest, what=TABLE)
-    if plan.early:
-        context.log.warning(f"{TABLE}: {early_note(plan)}")
     written = write_days(wh, TABLE, frame, plan.days)
     sessions = [day for day, is_open in status.items() if is_open]
     closed = [day.isoformat() for day, is_open in status.items() if not is_open]
@@ -125,7 +124,6 @@ def index_daily(
             client,
             sessions=len(sessions),
             closed_days=closed,
-            not_ready=early_note(plan),
         ),
         check_results=index_checks(frame, sessions),
     )

@@ -9,6 +9,7 @@ bar). Nothing here guesses from a holiday list.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -24,19 +25,31 @@ KST = ZoneInfo("Asia/Seoul")
 # Daily bars settle at the 15:30 close; per-stock investor flows appear from about 15:40 KST
 # (SPEC §18.12). A partition of today is only fetched after this.
 DATA_READY = dt.time(15, 40)
+SETTLES_AT = "kis/settles_at"
+"""Definition metadata marking a daily asset whose day can be fetched only from `DATA_READY`
+(its value, shown in the UI); `kis-pipeline backfill` reads it to refuse such a day before
+making any call."""
+SETTLES = {SETTLES_AT: f"{DATA_READY:%H:%M}"}
+NOW = "KIS_NOW"
+"""Environment variable that sets the pipeline's clock (an ISO date-time, KST unless it names
+a zone), for tests and simulations of a given hour; unset, the wall clock is used."""
 KOSPI = "0001"
 # How far past a day the index chart is read to learn whether KIS has newer sessions.
 LOOKAHEAD = dt.timedelta(days=14)
 
 
-# The pipeline's clock. None follows the wall clock; tests pin a moment here (monkeypatch) to
-# replay a given day, since every "today" of the batch assets comes from `now_kst`.
-PINNED_NOW: dt.datetime | None = None
-
-
 def now_kst() -> dt.datetime:
-    """Now in Asia/Seoul: the wall clock, or `PINNED_NOW` when set."""
-    return PINNED_NOW.astimezone(KST) if PINNED_NOW is not None else dt.datetime.now(KST)
+    """The pipeline's "now" in Asia/Seoul: the wall clock, or `KIS_NOW` when it is set."""
+    raw = os.environ.get(NOW, "").strip()
+    if not raw:
+        return dt.datetime.now(KST)
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"{NOW}={raw!r} is not a date-time like 2026-12-04T14:00; unset it to use the clock"
+        ) from None
+    return moment.replace(tzinfo=KST) if moment.tzinfo is None else moment.astimezone(KST)
 
 
 def today_kst() -> dt.date:
@@ -52,14 +65,12 @@ def known_sessions(warehouse: Warehouse, start: dt.date, end: dt.date) -> dict[d
 
 @dataclass(frozen=True)
 class DayPlan:
-    """A run's days split by what is known before any call: closed days need none, and days
-    whose session has not closed yet (`early`) are neither fetched nor written."""
+    """A run's days split by what is known before any call: closed days need none."""
 
     days: list[dt.date]
     closed: list[dt.date] = field(default_factory=list)
     to_fetch: list[dt.date] = field(default_factory=list)
     known: dict[dt.date, bool] = field(default_factory=dict)
-    early: list[dt.date] = field(default_factory=list)
 
     @property
     def fetch_range(self) -> tuple[dt.date, dt.date] | None:
@@ -72,32 +83,38 @@ def not_ready(days: Iterable[dt.date], now: dt.datetime | None = None) -> list[d
     return [d for d in days if d > now.date() or (d == now.date() and now.time() < DATA_READY)]
 
 
+def unsettled(day: dt.date, now: dt.datetime) -> str:
+    """One line saying that `day` cannot be fetched yet, and from when it can."""
+    when = f"{DATA_READY:%H:%M} KST" if day == now.date() else f"{day} {DATA_READY:%H:%M} KST"
+    return f"the {day} session has not settled yet: it can be fetched from {when}"
+
+
+def refuse_unsettled(table: str, days: Iterable[dt.date]) -> None:
+    """Fail before any call if a day's figures could still be partial: the run would write
+    nothing (or half a day) for it, and a successful run is recorded as having materialized
+    every one of its partitions."""
+    now = now_kst()
+    early = not_ready(days, now)
+    if early:
+        raise dg.Failure(f"{table}: {unsettled(early[-1], now)}; nothing was written")
+
+
 def plan_days(
-    warehouse: Warehouse, days: Sequence[dt.date], *, after_close: bool = True
+    warehouse: Warehouse, days: Sequence[dt.date], *, table: str, after_close: bool = True
 ) -> DayPlan:
     """Weekends and days the calendar marks closed are closed; the rest must be fetched.
 
-    With `after_close`, a day whose session has not closed is set aside (`early`): a run that
-    reaches today during the session (a backfill up to today) writes the days before it and
-    leaves today to the evening run, instead of recording a half day or failing.
+    With `after_close`, a day whose session has not settled fails the run (`refuse_unsettled`).
     """
     ordered = sorted(days)
-    early = not_ready(ordered) if after_close else []
-    ordered = [d for d in ordered if d not in set(early)]
+    if after_close:
+        refuse_unsettled(table, ordered)
     if not ordered:
-        return DayPlan([], early=early)
+        return DayPlan([])
     known = known_sessions(warehouse, ordered[0], ordered[-1])
     closed = [d for d in ordered if d.weekday() >= 5 or known.get(d) is False]
     to_fetch = [d for d in ordered if d not in set(closed)]
-    return DayPlan(ordered, closed, to_fetch, known, early)
-
-
-def early_note(plan: DayPlan) -> str:
-    """Metadata text naming the days set aside as not closed yet (empty when none)."""
-    if not plan.early:
-        return ""
-    listed = ", ".join(d.isoformat() for d in plan.early)
-    return f"{listed}: not closed yet (ready from {DATA_READY:%H:%M} KST); left for a later run"
+    return DayPlan(ordered, closed, to_fetch, known)
 
 
 def resolve_days(

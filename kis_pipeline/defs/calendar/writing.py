@@ -1,7 +1,9 @@
 """Writing a run's frame as one warehouse partition per day, and the metadata it reports.
 
 A backfill run covers many partitions: each is replaced on its own (an empty frame records a
-closed day), and the DuckDB catalog is rebuilt once at the end instead of once per day.
+closed day), and the DuckDB catalog is rebuilt once at the end instead of once per day. A
+`Scope` limits the replacement to the symbols a run was restricted to, and keeps the stored
+rows of those it failed to fetch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import polars as pl
 from kis_pipeline.defs.shared import client_metadata, frame_metadata, metadata_value
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,21 @@ class Written:
 
 
 def write_days(
-    warehouse: Warehouse, table: str, frame: pl.DataFrame, days: Iterable[dt.date]
+    warehouse: Warehouse,
+    table: str,
+    frame: pl.DataFrame,
+    days: Iterable[dt.date],
+    *,
+    scope: Scope | None = None,
 ) -> Written:
-    """Replace the partition of every day in `days` with that day's rows of `frame`."""
+    """Replace the partition (or the rows `scope` names) of every day in `days` with that
+    day's rows of `frame`."""
     column = TABLES[table].partition_column
     by_day = {key[0]: part for key, part in frame.partition_by(column, as_dict=True).items()}
     total_rows = total_bytes = count = 0
     for day in sorted(set(days)):
         part = by_day.get(day, frame.clear())
-        result = warehouse.write_partition(table, day.isoformat(), part, refresh=False)
+        result = warehouse.write_partition(table, day.isoformat(), part, scope=scope, refresh=False)
         total_rows += result.rows
         total_bytes += result.bytes
         count += 1
@@ -43,8 +51,15 @@ def write_days(
     return Written(count, total_rows, total_bytes)
 
 
-def write_one(warehouse: Warehouse, table: str, partition: str, frame: pl.DataFrame) -> Written:
-    result = warehouse.write_partition(table, partition, frame)
+def write_one(
+    warehouse: Warehouse,
+    table: str,
+    partition: str,
+    frame: pl.DataFrame,
+    *,
+    scope: Scope | None = None,
+) -> Written:
+    result = warehouse.write_partition(table, partition, frame, scope=scope)
     return Written(1, result.rows, result.bytes)
 
 

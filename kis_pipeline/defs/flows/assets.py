@@ -9,9 +9,9 @@ day D is the range [previous session, D]: day D is provisional on its evening an
 D+1 (SPEC §18.12), so every night rewrites the day before with its final figures, within the
 same single call per symbol.
 
-A symbol KIS rejects (a business error such as an unknown code) is left out, reported, and
-fails the run after the other symbols' rows are written; transient errors are retried by the
-client.
+A symbol KIS rejects (a business error such as an unknown code) keeps the rows it had, is
+reported, and fails the run after the other symbols' rows are written; transient errors are
+retried by the client. A run restricted to some symbols replaces only their rows.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
-from kis_pipeline.defs.calendar.sessions import DayPlan, early_note, plan_days, resolve_days
+from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, plan_days, resolve_days
 from kis_pipeline.defs.calendar.writing import (
     report_calls,
     report_written,
@@ -50,7 +50,7 @@ from kis_pipeline.kis.endpoints.flows import (
 )
 from kis_pipeline.kis.errors import BusinessError
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
 STOCK_TABLE = "investor_flows"
@@ -172,21 +172,21 @@ def finish(
     checks: list[dg.AssetCheckResult],
     failures: dict[str, str],
     progress: Progress,
+    scope: Scope,
     **extra: object,
 ) -> dg.MaterializeResult:
     frame = frame.filter(pl.col("date").is_in(plan.days))
-    if plan.early:
-        context.log.warning(f"{table}: {early_note(plan)}")
-    written = write_days(wh, table, frame, plan.days)
+    written = write_days(wh, table, frame, plan.days, scope=scope.keeping(failures))
     report_written(progress, written, failures=failures)
     if failures:
         raise dg.Failure(
-            f"{table}: KIS rejected {len(failures)} of the keys (rows of the others are written): "
+            f"{table}: KIS rejected {len(failures)} of the keys (they keep their stored rows; the "
+            "others' are written): "
             + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]),
             metadata={"failures": dg.MetadataValue.json(failures)},
         )
     return dg.MaterializeResult(
-        metadata=run_metadata(frame, written, client, not_ready=early_note(plan), **extra),
+        metadata=run_metadata(frame, written, client, **extra),
         check_results=checks,
     )
 
@@ -199,6 +199,7 @@ def finish(
     deps=[dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")],
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "One row per (date, symbol): net buying by investor group in shares and KRW (with "
@@ -222,7 +223,8 @@ def investor_flows(
     if paper is not None:
         return paper
     wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context))
+    plan = plan_days(wh, partition_days(context), table=STOCK_TABLE)
+    only = selected_symbols(context, kis.settings().symbols)
     progress = Progress(progress_dir(context), STOCK_TABLE, partitions_total=len(plan.days))
     frame = pl.DataFrame(schema=schemas.INVESTOR_FLOWS)
     expected = pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String})
@@ -231,7 +233,7 @@ def investor_flows(
     symbols: list[str] = []
     if plan.fetch_range is not None:
         try:
-            universe = Universe(wh, only=selected_symbols(context, kis.settings().symbols))
+            universe = Universe(wh, only=only)
         except MissingReference as exc:
             raise dg.Failure(f"{STOCK_TABLE}: {exc}") from None
         symbols = sorted({s for day in plan.to_fetch for s in universe.on(day)})
@@ -256,6 +258,7 @@ def investor_flows(
         flow_checks(STOCK_TABLE, frame, "symbol", expected, 1, failures),
         failures,
         progress,
+        Scope.of(only),
         symbols=len(symbols),
     )
 
@@ -268,6 +271,7 @@ def investor_flows(
     deps=[dg.AssetDep("trading_calendar")],
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "One row per (date, market): market-wide net buying by investor group for KOSPI and "
@@ -289,7 +293,7 @@ def market_investor_flows(
     if paper is not None:
         return paper
     wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context))
+    plan = plan_days(wh, partition_days(context), table=MARKET_TABLE)
     progress = Progress(progress_dir(context), MARKET_TABLE, partitions_total=len(plan.days))
     frame = pl.DataFrame(schema=schemas.MARKET_INVESTOR_FLOWS)
     expected = pl.DataFrame(schema={"date": pl.Date, "market": pl.String})
@@ -323,4 +327,5 @@ def market_investor_flows(
         flow_checks(MARKET_TABLE, frame, "market", expected, 1_000, failures),
         failures,
         progress,
+        Scope(by="market"),
     )

@@ -4,6 +4,7 @@ A year is fetched for all issues in 31-day windows (12 calls) or, when `KIS_SYMB
 fewer symbols than that, symbol by symbol (one call each: a symbol has a handful of rows a
 year). Announced dividends with future record dates appear in the current year's partition,
 so the weekly run refreshes this year (and last year until its year-end pay dates are fixed).
+A run restricted to some symbols replaces only their rows of the year.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.dividends import ALL_ISSUES_WINDOW_DAYS, fetch_dividends
+from kis_pipeline.warehouse import Scope
 
 TABLE = "dividends"
 KEY = ["symbol", "record_date", "dividend_kind", "share_class"]
@@ -98,7 +100,7 @@ def dividends(
     with kis.client() as client:
         frame, mode = fetch_year(client, year, only)
     frame = frame.sort("symbol", "record_date")
-    written = write_one(warehouse.warehouse(), TABLE, str(year), frame)
+    written = write_one(warehouse.warehouse(), TABLE, str(year), frame, scope=Scope.of(only))
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, client, fetched=mode),
         check_results=dividend_checks(frame),

@@ -5,7 +5,8 @@ KIS only shows the figures as they stand today, so each refresh is stamped `as_o
 date (KST) and written as that day's partition: restatements stay visible point in time, a
 rerun the same day replaces that day's partition, and the catalog's `*_latest` views give the
 newest figures per (symbol, period, period_type). The assets are not partitioned in Dagster:
-a past `as_of` cannot be fetched again. Two calls per symbol (annual, quarterly).
+a past `as_of` cannot be fetched again. Two calls per symbol (annual, quarterly). A rerun the
+same day for some symbols replaces only theirs, and a symbol KIS rejects keeps what it had.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from kis_pipeline.kis.endpoints.fundamentals import (
     fetch_income_statement,
 )
 from kis_pipeline.kis.errors import BusinessError
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
 Fetch = Callable[..., pl.DataFrame]
@@ -147,10 +148,13 @@ def statement_asset(table: str, fetch: Fetch, measures: str) -> dg.AssetsDefinit
         symbols = universe.on(as_of)
         with kis.client() as client:
             frame, failures = fetch_statements(client, fetch, symbols, as_of, TABLES[table].schema)
-        written = write_one(wh, table, as_of.isoformat(), frame)
+        failed = {key.split("/")[0] for key in failures}
+        scope = Scope.of(universe.only, keep=failed)
+        written = write_one(wh, table, as_of.isoformat(), frame, scope=scope)
         if failures:
             raise dg.Failure(
-                f"{table}: KIS rejected {len(failures)} requests (the rest are written): "
+                f"{table}: KIS rejected {len(failures)} requests (their symbols keep their stored "
+                "rows; the rest are written): "
                 + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5])
             )
         return dg.MaterializeResult(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import now_kst
+from kis_pipeline.defs.calendar.sessions import SETTLES, now_kst, refuse_unsettled
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
@@ -47,7 +47,7 @@ from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selecte
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
 SOURCE_TAG = "kis/price_source"
@@ -104,8 +104,9 @@ def _fail_on_symbols(report: WriteReport, meta: dict[str, dg.MetadataValue]) -> 
     listed = "; ".join(f"{s}: {e}" for s, e in sorted(report.failures.items()))
     raise dg.Failure(
         description=(
-            f"{report.table}: {len(report.failures)} symbol(s) failed, the other symbols were "
-            f"written; rerun the same range to repair them (fetched windows are reused). "
+            f"{report.table}: {len(report.failures)} symbol(s) failed and keep their stored rows, "
+            f"the other symbols were written; rerun the same range to repair them (fetched "
+            f"windows are reused). "
             f"{listed}"
         ),
         metadata=meta,
@@ -172,6 +173,7 @@ def _day_before(wh: Warehouse, days: Sequence[dt.date]) -> dt.date | None:
     deps=REFERENCE_DEPS,
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     check_specs=checks.table_specs(RAW),
     description=(
         "One row per (date, symbol): raw (unadjusted) daily OHLCV and traded value in KRW of "
@@ -187,6 +189,7 @@ def daily_prices(
     settings = kis.settings()
     wh = warehouse.warehouse()
     days = partition_days(context)
+    refuse_unsettled(RAW, days)
     universe = _universe(context, settings, wh)
     open_set = _open_days(wh, days)
     progress = Progress(progress_dir(context), RAW, partitions_total=len(days))
@@ -237,7 +240,8 @@ def _nightly_raw(
         "corporate_action_suspects": outcome.suspects,
         "unknown_symbols": outcome.unknown,
     }
-    write_days(wh, RAW, outcome.frame, [day], report, progress=progress)
+    scope = Scope.of(universe.only).keeping(outcome.failures)
+    write_days(wh, RAW, outcome.frame, [day], report, scope=scope, progress=progress)
     return report
 
 
@@ -249,6 +253,7 @@ def _nightly_raw(
     deps=[dg.AssetDep(RAW), *REFERENCE_DEPS],
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     check_specs=checks.table_specs(ADJUSTED, adjusted=True),
     description=(
         "One row per (date, symbol): split-adjusted daily OHLCV as KIS computes it as of the "
@@ -264,6 +269,7 @@ def daily_prices_adjusted(
     settings = kis.settings()
     wh = warehouse.warehouse()
     days = partition_days(context)
+    refuse_unsettled(ADJUSTED, days)
     universe = _universe(context, settings, wh)
     open_set = _open_days(wh, days)
     progress = Progress(progress_dir(context), ADJUSTED, partitions_total=len(days))
@@ -312,5 +318,14 @@ def _nightly_adjusted(
     frame = raw.with_columns(adj_factor=pl.lit(1.0)).select(list(TABLES[ADJUSTED].schema))
     report = WriteReport(ADJUSTED, trading_days=1, symbols=raw.height)
     report.notes["source"] = "daily_prices"
-    write_days(wh, ADJUSTED, frame, [day], report, keep=universe.on, progress=progress)
+    write_days(
+        wh,
+        ADJUSTED,
+        frame,
+        [day],
+        report,
+        listed=universe.on,
+        scope=Scope.of(universe.only),
+        progress=progress,
+    )
     return report

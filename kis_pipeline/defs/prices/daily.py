@@ -3,8 +3,10 @@
 The range's weekday partitions are split by the calendar into closed days (an empty partition,
 no call) and trading days, which are cut into 100-day windows (`chart.plan_windows`). Window by
 window, every listed symbol is fetched (cache first), and the bars are split into one partition
-per trading day. A symbol that fails is left out of its window's partitions and reported with
-its KIS error; the run then fails, and a rerun fetches only what is not in the cache.
+per trading day. A symbol that fails keeps whatever its window's partitions held and is
+reported with its KIS error; the run then fails (so Dagster records none of its partitions),
+and a rerun fetches only what is not in the cache. A run restricted to some symbols replaces
+only their rows (`Scope`).
 
 `WriteReport`, `write_days` and `report_metadata` serve every price table, overseas included.
 """
@@ -30,7 +32,7 @@ from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.shared import client_metadata, data_calls, frame_metadata, metadata_value
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 RAW = "daily_prices"
 ADJUSTED = "daily_prices_adjusted"
@@ -65,18 +67,19 @@ def write_days(
     days: Sequence[dt.date],
     report: WriteReport,
     *,
-    keep: Callable[[dt.date], Sequence[str]] | None = None,
+    listed: Callable[[dt.date], Sequence[str]] | None = None,
+    scope: Scope | None = None,
     progress: Progress | None = None,
 ) -> None:
-    """One partition per day of `days` from `frame` (rows of other days are ignored);
-    `keep(day)` restricts a day to the symbols listed that day."""
+    """One partition per day of `days` from `frame` (rows of other days are ignored), or only
+    the rows `scope` names; `listed(day)` restricts a day to the symbols listed that day."""
     spec = TABLES[table]
     by_day = frame.partition_by("date", as_dict=True) if not frame.is_empty() else {}
     for day in days:
         part = by_day.get((day,), pl.DataFrame(schema=spec.schema))
-        if keep is not None and not part.is_empty():
-            part = part.filter(pl.col("symbol").is_in(list(keep(day))))
-        result = warehouse.write_partition(table, day.isoformat(), part, refresh=False)
+        if listed is not None and not part.is_empty():
+            part = part.filter(pl.col("symbol").is_in(list(listed(day))))
+        result = warehouse.write_partition(table, day.isoformat(), part, scope=scope, refresh=False)
         report.record(result.rows, result.bytes, result.partition)
         if progress is not None:
             progress.add(partitions_done=1, rows=result.rows, bytes=result.bytes)
@@ -115,7 +118,9 @@ def backfill_range(
     table: str,
     progress: Progress,
 ) -> WriteReport:
-    """Fetch `table` for every weekday in `partitions` with the daily chart; write each day."""
+    """Fetch `table` for every weekday in `partitions` with the daily chart; write each day
+    (only the rows of the universe's `only` symbols, when it has them)."""
+    scope = Scope.of(universe.only)
     report = WriteReport(table)
     trading = sorted(d for d in partitions if d in open_days)
     closed = sorted(d for d in partitions if d not in open_days)
@@ -139,6 +144,7 @@ def backfill_range(
         pl.DataFrame(schema=TABLES[table].schema),
         closed,
         report,
+        scope=scope,
         progress=progress,
     )
 
@@ -158,6 +164,7 @@ def backfill_range(
             window_symbols,
             listed,
             table,
+            scope,
             report,
             progress,
             tick,
@@ -179,6 +186,7 @@ def _fetch_windows(
     window_symbols: Sequence[Sequence[str]],
     listed: dict[dt.date, list[str]],
     table: str,
+    scope: Scope,
     report: WriteReport,
     progress: Progress,
     tick: Callable[[], None],
@@ -208,7 +216,9 @@ def _fetch_windows(
                 frame,
                 window.days,
                 report,
-                keep=listed.__getitem__,
+                listed=listed.__getitem__,
+                # A symbol whose window failed keeps the rows it had in these days.
+                scope=scope.keeping(outcome.failures),
                 progress=progress,
             )
         )

@@ -40,7 +40,7 @@ from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
 from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
 from kis_pipeline.progress import Progress
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 TABLE = "overseas_daily_prices"
 FETCH_WORKERS = 4
@@ -156,7 +156,11 @@ def backfill_overseas(
         if frames
         else pl.DataFrame(schema=schemas.OVERSEAS_DAILY_PRICES)
     )
-    write_days(warehouse, TABLE, frame, days, report, progress=progress)
+    # A ticker that failed keeps its stored bars (matched by symbol: the configured tickers do
+    # not share one across exchanges).
+    failed = {name.split(":", 1)[1] for name in report.failures}
+    scope = Scope.of(keep=failed)
+    write_days(warehouse, TABLE, frame, days, report, scope=scope, progress=progress)
     return report
 
 

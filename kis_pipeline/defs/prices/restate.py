@@ -27,7 +27,7 @@ from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
 from kis_pipeline.kis.errors import KisError
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Scope, Warehouse
 
 
 @dataclass
@@ -122,14 +122,9 @@ def restate(
     touched = history.filter(pl.col("symbol").is_in(outcome.symbols))
     for (day,), group in touched.partition_by("date", as_dict=True).items():
         names = group["symbol"].to_list()
-        current = warehouse.read(ADJUSTED, [day.isoformat()])
-        rows = pl.concat(
-            [
-                current.filter(~pl.col("symbol").is_in(names)),
-                replacement.filter((pl.col("date") == day) & pl.col("symbol").is_in(names)),
-            ],
-            how="vertical",
+        rows = replacement.filter((pl.col("date") == day) & pl.col("symbol").is_in(names))
+        warehouse.write_partition(
+            ADJUSTED, day.isoformat(), rows, scope=Scope.of(names), refresh=False
         )
-        warehouse.write_partition(ADJUSTED, day.isoformat(), rows, refresh=False)
         outcome.partitions += 1
     return outcome

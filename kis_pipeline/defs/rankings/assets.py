@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
-from kis_pipeline.defs.calendar.sessions import early_note, newest_session, plan_days
+from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.rankings.derive import derive_rankings, shares_on
@@ -169,6 +169,7 @@ def rankings_checks(
     deps=[dg.AssetDep(PRICES), dg.AssetDep("symbols")],
     pool=POOL,
     kinds={"parquet"},
+    metadata=SETTLES,
     freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "One row per (date, ranking, rank): the top 30 by volume, rise, fall and market cap; "
@@ -202,7 +203,7 @@ def rankings(
         context.log.warning(f"{TABLE}: KIS_ENV=paper has no rankings; deriving from daily_prices")
         source = "derived"
     wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context))
+    plan = plan_days(wh, partition_days(context), table=TABLE)
     frames: list[pl.DataFrame] = []
     sources: dict[str, str] = {day.isoformat(): "closed" for day in plan.closed}
     expected: dict[dt.date, int] = {}
@@ -242,8 +243,6 @@ def rankings(
                         expected[day] = min(30, wh.read(PRICES, [day.isoformat()]).height)
                     write.append(day)
     frame = pl.concat([pl.DataFrame(schema=schemas.RANKINGS), *frames], how="vertical")
-    if plan.early:
-        context.log.warning(f"{TABLE}: {early_note(plan)}")
     written = write_days(wh, TABLE, frame, write)
     if missing_prices:
         raise dg.Failure(
@@ -252,6 +251,6 @@ def rankings(
             metadata={"missing_daily_prices": missing_prices},
         )
     return dg.MaterializeResult(
-        metadata=run_metadata(frame, written, client, sources=sources, not_ready=early_note(plan)),
+        metadata=run_metadata(frame, written, client, sources=sources),
         check_results=rankings_checks(frame, expected),
     )

@@ -9,7 +9,8 @@ later listings present). Readers asking about a day before the first snapshot ge
 snapshot there is (`defs.prices.reference.Universe`). Closed days get no snapshot either: the
 previous session's stands for them.
 
-`KIS_SYMBOLS` (and a run's `kis/symbols` tag) restrict the snapshot.
+`KIS_SYMBOLS` (and a run's `kis/symbols` tag) restrict the snapshot: such a run replaces only
+those symbols' rows of it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days, selected_symbols
 from kis_pipeline.kis.endpoints.master import fetch_universe
 from kis_pipeline.kis.master_layout import MARKETS
-from kis_pipeline.warehouse import TABLES
+from kis_pipeline.warehouse import TABLES, Scope
 
 TABLE = "symbols"
 SCHEMA = TABLES[TABLE].schema
@@ -111,7 +112,7 @@ def symbols(
     settings = kis.settings()
     only = selected_symbols(context, settings.symbols)
     # The morning run is before the open: the master files are ready then, the bars are not.
-    plan = plan_days(wh, partition_days(context), after_close=False)
+    plan = plan_days(wh, partition_days(context), table=TABLE, after_close=False)
     frame = pl.DataFrame(schema=SCHEMA)
     written = client = None
     reason = "every day of the run was a closed day" if not plan.to_fetch else ""
@@ -127,7 +128,7 @@ def symbols(
                     "describe the current listing, so past snapshots cannot be captured"
                 )
         if not reason:
-            written = write_one(wh, TABLE, day.isoformat(), frame)
+            written = write_one(wh, TABLE, day.isoformat(), frame, scope=Scope.of(only))
     if reason:
         context.log.warning(f"{TABLE}: nothing captured: {reason}")
     return dg.MaterializeResult(
