@@ -10,11 +10,13 @@ import sys
 import zoneinfo
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
 from kis_pipeline.defs.fundamentals.schedules import dividend_years
 from kis_pipeline.defs.fundamentals.statements import statement_fresh
+from kis_pipeline.defs.maintenance import open_month
 from kis_pipeline.defs.prices.overseas import last_closed_day, overseas_checks
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.kis import schemas
@@ -196,3 +198,37 @@ def test_statement_freshness_over_the_new_year(
     assert check(warehouse=WarehouseResource()).passed
     monkeypatch.setattr(module, "today_kst", lambda: dt.date(2027, 1, 4))
     assert not check(warehouse=WarehouseResource()).passed
+
+
+# -- monthly compaction: which months are closed --------------------------------------------
+
+
+def test_a_month_closes_a_day_after_its_last_day_in_seoul() -> None:
+    assert open_month(dt.datetime(2027, 1, 1, 5, 0, tzinfo=KST)) == dt.date(2026, 12, 1)
+    assert open_month(dt.datetime(2026, 12, 31, 20, 0, tzinfo=UTC)) == dt.date(2026, 12, 1)
+    assert open_month(dt.datetime(2027, 1, 2, 5, 0, tzinfo=KST)) == dt.date(2027, 1, 1)
+    # Midnight in Seoul is 15:00 UTC: the UTC date is still the day before.
+    assert open_month(dt.datetime(2027, 1, 1, 15, 0, tzinfo=UTC)) == dt.date(2027, 1, 1)
+
+
+def test_compaction_over_the_new_year(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 05:00 KST run of Jan 1 comes before New York's Dec 31 (fetched at 07:00 KST): it
+    leaves December alone; the run of Jan 2 merges December and leaves January open."""
+    module = sys.modules["kis_pipeline.defs.maintenance"]
+    table = "overseas_daily_prices"
+
+    def compact_at(now: dt.datetime) -> None:
+        monkeypatch.setattr(module, "now_kst", lambda: now)
+        resources = {"warehouse": WarehouseResource()}
+        assert dg.materialize([module.warehouse_compaction], resources=resources).success
+
+    for day in (dt.date(2026, 12, 29), dt.date(2026, 12, 30)):
+        wh.write_partition(table, day.isoformat(), bars(day, TICKERS), refresh=False)
+    compact_at(dt.datetime(2027, 1, 1, 5, 0, tzinfo=KST))
+    assert len(wh.live_files(table)) == 2
+    for day in (dt.date(2026, 12, 31), dt.date(2027, 1, 1)):
+        wh.write_partition(table, day.isoformat(), bars(day, TICKERS), refresh=False)
+    compact_at(dt.datetime(2027, 1, 2, 5, 0, tzinfo=KST))
+    files = sorted(p.parent.name for p in wh.live_files(table))
+    assert files == ["date=2027-01-01", "month=2026-12"]
+    assert wh.read(table).height == 4 * len(TICKERS)
