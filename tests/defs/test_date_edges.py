@@ -3,25 +3,40 @@ around midnight in Asia/Seoul, where a UTC day, a KST day and an exchange's own 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
 import sys
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from kis_pipeline import dagster_runner as runner
+from kis_pipeline.defs.flows.schedules import nightly_range
 from kis_pipeline.defs.fundamentals.schedules import dividend_years
 from kis_pipeline.defs.fundamentals.statements import statement_fresh
 from kis_pipeline.defs.maintenance import open_month
 from kis_pipeline.defs.prices.overseas import last_closed_day, overseas_checks
+from kis_pipeline.defs.rankings import rankings
 from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.defs.universe import symbols
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._paging import split_windows
+from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, WarehouseError, connect
+from tests.conftest import SIM_CONFIG
+from tests.defs.seed import (
+    materialization_metadata,
+    run_assets,
+    seed_calendar,
+    seed_symbols,
+    use_simulator,
+)
 
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
 UTC = dt.UTC
@@ -232,3 +247,53 @@ def test_compaction_over_the_new_year(wh: Warehouse, monkeypatch: pytest.MonkeyP
     files = sorted(p.parent.name for p in wh.live_files(table))
     assert files == ["date=2027-01-01", "month=2026-12"]
     assert wh.read(table).height == 4 * len(TICKERS)
+
+
+# -- rankings and symbols: which session a snapshot describes ---------------------------------
+
+# 00:30 KST on the year's first session day, before it opens: KIS's newest session is the last
+# one of the year before (2024-12-31 was the year-end closing day).
+NEW_YEAR_NIGHT = dt.datetime(2025, 1, 2, 0, 30, tzinfo=KST)
+
+
+@pytest.fixture(scope="module")
+def new_year_sim() -> Iterator[SimulatorServer]:
+    with SimulatorServer(dataclasses.replace(SIM_CONFIG, now=NEW_YEAR_NIGHT)) as server:
+        yield server
+
+
+def test_snapshots_after_midnight_before_the_years_first_session(
+    new_year_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = use_simulator(monkeypatch, new_year_sim, tmp_path)
+    market = new_year_sim.state.market
+    seed_calendar(wh, market, years=[2024, 2025])
+    seed_symbols(wh, market, dt.date(2024, 12, 30))
+    # KIS's rankings still describe Dec 30: that partition is captured, Jan 2 is not there yet,
+    # and the closed days between cost nothing.
+    result = run_assets([rankings], partition_range=("2024-12-30", "2025-01-01"))
+    assert materialization_metadata(result, "rankings")["sources"] == {
+        "2024-12-30": "kis",
+        "2024-12-31": "closed",
+        "2025-01-01": "closed",
+    }
+    early = run_assets([rankings], partition_key="2025-01-02", raise_on_error=False)
+    assert "KIS has no session 2025-01-02 yet" in " ".join(runner.step_errors(early))
+    assert wh.partitions("rankings") == ["2024-12-30", "2024-12-31", "2025-01-01"]
+    # The master files describe the listing after Dec 30: a snapshot of Dec 30 is the newest
+    # session's; the closed Dec 31 gets none.
+    assert materialization_metadata(run_assets([symbols], partition_key="2024-12-30"), "symbols")[
+        "captured"
+    ]
+    closed = run_assets([symbols], partition_key="2024-12-31")
+    assert materialization_metadata(closed, "symbols")["captured"] is False
+
+
+def test_the_nightly_flows_range_reaches_back_over_the_year_end(
+    wh: Warehouse, new_year_sim: SimulatorServer
+) -> None:
+    # The first session of 2025 re-pulls the last one of 2024 (flows settle on D+1), with the
+    # closing day and New Year's Day between them written empty.
+    seed_calendar(wh, new_year_sim.state.market, years=[2024, 2025])
+    assert nightly_range(wh, dt.date(2025, 1, 2)) == (dt.date(2024, 12, 30), dt.date(2025, 1, 2))
+    assert nightly_range(wh, dt.date(2024, 12, 31)) == (dt.date(2024, 12, 31),) * 2
