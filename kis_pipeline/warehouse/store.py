@@ -25,6 +25,7 @@ import os
 import re
 import time
 import uuid
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ DEFAULT_GRACE_S = 3600.0
 # Small row groups in compacted files let DuckDB skip most of a month when a query wants one
 # symbol (min/max statistics per group); bench/README.md "DuckDB layout" measured the trade.
 COMPACTED_ROW_GROUP = 16_384
+# Partition dates are exchange-local; "today" is Korea's, whatever the machine's time zone.
+KST = zoneinfo.ZoneInfo("Asia/Seoul")
 _PARTITION = {"date": re.compile(r"^\d{4}-\d{2}-\d{2}$"), "year": re.compile(r"^\d{4}$")}
 
 
@@ -290,12 +293,13 @@ class Warehouse:
 
         `grain="month"`: every month wholly before `before` (default: the current month) becomes
         one file. `grain="day"`: every day before `before` (default: today) that is split into
-        pieces (tick segments) becomes one file. Queries see no difference.
+        pieces (tick segments) becomes one file. Queries see no difference. The defaults are
+        Korea's dates, not the machine's.
         """
         spec = _spec(table)
         if spec.partition_by != "date":
             return CompactResult(table, 0, 0, 0)
-        today = dt.date.today()
+        today = dt.datetime.now(KST).date()
         cutoff = before or (today.replace(day=1) if grain == "month" else today)
         table_dir = self.table_dir(table)
         with file_lock(table_dir / LOCK):

@@ -14,7 +14,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.defs.calendar.sessions import now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
@@ -108,35 +108,33 @@ def dividends(
 
 
 def refreshed_years(day: dt.date) -> list[str]:
-    """The record years the weekly run refreshes on `day`: this year, and last year until the
-    end of March (year-end dividends get their pay dates in March and April)."""
-    return [str(day.year - 1), str(day.year)] if day.month <= 3 else [str(day.year)]
+    """The record years the weekly run refreshes on `day`: this year, and last year through
+    April (shareholder meetings that fix year-end pay dates run to March 31, and the first
+    Saturday after them can fall in April)."""
+    return [str(day.year - 1), str(day.year)] if day.month <= 4 else [str(day.year)]
 
 
 @dg.asset_check(
     asset=dividends,
     name="dividends_fresh",
-    description="A year the weekly run refreshes was rewritten within the last eight days.",
+    description="The weekly run rewrote its year's partition within the last eight days.",
 )
 def dividends_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    # Any refreshed year will do: in January the run of last year's partition may finish
-    # before this year's partition has ever been written.
     wh = warehouse.warehouse()
-    years = refreshed_years(today_kst())
-    files = [
-        p for p in wh.live_files(TABLE) if any(f"year={year}/" in p.as_posix() for year in years)
-    ]
+    now = now_kst()
+    # The year every weekly run of the last eight days rewrote: until the first Saturday of a
+    # year has run, the newest partition is last year's (the schedule keeps it until April).
+    year = str((now - dt.timedelta(days=FRESH_DAYS)).year)
+    files = [p for p in wh.live_files(TABLE) if f"year={year}/" in p.as_posix()]
     written = (
         dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=dt.UTC)
         if files
         else None
     )
-    passed = written is not None and (
-        dt.datetime.now(dt.UTC) - written <= dt.timedelta(days=FRESH_DAYS)
-    )
+    passed = written is not None and now - written <= dt.timedelta(days=FRESH_DAYS)
     return dg.AssetCheckResult(
         passed=passed,
         metadata=check_metadata(
-            [] if passed else years, written=written.isoformat() if written else ""
+            [] if passed else [year], written=written.isoformat() if written else ""
         ),
     )

@@ -1,8 +1,9 @@
 """Weekly refreshes (Asia/Seoul), Saturday mornings when no session competes for the budget.
 
 - `fundamentals_schedule`: 09:00, the three statement assets (as_of = that Saturday);
-- `dividends_schedule`: 10:00, this year's record dates, and last year's until the end of
-  March (year-end dividends get their pay dates in March and April).
+- `dividends_schedule`: 10:00, this year's record dates, and last year's through April: the
+  AGMs that fix year-end pay dates run to March 31, and the Saturday after the last of them
+  may be in April.
 """
 
 from __future__ import annotations

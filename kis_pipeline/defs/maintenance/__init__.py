@@ -7,11 +7,22 @@ the `ticks` domain. The asset is idempotent: a month already in one file is left
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
-from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.defs.calendar.sessions import KST, now_kst
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.warehouse import TABLES
+
+
+def open_month(now: dt.datetime) -> dt.date:
+    """The first day of the oldest month still open at `now`; the months before it are closed.
+
+    A month closes one day after its last day in Asia/Seoul, not at midnight: its last
+    overseas partition (New York's day, fetched at 07:00 KST) arrives after the 05:00 run.
+    """
+    return (now.astimezone(KST).date() - dt.timedelta(days=1)).replace(day=1)
 
 
 @dg.asset(
@@ -21,16 +32,14 @@ from kis_pipeline.warehouse import TABLES
 )
 def warehouse_compaction(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    # The month is the pipeline's (Asia/Seoul), not the machine's: at 05:00 KST on the 1st a
-    # UTC machine is still in the month that just closed.
-    current_month = today_kst().replace(day=1)
     files: dict[str, str] = {}
     merged = 0
+    before = open_month(now_kst())
     for table in wh.tables():
         spec = TABLES.get(table)
         if spec is None or spec.compaction != "month" or spec.partition_by != "date":
             continue
-        result = wh.compact(table, before=current_month, grain="month", refresh=False)
+        result = wh.compact(table, before=before, grain="month", refresh=False)
         merged += result.groups
         files[table] = f"{result.files_before} -> {result.files_after}"
     if merged:

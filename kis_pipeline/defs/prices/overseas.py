@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zoneinfo
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +67,20 @@ DEFAULT_TICKERS = (
     "TSE:6758",
     "TSE:9984",
 )
+
+
+NEW_YORK = (zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0))
+# Each exchange's time zone and closing time: a weekday's bar is due once its exchange has
+# closed that (local) day. An exchange not listed is taken as New York, the last to close.
+LOCAL_CLOSE: dict[str, tuple[zoneinfo.ZoneInfo, dt.time]] = {
+    **dict.fromkeys(("NAS", "NYS", "AMS", "BAQ", "BAY", "BAA"), NEW_YORK),
+    "HKS": (zoneinfo.ZoneInfo("Asia/Hong_Kong"), dt.time(16, 10)),
+    **dict.fromkeys(
+        ("SHS", "SZS", "SHI", "SZI"), (zoneinfo.ZoneInfo("Asia/Shanghai"), dt.time(15))
+    ),
+    "TSE": (zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(15, 30)),
+    **dict.fromkeys(("HSX", "HNX"), (zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh"), dt.time(15))),
+}
 
 
 # Run config of the asset (`tickers`), declared as a schema rather than a `dg.Config` class,
@@ -164,20 +179,34 @@ def backfill_overseas(
     return report
 
 
+def last_closed_day(exchange: str, now: dt.datetime) -> dt.date:
+    """The newest weekday (the exchange's own date) whose session has closed at `now`."""
+    zone, close = LOCAL_CLOSE.get(exchange, NEW_YORK)
+    local = now.astimezone(zone)
+    day = local.date() if local.time() >= close else local.date() - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
 def overseas_checks(
-    warehouse: Warehouse, days: Sequence[dt.date], tickers: Sequence[tuple[str, str]]
+    warehouse: Warehouse,
+    days: Sequence[dt.date],
+    tickers: Sequence[tuple[str, str]],
+    *,
+    now: dt.datetime | None = None,
 ) -> list[dg.AssetCheckResult]:
+    """The checks of a run over `days`. A (day, ticker) is due once the ticker's exchange has
+    closed that day: the nightly run at 22:00 UTC fetches a day every exchange has closed,
+    which a UTC date alone would count as not due until the next day."""
     spec = TABLES[TABLE]
-    today = now_kst().astimezone(dt.UTC).date()
-    expected_newest = today - dt.timedelta(days=1)
-    while expected_newest.weekday() >= 5:
-        expected_newest -= dt.timedelta(days=1)
+    now = now or now_kst()
+    closed = {exchange: last_closed_day(exchange, now) for exchange, _ in tickers}
+    # The newest weekday every configured exchange has closed.
+    expected_newest = min(closed.values(), default=None)
     frame = warehouse.read(TABLE, [d.isoformat() for d in days])
-    # A weekday whose sessions have not all closed yet (New York closes after midnight KST)
-    # is not due.
-    due = [d for d in days if d <= expected_newest]
     expected = pl.DataFrame(
-        [(d, e, s) for d in due for e, s in tickers],
+        [(d, e, s) for d in days for e, s in tickers if d <= closed[e]],
         schema={"date": pl.Date, "exchange": pl.String, "symbol": pl.String},
         orient="row",
     )
