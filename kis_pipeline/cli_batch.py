@@ -51,7 +51,8 @@ def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = N
     from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.catalog import connect
 
-    settings = KisSettings.from_env()
+    # Reading the warehouse calls no API, so it needs no app key in any KIS_ENV.
+    settings = KisSettings.from_env(require_keys=False)
     wh = Warehouse(settings.warehouse)
     if not wh.catalog_path.exists() and not wh.tables():
         print(
