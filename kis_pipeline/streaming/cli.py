@@ -1,12 +1,14 @@
 """`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--persist]` (DESIGN §3.3).
 
-`run_stream` prints progress while the collector runs and a summary at the end, and returns the
-exit status: 0 when it stopped as asked (and, with --persist, every sealed segment is in the
-warehouse), 1 when it could not run or persistence left segments behind.
+`run_stream` checks its input before it connects, prints progress while the collector runs and
+a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
+--persist, every sealed segment is in the warehouse), 1 when it could not run or persistence left
+segments behind, 2 when the options are wrong (bad --duration, malformed or unlisted symbols).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,6 +16,9 @@ from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
+from kis_pipeline.symbol_checks import SymbolError, check_listed, check_spelling
+
+BAD_OPTIONS = 2
 
 
 def run_stream(
@@ -30,6 +35,11 @@ def run_stream(
     from kis_pipeline.runtime import backend
 
     out = echo or (lambda line: print(line, flush=True))
+    try:
+        check_duration(duration)
+        check_spelling(symbols or ())
+    except ValueError as exc:
+        return _error(exc, BAD_OPTIONS)
     options = StreamOptions(
         duration_s=duration,
         symbols=symbols or None,
@@ -39,14 +49,29 @@ def run_stream(
     )
     try:
         with backend(settings) as live:
+            check_listed(symbols or (), live)
             outcome = stream(live, options, echo=out)
+    except SymbolError as exc:
+        return _error(exc, BAD_OPTIONS)
     except KisError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
+        return _error(exc, 1)
     for line in summary_lines(outcome):
         out(line)
     failures = outcome.promoter.failures if outcome.promoter else {}
     return 1 if failures else 0
+
+
+def check_duration(duration: float | None) -> None:
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ValueError(
+            f"--duration {duration:g} is not a positive number of seconds; "
+            "leave it out to stream until the session ends"
+        )
+
+
+def _error(exc: Exception, status: int) -> int:
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    return status
 
 
 def summary_lines(outcome: StreamOutcome) -> list[str]:
