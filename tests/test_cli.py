@@ -111,7 +111,7 @@ def test_missing_keys_for_real_are_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
-def test_a_read_only_warehouse_is_one_line_not_a_traceback(
+def test_a_refused_write_is_one_line_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import kis_pipeline.cli as cli
@@ -123,8 +123,8 @@ def test_a_read_only_warehouse_is_one_line_not_a_traceback(
     assert main(["sql", "select 1"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
-        "error: cannot write /mnt/ro/warehouse/kis.duckdb (Permission denied); point "
-        "KIS_WAREHOUSE and KIS_STATE_DIR at folders on a writable disk"
+        "error: cannot write /mnt/ro/warehouse/kis.duckdb: permission denied; make it writable "
+        "for this user or point KIS_WAREHOUSE and KIS_STATE_DIR at writable folders"
     )
 
 

@@ -17,6 +17,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
 from kis_pipeline.symbol_checks import SymbolError, check_listed, check_spelling
+from kis_pipeline.writable import NotWritable, diagnose, places, reporting, require_writable
 
 BAD_OPTIONS = 2
 
@@ -47,14 +48,19 @@ def run_stream(
         trs=tuple(trs) if trs else DEFAULT_TRS,
         **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
     )
+    wanted = places(settings)
     try:
-        with backend(settings) as live:
+        require_writable(wanted)
+        with reporting(wanted), backend(settings) as live:
             check_listed(symbols or (), live)
             outcome = stream(live, options, echo=out)
     except SymbolError as exc:
         return _error(exc, BAD_OPTIONS)
-    except KisError as exc:
+    except NotWritable as exc:
         return _error(exc, 1)
+    except KisError as exc:
+        # The spool's writer reports a full disk as a stream error: say which folder and why.
+        return _error(diagnose(wanted, [str(exc)]) or exc, 1)
     for line in summary_lines(outcome):
         out(line)
     failures = outcome.promoter.failures if outcome.promoter else {}
@@ -69,7 +75,7 @@ def check_duration(duration: float | None) -> None:
         )
 
 
-def _error(exc: Exception, status: int) -> int:
+def _error(exc: Exception | str, status: int) -> int:
     print(f"error: {exc}", file=sys.stderr, flush=True)
     return status
 
