@@ -179,27 +179,13 @@ def _check_settled(
 
 
 def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
-    """Every symbol must be listed: per the newest `symbols` snapshot, else the master files
-    (downloaded outside the API gateway: no rate-limited call)."""
-    if not symbols:
-        return
-    from kis_pipeline.warehouse import Warehouse
+    """Every symbol must be listed (see `symbol_checks`)."""
+    from kis_pipeline.symbol_checks import SymbolError, check_listed
 
-    wh = Warehouse(settings.warehouse)
-    dates = wh.partitions("symbols")
-    if dates:
-        listed = set(wh.read("symbols", [dates[-1]])["symbol"].to_list())
-        source = f"the {dates[-1]} symbols snapshot ({len(listed)} symbols)"
-    else:
-        from kis_pipeline.kis.client import KisClient
-        from kis_pipeline.kis.endpoints.master import fetch_universe
-
-        with KisClient(settings) as client:
-            listed = set(fetch_universe(client)["symbol"].to_list())
-        source = f"the master files ({len(listed)} stocks)"
-    unknown = [s for s in symbols if s not in listed]
-    if unknown:
-        raise BackfillError(f"unknown symbol(s) {', '.join(unknown)}: not in {source}")
+    try:
+        check_listed(symbols, settings)
+    except SymbolError as exc:
+        raise BackfillError(str(exc)) from None
 
 
 # -- planning -------------------------------------------------------------------------------

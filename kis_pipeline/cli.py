@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.simulator import config as sim_config
+from kis_pipeline.writable import NotWritable, explain
 
 
 def _date(text: str) -> dt.date:
@@ -116,6 +117,25 @@ example: --faults http500=0.01,egw00201=0.02,latency_ms=20,ws_drop_every_s=30,ex
 """
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class BriefFormatter(logging.Formatter):
+    """A logged failure as one line: the message and the error's own first line; the traceback
+    is for `--debug`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info or record.exc_info[1] is None:
+            return super().format(record)
+        exc = record.exc_info[1]
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        brief = logging.makeLogRecord(
+            {**record.__dict__, "msg": f"{record.getMessage()}: {said}", "args": None}
+        )
+        brief.exc_info = brief.exc_text = None
+        return super().format(brief)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.debug:
@@ -124,28 +144,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter((logging.Formatter if args.debug else BriefFormatter)(LOG_FORMAT))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except PermissionError as exc:
+    except NotWritable as exc:
         if args.debug:
             raise
-        print(
-            f"error: cannot write {exc.filename or 'a file'} ({exc.strerror}); point "
-            "KIS_WAREHOUSE and KIS_STATE_DIR at folders on a writable disk",
-            file=sys.stderr,
-        )
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except (KisError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        # A refused write the command did not place (no setting known) is still one line.
+        print(f"error: {explain(exc, []) or exc}", file=sys.stderr)
         return 1
 
 

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.writable import Place, diagnose, places, reporting, require_writable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_PRINTED_ROWS = 100
@@ -38,12 +39,31 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
         symbols=split_list(args.symbols),
         missing=args.missing,
     )
+    wanted = batch_places(KisSettings.from_env())
     try:
-        summary = run_backfill(request, stream=err)
+        with reporting(wanted):
+            summary = run_backfill(request, stream=err)
     except (BackfillError, MissingReference) as exc:
         print(f"error: {exc}", file=err)
         return 1
-    return 0 if summary.ok else 1
+    if summary.ok:
+        return 0
+    # A step that could not write fails its run, not the command: say why once, at the end.
+    cause = diagnose(wanted, (error for run in summary.runs for error in run.errors))
+    if cause:
+        print(f"error: {cause}", file=err)
+    return 1
+
+
+def batch_places(settings: KisSettings) -> list[Place]:
+    """Check that the warehouse, the state dir and Dagster's home (made in the warehouse) can
+    be written, before any run; returns them for `reporting`."""
+    from kis_pipeline.dagster_runner import dagster_home
+
+    require_writable(places(settings))
+    wanted = places(settings, dagster_home=dagster_home(settings))
+    require_writable(wanted[-1:])
+    return wanted
 
 
 def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -51,7 +71,8 @@ def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = N
     from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.catalog import connect
 
-    settings = KisSettings.from_env()
+    # Reading the warehouse calls no API, so it needs no app key in any KIS_ENV.
+    settings = KisSettings.from_env(require_keys=False)
     wh = Warehouse(settings.warehouse)
     if not wh.catalog_path.exists() and not wh.tables():
         print(
@@ -91,7 +112,8 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
 
     err = err or sys.stderr
     settings = KisSettings.from_env()
-    with backend(settings) as live:
+    wanted = batch_places(settings)
+    with reporting(wanted), backend(settings) as live:
         home = dagster_home(live)
         workspace = REPO_ROOT / "workspace.yaml"
         if not workspace.is_file():

@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 from kis_pipeline.cli import main
+from kis_pipeline.simulator.market import Market
+from kis_pipeline.warehouse import Warehouse
+from tests.conftest import SIM_CONFIG
+from tests.defs.seed import seed_symbols
 
 EXE = [sys.executable, "-m", "kis_pipeline.cli"]
 
@@ -107,7 +111,7 @@ def test_missing_keys_for_real_are_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
-def test_a_read_only_warehouse_is_one_line_not_a_traceback(
+def test_a_refused_write_is_one_line_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import kis_pipeline.cli as cli
@@ -119,6 +123,22 @@ def test_a_read_only_warehouse_is_one_line_not_a_traceback(
     assert main(["sql", "select 1"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
-        "error: cannot write /mnt/ro/warehouse/kis.duckdb (Permission denied); point "
-        "KIS_WAREHOUSE and KIS_STATE_DIR at folders on a writable disk"
+        "error: cannot write /mnt/ro/warehouse/kis.duckdb: permission denied; make it writable "
+        "for this user or point KIS_WAREHOUSE and KIS_STATE_DIR at writable folders"
     )
+
+
+def test_sql_reads_the_warehouse_without_app_keys_even_for_real(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A local, read-only query calls no API, so KIS_ENV=real needs no KIS_APP_KEY for it."""
+    listed = seed_symbols(Warehouse(tmp_path / "wh"), Market(SIM_CONFIG))
+    monkeypatch.chdir(tmp_path)
+    for name in ("KIS_APP_KEY", "KIS_APP_SECRET", "KIS_REST_URL", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KIS_ENV", "real")
+    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "wh"))
+    assert main(["sql", "select count(*) as listed from symbols"]) == 0
+    captured = capsys.readouterr()
+    assert f"{len(listed)}" in captured.out and "(1 row)" in captured.out
+    assert captured.err == ""

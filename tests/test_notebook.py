@@ -1,9 +1,14 @@
-"""The research notebook runs headless, top to bottom, on a warehouse the pipeline's writer made."""
+"""The research notebook runs headless, top to bottom, on a warehouse the pipeline's writer made,
+and its plots show the data as it is: lines break at gaps, ranks are whole numbers, and tick
+times are in Asia/Seoul."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import polars as pl
@@ -17,6 +22,49 @@ from kis_pipeline.warehouse import TABLES, Warehouse
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "research.ipynb"
 START, END = dt.date(2018, 4, 2), dt.date(2018, 6, 29)
+# Years later the warehouse holds another stretch: nothing was fetched in between.
+LATER = (dt.date(2026, 10, 5), dt.date(2026, 11, 20))
+KST = dt.timezone(dt.timedelta(hours=9))
+# A short ranking, so the rank axis spans only a few ranks (where fractional ticks appear).
+RANKED = 4
+# Two collector sessions on END, the second 20 minutes after the first stopped.
+SESSIONS = [
+    ("seg-1", dt.datetime(2018, 6, 29, 9, 0, tzinfo=KST), 300),
+    ("seg-2", dt.datetime(2018, 6, 29, 9, 55, tzinfo=KST), 200),
+]
+# Cells the test adds around the notebook: keep every figure `plt.show` draws, then describe
+# each axes (lines in axis units, tick labels, the time axis's zone) as JSON.
+KEEP_FIGURES = """
+import matplotlib.pyplot as plt
+shown_figures = []
+_show = plt.show
+def _keep(*args, **kwargs):
+    shown_figures.extend(plt.figure(n) for n in plt.get_fignums())
+    return _show(*args, **kwargs)
+plt.show = _keep
+"""
+DESCRIBE_FIGURES = """
+import json
+described = []
+for figure in shown_figures:
+    figure.draw_without_rendering()
+    for axes in figure.axes:
+        described.append({
+            "title": axes.get_title(),
+            "xlabel": axes.get_xlabel(),
+            "ylabel": axes.get_ylabel(),
+            "x_zone": str(axes.xaxis.get_units()),
+            "x_ticks": [t.get_text() for t in axes.get_xticklabels()],
+            "y_ticks": [t.get_text() for t in axes.get_yticklabels()],
+            # Data lines only: helper lines (axhline) have labels starting with "_".
+            "lines": [
+                line.get_xydata().tolist()
+                for line in axes.get_lines()
+                if not line.get_label().startswith("_")
+            ],
+        })
+print("FIGURES " + json.dumps(described))
+"""
 
 
 def frame_like(table: str, columns: dict[str, list[object]]) -> pl.DataFrame:
@@ -32,7 +80,8 @@ def frame_like(table: str, columns: dict[str, list[object]]) -> pl.DataFrame:
 
 def seed(warehouse: Warehouse, market: Market) -> None:
     symbols = ["005930", "000660", "035420"]
-    for day in market.trading_days(START, END):
+    days = [*market.trading_days(START, END), *market.trading_days(*LATER)]
+    for day in days:
         bars = [market.bar(s, day) for s in symbols]
         rows = {
             "date": [day] * 3,
@@ -77,7 +126,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             refresh=False,
         )
         kinds = ("volume", "rise")
-        ranked = {kind: market.ranking(day, kind)[:30] for kind in kinds}
+        ranked = {kind: market.ranking(day, kind)[:RANKED] for kind in kinds}
         warehouse.write_partition(
             "rankings",
             key,
@@ -93,62 +142,126 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             ),
             refresh=False,
         )
-    kst = dt.timezone(dt.timedelta(hours=9))
-    times = [
-        dt.datetime(2018, 6, 29, 9, 0, tzinfo=kst) + dt.timedelta(seconds=7 * i) for i in range(300)
-    ]
-    warehouse.write_partition(
-        "trade_ticks",
-        "2018-06-29",
-        frame_like(
+    for segment, first, count in SESSIONS:
+        times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
+        warehouse.write_partition(
             "trade_ticks",
-            {
-                "date": [END] * 300,
-                "ts": times,
-                "received_at": times,
-                "symbol": ["005930"] * 300,
-                "price": [46000 + (i % 17) * 50 for i in range(300)],
-                "volume": [10 + i % 7 for i in range(300)],
-                "tr_id": ["H0STCNT0"] * 300,
-                "segment_id": ["seg-1"] * 300,
-                "seq": list(range(300)),
-                "record": [0] * 300,
-            },
-        ),
-        part="seg-1",
-        refresh=False,
-    )
+            END.isoformat(),
+            frame_like(
+                "trade_ticks",
+                {
+                    "date": [END] * count,
+                    "ts": times,
+                    "received_at": times,
+                    "symbol": ["005930"] * count,
+                    "price": [46000 + (i % 17) * 50 for i in range(count)],
+                    "volume": [10 + i % 7 for i in range(count)],
+                    "tr_id": ["H0STCNT0"] * count,
+                    "segment_id": [segment] * count,
+                    "seq": list(range(count)),
+                    "record": [0] * count,
+                },
+            ),
+            part=segment,
+            refresh=False,
+        )
     warehouse.refresh_catalog()
 
 
-@pytest.mark.timeout(240)
-def test_research_notebook_executes_and_draws_every_plot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The notebook executed on the seeded warehouse, with the figure-describing cells."""
     assert tick_tables.TRADE_TICKS.name in TABLES
+    root = tmp_path_factory.mktemp("notebook")
     market = Market(
         SimConfig(
-            universe=40,
-            start=dt.date(2018, 1, 2),
-            now=dt.datetime(2018, 7, 2, 18, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+            universe=40, start=dt.date(2018, 1, 2), now=dt.datetime(2026, 11, 23, 18, tzinfo=KST)
         )
     )
-    seed(Warehouse(tmp_path / "wh"), market)
-    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "wh"))
+    seed(Warehouse(root / "wh"), market)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        notebook,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()
-    outputs = [
-        o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
-    ]
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(KEEP_FIGURES))
+    notebook.cells.append(nbformat.v4.new_code_cell(DESCRIBE_FIGURES))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("KIS_WAREHOUSE", str(root / "wh"))
+        NotebookClient(
+            notebook,
+            timeout=120,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(root)}},
+        ).execute()
+    return notebook
+
+
+def outputs(notebook: Any) -> list[Any]:
+    return [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def figures(notebook: Any) -> dict[str, dict[str, Any]]:
+    """Each plot's description, by the first word that tells it apart."""
+    text = " ".join(o.get("text", "") for o in outputs(notebook))
+    described = json.loads(text.split("FIGURES ", 1)[1].splitlines()[0])
+    names = {"raw vs adjusted": "split", "net buying": "flows", "trades": "ticks"}
+    found = {}
+    for axes in described:
+        name = next((v for k, v in names.items() if k in axes["title"]), None)
+        found[name or ("ranks" if axes["ylabel"] == "rank by volume" else axes["title"])] = axes
+    return found
+
+
+def widest_step(line: list[list[float]]) -> float:
+    """The widest step in x a line draws without a break (a NaN ends a stretch)."""
+    widest, previous = 0.0, None
+    for x, y in line:
+        if math.isnan(x) or math.isnan(y):
+            previous = None
+            continue
+        if previous is not None:
+            widest = max(widest, x - previous)
+        previous = x
+    return widest
+
+
+def span(line: list[list[float]]) -> float:
+    xs = [x for x, y in line if not math.isnan(x) and not math.isnan(y)]
+    return max(xs) - min(xs)
+
+
+@pytest.mark.timeout(240)
+def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
+    images = [o for o in outputs(executed) if "image/png" in o.get("data", {})]
     assert len(images) == 4
-    texts = " ".join(o.get("text", "") for o in outputs)
+    texts = " ".join(o.get("text", "") for o in outputs(executed))
     assert "is empty" not in texts
+    assert set(figures(executed)) == {"split", "flows", "ranks", "ticks"}
+
+
+@pytest.mark.timeout(240)
+def test_daily_lines_break_where_years_are_missing(executed: Any) -> None:
+    """2018 and 2026 are in the warehouse, the years between are not: no line joins them
+    (matplotlib dates are in days)."""
+    for name in ("split", "flows", "ranks"):
+        for line in figures(executed)[name]["lines"]:
+            assert span(line) > 3000, name
+            assert widest_step(line) <= 10, f"{name} joins days {widest_step(line):.0f} apart"
+
+
+@pytest.mark.timeout(240)
+def test_tick_lines_break_between_sessions_and_show_seoul_time(executed: Any) -> None:
+    ticks = figures(executed)["ticks"]
+    for line in ticks["lines"]:
+        assert span(line) * 24 * 60 > 60  # both sessions are drawn
+        assert widest_step(line) * 24 * 60 <= 5, "a line joins the two sessions"
+    assert ticks["x_zone"] == "Asia/Seoul" and "Asia/Seoul" in ticks["xlabel"]
+    # The sessions ran 09:00-10:18 KST (00:00-01:18 UTC).
+    labels = [t for t in ticks["x_ticks"] if t]
+    assert labels and all(t[:2] in ("09", "10") for t in labels), labels
+
+
+@pytest.mark.timeout(240)
+def test_the_rank_axis_shows_whole_ranks(executed: Any) -> None:
+    labels = [t.replace("\u2212", "-") for t in figures(executed)["ranks"]["y_ticks"] if t]
+    assert labels and all(label.lstrip("-").isdigit() for label in labels), labels
 
 
 @pytest.mark.timeout(240)

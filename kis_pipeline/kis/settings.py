@@ -54,9 +54,17 @@ class KisSettings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        dotenv: Path | None = Path(".env"),
+        require_keys: bool = True,
     ) -> KisSettings:
-        """Read the settings from `environ` (default: the process environment plus `.env`)."""
+        """Read the settings from `environ` (default: the process environment plus `.env`).
+
+        `require_keys=False` is for commands that never call KIS (reading the warehouse): the
+        app key and secret may then be missing with any KIS_ENV.
+        """
         if environ is None:
             file_values = dotenv_values(dotenv) if dotenv and dotenv.is_file() else {}
             merged = {k: v for k, v in file_values.items() if v is not None}
@@ -72,7 +80,7 @@ class KisSettings:
         if env == "sim":
             app_key = app_key or SIM_APP_KEY
             app_secret = app_secret or SIM_APP_SECRET
-        else:
+        elif require_keys:
             for name, value in (("KIS_APP_KEY", app_key), ("KIS_APP_SECRET", app_secret)):
                 if not value:
                     raise KisConfigError(

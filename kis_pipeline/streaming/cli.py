@@ -1,12 +1,14 @@
 """`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--persist]` (DESIGN §3.3).
 
-`run_stream` prints progress while the collector runs and a summary at the end, and returns the
-exit status: 0 when it stopped as asked (and, with --persist, every sealed segment is in the
-warehouse), 1 when it could not run or persistence left segments behind.
+`run_stream` checks its input before it connects, prints progress while the collector runs and
+a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
+--persist, every sealed segment is in the warehouse), 1 when it could not run or persistence left
+segments behind, 2 when the options are wrong (bad --duration, malformed or unlisted symbols).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,6 +16,10 @@ from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
+from kis_pipeline.symbol_checks import SymbolError, check_listed, check_spelling
+from kis_pipeline.writable import NotWritable, diagnose, places, reporting, require_writable
+
+BAD_OPTIONS = 2
 
 
 def run_stream(
@@ -30,6 +36,11 @@ def run_stream(
     from kis_pipeline.runtime import backend
 
     out = echo or (lambda line: print(line, flush=True))
+    try:
+        check_duration(duration)
+        check_spelling(symbols or ())
+    except ValueError as exc:
+        return _error(exc, BAD_OPTIONS)
     options = StreamOptions(
         duration_s=duration,
         symbols=symbols or None,
@@ -37,16 +48,36 @@ def run_stream(
         trs=tuple(trs) if trs else DEFAULT_TRS,
         **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
     )
+    wanted = places(settings)
     try:
-        with backend(settings) as live:
+        require_writable(wanted)
+        with reporting(wanted), backend(settings) as live:
+            check_listed(symbols or (), live)
             outcome = stream(live, options, echo=out)
+    except SymbolError as exc:
+        return _error(exc, BAD_OPTIONS)
+    except NotWritable as exc:
+        return _error(exc, 1)
     except KisError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
+        # The spool's writer reports a full disk as a stream error: say which folder and why.
+        return _error(diagnose(wanted, [str(exc)]) or exc, 1)
     for line in summary_lines(outcome):
         out(line)
     failures = outcome.promoter.failures if outcome.promoter else {}
     return 1 if failures else 0
+
+
+def check_duration(duration: float | None) -> None:
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ValueError(
+            f"--duration {duration:g} is not a positive number of seconds; "
+            "leave it out to stream until the session ends"
+        )
+
+
+def _error(exc: Exception | str, status: int) -> int:
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    return status
 
 
 def summary_lines(outcome: StreamOutcome) -> list[str]:

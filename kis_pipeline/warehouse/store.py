@@ -177,16 +177,20 @@ class Warehouse:
         size = _write_parquet(frame.sort(spec.sort), table_dir / rel)
         with file_lock(table_dir / LOCK):
             manifest = Manifest.load(table_dir)
-            for entry in list(manifest.covering(partition)):
-                if part is None:
-                    self._remove(spec, manifest, entry, partition=partition)
-                elif part in entry.parts:
-                    self._remove(spec, manifest, entry, part=part)
-            manifest.entries.append(
-                Entry(rel, [partition], [part] if part else [], frame.height, size)
-            )
-            self._collect_garbage(table_dir, manifest)
-            manifest.save(table_dir)
+            try:
+                for entry in list(manifest.covering(partition)):
+                    if part is None:
+                        self._remove(spec, manifest, entry, partition=partition)
+                    elif part in entry.parts:
+                        self._remove(spec, manifest, entry, part=part)
+                manifest.entries.append(
+                    Entry(rel, [partition], [part] if part else [], frame.height, size)
+                )
+                self._collect_garbage(table_dir, manifest)
+                manifest.save(table_dir)
+            except BaseException:
+                _discard_unpublished(table_dir, [rel, *manifest.live_files()])
+                raise
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
     def _merge(
@@ -216,15 +220,17 @@ class Warehouse:
                 if covering
                 else frame.clear()
             )
-            merged = _checked(
-                spec, partition, pl.concat([stored.filter(~scope.replaced()), frame])
-            )
+            merged = _checked(spec, partition, pl.concat([stored.filter(~scope.replaced()), frame]))
             size = _write_parquet(merged.sort(spec.sort), table_dir / rel)
-            for entry in list(covering):
-                self._remove(spec, manifest, entry, partition=partition)
-            manifest.entries.append(Entry(rel, [partition], [], merged.height, size))
-            self._collect_garbage(table_dir, manifest)
-            manifest.save(table_dir)
+            try:
+                for entry in list(covering):
+                    self._remove(spec, manifest, entry, partition=partition)
+                manifest.entries.append(Entry(rel, [partition], [], merged.height, size))
+                self._collect_garbage(table_dir, manifest)
+                manifest.save(table_dir)
+            except BaseException:
+                _discard_unpublished(table_dir, [rel, *manifest.live_files()])
+                raise
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
     def _remove(
@@ -429,15 +435,29 @@ def _plan_groups(
     return {key: group for key, group in groups.items() if len(group) > 1}
 
 
+def _discard_unpublished(table_dir: Path, files: Iterable[str]) -> None:
+    """Delete those of `files` the manifest on disk does not list: a publish that failed (a full
+    disk, say) leaves no file behind for the next sweep, and never removes a live one."""
+    live = Manifest.load(table_dir).live_files()
+    for rel in set(files) - live:
+        (table_dir / rel).unlink(missing_ok=True)
+
+
 def _write_parquet(frame: pl.DataFrame, path: Path, *, row_group_size: int | None = None) -> int:
-    """Write, flush and fsync `frame` at `path` (a new, unique name); returns its size."""
+    """Write, flush and fsync `frame` at `path` (a new, unique name); returns its size.
+
+    A write that fails (a full disk, say) removes its partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        frame.write_parquet(
-            handle, compression="zstd", statistics=True, row_group_size=row_group_size
-        )
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with open(path, "wb") as handle:
+            frame.write_parquet(
+                handle, compression="zstd", statistics=True, row_group_size=row_group_size
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

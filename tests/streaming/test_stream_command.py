@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from kis_pipeline.cli import main
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.cli import run_stream
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
+from tests.conftest import sim_environ
 from tests.streaming.conftest import settings_for
 
 
@@ -56,3 +58,35 @@ def test_a_second_collector_refuses_to_start_in_one_line(
     assert status == 1
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert err.count("\n") == 1 and err.startswith("error: another collector (pid ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--symbols", "99999X"], "error: unknown symbol(s) 99999X: not in the master files"),
+        (["--symbols", "005930,12AB"], "error: malformed symbol(s) 12AB: a symbol is a 6-"),
+        (["--symbols", "005930", "--duration", "-5"], "error: --duration -5 is not a positive"),
+        (["--symbols", "005930", "--duration", "0"], "error: --duration 0 is not a positive"),
+    ],
+)
+def test_bad_stream_input_is_one_line_exit_2_before_any_connection(
+    sim_server: SimulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    environ = sim_environ(sim_server, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    monkeypatch.delenv("KIS_SYMBOLS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert main(["stream", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+    key = environ["KIS_APP_KEY"]
+    stats = sim_server.stats()
+    assert stats["rest"].get(key, {}).get("served", 0) == 0
+    assert stats["approval_keys_issued"].get(key, 0) == 0
+    assert stats["ws_sessions_opened"].get(key, 0) == 0
