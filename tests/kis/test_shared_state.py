@@ -9,9 +9,13 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
+from kis_pipeline.kis import ratelimit
 from kis_pipeline.kis.auth import FileTokenStore, IssuedToken
 from kis_pipeline.kis.ratelimit import FileRateLimiter, LocalRateLimiter
 from kis_pipeline.kis.state import file_lock
+from kis_pipeline.simulator.limits import RestLimiter
 
 RATE = 20.0
 
@@ -145,3 +149,62 @@ def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
     assert store.access_token(issue).value == "t1"
     clock[0] = 86_400 - 3_599
     assert store.access_token(issue).value == "t2"
+
+
+class LateWaker:
+    """One caller (X) is descheduled past its slot while 18 others send at theirs.
+
+    Everything runs on explicit timestamps: the limiter's clock and sleep are this object's,
+    the 18 others take their slots while X sleeps, and every send time goes to the
+    simulator's own per-second window, the one that answers EGW00201.
+    """
+
+    def __init__(self, shared_file: Path | None, *, late_by: float) -> None:
+        self.now = 0.0
+        self.late_by = late_by
+        self.limiter: LocalRateLimiter | FileRateLimiter = (
+            LocalRateLimiter(17.0, clock=lambda: self.now, sleep=self.sleep)
+            if shared_file is None
+            else FileRateLimiter(shared_file, 17.0, clock=lambda: self.now, sleep=self.sleep)
+        )
+        self.sends: list[float] = []
+        self._x_asleep = False
+        self._others_sent = False
+
+    def sleep(self, seconds: float) -> None:
+        if self._x_asleep:
+            return  # one of the others, asleep in a thread of its own: no time passes for X
+        if not self._others_sent:
+            self._others_sent = self._x_asleep = True
+            for n in range(18):
+                self.limiter.acquire()
+                # The first of them is a little late too, well within the tolerance.
+                self.sends.append(self.limiter.last_slot + (0.005 if n == 0 else 0.0))
+            self._x_asleep = False
+        self.now += seconds + self.late_by
+        self.late_by = 0.0  # late once; on a second slot X wakes on time
+
+    def run(self) -> list[bool]:
+        self.limiter.acquire()  # someone sends at t=0, so X's slot lies ahead and X sleeps
+        self.sends.append(self.now)
+        self.limiter.acquire()  # X
+        self.sends.append(self.now)
+        server = RestLimiter(18.0)  # real KIS and the simulator allow 18/s
+        return [server.arrive("key", now=t) for t in sorted(self.sends)]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["local", "file"])
+def test_a_caller_that_wakes_late_gives_its_slot_up_so_kis_never_sees_19_in_a_second(
+    shared: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def shared_file() -> Path | None:
+        return tmp_path / f"{len(list(tmp_path.iterdir()))}.gcra" if shared else None
+
+    # At 17/s, 19 requests span 18/17 s: X sending 70 ms after its slot while the 18 after it
+    # keep theirs puts 19 arrivals in one second, which KIS answers with EGW00201.
+    monkeypatch.setattr(ratelimit, "MAX_REQUEUES", 0)  # send at the slot, however late
+    assert LateWaker(shared_file(), late_by=0.070).run().count(False) == 1
+    monkeypatch.undo()
+    # Giving the late slot up and queueing again keeps every send within 15 ms of a slot.
+    answers = LateWaker(shared_file(), late_by=0.070).run()
+    assert len(answers) == 20 and all(answers)
