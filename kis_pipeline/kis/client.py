@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore
+from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore, log_wait
 from kis_pipeline.kis.errors import (
     BusinessError,
     KisApiError,
@@ -78,12 +78,18 @@ class KisResponse:
 
 @dataclass
 class ClientStats:
-    """What a client did: REST calls sent (retries included), retries, time spent waiting."""
+    """What a client did: REST calls sent (retries included), retries, time spent waiting.
+
+    `token_wait_s` is time spent waiting for KIS's one-token-a-minute rule (after a token was
+    rejected); `token_wait_until` is when the latest such wait ends (epoch s; past once over).
+    """
 
     calls: int = 0
     retries: int = 0
     limiter_wait_s: float = 0.0
     token_issues: int = 0
+    token_wait_s: float = 0.0
+    token_wait_until: float = 0.0
     calls_by_tr_id: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,6 +100,8 @@ class ClientStats:
                 "retries": self.retries,
                 "limiter_wait_s": round(self.limiter_wait_s, 3),
                 "token_issues": self.token_issues,
+                "token_wait_s": round(self.token_wait_s, 3),
+                "token_wait_until": self.token_wait_until,
                 "calls_by_tr_id": dict(self.calls_by_tr_id),
             }
 
@@ -117,7 +125,9 @@ class KisClient:
         self.limiter = limiter or FileRateLimiter(
             settings.state_dir / f"ratelimit-{settings.key_id}.gcra", settings.rate_limit
         )
-        self.tokens = tokens or FileTokenStore(settings.state_dir, settings.key_id)
+        self.tokens = tokens or FileTokenStore(
+            settings.state_dir, settings.key_id, on_wait=self._token_wait
+        )
         self.stats = ClientStats()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_s
@@ -213,6 +223,12 @@ class KisClient:
     def _refresh_token(self, rejected: str) -> None:
         with self._token_lock:
             self._token = self.tokens.access_token(self._issue_access_token, stale=rejected)
+
+    def _token_wait(self, seconds: float, message: str) -> None:
+        with self.stats._lock:
+            self.stats.token_wait_s += seconds
+            self.stats.token_wait_until = time.time() + seconds
+        log_wait(seconds, message)
 
     def _issue_access_token(self) -> IssuedToken:
         body = self._post_auth(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing as mp
 import os
 import stat
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -149,6 +152,57 @@ def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
     assert store.access_token(issue).value == "t1"
     clock[0] = 86_400 - 3_599
     assert store.access_token(issue).value == "t2"
+
+
+def test_a_rejected_token_waits_out_the_minute_once_for_every_caller_and_says_so(
+    tmp_path: Path,
+) -> None:
+    clock = [1000.0]
+    slept: list[float] = []
+    notices: list[tuple[float, str]] = []
+    issued: list[float] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    def issue() -> IssuedToken:
+        issued.append(clock[0])
+        return IssuedToken(f"t{len(issued)}", issued_at=clock[0], expires_at=clock[0] + 86_400)
+
+    def notice(seconds: float, message: str) -> None:
+        with lock:
+            notices.append((seconds, message))
+
+    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=sleep, on_wait=notice)
+    assert store.access_token(issue).value == "t1"
+    clock[0] += 17
+    # Five callers (threads, or processes through the file lock) saw KIS reject t1.
+    with ThreadPoolExecutor(5) as pool:
+        tokens = list(pool.map(lambda _: store.access_token(issue, stale="t1").value, range(5)))
+    assert tokens == ["t2"] * 5
+    assert issued == [1000.0, 1060.0] and slept == [43.0]
+    [(seconds, message)] = notices
+    assert seconds == 43.0
+    assert "one access token a minute per app key" in message and "in 43 s" in message
+    assert "\n" not in message
+
+
+def test_the_wait_for_a_token_is_logged_by_default(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [0.0]
+
+    def issue() -> IssuedToken:
+        return IssuedToken(f"t{clock[0]}", issued_at=clock[0], expires_at=clock[0] + 86_400)
+
+    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=lambda s: None)
+    token = store.access_token(issue)
+    clock[0] = 20.0
+    with caplog.at_level(logging.WARNING, logger="kis_pipeline.kis.auth"):
+        store.access_token(issue, stale=token.value)
+    assert "KIS rejected the access token" in caplog.text and "in 40 s" in caplog.text
 
 
 class LateWaker:
