@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import logging
 import multiprocessing as mp
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -16,11 +19,17 @@ import pytest
 
 from kis_pipeline.kis import ratelimit
 from kis_pipeline.kis.auth import FileTokenStore, IssuedToken
+from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.ratelimit import FileRateLimiter, LocalRateLimiter
+from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import file_lock
 from kis_pipeline.simulator.limits import RestLimiter
+from kis_pipeline.simulator.server import SimulatorServer
+from tests.conftest import sim_environ
+from tests.secret_scan import random_secret, scan
 
 RATE = 20.0
+PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 
 
 def _hammer(path: str, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -101,12 +110,44 @@ def test_concurrent_processes_share_one_token_issuance(tmp_path: Path) -> None:
     assert counter.read_text() == "1"
 
 
-def test_token_file_is_private_and_holds_no_secret(tmp_path: Path) -> None:
-    store = FileTokenStore(tmp_path, "key")
-    store.access_token(lambda: _issuer(tmp_path / "n"))
-    mode = stat.S_IMODE(os.stat(store.path).st_mode)
-    assert mode == 0o600
-    assert "appsecret" not in store.path.read_text()
+def test_token_file_is_private_and_holds_no_secret(
+    sim_server: SimulatorServer, tmp_path: Path
+) -> None:
+    # The real client issues through the simulator, which takes this secret (a different one
+    # for the same key would be refused): the secret passes through the issuer in full.
+    secret = random_secret()
+    state = tmp_path / "state"
+    settings = KisSettings.from_env(sim_environ(sim_server, state, KIS_APP_SECRET=secret))
+    symbol = sim_server.state.market.listings[0].symbol
+    with KisClient(settings) as client:
+        client.get(
+            PRICE_PATH, "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}
+        )
+        client.approval_key()
+    path = FileTokenStore(state, settings.key_id).path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    held = json.loads(path.read_text())
+    assert held["access"]["value"] and held["approval"]["value"]
+    result = scan(secret, roots=[state])
+    assert path in result.files
+    assert result.found == []
+
+
+def test_the_secret_scan_finds_a_secret_in_files_databases_and_output(tmp_path: Path) -> None:
+    secret = random_secret()
+    (tmp_path / "tokens.json").write_text(json.dumps({"appsecret": secret}))
+    with contextlib.closing(sqlite3.connect(tmp_path / "events.db")) as db, db:
+        db.execute("create table event_logs (event text)")
+        db.execute("insert into event_logs values (?)", (f'{{"message": "{secret}"}}',))
+    (tmp_path / "step.err").write_text(f"sent appsecret={secret[:40]}...\n")
+    (tmp_path / "clean.out").write_text("nothing to see\n")
+    found = scan(secret, roots=[tmp_path], texts={"stderr": f"{secret[-33:]}\n", "stdout": "ok"})
+    assert sorted(Path(f).name for f in found.found) == [
+        "events.db",
+        "stderr",
+        "step.err",
+        "tokens.json",
+    ]
 
 
 def test_refresh_replaces_only_the_rejected_token_and_respects_the_issue_interval(
