@@ -10,6 +10,7 @@ secret is never stored: only tokens and their expiry times are.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,6 +19,8 @@ from typing import Protocol
 
 from kis_pipeline.kis.errors import TokenIssueThrottled
 from kis_pipeline.kis.state import file_lock, read_or_none, write_private
+
+log = logging.getLogger(__name__)
 
 # Real KIS: one issuance per minute per app key (SPEC §3.1).
 MIN_ISSUE_INTERVAL_S = 60.0
@@ -42,6 +45,13 @@ class IssuedToken:
 
 
 Issuer = Callable[[], IssuedToken]
+# Told how many seconds a caller will wait before it may issue a token, and a sentence saying
+# why, for the log or a progress line.
+WaitNotice = Callable[[float, str], None]
+
+
+def log_wait(seconds: float, message: str) -> None:
+    log.warning("%s", message)
 
 
 class TokenStore(Protocol):
@@ -63,12 +73,14 @@ class FileTokenStore:
         min_issue_interval: float = MIN_ISSUE_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitNotice = log_wait,
     ) -> None:
         self.path = state_dir / f"tokens-{key_id}.json"
         self._lock = state_dir / f"tokens-{key_id}.lock"
         self._interval = min_issue_interval
         self._clock = clock
         self._sleep = sleep
+        self._on_wait = on_wait
 
     def access_token(self, issue: Issuer, *, stale: str | None = None) -> IssuedToken:
         return self._get("access", issue, stale, throttled_interval=self._interval)
@@ -87,9 +99,17 @@ class FileTokenStore:
             if token and token.value != stale and self._clock() < token.refresh_at:
                 return token
             last_issue = float(data.get(f"{kind}_last_issue", 0.0))
+            # Whoever waits holds the lock: every caller that saw the same rejected token
+            # waits for this one issuance and then takes the token it made.
+            why = _why(kind, token, stale)
             for attempt in range(MAX_THROTTLED_RETRIES + 1):
                 wait = last_issue + throttled_interval - self._clock()
                 if wait > 0:
+                    self._on_wait(
+                        wait,
+                        f"{why}; KIS issues one access token a minute per app key, so the "
+                        f"next one can be issued in {wait:.0f} s",
+                    )
                     self._sleep(wait)
                 try:
                     token = issue()
@@ -99,6 +119,7 @@ class FileTokenStore:
                     if attempt == MAX_THROTTLED_RETRIES:
                         raise
                     last_issue = self._clock()
+                    why = "KIS refused a new token (EGW00133: another process or host issued one)"
             data[kind] = asdict(token)
             data[f"{kind}_last_issue"] = self._clock()
             write_private(self.path, json.dumps(data).encode())
@@ -113,6 +134,14 @@ class FileTokenStore:
         except ValueError:
             return {}  # a torn or foreign file: issue afresh rather than fail every run
         return data if isinstance(data, dict) else {}
+
+
+def _why(kind: str, held: IssuedToken | None, stale: str | None) -> str:
+    if held is not None and held.value == stale:
+        return f"KIS rejected the {kind} token (revoked or expired early)"
+    if held is not None:
+        return f"the {kind} token is due for renewal"
+    return f"a new {kind} token is needed"
 
 
 class MemoryTokenStore:

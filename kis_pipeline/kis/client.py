@@ -5,6 +5,11 @@ the request with a shared token, classifies the answer by HTTP status, `rt_cd` a
 (SPEC §4.3), and retries what is transient (EGW00201, gateway 5xx, timeouts, cut-off bodies)
 with capped exponential backoff and full jitter. Every retry takes a new slot of the budget.
 An expired token is refreshed once through the shared store, then the call is retried.
+
+What cannot succeed is not retried: an HTTP 4xx that is not KIS's own error answer (a wrong
+KIS_REST_URL), rejected credentials, and a host that refuses the connection. A refused
+connection gets a few quick attempts, then the host counts as unreachable for a while, so the
+other calls of a run fail at once instead of each retrying for minutes.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from typing import Any
 
 import httpx
 
-from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore
+from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore, log_wait
 from kis_pipeline.kis.errors import (
     BusinessError,
+    HostUnreachable,
     KisApiError,
+    KisConfigError,
     KisError,
     KisTransportError,
     ServerBusy,
@@ -45,6 +52,14 @@ BACKOFF_CAP_S = 8.0
 RATE_LIMITED_FACTOR = 2.0
 TOKEN_TTL_FALLBACK_S = 86_400.0
 USER_AGENT = "kis-pipeline"
+# A refused connection is tried this often, `backoff_base_s` x 1, 2, ... apart (0.75 s in all
+# by default): enough for a server that is just restarting, far from minutes of backoff.
+CONNECT_ATTEMPTS = 3
+# After that, calls to the host fail at once for this long, then one is tried again.
+UNREACHABLE_HOLD_S = 30.0
+# 4xx answers a proxy or a busy server may give for a moment; every other 4xx without KIS's
+# error envelope means the URL does not lead to KIS's API, which no retry can change.
+TRANSIENT_4XX = frozenset({408, 429})
 
 
 @dataclass(frozen=True)
@@ -78,12 +93,18 @@ class KisResponse:
 
 @dataclass
 class ClientStats:
-    """What a client did: REST calls sent (retries included), retries, time spent waiting."""
+    """What a client did: REST calls sent (retries included), retries, time spent waiting.
+
+    `token_wait_s` is time spent waiting for KIS's one-token-a-minute rule (after a token was
+    rejected); `token_wait_until` is when the latest such wait ends (epoch s; past once over).
+    """
 
     calls: int = 0
     retries: int = 0
     limiter_wait_s: float = 0.0
     token_issues: int = 0
+    token_wait_s: float = 0.0
+    token_wait_until: float = 0.0
     calls_by_tr_id: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,6 +115,8 @@ class ClientStats:
                 "retries": self.retries,
                 "limiter_wait_s": round(self.limiter_wait_s, 3),
                 "token_issues": self.token_issues,
+                "token_wait_s": round(self.token_wait_s, 3),
+                "token_wait_until": self.token_wait_until,
                 "calls_by_tr_id": dict(self.calls_by_tr_id),
             }
 
@@ -117,13 +140,17 @@ class KisClient:
         self.limiter = limiter or FileRateLimiter(
             settings.state_dir / f"ratelimit-{settings.key_id}.gcra", settings.rate_limit
         )
-        self.tokens = tokens or FileTokenStore(settings.state_dir, settings.key_id)
+        self.tokens = tokens or FileTokenStore(
+            settings.state_dir, settings.key_id, on_wait=self._token_wait
+        )
         self.stats = ClientStats()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_s
         self._secrets = (settings.app_key, settings.app_secret)
         self._token: IssuedToken | None = None
         self._token_lock = threading.Lock()
+        # (scheme, host, port) -> (monotonic time until which calls fail at once, the message)
+        self._unreachable: dict[tuple[str, str, int | None], tuple[float, str]] = {}
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
@@ -181,16 +208,21 @@ class KisClient:
         """Fetch a file outside the API gateway (stock master files); retried, not rate-limited."""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = self._http.get(url, timeout=60.0)
-            except httpx.TransportError as exc:
-                if attempt == self._max_attempts:
-                    raise KisTransportError(f"download of {url} failed: {exc}") from exc
-                self._backoff(KisTransportError(str(exc)), attempt)
+                response = self._request(
+                    "GET", url, url, setting="KIS_MASTER_URL", limited=False, timeout=60.0
+                )
+            except KisTransportError as exc:
+                if not exc.retryable or attempt == self._max_attempts:
+                    raise
+                self._backoff(exc, attempt)
                 continue
             if response.status_code == 200:
                 return response.content
             if response.status_code < 500 or attempt == self._max_attempts:
-                raise KisTransportError(f"download of {url} failed: HTTP {response.status_code}")
+                hint = "; check KIS_MASTER_URL" if response.status_code == 404 else ""
+                raise KisTransportError(
+                    f"download of {url} failed: HTTP {response.status_code}{hint}"
+                )
             self._backoff(ServerBusy("HTTP", str(response.status_code)), attempt)
         raise AssertionError("unreachable")
 
@@ -213,6 +245,12 @@ class KisClient:
     def _refresh_token(self, rejected: str) -> None:
         with self._token_lock:
             self._token = self.tokens.access_token(self._issue_access_token, stale=rejected)
+
+    def _token_wait(self, seconds: float, message: str) -> None:
+        with self.stats._lock:
+            self.stats.token_wait_s += seconds
+            self.stats.token_wait_until = time.time() + seconds
+        log_wait(seconds, message)
 
     def _issue_access_token(self) -> IssuedToken:
         body = self._post_auth(
@@ -258,7 +296,7 @@ class KisClient:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 response = self._send("POST", path, path, json_body=payload)
-                body = _json(response)
+                body = self._kis_body(response)
                 code = str(body.get("error_code") or body.get("msg_cd") or "")
                 if response.status_code == 200 and not code.startswith(("EGW", "OPS")):
                     return body
@@ -285,30 +323,108 @@ class KisClient:
         headers: Mapping[str, str] | None = None,
         json_body: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        waited = self.limiter.acquire()
-        with self.stats._lock:
-            self.stats.calls += 1
-            self.stats.limiter_wait_s += waited
-            self.stats.calls_by_tr_id[label] += 1
+        return self._request(
+            method,
+            path,
+            label,
+            setting="KIS_REST_URL",
+            limited=True,
+            params=params,
+            headers=headers,
+            json=json_body,
+        )
+
+    def _request(
+        self, method: str, url: str, label: str, *, setting: str, limited: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """One request, a slot of the budget first when `limited`; transport errors as ours.
+
+        A refused connection is retried `CONNECT_ATTEMPTS` times here (it never reached KIS,
+        so it costs KIS nothing), then the host is held unreachable for `UNREACHABLE_HOLD_S`.
+        """
+        target = self._http.base_url.join(url)
+        origin = (target.scheme, target.host, target.port)
+        server = f"{target.scheme}://{target.netloc.decode()}"
+        held = self._unreachable.get(origin)
+        if held is not None and time.monotonic() < held[0]:
+            raise HostUnreachable(held[1])
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            if limited:
+                waited = self.limiter.acquire()
+                with self.stats._lock:
+                    self.stats.calls += 1
+                    self.stats.limiter_wait_s += waited
+                    self.stats.calls_by_tr_id[label] += 1
+            try:
+                return self._http.request(method, url, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise KisTransportError(
+                    f"{label}: KIS did not answer in time ({type(exc).__name__})"
+                ) from exc
+            except httpx.ConnectError as exc:
+                if attempt < CONNECT_ATTEMPTS:
+                    time.sleep(self._backoff_base * attempt)
+                    continue
+                message = (
+                    f"cannot reach {server} ({self._reason(exc)}); check that KIS (or the "
+                    f"simulator) runs there, the network, or {setting}"
+                )
+                self._unreachable[origin] = (time.monotonic() + UNREACHABLE_HOLD_S, message)
+                raise HostUnreachable(message) from exc
+            except httpx.TransportError as exc:
+                raise KisTransportError(
+                    f"{label}: lost the connection to {server} ({self._reason(exc)}); "
+                    f"check the network or {setting}"
+                ) from exc
+        raise AssertionError("unreachable")
+
+    def _reason(self, exc: Exception) -> str:
+        """What the OS said ("Connection refused"), never a secret."""
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, OSError) and cause.strerror:
+                return redact(cause.strerror, self._secrets).lower()
+            cause = cause.__cause__ or cause.__context__
+        return redact(str(exc), self._secrets) or type(exc).__name__
+
+    def _kis_body(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of an answer; a 3xx or 4xx that is not KIS's own error is an error.
+
+        KIS answers its errors in JSON with `msg_cd` or `error_code` (SPEC §4.3), so a 4xx
+        without one (an HTML 404 page, a proxy's 403) or a redirect did not come from KIS's
+        API: the URL is wrong, and retrying cannot help.
+        """
+        foreign = 300 <= response.status_code < 500 and response.status_code not in TRANSIENT_4XX
         try:
-            return self._http.request(method, path, params=params, headers=headers, json=json_body)
-        except httpx.TimeoutException as exc:
-            raise KisTransportError(
-                f"{label}: KIS did not answer in time ({type(exc).__name__})"
-            ) from exc
-        except httpx.TransportError as exc:
-            text = redact(str(exc), self._secrets)
-            raise KisTransportError(
-                f"{label}: cannot reach {self.settings.rest_url} ({text}); check the network or "
-                "KIS_REST_URL"
-            ) from exc
+            body = _json(response)
+        except KisTransportError:
+            if foreign:
+                raise self._not_kis(response) from None
+            raise
+        if foreign and not (body.get("msg_cd") or body.get("error_code")):
+            raise self._not_kis(response)
+        return body
+
+    def _not_kis(self, response: httpx.Response) -> KisConfigError:
+        status = response.status_code
+        if status == 404:
+            what = "no KIS API at this path"
+        elif status < 400:
+            what = f"redirected to {response.headers.get('location', '?')}"
+        else:
+            what = "not an answer of KIS's API"
+        return KisConfigError(
+            f"{response.request.url.path}: HTTP {status} from {self.settings.rest_url}, {what}; "
+            "check KIS_REST_URL (the KIS host and port only, like "
+            "https://openapi.koreainvestment.com:9443)"
+        )
 
     def _envelope(
         self, response: httpx.Response, tr_id: str, params: Mapping[str, str]
     ) -> KisResponse:
         status = response.status_code
         try:
-            body = _json(response)
+            body = self._kis_body(response)
         except KisTransportError:
             if status >= 500:
                 raise ServerBusy(
@@ -327,7 +443,7 @@ class KisClient:
             )
         message = str(body.get("msg1") or body.get("error_description") or "")
         if not msg_cd:
-            if status >= 500:
+            if status >= 500 or status in TRANSIENT_4XX:
                 raise ServerBusy(
                     f"HTTP {status}", "server error", tr_id=tr_id, params=params, http_status=status
                 )

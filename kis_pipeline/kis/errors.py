@@ -1,8 +1,10 @@
 """Every error the KIS client raises, and how a KIS answer maps onto them.
 
     KisError
-    ├── KisConfigError          bad or missing settings (keys, KIS_ENV, URLs)
-    ├── KisTransportError       timeouts, refused connections, truncated bodies (retryable)
+    ├── KisConfigError          bad or missing settings (keys, KIS_ENV, URLs; an HTTP 4xx
+    │                           that is not KIS's own error answer means a wrong URL)
+    ├── KisTransportError       timeouts, truncated bodies, dropped connections (retryable)
+    │   └── HostUnreachable     connection refused, unknown host: fails fast, not retried
     ├── PayloadError            a body or frame that does not have the documented shape
     └── KisApiError             KIS answered with an error code (carries tr_id, msg_cd, msg)
         ├── RateLimited         EGW00201: per-second limit exceeded (retryable)
@@ -40,6 +42,16 @@ class KisTransportError(KisError):
     retryable = True
 
 
+class HostUnreachable(KisTransportError):
+    """No connection could be made (refused, unknown host): KIS is not at that address.
+
+    Retrying for minutes cannot help, so the client tries a few times within a second or two,
+    then fails this call and, for a while, every later call to the same host at once.
+    """
+
+    retryable = False
+
+
 class PayloadError(KisError):
     """A response body or WebSocket frame does not have the documented shape."""
 
@@ -61,10 +73,13 @@ class KisApiError(KisError):
         self.tr_id = tr_id
         self.params = dict(params or {})
         self.http_status = http_status
-        where = f" on {tr_id}" if tr_id else ""
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f" on {self.tr_id}" if self.tr_id else ""
         shown = ", ".join(f"{k}={v}" for k, v in self.params.items() if v)
         args = f" ({shown})" if shown else ""
-        super().__init__(f"KIS {msg_cd}{where}{args}: {self.msg}")
+        return f"KIS {self.msg_cd}{where}{args}: {self.msg}"
 
 
 class RateLimited(KisApiError):
@@ -86,6 +101,15 @@ class TokenIssueThrottled(KisApiError):
 class CredentialsRejected(KisApiError):
     """KIS rejected the app key or secret: check KIS_APP_KEY / KIS_APP_SECRET for this KIS_ENV."""
 
+    def _describe(self) -> str:
+        # KIS's own text is Korean only and names neither variable: say which one to fix.
+        names = _CREDENTIAL_NAMES.get(self.msg_cd, "KIS_APP_KEY or KIS_APP_SECRET")
+        where = _AUTH_CALLS.get(self.tr_id, f" on {self.tr_id}" if self.tr_id else "")
+        return (
+            f"KIS refused {names}{where} ({self.msg_cd} {self.msg}); check that KIS_APP_KEY "
+            "and KIS_APP_SECRET are the pair issued for one app, for this KIS_ENV"
+        )
+
 
 class BusinessError(KisApiError):
     """KIS refused the request itself (unknown symbol, bad parameter): retrying cannot help."""
@@ -102,6 +126,19 @@ class SubscriptionLimit(KisApiError):
 class AppKeyInUse(KisApiError):
     """OPSP8996: another WebSocket session is open with this app key."""
 
+
+_CREDENTIAL_NAMES = {
+    "EGW00102": "KIS_APP_KEY",
+    "EGW00103": "KIS_APP_KEY",
+    "EGW00104": "KIS_APP_SECRET",
+    "EGW00105": "KIS_APP_SECRET",
+    "EGW00304": "KIS_APP_SECRET",
+}
+
+_AUTH_CALLS = {
+    "/oauth2/tokenP": " when issuing an access token",
+    "/oauth2/Approval": " when issuing a WebSocket approval key",
+}
 
 _BY_CODE: dict[str, type[KisApiError]] = {
     "EGW00201": RateLimited,

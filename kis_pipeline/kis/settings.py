@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import httpx
 from dotenv import dotenv_values
 
 from kis_pipeline.kis.errors import KisConfigError
@@ -35,6 +35,8 @@ SIM_APP_KEY = "PSSIMULATORKEY0000000000000000000000"
 SIM_APP_SECRET = "SIMULATORSECRET" + "0" * 165
 
 _SYMBOL = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
+# A DNS name or an IPv4/IPv6 address: what httpx leaves after parsing a usable URL.
+_HOST = re.compile(r"^[0-9A-Za-z.:_-]+$")
 
 
 @dataclass(frozen=True)
@@ -136,15 +138,26 @@ class KisSettings:
 
 
 def _url(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    """The URL in `name`, checked now so that a typo fails here, not on every request."""
     raw = (environ.get(name) or "").strip()
     if not raw:
         return None
-    parts = urlsplit(raw)
-    if parts.scheme not in schemes or not parts.netloc:
-        raise KisConfigError(
-            f"{name}={raw!r} is not a valid URL; expected {' or '.join(s + '://' for s in schemes)}"
-            "host:port"
-        )
+    expected = f"expected {' or '.join(s + '://' for s in schemes)}host:port"
+    try:
+        url = httpx.URL(raw)
+        port = url.port
+    except httpx.InvalidURL as exc:
+        problem: str | None = str(exc) or "cannot be parsed"
+    else:
+        problem = None
+        if url.scheme not in schemes or not url.host:
+            problem = "no scheme or host" if not url.host else f"scheme {url.scheme!r}"
+        elif not _HOST.match(url.host):
+            problem = f"invalid host {url.host!r}"
+        elif port is not None and not 0 < port < 65536:
+            problem = f"port {port} is out of range"
+    if problem:
+        raise KisConfigError(f"{name}={raw!r} is not a valid URL ({problem}); {expected}")
     return raw.rstrip("/")
 
 

@@ -15,6 +15,11 @@ from pathlib import Path
 
 
 def ensure_private_dir(path: Path) -> Path:
+    """Make `path` if it is missing, readable by the owner only (tokens live in it).
+
+    Every writer of `KIS_STATE_DIR` goes through here, so whichever runs first, the directory
+    is 0700; one that already exists is left as its owner set it.
+    """
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 

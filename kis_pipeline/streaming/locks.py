@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from kis_pipeline.kis.state import ensure_private_dir
 from kis_pipeline.streaming.errors import CollectorBusy
 
 
@@ -73,6 +74,8 @@ def collector_locks(
     The spool lock is waited for up to `spool_wait_s`: the Dagster sensor holds it for the
     moment it takes to recover a dead collector's segments.
     """
+    # The collector may be the first to use KIS_STATE_DIR: make it private like the token store.
+    ensure_private_dir(Path(state_dir))
     key_lock = FileLock(ws_lock_path(state_dir, key_id))
     if not key_lock.try_acquire():
         raise CollectorBusy(

@@ -7,23 +7,29 @@ token-endpoint errors in the `error_code` shape (SPEC §4.3).
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from kis_pipeline.kis import client as client_module
 from kis_pipeline.kis.auth import MemoryTokenStore
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.errors import (
     BusinessError,
     CredentialsRejected,
+    HostUnreachable,
+    KisConfigError,
     KisTransportError,
     RateLimited,
     TokenExpired,
 )
 from kis_pipeline.kis.ratelimit import LocalRateLimiter
-from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.settings import SIM_APP_KEY, KisSettings
+from kis_pipeline.simulator.server import SimulatorServer
+from tests.conftest import sim_environ
 
 PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 SECRET = "SECRETVALUE" + "x" * 169
@@ -245,3 +251,117 @@ def test_approval_key_is_issued_with_secretkey_field(
     assert client.approval_key() == "a2585daf-8c09-4587-9fce-000000000000"
     assert len(seen) == 1
     assert seen[0]["secretkey"] == SECRET and "appsecret" not in seen[0]
+
+
+# -- answers that no retry can change, against the simulator ---------------------------------
+
+
+def sim_client(server: SimulatorServer, state: Path, **environ: str) -> KisClient:
+    settings = KisSettings.from_env(sim_environ(server, state, **environ))
+    return KisClient(settings, backoff_base_s=0.001)
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error)
+    assert "\n" not in text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "path", "named"),
+    [
+        ("/kis", PATH, "/kis/oauth2/tokenP"),
+        ("", "/domestic-stock/v1/quotations/inquire-price", "/domestic-stock/v1/quotations"),
+    ],
+    ids=["wrong base URL: the token call", "wrong path: a data call"],
+)
+def test_a_404_that_is_not_kis_is_a_wrong_url_not_retried(
+    sim_server: SimulatorServer, tmp_path: Path, prefix: str, path: str, named: str
+) -> None:
+    # The simulator, like a web server in front of the wrong host, answers unknown paths
+    # outside /uapi with a plain 404 page.
+    rest_url = sim_server.rest_url + prefix
+    with (
+        sim_client(sim_server, tmp_path, KIS_REST_URL=rest_url) as client,
+        pytest.raises(KisConfigError) as caught,
+    ):
+        client.get(path, "FHKST01010100", {"FID_INPUT_ISCD": "005930"})
+    message = one_line(caught.value)
+    assert message.startswith(f"{named}") and "HTTP 404" in message
+    assert "check KIS_REST_URL" in message
+    assert max(client.stats.calls_by_tr_id.values()) == 1 and client.stats.retries == 0
+
+
+def test_kis_own_404_envelope_is_still_read_as_kis_answer(
+    sim_server: SimulatorServer, tmp_path: Path
+) -> None:
+    # Under /uapi the gateway itself answers an unknown service with its envelope (OPSQ0002).
+    with (
+        sim_client(sim_server, tmp_path) as client,
+        pytest.raises(BusinessError, match="OPSQ0002"),
+    ):
+        client.get("/uapi/domestic-stock/v1/quotations/no-such-thing", "FHKST01010100", {})
+    assert client.stats.calls_by_tr_id["FHKST01010100"] == 1
+
+
+def test_a_foreign_4xx_is_not_retried_but_kis_throttling_still_is(make_client: MakeClient) -> None:
+    proxy = FakeKis([reply(403, b"<html><body>Forbidden by proxy</body></html>")])
+    with pytest.raises(KisConfigError, match=r"HTTP 403 .*not an answer of KIS's API"):
+        make_client(proxy).get(PATH, "FHKST01010100", {})
+    assert len(proxy.data_requests) == 1
+    busy = FakeKis([reply(429, b"slow down"), reply(200, OK)])
+    assert make_client(busy).get(PATH, "FHKST01010100", {}).msg_cd == "MCA00000"
+    assert len(busy.data_requests) == 2
+
+
+def test_a_wrong_secret_names_kis_app_secret_and_keeps_kis_code(
+    sim_server: SimulatorServer, tmp_path: Path
+) -> None:
+    # The built-in simulator key accepts only its own secret, as a real key would.
+    wrong = "WRONGSECRET" + "0" * 169
+    with (
+        sim_client(sim_server, tmp_path, KIS_APP_KEY=SIM_APP_KEY, KIS_APP_SECRET=wrong) as client,
+        pytest.raises(CredentialsRejected) as caught,
+    ):
+        client.get(PATH, "FHKST01010100", {})
+    message = one_line(caught.value)
+    assert message.startswith("KIS refused KIS_APP_SECRET when issuing an access token")
+    assert "EGW00105 유효하지 않은 AppSecret입니다." in message
+    assert "KIS_APP_KEY" in message and wrong not in message
+    assert client.stats.calls == 1
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A loopback port that refuses connections: bound, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_refused_connection_fails_fast_and_the_next_calls_fail_at_once(
+    refused_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = KisSettings.from_env({"KIS_REST_URL": refused_url, "KIS_STATE_DIR": str(tmp_path)})
+    with KisClient(
+        settings, limiter=LocalRateLimiter(1000), tokens=MemoryTokenStore(), backoff_base_s=0.001
+    ) as client:
+        with pytest.raises(HostUnreachable) as caught:
+            client.get(PATH, "FHKST01010100", {"FID_INPUT_ISCD": "005930"})
+        message = one_line(caught.value)
+        assert f"cannot reach {refused_url} (connection refused)" in message
+        assert "KIS_REST_URL" in message
+        # A few quick attempts, not eight rounds of backoff for every call.
+        assert client.stats.calls == client_module.CONNECT_ATTEMPTS == 3
+        # The other symbols of the run fail at once, with the same line.
+        for symbol in ("000660", "035720"):
+            with pytest.raises(HostUnreachable) as again:
+                client.get(PATH, "FHKST01010100", {"FID_INPUT_ISCD": symbol})
+            assert str(again.value) == message
+        assert client.stats.calls == 3
+        # Once the hold is over the host is tried again.
+        monkeypatch.setattr(client_module, "UNREACHABLE_HOLD_S", 0.0)
+        client._unreachable.clear()
+        with pytest.raises(HostUnreachable):
+            client.get(PATH, "FHKST01010100", {})
+        assert client.stats.calls == 6

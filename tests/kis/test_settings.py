@@ -56,6 +56,26 @@ def test_unknown_env_bad_url_bad_rate_and_bad_symbols_are_reported() -> None:
         KisSettings.from_env({"KIS_SYMBOLS": "005930, 5930"})
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("KIS_REST_URL", "http://127.0.0.1:2854A", "Invalid port: '2854A'"),
+        ("KIS_WS_URL", "ws://127.0.0.1:2100O", "Invalid port: '2100O'"),
+        ("KIS_MASTER_URL", "https://127.0.0.1:99999/common/master", "port 99999 is out of range"),
+        ("KIS_REST_URL", "https://openapi koreainvestment.com:9443", "invalid host"),
+    ],
+)
+def test_a_malformed_url_is_one_line_when_settings_are_read(
+    name: str, value: str, problem: str
+) -> None:
+    # Caught here, before any command starts, not as httpx.InvalidURL on every request.
+    with pytest.raises(KisConfigError) as caught:
+        KisSettings.from_env({"KIS_ENV": "sim", name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}={value!r} is not a valid URL")
+    assert problem in message and "\n" not in message
+
+
 def test_overrides_and_simulator_master_url() -> None:
     settings = KisSettings.from_env(
         {

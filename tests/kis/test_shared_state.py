@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import logging
 import multiprocessing as mp
 import os
+import sqlite3
 import stat
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
+from kis_pipeline.kis import ratelimit
 from kis_pipeline.kis.auth import FileTokenStore, IssuedToken
+from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.ratelimit import FileRateLimiter, LocalRateLimiter
+from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import file_lock
+from kis_pipeline.simulator.limits import RestLimiter
+from kis_pipeline.simulator.server import SimulatorServer
+from tests.conftest import sim_environ
+from tests.secret_scan import random_secret, scan
 
 RATE = 20.0
+PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 
 
 def _hammer(path: str, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -94,12 +110,44 @@ def test_concurrent_processes_share_one_token_issuance(tmp_path: Path) -> None:
     assert counter.read_text() == "1"
 
 
-def test_token_file_is_private_and_holds_no_secret(tmp_path: Path) -> None:
-    store = FileTokenStore(tmp_path, "key")
-    store.access_token(lambda: _issuer(tmp_path / "n"))
-    mode = stat.S_IMODE(os.stat(store.path).st_mode)
-    assert mode == 0o600
-    assert "appsecret" not in store.path.read_text()
+def test_token_file_is_private_and_holds_no_secret(
+    sim_server: SimulatorServer, tmp_path: Path
+) -> None:
+    # The real client issues through the simulator, which takes this secret (a different one
+    # for the same key would be refused): the secret passes through the issuer in full.
+    secret = random_secret()
+    state = tmp_path / "state"
+    settings = KisSettings.from_env(sim_environ(sim_server, state, KIS_APP_SECRET=secret))
+    symbol = sim_server.state.market.listings[0].symbol
+    with KisClient(settings) as client:
+        client.get(
+            PRICE_PATH, "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}
+        )
+        client.approval_key()
+    path = FileTokenStore(state, settings.key_id).path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    held = json.loads(path.read_text())
+    assert held["access"]["value"] and held["approval"]["value"]
+    result = scan(secret, roots=[state])
+    assert path in result.files
+    assert result.found == []
+
+
+def test_the_secret_scan_finds_a_secret_in_files_databases_and_output(tmp_path: Path) -> None:
+    secret = random_secret()
+    (tmp_path / "tokens.json").write_text(json.dumps({"appsecret": secret}))
+    with contextlib.closing(sqlite3.connect(tmp_path / "events.db")) as db, db:
+        db.execute("create table event_logs (event text)")
+        db.execute("insert into event_logs values (?)", (f'{{"message": "{secret}"}}',))
+    (tmp_path / "step.err").write_text(f"sent appsecret={secret[:40]}...\n")
+    (tmp_path / "clean.out").write_text("nothing to see\n")
+    found = scan(secret, roots=[tmp_path], texts={"stderr": f"{secret[-33:]}\n", "stdout": "ok"})
+    assert sorted(Path(f).name for f in found.found) == [
+        "events.db",
+        "stderr",
+        "step.err",
+        "tokens.json",
+    ]
 
 
 def test_refresh_replaces_only_the_rejected_token_and_respects_the_issue_interval(
@@ -145,3 +193,113 @@ def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
     assert store.access_token(issue).value == "t1"
     clock[0] = 86_400 - 3_599
     assert store.access_token(issue).value == "t2"
+
+
+def test_a_rejected_token_waits_out_the_minute_once_for_every_caller_and_says_so(
+    tmp_path: Path,
+) -> None:
+    clock = [1000.0]
+    slept: list[float] = []
+    notices: list[tuple[float, str]] = []
+    issued: list[float] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    def issue() -> IssuedToken:
+        issued.append(clock[0])
+        return IssuedToken(f"t{len(issued)}", issued_at=clock[0], expires_at=clock[0] + 86_400)
+
+    def notice(seconds: float, message: str) -> None:
+        with lock:
+            notices.append((seconds, message))
+
+    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=sleep, on_wait=notice)
+    assert store.access_token(issue).value == "t1"
+    clock[0] += 17
+    # Five callers (threads, or processes through the file lock) saw KIS reject t1.
+    with ThreadPoolExecutor(5) as pool:
+        tokens = list(pool.map(lambda _: store.access_token(issue, stale="t1").value, range(5)))
+    assert tokens == ["t2"] * 5
+    assert issued == [1000.0, 1060.0] and slept == [43.0]
+    [(seconds, message)] = notices
+    assert seconds == 43.0
+    assert "one access token a minute per app key" in message and "in 43 s" in message
+    assert "\n" not in message
+
+
+def test_the_wait_for_a_token_is_logged_by_default(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [0.0]
+
+    def issue() -> IssuedToken:
+        return IssuedToken(f"t{clock[0]}", issued_at=clock[0], expires_at=clock[0] + 86_400)
+
+    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=lambda s: None)
+    token = store.access_token(issue)
+    clock[0] = 20.0
+    with caplog.at_level(logging.WARNING, logger="kis_pipeline.kis.auth"):
+        store.access_token(issue, stale=token.value)
+    assert "KIS rejected the access token" in caplog.text and "in 40 s" in caplog.text
+
+
+class LateWaker:
+    """One caller (X) is descheduled past its slot while 18 others send at theirs.
+
+    Everything runs on explicit timestamps: the limiter's clock and sleep are this object's,
+    the 18 others take their slots while X sleeps, and every send time goes to the
+    simulator's own per-second window, the one that answers EGW00201.
+    """
+
+    def __init__(self, shared_file: Path | None, *, late_by: float) -> None:
+        self.now = 0.0
+        self.late_by = late_by
+        self.limiter: LocalRateLimiter | FileRateLimiter = (
+            LocalRateLimiter(17.0, clock=lambda: self.now, sleep=self.sleep)
+            if shared_file is None
+            else FileRateLimiter(shared_file, 17.0, clock=lambda: self.now, sleep=self.sleep)
+        )
+        self.sends: list[float] = []
+        self._x_asleep = False
+        self._others_sent = False
+
+    def sleep(self, seconds: float) -> None:
+        if self._x_asleep:
+            return  # one of the others, asleep in a thread of its own: no time passes for X
+        if not self._others_sent:
+            self._others_sent = self._x_asleep = True
+            for n in range(18):
+                self.limiter.acquire()
+                # The first of them is a little late too, well within the tolerance.
+                self.sends.append(self.limiter.last_slot + (0.005 if n == 0 else 0.0))
+            self._x_asleep = False
+        self.now += seconds + self.late_by
+        self.late_by = 0.0  # late once; on a second slot X wakes on time
+
+    def run(self) -> list[bool]:
+        self.limiter.acquire()  # someone sends at t=0, so X's slot lies ahead and X sleeps
+        self.sends.append(self.now)
+        self.limiter.acquire()  # X
+        self.sends.append(self.now)
+        server = RestLimiter(18.0)  # real KIS and the simulator allow 18/s
+        return [server.arrive("key", now=t) for t in sorted(self.sends)]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["local", "file"])
+def test_a_caller_that_wakes_late_gives_its_slot_up_so_kis_never_sees_19_in_a_second(
+    shared: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def shared_file() -> Path | None:
+        return tmp_path / f"{len(list(tmp_path.iterdir()))}.gcra" if shared else None
+
+    # At 17/s, 19 requests span 18/17 s: X sending 70 ms after its slot while the 18 after it
+    # keep theirs puts 19 arrivals in one second, which KIS answers with EGW00201.
+    monkeypatch.setattr(ratelimit, "MAX_REQUEUES", 0)  # send at the slot, however late
+    assert LateWaker(shared_file(), late_by=0.070).run().count(False) == 1
+    monkeypatch.undo()
+    # Giving the late slot up and queueing again keeps every send within 15 ms of a slot.
+    answers = LateWaker(shared_file(), late_by=0.070).run()
+    assert len(answers) == 20 and all(answers)
