@@ -58,6 +58,19 @@ def env(
     return values
 
 
+@pytest.fixture
+def bare(fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """The environment of `env` over an empty warehouse (no calendar, no universe)."""
+    values = fast_environ(
+        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
+    )
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return Warehouse(tmp_path / "wh")
+
+
 def backfill(*args: str) -> int:
     return main(["backfill", *args])
 
@@ -206,19 +219,9 @@ def test_backfill_makes_the_planned_calls_and_missing_does_only_new_partitions(
 
 
 def test_a_range_the_calendar_does_not_cover_gets_its_calendar_first(
-    fast_sim: SimulatorServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    bare: Warehouse, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    values = fast_environ(
-        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    wh = Warehouse(tmp_path / "wh")
+    wh = bare
     seed_symbols(wh, MARKET)  # a universe, but no calendar at all
     assert backfill("--from", "2024-04-29", "--to", "2024-05-10", "--assets", "daily_prices") == 0
     captured = capsys.readouterr()
@@ -231,19 +234,9 @@ def test_a_range_the_calendar_does_not_cover_gets_its_calendar_first(
 
 
 def test_an_existing_calendar_that_starts_later_is_extended_not_refused(
-    fast_sim: SimulatorServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    bare: Warehouse, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    values = fast_environ(
-        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    wh = Warehouse(tmp_path / "wh")
+    wh = bare
     seed_symbols(wh, MARKET)
     assert backfill("--from", "2024-06-03", "--to", "2024-06-14", "--assets", "daily_prices") == 0
     capsys.readouterr()

@@ -177,20 +177,9 @@ class Warehouse:
         size = _write_parquet(frame.sort(spec.sort), table_dir / rel)
         with file_lock(table_dir / LOCK):
             manifest = Manifest.load(table_dir)
-            try:
-                for entry in list(manifest.covering(partition)):
-                    if part is None:
-                        self._remove(spec, manifest, entry, partition=partition)
-                    elif part in entry.parts:
-                        self._remove(spec, manifest, entry, part=part)
-                manifest.entries.append(
-                    Entry(rel, [partition], [part] if part else [], frame.height, size)
-                )
-                self._collect_garbage(table_dir, manifest)
-                manifest.save(table_dir)
-            except BaseException:
-                _discard_unpublished(table_dir, [rel, *manifest.live_files()])
-                raise
+            replaced = [e for e in manifest.covering(partition) if part is None or part in e.parts]
+            entry = Entry(rel, [partition], [part] if part else [], frame.height, size)
+            self._publish(spec, manifest, entry, replaced, partition=partition, part=part)
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
     def _merge(
@@ -222,16 +211,35 @@ class Warehouse:
             )
             merged = _checked(spec, partition, pl.concat([stored.filter(~scope.replaced()), frame]))
             size = _write_parquet(merged.sort(spec.sort), table_dir / rel)
-            try:
-                for entry in list(covering):
-                    self._remove(spec, manifest, entry, partition=partition)
-                manifest.entries.append(Entry(rel, [partition], [], merged.height, size))
-                self._collect_garbage(table_dir, manifest)
-                manifest.save(table_dir)
-            except BaseException:
-                _discard_unpublished(table_dir, [rel, *manifest.live_files()])
-                raise
+            entry = Entry(rel, [partition], [], merged.height, size)
+            self._publish(spec, manifest, entry, list(covering), partition=partition)
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
+
+    def _publish(
+        self,
+        spec: TableSpec,
+        manifest: Manifest,
+        entry: Entry,
+        replaced: list[Entry],
+        *,
+        partition: str,
+        part: str | None = None,
+    ) -> None:
+        """Retire what `entry` replaces and save the manifest (the caller holds the table
+        lock). A save that fails (a full disk, say) leaves no unlisted file behind."""
+        table_dir = self.table_dir(spec.name)
+        try:
+            for old in replaced:
+                if part is None:
+                    self._remove(spec, manifest, old, partition=partition)
+                else:
+                    self._remove(spec, manifest, old, part=part)
+            manifest.entries.append(entry)
+            self._collect_garbage(table_dir, manifest)
+            manifest.save(table_dir)
+        except BaseException:
+            _discard_unpublished(table_dir, [entry.file, *manifest.live_files()])
+            raise
 
     def _remove(
         self,
