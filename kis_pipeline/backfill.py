@@ -35,6 +35,7 @@ from kis_pipeline.defs.calendar.sessions import (
 )
 from kis_pipeline.defs.shared import PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.stopping import StopOnSignal, Stopped
 
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
 DATA_START = dt.date(2015, 1, 2)
@@ -359,8 +360,13 @@ def run_backfill(
         if not runs:
             stream.write("nothing to do: every partition in the range is materialized\n")
         failed: set[dg.AssetKey] = set()
-        with tempfile.TemporaryDirectory(prefix="kis-progress-") as scratch:
+        with (
+            tempfile.TemporaryDirectory(prefix="kis-progress-") as scratch,
+            StopOnSignal() as stop,
+        ):
             for number, run in enumerate(runs, start=1):
+                if stop.poll() is not None:
+                    break
                 blocked = sorted(
                     {
                         k.to_user_string()
@@ -374,8 +380,8 @@ def run_backfill(
                     failed.update(run.assets)
                     stream.write(f"[{number}/{len(runs)}] {run.describe()}: skipped\n")
                     continue
-                summary.runs.append(
-                    _execute(
+                try:
+                    outcome = _execute(
                         defs,
                         instance,
                         run,
@@ -387,12 +393,32 @@ def run_backfill(
                         stream,
                         tags,
                     )
-                )
-                if not summary.runs[-1].success:
+                except KeyboardInterrupt:
+                    # Between two runs, or in our own code around one: nothing was recorded.
+                    break
+                summary.runs.append(outcome)
+                if not outcome.success:
                     failed.update(run.assets)
+            signum = stop.poll()
     summary.seconds = time.monotonic() - started
     print_summary(summary, out)
+    if signum is not None:
+        raise Stopped(signum, stopped_message(request, summary, len(runs)))
     return summary
+
+
+def stopped_message(request: BackfillRequest, summary: Summary, planned: int) -> str:
+    """What a stopped backfill did, and the command that picks up where it stopped."""
+    done = sum(1 for r in summary.runs if r.success)
+    again = [f"--from {request.start}", f"--to {request.end}"]
+    if request.assets:
+        again.append(f"--assets {','.join(request.assets)}")
+    if request.symbols:
+        again.append(f"--symbols {','.join(request.symbols)}")
+    return (
+        f"stopped after {done} of {planned} run(s); the interrupted run recorded nothing. "
+        f"Resume with: kis-pipeline backfill {' '.join(again)} --missing"
+    )
 
 
 def _execute(
@@ -412,8 +438,12 @@ def _execute(
     if request.symbols:
         run_tags[SYMBOLS_TAG] = ",".join(request.symbols)
     t0 = time.monotonic()
-    with progress_files.ProgressBar(directory, f"[{number}/{total}] {run.describe()}", stream):
+    with progress_files.ProgressBar(
+        directory, f"[{number}/{total}] {run.describe()}", stream
+    ) as bar:
+        bar.failed = True  # until the run says otherwise: an interrupt leaves it so
         result = runner.execute(defs, instance, run, tags=run_tags)
+        bar.failed = not result.success
     outcome = RunOutcome(
         run,
         result.success,
@@ -429,7 +459,8 @@ def _execute(
             state["calls"] = _meta_int(meta, "data_calls", _meta_int(meta, "calls", 0))
             state["calls_planned"] = _meta_int(meta, "calls_planned", state["calls"])
             state["retries"] = _meta_int(meta, "retries", 0)
-        state["rows"] = _rows(settings, name, run.keys)
+        # A failed run records no partition: the rows it may have replaced are not its own.
+        state["rows"] = _rows(settings, name, run.keys, request.symbols) if result.success else 0
     outcome.checks_failed = sorted(
         e.check_name for e in result.get_asset_check_evaluations() if not e.passed
     )
@@ -450,19 +481,23 @@ def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
     return int(raw) if isinstance(raw, int | float) else default
 
 
-def _rows(settings: KisSettings, table: str, keys: Sequence[str]) -> int:
-    """Rows the warehouse holds for `table` in the run's partitions (0 if not a table)."""
+def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Sequence[str]) -> int:
+    """Rows the warehouse holds for `table` in the run's partitions, of the run's symbols when
+    it was restricted to some (0 if not a table)."""
+    import polars as pl
+
     from kis_pipeline.warehouse import TABLES, Warehouse
 
     spec = TABLES.get(table)
     if spec is None:
         return 0
     wh = Warehouse(settings.warehouse)
-    if not keys:
-        return wh.read(table).height
     if spec.partition_by == "year":
         keys = sorted({k[:4] for k in keys})
-    return wh.read(table, keys).height
+    frame = wh.read(table, list(keys)) if keys else wh.read(table)
+    if symbols and "symbol" in frame.columns:
+        frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
+    return frame.height
 
 
 def print_summary(summary: Summary, out: TextIO) -> None:

@@ -29,6 +29,7 @@ load_from:
 
 def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
     from kis_pipeline.backfill import BackfillError, BackfillRequest, run_backfill, split_list
+    from kis_pipeline.stopping import Stopped
     from kis_pipeline.warehouse.lookups import MissingReference
 
     err = err or sys.stderr
@@ -46,6 +47,9 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
     except (BackfillError, MissingReference) as exc:
         print(f"error: {exc}", file=err)
         return 1
+    except Stopped as exc:
+        print(str(exc), file=err)
+        return exc.exit_code
     if summary.ok:
         return 0
     # A step that could not write fails its run, not the command: say why once, at the end.

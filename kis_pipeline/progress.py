@@ -110,6 +110,8 @@ class ProgressBar:
         self._last_plain = 0.0
         self._last_line = ""
         self._started = time.monotonic()
+        # Set by the caller once the run has ended: a failed run never looks complete.
+        self.failed = False
 
     def __enter__(self) -> ProgressBar:
         self._thread.start()
@@ -128,6 +130,8 @@ class ProgressBar:
         states = read_all(self.directory)
         elapsed = _clock(time.monotonic() - self._started)
         body = "; ".join(render(state) for state in states.values()) or "running"
+        if final and self.failed:
+            body = "failed, nothing recorded" + (f" ({body})" if states else "")
         line = f"{self.label}: {body} ({elapsed})"
         if self.tty:
             self.stream.write("\r\x1b[2K" + line[:240] + ("\n" if final else ""))

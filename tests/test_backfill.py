@@ -332,8 +332,13 @@ def test_a_failed_fetch_keeps_the_stored_rows_and_missing_repairs_the_rest(
     # An unreachable host, and no fetched window to fall back on.
     shutil.rmtree(tmp_path / "wh" / "raw")
     monkeypatch.setenv("KIS_REST_URL", "http://127.0.0.1:9")
+    capsys.readouterr()
     assert backfill(*WEEK, "--assets", "daily_prices", "--symbols", SYMBOLS[0]) == 1
     assert stored(wh, "daily_prices").equals(before)
+    # The summary claims no rows for a run that wrote none, and the bar does not end complete.
+    captured = capsys.readouterr()
+    assert "daily_prices: 0 rows" in captured.out
+    assert "failed, nothing recorded" in captured.err
 
     # The failed run recorded nothing and broke nothing: --missing fetches the new week only.
     monkeypatch.setenv("KIS_REST_URL", env["KIS_REST_URL"])
