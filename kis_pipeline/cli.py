@@ -178,8 +178,11 @@ def _run(args: argparse.Namespace) -> int:
             faults=sim_config.FaultSpec.parse(args.faults),
             token_lifetime_s=args.token_lifetime,
         )
-        run_forever(config, host=args.host, rest_port=args.rest_port, ws_port=args.ws_port)
-        return 0
+        stopped_by = run_forever(
+            config, host=args.host, rest_port=args.rest_port, ws_port=args.ws_port
+        )
+        # As a shell reports a process stopped by that signal.
+        return 128 + int(stopped_by)
     if args.command == "demo":
         from kis_pipeline.demo import run_demo
 

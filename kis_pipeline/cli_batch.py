@@ -129,6 +129,8 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
             # Code servers run elsewhere: give them absolute paths to the same data.
             "KIS_WAREHOUSE": str(live.warehouse.resolve()),
             "KIS_STATE_DIR": str(live.state_dir.resolve()),
+            # A tick collector a Dagster run starts stops itself once this command is gone.
+            "KIS_OWNER_PID": str(os.getpid()),
         }
         executable = Path(sys.executable).with_name("dagster")
         command = [

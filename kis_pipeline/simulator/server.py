@@ -240,13 +240,16 @@ def run_forever(
     ws_port: int = 18000,
     *,
     echo: Callable[[str], None] | None = None,
-) -> None:
-    """Serve until Ctrl-C or SIGTERM (`kis-pipeline sim`), printing the URLs on start."""
+) -> signal.Signals:
+    """Serve until Ctrl-C or SIGTERM (`kis-pipeline sim`), printing the URLs on start; returns
+    the signal that stopped it."""
     # Flushed at once: scripts that start the simulator wait for these lines on a pipe.
     echo = echo or functools.partial(print, flush=True)
     stop = threading.Event()
+    received: list[signal.Signals] = [signal.SIGINT]
 
     def on_signal(signum: int, frame: object) -> None:
+        received[0] = signal.Signals(signum)
         stop.set()
 
     previous = None
@@ -273,3 +276,4 @@ def run_forever(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     echo("KIS simulator stopped.")
+    return received[0]

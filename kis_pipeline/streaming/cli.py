@@ -9,6 +9,7 @@ segments behind, 2 when the options are wrong (bad --duration, malformed or unli
 from __future__ import annotations
 
 import math
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -64,7 +65,11 @@ def run_stream(
     for line in summary_lines(outcome):
         out(line)
     failures = outcome.promoter.failures if outcome.promoter else {}
-    return 1 if failures else 0
+    if failures:
+        return 1
+    # Stopped by a signal after a clean stop: the status a shell expects of it (130, 143).
+    stopped_by = getattr(signal.Signals, outcome.summary.stop_reason or "", None)
+    return 128 + int(stopped_by) if stopped_by is not None else 0
 
 
 def check_duration(duration: float | None) -> None:

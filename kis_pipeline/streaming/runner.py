@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import signal
 import threading
 import time
@@ -45,6 +46,10 @@ Echo = Callable[[str], None]
 
 class MarketClosed(StreamError):
     """Outside the KRX window without --duration."""
+
+
+OWNER_PID = "KIS_OWNER_PID"
+OWNER_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,9 @@ async def _main(
     watchers = [loop.create_task(_progress(collector, options.progress_s, echo, promoter))]
     if stop_event is not None:
         watchers.append(loop.create_task(_watch_event(collector, stop_event)))
+    owner = owner_pid()
+    if owner is not None:
+        watchers.append(loop.create_task(_watch_owner(collector, owner, echo)))
     until_ns = int(stop_at.timestamp() * 1e9) if stop_at is not None else None
     try:
         return await collector.run(duration_s=options.duration_s, until_ns=until_ns)
@@ -211,9 +219,35 @@ async def _main(
 
 
 def _on_signal(loop: asyncio.AbstractEventLoop, collector: Collector, signum: int) -> None:
-    collector.stop("signal")
+    collector.stop(signal.Signals(signum).name)
     # A second Ctrl-C interrupts for real.
     loop.remove_signal_handler(signum)
+
+
+def owner_pid() -> int | None:
+    """The process whose life bounds this collector's (`KIS_OWNER_PID`, set by `kis-pipeline
+    dev` for everything it launches), if any."""
+    raw = os.environ.get(OWNER_PID, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _watch_owner(collector: Collector, pid: int, echo: Echo) -> None:
+    # A collector outliving the command that started it would hold the app key's only
+    # WebSocket session and spool segments nobody persists.
+    while _alive(pid):
+        await asyncio.sleep(OWNER_POLL_S)
+    echo(f"the process that started this collector (pid {pid}) is gone; stopping")
+    collector.stop("owner gone")
 
 
 async def _watch_event(collector: Collector, event: threading.Event) -> None:
