@@ -38,6 +38,7 @@ def prices(day: dt.date, symbols: list[str], close: int = 100) -> pl.DataFrame:
             "split_ratio": [0.0] * n,
             "revaluation_reason": [""] * n,
             "is_modified": [False] * n,
+            "quality_flag": [None] * n,
         },
         schema=schemas.DAILY_PRICES,
     )
