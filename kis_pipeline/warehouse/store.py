@@ -94,6 +94,11 @@ class Warehouse:
     def partitions(self, table: str) -> list[str]:
         return Manifest.load(self.table_dir(table)).partitions()
 
+    def has_older_files(self, table: str) -> bool:
+        """True while some live file of `table` lacks a column its schema has now."""
+        names = list(_spec(table).schema)
+        return any(e.columns != names for e in Manifest.load(self.table_dir(table)).entries)
+
     # -- writing ------------------------------------------------------------------------------
 
     def write_partition(
@@ -134,9 +139,10 @@ class Warehouse:
                 elif part in entry.parts:
                     self._remove(spec, manifest, entry, part=part)
             manifest.entries.append(
-                Entry(rel, [partition], [part] if part else [], frame.height, size)
+                Entry(rel, [partition], [part] if part else [], frame.height, size, frame.columns)
             )
             self._collect_garbage(table_dir, manifest)
+            _record_columns(table_dir, manifest)
             manifest.save(table_dir)
         if refresh:
             self.refresh_catalog()
@@ -159,7 +165,7 @@ class Warehouse:
         manifest.retire(entry)
         if whole:
             return
-        kept = pl.read_parquet(table_dir / entry.file)
+        kept = read_files(spec, [table_dir / entry.file])
         if partition is not None:
             kept = kept.filter(spec.partition_expr() != partition)
             partitions = [p for p in entry.partitions if p != partition]
@@ -173,7 +179,7 @@ class Warehouse:
             return
         rel = f"{Path(entry.file).parent}/part-{_unique()}.parquet"
         size = _write_parquet(kept, table_dir / rel)
-        manifest.entries.append(Entry(rel, partitions, parts, kept.height, size))
+        manifest.entries.append(Entry(rel, partitions, parts, kept.height, size, kept.columns))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -189,7 +195,7 @@ class Warehouse:
         ]
         if not files:
             return pl.DataFrame(schema=spec.schema)
-        frame = pl.read_parquet(files)
+        frame = read_files(spec, files)
         if wanted is not None:
             frame = frame.filter(spec.partition_expr().is_in(sorted(wanted)))
         return frame
@@ -224,13 +230,15 @@ class Warehouse:
         # only the groups that no writer touched meanwhile.
         merged: list[tuple[list[Entry], Entry]] = []
         for key, entries in groups.items():
-            frame = pl.read_parquet([table_dir / e.file for e in entries]).sort(spec.sort)
+            frame = read_files(spec, [table_dir / e.file for e in entries]).sort(spec.sort)
             prefix = "month" if grain == "month" else "date"
             rel = f"{prefix}={key}/part-{_unique()}.parquet"
             size = _write_parquet(frame, table_dir / rel, row_group_size=COMPACTED_ROW_GROUP)
             partitions = sorted({p for e in entries for p in e.partitions})
             parts = sorted({p for e in entries for p in e.parts})
-            merged.append((entries, Entry(rel, partitions, parts, frame.height, size)))
+            merged.append(
+                (entries, Entry(rel, partitions, parts, frame.height, size, frame.columns))
+            )
         with file_lock(table_dir / LOCK):
             manifest = Manifest.load(table_dir)
             live = {e.file: e for e in manifest.entries}
@@ -301,6 +309,18 @@ def conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
         )
         raise SchemaMismatch(f"{spec.name}: frame does not match the table schema: {details}")
     return frame.select(list(expected))
+
+
+def _record_columns(table_dir: Path, manifest: Manifest) -> None:
+    """Fill in the columns of files listed before the manifest recorded them (once per file)."""
+    for entry in manifest.entries:
+        if entry.columns is None:
+            entry.columns = list(pl.read_parquet_schema(table_dir / entry.file))
+
+
+def read_files(spec: TableSpec, files: list[Path]) -> pl.DataFrame:
+    """Files of one table as one frame of its schema; a column an older file lacks is null."""
+    return pl.read_parquet(files, schema=spec.schema, missing_columns="insert")
 
 
 def _plan_groups(
