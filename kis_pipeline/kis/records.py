@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from kis_pipeline.kis.errors import PayloadError
-from kis_pipeline.kis.parse import Row, cast_value, parse_date
+from kis_pipeline.kis.parse import Row, caster, parse_date
 from kis_pipeline.kis.rejects import Reject, RejectLog, now_kst, raw_json
 
 QUALITY_FLAG = "quality_flag"
@@ -110,6 +111,19 @@ class RecordSpec:
 
     def kis_name(self, column: str) -> str:
         return next((k for k, c in self.fields.items() if c == column), column)
+
+    @functools.cached_property
+    def _present(self) -> tuple[str, ...]:
+        """KIS fields every record must carry: `carried`, and those of `required` columns."""
+        required = [self.kis_name(c) for c in self.required if c in self.fields.values()]
+        return tuple(dict.fromkeys((*self.carried, *required)))
+
+    @functools.cached_property
+    def _casters(self) -> list[tuple[str, str, Any]]:
+        """(KIS field, column, cast) of every mapped field."""
+        return [
+            (k, c, caster(self.schema[c], self.scale.get(c, 1))) for k, c in self.fields.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -245,18 +259,16 @@ def frame_from_rows(
 def _cast(record: Row, spec: RecordSpec) -> tuple[dict[str, Any], tuple[str, str] | None]:
     """The record's typed values, and (field, reason) of the first value that does not fit."""
     values: dict[str, Any] = {}
-    # A required column's field must be there at all; a missing one is named as missing.
-    present = [spec.kis_name(c) for c in spec.required if c in spec.fields.values()]
-    for name in dict.fromkeys((*spec.carried, *present)):
+    for name in spec._present:
         if name not in record:
             return values, (name, f"{name} is missing from the record")
     problem = None
-    for kis_name, column in spec.fields.items():
+    for kis_name, column, cast in spec._casters:
         text = record.get(kis_name, "")
         if text in spec.null_values.get(column, ()):
             text = ""
         try:
-            values[column] = cast_value(text, spec.schema[column], scale=spec.scale.get(column, 1))
+            values[column] = cast(text)
         except ValueError as exc:
             values[column] = None
             problem = problem or (kis_name, f"{column}: {exc}")
