@@ -33,7 +33,7 @@ from kis_pipeline.defs.calendar.sessions import (
     now_kst,
     unsettled,
 )
-from kis_pipeline.defs.shared import PROGRESS_TAG, SYMBOLS_TAG
+from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.stopping import StopOnSignal, Stopped
 
@@ -53,6 +53,7 @@ class BackfillRequest:
     assets: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
     missing: bool = False
+    allow_incomplete: bool = False
 
 
 @dataclass
@@ -64,6 +65,7 @@ class RunOutcome:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: str = ""
     checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class Summary:
     runs: list[RunOutcome] = field(default_factory=list)
     rate_limit: float = 0.0
     seconds: float = 0.0
+    # Records KIS sent that broke their table's rules, per table (in `rest_rejects`).
+    rejects: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -350,6 +354,7 @@ def run_backfill(
     home = runner.dagster_home(settings)
     summary = Summary(rate_limit=settings.rate_limit)
     started = time.monotonic()
+    started_at = dt.datetime.now(KST)
     graph = defs.resolve_asset_graph()
     with backend(settings) as live, runner.open_instance(home) as instance:
         validate_symbols(request.symbols, live)
@@ -400,6 +405,7 @@ def run_backfill(
                 if not outcome.success:
                     failed.update(run.assets)
             signum = stop.poll()
+        summary.rejects = _rejects_since(live, started_at)
     summary.seconds = time.monotonic() - started
     print_summary(summary, out)
     if signum is not None:
@@ -437,6 +443,8 @@ def _execute(
     run_tags = {PROGRESS_TAG: str(directory), **(tags or {})}
     if request.symbols:
         run_tags[SYMBOLS_TAG] = ",".join(request.symbols)
+    if request.allow_incomplete:
+        run_tags[ALLOW_INCOMPLETE_TAG] = "true"
     t0 = time.monotonic()
     with progress_files.ProgressBar(
         directory, f"[{number}/{total}] {run.describe()}", stream
@@ -461,10 +469,26 @@ def _execute(
             state["retries"] = _meta_int(meta, "retries", 0)
         # A failed run records no partition: the rows it may have replaced are not its own.
         state["rows"] = _rows(settings, name, run.keys, request.symbols) if result.success else 0
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     outcome.checks_failed = sorted(
-        e.check_name for e in result.get_asset_check_evaluations() if not e.passed
+        e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.WARN
+    )
+    outcome.checks_warned = sorted(
+        e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.WARN
     )
     return outcome
+
+
+def _rejects_since(settings: KisSettings, since: dt.datetime) -> dict[str, int]:
+    """Records rejected into `rest_rejects` since `since`, per target table; a record fetched
+    twice (raw bars again for the adjusted factor) counts once."""
+    from kis_pipeline.warehouse import Warehouse
+    from kis_pipeline.warehouse.rejects import rest_rejects_since
+
+    frame = rest_rejects_since(Warehouse(settings.warehouse), since)
+    records = frame.unique(subset=["target_table", "endpoint", "symbol", "date", "raw"])
+    counts = records.group_by("target_table").len().sort("target_table")
+    return dict(counts.iter_rows())
 
 
 def _first_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
@@ -506,11 +530,13 @@ def print_summary(summary: Summary, out: TextIO) -> None:
     wait = busy = 0.0
     failures: list[str] = []
     checks: list[str] = []
+    warned: list[str] = []
     for outcome in summary.runs:
         if outcome.skipped:
             failures.append(f"{outcome.run.describe()}: skipped, {outcome.skipped}")
             continue
         checks.extend(outcome.checks_failed)
+        warned.extend(outcome.checks_warned)
         for name, state in outcome.assets.items():
             rows[name] = rows.get(name, 0) + int(state.get("rows", 0))
             calls += int(state.get("calls", 0))
@@ -539,8 +565,18 @@ def print_summary(summary: Summary, out: TextIO) -> None:
             f"  rate: {rate:.1f} requests/s while assets that report progress ran, limit "
             f"{summary.rate_limit:g}/s ({rate / summary.rate_limit:.0%})\n"
         )
+    if summary.rejects:
+        listed = ", ".join(f"{table} {count}" for table, count in summary.rejects.items())
+        out.write(f"  records rejected: {listed} (see the rest_rejects table)\n")
     if checks:
-        out.write(f"  checks not passed: {', '.join(sorted(set(checks)))}\n")
+        out.write(f"  checks failed: {', '.join(sorted(set(checks)))}\n")
+        if any(c.endswith(("_complete", "_no_rejects")) for c in checks):
+            out.write(
+                "  rows are missing or were rejected: rerun the range once KIS serves them, "
+                "or pass --allow-incomplete to accept what was written\n"
+            )
+    if warned:
+        out.write(f"  checks warned: {', '.join(sorted(set(warned)))}\n")
     if failures:
         out.write(f"  failures ({len(failures)}):\n")
         for line in failures:

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--missing", action="store_true", help="only partitions not yet materialized"
     )
+    backfill.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="succeed although rows are missing or records were rejected (they still warn)",
+    )
 
     stream = commands.add_parser("stream", help="run the WebSocket tick collector")
     stream.add_argument("--duration", type=float)
@@ -113,6 +118,11 @@ faults (--faults, comma-separated; probabilities are per REST request):
   token_revoke=P     revoke the caller's token (EGW00121 until it issues a new one)
   ws_drop_every_s=S  close every WebSocket session after S seconds
   extra_column       append one unexpected field to every WebSocket record
+  corrupt=FIELD:VALUE:SYMBOL[:YYYYMMDD[:TR_ID]]
+                     replace KIS field FIELD of SYMBOL's records (of that day only, with a
+                     date; in answers of that TR_ID only, with one) by VALUE in REST answers
+                     and master files; VALUE xN multiplies the value sent, !drop removes the
+                     record, !absent removes the field; repeat corrupt=... for more
 example: --faults http500=0.01,egw00201=0.02,latency_ms=20,ws_drop_every_s=30,extra_column
 """
 

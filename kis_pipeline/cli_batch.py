@@ -39,6 +39,7 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
         assets=split_list(args.assets),
         symbols=split_list(args.symbols),
         missing=args.missing,
+        allow_incomplete=args.allow_incomplete,
     )
     wanted = batch_places(KisSettings.from_env())
     try:

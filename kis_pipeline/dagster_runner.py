@@ -295,6 +295,11 @@ def step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
             # Our own errors already say what is wrong and what to do: stop at the first one
             # rather than descend into the library error it wraps.
             message = error.message.strip() or message
+            if error.cls_name == "DagsterAssetCheckFailedError":
+                # "...: 2 blocking asset checks failed ...:\n<asset>: <checks>" -> the checks.
+                listed = [line.split(": ", 1)[-1] for line in message.splitlines()[1:] if line]
+                message = f"blocking checks failed: {', '.join(listed)}"
+                break
             if error.cls_name in _OWN_ERRORS:
                 # "kis_pipeline.kis.errors.KisTransportError: cannot reach ..." -> the sentence.
                 message = message.split(f"{error.cls_name}: ", 1)[-1]

@@ -13,11 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from kis_pipeline.kis.rejects import Reject
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.warehouse.rejects import write_rejects
 from tests.test_notebook import frame_like, seed
 
 README = Path(__file__).parents[1] / "README.md"
@@ -49,6 +52,29 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
                 "subscriptions": [2],
             },
         ),
+    )
+    # One bar flagged, as a jump beyond the daily limit would be.
+    day = wh.partitions("daily_prices")[-1]
+    bars = wh.read("daily_prices", [day])
+    flagged = bars.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("price_jump")).alias("quality_flag")
+    )
+    wh.write_partition("daily_prices", day, flagged)
+    write_rejects(
+        wh,
+        [
+            Reject(
+                received_at=started,
+                endpoint="inquire-daily-itemchartprice",
+                tr_id="FHKST03010100",
+                table="daily_prices",
+                symbol="005930",
+                date=dt.date(2018, 6, 28),
+                field="stck_clpr",
+                reason="close is blank",
+                raw='{"stck_bsop_date":"20180628","stck_clpr":""}',
+            )
+        ],
     )
     return wh
 

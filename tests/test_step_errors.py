@@ -24,3 +24,23 @@ def test_step_error_is_the_one_line_a_person_can_act_on() -> None:
         "unreachable: /oauth2/tokenP: cannot reach http://127.0.0.1:9; check the network or "
         "KIS_REST_URL"
     ]
+
+
+@dg.asset(
+    check_specs=[
+        dg.AssetCheckSpec("gated_complete", asset="gated", blocking=True),
+        dg.AssetCheckSpec("gated_no_rejects", asset="gated", blocking=True),
+    ]
+)
+def gated() -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(check_name="gated_complete", passed=False),
+            dg.AssetCheckResult(check_name="gated_no_rejects", passed=False),
+        ]
+    )
+
+
+def test_a_failed_gate_is_named_not_the_library_error() -> None:
+    result = dg.materialize([gated], raise_on_error=False)
+    assert step_errors(result) == ["gated: blocking checks failed: gated_complete,gated_no_rejects"]

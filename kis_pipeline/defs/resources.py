@@ -3,15 +3,21 @@
 Both read the product's environment variables (DESIGN §3.2) when a run starts, so a run
 launched by `kis-pipeline backfill`, `demo` or `dev` talks to the simulator its parent started.
 Secrets never enter Dagster config or event logs: only the variables' names are shown.
+Records a client's parsers refuse are written to the warehouse's `rest_rejects` when the client
+closes, so every asset keeps them without doing anything.
 """
 
 from __future__ import annotations
 
+import functools
+
 import dagster as dg
 
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse.rejects import write_rejects
 
 
 class KisResource(dg.ConfigurableResource):  # type: ignore[misc]
@@ -21,8 +27,11 @@ class KisResource(dg.ConfigurableResource):  # type: ignore[misc]
         return KisSettings.from_env()
 
     def client(self) -> KisClient:
-        """A new client; use it as a context manager so its connections are closed."""
-        return KisClient(self.settings())
+        """A new client; use it as a context manager so its connections are closed and the
+        records it refused reach `rest_rejects`."""
+        settings = self.settings()
+        sink = functools.partial(write_rejects, Warehouse(settings.warehouse))
+        return KisClient(settings, rejects=RejectLog(sink))
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[misc]

@@ -26,6 +26,10 @@ SYMBOLS_TAG = "kis/symbols"
 PROGRESS_TAG = "kis/progress_dir"
 """Run tag naming the directory where assets publish progress (see `kis_pipeline.progress`)."""
 
+ALLOW_INCOMPLETE_TAG = "kis/allow_incomplete"
+"""Run tag ("true"): missing rows and rejected records warn instead of failing the run
+(`defs.quality`), set by `backfill --allow-incomplete`."""
+
 
 def selected_symbols(
     context: dg.AssetExecutionContext, configured: tuple[str, ...] | None

@@ -39,6 +39,7 @@ from kis_pipeline.kis.errors import (
     error_for,
 )
 from kis_pipeline.kis.ratelimit import FileRateLimiter, RateLimiter
+from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.kis.secrets import redact
 from kis_pipeline.kis.settings import KisSettings
 
@@ -134,8 +135,11 @@ class KisClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
         backoff_base_s: float = BACKOFF_BASE_S,
+        rejects: RejectLog | None = None,
     ) -> None:
         self.settings = settings
+        # Records the endpoint parsers refused (`kis.rejects`); flushed to its sink on close.
+        self.rejects = RejectLog() if rejects is None else rejects
         base_url = settings.require_rest_url()
         self.limiter = limiter or FileRateLimiter(
             settings.state_dir / f"ratelimit-{settings.key_id}.gcra", settings.rate_limit
@@ -165,7 +169,10 @@ class KisClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        try:
+            self.rejects.flush()
+        finally:
+            self._http.close()
 
     def __repr__(self) -> str:
         return f"KisClient(env={self.settings.env!r}, rest_url={self.settings.rest_url!r})"

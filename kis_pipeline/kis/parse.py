@@ -1,26 +1,31 @@
-"""Casting helpers shared by the endpoint modules: KIS string rows -> typed polars frames.
+"""Casting helpers shared by the endpoint modules: KIS string rows -> typed values.
 
 KIS sends every value as a string (SPEC §1, §18.5): numbers, dates and flags alike, with
-"" for "no value" and sometimes padding spaces. This module owns the rules that turn them into
-the warehouse's types, so every endpoint casts the same way:
+"" for "no value" and sometimes padding spaces. This module owns the rules that turn one of
+them into the warehouse's types, so every endpoint casts the same way (`kis.records` applies
+them record by record and rejects what does not fit):
 
 - output containers may be an object or a list whatever the portal says (§18.6): both become a
   list of rows; keys and values are stripped of surrounding spaces;
-- "" becomes null for every type; a non-blank value that does not parse raises `PayloadError`
-  naming the field, the TR_ID and the endpoint, because a silently-null number hides a changed
-  format;
+- "" becomes null for every type;
+- a number is plain decimal text: an optional sign, digits and an optional fraction, at most
+  18 digits before the point (KIS number fields are at most 18 characters, SPEC). An exponent
+  ("1e3"), a thousands separator or anything else is not a number: it is rejected, never
+  guessed at;
 - integers go through `Decimal`, so "8975.00" is 8975 and KIS unit scaling (millions, hundred
-  millions, thousands of shares) is exact;
+  millions, thousands of shares) is exact; a value that is not whole after scaling ("1000.7"
+  shares) is rejected, not rounded, and so is one outside the 64-bit range;
 - dates accept `YYYYMMDD`, `00YYYYMMDD` (§1) and `YYYY/MM/DD` (KSD dividends); all-zero
   dates are null;
-- a required field that is absent from a row raises `PayloadError`; extra fields are ignored.
+- flags are Y/N (or 1/0).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +41,10 @@ KRW_PER_HUNDRED_MILLION = 100_000_000
 SHARES_PER_THOUSAND = 1_000
 
 Row = dict[str, str]
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+MAX_DIGITS = 18
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def yyyymmdd(day: dt.date) -> str:
@@ -97,98 +106,64 @@ def parse_date(text: str) -> dt.date | None:
         digits = digits[2:]
     if digits == "" or set(digits) == {"0"}:
         return None
-    if len(digits) != 8 or not digits.isdigit():
-        raise ValueError(f"not a date: {text!r}")
-    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    try:
+        if len(digits) != 8 or not digits.isdigit():
+            raise ValueError
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date") from None
 
 
-def _decimal(text: str) -> Decimal:
-    value = Decimal(text)
-    if not value.is_finite():
-        raise InvalidOperation(text)
-    return value
+def number(text: str) -> Decimal:
+    """Plain decimal text as a `Decimal`; raises ValueError saying why it is not one."""
+    if not _NUMBER.match(text):
+        raise ValueError(f"{text!r} is not a plain decimal number")
+    whole = text.lstrip("+-").split(".")[0].lstrip("0")
+    if len(whole) > MAX_DIGITS:
+        raise ValueError(f"{text!r} has more than {MAX_DIGITS} digits")
+    return Decimal(text)
 
 
 def cast_value(text: str, dtype: pl.DataType, *, scale: int = 1) -> Any:
     """One stripped KIS string as a Python value of `dtype`; "" -> None.
 
-    Raises ValueError (or InvalidOperation) when the text does not fit the type.
+    Raises ValueError, with the reason, when the text does not fit the type.
     """
-    if text == "":
-        return None
+    return caster(dtype, scale)(text)
+
+
+def caster(dtype: pl.DataType, scale: int = 1) -> Callable[[str], Any]:
+    """`cast_value` for one type and unit, chosen once (a page casts thousands of values)."""
     if dtype == pl.String:
-        return text
+        return lambda text: text or None
     if dtype == pl.Int64:
-        value = _decimal(text) * scale
-        return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+        return lambda text: _whole(text, scale) if text else None
     if dtype == pl.Float64:
-        return float(_decimal(text) * scale)
+        return lambda text: float(number(text) * scale) if text else None
     if dtype == pl.Date:
-        return parse_date(text)
+        return lambda text: parse_date(text) if text else None
     if dtype == pl.Boolean:
-        flag = text.upper()
-        if flag in ("Y", "1"):
-            return True
-        if flag in ("N", "0"):
-            return False
-        raise ValueError(f"not a Y/N flag: {text!r}")
+        return lambda text: _flag(text) if text else None
     raise TypeError(f"no cast from KIS text to {dtype}")
 
 
-def frame_from_rows(
-    rows: Iterable[Mapping[str, str]],
-    *,
-    rename: Mapping[str, str],
-    schema: pl.Schema,
-    where: str,
-    required: Collection[str] = (),
-    keys: Collection[str] = (),
-    scale: Mapping[str, int] | None = None,
-    null_values: Mapping[str, Collection[str]] | None = None,
-    constants: Mapping[str, Any] | None = None,
-) -> pl.DataFrame:
-    """Cast KIS rows into a frame of `schema`.
+def _whole(text: str, scale: int) -> int:
+    value = number(text) * scale
+    if value != value.to_integral_value():
+        raise ValueError(f"{text!r} is not a whole number")
+    whole = int(value)
+    if not INT64_MIN <= whole <= INT64_MAX:
+        raise ValueError(f"{text!r} is out of range")
+    return whole
 
-    `rename` maps KIS field -> output column; `required` KIS fields must be present in every
-    row and `keys` must also be non-blank; `scale` multiplies an output column (unit
-    conversion); `null_values` lists per output column the texts that mean "no value" (KIS
-    placeholders such as 99.99); `constants` fills columns the rows do not carry. Columns of
-    `schema` that none of these fill stay null for the caller to compute.
-    """
-    scale = scale or {}
-    null_values = null_values or {}
-    constants = constants or {}
-    unknown = (set(rename.values()) | set(constants)) - set(schema.names())
-    if unknown:
-        raise ValueError(f"{where}: columns {sorted(unknown)} are not in the schema")
-    rows = list(rows)
-    for row in rows:
-        for name in required:
-            if name not in row:
-                raise PayloadError(f"{where}: required field {name!r} is missing")
-        for name in keys:
-            if row.get(name, "") == "":
-                raise PayloadError(f"{where}: key field {name!r} is blank")
-    columns: dict[str, list[Any]] = {}
-    for kis_name, column in rename.items():
-        dtype = schema[column]
-        factor = scale.get(column, 1)
-        blanks = null_values.get(column, ())
-        values: list[Any] = []
-        for row in rows:
-            text = row.get(kis_name, "")
-            if text in blanks:
-                text = ""
-            try:
-                values.append(cast_value(text, dtype, scale=factor))
-            except (ValueError, ArithmeticError) as exc:
-                raise PayloadError(
-                    f"{where}: field {kis_name!r} has {text!r}, not a {dtype}"
-                ) from exc
-        columns[column] = values
-    height = len(rows)
-    data = {name: columns.get(name, [constants.get(name)] * height) for name in schema.names()}
-    return pl.DataFrame(data, schema=schema)
+
+def _flag(text: str) -> bool:
+    flag = text.upper()
+    if flag in ("Y", "1"):
+        return True
+    if flag in ("N", "0"):
+        return False
+    raise ValueError(f"{text!r} is not a Y/N flag")
 
 
 def zero_to_null(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:

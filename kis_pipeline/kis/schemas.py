@@ -8,7 +8,11 @@ columns the table contract requires come first; the rest are extras. Units, what
 - `value`, `*_value`, `market_cap`, `capital` and financial-statement items are KRW integers;
   `value_local` (overseas) is in the exchange's currency;
 - volumes are shares; rates and ratios are percent as KIS gives them;
-- `venue` is the market division the figures come from: `KRX`, `NXT`, `KRX+NXT` (or `INDEX`).
+- `venue` is the market division the figures come from: `KRX`, `NXT`, `KRX+NXT` (or `INDEX`);
+- `quality_flag` is null on a row nothing is suspicious about, else the reasons, comma-separated:
+  `price_jump` = the close moved beyond the daily price limit (±30 %) from the previous row
+  without a corporate-action flag (`kis.records.JumpRule`). Impossible values never reach a
+  frame: those records are rejected (`kis.rejects`).
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ DAILY_PRICES = pl.Schema(
         "split_ratio": _F,
         "revaluation_reason": _S,
         "is_modified": _B,
+        "quality_flag": _S,
     }
 )
 
@@ -115,6 +120,7 @@ DAILY_PRICES_ADJUSTED = pl.Schema(
         "value": _I,
         "change": _I,
         "venue": _S,
+        "quality_flag": _S,
     }
 )
 
@@ -130,6 +136,7 @@ INDEX_DAILY = pl.Schema(
         "volume": _I,
         "value": _I,
         "is_modified": _B,
+        "quality_flag": _S,
     }
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
+from kis_pipeline.simulator.corrupt import Corruption
+
 DEFAULT_SEED = 7
 DEFAULT_UNIVERSE = 50
 MAX_UNIVERSE = 2700
@@ -26,7 +28,8 @@ class FaultSpec:
     Probabilities are per REST request; `egw00201_burst` starts a burst of that many
     consecutive EGW00201 answers with probability `egw00201`; `ws_drop_every_s` closes each
     WebSocket session after that many seconds; `extra_column` appends one field to every
-    WebSocket record.
+    WebSocket record; each `corrupt=FIELD:VALUE:SYMBOL[:YYYYMMDD[:TR_ID]]` rewrites one field of a
+    symbol's records in REST answers and master files (`simulator.corrupt`).
     """
 
     http500: float = 0.0  # HTTP 500 with an EGW00001/2-free, body-less gateway error
@@ -39,6 +42,7 @@ class FaultSpec:
     token_revoke: float = 0.0  # probability that a request finds its token revoked (EGW00121)
     ws_drop_every_s: float = 0.0
     extra_column: bool = False
+    corrupt: tuple[Corruption, ...] = ()
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -47,9 +51,13 @@ class FaultSpec:
             return cls()
         known = {f.name: f for f in fields(cls)}
         values: dict[str, object] = {}
+        corruptions: list[Corruption] = []
         for item in filter(None, (part.strip() for part in text.split(","))):
             name, _, raw = item.partition("=")
             name = name.strip().lower()
+            if name == "corrupt":
+                corruptions.append(Corruption.parse(raw))
+                continue
             if name not in known:
                 raise ValueError(
                     f"unknown fault {name!r} in --faults; known faults: {', '.join(sorted(known))}"
@@ -64,14 +72,17 @@ class FaultSpec:
                     values[name] = float(raw) if raw else 1.0
             except ValueError:
                 raise ValueError(f"fault {name!r} needs a number, got {raw!r}") from None
+        if corruptions:
+            values["corrupt"] = tuple(corruptions)
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         active = [
             f"{f.name}={getattr(self, f.name)}"
             for f in fields(self)
-            if getattr(self, f.name) != f.default
+            if f.name != "corrupt" and getattr(self, f.name) != f.default
         ]
+        active += [f"corrupt={c}" for c in self.corrupt]
         return ",".join(active) or "none"
 
 

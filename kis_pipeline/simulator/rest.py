@@ -13,7 +13,8 @@ way SPEC §4 describes (gateway errors as HTTP 500 with the `rt_cd` envelope):
    revoked, EGW00123 expired); `custtype` P or B (EGW00208);
 4. `tr_id`: missing -> OPSQ9999, not the TR of this path -> OPSQ0002 (both HTTP 500);
 5. injected faults (`faults.py`), then the endpoint's handler; business errors come back as
-   HTTP 200 with `rt_cd` != "0".
+   HTTP 200 with `rt_cd` != "0"; `corrupt` faults rewrite records of the answer
+   (`corrupt.py`).
 
 Responses echo `tr_id` and carry `tr_cont` (blank unless the endpoint pages).
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kis_pipeline.simulator.corrupt import corrupt_body
 from kis_pipeline.simulator.faults import truncate_body
 from kis_pipeline.simulator.rest_admin import add_admin_routes
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
@@ -160,7 +162,8 @@ def _gateway(
             reply = endpoint.handler(view, Params(request.query), tr_cont_in)
         except BusinessError as exc:
             return _respond(_json(exc.body()), status=exc.status, tr_id=tr_id)
-        body = _json(reply.body)
+        corruptions = state.config.faults.corrupt
+        body = _json(corrupt_body(reply.body, request.query, corruptions, tr_id=endpoint.tr_id))
         if plan.truncate:
             body = truncate_body(body)
         return _respond(body, status=200, tr_id=tr_id, tr_cont=reply.tr_cont)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from kis_pipeline.simulator.corrupt import corrupt_master
 from kis_pipeline.simulator.masters import master_file
 from kis_pipeline.simulator.state import SimState
 
@@ -19,6 +20,7 @@ def add_admin_routes(app: web.Application, state: SimState) -> None:
         content = master_file(state.market, name)
         if content is None:
             raise web.HTTPNotFound(text=f"no master file named {name!r}")
+        content = corrupt_master(content, name, state.config.faults.corrupt)
         kind = "application/zip" if name.endswith(".zip") else "application/octet-stream"
         return web.Response(body=content, content_type=kind)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from kis_pipeline.kis.state import file_lock
-from kis_pipeline.warehouse.tables import LATEST_VIEWS
+from kis_pipeline.warehouse.tables import LATEST_VIEWS, TABLES
 
 if TYPE_CHECKING:
     from kis_pipeline.warehouse.store import Warehouse
@@ -29,9 +29,12 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def view_sql(name: str, files: list[Path]) -> str:
+def view_sql(name: str, files: list[Path], *, by_name: bool = False) -> str:
+    """The view of a table over its files; `by_name` when some files lack a column (reading by
+    name costs a look at every file's footer, so only then)."""
     listed = ", ".join(_quote(str(f.resolve())) for f in files)
-    return f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])'
+    options = ", union_by_name = true" if by_name else ""
+    return f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}]{options})'
 
 
 def latest_sql(view: str, table: str) -> str:
@@ -59,7 +62,8 @@ def build_catalog(warehouse: Warehouse) -> Path:
                 for table in warehouse.tables():
                     files = warehouse.live_files(table)
                     if files:
-                        con.execute(view_sql(table, files))
+                        by_name = table in TABLES and warehouse.has_older_files(table)
+                        con.execute(view_sql(table, files, by_name=by_name))
                         present.append(table)
                 for view, table in LATEST_VIEWS.items():
                     if table in present:

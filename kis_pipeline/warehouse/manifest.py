@@ -29,6 +29,8 @@ class Entry:
     parts: list[str] = field(default_factory=list)
     rows: int = 0
     bytes: int = 0
+    # The file's columns, in order; None for files listed before columns were recorded.
+    columns: list[str] | None = None
 
 
 @dataclass

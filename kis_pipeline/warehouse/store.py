@@ -143,6 +143,11 @@ class Warehouse:
     def partitions(self, table: str) -> list[str]:
         return Manifest.load(self.table_dir(table)).partitions()
 
+    def has_older_files(self, table: str) -> bool:
+        """True while some live file of `table` lacks a column its schema has now."""
+        names = list(_spec(table).schema)
+        return any(e.columns != names for e in Manifest.load(self.table_dir(table)).entries)
+
     # -- writing ------------------------------------------------------------------------------
 
     def write_partition(
@@ -178,7 +183,7 @@ class Warehouse:
         with file_lock(table_dir / LOCK):
             manifest = Manifest.load(table_dir)
             replaced = [e for e in manifest.covering(partition) if part is None or part in e.parts]
-            entry = Entry(rel, [partition], [part] if part else [], frame.height, size)
+            entry = Entry(rel, [partition], [part] if part else [], frame.height, size, frame.columns)
             self._publish(spec, manifest, entry, replaced, partition=partition, part=part)
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
@@ -203,7 +208,7 @@ class Warehouse:
             manifest = Manifest.load(table_dir)
             covering = manifest.covering(partition)
             stored = (
-                pl.read_parquet([table_dir / e.file for e in covering])
+                read_files(spec, [table_dir / e.file for e in covering])
                 .filter(spec.partition_expr() == partition)
                 .select(list(spec.schema))
                 if covering
@@ -211,7 +216,7 @@ class Warehouse:
             )
             merged = _checked(spec, partition, pl.concat([stored.filter(~scope.replaced()), frame]))
             size = _write_parquet(merged.sort(spec.sort), table_dir / rel)
-            entry = Entry(rel, [partition], [], merged.height, size)
+            entry = Entry(rel, [partition], [], merged.height, size, merged.columns)
             self._publish(spec, manifest, entry, list(covering), partition=partition)
         return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
 
@@ -236,6 +241,7 @@ class Warehouse:
                     self._remove(spec, manifest, old, part=part)
             manifest.entries.append(entry)
             self._collect_garbage(table_dir, manifest)
+            _record_columns(table_dir, manifest)
             manifest.save(table_dir)
         except BaseException:
             _discard_unpublished(table_dir, [entry.file, *manifest.live_files()])
@@ -258,7 +264,7 @@ class Warehouse:
         manifest.retire(entry)
         if whole:
             return
-        kept = pl.read_parquet(table_dir / entry.file)
+        kept = read_files(spec, [table_dir / entry.file])
         if partition is not None:
             kept = kept.filter(spec.partition_expr() != partition)
             partitions = [p for p in entry.partitions if p != partition]
@@ -272,7 +278,7 @@ class Warehouse:
             return
         rel = f"{Path(entry.file).parent}/part-{_unique()}.parquet"
         size = _write_parquet(kept, table_dir / rel)
-        manifest.entries.append(Entry(rel, partitions, parts, kept.height, size))
+        manifest.entries.append(Entry(rel, partitions, parts, kept.height, size, kept.columns))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -288,7 +294,7 @@ class Warehouse:
         ]
         if not files:
             return pl.DataFrame(schema=spec.schema)
-        frame = pl.read_parquet(files)
+        frame = read_files(spec, files)
         if wanted is not None:
             frame = frame.filter(spec.partition_expr().is_in(sorted(wanted)))
         return frame
@@ -324,13 +330,15 @@ class Warehouse:
         # only the groups that no writer touched meanwhile.
         merged: list[tuple[list[Entry], Entry]] = []
         for key, entries in groups.items():
-            frame = pl.read_parquet([table_dir / e.file for e in entries]).sort(spec.sort)
+            frame = read_files(spec, [table_dir / e.file for e in entries]).sort(spec.sort)
             prefix = "month" if grain == "month" else "date"
             rel = f"{prefix}={key}/part-{_unique()}.parquet"
             size = _write_parquet(frame, table_dir / rel, row_group_size=COMPACTED_ROW_GROUP)
             partitions = sorted({p for e in entries for p in e.partitions})
             parts = sorted({p for e in entries for p in e.parts})
-            merged.append((entries, Entry(rel, partitions, parts, frame.height, size)))
+            merged.append(
+                (entries, Entry(rel, partitions, parts, frame.height, size, frame.columns))
+            )
         with file_lock(table_dir / LOCK):
             manifest = Manifest.load(table_dir)
             live = {e.file: e for e in manifest.entries}
@@ -422,6 +430,18 @@ def _checked(spec: TableSpec, partition: str, frame: pl.DataFrame) -> pl.DataFra
         if dupes:
             raise WarehouseError(f"{table}: {dupes} rows share a key {spec.key} in {partition}")
     return frame
+
+
+def _record_columns(table_dir: Path, manifest: Manifest) -> None:
+    """Fill in the columns of files listed before the manifest recorded them (once per file)."""
+    for entry in manifest.entries:
+        if entry.columns is None:
+            entry.columns = list(pl.read_parquet_schema(table_dir / entry.file))
+
+
+def read_files(spec: TableSpec, files: list[Path]) -> pl.DataFrame:
+    """Files of one table as one frame of its schema; a column an older file lacks is null."""
+    return pl.read_parquet(files, schema=spec.schema, missing_columns="insert")
 
 
 def _plan_groups(

@@ -31,6 +31,9 @@ class TableSpec:
     # Closed periods merge into one file per month (daily tables) or per day (tick tables,
     # whose days arrive in many pieces and are too large to merge by month).
     compaction: Literal["month", "day"] = "month"
+    # The table's quality gates: the checks (`<table>_<name>`) that fail the run writing it
+    # when they fail (blocking asset checks in Dagster). Other checks only report.
+    gates: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         missing = [
@@ -86,6 +89,25 @@ TRADING_CALENDAR = pl.Schema(
     }
 )
 
+REST_REJECTS = pl.Schema(
+    {
+        # The day the record was received (KST); the record's own date is `date`.
+        "received_date": pl.Date,
+        "received_at": pl.Datetime("us", "Asia/Seoul"),
+        # One batch per client session: the rejects one run's fetching produced.
+        "batch_id": pl.String,
+        "record": pl.Int64,
+        "endpoint": pl.String,
+        "tr_id": pl.String,
+        "target_table": pl.String,
+        "symbol": pl.String,
+        "date": pl.Date,
+        "field": pl.String,
+        "reason": pl.String,
+        "raw": pl.String,
+    }
+)
+
 STREAM_SESSIONS = pl.Schema(
     {
         "date": pl.Date,
@@ -116,6 +138,7 @@ for _spec in (
         ("date", "symbol"),
         ("symbol",),
         "One row per (date, symbol): the listed universe as the master files showed it that day.",
+        gates=("unique_keys", "complete", "no_rejects"),
     ),
     TableSpec(
         "daily_prices",
@@ -125,6 +148,7 @@ for _spec in (
         ("date", "symbol"),
         ("symbol", "date"),
         "One row per (date, symbol): raw (unadjusted) daily OHLCV and traded value in KRW.",
+        gates=("unique_keys", "ohlc_consistent", "complete", "no_rejects"),
     ),
     TableSpec(
         "daily_prices_adjusted",
@@ -134,6 +158,7 @@ for _spec in (
         ("date", "symbol"),
         ("symbol", "date"),
         "One row per (date, symbol): split-adjusted OHLCV as KIS computes it, with adj_factor.",
+        gates=("unique_keys", "ohlc_consistent", "complete", "no_rejects"),
     ),
     TableSpec(
         "index_daily",
@@ -143,6 +168,7 @@ for _spec in (
         ("date", "index_code"),
         ("index_code", "date"),
         "One row per (date, index_code): daily bars of KOSPI, KOSDAQ and KOSPI200.",
+        gates=("unique_keys", "complete", "no_rejects"),
     ),
     TableSpec(
         "overseas_daily_prices",
@@ -152,6 +178,7 @@ for _spec in (
         ("date", "exchange", "symbol"),
         ("exchange", "symbol", "date"),
         "One row per (exchange date, exchange, symbol): overseas daily bars in local currency.",
+        gates=("unique_keys",),
     ),
     TableSpec(
         "rankings",
@@ -170,6 +197,7 @@ for _spec in (
         ("date", "symbol"),
         ("symbol", "date"),
         "One row per (date, symbol): net buying by investor type (shares, KRW).",
+        gates=("unique_keys", "no_rejects"),
     ),
     TableSpec(
         "market_investor_flows",
@@ -179,6 +207,7 @@ for _spec in (
         ("date", "market"),
         ("market", "date"),
         "One row per (date, market): market-wide net buying by investor type.",
+        gates=("unique_keys", "complete", "no_rejects"),
     ),
     TableSpec(
         "balance_sheet",
@@ -215,6 +244,16 @@ for _spec in (
         ("symbol", "record_date", "dividend_kind", "share_class"),
         ("symbol", "record_date"),
         "One row per (symbol, record_date, dividend_kind, share_class): the KSD dividend schedule.",
+    ),
+    TableSpec(
+        "rest_rejects",
+        REST_REJECTS,
+        "date",
+        "received_date",
+        ("batch_id", "record"),
+        ("received_at", "record"),
+        "One row per REST record (or master-file line) KIS sent that broke its table's rules: "
+        "why, and the record as received. Nothing KIS sends is dropped silently.",
     ),
     TableSpec(
         "stream_sessions",

@@ -100,6 +100,7 @@ def seed_daily_prices(
                 "split_ratio": bar.prtt_rate,
                 "revaluation_reason": bar.revl_issu_reas,
                 "is_modified": False,
+                "quality_flag": None,
             }
             for symbol, bar in bars
             if bar is not None

@@ -21,13 +21,14 @@ PRICE_ASSETS = {
     "overseas_daily_prices": overseas_days,
 }
 PRICE_CHECKS = {
-    "daily_prices": {"ohlc_consistent", "unique_keys", "complete", "fresh"},
+    "daily_prices": {"ohlc_consistent", "unique_keys", "complete", "fresh", "no_rejects"},
     "daily_prices_adjusted": {
         "ohlc_consistent",
         "unique_keys",
         "complete",
         "fresh",
         "adj_factor_continuous",
+        "no_rejects",
     },
     "overseas_daily_prices": {"ohlc_consistent", "unique_keys", "complete", "fresh"},
 }
@@ -58,6 +59,17 @@ def test_every_domain_loads_and_follows_the_conventions(defs: dg.Definitions) ->
     for schedule in defs.schedules or []:
         assert schedule.name.endswith("_schedule"), schedule.name
     defs.resolve_implicit_global_asset_job_def()
+
+
+def test_a_tables_gates_are_exactly_its_blocking_checks(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    gated = {name: spec.gates for name, spec in TABLES.items() if spec.gates}
+    # The tables the quality gates were declared for, at least.
+    assert {"daily_prices", "index_daily", "investor_flows", "symbols"} <= set(gated)
+    for table, gates in gated.items():
+        specs = graph.assets_def_for_key(dg.AssetKey(table)).check_specs
+        blocking = {s.name for s in specs if s.blocking}
+        assert blocking == {f"{table}_{gate}" for gate in gates}, table
 
 
 def test_the_prices_domain_exactly(defs: dg.Definitions) -> None:

@@ -144,6 +144,7 @@ def expected_daily(market: Market, symbol: str, start: dt.date, end: dt.date) ->
             "split_ratio": [float(f"{b.prtt_rate:.2f}") for b in bars],
             "revaluation_reason": [b.revl_issu_reas or None for b in bars],
             "is_modified": [False] * len(bars),
+            "quality_flag": [None] * len(bars),
         },
         schema=schemas.DAILY_PRICES,
     )
@@ -168,6 +169,7 @@ def expected_adjusted(market: Market, symbol: str, start: dt.date, end: dt.date)
                 "value": b.value,
                 "change": close - round(b.prev_close * factor),
                 "venue": "KRX",
+                "quality_flag": None,
             }
         )
     return pl.DataFrame(rows, schema=schemas.DAILY_PRICES_ADJUSTED)

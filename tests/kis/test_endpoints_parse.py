@@ -13,10 +13,10 @@ from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     cast_value,
-    frame_from_rows,
     parse_date,
     rows_of,
 )
+from kis_pipeline.kis.records import frame_from_rows
 
 FAMILIES = [
     "prices",

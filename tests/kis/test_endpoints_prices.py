@@ -237,4 +237,10 @@ def test_frames_are_never_text_for_numbers() -> None:
     client = FakeClient.scripted([fixture("daily_chart_005380.json")])
     frame = fetch_daily_chart(client, "005380", D(2024, 6, 3), D(2024, 6, 5), adjusted=False)
     text_columns = {c for c, t in frame.schema.items() if t == pl.String}
-    assert text_columns == {"symbol", "venue", "ex_rights_code", "revaluation_reason"}
+    assert text_columns == {
+        "symbol",
+        "venue",
+        "ex_rights_code",
+        "revaluation_reason",
+        "quality_flag",
+    }

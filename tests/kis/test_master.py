@@ -21,6 +21,8 @@ from kis_pipeline.kis.endpoints.master import (
 )
 from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.master_layout import KONEX, KOSDAQ, KOSPI, isin_check_digit
+from kis_pipeline.kis.rejects import RejectLog
+from kis_pipeline.simulator.corrupt import Corruption, corrupt_master
 from kis_pipeline.simulator.masters import NON_STOCKS, master_file, sector_code
 
 LONG_NAME = "한국글로벌헬스케어반도체소재부품장비인프라투자홀딩스"  # far past any usual width
@@ -423,6 +425,41 @@ def test_a_broken_zip_is_a_payload_error() -> None:
     data = master_file(_StandInMarket(), "konex_code.mst.zip") or b""
     with pytest.raises(PayloadError, match=r"konex_code\.mst"):
         parse_master(data[: len(data) // 2], "KONEX")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("mksc_shrn_iscd", "??????", "short code '??????' is not a KRX code"),
+        ("mksc_shrn_iscd", "", "short code '' is not a KRX code"),
+        ("lstn_stcn", "abc", "lstn_stcn at tail offset"),
+        ("stck_lstn_date", "20241340", "stck_lstn_date '20241340' is not a YYYYMMDD date"),
+    ],
+)
+def test_a_malformed_record_is_rejected_alone_with_its_line(
+    field: str, value: str, reason: str
+) -> None:
+    data = master_file(_StandInMarket(), "kospi_code.mst.zip") or b""
+    broken = corrupt_master(data, "kospi_code.mst.zip", [Corruption(field, value, "000200")])
+    log = RejectLog()
+
+    frame = parse_master(broken, "KOSPI", rejects=log)
+
+    healthy = parse_master(data, "KOSPI").filter(pl.col("symbol") != "000200")
+    assert frame.equals(healthy)
+    [reject] = log.records()
+    assert (reject.table, reject.endpoint, reject.field) == ("symbols", "kospi_code.mst", field)
+    assert reason in reject.reason
+    assert "LG" in reject.raw and reject.raw in _mst(broken).decode("cp949")
+    # Without a log the same file is refused, as before.
+    with pytest.raises(PayloadError, match=r"kospi_code\.mst: line \d"):
+        parse_master(broken, "KOSPI")
+
+
+def test_a_file_whose_records_mostly_do_not_fit_is_refused_even_with_a_log() -> None:
+    data = _mst(master_file(_StandInMarket(), "kospi_code.mst.zip") or b"")
+    with pytest.raises(PayloadError, match=r"kosdaq_code\.mst: \d+ of \d+ records do not fit"):
+        parse_master(data, "KOSDAQ", rejects=RejectLog())
 
 
 # ---- client -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -38,6 +39,7 @@ def prices(day: dt.date, symbols: list[str], close: int = 100) -> pl.DataFrame:
             "split_ratio": [0.0] * n,
             "revaluation_reason": [""] * n,
             "is_modified": [False] * n,
+            "quality_flag": [None] * n,
         },
         schema=schemas.DAILY_PRICES,
     )
@@ -288,6 +290,45 @@ def test_pieces_replace_only_themselves_even_after_compaction(tmp_path: Path) ->
     # Rerunning a segment after compaction still never duplicates it.
     wh.write_partition("test_segmented", "2024-01-02", segment("s2", range(10, 20)), part="s2")
     assert wh.read("test_segmented")["seq"].sort().to_list() == list(range(20))
+
+
+def test_a_column_added_to_a_schema_reads_as_null_in_older_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse written before a table gained a column (quality_flag) keeps working: reads,
+    the catalog and compaction give the older rows the new column as null."""
+    old = TableSpec(
+        "test_evolving",
+        pl.Schema({"date": pl.Date, "close": pl.Int64}),
+        "date",
+        "date",
+        ("date",),
+        ("date",),
+        "a table whose schema gains a column",
+    )
+    new = dataclasses.replace(old, schema=pl.Schema({**old.schema, "flag": pl.String}))
+    wh = Warehouse(tmp_path)
+    monkeypatch.setitem(TABLES, "test_evolving", old)
+    first = pl.DataFrame({"date": [DAY], "close": [100]}, schema=old.schema)
+    wh.write_partition("test_evolving", DAY.isoformat(), first)
+    # As a manifest listed files before it recorded their columns.
+    manifest = Manifest.load(wh.table_dir("test_evolving"))
+    for entry in manifest.entries:
+        entry.columns = None
+    manifest.save(wh.table_dir("test_evolving"))
+
+    monkeypatch.setitem(TABLES, "test_evolving", new)
+    later = dt.date(2024, 1, 3)
+    second = pl.DataFrame({"date": [later], "close": [200], "flag": ["x"]}, schema=new.schema)
+    wh.write_partition("test_evolving", later.isoformat(), second)
+
+    want = [(DAY, 100, None), (later, 200, "x")]
+    assert wh.read("test_evolving").sort("date").rows() == want
+    assert sql(wh, "select date, close, flag from test_evolving order by date") == want
+    wh.compact("test_evolving", before=dt.date(2024, 2, 1))
+    assert wh.read("test_evolving").sort("date").rows() == want
+    assert not wh.has_older_files("test_evolving")
+    assert sql(wh, "select date, close, flag from test_evolving order by date") == want
 
 
 def _write_forever(root: str, seed: int) -> None:

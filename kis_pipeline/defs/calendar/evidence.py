@@ -57,6 +57,13 @@ def from_warehouse(warehouse: Warehouse, start: dt.date, end: dt.date) -> Eviden
     return evidence
 
 
+def kospi_rejects(client: KisClient) -> tuple[set[dt.date], int]:
+    """Days whose KOSPI bar the client refused (KIS sent one: a session), and how many such
+    bars had no readable date."""
+    rejected = [r for r in client.rejects.records(table="index_daily") if r.symbol == KOSPI]
+    return {r.date for r in rejected if r.date is not None}, sum(r.date is None for r in rejected)
+
+
 def read_chart(
     client: KisClient, days: list[dt.date], today: dt.date
 ) -> tuple[dict[dt.date, bool], dt.date | None]:
@@ -64,13 +71,17 @@ def read_chart(
 
     Returns what it settles: a day with a bar was a session; a day without one was closed if
     KIS has a later bar. Days past KIS's newest bar stay unknown (not published yet, or the
-    backend's clock is behind ours), never guessed closed.
+    backend's clock is behind ours), never guessed closed; so does every day without a bar
+    when a refused bar's date could not be read (it may have been any of them).
     """
     end = max(days[-1], min(days[-1] + LOOKAHEAD, today))
     bars = fetch_index_daily(client, KOSPI, days[0], end)
-    sessions = set(bars["date"].to_list())
+    refused, undated = kospi_rejects(client)
+    sessions = set(bars["date"].to_list()) | refused
     newest = max(sessions) if sessions else None
-    settled = {d: d in sessions for d in days if d in sessions or (newest and d < newest)}
+    settled = {
+        d: d in sessions for d in days if d in sessions or (newest and d < newest and not undated)
+    }
     return settled, newest
 
 

@@ -5,6 +5,11 @@ weekday without one (while KIS already has later bars) was closed. So this asset
 for the calendar; it walks the index chart over its whole range (50 bars a call, SPEC §12.3)
 and writes an empty partition for each closed weekday. Days the calendar already marks closed
 cost nothing, and a run whose days are all closed makes no call.
+
+A rejected bar (`kis.records`) leaves its day out of the table. For KOSPI that day would read
+as closed to the calendar, so it is not written at all and the run fails whatever
+`--allow-incomplete` says: a session must never be recorded as a holiday because KIS sent
+one broken record.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.defs.calendar.evidence import kospi_rejects
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
 from kis_pipeline.defs.calendar.sessions import (
     KOSPI,
@@ -25,6 +31,12 @@ from kis_pipeline.defs.calendar.sessions import (
 )
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
+from kis_pipeline.defs.quality import (
+    check_spec,
+    completeness_severity,
+    no_rejects_result,
+    no_rejects_spec,
+)
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
 from kis_pipeline.kis import schemas
@@ -53,7 +65,11 @@ def fetch_index_days(
     return bars.filter(pl.col("date").is_between(start, end)), newest  # type: ignore[return-value]
 
 
-def index_checks(frame: pl.DataFrame, sessions: list[dt.date]) -> list[dg.AssetCheckResult]:
+def index_checks(
+    frame: pl.DataFrame,
+    sessions: list[dt.date],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> list[dg.AssetCheckResult]:
     dupes = frame.filter(frame.select("date", "index_code").is_duplicated())
     have = set(frame.select("date", "index_code").iter_rows())
     missing = [
@@ -71,6 +87,7 @@ def index_checks(frame: pl.DataFrame, sessions: list[dt.date]) -> list[dg.AssetC
         dg.AssetCheckResult(
             check_name=COMPLETE,
             passed=not missing,
+            severity=severity,
             metadata=check_metadata(missing, sessions=len(sessions)),
         ),
     ]
@@ -90,10 +107,9 @@ def index_checks(frame: pl.DataFrame, sessions: list[dt.date]) -> list[dg.AssetC
         "KOSPI200 (2001); a closed weekday is an empty partition."
     ),
     check_specs=[
-        dg.AssetCheckSpec(UNIQUE_KEYS, asset=TABLE, description="No (date, index_code) twice."),
-        dg.AssetCheckSpec(
-            COMPLETE, asset=TABLE, description="Every session has a bar of all three indices."
-        ),
+        check_spec(TABLE, "unique_keys", "No (date, index_code) twice."),
+        check_spec(TABLE, "complete", "Every session has a bar of all three indices."),
+        no_rejects_spec(TABLE),
     ],
 )
 def index_daily(
@@ -107,14 +123,27 @@ def index_daily(
     plan = plan_days(wh, partition_days(context), table=TABLE)
     frame = pl.DataFrame(schema=schemas.INDEX_DAILY)
     client = None
+    broken: set[dt.date] = set()
     if plan.fetch_range is None:
         status = {day: False for day in plan.days}
     else:
         with kis.client() as client:
             frame, newest = fetch_index_days(client, *plan.fetch_range)
-        present = set(frame.filter(pl.col("index_code") == KOSPI)["date"].to_list())
-        status = resolve_days(plan, present, newest, what=TABLE)
-    written = write_days(wh, TABLE, frame, plan.days)
+        broken, undated = kospi_rejects(client)
+        kospi = set(frame.filter(pl.col("index_code") == KOSPI)["date"].to_list())
+        if undated:
+            # Any day without a KOSPI bar may be the one whose date could not be read.
+            broken |= {d for d in plan.to_fetch if d not in kospi}
+        # A day KIS sent a KOSPI bar for was a session, even if the bar was refused.
+        status = resolve_days(plan, kospi | broken, newest, what=TABLE)
+    written = write_days(wh, TABLE, frame, [d for d in plan.days if d not in broken])
+    if broken:
+        days = ", ".join(sorted(d.isoformat() for d in broken))
+        raise dg.Failure(
+            f"{TABLE}: the KOSPI bar of {days} was rejected (see rest_rejects); the trading "
+            "calendar could not tell that session from a holiday, so the day is not written: "
+            "rerun when KIS serves it correctly"
+        )
     sessions = [day for day, is_open in status.items() if is_open]
     closed = [day.isoformat() for day, is_open in status.items() if not is_open]
     return dg.MaterializeResult(
@@ -125,7 +154,10 @@ def index_daily(
             sessions=len(sessions),
             closed_days=closed,
         ),
-        check_results=index_checks(frame, sessions),
+        check_results=[
+            *index_checks(frame, sessions, completeness_severity(context)),
+            no_rejects_result(context, TABLE, client),
+        ],
     )
 
 

@@ -33,6 +33,12 @@ from kis_pipeline.defs.calendar.writing import (
 )
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices.reference import Universe
+from kis_pipeline.defs.quality import (
+    check_spec,
+    completeness_severity,
+    no_rejects_result,
+    no_rejects_spec,
+)
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import (
     POOL,
@@ -93,9 +99,10 @@ def flow_checks(
     expected: pl.DataFrame,
     unit: int,
     failures: dict[str, str],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> list[dg.AssetCheckResult]:
-    """`<table>_unique_keys`, `<table>_complete` (against `expected` (date, key) pairs) and
-    `<table>_nets_to_zero`."""
+    """`<table>_unique_keys`, `<table>_complete` (against `expected` (date, key) pairs; a
+    market's missing day has `severity`) and `<table>_nets_to_zero`."""
     dupes = frame.filter(frame.select("date", key).is_duplicated()).select("date", key)
     missing = expected.join(frame.select("date", key), on=["date", key], how="anti").sort(
         "date", key
@@ -111,7 +118,7 @@ def flow_checks(
             check_name=f"{table}_complete",
             passed=missing.height == 0,
             # A halted stock may have no row; a missing market never is right.
-            severity=dg.AssetCheckSeverity.WARN if key == "symbol" else dg.AssetCheckSeverity.ERROR,
+            severity=dg.AssetCheckSeverity.WARN if key == "symbol" else severity,
             metadata=check_metadata(missing, expected=expected.height, failures=failures),
         ),
         dg.AssetCheckResult(
@@ -124,13 +131,14 @@ def flow_checks(
 
 def flow_specs(table: str, grain: str, complete: str) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(f"{table}_unique_keys", asset=table, description=f"No {grain} twice."),
-        dg.AssetCheckSpec(f"{table}_complete", asset=table, description=complete),
-        dg.AssetCheckSpec(
-            f"{table}_nets_to_zero",
-            asset=table,
-            description="Individual + foreign + institution + other net volume ≈ 0 per row.",
+        check_spec(table, "unique_keys", f"No {grain} twice."),
+        check_spec(table, "complete", complete),
+        check_spec(
+            table,
+            "nets_to_zero",
+            "Individual + foreign + institution + other net volume ≈ 0 per row.",
         ),
+        no_rejects_spec(table),
     ]
 
 
@@ -255,7 +263,10 @@ def investor_flows(
         plan,
         frame,
         client,
-        flow_checks(STOCK_TABLE, frame, "symbol", expected, 1, failures),
+        [
+            *flow_checks(STOCK_TABLE, frame, "symbol", expected, 1, failures),
+            no_rejects_result(context, STOCK_TABLE, client),
+        ],
         failures,
         progress,
         Scope.of(only),
@@ -324,7 +335,18 @@ def market_investor_flows(
         plan,
         frame,
         client,
-        flow_checks(MARKET_TABLE, frame, "market", expected, 1_000, failures),
+        [
+            *flow_checks(
+                MARKET_TABLE,
+                frame,
+                "market",
+                expected,
+                1_000,
+                failures,
+                completeness_severity(context),
+            ),
+            no_rejects_result(context, MARKET_TABLE, client),
+        ],
         failures,
         progress,
         Scope(by="market"),

@@ -42,6 +42,7 @@ from kis_pipeline.defs.prices.reference import (
     previous_trading_day,
 )
 from kis_pipeline.defs.prices.restate import boundary_breaks, restate
+from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.kis.client import KisClient
@@ -114,6 +115,8 @@ def _fail_on_symbols(report: WriteReport, meta: dict[str, dg.MetadataValue]) -> 
 
 
 def _check_results(
+    context: dg.AssetExecutionContext,
+    client: KisClient,
     wh: Warehouse,
     table: str,
     days: Sequence[dt.date],
@@ -135,10 +138,12 @@ def _check_results(
             table,
             "complete",
             pl.concat([missing, unexpected], how="vertical"),
+            severity=completeness_severity(context),
             missing=missing.height,
             rows_on_closed_days=unexpected.height,
             expected=expected.height,
         ),
+        no_rejects_result(context, table, client),
     ]
     latest = latest_session(wh, now_kst())
     results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest, days))
@@ -215,7 +220,7 @@ def daily_prices(
         meta = _metadata(report, client)
         progress.finish(failures=report.failures, **client_progress(client))
     _fail_on_symbols(report, meta)
-    results = _check_results(wh, RAW, days, universe, open_set, adjusted=False)
+    results = _check_results(context, client, wh, RAW, days, universe, open_set, adjusted=False)
     return dg.MaterializeResult(metadata=meta, check_results=results)
 
 
@@ -304,7 +309,7 @@ def daily_prices_adjusted(
         meta = _metadata(report, client)
         progress.finish(failures=report.failures, **client_progress(client))
     _fail_on_symbols(report, meta)
-    results = _check_results(wh, ADJUSTED, days, universe, open_set, adjusted=True)
+    results = _check_results(context, client, wh, ADJUSTED, days, universe, open_set, adjusted=True)
     return dg.MaterializeResult(metadata=meta, check_results=results)
 
 

@@ -11,8 +11,10 @@ Every fetched window is kept as a small Parquet file under `$KIS_WAREHOUSE/raw/d
     adjusted/asof=<YYYY-MM-DD>/<symbol>/<start>_<end>.parquet   adjusted as of that day
 
 so a rerun after a failure fetches only the windows that failed. A window is kept only when it
-reaches its last day and that day's session is final (after 18:00 KST), and adjusted windows
-only for the day they were fetched, since a later split changes them.
+reaches its last day and that day's session is final (after 18:00 KST), none of its records
+was rejected (a rerun must ask again for what KIS sent broken), and adjusted windows only for
+the day they were fetched, since a later split changes them. A kept window whose columns are
+not the table's any more (written by an older version) is fetched again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import DAILY_CHART_PAGE_ROWS, fetch_daily_chart
 from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
@@ -99,7 +102,13 @@ class ChartCache:
         return base / symbol / f"{window.name}.parquet"
 
     def load(self, symbol: str, window: Window, *, adjusted: bool) -> pl.DataFrame | None:
-        return read_cached(self._path(symbol, window, adjusted=adjusted))
+        path = self._path(symbol, window, adjusted=adjusted)
+        frame = read_cached(path)
+        schema = schemas.DAILY_PRICES_ADJUSTED if adjusted else schemas.DAILY_PRICES
+        if frame is not None and frame.schema != schema:
+            path.unlink(missing_ok=True)
+            return None
+        return frame
 
     def save(self, symbol: str, window: Window, frame: pl.DataFrame, *, adjusted: bool) -> None:
         if frame.is_empty() or frame["date"].max() != window.end:
@@ -157,6 +166,7 @@ def fetch_window(
         cached = cache.load(symbol, window, adjusted=adjusted)
         if cached is not None:
             return symbol, cached, None, True
+        rejected = _rejected(client, symbol)
         try:
             if adjusted:
                 raw = original(symbol) if original is not None else None
@@ -172,7 +182,8 @@ def fetch_window(
             raise
         except KisError as exc:
             return symbol, None, f"{type(exc).__name__}: {exc}", False
-        cache.save(symbol, window, frame, adjusted=adjusted)
+        if _rejected(client, symbol) == rejected:
+            cache.save(symbol, window, frame, adjusted=adjusted)
         return symbol, frame, None, False
 
     pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="chart")
@@ -204,9 +215,18 @@ def _raw_window(client: KisClient, cache: ChartCache, symbol: str, window: Windo
     cached = cache.load(symbol, window, adjusted=False)
     if cached is not None:
         return cached
+    rejected = _rejected(client, symbol)
     frame = fetch_daily_chart(client, symbol, window.start, window.end, adjusted=False)
-    cache.save(symbol, window, frame, adjusted=False)
+    if _rejected(client, symbol) == rejected:
+        cache.save(symbol, window, frame, adjusted=False)
     return frame
+
+
+def _rejected(client: KisClient, symbol: str) -> int:
+    """How many of `symbol`'s records the client has refused so far (each symbol is fetched by
+    one thread at a time, so a change across a fetch is that fetch's)."""
+    log = getattr(client, "rejects", None)
+    return log.count(symbol=symbol) if log is not None else 0
 
 
 def concat(frames: Sequence[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:

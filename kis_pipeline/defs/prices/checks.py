@@ -2,7 +2,8 @@
 
 Each check is a pure function from frames to the offending keys (so it is testable without
 Dagster) plus one `AssetCheckResult` builder that puts those keys in the check's metadata.
-The assets evaluate them over the partitions a run wrote, right after writing.
+The assets evaluate them over the partitions a run wrote, right after writing. Which of them
+block the run is the table's declaration (`TableSpec.gates`, see `defs.quality`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.defs.quality import check_spec, no_rejects_spec
 from kis_pipeline.defs.shared import check_metadata
 
 # adj_factor is adjusted close / raw close, both rounded to whole won: allow that rounding.
@@ -22,18 +24,16 @@ FACTOR_TOLERANCE = 0.02
 BASIS_RESET_CODES = ("01", "04", "06", "07")
 
 
-def spec(table: str, prop: str, description: str, *, blocking: bool = False) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        name=f"{table}_{prop}", asset=table, description=description, blocking=blocking
-    )
+spec = check_spec
 
 
 def table_specs(table: str, *, adjusted: bool = False) -> list[dg.AssetCheckSpec]:
     specs = [
         spec(table, "ohlc_consistent", "Every bar has low <= open, close <= high."),
-        spec(table, "unique_keys", "No two rows share the table's key.", blocking=True),
+        spec(table, "unique_keys", "No two rows share the table's key."),
         spec(table, "complete", "Every listed symbol has a row on every trading day of the run."),
         spec(table, "fresh", "The newest session in the table is the latest completed one."),
+        no_rejects_spec(table),
     ]
     if adjusted:
         specs.append(

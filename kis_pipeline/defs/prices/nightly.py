@@ -22,9 +22,10 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
+from kis_pipeline.kis.endpoints.prices import PRICE_JUMPS, fetch_daily_chart
 from kis_pipeline.kis.endpoints.quotes import MAX_SYMBOLS_PER_CALL, fetch_multi_quote
 from kis_pipeline.kis.errors import KisError
+from kis_pipeline.kis.records import flag_jumps
 
 # The cross-check fetches a short window ending on the day; two weeks hold its bar whatever
 # the holidays.
@@ -65,8 +66,10 @@ def quote_rows(quotes: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         pl.lit(None, dtype=pl.Float64).alias("split_ratio"),
         pl.lit(None, dtype=pl.String).alias("revaluation_reason"),
         (~pl.col("is_traded").fill_null(False)).alias("is_modified"),
+        pl.lit(None, dtype=pl.String).alias("quality_flag"),
     )
-    return frame.select(list(schemas.DAILY_PRICES))
+    # One row per symbol: the jump is judged against the quote's own change.
+    return flag_jumps(frame.select(list(schemas.DAILY_PRICES)), PRICE_JUMPS)
 
 
 def corporate_action_suspects(

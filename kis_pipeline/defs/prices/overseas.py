@@ -236,7 +236,7 @@ def overseas_checks(
     config_schema=CONFIG_SCHEMA,
     check_specs=[
         checks.spec(TABLE, "ohlc_consistent", "Every bar has low <= open, close <= high."),
-        checks.spec(TABLE, "unique_keys", "No two rows share a key.", blocking=True),
+        checks.spec(TABLE, "unique_keys", "No two rows share a key."),
         checks.spec(
             TABLE, "complete", "Every configured ticker has a bar on every weekday (warns)."
         ),

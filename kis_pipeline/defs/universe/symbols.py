@@ -10,7 +10,9 @@ snapshot there is (`defs.prices.reference.Universe`). Closed days get no snapsho
 previous session's stands for them.
 
 `KIS_SYMBOLS` (and a run's `kis/symbols` tag) restrict the snapshot: such a run replaces only
-those symbols' rows of it.
+those symbols' rows of it. A malformed master-file
+record (a short code such as `??????` or blank, a field that does not fit the layout) is
+rejected into `rest_rejects` and fails `symbols_no_rejects`; the other records are written.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ import polars as pl
 from kis_pipeline.defs.calendar.sessions import newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.quality import (
+    check_spec,
+    completeness_severity,
+    no_rejects_result,
+    no_rejects_spec,
+)
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days, selected_symbols
 from kis_pipeline.kis.endpoints.master import fetch_universe
@@ -46,7 +54,10 @@ def snapshot(master: pl.DataFrame, day: dt.date, only: Sequence[str] | None) -> 
 
 
 def symbols_checks(
-    frame: pl.DataFrame, only: Sequence[str] | None, captured: bool
+    frame: pl.DataFrame,
+    only: Sequence[str] | None,
+    captured: bool,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> list[dg.AssetCheckResult]:
     if not captured:
         note = {"note": "no snapshot written by this run"}
@@ -70,6 +81,7 @@ def symbols_checks(
         dg.AssetCheckResult(
             check_name=COMPLETE,
             passed=frame.height > 0 and not missing,
+            severity=severity,
             metadata=check_metadata(missing, listed=frame.height),
         ),
     ]
@@ -90,15 +102,10 @@ def symbols_checks(
         "the master files showed them that day (captured for the newest day only)."
     ),
     check_specs=[
-        dg.AssetCheckSpec(UNIQUE_KEYS, asset=TABLE, description="No (date, symbol) twice."),
-        dg.AssetCheckSpec(
-            KNOWN_MARKETS, asset=TABLE, description="Market is KOSPI, KOSDAQ or KONEX."
-        ),
-        dg.AssetCheckSpec(
-            COMPLETE,
-            asset=TABLE,
-            description="Not empty, and every symbol of KIS_SYMBOLS is listed.",
-        ),
+        check_spec(TABLE, "unique_keys", "No (date, symbol) twice."),
+        check_spec(TABLE, "known_markets", "Market is KOSPI, KOSDAQ or KONEX."),
+        check_spec(TABLE, "complete", "Not empty, and every symbol of KIS_SYMBOLS is listed."),
+        no_rejects_spec(TABLE),
     ],
 )
 def symbols(
@@ -140,5 +147,8 @@ def symbols(
             snapshot_date=frame["date"][0].isoformat() if frame.height else "",
             reason=reason,
         ),
-        check_results=symbols_checks(frame, only, written is not None),
+        check_results=[
+            *symbols_checks(frame, only, written is not None, completeness_severity(context)),
+            no_rejects_result(context, TABLE, client),
+        ],
     )

@@ -15,10 +15,14 @@ from typing import Any
 import polars as pl
 
 from kis_pipeline.kis.paging import walk_back
+from kis_pipeline.kis.records import Split
+
+# Marks the date of a rejected record among a page's rows (never a column of a frame).
+_REJECTED = "_rejected"
 
 
 def walk_frames(
-    fetch_page: Callable[[dt.date], pl.DataFrame],
+    fetch_page: Callable[[dt.date], pl.DataFrame | Split],
     *,
     start: dt.date,
     end: dt.date,
@@ -30,7 +34,9 @@ def walk_frames(
 
     `page_rows` is the endpoint's documented rows-per-call cap: a page shorter than that held
     every row of its window, so the walk ends without spending a call on an empty page. Pass
-    None where the cap is not documented.
+    None where the cap is not documented. A page may come split (`kis.records.Split`): its
+    rejected records count towards the page's length and their dates towards how far back it
+    reached, so a rejected record neither ends the walk early nor is asked for again.
     """
     exhausted = False
 
@@ -39,13 +45,20 @@ def walk_frames(
         if exhausted:
             return []
         page = fetch_page(window_end)
-        exhausted = page_rows is not None and page.height < page_rows
-        return page.to_dicts()
+        split = page if isinstance(page, Split) else Split(page)
+        exhausted = page_rows is not None and split.received < page_rows
+        markers = [{date_column: r.date, _REJECTED: True} for r in split.rejects if r.date]
+        return split.frame.to_dicts() + markers
 
     def row_date(row: dict[str, Any]) -> dt.date:
         return row[date_column]
 
-    rows = [row for page in walk_back(fetch, row_date, start=start, end=end) for row in page]
+    rows = [
+        row
+        for page in walk_back(fetch, row_date, start=start, end=end)
+        for row in page
+        if _REJECTED not in row
+    ]
     frame = pl.DataFrame(rows, schema=schema)
     return frame.unique(subset=[date_column], keep="first", maintain_order=True).sort(date_column)
 

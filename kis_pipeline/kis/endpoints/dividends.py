@@ -17,7 +17,8 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints._paging import split_windows
-from kis_pipeline.kis.parse import conform, drop_blank_rows, frame_from_rows, rows_of, yyyymmdd
+from kis_pipeline.kis.parse import conform, drop_blank_rows, rows_of, yyyymmdd
+from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient

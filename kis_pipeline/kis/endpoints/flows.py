@@ -11,6 +11,13 @@ Units, into shares and KRW:
 - §9.1: not stated. The portal example (KOSPI, 2024-05-17: foreigners -18,565 and -597,490)
   only fits thousands of shares and KRW millions (about KRW 32,000 a share), so that is what
   is converted.
+
+Rows are declared in `STOCK_FLOW_ROWS` and `MARKET_FLOW_ROWS` (`kis.records`): the date and
+the six contract nets must be sent (nets may be negative). A stock's prices, when present,
+are positive and ordered, its volume and value not negative; the gross buys and sells per
+group may be negative and a market's index levels need only be positive (KIS's own examples
+have both). A record that breaks a rule is rejected alone. Only volumes are integer-only in
+KIS's unit: a value in KRW millions may carry decimals ("1000.7" is KRW 1,000,700,000).
 """
 
 from __future__ import annotations
@@ -23,14 +30,9 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.endpoints._paging import walk_frames
-from kis_pipeline.kis.parse import (
-    KRW_PER_MILLION,
-    SHARES_PER_THOUSAND,
-    drop_blank_rows,
-    frame_from_rows,
-    rows_of,
-    yyyymmdd,
-)
+from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES, ZERO_MEANS_NO_PRICE
+from kis_pipeline.kis.parse import KRW_PER_MILLION, SHARES_PER_THOUSAND, yyyymmdd
+from kis_pipeline.kis.records import RecordSpec, Split
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -69,14 +71,14 @@ NET_FIELDS = {
     "etc_corp_ntby_tr_pbmn": "other_corp_net_value",
     "etc_orgt_ntby_tr_pbmn": "other_org_net_value",
 }
+# The date and the six nets of the table contract (DESIGN §3.4).
 NET_REQUIRED = (
-    "stck_bsop_date",
-    "prsn_ntby_qty",
-    "frgn_ntby_qty",
-    "orgn_ntby_qty",
-    "prsn_ntby_tr_pbmn",
-    "frgn_ntby_tr_pbmn",
-    "orgn_ntby_tr_pbmn",
+    "date",
+    *(
+        f"{group}_net_{kind}"
+        for kind in ("volume", "value")
+        for group in schemas.INVESTOR_GROUPS[:3]
+    ),
 )
 
 # §9.3 gross sells (seln) and buys (shnu) are `<prefix>_{seln,shnu}_{vol,tr_pbmn}`.
@@ -137,6 +139,29 @@ MARKET_FLOW_SCALE = {
     column: KRW_PER_MILLION if column.endswith("_value") else SHARES_PER_THOUSAND
     for column in NET_FIELDS.values()
 }
+STOCK_FLOW_ROWS = RecordSpec(
+    table="investor_flows",
+    schema=schemas.INVESTOR_FLOWS,
+    fields=STOCK_FLOW_FIELDS,
+    scale=STOCK_FLOW_SCALE,
+    no_trade=ZERO_MEANS_NO_PRICE,
+    required=NET_REQUIRED,
+    positive=PRICES,
+    # Not the gross buys and sells: KIS's own example has negative ones (corrections).
+    non_negative=("volume", "value"),
+    ordered=OHLC_ORDER,
+)
+_LEVELS = tuple(f"index_{p}" for p in PRICES)
+MARKET_FLOW_ROWS = RecordSpec(
+    table="market_investor_flows",
+    schema=schemas.MARKET_INVESTOR_FLOWS,
+    fields=MARKET_FLOW_FIELDS,
+    scale=MARKET_FLOW_SCALE,
+    required=NET_REQUIRED,
+    # Not ordered: KIS's own example has a close above the high of the same row.
+    positive=_LEVELS,
+    symbol="market",
+)
 # market -> (FID_INPUT_ISCD sector code, FID_INPUT_ISCD_1 market code)
 MARKETS = {"KOSPI": ("0001", "KSP"), "KOSDAQ": ("1001", "KSQ")}
 
@@ -154,10 +179,9 @@ def fetch_investor_flows(
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    where = STOCK_FLOWS.where("output2")
     constants = {"symbol": symbol, "venue": venue_of(market)}
 
-    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+    def fetch_page(window_end: dt.date) -> Split:
         params = {
             "FID_COND_MRKT_DIV_CODE": market,
             "FID_INPUT_ISCD": symbol,
@@ -166,16 +190,7 @@ def fetch_investor_flows(
             "FID_ETC_CLS_CODE": "1",
         }
         response = STOCK_FLOWS.call(client, params)
-        return frame_from_rows(
-            drop_blank_rows(rows_of(response.body, "output2", where=where)),
-            rename=STOCK_FLOW_FIELDS,
-            schema=schemas.INVESTOR_FLOWS,
-            where=where,
-            required=NET_REQUIRED,
-            keys=("stck_bsop_date",),
-            scale=STOCK_FLOW_SCALE,
-            constants=constants,
-        )
+        return STOCK_FLOWS.parse(client, response, "output2", STOCK_FLOW_ROWS, constants=constants)
 
     return walk_frames(
         fetch_page, start=start, end=end, schema=schemas.INVESTOR_FLOWS, page_rows=None
@@ -195,10 +210,9 @@ def fetch_market_investor_flows(
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     index_code, market_code = MARKETS[market]
-    where = MARKET_FLOWS.where("output")
     constants = {"market": market, "index_code": index_code}
 
-    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+    def fetch_page(window_end: dt.date) -> Split:
         day = yyyymmdd(window_end)
         params = {
             "FID_COND_MRKT_DIV_CODE": "U",
@@ -209,16 +223,7 @@ def fetch_market_investor_flows(
             "FID_INPUT_ISCD_2": index_code,
         }
         response = MARKET_FLOWS.call(client, params)
-        return frame_from_rows(
-            drop_blank_rows(rows_of(response.body, "output", where=where)),
-            rename=MARKET_FLOW_FIELDS,
-            schema=schemas.MARKET_INVESTOR_FLOWS,
-            where=where,
-            required=NET_REQUIRED,
-            keys=("stck_bsop_date",),
-            scale=MARKET_FLOW_SCALE,
-            constants=constants,
-        )
+        return MARKET_FLOWS.parse(client, response, "output", MARKET_FLOW_ROWS, constants=constants)
 
     return walk_frames(
         fetch_page,

@@ -25,10 +25,10 @@ from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     drop_blank_rows,
-    frame_from_rows,
     rows_of,
     today_kst,
 )
+from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient

@@ -8,6 +8,11 @@ dictionary, but index figures are thousands of shares and KRW millions: the port
 has KOSPI at 892,653 and 9,289,660 on 2022-05-09, a day of about 0.9 billion shares and
 KRW 9.3 trillion (SPEC §7.11 reads the index rows of the multi-quote the same way). They leave
 this module in shares and KRW.
+
+A bar is declared in `INDEX_BARS` (`kis.records`), with the rules of a stock bar: every field
+sent, levels positive and ordered (low <= open, close <= high), volume and value not negative;
+a bar that breaks one is rejected alone. A close more than 30 % from the previous bar's (no
+index can move that far when each stock is held to ±30 %) is kept and flagged `price_jump`.
 """
 
 from __future__ import annotations
@@ -20,14 +25,9 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints._paging import walk_frames
-from kis_pipeline.kis.parse import (
-    KRW_PER_MILLION,
-    SHARES_PER_THOUSAND,
-    drop_blank_rows,
-    frame_from_rows,
-    rows_of,
-    yyyymmdd,
-)
+from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
+from kis_pipeline.kis.parse import KRW_PER_MILLION, SHARES_PER_THOUSAND, yyyymmdd
+from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -47,16 +47,19 @@ INDEX_BAR_FIELDS = {
     "acml_tr_pbmn": "value",
     "mod_yn": "is_modified",
 }
-INDEX_BAR_REQUIRED = (
-    "stck_bsop_date",
-    "bstp_nmix_oprc",
-    "bstp_nmix_hgpr",
-    "bstp_nmix_lwpr",
-    "bstp_nmix_prpr",
-    "acml_vol",
-    "acml_tr_pbmn",
+INDEX_JUMPS = JumpRule(column="close", by="index_code")
+INDEX_BARS = RecordSpec(
+    table="index_daily",
+    schema=schemas.INDEX_DAILY,
+    fields=INDEX_BAR_FIELDS,
+    scale={"volume": SHARES_PER_THOUSAND, "value": KRW_PER_MILLION},
+    required=("date", *PRICES, "volume", "value"),
+    positive=PRICES,
+    non_negative=("volume", "value"),
+    ordered=OHLC_ORDER,
+    jump=INDEX_JUMPS,
+    symbol="index_code",
 )
-INDEX_BAR_SCALE = {"volume": SHARES_PER_THOUSAND, "value": KRW_PER_MILLION}
 
 INDEX_CHART = Endpoint("inquire-daily-indexchartprice", INDEX_CHART_PATH, INDEX_CHART_TR_ID)
 
@@ -71,9 +74,9 @@ def fetch_index_daily(
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    where = INDEX_CHART.where("output2")
+    constants = {"index_code": index_code}
 
-    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+    def fetch_page(window_end: dt.date) -> Split:
         params = {
             "FID_COND_MRKT_DIV_CODE": "U",
             "FID_INPUT_ISCD": index_code,
@@ -82,21 +85,13 @@ def fetch_index_daily(
             "FID_PERIOD_DIV_CODE": "D",
         }
         response = INDEX_CHART.call(client, params)
-        return frame_from_rows(
-            drop_blank_rows(rows_of(response.body, "output2", where=where)),
-            rename=INDEX_BAR_FIELDS,
-            schema=schemas.INDEX_DAILY,
-            where=where,
-            required=INDEX_BAR_REQUIRED,
-            keys=("stck_bsop_date",),
-            scale=INDEX_BAR_SCALE,
-            constants={"index_code": index_code},
-        )
+        return INDEX_CHART.parse(client, response, "output2", INDEX_BARS, constants=constants)
 
-    return walk_frames(
+    bars = walk_frames(
         fetch_page,
         start=start,
         end=end,
         schema=schemas.INDEX_DAILY,
         page_rows=INDEX_CHART_PAGE_ROWS,
     )
+    return flag_jumps(bars, INDEX_JUMPS)

@@ -8,10 +8,16 @@ from `kis.master_layout`, which the simulator's writer shares.
 Parsing rules:
 - the file is CP949, one record per line; a line is head + fixed-width tail and the tail is cut
   from the END of the line because the Korean name in the head has no fixed length;
-- blank lines are skipped; a line that does not decode as CP949, is too short, or whose tail
-  does not fit the layout (a non-letter security group, non-numeric text in a numeric field,
-  an impossible date) raises `PayloadError` naming the file and the 1-based line number, since
-  a wrong tail length shifts every field and would otherwise load garbage silently;
+- blank lines are skipped; a line that does not decode as CP949 raises `PayloadError` naming
+  the file and the 1-based line number;
+- a record is malformed when it is too short, its short code is not a KRX code (6 letters or
+  digits, or Q and 6 digits for an ETN: `??????` and blank are not), or its tail does not fit
+  the layout (a non-letter security group, non-numeric text in a numeric field, an impossible
+  date). Parsed for a client (`fetch_master`), a malformed record is rejected alone into the
+  client's reject log (`kis.rejects`, table `symbols`, the raw line kept) and the others are
+  returned; when more than half of a file's records are malformed, the layout changed and
+  `PayloadError` is raised instead, since a wrong tail length shifts every field. Without a
+  log (`parse_master(data, market)`), the first malformed record raises;
 - units become the warehouse's: `listed_shares` in shares (KIS: thousands), `market_cap` in KRW
   (KIS: KRW 100 million); flags become booleans (`Y` -> True, anything else -> False);
   all-blank or all-zero dates and blank numbers are null.
@@ -45,6 +51,7 @@ from kis_pipeline.kis.master_layout import (
     MasterLayout,
     layout_for,
 )
+from kis_pipeline.kis.rejects import Reject, RejectLog, now_kst
 
 __all__ = [
     "MASTER_SCHEMA",
@@ -82,6 +89,10 @@ _VALID: dict[str, str] = {
     "date": r"^(?:\d{8}| {8})$",
 }
 _GROUP_PATTERN = r"^[A-Z]{2}$"
+# A KRX short code: 6 digits or capital letters (alphanumeric codes since 2024), or Q and six
+# digits for an ETN (SPEC §1).
+_SYMBOL_PATTERN = r"^(?:Q\d{6}|[0-9A-Z]{6})$"
+TABLE = "symbols"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
@@ -99,7 +110,8 @@ def fetch_master(client: _Downloader, market: str) -> pl.DataFrame:
     """
     layout = layout_for(market)
     data = client.download(master_url(client.settings.master_url, layout.market))
-    return parse_master(data, layout.market)
+    # Test doubles of the client may keep no log: they get the strict behaviour.
+    return parse_master(data, layout.market, rejects=getattr(client, "rejects", None))
 
 
 def fetch_universe(client: _Downloader, markets: Sequence[str] = MARKETS) -> pl.DataFrame:
@@ -119,64 +131,41 @@ def only_stocks(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("security_group").is_in(sorted(STOCK_GROUPS)))
 
 
-def parse_master(data: bytes, market: str) -> pl.DataFrame:
+def parse_master(data: bytes, market: str, *, rejects: RejectLog | None = None) -> pl.DataFrame:
     """Parse a master file: the zip as downloaded, or the bare `.mst` bytes inside it.
 
-    Pure (no I/O), for tests and for files staged by hand. Raises `PayloadError` on a file that
-    is not a master of this market.
+    Pure (no I/O), for tests and for files staged by hand. Malformed records go to `rejects`
+    when given, else the first raises `PayloadError`; a file that is not a master of this
+    market (most records malformed) always raises.
     """
     layout = layout_for(market)
     content = _unzip(data, layout.file_name)
-    symbols: list[str] = []
-    standard_codes: list[str] = []
-    names: list[str] = []
-    tails: list[str] = []
-    line_nos: list[int] = []
+    lines = dict(_decoded_lines(content, layout.file_name))
     minimum = HEAD_FIXED_WIDTH + layout.tail_width
-    for line_no, line in _decoded_lines(content, layout.file_name):
-        if len(line) < minimum:
-            raise PayloadError(
-                f"{layout.file_name}: line {line_no} has {len(line)} characters, too short for "
-                f"a {layout.market} record (9-character code, 12-character standard code, "
-                f"name, {layout.tail_width}-character tail)"
-            )
-        head, tail = line[: -layout.tail_width], line[-layout.tail_width :]
-        symbols.append(head[:SHORT_CODE_WIDTH].strip())
-        standard_codes.append(head[SHORT_CODE_WIDTH:HEAD_FIXED_WIDTH].strip())
-        names.append(head[HEAD_FIXED_WIDTH:].strip())
-        tails.append(tail)
-        line_nos.append(line_no)
-
-    raw = pl.DataFrame(
-        {
-            "line_no": line_nos,
-            "symbol": symbols,
-            "standard_code": standard_codes,
-            "name": names,
-            **{
-                f.kis_name: [t[f.offset : f.end] for t in tails]
-                for f in layout.fields
-                if f.column is not None
-            },
-        },
-        schema={
-            "line_no": pl.Int64(),
-            "symbol": pl.String(),
-            "standard_code": pl.String(),
-            "name": pl.String(),
-            **{f.kis_name: pl.String() for f in layout.fields if f.column is not None},
-        },
-    )
-    _validate(raw, layout)
+    bad: dict[int, tuple[str | None, str]] = {
+        line_no: (
+            None,
+            f"line {line_no} has {len(line)} characters, too short for a {layout.market} "
+            f"record (9-character code, 12-character standard code, name, "
+            f"{layout.tail_width}-character tail)",
+        )
+        for line_no, line in lines.items()
+        if len(line) < minimum
+    }
+    raw = _raw_frame({n: line for n, line in lines.items() if n not in bad}, layout)
+    bad.update(_text_problems(raw, layout))
+    raw = raw.filter(~pl.col("line_no").is_in(list(bad)))
     parsed = raw.select(
+        "line_no",
         "symbol",
         "standard_code",
         "name",
         pl.lit(layout.market, dtype=pl.String()).alias("market"),
         *(_typed(f) for f in layout.fields if f.column is not None),
     )
-    _check_dates(raw, parsed, layout)
-    parsed = parsed.with_columns(
+    bad.update(_date_problems(raw, parsed, layout))
+    _settle(bad, lines, layout, rejects)
+    parsed = parsed.filter(~pl.col("line_no").is_in(list(bad))).with_columns(
         pl.col("listed_shares") * LISTED_SHARES_UNIT,
         pl.col("market_cap") * MARKET_CAP_UNIT,
     )
@@ -259,34 +248,117 @@ def _decoded_lines(content: bytes, file_name: str) -> Iterable[tuple[int, str]]:
             ) from None
 
 
-def _validate(raw: pl.DataFrame, layout: MasterLayout) -> None:
-    checks: list[tuple[Field, str]] = []
+def _raw_frame(lines: dict[int, str], layout: MasterLayout) -> pl.DataFrame:
+    """One row of text fields per line: the head cut from the start, the tail from the end."""
+    heads = {n: line[: -layout.tail_width] for n, line in lines.items()}
+    tails = {n: line[-layout.tail_width :] for n, line in lines.items()}
+    fields = [f for f in layout.fields if f.column is not None]
+    return pl.DataFrame(
+        {
+            "line_no": list(lines),
+            "symbol": [h[:SHORT_CODE_WIDTH].strip() for h in heads.values()],
+            "standard_code": [h[SHORT_CODE_WIDTH:HEAD_FIXED_WIDTH].strip() for h in heads.values()],
+            "name": [h[HEAD_FIXED_WIDTH:].strip() for h in heads.values()],
+            **{f.kis_name: [t[f.offset : f.end] for t in tails.values()] for f in fields},
+        },
+        schema={
+            "line_no": pl.Int64(),
+            "symbol": pl.String(),
+            "standard_code": pl.String(),
+            "name": pl.String(),
+            **{f.kis_name: pl.String() for f in fields},
+        },
+    )
+
+
+def _text_problems(raw: pl.DataFrame, layout: MasterLayout) -> dict[int, tuple[str | None, str]]:
+    """line -> (field, reason) of the records whose short code or tail text does not fit."""
+    checks: list[tuple[str, str, str]] = [("symbol", "mksc_shrn_iscd", _SYMBOL_PATTERN)]
     for f in layout.fields:
         if f.column is None:
             continue
         if f.kis_name == "scrt_grp_cls_code":
-            checks.append((f, _GROUP_PATTERN))
+            checks.append((f.kis_name, f.kis_name, _GROUP_PATTERN))
         elif f.kind in _VALID:
-            checks.append((f, _VALID[f.kind]))
-    if raw.is_empty() or not checks:
-        return
+            checks.append((f.kis_name, f.kis_name, _VALID[f.kind]))
+    offsets = {f.kis_name: f.offset for f in layout.fields}
+    problems: dict[int, tuple[str | None, str]] = {}
+    if raw.is_empty():
+        return problems
     flags = raw.select(
         "line_no",
-        *(
-            pl.col(f.kis_name).str.contains(pattern).not_().alias(f.kis_name)
-            for f, pattern in checks
-        ),
+        *(pl.col(c).str.contains(p).not_().alias(f"_{i}") for i, (c, _, p) in enumerate(checks)),
     )
-    bad = flags.filter(pl.any_horizontal(pl.exclude("line_no")))
-    if bad.is_empty():
+    for i, (column, kis_name, _) in enumerate(checks):
+        for row in raw.filter(flags[f"_{i}"]).select("line_no", column).iter_rows():
+            line_no, value = row
+            if line_no in problems:
+                continue
+            if column == "symbol":
+                why = (
+                    f"line {line_no}: short code {value!r} is not a KRX code (6 letters or "
+                    "digits, or Q and 6 digits)"
+                )
+            else:
+                why = (
+                    f"line {line_no} does not fit the {layout.market} layout "
+                    f"({layout.tail_width}-character tail): {kis_name} at tail offset "
+                    f"{offsets[kis_name]} is {value!r}; the tail has the wrong length or the "
+                    "layout changed"
+                )
+            problems[line_no] = (kis_name, why)
+    return problems
+
+
+def _date_problems(
+    raw: pl.DataFrame, parsed: pl.DataFrame, layout: MasterLayout
+) -> dict[int, tuple[str | None, str]]:
+    """Eight digits that are not a calendar date (20241340) are a malformed record too."""
+    problems: dict[int, tuple[str | None, str]] = {}
+    for f in layout.fields:
+        if f.kind != "date" or f.column is None:
+            continue
+        given = raw[f.kis_name].str.strip_chars()
+        wrong = given.is_in(["", "00000000"]).not_() & parsed[f.column].is_null()
+        for index in wrong.arg_true().to_list():
+            line_no = int(raw["line_no"][index])
+            why = f"line {line_no}: {f.kis_name} {given[index]!r} is not a YYYYMMDD date"
+            problems.setdefault(line_no, (f.kis_name, why))
+    return problems
+
+
+def _settle(
+    bad: dict[int, tuple[str | None, str]],
+    lines: dict[int, str],
+    layout: MasterLayout,
+    rejects: RejectLog | None,
+) -> None:
+    """Raise for the first malformed record, or log them all when there is a log and most of
+    the file is sound."""
+    if not bad:
         return
-    first = bad.row(0, named=True)
-    field = next(f for f, _ in checks if first[f.kis_name])
-    value = raw.filter(pl.col("line_no") == first["line_no"])[field.kis_name][0]
-    raise PayloadError(
-        f"{layout.file_name}: line {first['line_no']} does not fit the {layout.market} layout "
-        f"({layout.tail_width}-character tail): {field.kis_name} at tail offset {field.offset} "
-        f"is {value!r}; the tail has the wrong length or the layout changed"
+    first = bad[min(bad)][1]
+    if rejects is None:
+        raise PayloadError(f"{layout.file_name}: {first}")
+    if 2 * len(bad) > len(lines):
+        raise PayloadError(
+            f"{layout.file_name}: {len(bad)} of {len(lines)} records do not fit the "
+            f"{layout.market} layout, e.g. {first}"
+        )
+    received_at = now_kst()
+    rejects.add(
+        Reject(
+            received_at=received_at,
+            endpoint=layout.file_name,
+            tr_id="",
+            table=TABLE,
+            symbol=lines[line_no][:SHORT_CODE_WIDTH].strip() or None,
+            date=None,
+            field=field,
+            reason=why,
+            raw=lines[line_no],
+        )
+        for line_no, (field, why) in sorted(bad.items())
     )
 
 
@@ -311,18 +383,3 @@ def _typed(f: Field) -> pl.Expr:
     else:
         expr = blank_as_null
     return expr.alias(f.column)
-
-
-def _check_dates(raw: pl.DataFrame, parsed: pl.DataFrame, layout: MasterLayout) -> None:
-    """Eight digits that are not a calendar date (20241340) are a malformed record too."""
-    for f in layout.fields:
-        if f.kind != "date" or f.column is None:
-            continue
-        given = raw[f.kis_name].str.strip_chars()
-        wrong = given.is_in(["", "00000000"]).not_() & parsed[f.column].is_null()
-        if wrong.any():
-            index = int(wrong.arg_true()[0])
-            raise PayloadError(
-                f"{layout.file_name}: line {raw['line_no'][index]}: {f.kis_name} "
-                f"{given[index]!r} is not a YYYYMMDD date"
-            )

@@ -6,8 +6,14 @@ adjusted prices are separate calls (`FID_ORG_ADJ_PRC` 1 / 0 on this endpoint, th
 wording of `inquire-daily-price`: SPEC §18.9); the adjusted frame carries
 `adj_factor = adjusted close / original close`, which needs the original bars of the same days.
 Units: prices KRW, volume shares, `value` KRW (KIS sends KRW here); `market_cap` and `capital`
-of the snapshot come in KRW 100 million and leave in KRW. A bar's open/high/low of 0 (a day
-without trades) is null: 0 is never a price.
+of the snapshot come in KRW 100 million and leave in KRW.
+
+A daily bar is declared in `DAILY_BARS` (`kis.records`): date, open, high, low, close, volume
+and value must be sent; open/high/low all 0 (a day without trades) are null, since 0 is never
+a price; every price present is positive, volume and value are not negative, and low <= open,
+close <= high. A bar that breaks a rule is rejected alone (into the client's reject log) and
+the rest of the window is kept. A close more than 30 % from the previous bar's without an
+event flag (ex-rights, split, revaluation) is kept and flagged `price_jump`.
 """
 
 from __future__ import annotations
@@ -24,11 +30,10 @@ from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     conform,
     drop_blank_rows,
-    frame_from_rows,
     rows_of,
     yyyymmdd,
-    zero_to_null,
 )
+from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps, frame_from_rows
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -40,6 +45,17 @@ DAILY_CHART_TR_ID = "FHKST03010100"
 DAILY_CHART_PAGE_ROWS = 100
 # KIS writes 0 for the open/high/low of a day without trades (mod_yn = Y); 0 is not a price.
 ZERO_MEANS_NO_PRICE = ("open", "high", "low")
+PRICES = ("open", "high", "low", "close")
+# low <= open, close <= high (pairs (a, b) with a <= b).
+OHLC_ORDER = (
+    ("low", "high"),
+    ("low", "open"),
+    ("open", "high"),
+    ("low", "close"),
+    ("close", "high"),
+)
+# Columns whose value marks a corporate action that resets the price basis (SPEC §7.3).
+EVENT_COLUMNS = ("ex_rights_code", "split_ratio", "revaluation_reason")
 # FID_ORG_ADJ_PRC of this endpoint: 0 = adjusted, 1 = original (SPEC §7.3).
 ADJUSTED_FLAG = {True: "0", False: "1"}
 
@@ -58,15 +74,20 @@ DAILY_BAR_FIELDS = {
     "revl_issu_reas": "revaluation_reason",
     "mod_yn": "is_modified",
 }
-DAILY_BAR_REQUIRED = (
-    "stck_bsop_date",
-    "stck_oprc",
-    "stck_hgpr",
-    "stck_lwpr",
-    "stck_clpr",
-    "acml_vol",
-    "acml_tr_pbmn",
+PRICE_JUMPS = JumpRule(column="close", by="symbol", events=EVENT_COLUMNS, change="change")
+DAILY_BARS = RecordSpec(
+    table="daily_prices",
+    schema=schemas.DAILY_PRICES,
+    fields=DAILY_BAR_FIELDS,
+    no_trade=ZERO_MEANS_NO_PRICE,
+    required=("date", *PRICES, "volume", "value"),
+    positive=PRICES,
+    non_negative=("volume", "value"),
+    ordered=OHLC_ORDER,
+    jump=PRICE_JUMPS,
 )
+# The adjusted chart has the raw chart's layout (SPEC §7.3): only the table differs.
+ADJUSTED_BARS = DAILY_BARS.for_table("daily_prices_adjusted")
 
 # §7.1 output (one object).
 CURRENT_PRICE_FIELDS = {
@@ -213,10 +234,10 @@ def _walk_daily_chart(
     adjusted: bool,
     market: str,
 ) -> pl.DataFrame:
-    where = DAILY_CHART.where("output2")
-    venue = venue_of(market)
+    spec = ADJUSTED_BARS if adjusted else DAILY_BARS
+    constants = {"symbol": symbol, "venue": venue_of(market)}
 
-    def fetch_page(window_end: dt.date) -> pl.DataFrame:
+    def fetch_page(window_end: dt.date) -> Split:
         params = {
             "FID_COND_MRKT_DIV_CODE": market,
             "FID_INPUT_ISCD": symbol,
@@ -226,21 +247,13 @@ def _walk_daily_chart(
             "FID_ORG_ADJ_PRC": ADJUSTED_FLAG[adjusted],
         }
         response = DAILY_CHART.call(client, params)
-        page = frame_from_rows(
-            drop_blank_rows(rows_of(response.body, "output2", where=where)),
-            rename=DAILY_BAR_FIELDS,
-            schema=schemas.DAILY_PRICES,
-            where=where,
-            required=DAILY_BAR_REQUIRED,
-            keys=("stck_bsop_date",),
-            constants={"symbol": symbol, "venue": venue},
-        )
-        return zero_to_null(page, ZERO_MEANS_NO_PRICE)
+        return DAILY_CHART.parse(client, response, "output2", spec, constants=constants)
 
-    return walk_frames(
+    bars = walk_frames(
         fetch_page,
         start=start,
         end=end,
         schema=schemas.DAILY_PRICES,
         page_rows=DAILY_CHART_PAGE_ROWS,
     )
+    return flag_jumps(bars, PRICE_JUMPS)

@@ -31,11 +31,11 @@ from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.parse import (
     conform,
-    frame_from_rows,
     is_blank_row,
     rows_of,
     zero_to_null,
 )
+from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient

@@ -19,9 +19,9 @@ from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     drop_blank_rows,
-    frame_from_rows,
     rows_of,
 )
+from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
