@@ -26,6 +26,7 @@ import dagster as dg
 
 from kis_pipeline.kis import errors as kis_errors
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.state import pid_alive
 
 # Exception class names whose messages are written for the person running the command.
 _OWN_ERRORS = frozenset(
@@ -84,22 +85,12 @@ def reap_stale_runs(instance: dg.DagsterInstance) -> list[str]:
     for run in instance.get_runs(filters=in_progress):
         launcher = run.tags.get(LAUNCHER_TAG, "")
         name, _, pid = launcher.rpartition(":")
-        if name != host or not pid.isdigit() or _alive(int(pid)):
+        if name != host or not pid.isdigit() or pid_alive(int(pid)):
             continue
         instance.report_run_failed(run, "the command that started this run is gone")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         reaped.append(run.run_id)
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- planning -------------------------------------------------------------------------------

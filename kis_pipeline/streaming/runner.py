@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.state import pid_alive
 from kis_pipeline.streaming.approval import approval_source
 from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
 from kis_pipeline.streaming.errors import StreamError
@@ -231,20 +232,10 @@ def owner_pid() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 async def _watch_owner(collector: Collector, pid: int, echo: Echo) -> None:
     # A collector outliving the command that started it would hold the app key's only
     # WebSocket session and spool segments nobody persists.
-    while _alive(pid):
+    while pid_alive(pid):
         await asyncio.sleep(OWNER_POLL_S)
     echo(f"the process that started this collector (pid {pid}) is gone; stopping")
     collector.stop("owner gone")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,25 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60
     raise AssertionError(f"no {text!r} in: {''.join(seen)}")
 
 
+def run_until(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    ready: str,
+    then: Callable[[subprocess.Popen[str]], object],
+) -> tuple[int, str]:
+    """Start a command, wait for its `ready` line, do `then` to it, and collect its output."""
+    process = start(argv, env, cwd)
+    try:
+        seen = wait_for_line(process, ready)
+        then(process)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, "".join(seen) + out
+
+
 def no_stale_lock(server: SimulatorServer, env: dict[str, str]) -> None:
     # A new collector on the same key starts: the stopped one released its locks.
     settings = KisSettings.from_env(env)
@@ -73,15 +93,11 @@ def test_stream_stops_cleanly_on_a_signal(
 ) -> None:
     env = environ(sim_server, tmp_path)
     symbol = sim_server.state.market.listings[0].symbol
-    process = start(["stream", "--duration", "120", "--symbols", symbol], env, tmp_path)
-    try:
-        wait_for_line(process, "subscriptions active")
-        process.send_signal(signum)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == code, out
+    argv = ["stream", "--duration", "120", "--symbols", symbol]
+    status, out = run_until(
+        argv, env, tmp_path, "subscriptions active", lambda p: p.send_signal(signum)
+    )
+    assert status == code, out
     assert f"stopped ({signal.Signals(signum).name})" in out
     assert "Traceback" not in out
     no_stale_lock(sim_server, env)
@@ -93,16 +109,13 @@ def test_a_collector_whose_owner_is_gone_stops_itself(
     owner = subprocess.Popen(["sleep", "3"])
     env = environ(sim_server, tmp_path, KIS_OWNER_PID=str(owner.pid))
     symbol = sim_server.state.market.listings[0].symbol
-    process = start(["stream", "--duration", "120", "--symbols", symbol], env, tmp_path)
+    argv = ["stream", "--duration", "120", "--symbols", symbol]
     try:
-        wait_for_line(process, "subscriptions active")
-        owner.wait()
-        out, _ = process.communicate(timeout=30)
+        status, out = run_until(argv, env, tmp_path, "subscriptions active", lambda _: owner.wait())
     finally:
-        for child in (process, owner):
-            if child.poll() is None:
-                child.kill()
-    assert process.returncode == 0, out
+        if owner.poll() is None:
+            owner.kill()
+    assert status == 0, out
     assert f"(pid {owner.pid}) is gone; stopping" in out
     assert "stopped (owner gone)" in out
     no_stale_lock(sim_server, env)
@@ -111,13 +124,9 @@ def test_a_collector_whose_owner_is_gone_stops_itself(
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_sim_stops_on_a_signal(tmp_path: Path, signum: int, code: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "DAGSTER_"))}
-    process = start(["sim", "--rest-port", "0", "--ws-port", "0"], env, tmp_path)
-    try:
-        wait_for_line(process, "Press Ctrl-C to stop.")
-        process.send_signal(signum)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == code, out
+    argv = ["sim", "--rest-port", "0", "--ws-port", "0"]
+    status, out = run_until(
+        argv, env, tmp_path, "Press Ctrl-C to stop.", lambda p: p.send_signal(signum)
+    )
+    assert status == code, out
     assert "KIS simulator stopped." in out and "Traceback" not in out
