@@ -422,7 +422,7 @@ def stopped_message(request: BackfillRequest, summary: Summary, planned: int) ->
     if request.symbols:
         again.append(f"--symbols {','.join(request.symbols)}")
     return (
-        f"stopped after {done} of {planned} run(s); the interrupted run recorded nothing. "
+        f"stopped after {done} of {planned} run(s); the step it interrupted recorded nothing. "
         f"Resume with: kis-pipeline backfill {' '.join(again)} --missing"
     )
 

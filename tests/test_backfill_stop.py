@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline import dagster_runner as runner
+from kis_pipeline.defs.partitions import trading_days as TRADING_DAYS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
@@ -78,15 +79,28 @@ def test_a_signal_stops_the_backfill_cleanly_and_missing_resumes_it(
     said = log.read_text()
     assert process.returncode == code, said
     assert "Traceback" not in said and "KeyboardInterrupt" not in said
+    assert "the step it interrupted recorded nothing" in said
     assert "Resume with: kis-pipeline backfill --from 2023-02-01 --to 2023-12-28" in said
     assert said.rstrip().endswith("--missing")
     # The run it interrupted is shown as failed, never complete, and reports no rows.
     assert "failed, nothing recorded" in said
     assert "daily_prices: 0 rows" in out or "daily_prices:" not in out
 
+    # A step records its partitions when it ends: the interrupted one recorded none, and the
+    # adjusted prices (the later step) never finished before the signal.
     with runner.open_instance(tmp_path / "wh" / ".dagster") as instance:
-        recorded = instance.get_materialized_partitions(dg.AssetKey("daily_prices"))
-    assert recorded == set()
+        recorded = {
+            name: instance.get_materialized_partitions(dg.AssetKey(name))
+            for name in ("daily_prices", "daily_prices_adjusted")
+        }
+    assert recorded["daily_prices_adjusted"] == set()
+    sessions = MARKET.trading_days(dt.date(2023, 2, 1), dt.date(2023, 12, 28))
+    assert len(recorded["daily_prices"]) in (
+        0,
+        len(
+            runner.partition_keys_in_range(TRADING_DAYS, dt.date(2023, 2, 1), dt.date(2023, 12, 28))
+        ),
+    )
     # Every file on disk is one a manifest lists (live, or retired and kept for readers), and
     # every live one reads whole: nothing half-written.
     for table in ("daily_prices", "daily_prices_adjusted"):
@@ -107,7 +121,6 @@ def test_a_signal_stops_the_backfill_cleanly_and_missing_resumes_it(
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
-    sessions = MARKET.trading_days(dt.date(2023, 2, 1), dt.date(2023, 12, 28))
     for table in ("daily_prices", "daily_prices_adjusted"):
         frame = wh.read(table).filter(pl.col("symbol").is_in(SYMBOLS.split(",")))
         assert frame.height == len(sessions) * 3, table

@@ -44,7 +44,8 @@ def test_sim_serves_rest_and_websocket_and_prints_its_urls(tmp_path: Path) -> No
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-    assert proc.returncode == 0
+    # Stopped by SIGTERM, as a shell reports it: 128 + 15.
+    assert proc.returncode == 143
 
 
 @pytest.mark.parametrize(
