@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-import tempfile
 import time
 import zoneinfo
 from collections.abc import Sequence
@@ -361,12 +360,19 @@ def run_backfill(
         reaped = runner.reap_stale_runs(instance)
         if reaped:
             stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")
+        # What a killed command left: files it wrote but never published, its progress folder.
+        from kis_pipeline.warehouse import Warehouse
+
+        swept = Warehouse(live.warehouse).sweep_unpublished()
+        if swept:
+            stream.write(f"removed {swept} unpublished file(s) a stopped run left behind\n")
+        progress_files.sweep_scratch()
         runs = plan(request, defs, assets, instance, settings=live, stream=stream)
         if not runs:
             stream.write("nothing to do: every partition in the range is materialized\n")
         failed: set[dg.AssetKey] = set()
         with (
-            tempfile.TemporaryDirectory(prefix="kis-progress-") as scratch,
+            progress_files.scratch_dir() as scratch,
             StopOnSignal() as stop,
         ):
             for number, run in enumerate(runs, start=1):

@@ -11,14 +11,40 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from kis_pipeline.kis.state import pid_alive
+
 WRITE_INTERVAL_S = 0.5
 REFRESH_S = 0.5
+# Scratch folders are named after the command's pid, so the next command can remove those of
+# a command that was killed (kill -9 runs no cleanup).
+SCRATCH_PREFIX = "kis-progress-"
+_SCRATCH = re.compile(rf"^{SCRATCH_PREFIX}p(\d+)-")
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory[str]:
+    """A progress folder for this command, removed when it ends."""
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}p{os.getpid()}-")
+
+
+def sweep_scratch(root: Path | None = None) -> int:
+    """Remove the progress folders of commands that are gone; returns how many."""
+    root = Path(root or tempfile.gettempdir())
+    swept = 0
+    for folder in root.glob(f"{SCRATCH_PREFIX}*"):
+        found = _SCRATCH.match(folder.name)
+        if folder.is_dir() and found is not None and not pid_alive(int(found.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            swept += 1
+    return swept
 
 
 class Progress:

@@ -143,3 +143,17 @@ def test_sql_reads_the_warehouse_without_app_keys_even_for_real(
     captured = capsys.readouterr()
     assert f"{len(listed)}" in captured.out and "(1 row)" in captured.out
     assert captured.err == ""
+
+
+def test_progress_folders_of_killed_commands_are_removed(tmp_path: Path) -> None:
+    from kis_pipeline import progress
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = tmp_path / f"{progress.SCRATCH_PREFIX}p{child.pid}-abc"
+    mine = tmp_path / f"{progress.SCRATCH_PREFIX}p{os.getpid()}-def"
+    for folder in (stale, mine):
+        folder.mkdir()
+        (folder / "daily_prices.json").write_text("{}")
+    assert progress.sweep_scratch(tmp_path) == 1
+    assert not stale.exists() and mine.exists()

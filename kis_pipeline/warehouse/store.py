@@ -33,7 +33,7 @@ from typing import Literal
 
 import polars as pl
 
-from kis_pipeline.kis.state import file_lock
+from kis_pipeline.kis.state import file_lock, pid_alive
 from kis_pipeline.warehouse.manifest import LOCK, Entry, Manifest
 from kis_pipeline.warehouse.tables import TABLES, TableSpec
 
@@ -375,11 +375,29 @@ class Warehouse:
             known = manifest.live_files() | {r.file for r in manifest.retired}
             for path in table_dir.glob("*=*/*.parquet"):
                 rel = path.relative_to(table_dir).as_posix()
-                if rel not in known and path.stat().st_mtime < horizon:
+                if rel not in known and _abandoned(path, horizon):
                     path.unlink(missing_ok=True)
         for folder in table_dir.glob("*=*"):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
+
+    def sweep_unpublished(self) -> int:
+        """Delete the files no manifest lists that a killed writer left behind (zero-byte ones
+        included); returns how many. Safe beside live writers: theirs are kept."""
+        swept = 0
+        horizon = time.time() - self.grace_s
+        for table in self.tables():
+            table_dir = self.table_dir(table)
+            with file_lock(table_dir / LOCK):
+                manifest = Manifest.load(table_dir)
+                known = manifest.live_files() | {r.file for r in manifest.retired}
+                for path in table_dir.glob("*=*/*.parquet"):
+                    if path.relative_to(table_dir).as_posix() in known:
+                        continue
+                    if _abandoned(path, horizon):
+                        path.unlink(missing_ok=True)
+                        swept += 1
+        return swept
 
     def refresh_catalog(self) -> Path:
         from kis_pipeline.warehouse.catalog import build_catalog
@@ -511,4 +529,17 @@ def _part_column(spec: TableSpec) -> str:
 
 
 def _unique() -> str:
-    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+    # The writer's pid is in the name, so a file a killed writer never published can be told
+    # from one a live writer is about to publish.
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-p{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+_WRITER = re.compile(r"-p(\d+)-[0-9a-f]{12}\.parquet$")
+
+
+def _abandoned(path: Path, horizon: float) -> bool:
+    """An unpublished file whose writer is gone (this machine), or older than the horizon."""
+    found = _WRITER.search(path.name)
+    if found is not None and not pid_alive(int(found.group(1))):
+        return True
+    return path.stat().st_mtime < horizon

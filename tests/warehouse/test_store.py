@@ -363,3 +363,36 @@ def test_killed_writers_never_leave_a_partial_or_doubled_partition(tmp_path: Pat
         assert frame.height == 3 * len(wh.partitions("daily_prices"))
         assert not frame.select("date", "symbol").is_duplicated().any()
     assert "daily_prices" in TABLES
+
+
+def _dead_pid() -> int:
+    child = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
+    child.start()
+    child.join()
+    assert child.pid is not None
+    return child.pid
+
+
+def test_files_a_killed_writer_never_published_are_swept_and_live_writers_kept(
+    tmp_path: Path,
+) -> None:
+    wh = Warehouse(tmp_path)
+    day = dt.date(2024, 1, 2)
+    wh.write_partition("daily_prices", day.isoformat(), prices(day, ["005930"]))
+    folder = wh.table_dir("daily_prices") / f"date={day}"
+    dead = _dead_pid()
+    # What kill -9 leaves mid-write: an empty file and a whole one, neither published.
+    leftovers = [
+        folder / f"part-20240102T000000-p{dead}-{'a' * 12}.parquet",
+        folder / f"part-20240102T000000-p{dead}-{'b' * 12}.parquet",
+    ]
+    leftovers[0].touch()
+    prices(day, ["000660"]).write_parquet(leftovers[1])
+    # A writer that is still running (this process) is about to publish its own.
+    pending = folder / f"part-20240102T000000-p{os.getpid()}-{'c' * 12}.parquet"
+    prices(day, ["035420"]).write_parquet(pending)
+
+    assert wh.sweep_unpublished() == 2
+    assert not any(p.exists() for p in leftovers)
+    assert pending.exists()
+    assert wh.read("daily_prices")["symbol"].to_list() == ["005930"]
