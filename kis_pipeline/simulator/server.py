@@ -252,9 +252,11 @@ def run_forever(
         received[0] = signal.Signals(signum)
         stop.set()
 
-    previous = None
+    previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_signal)
+        # Both signals set the event (a KeyboardInterrupt could land between two statements
+        # and skip the clean stop).
+        previous = {n: signal.signal(n, on_signal) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
         with SimulatorServer(config, host=host, rest_port=rest_port, ws_port=ws_port) as server:
             echo(f"KIS simulator REST      {server.rest_url}")
@@ -267,13 +269,10 @@ def run_forever(
                 f"rate_limit={config.rate_limit}/s faults={config.faults.describe()}"
             )
             echo("Press Ctrl-C to stop.")
-            try:
-                while not stop.wait(1.0):
-                    pass
-            except KeyboardInterrupt:
+            while not stop.wait(1.0):
                 pass
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
     echo("KIS simulator stopped.")
     return received[0]
