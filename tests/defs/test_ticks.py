@@ -114,6 +114,8 @@ def test_the_sensor_requests_one_run_for_every_waiting_segment_keyed_by_their_ra
         (request,) = result.run_requests or []
         assert request.run_key == f"{ids[0]}..{ids[-1]}"
         assert _segment_ids(request) == ids
+        # Its runs leave the run queue before backfill runs queued earlier.
+        assert int(ticks.tick_segment_job.tags["dagster/priority"]) > 0
         # Requested segments are not requested again; newer ones make the next batch.
         assert not _sense(instance, result.cursor).run_requests
         more = _segments(root, 2, start=3)

@@ -131,7 +131,8 @@ def persist_tick_segments(context, warehouse: WarehouseResource) -> None:
 
 @dg.job(
     description="Persist a batch of sealed tick segments (started by tick_segments_sensor).",
-    tags={"kis/domain": "ticks"},
+    # Ahead of queued backfill runs: the spool waits behind them, and the collector does not.
+    tags={"kis/domain": "ticks", "dagster/priority": "10"},
     # One op: a step process of its own would only double the start-up cost of every run.
     executor_def=dg.in_process_executor,
 )
