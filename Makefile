@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/backfill_rate.py --universe 300
 	$(BIN)/python bench/duckdb_layout.py --universe 500 --years 3 --runs 5
 	$(BIN)/python bench/stream_persist.py --segments 4 --records 100000
+	$(BIN)/python bench/stream_dagster.py --minutes 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check kis_pipeline tests bench

@@ -293,10 +293,15 @@ def main() -> int:
         "highest_zero_loss_sent_rate": max((r["sent_rate"] for r in clean), default=None),
         "runs": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stream_e2e.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: v for k, v in report.items() if k != "runs"}, indent=2))
+    save("stream_e2e", report, detail="runs")
     return 0
+
+
+def save(name: str, report: dict[str, Any], *, detail: str) -> None:
+    """Write the report to bench/results/<name>.json and print it without its `detail` list."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != detail}, indent=2))
 
 
 if __name__ == "__main__":

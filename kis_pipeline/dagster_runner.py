@@ -47,6 +47,11 @@ concurrency:
   pools:
     default_limit: 2
     granularity: op
+retention:
+  sensor:
+    purge_after_days: {skipped: 1, started: 7, success: 7, failure: 30}
+  schedule:
+    purge_after_days: 90
 """
 
 

@@ -4,7 +4,7 @@
    Dagster (and 005930 around its 2018 split, to show adjusted prices);
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
    the way production does: the `tick_segments_sensor` is evaluated and each run it requests
-   is executed;
+   (one per batch of segments) is executed;
 3. compact, and print rows per table, the requests made against the limit, and a few SQL
    answers from the DuckDB catalog.
 
@@ -157,7 +157,7 @@ def _persist_with_sensor(settings: KisSettings) -> int:
                 )
                 runs += 1
                 if not outcome.success:
-                    print(f"   segment run {request.run_key} failed", file=sys.stderr)
+                    print(f"   persistence run {request.run_key} failed", file=sys.stderr)
                     return runs
 
 
@@ -227,10 +227,10 @@ def run_demo() -> int:
             lambda: stream(settings, StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0)),
         )
         runs = _step(
-            "Persist the sealed segments: tick_segments_sensor -> one run per segment",
+            "Persist the sealed segments: tick_segments_sensor -> one run per batch",
             lambda: _persist_with_sensor(settings),
         )
-        print(f"   {runs} segment run(s); {outcome.summary.frames:,} frames received")
+        print(f"   {runs} persistence run(s); {outcome.summary.frames:,} frames received")
         _step("Compact closed months and finished tick days", lambda: _compact(settings))
     print("\n== Warehouse")
     _show_tables(settings)

@@ -8,6 +8,7 @@ client's shared limiter, so the pool only keeps steps from queueing behind each 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,19 @@ def data_calls(snapshot: Mapping[str, Any]) -> int:
     """Calls of a `ClientStats.snapshot()` that were data requests (TR_IDs, not /oauth2)."""
     by_tr = snapshot.get("calls_by_tr_id", {})
     return sum(int(n) for label, n in by_tr.items() if not str(label).startswith("/"))
+
+
+def env_number(name: str, default: float, *, minimum: float) -> float:
+    """A tuning knob from the environment, read when the code location loads."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum:
+        raise ValueError(
+            f"{name}={raw!r} is not a number >= {minimum:g}; fix it or unset it for {default:g}"
+        )
+    return value

@@ -7,11 +7,15 @@ tick tables of `tables.py` with polars, and writes each (table, date) as the pie
 there was one. Then it records the segment's session events (sessions.py), refreshes the DuckDB
 catalog once, and moves the segment to done/.
 
+`promote_batch` does the same for several segments (one Dagster run per batch): each keeps its
+own `part=<segment id>` pieces, the catalog is refreshed once for the batch, and only then do the
+segments move to done/.
+
 Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
-segment leaves sealed/ only after all writes, so a run killed anywhere is simply run again, and
-a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
-does not parse, or a record with a value that is not what its column needs, goes to
-`stream_rejects` with the reason and the raw frame, and is counted in the result.
+segment leaves sealed/ only after all writes and the catalog refresh, so a run killed anywhere
+is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is dropped
+silently: a frame that does not parse, or a record with a value that is not what its column
+needs, goes to `stream_rejects` with the reason and the raw frame, and is counted in the result.
 """
 
 from __future__ import annotations
@@ -94,6 +98,35 @@ def promote_segment(
     result.seconds = time.perf_counter() - started
     log.info("%s", result.summary())
     return result
+
+
+@dataclass
+class BatchResult:
+    results: list[PromoteResult] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # segment id -> error
+
+    def summary(self) -> str:
+        records = sum(r.records for r in self.results)
+        failed = f"; failed: {', '.join(self.failures)}" if self.failures else ""
+        return f"{len(self.results)} segment(s) persisted, {records} tick rows{failed}"
+
+
+def promote_batch(warehouse: Warehouse, spool: Spool, segment_ids: Sequence[str]) -> BatchResult:
+    """Persist `segment_ids` in order; one that fails is recorded and the others still land."""
+    batch = BatchResult()
+    for segment_id in segment_ids:
+        try:
+            batch.results.append(
+                promote_segment(warehouse, spool, segment_id, refresh=False, move=False)
+            )
+        except Exception as exc:
+            log.exception("could not persist segment %s", segment_id)
+            batch.failures[segment_id] = f"{type(exc).__name__}: {exc}"
+    if batch.results:
+        warehouse.refresh_catalog()
+    for result in batch.results:
+        result.moved = spool.mark_done(result.segment_id)
+    return batch
 
 
 def parse_records_to_tables(

@@ -4,7 +4,7 @@ Layout under `<KIS_WAREHOUSE>/spool/`:
 
     open/<key_id>/<segment>.seg   being appended to by the collector of that app key
     open/<key_id>.lock            flock held by that collector while it runs
-    sealed/<segment>.seg          complete and fsynced, waiting for persistence
+    sealed/<segment>.seg          complete and fsynced, waiting for persistence (`backlog()`)
     done/<segment>.seg            persisted; kept for reruns and audits, purged after a while
     sessions/                     persistence's bookkeeping of stream sessions (sessions.py)
     heartbeat-<key_id>.json       the collector's liveness (heartbeat.py)
@@ -198,6 +198,15 @@ class SegmentFile:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """Sealed segments waiting for persistence."""
+
+    segments: int
+    bytes: int
+    oldest_sealed_at: float | None  # epoch seconds; a segment's mtime is its seal time
+
+
+@dataclass(frozen=True)
 class Spool:
     """The spool folders under one warehouse root (see the module docstring)."""
 
@@ -246,6 +255,18 @@ class Spool:
     def sealed_ids(self) -> list[str]:
         """Sealed segments waiting for persistence, oldest id first."""
         return _ids(self.sealed_dir)
+
+    def backlog(self) -> Backlog:
+        segments, size, oldest = 0, 0, None
+        for path in self.sealed_dir.glob(f"*{SUFFIX}") if self.sealed_dir.is_dir() else ():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # persisted while we looked
+            segments += 1
+            size += stat.st_size
+            oldest = stat.st_mtime if oldest is None else min(oldest, stat.st_mtime)
+        return Backlog(segments, size, oldest)
 
     def done_ids(self) -> list[str]:
         return _ids(self.done_dir)

@@ -1,8 +1,10 @@
-"""Warehouse upkeep: closed months of the daily tables merged into one file each.
+"""Upkeep: closed months of the daily tables merged into one file each, and old runs deleted.
 
 Without it the daily tables gain one file per day forever and every query opens them all
 (bench/README.md "DuckDB layout" measures what merging buys). Tick tables compact by day in
 the `ticks` domain. The asset is idempotent: a month already in one file is left alone.
+
+Run history retention (old tick persistence runs) is in retention.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import dagster as dg
 
 from kis_pipeline.defs.calendar.sessions import KST, now_kst
+from kis_pipeline.defs.maintenance.retention import run_retention_job, run_retention_schedule
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.warehouse import TABLES
 
@@ -68,6 +71,6 @@ warehouse_compaction_schedule = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[warehouse_compaction],
-    jobs=[warehouse_compaction_job],
-    schedules=[warehouse_compaction_schedule],
+    jobs=[warehouse_compaction_job, run_retention_job],
+    schedules=[warehouse_compaction_schedule, run_retention_schedule],
 )
