@@ -67,6 +67,7 @@ def weekday(
     for an unpartitioned run."""
     requests = {
         "warehouse_compaction_schedule": [""],
+        "run_retention_schedule": [""],
         "symbols_schedule": [day],
         "tick_compaction_schedule": [day] * 8,
         "index_daily_schedule": [day],
@@ -116,10 +117,11 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         calendar_years=["2026"],
         overseas="2026-01-01",
     ),
-    # Saturday: New York's Friday, the weekly refreshes (last year's dividends until March),
+    # Saturday: New York's Friday, the weekly refreshes (last year's dividends through April),
     # the calendar, and tick compaction; nothing that fetches a KRX day.
     dt.date(2026, 1, 3): {
         "warehouse_compaction_schedule": [""],
+        "run_retention_schedule": [""],
         "overseas_daily_prices_schedule": ["2026-01-02"],
         "fundamentals_schedule": [""],
         "dividends_schedule": ["2025", "2026"],
