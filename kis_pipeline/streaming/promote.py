@@ -12,10 +12,19 @@ own `part=<segment id>` pieces, the catalog is refreshed once for the batch, and
 segments move to done/.
 
 Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
-segment leaves sealed/ only after all writes and the catalog refresh, so a run killed anywhere
-is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is dropped
-silently: a frame that does not parse, or a record with a value that is not what its column
-needs, goes to `stream_rejects` with the reason and the raw frame, and is counted in the result.
+segment leaves sealed/ only after all writes and the catalog refresh, so a run killed anywhere is simply run again, and
+a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
+does not parse, a partial record left after a frame's whole records (its count field was
+wrong), or a record that breaks its table's rules goes to `stream_rejects` with the reason and
+the raw frame, and is counted in the result. A record is rejected when
+- a value is not of its column's type, or a required column is blank;
+- its time is blank or not HHMMSS: it is never given `received_at` instead, so every `ts` of a
+  timed table is the exchange's own (market status sends no time: its `ts` is `received_at`);
+- its business date (BSOP_DATE) is blank, not a date, or not the segment's session date (the
+  date most of its records carry; the header's breaks a tie), so it is never filed under
+  another day;
+- a price that must be positive is not (trade price), or a price or volume is negative (0 on
+  the order book means no quote).
 """
 
 from __future__ import annotations
@@ -154,6 +163,8 @@ def parse_records_to_tables(
     for tr_id, bulk in parsed.tables.items():
         for pos, reason in bulk.errors:
             rejects.frame(pos, reason)
+        for pos, record, reason in bulk.partials:
+            rejects.record(pos, record, reason)
         if bulk.frame.is_empty():
             continue
         table = TABLE_BY_TR.get(tr_id)
@@ -180,23 +191,26 @@ def parse_records_to_tables(
 
 
 def _session_date(tables: dict[str, BulkResult], header_date: str | None) -> dt.date | None:
-    """The trading date of the segment: its frames' own BSOP_DATE, else the header's."""
-    dates: Counter[str] = Counter()
+    """The trading date of the segment: the business date most of its records carry, else
+    the header's (which the writer learnt from the run's first trade and which wins a tie)."""
+    dates: Counter[dt.date] = Counter()
     for tr_id, bulk in tables.items():
         table = TABLE_BY_TR.get(tr_id)
         if table is None or table.date_field is None or bulk.frame.is_empty():
             continue
-        counts = bulk.frame.get_column(table.date_field).drop_nulls().value_counts()
-        for value, n in counts.iter_rows():
-            if isinstance(value, str) and len(value) == 8 and value.isdigit():
-                dates[value] += n
-    text = dates.most_common(1)[0][0] if dates else header_date
-    if not text:
-        return None
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        return None
+        days = bulk.frame.select(_day(pl.col(table.date_field))).to_series().value_counts()
+        for value, n in days.drop_nulls().iter_rows():
+            dates[value] += n
+    header = pl.select(_day(pl.lit(header_date, pl.String))).item() if header_date else None
+    if not dates:
+        return header
+    ((best, top),) = dates.most_common(1)
+    return header if dates.get(header) == top else best
+
+
+def _day(expr: pl.Expr) -> pl.Expr:
+    """A YYYYMMDD text as a date; null when it is blank or not a real date."""
+    return _clean(expr).str.strptime(pl.Date, "%Y%m%d", strict=False)
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:
@@ -243,10 +257,10 @@ def _flag(
     return frame.with_columns(_joined(bad).alias("_bad"), _joined(missing).alias("_missing"))
 
 
-def _joined(parts: list[pl.Expr]) -> pl.Expr:
+def _joined(parts: list[pl.Expr], separator: str = ",") -> pl.Expr:
     if not parts:
         return pl.lit(None, pl.String)
-    text = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    text = pl.concat_str(parts, separator=separator, ignore_nulls=True)
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -286,18 +300,20 @@ def _typed(
     day_lit = pl.lit(session_date, pl.Date)
     received_day = pl.col("_received_at").dt.date()
     if table.date_field is not None:
-        own_day = pl.col(table.date_field).str.strptime(pl.Date, "%Y%m%d", strict=False)
-        day = pl.coalesce(own_day, day_lit, received_day)
+        frame = frame.with_columns(_day(pl.col(table.date_field)).alias("_own_day"))
+        day = pl.coalesce("_own_day", day_lit, received_day)
     else:
         day = pl.coalesce(day_lit, received_day)
     frame = frame.with_columns(day.alias("date"))
     if table.time_field is not None:
-        stamp = pl.concat_str(pl.col("date").dt.strftime("%Y%m%d"), pl.col(table.time_field))
-        ts = (
-            stamp.str.strptime(pl.Datetime("us"), "%Y%m%d%H%M%S", strict=False)
-            .dt.replace_time_zone(KST, ambiguous="earliest", non_existent="null")
-            .fill_null(pl.col("_received_at"))
+        # A time that does not parse stays null and rejects the record (`_problems`): putting
+        # received_at in its place would make an invented time look like the exchange's.
+        stamp = pl.concat_str(
+            pl.col("date").dt.strftime("%Y%m%d"), _clean(pl.col(table.time_field))
         )
+        ts = stamp.str.strptime(
+            pl.Datetime("us"), "%Y%m%d%H%M%S", strict=False
+        ).dt.replace_time_zone(KST, ambiguous="earliest", non_existent="null")
     else:
         ts = pl.col("_received_at")
     # Numbers are cast as they come (KIS sends them unpadded); only the records where that
@@ -318,17 +334,14 @@ def _typed(
         )
         retried = _flag(retried, sources, table.required, padded=True)
         frame = pl.concat([frame.filter(~broken), retried])
-        failed = frame.filter(broken)
-    rejected: list[tuple[int, int, str]] = []
-    for pos, record, bad_cols, missing_cols in failed.select(
-        FRAME_INDEX, "_record", "_bad", "_missing"
-    ).iter_rows():
-        reasons = []
-        if bad_cols:
-            reasons.append(f"not a value of its type: {bad_cols}")
-        if missing_cols:
-            reasons.append(f"missing: {missing_cols}")
-        rejected.append((pos, record, f"{tr_id} record {record}: " + "; ".join(reasons)))
+    frame = frame.with_columns(_problems(table, session_date).alias("_reason"))
+    broken = pl.col("_reason").is_not_null()
+    rejected = [
+        (pos, record, f"{tr_id} record {record}: {reason}")
+        for pos, record, reason in frame.filter(broken)
+        .select(FRAME_INDEX, "_record", "_reason")
+        .iter_rows()
+    ]
     good = frame.filter(~broken).with_columns(
         pl.lit(tr_id).alias("tr_id"),
         pl.lit(segment_id).alias("segment_id"),
@@ -337,6 +350,57 @@ def _typed(
         pl.col("_received_at").alias("received_at"),
     )
     return good.select(pl.col(c).cast(schema[c]) for c in schema), rejected
+
+
+def _quoted(column: str) -> pl.Expr:
+    return pl.concat_str(pl.lit("'"), pl.col(column).fill_null(""), pl.lit("'"))
+
+
+def _problems(table: TickTable, session_date: dt.date | None) -> pl.Expr:
+    """Why a typed record cannot be a row, "; "-joined, or null when it can."""
+    checks = [
+        pl.when(pl.col("_bad").is_not_null()).then(
+            pl.format("not a value of its type: {}", pl.col("_bad"))
+        ),
+        pl.when(pl.col("_missing").is_not_null()).then(
+            pl.format("missing: {}", pl.col("_missing"))
+        ),
+    ]
+    dated = pl.lit(True)
+    if table.date_field is not None:
+        own = pl.col("_own_day")
+        dated = own.is_not_null()
+        checks.append(
+            pl.when(~dated).then(
+                pl.format("business date {} is not YYYYMMDD", _quoted(table.date_field))
+            )
+        )
+        if session_date is not None:
+            # Filed under its own date it would land in another day's partition.
+            checks.append(
+                pl.when(own != session_date).then(
+                    pl.format(
+                        "business date {} is not the session date {}",
+                        _quoted(table.date_field),
+                        pl.lit(session_date.isoformat()),
+                    )
+                )
+            )
+    if table.time_field is not None:
+        checks.append(
+            pl.when(dated & pl.col("ts").is_null()).then(
+                pl.format("time {} is not HHMMSS", _quoted(table.time_field))
+            )
+        )
+    checks += [
+        pl.when(pl.col(c) <= 0).then(pl.format(f"{c} {{}} is not positive", pl.col(c)))
+        for c in table.positive
+    ]
+    checks += [
+        pl.when(pl.col(c) < 0).then(pl.format(f"{c} {{}} is negative", pl.col(c)))
+        for c in table.non_negative
+    ]
+    return _joined(checks, "; ")
 
 
 class _Rejects:

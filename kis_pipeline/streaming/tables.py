@@ -7,10 +7,12 @@ so each row carries `segment_id`, `seq` (the frame's sequence number in that col
 of a segment replaces exactly its own rows.
 
 `ts` is the frame's own date and time where KIS sends both (trades, expected executions:
-BSOP_DATE + time), the session date with the frame's time where it sends only a time (order
-book), and `received_at` where it sends no time (market status). Prices are KRW integers,
-volumes shares, values KRW. `stream_rejects` keeps every frame or record that could not be
-parsed, raw, with the reason: nothing the collector spooled is dropped silently.
+BSOP_DATE + time), the segment's session date with the frame's time where it sends only a time
+(order book), and `received_at` where it sends no time at all (market status, by design). A
+record whose time is blank or not HHMMSS is rejected, never given `received_at` in its place.
+Prices are KRW integers, volumes shares, values KRW. `stream_rejects` keeps every frame or record
+that could not be parsed or holds an impossible value, raw, with the reason: nothing the
+collector spooled is dropped silently.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class TickTable:
     time_field: str | None  # HHMMSS column
     date_field: str | None  # YYYYMMDD column
     required: tuple[str, ...]  # columns a record must have to be a row (else a reject)
+    positive: tuple[str, ...] = ()  # columns that, when present, must be > 0 (else a reject)
+    non_negative: tuple[str, ...] = ()  # ... must be >= 0 (0 = no quote on the order book)
 
     @property
     def name(self) -> str:
@@ -126,6 +130,22 @@ TRADE_TICKS = TickTable(
     time_field="STCK_CNTG_HOUR",
     date_field="BSOP_DATE",
     required=("symbol", "price", "volume"),
+    positive=("price",),
+    non_negative=(
+        "volume",
+        "cum_volume",
+        "cum_value",
+        "open",
+        "high",
+        "low",
+        "ask_price_1",
+        "bid_price_1",
+        "ask_volume_1",
+        "bid_volume_1",
+        "total_ask_volume",
+        "total_bid_volume",
+        "vi_base_price",
+    ),
 )
 
 ORDERBOOK_TICKS = TickTable(
@@ -162,6 +182,19 @@ ORDERBOOK_TICKS = TickTable(
     time_field="BSOP_HOUR",
     date_field=None,
     required=("symbol",),
+    non_negative=(
+        *(
+            f"{side}_{kind}_{i}"
+            for side in ("ask", "bid")
+            for kind in ("price", "volume")
+            for i in LEVELS
+        ),
+        "total_ask_volume",
+        "total_bid_volume",
+        "expected_price",
+        "expected_volume",
+        "cum_volume",
+    ),
 )
 
 EXPECTED_TICKS = TickTable(
@@ -202,6 +235,15 @@ EXPECTED_TICKS = TickTable(
     time_field="STCK_CNTG_HOUR",
     date_field="BSOP_DATE",
     required=("symbol",),
+    non_negative=(
+        "expected_price",
+        "expected_volume",
+        "cum_volume",
+        "ask_price_1",
+        "bid_price_1",
+        "ask_volume_1",
+        "bid_volume_1",
+    ),
 )
 
 MARKET_STATUS = TickTable(

@@ -160,6 +160,34 @@ def test_older_shorter_layouts_pad_missing_columns() -> None:
     assert legacy.width == 45 and legacy.rows[0][-1] is None
 
 
+def test_a_wrong_count_keeps_every_whole_record() -> None:
+    one, two, three = trade(71900, 5, 105), trade(72000, 7, 112), trade(71800, 3, 115)
+    # The count is a claim: two records under count 1, three under count 2, all are read.
+    lower = protocol.decode_frame(f"0|H0STCNT0|001|{one}^{two}")
+    assert [r["ACML_VOL"] for r in lower.as_dicts()] == ["105", "112"]
+    assert lower.width == 46 and lower.count == 1 and lower.leftover == ()
+    three_under_two = protocol.decode_frame(f"0|H0STCNT0|002|{one}^{two}^{three}")
+    assert [r["ACML_VOL"] for r in three_under_two.as_dicts()] == ["105", "112", "115"]
+    higher = protocol.decode_frame(f"0|H0STCNT0|003|{one}^{two}")
+    assert [r["ACML_VOL"] for r in higher.as_dicts()] == ["105", "112"]
+    # Older records under a wrong count are cut at the older width.
+    old = TRADE.rsplit("^", 1)[0]
+    assert len(protocol.decode_frame(f"0|H0STCNT0|001|{old}^{old}").rows) == 2
+
+
+def test_a_partial_record_after_whole_ones_is_left_over() -> None:
+    one, two = trade(71900, 5, 105), trade(72000, 7, 112)
+    half = "^".join(two.split("^")[:23])
+    records = protocol.decode_frame(f"0|H0STCNT0|001|{one}^{half}")
+    assert [r["ACML_VOL"] for r in records.as_dicts()] == ["105"]
+    assert records.leftover == tuple(half.split("^"))
+    result = protocol.parse_frames("H0STCNT0", [f"0|H0STCNT0|002|{one}^{two}^{half}"])
+    assert result.frame["ACML_VOL"].to_list() == ["105", "112"]
+    ((pos, record, reason),) = result.partials
+    assert (pos, record) == (0, 2)
+    assert "count field says 2" in reason and "23 field(s) left over" in reason
+
+
 def test_encrypted_round_trip() -> None:
     key, iv = "k" * 16 + "K" * 16, "0123456789abcdef"
     plain = trade(71900, 5, 105) + "^" + trade(72000, 7, 112)
@@ -184,7 +212,7 @@ def test_encrypted_round_trip() -> None:
         "0|H0STCNT0|001",  # no payload part
         "0|H0STCNT0|0x1|" + TRADE,  # count not a number
         "0|H0STCNT0|000|" + TRADE,  # count out of range
-        "0|H0STCNT0|002|" + TRADE + "^extra",  # 47 fields cannot make 2 records
+        "0|H0STCNT0|002|" + "^".join(TRADE.split("^")[:30]),  # not one whole record
         "0|H0STCNT0|001|" + "^".join(TRADE.split("^")[:40]),  # too short, no such layout
         "0|H0ZZZZZ0|001|a^b",  # unknown TR
         "1|H0STCNT0|001|not base64!",  # undecryptable
@@ -209,7 +237,7 @@ def test_bulk_parse_keeps_order_and_reports_bad_frames() -> None:
     frames = [
         frame("H0STCNT0", trade(71900, 5, 5)),
         frame("H0STCNT0", trade(72000, 7, 12), trade(72100, 3, 15), trade(72000, 1, 16)),
-        "0|H0STCNT0|002|" + TRADE,  # bad: one record's worth of fields
+        "0|H0STCNT0|002|" + TRADE[:50],  # bad: not one whole record
         frame("H0STCNT0", TRADE.rsplit("^", 1)[0]),  # older 45-field layout
         frame("H0STASP0", "x"),  # another TR
         frame("H0STCNT0", trade(72200, 4, 20)),

@@ -79,7 +79,7 @@ def test_unparseable_frames_and_records_are_kept_raw_and_counted(
     seg = SegmentBuilder(spool, "seg-bad", session=SESSION, session_date="20261123")
     seg.add("garbage that is no frame")
     seg.add(frame("H0ZZZZZ0", "a^b"))  # unknown TR
-    seg.add("0|H0STCNT0|002|" + trade())  # count says 2, one record's worth of fields
+    seg.add("0|H0STCNT0|002|" + trade()[:60])  # count says 2, not one whole record
     bad_price = trade(acml=2).replace("^71900^", "^7l900^", 1)
     seg.add(frame("H0STCNT0", trade(acml=1), bad_price, trade(acml=3)))
     key, iv = "k" * 32, "i" * 16
@@ -96,7 +96,7 @@ def test_unparseable_frames_and_records_are_kept_raw_and_counted(
     reasons = rejects["reason"].to_list()
     assert "neither a data frame nor JSON" in reasons[0]
     assert "unknown TR" in reasons[1]
-    assert "do not make 2 records" in reasons[2]
+    assert "count field says 2" in reasons[2] and "0 whole record" in reasons[2]
     assert "record 1" in reasons[3] and "STCK_PRPR" in reasons[3]
     assert rejects["record"].to_list() == [None, None, None, 1, None]
     assert "encrypted frame but no key" in reasons[4]

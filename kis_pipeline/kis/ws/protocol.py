@@ -4,14 +4,19 @@ No I/O here. The collector feeds every text message to `parse_message`; data fra
 records with `decode_records` (one frame) or `parse_frames` / `parse_segment` (bulk, for the
 persistence layer, which parses spooled frames by the hundred thousand).
 
-Record width. A frame `<encrypt>|<TR_ID>|<count>|<payload>` carries `count` records joined with
-`^` and no separator between records, so the per-record width is `field_count / count`:
-- equal to the TR's column count: the current layout;
-- larger: KIS appended columns we do not know yet; the known ones are read, the rest dropped
-  (and reported as `extra_fields`);
-- one of the TR's known older widths (`columns.OLDER_WIDTHS`): the missing trailing columns
-  are None;
-- anything else, or a field count that `count` does not divide: PayloadError.
+Record width. A frame `<encrypt>|<TR_ID>|<count>|<payload>` carries records joined with `^` and
+no separator between records. The count field is a claim to check, not the truth: the payload
+is cut into records of the TR's column count, and the count only decides between layouts:
+- `count` records of the TR's column count, or of one of its known older widths
+  (`columns.OLDER_WIDTHS`, missing trailing columns are None): that layout;
+- `count` records each 1..MAX_NEW_COLUMNS fields longer: KIS appended columns we do not know
+  yet; the known ones are read, the rest dropped (and reported as `extra_fields`);
+- anything else means the count is wrong: every whole record of the current (else an older)
+  width is kept, and fields left after the last whole record are a partial record, which
+  `parse_frames` reports in `partials` (the persistence layer keeps it in `stream_rejects`).
+  A frame without one whole record is an error.
+A wrong count with a partial record of at most MAX_NEW_COLUMNS fields per claimed record cannot
+be told from appended columns; it is read as appended columns.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ UNSUBSCRIBE_SUCCESS = "OPSP0001"
 ALREADY_SUBSCRIBED = "OPSP0002"
 FRAME_INDEX = "frame_index"
 _MAX_COUNT = 999  # `count` is three digits on the wire
+# KIS has appended one column at a time; more unknown fields per record than this are read
+# as a wrong count with a partial record, not as a new layout.
+MAX_NEW_COLUMNS = 4
 
 
 # --- requests (client -> server) ---------------------------------------------------------
@@ -190,32 +198,54 @@ def _parse_count(raw: str, text: str) -> int:
 # --- records -----------------------------------------------------------------------------
 
 
-def record_width(tr_id: str, field_count: int, count: int) -> int:
-    """Fields per record of a frame (see the module docstring); PayloadError if impossible."""
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a frame's fields divide into records (see the module docstring)."""
+
+    width: int  # fields per record on the wire
+    records: int  # whole records present
+    leftover: int  # trailing fields that make no whole record
+
+    def mismatch(self, tr_id: str, count: int) -> str:
+        """The reject reason for the leftover partial record."""
+        return (
+            f"{tr_id}: count field says {count} record(s) but the frame holds {self.records}"
+            f" whole record(s) of {self.width} fields and {self.leftover} field(s) left over"
+        )
+
+
+def layout(tr_id: str, field_count: int, count: int) -> Layout:
+    """Split `field_count` fields of `tr_id` into records; PayloadError for an unknown TR."""
     columns = COLUMNS.get(tr_id)
     if columns is None:
         raise PayloadError(f"unknown real-time TR {tr_id!r}")
-    if count < 1 or field_count % count:
-        raise PayloadError(
-            f"{tr_id}: {field_count} fields cannot hold {count} records of equal width"
-        )
-    width = field_count // count
-    if width < len(columns) and width not in OLDER_WIDTHS.get(tr_id, ()):
-        raise PayloadError(
-            f"{tr_id}: {width} fields per record, expected {len(columns)}"
-            f" (or an older layout {OLDER_WIDTHS.get(tr_id, ())})"
-        )
-    return width
+    if count < 1:
+        raise PayloadError(f"{tr_id}: record count {count} out of range")
+    n = len(columns)
+    widths = (n, *OLDER_WIDTHS.get(tr_id, ()))
+    for width in widths:
+        if field_count == count * width:
+            return Layout(width, count, 0)
+    per_record, rem = divmod(field_count, count)
+    if not rem and n < per_record <= n + MAX_NEW_COLUMNS:
+        return Layout(per_record, count, 0)
+    # The count is wrong: whole records of a known width are kept, whatever the count says.
+    for width in widths:
+        if field_count % width == 0:
+            return Layout(width, field_count // width, 0)
+    return Layout(n, field_count // n, field_count % n)
 
 
 @dataclass(frozen=True, slots=True)
 class Records:
-    """The records of one data frame, each aligned to the TR's current columns."""
+    """The whole records of one data frame, each aligned to the TR's current columns."""
 
     tr_id: str
     columns: tuple[str, ...]
     rows: list[tuple[str | None, ...]]  # None = column absent from an older layout
     width: int  # fields per record on the wire
+    count: int = 0  # what the frame's count field claimed
+    leftover: tuple[str, ...] = ()  # fields after the last whole record (a partial record)
 
     @property
     def extra_fields(self) -> int:
@@ -227,23 +257,24 @@ class Records:
 
 
 def split_records(tr_id: str, payload: str, count: int) -> Records:
-    """Split a decrypted payload into `count` records of the TR's columns."""
-    columns = COLUMNS.get(tr_id)
-    if columns is None:
-        raise PayloadError(f"unknown real-time TR {tr_id!r}")
+    """Split a decrypted payload into whole records of the TR's columns.
+
+    PayloadError when not even one whole record is there; a partial record after whole ones
+    is returned as `leftover`.
+    """
     fields = payload.split("^")
-    width = record_width(tr_id, len(fields), count)
-    n = len(columns)
-    if width >= n:
-        rows: list[tuple[str | None, ...]] = [
-            tuple(fields[start : start + n]) for start in range(0, len(fields), width)
-        ]
-    else:
-        pad: tuple[None, ...] = (None,) * (n - width)
-        rows = [
-            tuple(fields[start : start + width]) + pad for start in range(0, len(fields), width)
-        ]
-    return Records(tr_id=tr_id, columns=columns, rows=rows, width=width)
+    shape = layout(tr_id, len(fields), count)
+    if not shape.records:
+        raise PayloadError(shape.mismatch(tr_id, count))
+    columns = COLUMNS[tr_id]
+    n, width = len(columns), shape.width
+    pad: tuple[None, ...] = (None,) * max(0, n - width)
+    rows: list[tuple[str | None, ...]] = [
+        tuple(fields[start : start + min(n, width)]) + pad
+        for start in range(0, shape.records * width, width)
+    ]
+    leftover = tuple(fields[shape.records * width :])
+    return Records(tr_id, columns, rows, width, count, leftover)
 
 
 def decrypt(message: DataMessage, key: str, iv: str) -> str:
@@ -285,12 +316,15 @@ class BulkResult:
 
     `frame` has `frame_index` (position of the source frame in the input, one row per record,
     in input order) and one Utf8 column per TR column; `errors` lists (input position,
-    reason) for frames that could not be parsed, so callers can keep and count them.
+    reason) for frames that could not be parsed, and `partials` (input position, record
+    index, reason) for a partial record left after a frame's whole records, so callers can
+    keep and count both.
     """
 
     tr_id: str
     frame: pl.DataFrame
     errors: list[tuple[int, str]]
+    partials: list[tuple[int, int, str]]
     extra_fields: int  # widest run of unknown trailing fields seen (0 normally)
 
     @property
@@ -318,10 +352,10 @@ def parse_frames(
     plain = f"0|{tr_id}|"
     crypted = f"1|{tr_id}|"
     skip = len(plain)
-    older = OLDER_WIDTHS.get(tr_id, ())
     # width -> (payloads, frame positions, record counts); almost always one width.
     groups: dict[int, tuple[list[str], list[int], list[int]]] = {}
     errors: list[tuple[int, str]] = []
+    partials: list[tuple[int, int, str]] = []
     for i, text in enumerate(frames):
         pos = positions[i] if positions is not None else i
         if text.startswith(plain):
@@ -343,17 +377,19 @@ def parse_frames(
             errors.append((pos, f"bad record count: {_head(text)!r}"))
             continue
         count = int(raw_count)
-        field_count = payload.count("^") + 1
-        width, rem = divmod(field_count, count)
-        if rem or (width < n and width not in older):
-            errors.append((pos, f"{field_count} fields do not make {count} records of {n}"))
-            continue
-        group = groups.get(width)
+        shape = layout(tr_id, payload.count("^") + 1, count)
+        if shape.leftover:
+            if not shape.records:
+                errors.append((pos, shape.mismatch(tr_id, count)))
+                continue
+            partials.append((pos, shape.records, shape.mismatch(tr_id, count)))
+            payload = "^".join(payload.split("^")[: shape.records * shape.width])
+        group = groups.get(shape.width)
         if group is None:
-            group = groups[width] = ([], [], [])
+            group = groups[shape.width] = ([], [], [])
         group[0].append(payload)
         group[1].append(pos)
-        group[2].append(count)
+        group[2].append(shape.records)
     parts = [_group_frame(columns, width, *group) for width, group in groups.items()]
     if not parts:
         frame = pl.DataFrame(schema={FRAME_INDEX: pl.Int64, **dict.fromkeys(columns, pl.Utf8)})
@@ -362,7 +398,9 @@ def parse_frames(
     else:
         frame = pl.concat(parts).sort(FRAME_INDEX, maintain_order=True)
     extra = max((w - n for w in groups if w > n), default=0)
-    return BulkResult(tr_id=tr_id, frame=frame, errors=errors, extra_fields=extra)
+    return BulkResult(
+        tr_id=tr_id, frame=frame, errors=errors, partials=partials, extra_fields=extra
+    )
 
 
 def _group_frame(
