@@ -12,8 +12,8 @@ own `part=<segment id>` pieces, the catalog is refreshed once for the batch, and
 segments move to done/.
 
 Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
-segment leaves sealed/ only after all writes and the catalog refresh, so a run killed anywhere is simply run again, and
-a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
+segment leaves sealed/ only after all writes and the catalog refresh, so a run killed
+anywhere is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
 does not parse, a partial record left after a frame's whole records (its count field was
 wrong), or a record that breaks its table's rules goes to `stream_rejects` with the reason and
 the raw frame, and is counted in the result. A record is rejected when
