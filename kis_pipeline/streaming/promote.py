@@ -13,10 +13,11 @@ segments move to done/.
 
 Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
 segment leaves sealed/ only after all writes and the catalog refresh, so a run killed
-anywhere is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is dropped silently: a frame that
-does not parse, a partial record left after a frame's whole records (its count field was
-wrong), or a record that breaks its table's rules goes to `stream_rejects` with the reason and
-the raw frame, and is counted in the result. A record is rejected when
+anywhere is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is
+dropped silently: a frame that does not parse, a partial record left after a frame's whole
+records (its count field was wrong), or a record that breaks its table's rules goes to
+`stream_rejects` with the reason and the raw frame, and is counted in the result. A record is
+rejected when
 - a value is not of its column's type, or a required column is blank;
 - its time is blank or not HHMMSS: it is never given `received_at` instead, so every `ts` of a
   timed table is the exchange's own (market status sends no time: its `ts` is `received_at`);
