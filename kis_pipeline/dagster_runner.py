@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import shutil
 import socket
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,29 @@ def dagster_home(settings: KisSettings) -> Path:
 
 
 def open_instance(home: Path) -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_config(str(home))
+    """The instance of `home/dagster.yaml`. Where the file leaves storage to Dagster's default,
+    the event log is `dagster_event_log`'s: Dagster's SQLite event log over the same files,
+    writing a run's events in batches."""
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._core.instance.ref import InstanceRef
+
+    from kis_pipeline import dagster_event_log
+
+    config, _ = dagster_instance_config(str(home))
+    overrides: dict[str, object] = {}
+    if not any(config.get(name) for name in ("storage", "run_storage", "event_log_storage")):
+        # Read by Dagster on every event: it is what routes a step's partitions to
+        # `store_event_batch`.
+        os.environ.setdefault(dagster_event_log.BATCH_SIZE_ENV, str(dagster_event_log.BATCH_SIZE))
+        overrides["event_log_storage"] = _local_class(
+            dagster_event_log.FastSqliteEventLogStorage, home / "history" / "runs"
+        )
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
+
+
+def _local_class(cls: type, base_dir: Path) -> dict[str, object]:
+    # `base_dir` is where Dagster's default for that part of the instance keeps its files.
+    return {"module": cls.__module__, "class": cls.__name__, "config": {"base_dir": str(base_dir)}}
 
 
 def launcher_id() -> str:
@@ -137,12 +160,22 @@ def partition_keys_in_range(
     """Keys of `partitions_def` whose time window overlaps [start, end] (dates inclusive)."""
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         return list(partitions_def.get_partition_keys())
-    keys = []
-    for key in partitions_def.get_partition_keys():
-        window = partitions_def.time_window_for_partition_key(key)
-        if window.start.date() <= end and window.end.date() > start:
-            keys.append(key)
-    return keys
+    first = partitions_def.get_first_partition_window()
+    last = partitions_def.get_last_partition_window()
+    if first is None or last is None or start >= last.end.date() or end < first.start.date():
+        return []
+    # Only the windows in the range are made, not one per day since the history's start.
+    zone = zoneinfo.ZoneInfo(partitions_def.timezone)
+    since = max(dt.datetime.combine(start, dt.time(), zone), first.start)
+    until = min(dt.datetime.combine(end, dt.time(), zone), last.start)
+    return list(
+        partitions_def.get_partition_keys_in_range(
+            dg.PartitionKeyRange(
+                partitions_def.get_partition_key_for_timestamp(since.timestamp()),
+                partitions_def.get_partition_key_for_timestamp(until.timestamp()),
+            )
+        )
+    )
 
 
 def _chunks(
