@@ -13,6 +13,8 @@ syncs. On a busy disk a sync takes milliseconds, and these writes were most of a
 - writes `store_event_batch` (a step's partitions, a run's planned events; Dagster sends them
   when `DAGSTER_EVENT_BATCH_SIZE` is set) in one transaction per database, where Dagster's
   SQLite storage stores them one by one;
+- creates a new run's database as a copy of the first one it created (Dagster reads its whole
+  history of schema migrations for each), and remembers which tables exist;
 - checkpoints a run's database at most every `CHECKPOINT_INTERVAL_S` while the run writes and
   closes it when the run ends, because the UI's live run view (another process) watches the
   run's database file, which a write to the log alone leaves unchanged.
@@ -23,10 +25,12 @@ Files, tables and rows are those of `SqliteEventLogStorage`: the UI, other proce
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as db
@@ -71,6 +75,8 @@ class FastSqliteEventLogStorage(SqliteEventLogStorage):
         # under the parent's `_db_lock`, one thread at a time.
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._checkpointed: dict[str, float] = {}
+        self._new_run_schema: bytes | None = None
+        self._tables: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -101,13 +107,38 @@ class FastSqliteEventLogStorage(SqliteEventLogStorage):
         )
         db.event.listen(engine, "connect", _relaxed_sync)
         if shard not in self._initialized_dbs:
-            self._initdb(engine)
+            self._create(shard, engine)
             self._initialized_dbs.add(shard)
         self._engines[shard] = engine
         runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
         for name in runs[: max(len(runs) - OPEN_RUNS, 0)]:
             self._dispose_engine(name)
         return engine
+
+    def _create(self, shard: str, engine: Engine) -> None:
+        """Create the shard's tables if it has none. A new run's database starts as a copy of
+        the first one this storage created: Dagster's own way reads every schema migration
+        script of its history for each run."""
+        path = Path(self.path_for_shard(shard))
+        if shard != INDEX_SHARD_NAME and not path.exists() and self._new_run_schema is not None:
+            path.write_bytes(self._new_run_schema)
+            return
+        fresh = shard != INDEX_SHARD_NAME and not path.exists()
+        self._initdb(engine)
+        if fresh:
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / "schema.db"
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(f"VACUUM INTO '{copy}'")
+                self._new_run_schema = copy.read_bytes()
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked before every asset check event; a table, once there, stays.
+        if table_name not in self._tables:
+            if not super().has_table(table_name):
+                return False
+            self._tables.add(table_name)
+        return True
 
     def _checkpoint_now_and_then(self, shard: str, conn: Connection) -> None:
         now = time.monotonic()
