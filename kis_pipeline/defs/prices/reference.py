@@ -13,11 +13,20 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from kis_pipeline.warehouse import Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference, trading_days
+
+
+@dataclass(frozen=True)
+class _Listings:
+    """A snapshot's symbols in order of listing date (the same length, sorted by date)."""
+
+    dates: list[dt.date]
+    symbols: list[str]
 
 
 class Universe:
@@ -31,6 +40,8 @@ class Universe:
                 "no symbols snapshot in the warehouse; materialize the symbols asset first"
             )
         self._frames: dict[str, pl.DataFrame] = {}
+        self._by_list_date: dict[str, _Listings] = {}
+        self._answers: dict[tuple[str, int], list[str]] = {}
         self.only = None if only is None else tuple(dict.fromkeys(only))
         if self.only is not None:
             newest = self._snapshot(self._dates[-1])
@@ -54,12 +65,28 @@ class Universe:
 
     def on(self, day: dt.date) -> list[str]:
         """Symbols listed on `day`, sorted."""
-        frame = self._snapshot(self.snapshot_date(day)).filter(
-            pl.col("list_date").is_null() | (pl.col("list_date") <= day)
-        )
-        if self.only is not None:
-            frame = frame.filter(pl.col("symbol").is_in(self.only))
-        return sorted(frame["symbol"].to_list())
+        listings = self._listings(self.snapshot_date(day))
+        # Days between two listings in a snapshot share one answer: a range asks for each day.
+        count = bisect.bisect_right(listings.dates, day)
+        key = (self.snapshot_date(day), count)
+        if key not in self._answers:
+            self._answers[key] = sorted(listings.symbols[:count])
+        return list(self._answers[key])
+
+    def _listings(self, date: str) -> _Listings:
+        found = self._by_list_date.get(date)
+        if found is None:
+            frame = self._snapshot(date)
+            if self.only is not None:
+                frame = frame.filter(pl.col("symbol").is_in(self.only))
+            # A symbol without a list date was listed all along.
+            rows = sorted(
+                (listed or dt.date.min, symbol)
+                for symbol, listed in frame.select("symbol", "list_date").iter_rows()
+            )
+            found = _Listings([d for d, _ in rows], [s for _, s in rows])
+            self._by_list_date[date] = found
+        return found
 
     def expected(self, days: Sequence[dt.date]) -> pl.DataFrame:
         """(date, symbol) of every listed symbol on each of `days`."""

@@ -10,8 +10,11 @@ derivation. Closed days are empty partitions, without calls. The run tag
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -62,61 +65,129 @@ def capture_from_kis(client: KisClient, day: dt.date) -> pl.DataFrame:
     return pl.concat(frames, how="vertical").select(list(schemas.RANKINGS))
 
 
-def listing_on(warehouse: Warehouse, day: dt.date) -> pl.DataFrame:
-    """symbol, name, market, listed_shares on `day`: the nearest `symbols` snapshot (newest
-    on or before the day, else the oldest), shares moved across splits in between."""
-    dates = warehouse.partitions("symbols")
-    if not dates:
-        return pl.DataFrame(
-            schema={
-                "symbol": pl.String,
-                "name": pl.String,
-                "market": pl.String,
-                "listed_shares": pl.Int64,
-            }
+LISTING_SCHEMA = {
+    "symbol": pl.String,
+    "name": pl.String,
+    "market": pl.String,
+    "listed_shares": pl.Int64,
+}
+# Days derived from one read of `daily_prices`: bounds a run's memory over years of a universe.
+DERIVE_BLOCK = 100
+# How many partitions before a day are searched for its previous session's bars.
+PREVIOUS_WINDOW = 10
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Derived rankings of some days: the rows, each day's number of bars (0: the market was
+    closed), and the days `daily_prices` has no partition for."""
+
+    frame: pl.DataFrame
+    bars: dict[dt.date, int]
+    missing: list[dt.date]
+
+
+class History:
+    """What deriving past days reads from the warehouse, read once per run (or per block of
+    `DERIVE_BLOCK` days) rather than once per day: over a year of days the per-day reads of
+    manifests, snapshots and every `daily_prices` file for splits were most of a backfill's
+    time."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self.present = warehouse.partitions(PRICES)
+        self.snapshots = warehouse.partitions("symbols")
+        self._listings: dict[str, pl.DataFrame] = {}
+        self._splits: pl.DataFrame | None = None
+
+    def derive(self, days: Sequence[dt.date]) -> Derived:
+        """The derived rankings of `days` (at most `DERIVE_BLOCK` of them, for memory)."""
+        keys = sorted(d.isoformat() for d in days)
+        present = set(self.present)
+        missing = [day for day in days if day.isoformat() not in present]
+        keys = [key for key in keys if key in present]
+        if not keys:
+            return Derived(pl.DataFrame(schema=schemas.RANKINGS), {}, missing)
+        first = bisect.bisect_left(self.present, keys[0])
+        last = bisect.bisect_right(self.present, keys[-1])
+        # The partitions before the first day too: the previous session's volume.
+        frame = self.warehouse.read(PRICES, self.present[max(first - PREVIOUS_WINDOW, 0) : last])
+        with_rows = set(frame["date"].unique().to_list())
+        previous = {}
+        for key in keys:
+            position = bisect.bisect_left(self.present, key)
+            for before in reversed(self.present[max(position - PREVIOUS_WINDOW, 0) : position]):
+                if dt.date.fromisoformat(before) in with_rows:
+                    previous[dt.date.fromisoformat(key)] = dt.date.fromisoformat(before)
+                    break
+        wanted = [dt.date.fromisoformat(key) for key in keys]
+        bars = frame.filter(pl.col("date").is_in(wanted))
+        listed = pl.concat(
+            [self.listing_on(day).with_columns(date=pl.lit(day, dtype=pl.Date)) for day in wanted]
         )
-    older = [d for d in dates if d <= day.isoformat()]
-    snapshot_day = dt.date.fromisoformat(older[-1] if older else dates[0])
-    listing = warehouse.read("symbols", [snapshot_day.isoformat()]).select(
-        "symbol", "name", "market", "listed_shares"
-    )
-    if snapshot_day == day:
-        return listing
-    low, high = sorted((snapshot_day, day))
-    files = warehouse.live_files(PRICES)
-    splits = (
-        pl.scan_parquet(files)
-        .filter(pl.col("date").is_between(low, high) & (pl.col("split_ratio") > 0))
-        .select("date", "symbol", "split_ratio")
-        .collect()
-        if files
-        else pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String, "split_ratio": pl.Float64})
-    )
-    if splits.is_empty():
-        return listing
-    adjusted = [
-        shares_on(shares, snapshot_day, day, splits.filter(pl.col("symbol") == symbol))
-        if shares is not None
-        else None
-        for symbol, shares in listing.select("symbol", "listed_shares").iter_rows()
-    ]
-    return listing.with_columns(pl.Series("listed_shares", adjusted, dtype=pl.Int64))
+        before = pl.DataFrame(
+            {"date": list(previous), "previous": list(previous.values())},
+            schema={"date": pl.Date, "previous": pl.Date},
+        ).join(
+            frame.select(
+                pl.col("date").alias("previous"), "symbol", pl.col("volume").alias("prev_volume")
+            ),
+            on="previous",
+        )
+        bars = bars.join(listed, on=["date", "symbol"], how="left").join(
+            before.drop("previous"), on=["date", "symbol"], how="left"
+        )
+        counts = dict(bars.group_by("date").len().iter_rows())
+        return Derived(derive_rankings(bars), {d: counts.get(d, 0) for d in wanted}, missing)
+
+    def listing_on(self, day: dt.date) -> pl.DataFrame:
+        """symbol, name, market, listed_shares on `day`: the nearest `symbols` snapshot (newest
+        on or before the day, else the oldest), shares moved across splits in between."""
+        if not self.snapshots:
+            return pl.DataFrame(schema=LISTING_SCHEMA)
+        older = self.snapshots[: bisect.bisect_right(self.snapshots, day.isoformat())]
+        snapshot = older[-1] if older else self.snapshots[0]
+        if snapshot not in self._listings:
+            self._listings[snapshot] = self.warehouse.read("symbols", [snapshot]).select(
+                *LISTING_SCHEMA
+            )
+        listing = self._listings[snapshot]
+        snapshot_day = dt.date.fromisoformat(snapshot)
+        if snapshot_day == day:
+            return listing
+        low, high = sorted((snapshot_day, day))
+        splits = self.splits().filter(pl.col("date").is_between(low, high))
+        if splits.is_empty():
+            return listing
+        adjusted = [
+            shares_on(shares, snapshot_day, day, splits.filter(pl.col("symbol") == symbol))
+            if shares is not None
+            else None
+            for symbol, shares in listing.select("symbol", "listed_shares").iter_rows()
+        ]
+        return listing.with_columns(pl.Series("listed_shares", adjusted, dtype=pl.Int64))
+
+    def splits(self) -> pl.DataFrame:
+        """Every split day in `daily_prices` (date, symbol, split_ratio): one scan per run."""
+        if self._splits is None:
+            files = self.warehouse.live_files(PRICES)
+            self._splits = (
+                pl.scan_parquet(files)
+                .filter(pl.col("split_ratio") > 0)
+                .select("date", "symbol", "split_ratio")
+                .collect()
+                if files
+                else pl.DataFrame(
+                    schema={"date": pl.Date, "symbol": pl.String, "split_ratio": pl.Float64}
+                )
+            )
+        return self._splits
 
 
-def derive_day(warehouse: Warehouse, day: dt.date) -> pl.DataFrame | None:
-    """The day's derived rankings, or None when `daily_prices` has no partition for it."""
-    present = warehouse.partitions(PRICES)
-    if day.isoformat() not in present:
-        return None
-    before = [p for p in present if p < day.isoformat()]
-    previous = None
-    for key in reversed(before[-10:]):
-        frame = warehouse.read(PRICES, [key])
-        if frame.height:
-            previous = frame
-            break
-    prices = warehouse.read(PRICES, [day.isoformat()])
-    return derive_rankings(day, prices, listing_on(warehouse, day), previous)
+def _captured_days(warehouse: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
+    """Days among `days` whose stored rankings were captured from KIS."""
+    kept = warehouse.read(TABLE, [d.isoformat() for d in days])
+    return set(kept.filter(pl.col("source") == "kis")["date"].unique().to_list())
 
 
 def rankings_checks(
@@ -209,6 +280,7 @@ def rankings(
     expected: dict[dt.date, int] = {}
     write: list[dt.date] = list(plan.closed)
     missing_prices: list[str] = []
+    past: list[dt.date] = []
     client = None
     if plan.to_fetch:
         with kis.client() as client:
@@ -228,20 +300,23 @@ def rankings(
                     expected[day] = min(30, frame.filter(pl.col("ranking") == "volume").height)
                     write.append(day)
                 else:
-                    kept = wh.read(TABLE, [day.isoformat()])
-                    if source == "auto" and (kept["source"] == "kis").any():
-                        # Never replace a KIS capture with a derivation.
-                        sources[day.isoformat()] = "kis (kept)"
-                        continue
-                    derived = derive_day(wh, day)
-                    if derived is None:
-                        missing_prices.append(day.isoformat())
-                        continue
-                    frames.append(derived)
-                    sources[day.isoformat()] = "derived" if derived.height else "closed"
-                    if derived.height:
-                        expected[day] = min(30, wh.read(PRICES, [day.isoformat()]).height)
-                    write.append(day)
+                    past.append(day)
+        captured = _captured_days(wh, past) if source == "auto" else set()
+        for day in past:
+            if day in captured:
+                # Never replace a KIS capture with a derivation.
+                sources[day.isoformat()] = "kis (kept)"
+        history = History(wh)
+        past = [day for day in past if day not in captured]
+        for start in range(0, len(past), DERIVE_BLOCK):
+            derived = history.derive(past[start : start + DERIVE_BLOCK])
+            missing_prices.extend(day.isoformat() for day in derived.missing)
+            frames.append(derived.frame)
+            for day, count in derived.bars.items():
+                sources[day.isoformat()] = "derived" if count else "closed"
+                if count:
+                    expected[day] = min(30, count)
+                write.append(day)
     frame = pl.concat([pl.DataFrame(schema=schemas.RANKINGS), *frames], how="vertical")
     written = write_days(wh, TABLE, frame, write)
     if missing_prices:

@@ -44,33 +44,18 @@ def rank_order(score: np.ndarray, symbols: np.ndarray) -> np.ndarray:
     return np.lexsort((symbols, -score))
 
 
-def derive_rankings(
-    day: dt.date,
-    prices: pl.DataFrame,
-    listing: pl.DataFrame,
-    previous: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Top 30 of each ranking for `day`, in `schemas.RANKINGS`.
+def derive_rankings(bars: pl.DataFrame) -> pl.DataFrame:
+    """Top 30 of each ranking for every date in `bars`, in `schemas.RANKINGS`: day by day,
+    each day's rankings in `KINDS` order, best first.
 
-    `prices`: `daily_prices` rows of the day; `listing`: symbol, name, market, listed_shares
-    as of the day; `previous`: `daily_prices` of the previous session (for `prev_volume`).
+    `bars`: `daily_prices` rows of the days to rank, each with `name`, `market` and
+    `listed_shares` as of its day and `prev_volume` (the symbol's volume on the previous
+    session, null if unknown). Every day is ranked on its own, as KIS ranks one session; the
+    days are computed together because a backfill ranks hundreds of them.
     """
-    bars = (
-        prices.filter(pl.col("date") == day)
-        .join(listing.select("symbol", "name", "market", "listed_shares"), on="symbol", how="left")
-        .sort("symbol")
-    )
+    bars = bars.sort("date", "symbol")
     if bars.is_empty():
         return pl.DataFrame(schema=schemas.RANKINGS)
-    if previous is not None and previous.height:
-        bars = bars.join(
-            previous.select("symbol", pl.col("volume").alias("prev_volume")),
-            on="symbol",
-            how="left",
-        )
-    else:
-        bars = bars.with_columns(pl.lit(None, dtype=pl.Int64).alias("prev_volume"))
-
     symbols = bars["symbol"].to_numpy()
     close = bars["close"].to_numpy().astype(np.float64)
     base = close - bars["change"].to_numpy().astype(np.float64)
@@ -79,10 +64,19 @@ def derive_rankings(
     with np.errstate(divide="ignore", invalid="ignore"):
         # The same expression and rounding as the market model, so ties break identically.
         rate = np.where(base > 0, np.round((close - base) / base * 100.0, 2), 0.0)
-    totals = bars.with_columns(cap=pl.Series(cap)).group_by("market").agg(pl.col("cap").sum())
-    market_total = dict(totals.iter_rows())
-    weights = np.array([market_total.get(m) or 0.0 for m in bars["market"].to_list()])
-
+    # Each day's market capitalisation per market (a symbol without a market counts with the
+    # others that lack one).
+    totals = (
+        bars.select("date", "market", pl.Series("cap", cap))
+        .group_by("date", "market")
+        .agg(pl.col("cap").sum().alias("total"))
+    )
+    weights = (
+        bars.select("date", "market")
+        .join(totals, on=["date", "market"], how="left", nulls_equal=True)["total"]
+        .fill_null(0.0)
+        .to_numpy()
+    )
     measures = bars.with_columns(
         change_rate=pl.Series(percent(close - base, base), dtype=pl.Float64),
         open_change_rate=pl.Series(
@@ -101,6 +95,20 @@ def derive_rankings(
         "fall": -rate,
         "market_cap": cap,
     }
+    rows: list[int] = []
+    kinds: list[str] = []
+    ranks: list[int] = []
+    dates = bars["date"].to_numpy()
+    _, starts = np.unique(dates, return_index=True)
+    for first, end in zip(starts, [*starts[1:], len(dates)], strict=True):
+        for kind in KINDS:
+            order = rank_order(scores[kind][first:end], symbols[first:end])[:ROWS] + first
+            rows.extend(order.tolist())
+            kinds.extend([kind] * len(order))
+            ranks.extend(range(1, len(order) + 1))
+    top = measures[rows].with_columns(
+        ranking=pl.Series(kinds, dtype=pl.String), rank=pl.Series(ranks, dtype=pl.Int64)
+    )
     # The measures each ranking carries at KIS (SPEC §8.1-§8.3); the others stay null.
     carried = {
         "volume": ("value", "prev_volume", "volume_turnover", "listed_shares"),
@@ -108,31 +116,32 @@ def derive_rankings(
         "fall": ("high", "low", "open_change_rate"),
         "market_cap": ("listed_shares", "market_cap", "market_cap_weight"),
     }
-    frames = []
-    for kind in KINDS:
-        order = rank_order(scores[kind], symbols)[:ROWS]
-        top = measures[order.tolist()]
-        frame = top.select(
-            pl.lit(day, dtype=pl.Date).alias("date"),
-            pl.lit(kind).alias("ranking"),
-            pl.int_range(1, top.height + 1, dtype=pl.Int64).alias("rank"),
-            "symbol",
-            pl.lit(SOURCE).alias("source"),
-            "name",
-            pl.lit(VENUE).alias("venue"),
-            pl.col("close").alias("price"),
-            "change",
-            "change_rate",
-            "volume",
-            *carried[kind],
-        )
-        missing = [
-            pl.lit(None, dtype=dtype).alias(name)
-            for name, dtype in schemas.RANKINGS.items()
-            if name not in frame.columns
-        ]
-        frames.append(frame.with_columns(missing).select(list(schemas.RANKINGS)))
-    return pl.concat(frames).cast(dict(schemas.RANKINGS))
+    shown = {column for columns in carried.values() for column in columns}
+    frame = top.select(
+        "date",
+        "ranking",
+        "rank",
+        "symbol",
+        pl.lit(SOURCE).alias("source"),
+        "name",
+        pl.lit(VENUE).alias("venue"),
+        pl.col("close").alias("price"),
+        "change",
+        "change_rate",
+        "volume",
+        *(
+            pl.when(pl.col("ranking").is_in([k for k, cs in carried.items() if column in cs]))
+            .then(pl.col(column))
+            .alias(column)
+            for column in sorted(shown)
+        ),
+    )
+    missing = [
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in schemas.RANKINGS.items()
+        if name not in frame.columns
+    ]
+    return frame.with_columns(missing).select(list(schemas.RANKINGS)).cast(dict(schemas.RANKINGS))
 
 
 def shares_on(listed_shares: int, snapshot_day: dt.date, day: dt.date, splits: pl.DataFrame) -> int:
