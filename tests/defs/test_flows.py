@@ -1,6 +1,6 @@
-"""Investor flows against the simulator: one call per symbol (or market) per run of up to 30
-sessions, the nightly run re-pulling the day before (figures settle on D+1), closed days free,
-and the same warehouse whether or not the gateway misbehaves along the way."""
+"""Investor flows against the simulator: one call per symbol (or market) per 30 sessions of a
+run, the nightly run re-pulling the day before (figures settle on D+1), closed days free, and
+the same warehouse whether or not the gateway misbehaves along the way."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
-from kis_pipeline.defs.flows.assets import netting_offenders
+from kis_pipeline.defs.flows.assets import RUN_WEEKDAYS, netting_offenders
 from kis_pipeline.defs.flows.schedules import flows_schedule, nightly_range
 from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.kis import schemas
@@ -137,7 +137,8 @@ def test_the_night_of_d_rewrites_d_minus_one_with_settled_figures(
 def test_backfill_window_is_one_call_per_symbol_and_holidays_are_empty(
     wh: Warehouse, market: Market
 ) -> None:
-    assert investor_flows.backfill_policy.max_partitions_per_run == 30
+    # A run may hold a year of days: a backfill is not cut into runs of 30.
+    assert investor_flows.backfill_policy.max_partitions_per_run == RUN_WEEKDAYS
     # 30 weekdays with Chuseok (9/24, 9/25), 10/5 and Hangul Day (10/9) inside.
     result = run_assets([investor_flows], partition_range=("2026-09-21", "2026-10-30"))
     meta = materialization_metadata(result, "investor_flows")
@@ -149,6 +150,24 @@ def test_backfill_window_is_one_call_per_symbol_and_holidays_are_empty(
     for holiday in ("2026-09-24", "2026-09-25", "2026-10-05", "2026-10-09"):
         assert holiday in wh.partitions("investor_flows")
         assert wh.read("investor_flows", [holiday]).is_empty()
+
+
+def test_a_longer_run_walks_back_one_call_per_30_sessions(wh: Warehouse, market: Market) -> None:
+    # 2026-08-03..2026-11-20: 80 weekdays, 75 sessions (8/17 for Liberation Day, Chuseok,
+    # 10/5, Hangul Day closed) -> three calls per symbol and market, all in one run.
+    days = ("2026-08-03", "2026-11-20")
+    sessions = market.trading_days(dt.date(2026, 8, 3), dt.date(2026, 11, 20))
+    result = run_assets([investor_flows, market_investor_flows], partition_range=days)
+    pages = -(-len(sessions) // 30)
+    stock = materialization_metadata(result, "investor_flows")
+    assert tr_calls(stock, STOCK_TR) == len(SYMBOLS) * pages
+    assert tr_calls(materialization_metadata(result, "market_investor_flows"), MARKET_TR) == (
+        2 * pages
+    )
+    frame = wh.read("investor_flows")
+    assert sorted(set(frame["date"].to_list())) == sessions
+    assert frame.height == len(sessions) * len(SYMBOLS)
+    _assert_stock_flows_match(frame, market)
 
 
 def test_closed_days_make_no_calls(wh: Warehouse) -> None:

@@ -1,13 +1,14 @@
 """`investor_flows` (per stock, FHPTJ04160001, SPEC §9.3) and `market_investor_flows` (per
 market, FHPTJ04040000, §9.1): net buying by investor group, one partition per trading day.
 
-Both endpoints answer the 30 sessions ending at a date, so a run fetches each symbol (or
-market) once for its whole range: runs are at most 30 weekday partitions long
-(`BackfillPolicy.multi_run`), which holds at most 30 sessions, so a backfill costs one call per
-symbol per ~six weeks and the nightly run one call per symbol. The nightly schedule's run for
-day D is the range [previous session, D]: day D is provisional on its evening and settles on
-D+1 (SPEC §18.12), so every night rewrites the day before with its final figures, within the
-same single call per symbol.
+Both endpoints answer the 30 sessions ending at a date, so a run walks each symbol (or market)
+back from the end of its range, one call per 30 sessions: a backfill costs one call per symbol
+per ~six weeks and the nightly run one call per symbol. A run is at most `RUN_WEEKDAYS`
+partitions long (`BackfillPolicy.multi_run`): a year of days is one run (each run has a fixed
+cost in Dagster), and the frame a run holds for the whole universe stays a year's. The nightly
+schedule's run for day D is the range [previous session, D]: day D is provisional on its
+evening and settles on D+1 (SPEC §18.12), so every night rewrites the day before with its final
+figures, within the same single call per symbol.
 
 A symbol KIS rejects (a business error such as an unknown code) keeps the rows it had, is
 reported, and fails the run after the other symbols' rows are written; transient errors are
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import polars as pl
@@ -63,6 +65,10 @@ STOCK_TABLE = "investor_flows"
 MARKET_TABLE = "market_investor_flows"
 # Sessions per call of both endpoints; a run of this many weekdays needs one call per key.
 SESSIONS_PER_CALL = 30
+# The longest run, in weekday partitions: about a year.
+RUN_WEEKDAYS = 261
+# Keys fetched at once.
+FETCH_WORKERS = 4
 # The groups whose net buying adds up to zero: every buy has a seller.
 TOP_GROUPS = ("individual", "foreign", "institution")
 
@@ -150,17 +156,34 @@ def fetch_all(
     end: dt.date,
     schema: pl.Schema,
     progress: Progress,
+    *,
+    sessions: int,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """One walk per key over [start, end]; keys KIS rejects are reported, not fatal."""
+    """One walk per key over [start, end]; keys KIS rejects are reported, not fatal.
+
+    `sessions` is how many sessions the range may hold (the days to fetch): the plan is one
+    call per key and `SESSIONS_PER_CALL` of them.
+    """
     frames = [pl.DataFrame(schema=schema)]
     failures: dict[str, str] = {}
-    progress.update(force=True, calls_planned=len(keys))
-    for key in keys:
+    pages = -(-sessions // SESSIONS_PER_CALL)
+    progress.update(force=True, calls_planned=len(keys) * pages)
+
+    def one(key: str) -> pl.DataFrame | str:
         try:
-            frames.append(fetch(client, key, start, end))
+            return fetch(client, key, start, end)
         except BusinessError as exc:
-            failures[key] = str(exc)
-        report_calls(progress, client, failures=failures)
+            return str(exc)
+
+    # Several keys walk at once, so that parsing one page overlaps the wait for the next
+    # call's slot; the shared limiter still sets the pace.
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="flows") as pool:
+        for key, result in zip(keys, pool.map(one, keys), strict=True):
+            if isinstance(result, str):
+                failures[key] = result
+            else:
+                frames.append(result)
+            report_calls(progress, client, failures=failures)
     return pl.concat(frames, how="vertical"), failures
 
 
@@ -203,7 +226,7 @@ def finish(
     name=STOCK_TABLE,
     group_name="flows",
     partitions_def=trading_days,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=SESSIONS_PER_CALL),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
     deps=[dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")],
     pool=POOL,
     kinds={"parquet"},
@@ -253,6 +276,7 @@ def investor_flows(
                 *plan.fetch_range,
                 schemas.INVESTOR_FLOWS,
                 progress,
+                sessions=len(plan.to_fetch),
             )
         status = session_status(plan, frame, STOCK_TABLE)
         expected = universe.expected([day for day, is_open in status.items() if is_open])
@@ -278,7 +302,7 @@ def investor_flows(
     name=MARKET_TABLE,
     group_name="flows",
     partitions_def=trading_days,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=SESSIONS_PER_CALL),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
     deps=[dg.AssetDep("trading_calendar")],
     pool=POOL,
     kinds={"parquet"},
@@ -319,6 +343,7 @@ def market_investor_flows(
                 *plan.fetch_range,
                 schemas.MARKET_INVESTOR_FLOWS,
                 progress,
+                sessions=len(plan.to_fetch),
             )
         status = session_status(plan, frame, MARKET_TABLE)
         sessions = [day for day, is_open in status.items() if is_open]
