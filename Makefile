@@ -37,6 +37,7 @@ dev: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/rate_limit.py --duration 30
 	$(BIN)/python bench/backfill_rate.py --universe 300
+	$(BIN)/python bench/backfill_overhead.py --symbols 5
 	$(BIN)/python bench/duckdb_layout.py --universe 500 --years 3 --runs 5
 	$(BIN)/python bench/stream_persist.py --segments 4 --records 100000
 	$(BIN)/python bench/stream_dagster.py --minutes 2

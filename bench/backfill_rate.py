@@ -16,6 +16,7 @@ retries, local CPU per call, rows and partitions written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import io
 import json
@@ -26,7 +27,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -47,6 +50,38 @@ def serve(config: SimConfig, pipe: mp.connection.Connection) -> None:  # type: i
         pipe.send((server.rest_url, server.ws_url))
         pipe.recv()  # wait for "stop"
         pipe.send(server.stats())
+
+
+@contextlib.contextmanager
+def simulated(config: SimConfig, rate_limit: float) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """A simulator in a process of its own, and a fresh directory; the environment points a
+    backfill in this process at both (`KIS_WAREHOUSE` is `<dir>/wh`). Yields the directory and
+    a dict that holds the simulator's stats once the block ends."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    sim = ctx.Process(target=serve, args=(config, child), daemon=True)
+    sim.start()
+    rest_url, ws_url = parent.recv()
+    stats: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.update(
+                {
+                    "KIS_ENV": "sim",
+                    "KIS_REST_URL": rest_url,
+                    "KIS_WS_URL": ws_url,
+                    "KIS_RATE_LIMIT": str(rate_limit),
+                    "KIS_STATE_DIR": str(Path(tmp) / "state"),
+                    "KIS_WAREHOUSE": str(Path(tmp) / "wh"),
+                }
+            )
+            for name in ("KIS_SYMBOLS", "DAGSTER_HOME", "KIS_MASTER_URL"):
+                os.environ.pop(name, None)
+            yield Path(tmp), stats
+            parent.send("stop")
+            stats.update(parent.recv())
+    finally:
+        sim.join(timeout=30)
 
 
 def seed(wh: Warehouse, market: Market, start: dt.date, end: dt.date) -> None:
@@ -105,24 +140,8 @@ def main() -> int:
     start = args.start or end - dt.timedelta(days=364)
     trading = market.trading_days(start, end)
 
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    sim = ctx.Process(target=serve, args=(config, child), daemon=True)
-    sim.start()
-    rest_url, ws_url = parent.recv()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(
-            {
-                "KIS_ENV": "sim",
-                "KIS_REST_URL": rest_url,
-                "KIS_WS_URL": ws_url,
-                "KIS_RATE_LIMIT": str(args.rate_limit),
-                "KIS_STATE_DIR": str(Path(tmp) / "state"),
-                "KIS_WAREHOUSE": str(Path(tmp) / "wh"),
-                "DAGSTER_HOME": str(Path(tmp) / "dagster"),
-            }
-        )
-        os.environ.pop("KIS_SYMBOLS", None)
+    with simulated(config, args.rate_limit) as (tmp, stats):
+        os.environ["DAGSTER_HOME"] = str(tmp / "dagster")
         Path(tmp, "dagster").mkdir()
         wh = Warehouse(Path(tmp) / "wh")
         seed(wh, market, start, end)
@@ -147,9 +166,6 @@ def main() -> int:
         cpu = sum(process.cpu_times()[:2]) - cpu0
         rows = {t: wh.read(t).height for t in assets}
         partitions = {t: len(wh.partitions(t)) for t in assets}
-        parent.send("stop")
-        stats = parent.recv()
-    sim.join(timeout=30)
 
     states = [s for r in summary.runs for s in r.assets.values()]
     calls = sum(int(s.get("calls", 0)) for s in states)

@@ -65,6 +65,8 @@ class RunOutcome:
     skipped: str = ""
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
+    run_id: str = ""
+    started: float = 0.0  # time.monotonic() at its start
 
 
 @dataclass
@@ -464,6 +466,8 @@ def _execute(
         time.monotonic() - t0,
         errors=runner.step_errors(result),
         assets=progress_files.read_all(directory),
+        run_id=result.run_id,
+        started=t0,
     )
     for name in run.names:
         state = outcome.assets.setdefault(name, {"asset": name})
