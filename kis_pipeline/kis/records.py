@@ -16,7 +16,8 @@ Rules, checked in this order (the first one broken names the field and the reaso
   prices stays 0 and meets the next rules);
 - `required`: columns that must have a value ("" is a reject);
 - `positive` (> 0) and `non_negative` (>= 0), for the values present;
-- `ordered`: (a, b) pairs with a <= b where both are present (low <= open <= high, ...).
+- `ordered`: (a, b) pairs with a <= b where both are present (low <= open <= high, ...);
+- `patterns`: text columns that must match a regular expression (a `YYYYMM` period, ...).
 
 Impossible values are refused; suspicious ones are stored and flagged: a `JumpRule` marks,
 in the `quality_flag` column, a close that moved beyond the daily price limit from the
@@ -83,6 +84,7 @@ class RecordSpec:
     positive: tuple[str, ...] = ()
     non_negative: tuple[str, ...] = ()
     ordered: tuple[tuple[str, str], ...] = ()
+    patterns: Mapping[str, str] = field(default_factory=dict)
     jump: JumpRule | None = None
     symbol: str | None = "symbol"
     date: str | None = "date"
@@ -97,6 +99,7 @@ class RecordSpec:
             *self.positive,
             *self.non_negative,
             *(c for pair in self.ordered for c in pair),
+            *self.patterns,
         ]
         if self.jump is not None:
             named += [self.jump.column, self.jump.by, *self.jump.events, QUALITY_FLAG]
@@ -310,6 +313,14 @@ def _check(frame: pl.DataFrame, spec: RecordSpec) -> tuple[pl.DataFrame, Broken]
     checks += [(pl.col(c) < 0, (c,), "{0} is {v0}, negative") for c in spec.non_negative]
     checks += [
         (pl.col(a) > pl.col(b), (a, b), "{1} {v1} is below {0} {v0}") for a, b in spec.ordered
+    ]
+    checks += [
+        (
+            ~pl.col(c).str.contains(rx),
+            (c,),
+            "{0} {v0!r} does not match " + rx.replace("{", "{{").replace("}", "}}"),
+        )
+        for c, rx in spec.patterns.items()
     ]
     return frame, _failures(frame, spec, checks, broken)
 

@@ -21,6 +21,8 @@ BLANK_ROW = {key: "" for key in fixture("multi_quote_unknown_code.json")["output
 def quote_row(symbol: str, price: int) -> dict[str, str]:
     row = dict(fixture("multi_quote_unknown_code.json")["output"][0])
     row.update(inter_shrn_iscd=symbol, inter_kor_isnm=f"name-{symbol}", inter2_prpr=str(price))
+    # A bar around the price, so that the row is a possible quote.
+    row.update(inter2_oprc=str(price), inter2_hgpr=str(price + 10), inter2_lwpr=str(price - 10))
     return row
 
 

@@ -3,7 +3,7 @@ and the parse of an answer's container through a declared `RecordSpec` (`kis.rec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +44,21 @@ class Endpoint:
         to the client's log (a client without one raises `PayloadError` on the first)."""
         where = self.where(container)
         rows = drop_blank_rows(rows_of(response.body, container, where=where))
+        return self.parse_rows(client, rows, container, spec, constants=constants)
+
+    def parse_rows(
+        self,
+        client: KisClient,
+        rows: Sequence[Mapping[str, str]],
+        container: str,
+        spec: RecordSpec,
+        *,
+        constants: Mapping[str, Any] | None = None,
+    ) -> Split:
+        """`parse` of records already taken out of their container."""
         # Test doubles of the client may keep no log: they get the strict behaviour.
         log = getattr(client, "rejects", None)
-        source = Source(self.name, self.tr_id, where)
+        source = Source(self.name, self.tr_id, self.where(container))
         return parse_page(rows, spec, source, log, constants=constants)
 
 

@@ -12,6 +12,10 @@ session), as SPEC §18.15 advises; KIS's `tr_day_yn` is "Y" even on weekends in 
 example (securities business incl. transfers), so it is kept apart as
 `is_securities_business_day`. `bzdy_yn` -> `is_business_day`, `sttl_day_yn` ->
 `is_settlement_day`.
+
+Unlike the other endpoints, a malformed day fails the whole answer (`PayloadError`) instead of
+being refused alone: a calendar with a day missing would call that day closed, and every
+partition built on it would be wrong. The run fails and is retried on the next tick.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ split into consecutive windows of `F_DT`..`T_DT`, one call each (SPEC: "split lo
 ranges"). Dates come as `YYYYMMDD` or `YYYY/MM/DD`; amounts are zero-padded KRW per share, rates
 space-padded percent. KIS's Korean kind labels become English (`결산` year_end, `중간` interim,
 `분기` quarterly; share classes `보통` common, `우선` preferred); unknown labels pass through.
+
+A row is declared as a `RecordSpec`: symbol, record date, kind and amount must be there, the
+amounts and rates not negative. A row that breaks one is refused into the client's rejects
+alone; the rest of the window is kept.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints._paging import split_windows
-from kis_pipeline.kis.parse import conform, drop_blank_rows, rows_of, yyyymmdd
-from kis_pipeline.kis.records import frame_from_rows
+from kis_pipeline.kis.parse import conform, yyyymmdd
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -58,6 +62,20 @@ DIVIDEND_FIELDS = {
 }
 DIVIDEND_REQUIRED = ("sht_cd", "record_date", "divi_kind", "per_sto_divi_amt")
 _PAGE_SCHEMA = pl.Schema({**schemas.DIVIDENDS, "_high_dividend": pl.String})
+DIVIDEND_ROWS = RecordSpec(
+    table="dividends",
+    schema=_PAGE_SCHEMA,
+    fields=DIVIDEND_FIELDS,
+    carried=DIVIDEND_REQUIRED,
+    required=("symbol", "record_date", "dividend_kind", "dividend_per_share"),
+    non_negative=(
+        "dividend_per_share",
+        "face_value",
+        "cash_dividend_rate",
+        "stock_dividend_rate",
+    ),
+    date="record_date",
+)
 
 DIVIDENDS = Endpoint("ksdinfo-dividend", DIVIDENDS_PATH, DIVIDENDS_TR_ID)
 
@@ -82,7 +100,6 @@ def fetch_dividends(
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     days = window_days or (SYMBOL_WINDOW_DAYS if symbol else ALL_ISSUES_WINDOW_DAYS)
-    where = DIVIDENDS.where("output1")
     pages: list[pl.DataFrame] = []
     for window_start, window_end in split_windows(start, end, days):
         params = {
@@ -94,16 +111,7 @@ def fetch_dividends(
             "HIGH_GB": "",
         }
         response = DIVIDENDS.call(client, params)
-        pages.append(
-            frame_from_rows(
-                drop_blank_rows(rows_of(response.body, "output1", where=where)),
-                rename=DIVIDEND_FIELDS,
-                schema=_PAGE_SCHEMA,
-                where=where,
-                required=DIVIDEND_REQUIRED,
-                keys=("sht_cd", "record_date"),
-            )
-        )
+        pages.append(DIVIDENDS.parse(client, response, "output1", DIVIDEND_ROWS).frame)
     frame = pl.concat([pl.DataFrame(schema=_PAGE_SCHEMA), *pages], how="vertical")
     frame = frame.with_columns(
         dividend_kind=pl.col("dividend_kind").replace(DIVIDEND_KINDS),

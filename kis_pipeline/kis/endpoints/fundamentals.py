@@ -9,6 +9,10 @@ Units: statement items come in KRW 100 million (억원) and leave in KRW. Unpopu
 back as the placeholder `99.99` (SPEC §10.1, §10.2, §18.14); since real items are whole 억원
 amounts, `99.99` in a statement item is null. Ratios stay as KIS gives them (percent; EPS, BPS
 and sales per share in KRW), placeholders included, because 99.99 % is a possible ratio.
+
+Each period is declared as a `RecordSpec`: a `YYYYMM` period and the statement's key lines
+must be there and be numbers. A period that breaks one is refused into the client's rejects
+alone; the other periods are kept.
 """
 
 from __future__ import annotations
@@ -21,14 +25,8 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.errors import PayloadError
-from kis_pipeline.kis.parse import (
-    KRW_PER_HUNDRED_MILLION,
-    drop_blank_rows,
-    rows_of,
-    today_kst,
-)
-from kis_pipeline.kis.records import frame_from_rows
+from kis_pipeline.kis.parse import KRW_PER_HUNDRED_MILLION, today_kst
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -99,6 +97,34 @@ FINANCIAL_RATIOS = Endpoint("financial-ratio", FINANCIAL_RATIOS_PATH, FINANCIAL_
 PeriodType = Literal["annual", "quarter"]
 
 
+def _periods(
+    table: str, fields: Mapping[str, str], carried: tuple[str, ...], *, amounts: bool
+) -> RecordSpec:
+    items = [column for column in fields.values() if column != "period"]
+    return RecordSpec(
+        table=table,
+        schema=schemas.ALL[table],
+        fields=fields,
+        carried=carried,
+        scale={c: KRW_PER_HUNDRED_MILLION for c in items} if amounts else {},
+        null_values={c: PLACEHOLDERS for c in items} if amounts else {},
+        required=("period",),
+        patterns={"period": r"^\d{6}$"},
+        date="as_of",
+    )
+
+
+BALANCE_SHEET_ROWS = _periods(
+    "balance_sheet", BALANCE_SHEET_FIELDS, BALANCE_SHEET_REQUIRED, amounts=True
+)
+INCOME_STATEMENT_ROWS = _periods(
+    "income_statement", INCOME_STATEMENT_FIELDS, INCOME_STATEMENT_REQUIRED, amounts=True
+)
+FINANCIAL_RATIOS_ROWS = _periods(
+    "financial_ratios", FINANCIAL_RATIOS_FIELDS, FINANCIAL_RATIOS_REQUIRED, amounts=False
+)
+
+
 def fetch_balance_sheet(
     client: KisClient,
     symbol: str,
@@ -117,10 +143,7 @@ def fetch_balance_sheet(
         symbol,
         period_type=period_type,
         as_of=as_of,
-        rename=BALANCE_SHEET_FIELDS,
-        required=BALANCE_SHEET_REQUIRED,
-        schema=schemas.BALANCE_SHEET,
-        amounts=True,
+        spec=BALANCE_SHEET_ROWS,
     )
 
 
@@ -142,10 +165,7 @@ def fetch_income_statement(
         symbol,
         period_type=period_type,
         as_of=as_of,
-        rename=INCOME_STATEMENT_FIELDS,
-        required=INCOME_STATEMENT_REQUIRED,
-        schema=schemas.INCOME_STATEMENT,
-        amounts=True,
+        spec=INCOME_STATEMENT_ROWS,
     )
 
 
@@ -166,10 +186,7 @@ def fetch_financial_ratios(
         symbol,
         period_type=period_type,
         as_of=as_of,
-        rename=FINANCIAL_RATIOS_FIELDS,
-        required=FINANCIAL_RATIOS_REQUIRED,
-        schema=schemas.FINANCIAL_RATIOS,
-        amounts=False,
+        spec=FINANCIAL_RATIOS_ROWS,
     )
 
 
@@ -180,10 +197,7 @@ def _statement(
     *,
     period_type: str,
     as_of: dt.date | None,
-    rename: Mapping[str, str],
-    required: tuple[str, ...],
-    schema: pl.Schema,
-    amounts: bool,
+    spec: RecordSpec,
 ) -> pl.DataFrame:
     if period_type not in PERIOD_CODES:
         raise ValueError(f"period_type must be one of {list(PERIOD_CODES)}, got {period_type!r}")
@@ -192,25 +206,7 @@ def _statement(
         "fid_cond_mrkt_div_code": "J",
         "fid_input_iscd": symbol,
     }
-    where = endpoint.where("output")
     response = endpoint.call(client, params)
-    items = [column for column in rename.values() if column != "period"]
-    frame = frame_from_rows(
-        drop_blank_rows(rows_of(response.body, "output", where=where)),
-        rename=rename,
-        schema=schema,
-        where=where,
-        required=required,
-        keys=("stac_yymm",),
-        scale={c: KRW_PER_HUNDRED_MILLION for c in items} if amounts else None,
-        null_values={c: PLACEHOLDERS for c in items} if amounts else None,
-        constants={
-            "as_of": as_of or today_kst(),
-            "symbol": symbol,
-            "period_type": period_type,
-        },
-    )
-    bad = frame.filter(~pl.col("period").str.contains(r"^\d{6}$"))
-    if bad.height:
-        raise PayloadError(f"{where}: 'stac_yymm' is not YYYYMM: {bad['period'][0]!r}")
+    constants = {"as_of": as_of or today_kst(), "symbol": symbol, "period_type": period_type}
+    frame = endpoint.parse(client, response, "output", spec, constants=constants).frame
     return frame.unique(subset=["period"], keep="first", maintain_order=True)

@@ -4,6 +4,10 @@ At most 100 rows per call, newest first, ending at `BYMD`: a range is fetched by
 back to the day before the oldest row (SPEC §6.2). Dates are the exchange's own dates; prices
 are floats in the exchange's currency (`currency` column), `value_local` too (no FX here).
 KIS sends `diff` unsigned with the direction in `sign` (4/5 = down): `change` is signed.
+
+A bar is declared as a `RecordSpec`, with the rules of a domestic bar: every price there,
+positive and ordered (low <= open, close <= high), volume and value not negative. A bar that
+breaks one is refused into the client's rejects alone.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints._paging import walk_frames
-from kis_pipeline.kis.parse import conform, drop_blank_rows, rows_of, yyyymmdd
-from kis_pipeline.kis.records import frame_from_rows
+from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
+from kis_pipeline.kis.parse import conform, yyyymmdd
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -62,6 +67,16 @@ OVERSEAS_BAR_FIELDS = {
 }
 OVERSEAS_BAR_REQUIRED = ("xymd", "open", "high", "low", "clos", "tvol")
 _PAGE_SCHEMA = pl.Schema({**schemas.OVERSEAS_DAILY_PRICES, "_sign": pl.String})
+OVERSEAS_BARS = RecordSpec(
+    table="overseas_daily_prices",
+    schema=_PAGE_SCHEMA,
+    fields=OVERSEAS_BAR_FIELDS,
+    carried=OVERSEAS_BAR_REQUIRED,
+    required=("date", *PRICES, "volume"),
+    positive=PRICES,
+    non_negative=("volume", "value_local"),
+    ordered=OHLC_ORDER,
+)
 
 OVERSEAS_DAILY = Endpoint("overseas-dailyprice", OVERSEAS_DAILY_PATH, OVERSEAS_DAILY_TR_ID)
 
@@ -83,7 +98,6 @@ def fetch_overseas_daily(
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    where = OVERSEAS_DAILY.where("output2")
     constants = {
         "exchange": exchange,
         "symbol": symbol,
@@ -102,15 +116,9 @@ def fetch_overseas_daily(
             "KEYB": "",
         }
         response = OVERSEAS_DAILY.call(client, params)
-        page = frame_from_rows(
-            drop_blank_rows(rows_of(response.body, "output2", where=where)),
-            rename=OVERSEAS_BAR_FIELDS,
-            schema=_PAGE_SCHEMA,
-            where=where,
-            required=OVERSEAS_BAR_REQUIRED,
-            keys=("xymd",),
-            constants=constants,
-        )
+        page = OVERSEAS_DAILY.parse(
+            client, response, "output2", OVERSEAS_BARS, constants=constants
+        ).frame
         signed = (
             pl.when(pl.col("_sign").is_in(DOWN_SIGNS))
             .then(-pl.col("change").abs())

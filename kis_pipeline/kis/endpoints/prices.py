@@ -29,11 +29,9 @@ from kis_pipeline.kis.endpoints._paging import walk_frames
 from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     conform,
-    drop_blank_rows,
-    rows_of,
     yyyymmdd,
 )
-from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps, frame_from_rows
+from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -53,6 +51,10 @@ OHLC_ORDER = (
     ("open", "high"),
     ("low", "close"),
     ("close", "high"),
+)
+# A quote's last price (`price`) sits in its day's bar as a close does.
+QUOTE_ORDER = tuple(
+    ("price" if a == "close" else a, "price" if b == "close" else b) for a, b in OHLC_ORDER
 )
 # Columns whose value marks a corporate action that resets the price basis (SPEC §7.3).
 EVENT_COLUMNS = ("ex_rights_code", "split_ratio", "revaluation_reason")
@@ -156,6 +158,20 @@ CURRENT_PRICE_REQUIRED = (
 )
 CURRENT_PRICE_SCALE = {"market_cap": KRW_PER_HUNDRED_MILLION, "capital": KRW_PER_HUNDRED_MILLION}
 
+CURRENT_PRICE_ROWS = RecordSpec(
+    table="current_price",
+    schema=schemas.CURRENT_PRICE,
+    fields=CURRENT_PRICE_FIELDS,
+    carried=CURRENT_PRICE_REQUIRED,
+    scale=CURRENT_PRICE_SCALE,
+    no_trade=("open", "high", "low"),
+    required=("price", "volume"),
+    positive=("price",),
+    non_negative=("volume", "value"),
+    ordered=QUOTE_ORDER,
+    date=None,
+)
+
 CURRENT_PRICE = Endpoint("inquire-price", CURRENT_PRICE_PATH, CURRENT_PRICE_TR_ID)
 DAILY_CHART = Endpoint("inquire-daily-itemchartprice", DAILY_CHART_PATH, DAILY_CHART_TR_ID)
 
@@ -168,17 +184,9 @@ def fetch_current_price(client: KisClient, symbol: str, *, market: str = "J") ->
     """
     params = {"FID_COND_MRKT_DIV_CODE": market, "FID_INPUT_ISCD": symbol}
     response = CURRENT_PRICE.call(client, params)
-    where = CURRENT_PRICE.where("output")
-    rows = drop_blank_rows(rows_of(response.body, "output", where=where))
-    frame = frame_from_rows(
-        rows,
-        rename=CURRENT_PRICE_FIELDS,
-        schema=schemas.CURRENT_PRICE,
-        where=where,
-        required=CURRENT_PRICE_REQUIRED,
-        scale=CURRENT_PRICE_SCALE,
-        constants={"venue": venue_of(market)},
-    )
+    constants = {"venue": venue_of(market)}
+    split = CURRENT_PRICE.parse(client, response, "output", CURRENT_PRICE_ROWS, constants=constants)
+    frame = split.frame
     # The answer echoes the code in stck_shrn_iscd; fall back to the request if it does not.
     return frame.with_columns(pl.col("symbol").fill_null(symbol))
 

@@ -12,6 +12,12 @@ Unknown symbols are reported, not raised: the frame keeps one row per requested 
 `found = False` and null measures, and a warning names them; `unknown_symbols()` lists them.
 Raising would let one delisted code fail the whole nightly batch.
 
+A row with data is declared as a `RecordSpec` (`MULTI_QUOTE_ROWS`): price, volume and the
+base prices there, prices positive and ordered (low <= open, price <= high), volume and value
+not negative. A row that breaks one is refused into the client's rejects (for the table that
+the nightly fills, `daily_prices`) and its symbol is left out of the frame: neither found nor
+unknown.
+
 Units: prices as KIS sends them (KRW for stocks, index points for `U` rows); volume shares and
 `value` KRW for stocks. Index rows use other units for volume/value (SPEC §7.11) and are not
 converted. Zero open/high/low/bid/ask on an untraded (halted) symbol become null and
@@ -28,6 +34,7 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
+from kis_pipeline.kis.endpoints.prices import QUOTE_ORDER
 from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.parse import (
     conform,
@@ -35,7 +42,7 @@ from kis_pipeline.kis.parse import (
     rows_of,
     zero_to_null,
 )
-from kis_pipeline.kis.records import frame_from_rows
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -87,6 +94,21 @@ MULTI_QUOTE_REQUIRED = (
 )
 # KIS reports these as 0 when the symbol did not trade today; 0 is not a price.
 ZERO_MEANS_NO_PRICE = ("open", "high", "low", "ask", "bid")
+
+_PRICES = ("open", "high", "low", "price")
+MULTI_QUOTE_ROWS = RecordSpec(
+    table="daily_prices",
+    schema=schemas.MULTI_QUOTE,
+    fields=MULTI_QUOTE_FIELDS,
+    carried=MULTI_QUOTE_REQUIRED,
+    # An untraded symbol's open, high and low are all 0: no price, not a zero price.
+    no_trade=("open", "high", "low"),
+    required=("symbol", "price", "volume", "prev_close", "base_price"),
+    positive=(*_PRICES, "prev_close", "base_price"),
+    non_negative=("volume", "value"),
+    ordered=QUOTE_ORDER,
+    date=None,
+)
 
 MULTI_QUOTE = Endpoint("intstock-multprice", MULTI_QUOTE_PATH, MULTI_QUOTE_TR_ID)
 
@@ -175,17 +197,15 @@ def _fetch_batch(client: KisClient, batch: list[str], market: str) -> pl.DataFra
         )
 
     found = [by_symbol[symbol] for symbol in batch if symbol in by_symbol]
-    parsed = frame_from_rows(
-        found,
-        rename=MULTI_QUOTE_FIELDS,
-        schema=schemas.MULTI_QUOTE,
-        where=where,
-        required=MULTI_QUOTE_REQUIRED,
-        constants={"found": True},
+    split = MULTI_QUOTE.parse_rows(
+        client, found, "output", MULTI_QUOTE_ROWS, constants={"found": True}
     )
     # The frame carries the code as requested (Q prefix kept), whatever KIS echoed.
-    parsed = parsed.with_columns(
-        symbol=pl.Series([s for s in batch if s in by_symbol], dtype=pl.String)
+    parsed = split.frame.with_columns(
+        symbol=pl.col("symbol").replace_strict(
+            {row["inter_shrn_iscd"]: symbol for symbol, row in by_symbol.items()},
+            return_dtype=pl.String,
+        )
     )
     unknown = pl.DataFrame(
         {"symbol": missing, "found": [False] * len(missing)},

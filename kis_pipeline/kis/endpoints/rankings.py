@@ -4,6 +4,10 @@ Each call returns at most 30 rows, a snapshot with no date and no paging (SPEC ย
 caller passes the session date the snapshot describes. All three land in `schemas.RANKINGS`
 with `source = "kis"`; measures a ranking does not carry are null. Units: prices KRW, volumes
 shares, `value` KRW, `market_cap` KRW (KIS: KRW 100 million).
+
+Each row is declared as a `RecordSpec`: the rank and the symbol must be there, the price must
+be positive and volumes, values and market caps not negative. A row that breaks one is
+refused into the client's rejects alone; the rest of the snapshot is kept.
 """
 
 from __future__ import annotations
@@ -16,12 +20,8 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
-from kis_pipeline.kis.parse import (
-    KRW_PER_HUNDRED_MILLION,
-    drop_blank_rows,
-    rows_of,
-)
-from kis_pipeline.kis.records import frame_from_rows
+from kis_pipeline.kis.parse import KRW_PER_HUNDRED_MILLION
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -83,6 +83,27 @@ MARKET_CAP_RANK_FIELDS = {
 }
 MARKET_CAP_RANK_REQUIRED = ("mksc_shrn_iscd", *_COMMON_REQUIRED, "stck_avls")
 MARKET_CAP_RANK_SCALE = {"market_cap": KRW_PER_HUNDRED_MILLION}
+_NOT_NEGATIVE = ("volume", "value", "listed_shares", "market_cap", "high", "low")
+
+
+def _rows(fields: Mapping[str, str], carried: tuple[str, ...], **scale: int) -> RecordSpec:
+    return RecordSpec(
+        table="rankings",
+        schema=schemas.RANKINGS,
+        fields=fields,
+        carried=carried,
+        scale=scale,
+        required=("symbol", "rank"),
+        positive=("price", "rank"),
+        non_negative=tuple(c for c in _NOT_NEGATIVE if c in fields.values()),
+    )
+
+
+VOLUME_RANK_ROWS = _rows(VOLUME_RANK_FIELDS, VOLUME_RANK_REQUIRED)
+FLUCTUATION_RANK_ROWS = _rows(FLUCTUATION_RANK_FIELDS, FLUCTUATION_RANK_REQUIRED)
+MARKET_CAP_RANK_ROWS = _rows(
+    MARKET_CAP_RANK_FIELDS, MARKET_CAP_RANK_REQUIRED, **MARKET_CAP_RANK_SCALE
+)
 
 # fid_rank_sort_cls_code of ยง8.2.
 DIRECTIONS = {"rise": "0", "fall": "1"}
@@ -115,8 +136,7 @@ def fetch_volume_ranking(
         client,
         VOLUME_RANK,
         params,
-        rename=VOLUME_RANK_FIELDS,
-        required=VOLUME_RANK_REQUIRED,
+        VOLUME_RANK_ROWS,
         constants=_constants(session_date, "volume", market),
     )
 
@@ -156,8 +176,7 @@ def fetch_fluctuation_ranking(
         client,
         FLUCTUATION_RANK,
         params,
-        rename=FLUCTUATION_RANK_FIELDS,
-        required=FLUCTUATION_RANK_REQUIRED,
+        FLUCTUATION_RANK_ROWS,
         constants=_constants(session_date, direction, market),
     )
 
@@ -185,9 +204,7 @@ def fetch_market_cap_ranking(
         client,
         MARKET_CAP_RANK,
         params,
-        rename=MARKET_CAP_RANK_FIELDS,
-        required=MARKET_CAP_RANK_REQUIRED,
-        scale=MARKET_CAP_RANK_SCALE,
+        MARKET_CAP_RANK_ROWS,
         constants=_constants(session_date, "market_cap", market),
     )
 
@@ -205,22 +222,9 @@ def _ranking(
     client: KisClient,
     endpoint: Endpoint,
     params: Mapping[str, str],
+    spec: RecordSpec,
     *,
-    rename: Mapping[str, str],
-    required: tuple[str, ...],
     constants: Mapping[str, object],
-    scale: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
-    where = endpoint.where("output")
     response = endpoint.call(client, params)
-    frame = frame_from_rows(
-        drop_blank_rows(rows_of(response.body, "output", where=where)),
-        rename=rename,
-        schema=schemas.RANKINGS,
-        where=where,
-        required=required,
-        keys=(required[0], "data_rank"),
-        scale=scale,
-        constants=constants,
-    )
-    return frame.sort("rank")
+    return endpoint.parse(client, response, "output", spec, constants=constants).frame.sort("rank")
