@@ -106,6 +106,20 @@ def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
     )
 
 
+def snapshot_assets(defs: dg.Definitions) -> list[str]:
+    """Batch assets a range backfill leaves out: those not partitioned by day, month or year
+    (statements stamped `as_of` the fetch day, the newest master file), which KIS serves only
+    as they stand today."""
+    graph = defs.resolve_asset_graph()
+    ranged = set(date_partitioned_assets(defs))
+    return sorted(
+        name
+        for key in graph.materializable_asset_keys
+        if (name := key.to_user_string()) not in ranged
+        and graph.get(key).group_name not in (*STREAM_GROUPS, "maintenance")
+    )
+
+
 def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) -> None:
     """The range must be ordered, hold a weekday, not be in the future and not before the data
     start."""
@@ -359,6 +373,12 @@ def run_backfill(
     graph = defs.resolve_asset_graph()
     with backend(settings) as live, runner.open_instance(home) as instance:
         validate_symbols(request.symbols, live)
+        if not request.assets:
+            left_out = snapshot_assets(defs)
+            stream.write(
+                f"not in a range backfill: {', '.join(left_out)} (KIS serves them only as of "
+                "today; their schedules keep them, or materialize them in `kis-pipeline dev`)\n"
+            )
         reaped = runner.reap_stale_runs(instance)
         if reaped:
             stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")

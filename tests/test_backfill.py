@@ -16,7 +16,12 @@ import polars as pl
 import pytest
 
 from kis_pipeline import dagster_runner as runner
-from kis_pipeline.backfill import BackfillRequest, validate_request
+from kis_pipeline.backfill import (
+    BackfillRequest,
+    date_partitioned_assets,
+    snapshot_assets,
+    validate_request,
+)
 from kis_pipeline.cli import main
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices
@@ -73,6 +78,15 @@ def bare(fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def backfill(*args: str) -> int:
     return main(["backfill", *args])
+
+
+def test_a_backfill_of_every_asset_names_the_assets_it_leaves_out() -> None:
+    from kis_pipeline.definitions import defs
+
+    # Statements are stamped with the day they were fetched: no past day can be fetched, so a
+    # range backfill cannot hold them, and it says so instead of leaving them out silently.
+    assert snapshot_assets(defs) == ["balance_sheet", "financial_ratios", "income_statement"]
+    assert not set(snapshot_assets(defs)) & set(date_partitioned_assets(defs))
 
 
 @pytest.mark.parametrize(
