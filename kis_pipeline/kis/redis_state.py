@@ -137,7 +137,12 @@ class RedisState:
         return seconds + micros / 1e6
 
     def _message(self, exc: redis.RedisError) -> str:
-        what = "lost Redis" if self._reached else "cannot reach Redis"
+        if isinstance(exc, redis.AuthenticationError) or not isinstance(
+            exc, redis.ConnectionError | redis.TimeoutError
+        ):
+            what = "Redis refused us"  # a wrong password, a read-only replica
+        else:
+            what = "lost Redis" if self._reached else "cannot reach Redis"
         return (
             f"{what} at KIS_STATE_URL={self.shown} ({_reason(exc)}); start it or correct "
             "KIS_STATE_URL. No request goes to KIS without the shared rate limit"
