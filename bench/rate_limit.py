@@ -18,7 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
@@ -51,15 +53,19 @@ def worker(environ: dict[str, str], seconds: float, symbols: list[str], out: mp.
     out.put({"start": wall0, "end": wall1, "cpu_s": cpu1 - cpu0, **stats})
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_run_options(parser: argparse.ArgumentParser, *, processes: int) -> None:
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=processes)
     parser.add_argument("--rate-limit", type=float, default=17.0, help="client KIS_RATE_LIMIT")
     parser.add_argument("--sim-limit", type=float, default=18.0, help="simulator's allowed rate")
     parser.add_argument("--universe", type=int, default=200)
-    args = parser.parse_args()
 
+
+def run_workers(
+    args: argparse.Namespace, per_worker: Callable[[int, str], dict[str, str]]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`args.processes` workers with one app key against a fresh simulator: their reports and
+    the simulator's stats. `per_worker(index, state_dir)` adds variables to a worker's env."""
     config = SimConfig(universe=args.universe, rate_limit=args.sim_limit)
     with SimulatorServer(config) as server, tempfile.TemporaryDirectory() as state_dir:
         end = server.state.market.last_completed_session()
@@ -76,15 +82,25 @@ def main() -> int:
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         procs = [
-            ctx.Process(target=worker, args=(environ, args.duration, symbols, out))
-            for _ in range(args.processes)
+            ctx.Process(
+                target=worker,
+                args=({**environ, **per_worker(i, state_dir)}, args.duration, symbols, out),
+            )
+            for i in range(args.processes)
         ]
         for p in procs:
             p.start()
         results = [out.get(timeout=args.duration + 120) for _ in procs]
         for p in procs:
             p.join()
-        sim = server.stats()
+        return results, server.stats()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_options(parser, processes=2)
+    args = parser.parse_args()
+    results, sim = run_workers(args, lambda index, state_dir: {})
 
     # Calls made inside the timed window (the warm-up's are excluded by the snapshot diff).
     data_calls = sum(r["calls"] for r in results)

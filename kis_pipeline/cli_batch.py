@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.writable import Place, diagnose, places, reporting, require_writable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +63,13 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
 
 def batch_places(settings: KisSettings) -> list[Place]:
     """Check that the warehouse, the state dir and Dagster's home (made in the warehouse) can
-    be written, before any run; returns them for `reporting`."""
+    be written, and that KIS_STATE_URL answers, before any run; returns them for `reporting`."""
     from kis_pipeline.dagster_runner import dagster_home
 
     require_writable(places(settings))
     wanted = places(settings, dagster_home=dagster_home(settings))
     require_writable(wanted[-1:])
+    require_reachable(settings)
     return wanted
 
 

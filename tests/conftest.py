@@ -20,6 +20,9 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.server import SimulatorServer
 
+# Redis, PostgreSQL and S3 fixtures for the `services` tests.
+pytest_plugins = ["tests.services"]
+
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
 # A fixed clock keeps the simulator's history, and so every expected value, reproducible.
 SIM_NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=KST)

@@ -17,6 +17,7 @@ from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse
 from tests.conftest import SIM_CONFIG
 from tests.defs.seed import seed_symbols
+from tests.services import free_port
 
 EXE = [sys.executable, "-m", "kis_pipeline.cli"]
 
@@ -157,3 +158,30 @@ def test_progress_folders_of_killed_commands_are_removed(tmp_path: Path) -> None
         (folder / "daily_prices.json").write_text("{}")
     assert progress.sweep_scratch(tmp_path) == 1
     assert not stale.exists() and mine.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backfill", "--from", "2026-10-01", "--to", "2026-10-02", "--assets", "daily_prices"],
+        ["stream", "--duration", "2", "--symbols", "005930"],
+    ],
+    ids=["backfill", "stream"],
+)
+def test_an_unreachable_state_url_is_one_line_before_any_work(
+    command: list[str], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    env |= {
+        "KIS_WAREHOUSE": str(tmp_path / "wh"),
+        "KIS_STATE_DIR": str(tmp_path / "state"),
+        "KIS_STATE_URL": f"redis://:sesame@127.0.0.1:{port}/0",
+    }
+    result = subprocess.run([*EXE, *command], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: cannot reach Redis at KIS_STATE_URL=redis://:***@127.0.0.1:{port}/0 "
+        "(connection refused); start it or correct KIS_STATE_URL. No request goes to KIS "
+        "without the shared rate limit"
+    ]

@@ -3,16 +3,17 @@
 KIS issues at most one token per minute per app key (EGW00133) and every issuance alerts the
 account holder, so a token is issued once and reused by all processes until shortly before it
 expires. `FileTokenStore` keeps it in a 0600 file under `KIS_STATE_DIR` and issues single-flight
-under a file lock; a Redis or Postgres `TokenStore` can take its place for a cluster. The app
-secret is never stored: only tokens and their expiry times are.
+under a file lock; `RedisTokenStore` (`redis_state`) does the same in Redis for workers on
+several hosts. The app secret is never stored: only tokens and their expiry times are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -62,25 +63,35 @@ class TokenStore(Protocol):
     def approval_key(self, issue: Issuer, *, stale: str | None = None) -> IssuedToken: ...
 
 
-class FileTokenStore:
-    """Tokens in `<state_dir>/tokens-<key_id>.json` (mode 0600), issued under a file lock."""
+class LockedTokenStore:
+    """Single-flight issuance over some shared storage; subclasses say where and how to lock.
+
+    The state is one JSON object: per kind ("access", "approval") the token held and when one
+    was last issued, on `clock`'s timeline.
+    """
 
     def __init__(
         self,
-        state_dir: Path,
-        key_id: str,
         *,
         min_issue_interval: float = MIN_ISSUE_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         on_wait: WaitNotice = log_wait,
     ) -> None:
-        self.path = state_dir / f"tokens-{key_id}.json"
-        self._lock = state_dir / f"tokens-{key_id}.lock"
         self._interval = min_issue_interval
         self._clock = clock
         self._sleep = sleep
         self._on_wait = on_wait
+
+    def _locked(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
+        """Hold the store's lock for the block; what it yields renews a lock that can expire."""
+        raise NotImplementedError
+
+    def _read(self) -> bytes | None:
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
 
     def access_token(self, issue: Issuer, *, stale: str | None = None) -> IssuedToken:
         return self._get("access", issue, stale, throttled_interval=self._interval)
@@ -92,7 +103,7 @@ class FileTokenStore:
     def _get(
         self, kind: str, issue: Issuer, stale: str | None, *, throttled_interval: float
     ) -> IssuedToken:
-        with file_lock(self._lock):
+        with self._locked() as renew:
             data = self._load()
             held = data.get(kind)
             token = IssuedToken(**held) if isinstance(held, dict) else None
@@ -110,8 +121,10 @@ class FileTokenStore:
                         f"{why}; KIS issues one access token a minute per app key, so the "
                         f"next one can be issued in {wait:.0f} s",
                     )
+                    renew()
                     self._sleep(wait)
                 try:
+                    renew()
                     token = issue()
                     break
                 except TokenIssueThrottled:
@@ -122,18 +135,49 @@ class FileTokenStore:
                     why = "KIS refused a new token (EGW00133: another process or host issued one)"
             data[kind] = asdict(token)
             data[f"{kind}_last_issue"] = self._clock()
-            write_private(self.path, json.dumps(data).encode())
+            self._write(json.dumps(data).encode())
             return token
 
     def _load(self) -> dict[str, object]:
-        raw = read_or_none(self.path)
+        raw = self._read()
         if not raw:
             return {}
         try:
             data = json.loads(raw)
         except ValueError:
-            return {}  # a torn or foreign file: issue afresh rather than fail every run
+            return {}  # torn or foreign: issue afresh rather than fail every run
         return data if isinstance(data, dict) else {}
+
+
+class FileTokenStore(LockedTokenStore):
+    """Tokens in `<state_dir>/tokens-<key_id>.json` (mode 0600), issued under a file lock."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        key_id: str,
+        *,
+        min_issue_interval: float = MIN_ISSUE_INTERVAL_S,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitNotice = log_wait,
+    ) -> None:
+        super().__init__(
+            min_issue_interval=min_issue_interval, clock=clock, sleep=sleep, on_wait=on_wait
+        )
+        self.path = state_dir / f"tokens-{key_id}.json"
+        self._lock = state_dir / f"tokens-{key_id}.lock"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[Callable[[], None]]:
+        with file_lock(self._lock):
+            yield lambda: None  # an flock ends with its holder, never on a timer
+
+    def _read(self) -> bytes | None:
+        return read_or_none(self.path)
+
+    def _write(self, data: bytes) -> None:
+        write_private(self.path, data)
 
 
 def _why(kind: str, held: IssuedToken | None, stale: str | None) -> str:

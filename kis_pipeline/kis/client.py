@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, TokenStore, log_wait
+from kis_pipeline.kis.auth import IssuedToken, TokenStore, log_wait
 from kis_pipeline.kis.errors import (
     BusinessError,
     HostUnreachable,
@@ -38,10 +38,11 @@ from kis_pipeline.kis.errors import (
     TokenExpired,
     error_for,
 )
-from kis_pipeline.kis.ratelimit import FileRateLimiter, RateLimiter
+from kis_pipeline.kis.ratelimit import RateLimiter
 from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.kis.secrets import redact
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.shared_state import rate_limiter, token_store
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +142,8 @@ class KisClient:
         # Records the endpoint parsers refused (`kis.rejects`); flushed to its sink on close.
         self.rejects = RejectLog() if rejects is None else rejects
         base_url = settings.require_rest_url()
-        self.limiter = limiter or FileRateLimiter(
-            settings.state_dir / f"ratelimit-{settings.key_id}.gcra", settings.rate_limit
-        )
-        self.tokens = tokens or FileTokenStore(
-            settings.state_dir, settings.key_id, on_wait=self._token_wait
-        )
+        self.limiter = limiter or rate_limiter(settings)
+        self.tokens = tokens or token_store(settings, on_wait=self._token_wait)
         self.stats = ClientStats()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_s

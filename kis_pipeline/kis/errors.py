@@ -5,6 +5,8 @@
     │                           that is not KIS's own error answer means a wrong URL)
     ├── KisTransportError       timeouts, truncated bodies, dropped connections (retryable)
     │   └── HostUnreachable     connection refused, unknown host: fails fast, not retried
+    ├── StateStoreUnavailable   the shared state (KIS_STATE_URL, Redis) cannot be reached: no
+    │                           request is sent, since none may go out unthrottled
     ├── PayloadError            a body or frame that does not have the documented shape
     └── KisApiError             KIS answered with an error code (carries tr_id, msg_cd, msg)
         ├── RateLimited         EGW00201: per-second limit exceeded (retryable)
@@ -50,6 +52,14 @@ class HostUnreachable(KisTransportError):
     """
 
     retryable = False
+
+
+class StateStoreUnavailable(KisError):
+    """The Redis of KIS_STATE_URL cannot be reached or refused: no request may be sent.
+
+    Every worker of an app key paces itself by that shared state, so a worker that went on
+    alone, unthrottled or with a limiter of its own, would overrun the key's limit.
+    """
 
 
 class PayloadError(KisError):

@@ -4,8 +4,8 @@ KIS counts requests per app key across all processes and hosts (SPEC §5), so th
 live outside any one process. The generic cell rate algorithm (GCRA) needs one number per key,
 the theoretical arrival time (TAT) of the next allowed request: read it, take a slot, advance it
 by 1/rate, all under a lock. Requests are spaced evenly; unlike a token bucket, nothing can
-burst at a second boundary. `FileRateLimiter` keeps the TAT in a locked file (one machine); a
-Redis or Postgres implementation of `RateLimiter` serves a cluster later.
+burst at a second boundary. `FileRateLimiter` keeps the TAT in a locked file (one machine);
+`RedisRateLimiter` (`redis_state`) keeps it in Redis for workers on several hosts.
 
 KIS counts requests when they arrive, not when their slot was granted. A caller that sleeps
 until its slot and wakes up late (a loaded machine) would send late, while the callers after
@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from kis_pipeline.kis.state import ensure_private_dir
 
@@ -50,6 +50,14 @@ class RateLimiter(Protocol):
     def acquire(self) -> float: ...
 
 
+class Reservation(NamedTuple):
+    """A slot of the budget (`granted`), or when to ask for one again (a shared queue is full)."""
+
+    slot: float
+    now: float
+    granted: bool = True
+
+
 def _take_slot(tat: float, now: float, interval: float) -> tuple[float, float]:
     """GCRA with no burst allowance: returns (when this request may go, the new TAT)."""
     start = max(tat, now)
@@ -69,19 +77,23 @@ class _Gcra:
         self._clock = clock
         self._sleep = sleep
 
-    def _reserve(self) -> tuple[float, float]:
-        """Take the next slot: (the slot, the time it was taken)."""
+    def _reserve(self) -> Reservation:
+        """Take the next slot, or learn when to ask again (clock seconds)."""
         raise NotImplementedError
 
     def acquire(self) -> float:
         waited = 0.0
-        for _ in range(MAX_REQUEUES + 1):
-            slot, now = self._reserve()
+        requeues = 0
+        while True:
+            slot, now, granted = self._reserve()
             if slot > now:
                 self._sleep(slot - now)
                 waited += slot - now
-            if self._clock() - slot <= self._tolerance:
+            if not granted:
+                continue
+            if self._clock() - slot <= self._tolerance or requeues == MAX_REQUEUES:
                 break
+            requeues += 1
         self.last_slot = slot
         return waited
 
@@ -94,11 +106,11 @@ class LocalRateLimiter(_Gcra):
         self._tat = 0.0
         self._lock = threading.Lock()
 
-    def _reserve(self) -> tuple[float, float]:
+    def _reserve(self) -> Reservation:
         with self._lock:
             now = self._clock()
             slot, self._tat = _take_slot(self._tat, now, self._interval)
-        return slot, now
+        return Reservation(slot, now)
 
 
 class FileRateLimiter(_Gcra):
@@ -116,7 +128,7 @@ class FileRateLimiter(_Gcra):
         self._thread_lock = threading.Lock()
         ensure_private_dir(path.parent)
 
-    def _reserve(self) -> tuple[float, float]:
+    def _reserve(self) -> Reservation:
         with self._thread_lock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
@@ -132,4 +144,4 @@ class FileRateLimiter(_Gcra):
                 os.pwrite(fd, _TAT.pack(new_tat), 0)
             finally:
                 os.close(fd)  # closing releases the flock
-        return slot, now
+        return Reservation(slot, now)

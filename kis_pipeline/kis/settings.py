@@ -53,6 +53,8 @@ class KisSettings:
     symbols: tuple[str, ...] | None
     warehouse: Path
     state_dir: Path
+    # Where the rate limit and tokens live when workers span hosts; None: files in state_dir.
+    state_url: str | None = None
 
     @classmethod
     def from_env(
@@ -110,6 +112,7 @@ class KisSettings:
             state_dir=Path(
                 environ.get("KIS_STATE_DIR") or Path.home() / ".cache" / "kis-pipeline"
             ).expanduser(),
+            state_url=_state_url(environ.get("KIS_STATE_URL")),
         )
 
     @property
@@ -185,3 +188,28 @@ def _symbols(raw: str | None) -> tuple[str, ...] | None:
             f"KIS_SYMBOLS has invalid codes {', '.join(bad)}; use 6-character KRX codes like 005930"
         )
     return symbols
+
+
+def _state_url(raw: str | None) -> str | None:
+    """KIS_STATE_URL, checked now: a Redis URL (`redis://`, `rediss://` or `unix://`)."""
+    if raw is None or not raw.strip():
+        return None
+    url = raw.strip()
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("redis", "rediss", "unix") or not rest:
+        shown = redact_url(url)
+        raise KisConfigError(
+            f"KIS_STATE_URL={shown!r} is not a Redis URL; use redis://host:6379/0 "
+            "(or unset it to keep the rate limit and tokens in KIS_STATE_DIR)"
+        )
+    return url
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by ***, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
 from kis_pipeline.symbol_checks import SymbolError, check_listed, check_spelling
@@ -52,6 +53,7 @@ def run_stream(
     wanted = places(settings)
     try:
         require_writable(wanted)
+        require_reachable(settings)
         with reporting(wanted), backend(settings) as live:
             check_listed(symbols or (), live)
             outcome = stream(live, options, echo=out)

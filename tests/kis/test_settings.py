@@ -123,3 +123,15 @@ def test_dotenv_file_is_read_and_environment_wins(
     settings = KisSettings.from_env(dotenv=dotenv)
     assert settings.rate_limit == 3.0
     assert settings.symbols == ("000660",)
+
+
+def test_state_url_chooses_redis_and_a_wrong_one_is_one_line_without_its_password() -> None:
+    assert KisSettings.from_env({}).state_url is None
+    url = "redis://:pw@10.0.0.5:6379/2"
+    assert KisSettings.from_env({"KIS_STATE_URL": f" {url} "}).state_url == url
+    with pytest.raises(KisConfigError) as caught:
+        KisSettings.from_env({"KIS_STATE_URL": "http://user:pw@10.0.0.5:6379"})
+    assert str(caught.value) == (
+        "KIS_STATE_URL='http://user:***@10.0.0.5:6379' is not a Redis URL; use "
+        "redis://host:6379/0 (or unset it to keep the rate limit and tokens in KIS_STATE_DIR)"
+    )

@@ -1,8 +1,9 @@
-"""The rate limiter and token store are shared by every process on the machine."""
+"""The rate limiter and token store are shared by the processes of a machine or of many hosts."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -12,15 +13,17 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from kis_pipeline.kis import ratelimit
-from kis_pipeline.kis.auth import FileTokenStore, IssuedToken
+from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, LockedTokenStore
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.ratelimit import FileRateLimiter, LocalRateLimiter
+from kis_pipeline.kis.redis_state import RedisState, RedisTokenStore
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import file_lock
 from kis_pipeline.simulator.limits import RestLimiter
@@ -150,8 +153,20 @@ def test_the_secret_scan_finds_a_secret_in_files_databases_and_output(tmp_path: 
     ]
 
 
+MakeStore = Callable[..., LockedTokenStore]
+
+
+@pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.services)])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> MakeStore:
+    """Token stores of one app key, as separate processes (file) or hosts (Redis) hold them."""
+    if request.param == "file":
+        return functools.partial(FileTokenStore, tmp_path, "key")
+    state = RedisState(request.getfixturevalue("redis_url"))
+    return functools.partial(RedisTokenStore, state, "key")
+
+
 def test_refresh_replaces_only_the_rejected_token_and_respects_the_issue_interval(
-    tmp_path: Path,
+    make_store: MakeStore,
 ) -> None:
     clock = [1000.0]
     slept: list[float] = []
@@ -168,18 +183,18 @@ def test_refresh_replaces_only_the_rejected_token_and_respects_the_issue_interva
             value=f"t{len(issued)}", issued_at=clock[0], expires_at=clock[0] + 86_400
         )
 
-    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=sleep)
+    store, elsewhere = (make_store(clock=lambda: clock[0], sleep=sleep) for _ in range(2))
     assert store.access_token(issue).value == "t1"
     # Another process already refreshed: a caller holding an older rejected value gets t1.
-    assert store.access_token(issue, stale="t0").value == "t1"
+    assert elsewhere.access_token(issue, stale="t0").value == "t1"
     clock[0] += 10
-    assert store.access_token(issue, stale="t1").value == "t2"
+    assert elsewhere.access_token(issue, stale="t1").value == "t2"
     # The second issuance waited until a minute after the first (EGW00133 avoided).
     assert issued == [1000.0, 1060.0]
     assert slept == [50.0]
 
 
-def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
+def test_token_is_refreshed_shortly_before_expiry(make_store: MakeStore) -> None:
     clock = [0.0]
     count = []
 
@@ -187,7 +202,7 @@ def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
         count.append(1)
         return IssuedToken(value=f"t{len(count)}", issued_at=clock[0], expires_at=clock[0] + 86_400)
 
-    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=lambda s: None)
+    store = make_store(clock=lambda: clock[0], sleep=lambda s: None)
     store.access_token(issue)
     clock[0] = 86_400 - 3_601
     assert store.access_token(issue).value == "t1"
@@ -196,7 +211,7 @@ def test_token_is_refreshed_shortly_before_expiry(tmp_path: Path) -> None:
 
 
 def test_a_rejected_token_waits_out_the_minute_once_for_every_caller_and_says_so(
-    tmp_path: Path,
+    make_store: MakeStore,
 ) -> None:
     clock = [1000.0]
     slept: list[float] = []
@@ -216,7 +231,7 @@ def test_a_rejected_token_waits_out_the_minute_once_for_every_caller_and_says_so
         with lock:
             notices.append((seconds, message))
 
-    store = FileTokenStore(tmp_path, "key", clock=lambda: clock[0], sleep=sleep, on_wait=notice)
+    store = make_store(clock=lambda: clock[0], sleep=sleep, on_wait=notice)
     assert store.access_token(issue).value == "t1"
     clock[0] += 17
     # Five callers (threads, or processes through the file lock) saw KIS reject t1.
