@@ -208,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from kis_pipeline.cli_batch import dev_command
 
-        return dev_command(args.host, args.port)
+        return dev_command(args.host, args.port, debug=args.debug)
     if args.command == "stream":
         from kis_pipeline.kis.settings import KisSettings
         from kis_pipeline.streaming.cli import run_stream

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -113,14 +112,19 @@ def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = N
     return 0
 
 
-def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
+def dev_command(host: str, port: int, *, err: TextIO | None = None, debug: bool = False) -> int:
+    """`dagster dev` on the warehouse until it exits, or until SIGINT/SIGTERM: then every
+    process it started (webserver, daemon, code servers, runs, the tick collector) is stopped
+    before this one exits 130/143 with one line (process_group.py)."""
     from kis_pipeline.dagster_runner import dagster_home
+    from kis_pipeline.process_group import ProcessGroup
     from kis_pipeline.runtime import backend
+    from kis_pipeline.stopping import StopOnSignal
 
     err = err or sys.stderr
     settings = KisSettings.from_env()
     wanted = batch_places(settings)
-    with reporting(wanted), backend(settings) as live:
+    with reporting(wanted), backend(settings) as live, StopOnSignal() as stop:
         home = dagster_home(live)
         workspace = REPO_ROOT / "workspace.yaml"
         if not workspace.is_file():
@@ -152,21 +156,19 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None) -> int:
             file=err,
         )
         # The working directory stays the user's: its .env configures the code servers too.
-        process = subprocess.Popen(command, env=env)
-
-        def forward(signum: int, frame: object) -> None:
-            # A service manager stops us with SIGTERM: stop Dagster the same way.
-            process.send_signal(signum)
-
-        previous = signal.signal(signal.SIGTERM, forward)
+        group = ProcessGroup(command, env, keep_output_on_stop=debug)
         try:
-            return process.wait()
+            code = group.wait()
         except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            return 130
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+            signum = stop.poll() or signal.SIGINT
+            everyone = group.stop(signum)
+            killed = "" if everyone else "; those still running after 30 s were killed"
+            name = signal.Signals(signum).name
+            print(
+                f"stopped ({name}): Dagster, its runs and the tick collector are down{killed}",
+                file=err,
+            )
+            return 128 + signum
+        # Dagster ended by itself: what it started goes with it.
+        group.stop(signal.SIGTERM)
+        return code

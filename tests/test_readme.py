@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import kis_pipeline.streaming.tables  # noqa: F401  (registers stream_gaps)
 from kis_pipeline.kis.rejects import Reject
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
@@ -50,6 +51,25 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
                 "reason": ["duration"],
                 "frames": [300],
                 "subscriptions": [2],
+            },
+        ),
+    )
+    # A collector killed at 10:00 and restarted, whose refill did not reach back for one symbol.
+    wh.write_partition(
+        "stream_gaps",
+        "2018-06-29",
+        frame_like(
+            "stream_gaps",
+            {
+                "date": [dt.date(2018, 6, 29)],
+                "gap_id": ["gap-1"],
+                "started_at": [started + dt.timedelta(hours=1)],
+                "ended_at": [started + dt.timedelta(hours=1, seconds=4)],
+                "reason": ["collector_lost: the collector died without ending its session"],
+                "symbols": [2],
+                "rest_rows": [12],
+                "rest_covered": [False],
+                "rest_uncovered": ["005930"],
             },
         ),
     )

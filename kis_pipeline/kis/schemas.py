@@ -25,6 +25,22 @@ _S = pl.String
 _D = pl.Date
 _B = pl.Boolean
 
+# §7.7 inquire-ccnl: a symbol's newest executions (at most 30), oldest first; only a time of
+# day (HHMMSS text, KST), no date: the caller knows the session.
+RECENT_EXECUTIONS = pl.Schema(
+    {
+        "symbol": _S,
+        "venue": _S,
+        "time": _S,
+        "price": _I,
+        "change": _I,
+        "change_sign": _S,
+        "change_rate": _F,
+        "volume": _I,
+        "trade_strength": _F,
+    }
+)
+
 # §7.1 inquire-price: one row per symbol; a snapshot, so no date (stamp it from the calendar).
 CURRENT_PRICE = pl.Schema(
     {

@@ -40,9 +40,18 @@ from kis_pipeline.simulator.rest_market import MarketView
 from kis_pipeline.simulator.rest_oauth import add_oauth_routes
 from kis_pipeline.simulator.rest_quotes import ENDPOINTS as QUOTES
 from kis_pipeline.simulator.rest_rankings import ENDPOINTS as RANKINGS
+from kis_pipeline.simulator.rest_ticks import ENDPOINTS as TICKS
 from kis_pipeline.simulator.state import MESSAGES, AuthError, SimState
 
-ENDPOINTS: tuple[Endpoint, ...] = (*QUOTES, *CHARTS, *RANKINGS, *FLOWS, *FINANCE, *CALENDAR)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *QUOTES,
+    *TICKS,
+    *CHARTS,
+    *RANKINGS,
+    *FLOWS,
+    *FINANCE,
+    *CALENDAR,
+)
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 CUSTTYPES = frozenset({"P", "B"})
@@ -61,7 +70,7 @@ STATE_KEY: web.AppKey[SimState] = web.AppKey("sim_state", SimState)
 def create_rest_app(state: SimState) -> web.Application:
     """The REST side of the simulator, bound to one `SimState`."""
     app = web.Application()
-    view = MarketView(state.market)
+    view = MarketView(state.market, executions=state.recent_executions)
     app[VIEW_KEY] = view
     app[STATE_KEY] = state
     for endpoint in ENDPOINTS:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import itertools
 import json
 import secrets
 import threading
@@ -26,7 +27,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -89,6 +90,34 @@ def auth_error(code: str) -> AuthError:
     return AuthError(code, MESSAGES[code])
 
 
+@dataclass
+class WsSessionStats:
+    """What one WebSocket session was sent: a client that lost records at a drop or a kill
+    can be measured against it (its `peer` is the client's own local address)."""
+
+    app_key: str
+    peer: str
+    opened_at: float  # wall-clock epoch seconds
+    closed_at: float | None = None
+    end: str | None = None  # why the server dropped it; None: the client closed it
+    records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (tr, symbol) -> sent
+
+    def report(self, number: int) -> dict[str, Any]:
+        per_tr: dict[str, dict[str, int]] = {}
+        for (tr_id, symbol), n in sorted(self.records.items()):
+            per_tr.setdefault(tr_id, {})[symbol] = n
+        return {
+            "session": number,
+            "app_key": self.app_key,
+            "peer": self.peer,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "end": self.end,
+            "ticks": per_tr,
+            "ticks_total": sum(sum(per.values()) for per in per_tr.values()),
+        }
+
+
 class SimStats:
     """Counters that are not limiter counters: tokens, approval keys, WebSocket ticks."""
 
@@ -98,13 +127,19 @@ class SimStats:
         self.approval_keys_issued: Counter[str] = Counter()
         self.ws_sessions_opened: Counter[str] = Counter()
         self.ticks: dict[str, Counter[str]] = {}
+        self.ws_sessions: dict[int, WsSessionStats] = {}
 
-    def record_ticks(self, tr_id: str, symbol: str, count: int = 1) -> None:
-        """Called by the WebSocket app for every record it sends."""
+    def record_ticks(
+        self, tr_id: str, symbol: str, count: int = 1, *, session: int | None = None
+    ) -> None:
+        """Called by the WebSocket app for every record it sends (`session`: its number)."""
         per_symbol = self.ticks.get(tr_id)
         if per_symbol is None:
             per_symbol = self.ticks[tr_id] = Counter()
         per_symbol[symbol] += count
+        entry = self.ws_sessions.get(session) if session is not None else None
+        if entry is not None:
+            entry.records[(tr_id, symbol)] += count
 
 
 class SimState:
@@ -133,6 +168,10 @@ class SimState:
         self._last_token_call: dict[str, float] = {}
         self._approvals: dict[str, tuple[str, float]] = {}
         self._ws_sessions: set[str] = set()
+        self._ws_numbers = itertools.count(1)
+        # The WebSocket app's tick tapes (ticks.TickGenerator), which REST's recent executions
+        # read; attached by the app, or made on first use when there is none.
+        self.tick_generator: Any = None
 
     def now(self) -> float:
         """Wall-clock seconds as the auth layer sees them."""
@@ -256,6 +295,27 @@ class SimState:
         with self._lock:
             self._ws_sessions.discard(app_key)
 
+    def recent_executions(self, symbol: str) -> list[str]:
+        """`symbol`'s newest H0STCNT0 records on the WebSocket tapes, oldest first."""
+        if self.tick_generator is None:
+            from kis_pipeline.simulator.ticks import TickGenerator
+
+            self.tick_generator = TickGenerator(self.market, self.config.tick_rate)
+        return list(self.tick_generator.recent_executions(symbol))
+
+    def ws_session_started(self, app_key: str, peer: str) -> int:
+        """Number a session that holds `app_key`, for its per-session counts in /sim/stats."""
+        with self._lock:
+            number = next(self._ws_numbers)
+            self.stats.ws_sessions[number] = WsSessionStats(app_key, peer, self.now())
+            return number
+
+    def ws_session_ended(self, number: int, end: str | None) -> None:
+        with self._lock:
+            entry = self.stats.ws_sessions.get(number)
+            if entry is not None and entry.closed_at is None:
+                entry.closed_at, entry.end = self.now(), end
+
     # ---- stats ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
@@ -275,6 +335,9 @@ class SimState:
                 "ws_sessions_opened": dict(stats.ws_sessions_opened),
                 "ticks": ticks,
                 "ticks_total": sum(sum(per.values()) for per in ticks.values()),
+                "ws_sessions": [e.report(n) for n, e in sorted(stats.ws_sessions.items())],
+                # Trades per symbol on the tapes this session: what a stream could have got.
+                "executions": self.tick_generator.executions() if self.tick_generator else {},
                 "faults": dict(self.faults.counts),
                 "faults_config": self.config.faults.describe(),
             }
@@ -283,7 +346,13 @@ class SimState:
         """Zero the counters; tokens, sessions and limiter windows are kept."""
         with self._lock:
             self.rest_limiter.reset_counters()
+            still_open = {
+                n: WsSessionStats(e.app_key, e.peer, e.opened_at)
+                for n, e in self.stats.ws_sessions.items()
+                if e.closed_at is None
+            }
             self.stats = SimStats()
+            self.stats.ws_sessions.update(still_open)
             self.faults.counts.clear()
 
 

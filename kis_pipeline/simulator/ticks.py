@@ -30,6 +30,7 @@ into multi-record frames.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 import itertools
 import random
@@ -48,6 +49,7 @@ SESSION_CLOSE_S = 15 * 3600 + 30 * 60
 _LAST_SECOND = SESSION_CLOSE_S - 1
 _BOOK_VARIANTS = 97  # order-book quantity patterns, cycled (prime so it drifts against prices)
 MAX_RECORDS_PER_FRAME = 999  # `count` has three digits
+RECENT_EXECUTIONS = 30  # what REST inquire-ccnl answers (SPEC §7.7)
 
 # Share of the tick rate each TR gets relative to trades; operation/VI notices are rare.
 TR_WEIGHTS: dict[str, float] = {
@@ -347,6 +349,9 @@ class SymbolTape:
         self._mko_n = 0
         self._k = key % 997  # offset into the shared per-tick patterns
         self._book_n = 0
+        # The newest H0STCNT0 records, for REST's "last 30 executions" (rest_ticks.py).
+        self.recent: collections.deque[str] = collections.deque(maxlen=RECENT_EXECUTIONS)
+        self.executions = 0  # H0STCNT0 records made today, sent to anyone or not
         self._start(start_s)
 
     def _start(self, start_s: float) -> None:
@@ -476,6 +481,8 @@ class SymbolTape:
             buy_qty,
         )
         self.high, self.low, self.high_hour, self.low_hour = high, low, high_hour, low_hour
+        self.recent.extend(out[-RECENT_EXECUTIONS:])
+        self.executions += n
         return out
 
     def _asp_prices_at(self, level: int) -> str:
@@ -636,6 +643,20 @@ class TickGenerator:
             )
             self._tapes[symbol] = tape
         return tape
+
+    def recent_executions(self, symbol: str) -> list[str]:
+        """The symbol's newest H0STCNT0 records of the session, oldest first. A tape nobody
+        has streamed yet starts with the trades of its first second, as if they had just
+        happened: the market trades whether or not anyone watches."""
+        session_date, seconds = self.clock.now()
+        tape = self.tape(symbol, session_date, seconds)
+        if not tape.recent:
+            tape.trades(RECENT_EXECUTIONS, seconds)
+        return list(tape.recent)
+
+    def executions(self) -> dict[str, int]:
+        """Trades each symbol's tape made this session (whoever they were sent to)."""
+        return {symbol: tape.executions for symbol, tape in sorted(self._tapes.items())}
 
     def generate(self, elapsed_s: float) -> list[tuple[str, str, list[str]]]:
         """Records due after `elapsed_s` seconds: (tr_id, symbol, records) per due feed."""

@@ -12,13 +12,17 @@ What a client meets, as on the real service:
   echoing the text within `pong_timeout_s` is dropped;
 - data frames for H0STCNT0/H0STASP0/H0STANC0/H0STMKO0 from `ticks.py`, several records per
   frame when the rate is high (one frame per feed per pump round);
-- faults: `ws_drop_every_s` drops every session after that long, `extra_column` appends a
-  field to every record (handled in ticks.py).
+- faults: `ws_drop_every_s` drops every session after that long, at its next data frame (so
+  ticks are lost in flight, as when a real connection breaks), `extra_column` appends a field
+  to every record (handled in ticks.py).
 Drops are abrupt (no close frame), which is how KIS sessions end when they go wrong.
 
-Every record written to a socket is counted per (tr_id, symbol) in `state.stats.record_ticks`
-and per (app key, tr_id, symbol) in the app's `WsStats` (`app[WS_STATS]`), so tests can prove
-that a client received everything that was sent.
+Every record written to a socket is counted per (tr_id, symbol) in `state.stats.record_ticks`,
+per session (its client's address, when and why it ended) in `state.stats.ws_sessions`, and per
+(app key, tr_id, symbol) in the app's `WsStats` (`app[WS_STATS]`), so tests can prove that a
+client received everything that was sent, or measure what it lost when a session broke.
+"Sent" means written to the socket: what the kernel still held when a client died is sent
+and lost, as on the real service.
 """
 
 from __future__ import annotations
@@ -157,6 +161,8 @@ class _Session:
         self.ws = ws
         self.request = request
         self.app_key: str | None = None
+        self.number: int | None = None  # in /sim/stats, once it holds an app key
+        self.dropped: str | None = None
         self.registrations: set[tuple[str, str]] = set()
         self.key, self.iv = _random_key()
         # (text, tr_id, symbol, records); None asks the sender to drop the connection.
@@ -164,6 +170,7 @@ class _Session:
         self._wakeup = asyncio.Event()
         self.backlog = 0
         self.closed = False
+        self.drop_due = False  # the drop fault is due: drop at the next data frame
         self.ping_sent_at: float | None = None
 
     # ---- outbound ------------------------------------------------------------------------
@@ -174,6 +181,11 @@ class _Session:
 
     def send_frame(self, text: str, tr_id: str, symbol: str, records: int) -> None:
         if self.closed:
+            return
+        if self.drop_due:
+            # The connection breaks with data on its way: this frame's trades happened on the
+            # market, but the client never gets them (a REST client can still see them).
+            self.drop("fault_ws_drop_every_s")
             return
         self.backlog += records
         if self.backlog > self.hub.settings.max_backlog_records:
@@ -201,7 +213,7 @@ class _Session:
                 await ws.send_str(text)
                 if records:
                     self.backlog -= records
-                    hub.count(self.app_key or "", tr_id, symbol, records)
+                    hub.count(self, tr_id, symbol, records)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("WebSocket send failed: %s", exc)
             self.drop("send_failed")
@@ -211,6 +223,7 @@ class _Session:
         if self.closed:
             return
         self.closed = True
+        self.dropped = reason
         self.hub.stats.drops[reason] += 1
         self._queue.clear()
         transport = self.request.transport
@@ -245,6 +258,9 @@ class _Session:
 
     async def drop_later(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+        self.drop_due = True
+        # Without data to cut, it drops anyway a moment later.
+        await asyncio.sleep(max(0.5, 20 * self.hub.settings.batch_interval_s))
         self.drop("fault_ws_drop_every_s")
 
     def answered_ping(self) -> None:
@@ -295,6 +311,7 @@ class _Session:
                 self.drop_after_flush()
                 return
             self.app_key = app_key
+            self.number = hub.state.ws_session_started(app_key, _peer(self.request))
             hub.stats.sessions_opened += 1
         elif app_key != self.app_key:
             # One session carries one app key; another key's session must be its own.
@@ -358,6 +375,9 @@ class _Hub:
         self.generator = TickGenerator(
             state.market, settings.tick_rate, extra_column=settings.extra_column
         )
+        # REST's recent executions read the same tapes (SPEC §7.7).
+        if hasattr(state, "tick_generator"):
+            state.tick_generator = self.generator
         self.sessions: set[_Session] = set()
         self.subscribers: dict[tuple[str, str], set[_Session]] = {}
         self._pump_task: asyncio.Task[None] | None = None
@@ -385,15 +405,17 @@ class _Hub:
         session.registrations.clear()
         if session.app_key is not None:
             self.state.close_ws_session(session.app_key)
+        if session.number is not None:
+            self.state.ws_session_ended(session.number, session.dropped)
         self.sessions.discard(session)
 
-    def count(self, app_key: str, tr_id: str, symbol: str, records: int) -> None:
-        self.stats.records[(app_key, tr_id, symbol)] += records
+    def count(self, session: _Session, tr_id: str, symbol: str, records: int) -> None:
+        self.stats.records[(session.app_key or "", tr_id, symbol)] += records
         self.stats.frames += 1
         # Looked up each time: SimState.reset_stats() replaces its stats object.
         record_ticks = getattr(getattr(self.state, "stats", None), "record_ticks", None)
         if record_ticks is not None:
-            record_ticks(tr_id, symbol, records)
+            record_ticks(tr_id, symbol, records, session=session.number)
 
     async def pump(self) -> None:
         loop = asyncio.get_running_loop()
@@ -432,6 +454,12 @@ class _Hub:
 
 
 _HUB = web.AppKey("kis_ws_hub", _Hub)
+
+
+def _peer(request: web.Request) -> str:
+    """The client's address as `host:port`, which the client knows as its local address."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
 
 
 async def _websocket(request: web.Request) -> web.WebSocketResponse:

@@ -9,13 +9,16 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
     spool.py          the segment file format and the spool folders (layout in its docstring)
     writer.py         the thread that appends received frames to segments and seals them
     recovery.py       sealing what a killed collector left open
+    gaps.py           holes in the stream (drops, kills): recorded, their trades refilled
+                      from REST's last 30 executions
     replay.py         what a segment says about sessions (starts, ends, frames)
     heartbeat.py      the collector's liveness file
     locks.py          one collector per app key on this machine
     tables.py         the tick tables (trade_ticks, orderbook_ticks, expected_ticks,
-                      market_status, stream_rejects), registered with the warehouse
+                      market_status, stream_rejects, stream_gaps), registered with the
+                      warehouse
     promote.py        one sealed segment -> typed polars frames -> warehouse pieces
-    sessions.py       stream_sessions rows from the control records of the segments
+    sessions.py       stream_sessions and stream_gaps rows from the control records
     promoter.py       in-process persistence for `stream --persist`
     market_hours.py   KRX hours on trading days (calendar-aware)
     watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)

@@ -53,8 +53,15 @@ from kis_pipeline.kis.ws import Ack, PingPong, parse_message
 from kis_pipeline.kis.ws.crypto import decrypt_payload
 from kis_pipeline.streaming.backoff import Backoff
 from kis_pipeline.streaming.errors import ApprovalRefused, SessionRefused, SpoolFailed
+from kis_pipeline.streaming.gaps import (
+    STOPPED,
+    TRADE_PREFIX,
+    GapKeeper,
+    Previous,
+    RecentExecutions,
+)
 from kis_pipeline.streaming.spool import DECRYPTED, RAW, Spool, new_id
-from kis_pipeline.streaming.subscriptions import FeedPlan, SubscriptionManager
+from kis_pipeline.streaming.subscriptions import TRADES, FeedPlan, SubscriptionManager
 from kis_pipeline.streaming.writer import SealedSegment, SpoolWriter, WriterConfig
 
 log = logging.getLogger(__name__)
@@ -92,6 +99,8 @@ class CollectorConfig:
     # (recovery found its open segments), since KIS may not have noticed yet.
     previous_session_may_linger: bool = False
     max_message_bytes: int = 16 * MiB
+    # After a hole, how long to wait for a symbol's first trade before refilling it (gaps.py).
+    refill_wait_s: float = 2.0
 
 
 @dataclass
@@ -126,6 +135,7 @@ class CollectorSummary:
     backpressure_waits: int
     raw_kept: int
     elapsed_s: float
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # gap / gap_refilled records
 
 
 @dataclass
@@ -167,6 +177,8 @@ class Collector:
         approval: ApprovalSource,
         on_seal: Callable[[SealedSegment], None] | None = None,
         echo: Callable[[str], None] | None = None,
+        recent: RecentExecutions | None = None,
+        previous: Previous | None = None,
     ) -> None:
         self.config = config
         self.spool = spool
@@ -190,6 +202,11 @@ class Collector:
             status=self._status,
         )
         self.stats = CollectorStats()
+        # Holes in the stream and their refill from REST (`recent`); `previous`: those the
+        # previous collectors of this key left.
+        self.gaps = GapKeeper(
+            self._gap_control, recent=recent, previous=previous, first_wait_s=config.refill_wait_s
+        )
         self.stop_reason = ""
         self._seq = 0
         self._stop: asyncio.Event | None = None
@@ -242,11 +259,13 @@ class Collector:
             delay = max(0.0, (until_ns - time.time_ns()) / 1e9)
             timers.append(loop.call_later(delay, self.stop, "market_close"))
         self.writer.start()
+        self.gaps.start()
         pulse = loop.create_task(self._pulse())
         fatal: BaseException | None = None
         try:
             fatal = await self._sessions()
         finally:
+            self.gaps.stopped()
             for timer in timers:
                 timer.cancel()
             pulse.cancel()
@@ -274,6 +293,7 @@ class Collector:
             backpressure_waits=self.stats.backpressure_waits,
             raw_kept=self.stats.raw_kept,
             elapsed_s=time.monotonic() - started,
+            gaps=list(self.gaps.recorded),
         )
 
     async def _sessions(self) -> BaseException | None:
@@ -368,10 +388,13 @@ class Collector:
                 "collector_id": self.collector_id,
                 "url": self.url,
                 "attempt": attempt,
+                # What the server knows this session by (its peer address).
+                "local_address": _address(ws),
             }
         )
         self.stats.sessions += 1
         self.subs.reset()
+        self.gaps.session_started()
         self._live = live
         self._echo(f"connected ({live.session_id}), subscribing {len(self.subs.desired)} feeds")
         receiver = loop.create_task(self._receive(live))
@@ -419,6 +442,10 @@ class Collector:
             for task in (subscriber, watchdog, stopper):
                 if task is not None and not task.done():
                     task.cancel()
+            if subscriber is not None:
+                # It may be closing a hole: its gap record goes before this session's end.
+                with contextlib.suppress(BaseException):
+                    await subscriber
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 3.0)
             if not receiver.done():
@@ -440,6 +467,14 @@ class Collector:
                     "frames": live.frames,
                 }
             )
+            if not live.reason.startswith(STOPPED) and self.stats.last_frame_ns:
+                self.gaps.session_ended(
+                    live.session_id,
+                    live.reason,
+                    started_ns=started_ns,
+                    last_frame_ns=self.stats.last_frame_ns,
+                    frames=live.frames,
+                )
         lasted = time.monotonic() - live.started
         stable = lasted >= config.stable_after_s and live.frames > 0
         if stable:
@@ -473,12 +508,17 @@ class Collector:
         if report.problems:
             line += "; refused: " + "; ".join(str(p) for p in report.problems)
         self._echo(line)
+        if report.active:
+            # The stream is back: close the hole the last session left, refilling its trades.
+            trades = sorted(f.tr_key for f in self.subs.active if f.tr_id == TRADES)
+            await self.gaps.close(live.session_id, trades)
 
     async def _receive(self, live: _Live) -> None:
         ws = live.ws
         recv = ws.recv
         put = self.writer.put
         stats = self.stats
+        gaps = self.gaps
         wall_ns = time.time_ns
         mono = time.monotonic
         while True:
@@ -490,6 +530,15 @@ class Collector:
             head = data[:1]
             if head == b"0":
                 kind = RAW
+                if data.startswith(TRADE_PREFIX):
+                    # The newest (and, after a hole, the first) trade frame per symbol: what
+                    # a refill from REST lines up with (gaps.py).
+                    bar = data.find(b"|", len(TRADE_PREFIX))
+                    symbol = data[bar + 1 : data.find(b"^", bar)]
+                    gaps.last[symbol] = data
+                    first = gaps.first
+                    if first is not None and symbol not in first:
+                        gaps.first_trade_of(symbol, data)
             elif head == b"1":
                 kind, data = self._decrypt(data)
             else:
@@ -566,6 +615,33 @@ class Collector:
     def _control(self, body: dict[str, Any]) -> None:
         self._seq += 1
         self.writer.put_control(self._seq, time.time_ns(), body)
+
+    def _gap_control(self, body: dict[str, Any]) -> None:
+        self._control(body)
+        line = _describe_gap(body)
+        if line:
+            self._echo(line)
+
+
+def _address(ws: ClientConnection) -> str:
+    address = ws.local_address
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address or "")
+
+
+def _describe_gap(body: dict[str, Any]) -> str:
+    if body["type"] == "gap":
+        seconds = (body["ended_ns"] - body["started_ns"]) / 1e9
+        line = f"gap of {seconds:.1f} s in the stream ({body['reason']})"
+        return line + (f"; {body['note']}" if body.get("note") else "")
+    if body["type"] == "gap_refilled":
+        line = f"refilled {body['rest_rows']} trade(s) of the gap from REST"
+        if body.get("note"):
+            return f"{line}; {body['note']}"
+        uncovered = body.get("rest_uncovered") or []
+        if uncovered:
+            return f"{line}; 30 executions did not reach back for {', '.join(uncovered)}"
+        return f"{line}; every symbol covered"
+    return ""
 
 
 def _abort(ws: ClientConnection) -> None:

@@ -43,14 +43,23 @@ import polars as pl
 from kis_pipeline.kis.ws import FRAME_INDEX, BulkResult, parse_segment
 from kis_pipeline.kis.ws.columns import COLUMNS
 from kis_pipeline.streaming import sessions
+from kis_pipeline.streaming.refills import Refused, refill_rows
 from kis_pipeline.streaming.replay import replay
 from kis_pipeline.streaming.spool import CONTROL, SegmentRecords, Spool, read_segment
-from kis_pipeline.streaming.tables import KST, STREAM_REJECTS, TABLE_BY_TR, TickTable
+from kis_pipeline.streaming.tables import (
+    KST,
+    STREAM_REJECTS,
+    TABLE_BY_TR,
+    TRADE_TICKS,
+    TickTable,
+    from_us,
+)
 from kis_pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 _BLANKS = ("", "(null)")
+WEBSOCKET = "websocket"  # trade_ticks.source of the rows from frames (refills.py: 'rest')
 
 
 @dataclass
@@ -62,6 +71,7 @@ class PromoteResult:
     rejects: int = 0
     partitions: list[str] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
     first_received_ns: int | None = None
     last_received_ns: int | None = None
     moved: bool = False
@@ -100,7 +110,9 @@ def promote_segment(
             partition = day.isoformat() if isinstance(day, dt.date) else str(day)
             warehouse.write_partition(name, partition, piece, part=segment_id, refresh=False)
             result.partitions.append(f"{name}/{partition}")
-    result.sessions = sessions.record_segment(warehouse, spool, segment_id, replay(records))
+    result.sessions, result.gaps = sessions.record_segment(
+        warehouse, spool, segment_id, replay(records), _gap_events(records)
+    )
     if refresh:
         warehouse.refresh_catalog()
     if move:
@@ -178,6 +190,11 @@ def parse_records_to_tables(
             rejects.record(pos, record, reason)
         if typed.height:
             pieces.setdefault(table.name, []).append(typed)
+    refilled, refused = refill_rows(records, segment_id, session_date)
+    for row in refused:
+        rejects.other(row)
+    if refilled.height:
+        pieces.setdefault(TRADE_TICKS.name, []).append(refilled)
     out: dict[str, pl.DataFrame] = {}
     for name, parts in pieces.items():
         frame = parts[0] if len(parts) == 1 else pl.concat(parts)
@@ -279,12 +296,7 @@ def _typed(
     schema = table.spec.schema
     raw = bulk.frame
     index = raw.get_column(FRAME_INDEX)
-    received = (
-        (stamps.gather(index) // 1000)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(KST)
-    )
+    received = from_us(stamps.gather(index) // 1000)
     frame = raw.with_columns(
         seqs.gather(index).alias("_seq"),
         received.alias("_received_at"),
@@ -344,6 +356,7 @@ def _typed(
         .iter_rows()
     ]
     good = frame.filter(~broken).with_columns(
+        *([pl.lit(WEBSOCKET).alias("source")] if "source" in schema else []),
         pl.lit(tr_id).alias("tr_id"),
         pl.lit(segment_id).alias("segment_id"),
         pl.col("_seq").alias("seq"),
@@ -414,49 +427,35 @@ class _Rejects:
         self.texts = texts
         self.seqs = seqs
         self.stamps = stamps
-        self.rows: list[tuple[int, int | None, str]] = []
+        self.rows: list[Refused] = []
 
     def frame(self, pos: int, reason: str) -> None:
-        self.rows.append((pos, None, reason))
+        self.record(pos, None, reason)
 
-    def record(self, pos: int, record: int, reason: str) -> None:
-        self.rows.append((pos, record, reason))
+    def record(self, pos: int, record: int | None, reason: str) -> None:
+        text = self.texts[pos]
+        parts = text.split("|", 3)
+        tr_id = parts[1] if len(parts) >= 3 and text[:1] in "01" else None
+        self.rows.append((self.stamps[pos], self.seqs[pos], record, tr_id, reason, text))
+
+    def other(self, row: Refused) -> None:
+        """A record that did not come in a frame (a REST refill)."""
+        self.rows.append(row)
 
     def frame_(self, session_date: dt.date | None) -> pl.DataFrame:
-        data: dict[str, list[Any]] = {
-            "received_us": [],
-            "seq": [],
-            "record": [],
-            "tr_id": [],
-            "reason": [],
-            "raw": [],
-        }
-        for pos, record, reason in self.rows:
-            text = self.texts[pos]
-            parts = text.split("|", 3)
-            data["received_us"].append(self.stamps[pos] // 1000)
-            data["seq"].append(self.seqs[pos])
-            data["record"].append(record)
-            data["tr_id"].append(parts[1] if len(parts) >= 3 and text[:1] in "01" else None)
-            data["reason"].append(reason)
-            data["raw"].append(text)
         frame = pl.DataFrame(
-            data,
+            self.rows,
             schema={
-                "received_us": pl.Int64,
+                "received_ns": pl.Int64,
                 "seq": pl.Int64,
                 "record": pl.Int32,
                 "tr_id": pl.String,
                 "reason": pl.String,
                 "raw": pl.String,
             },
+            orient="row",
         )
-        received = (
-            pl.col("received_us")
-            .cast(pl.Datetime("us"))
-            .dt.replace_time_zone("UTC")
-            .dt.convert_time_zone(KST)
-        )
+        received = from_us(pl.col("received_ns") // 1000)
         day = pl.lit(session_date, pl.Date) if session_date else received.dt.date()
         frame = frame.with_columns(
             received.alias("received_at"),
@@ -464,3 +463,7 @@ class _Rejects:
             pl.lit(self.segment_id).alias("segment_id"),
         )
         return frame.select(list(STREAM_REJECTS.schema))
+
+
+def _gap_events(records: SegmentRecords) -> list[dict[str, Any]]:
+    return [body for _, body in records.controls() if body.get("type") in sessions.GAP_EVENTS]

@@ -2,7 +2,8 @@
 
 Shared by `kis-pipeline stream` (cli.py) and the Dagster collector job, so both behave the same:
 1. take the app key's collector locks (a second collector refuses to start, clearly);
-2. recover what a previous collector of this key left in the spool (kill -9, power loss);
+2. recover what a previous collector of this key left in the spool (kill -9, power loss), and
+   find the hole it left, which this collector closes and refills (gaps.py);
 3. choose the symbols (watchlist.py) and plan the feeds within the 41-registration budget;
 4. decide when to stop: after `duration_s`, at `until`, or at the end of today's KRX window
    (market_hours.py); outside the window on the simulator it runs until stopped, since the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import os
 import signal
 import threading
@@ -24,11 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import pid_alive
 from kis_pipeline.streaming.approval import approval_source
 from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
 from kis_pipeline.streaming.errors import StreamError
+from kis_pipeline.streaming.gaps import previous_holes
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.market_hours import KST, TradingCalendar, warehouse_lookup
 from kis_pipeline.streaming.promoter import Promoter, PromoterStats
@@ -158,6 +162,9 @@ def stream(
         )
         after_crash = bool(recovered.sealed or recovered.deleted)
         config = collector_config(settings, options, watchlist, after_crash=after_crash)
+        # A previous collector of this key that died (or lost its connection and was stopped)
+        # left a hole: this one records it, and closes it once streaming, refilling its trades.
+        previous = previous_holes(spool, key_id)
         plan = config.plan
         echo(
             f"streaming {len(plan.symbols)} symbols ({watchlist.source}) as {len(plan.feeds)} "
@@ -177,6 +184,8 @@ def stream(
             approval=approval_source(client),
             on_seal=promoter.notify if promoter else None,
             echo=echo,
+            recent=functools.partial(fetch_recent_executions, client),
+            previous=previous,
         )
         if promoter is not None:
             promoter.start()

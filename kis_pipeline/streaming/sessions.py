@@ -1,4 +1,5 @@
-"""The `stream_sessions` table: one row per WebSocket session, from the spool's control records.
+"""The `stream_sessions` and `stream_gaps` tables: one row per WebSocket session, and one per
+hole in the stream (gaps.py), from the spool's control records.
 
 A session spans many segments, and segments are persisted in any order, possibly twice. So each
 segment's contribution to each session (frames it holds, a start, an end with its reason, the
@@ -10,8 +11,13 @@ second rebuilds from both contributions.
 
 Row: `frames` is the number of messages of the session that reached a sealed segment, `ended_at`
 and `reason` are null while the session is open (or its collector died and has not been
-recovered yet). The holes in the data are the spans between one session's `ended_at` and the
-next one's `started_at`.
+recovered yet).
+
+A gap is told in two records, possibly in two segments: `gap` when it closes (its span and the
+sessions around it) and `gap_refilled` once its trades were refilled from REST. They meet the
+same way, in `<spool>/sessions/gaps-<date>.json` (date = the KST day the gap started), and the
+day's `stream_gaps` partition is rebuilt from it. A gap whose refill was begun but never
+recorded (the collector died meanwhile) reads `rest_covered = false`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import TABLES, Warehouse
 
 TABLE = "stream_sessions"
+GAPS_TABLE = "stream_gaps"
+GAP_EVENTS = ("gap", "gap_refilled")
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
 
 
@@ -38,19 +46,41 @@ def kst_date(ns: int) -> dt.date:
 
 
 def record_segment(
-    warehouse: Warehouse, spool: Spool, segment_id: str, replayed: Replay
-) -> list[str]:
-    """Store `segment_id`'s contribution to its sessions and rewrite their days' partitions."""
+    warehouse: Warehouse,
+    spool: Spool,
+    segment_id: str,
+    replayed: Replay,
+    gap_events: list[dict[str, Any]] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Store `segment_id`'s contribution to its sessions and gaps and rewrite their days'
+    partitions; returns the session ids and gap ids it touched."""
     by_day: dict[dt.date, list[Any]] = {}
     for slice_ in replayed.sessions.values():
         started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
         by_day.setdefault(kst_date(started), []).append(slice_)
-    if not by_day:
-        return []
+    gaps_by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for event in gap_events or ():
+        gaps_by_day.setdefault(kst_date(int(event["started_ns"])), []).append(event)
+    if not by_day and not gaps_by_day:
+        return [], []
     folder = spool.sessions_dir
     folder.mkdir(parents=True, exist_ok=True)
     touched = []
+    gaps: list[str] = []
     with file_lock(folder / ".lock"):
+        for day, events in sorted(gaps_by_day.items()):
+            path = folder / f"gaps-{day.isoformat()}.json"
+            state = _load(path)
+            mine: dict[str, dict[str, Any]] = {}
+            for event in events:
+                mine.setdefault(event["gap_id"], {})[event["type"]] = event
+            for gap_id, parts in mine.items():
+                state.setdefault(gap_id, {})[segment_id] = parts
+                gaps.append(gap_id)
+            write_private(path, json.dumps(state, separators=(",", ":")).encode())
+            warehouse.write_partition(
+                GAPS_TABLE, day.isoformat(), gap_rows(day, state), refresh=False
+            )
         for day, slices in sorted(by_day.items()):
             path = folder / f"{day.isoformat()}.json"
             state = _load(path)
@@ -67,7 +97,51 @@ def record_segment(
                 touched.append(s.session_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
             warehouse.write_partition(TABLE, day.isoformat(), rows(day, state), refresh=False)
-    return touched
+    return touched, gaps
+
+
+def gap_rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:
+    """The day's stream_gaps rows from its state file (gap id -> segment -> its records)."""
+    schema = TABLES[GAPS_TABLE].schema
+    out: list[dict[str, Any]] = []
+    for gap_id, by_segment in sorted(state.items()):
+        parts: dict[str, dict[str, Any]] = {}
+        for segment_parts in by_segment.values():
+            parts.update(segment_parts)
+        gap = parts.get("gap")
+        if gap is None:
+            continue  # the refill was persisted first; its gap follows with its segment
+        refill = parts.get("gap_refilled")
+        row = {
+            "date": day,
+            "gap_id": gap_id,
+            "started_at": _kst(gap["started_ns"]),
+            "ended_at": _kst(gap.get("ended_ns")),
+            "reason": gap.get("reason"),
+            "session_before": gap.get("session_before"),
+            "session_after": gap.get("session_after"),
+            "symbols": 0,
+            "rest_rows": 0,
+            "rest_covered": False if gap.get("refill") else None,
+            "rest_uncovered": None,
+            "note": gap.get("note"),
+        }
+        if refill is not None:
+            row.update(
+                symbols=refill.get("symbols") or 0,
+                rest_rows=refill.get("rest_rows") or 0,
+                rest_covered=bool(refill.get("rest_covered")),
+                rest_uncovered=",".join(refill.get("rest_uncovered") or []) or None,
+                note=refill.get("note") or gap.get("note"),
+            )
+        elif gap.get("refill"):
+            row["note"] = "the refill from REST was not recorded (the collector died first)"
+        out.append(row)
+    return pl.DataFrame(out, schema=schema)
+
+
+def _kst(ns: int | None) -> dt.datetime | None:
+    return None if ns is None else dt.datetime.fromtimestamp(ns / 1e9, KST)
 
 
 def rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:

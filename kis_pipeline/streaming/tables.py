@@ -13,6 +13,12 @@ record whose time is blank or not HHMMSS is rejected, never given `received_at` 
 Prices are KRW integers, volumes shares, values KRW. `stream_rejects` keeps every frame or record
 that could not be parsed or holds an impossible value, raw, with the reason: nothing the
 collector spooled is dropped silently.
+
+`stream_gaps` has one row per hole in the stream (gaps.py), and `trade_ticks.source` says where a
+trade came from: 'websocket', or 'rest' for one the WebSocket lost in a hole and REST refilled
+(`tr_id` FHKST01010300; REST gives time, price, change, volume and strength only, so the other
+columns are null, and `seq` is that of the spooled refill, `record` the trade's place in it).
+Files written before the column existed read it as null, which means 'websocket'.
 """
 
 from __future__ import annotations
@@ -96,8 +102,10 @@ TRADE_TICKS = TickTable(
             "hour_class": _S,
             "halted": _B,
             "vi_base_price": _I,
+            "source": _S,
         },
-        "One row per executed trade tick (H0STCNT0): price, volume, cumulative volume and value.",
+        "One row per executed trade tick (H0STCNT0): price, volume, cumulative volume and value; "
+        "source 'rest' marks a trade the WebSocket lost, refilled from REST (inquire-ccnl).",
     ),
     tr_ids=("H0STCNT0", "H0UNCNT0", "H0NXCNT0"),
     fields={
@@ -282,6 +290,12 @@ MARKET_STATUS = TickTable(
     required=("symbol",),
 )
 
+
+def from_us(value: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """Epoch microseconds as KST timestamps (how `ts` and `received_at` are stored)."""
+    return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(KST)
+
+
 TICK_TABLES: tuple[TickTable, ...] = (TRADE_TICKS, ORDERBOOK_TICKS, EXPECTED_TICKS, MARKET_STATUS)
 TABLE_BY_TR: dict[str, TickTable] = {tr: table for table in TICK_TABLES for tr in table.tr_ids}
 
@@ -307,9 +321,39 @@ STREAM_REJECTS = TableSpec(
     compaction="day",
 )
 
+STREAM_GAPS = TableSpec(
+    "stream_gaps",
+    pl.Schema(
+        {
+            "date": pl.Date,  # the KST day the gap started
+            "gap_id": _S,
+            "started_at": _TS,  # receive time of the last frame before it
+            # When the next session had its subscriptions back; or when the collector stopped
+            # (`session_after` null).
+            "ended_at": _TS,
+            "reason": _S,  # why the session before it ended
+            "session_before": _S,
+            "session_after": _S,
+            "symbols": _I,  # symbols whose trades a refill from REST was tried for (0: none)
+            "rest_rows": _I,  # trade_ticks rows it added, with source 'rest'
+            # Every symbol's missing trades refilled; null when no refill was tried.
+            "rest_covered": _B,
+            "rest_uncovered": _S,  # comma-separated symbols the 30 executions did not cover
+            "note": _S,
+        }
+    ),
+    "date",
+    "date",
+    ("gap_id",),
+    ("started_at",),
+    "One row per hole in the tick stream (a dropped or silent connection, a collector killed "
+    "and restarted): when it started and ended, and how much of its trades REST refilled.",
+)
+
 TICK_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TICK_TABLES)
 COMPACTED_TABLES: tuple[str, ...] = (*TICK_TABLE_NAMES, "stream_rejects")
 
 for _table in TICK_TABLES:
     register_table(_table.spec)
 register_table(STREAM_REJECTS)
+register_table(STREAM_GAPS)

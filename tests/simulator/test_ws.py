@@ -240,18 +240,33 @@ def test_silent_client_is_dropped_after_the_pong_timeout() -> None:
 
 
 def test_drop_fault_closes_the_socket_after_the_configured_time() -> None:
+    """... with a frame on its way, and /sim/stats tells what that session was sent."""
+
     async def scenario() -> None:
         async with serve(tick_rate=200, faults="ws_drop_every_s=0.5") as sim:
+            received = 0
             async with connect(sim.url) as ws:
                 start = time.monotonic()
                 await request(
                     ws, protocol.subscribe_message(sim.approval_key(), "H0STCNT0", "005930")
                 )
+                host, port = ws.local_address[:2]
+                address = f"{host}:{port}"
                 with pytest.raises(websockets.ConnectionClosed):
                     while True:
-                        await asyncio.wait_for(ws.recv(), 5)
+                        message = await asyncio.wait_for(ws.recv(), 5)
+                        if message.startswith("0|"):
+                            received += int(message.split("|")[2])
                 assert 0.4 < time.monotonic() - start < 2
             assert sim.app[WS_STATS].drops["fault_ws_drop_every_s"] == 1
+            await asyncio.sleep(0.05)
+            (session,) = sim.state.snapshot()["ws_sessions"]
+            assert session["peer"] == address and session["app_key"] == SIM_APP_KEY
+            assert session["end"] == "fault_ws_drop_every_s" and session["closed_at"]
+            assert session["ticks"] == {"H0STCNT0": {"005930": received}}
+            # The frame cut by the drop was traded but never sent.
+            executed = sim.state.snapshot()["executions"]["005930"]
+            assert executed > session["ticks_total"] == received
 
     run(scenario())
 

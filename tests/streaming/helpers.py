@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -166,9 +168,12 @@ def collector_for(
     trs: Sequence[str] = ("H0STCNT0", "H0STASP0"),
     *,
     seal_interval_s: float = 0.25,
+    refill: bool = False,
     **overrides: Any,
 ) -> Collector:
+    """A collector of `symbols` on `settings`; `refill`: holes' trades refilled from REST."""
     from kis_pipeline.kis.client import KisClient
+    from kis_pipeline.kis.endpoints import fetch_recent_executions
 
     assert settings.ws_url
     config = CollectorConfig(
@@ -186,6 +191,7 @@ def collector_for(
         spool=Spool.for_warehouse(settings.warehouse),
         key_id=settings.key_id,
         approval=approval_source(client),
+        recent=functools.partial(fetch_recent_executions, client) if refill else None,
     )
 
 
@@ -199,3 +205,123 @@ def wait_for(predicate: Any, timeout: float = 10.0, step: float = 0.02) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(step)
+
+
+def spool_sessions(spool: Spool) -> dict[str, tuple[str, Counter[str]]]:
+    """Per collector session in the spool: its local address (what the simulator knows it by)
+    and the records it spooled, per TR."""
+    out: dict[str, tuple[str, Counter[str]]] = {}
+    paths = [p for d in (spool.sealed_dir, spool.done_dir) for p in d.glob(f"*{SUFFIX}")]
+    for path in sorted(paths, key=lambda p: p.name):
+        records = read_segment(path)
+        current = (records.header().get("session") or {}).get("session_id")
+        for kind, payload in zip(records.kinds, records.payloads, strict=True):
+            if kind == CONTROL:
+                body = json.loads(payload)
+                if body["type"] == "session_start":
+                    current = body["session_id"]
+                    out[current] = (body.get("local_address", ""), Counter())
+                elif body["type"] == "session_end" and body["session_id"] == current:
+                    current = None
+                continue
+            parts = payload.split(b"|", 3)
+            if current is not None and len(parts) == 4 and parts[2].isdigit():
+                out.setdefault(current, ("", Counter()))[1][parts[1].decode()] += int(parts[2])
+    return out
+
+
+@dataclass
+class Ledger:
+    """What the simulator sent one app key against what the warehouse holds, per TR."""
+
+    sent: Counter[str] = field(default_factory=Counter)  # records written to its sessions
+    websocket: Counter[str] = field(default_factory=Counter)  # rows from the WebSocket
+    rest: int = 0  # trade rows refilled from REST
+    executions: int = 0  # trades the simulator's tapes made (sent or not)
+    missing: int = 0  # trades neither the WebSocket nor REST brought
+    problems: list[str] = field(default_factory=list)  # broken promises
+
+    def report(self) -> str:
+        lines = []
+        for tr_id in sorted(self.sent):
+            sent, stored = self.sent[tr_id], self.websocket[tr_id]
+            lines.append(
+                f"{tr_id}: sent {sent}, stored {stored}, lost in flight {sent - stored} "
+                f"({(sent - stored) / max(sent, 1):.3%})"
+            )
+        lines.append(
+            f"trades: {self.executions} executed, {self.rest} refilled from REST, "
+            f"{self.missing} missing ({self.missing / max(self.executions, 1):.3%})"
+        )
+        return "; ".join(lines)
+
+
+TABLE_OF_TR = {"H0STCNT0": "trade_ticks", "H0STASP0": "orderbook_ticks"}
+
+
+def sent_against_stored(server: Any, warehouse: Any, spool: Spool, app_key: str) -> Ledger:
+    """The ledger of what the simulator sent `app_key` and the warehouse holds, with a problem
+    for each broken promise: every tick sent is stored, or was lost in a session a recorded
+    gap follows; every trade the tapes made is stored (from the WebSocket or REST) once, or
+    belongs to a gap whose refill says it did not reach back."""
+    import polars as pl
+
+    stats = server.stats()
+    gaps = warehouse.read("stream_gaps") if "stream_gaps" in warehouse.tables() else None
+    before = set(gaps["session_before"]) if gaps is not None else set()
+    spans = [
+        (row["started_at"].timestamp(), row["ended_at"].timestamp())
+        for row in (gaps.iter_rows(named=True) if gaps is not None else ())
+    ]
+    spooled = spool_sessions(spool)
+    by_address = {address: sid for sid, (address, _) in spooled.items()}
+    ledger = Ledger()
+    for session in stats["ws_sessions"]:
+        if session["app_key"] != app_key:
+            continue
+        sid = by_address.get(session["peer"])
+        got = spooled[sid][1] if sid is not None else Counter()
+        for tr_id, per in session["ticks"].items():
+            sent = sum(per.values())
+            ledger.sent[tr_id] += sent
+            if got[tr_id] > sent:
+                ledger.problems.append(f"session {sid} stored more {tr_id} than it was sent")
+            closed = session["closed_at"]
+            # Lost in flight: its session ends in a recorded gap.
+            if got[tr_id] < sent and not (
+                sid in before or any(a - 1 <= closed <= b + 1 for a, b in spans)
+            ):
+                lost = sent - got[tr_id]
+                ledger.problems.append(f"{lost} {tr_id} of session {sid} lost outside any gap")
+    uncovered: set[str] = set()
+    for row in gaps.iter_rows(named=True) if gaps is not None else ():
+        if row["rest_covered"] is not True:
+            uncovered |= set((row["rest_uncovered"] or "").split(",")) - {""}
+            if not row["rest_uncovered"]:
+                uncovered.add("*")  # not refilled, or the refill was never recorded: any symbol
+    trades = warehouse.read("trade_ticks")
+    for tr_id, table in TABLE_OF_TR.items():
+        if table in warehouse.tables():
+            frame = warehouse.read(table)
+            if "source" in frame.columns:
+                frame = frame.filter(pl.col("source").fill_null("websocket") == "websocket")
+            ledger.websocket[tr_id] = frame.height
+    for symbol, executed in stats["executions"].items():
+        mine = trades.filter(pl.col("symbol") == symbol)
+        ws = mine.filter(pl.col("source") == "websocket")
+        rest = mine.filter(pl.col("source") == "rest")
+        missing = executed - ws.height - rest.height
+        ledger.executions += executed
+        ledger.rest += rest.height
+        ledger.missing += missing
+        if missing < 0:
+            ledger.problems.append(f"{symbol}: {-missing} trades stored twice")
+        elif missing and not {symbol, "*"} & uncovered:
+            ledger.problems.append(f"{symbol}: {missing} trades lost outside a gap left uncovered")
+        # Cumulative volume tells the tape: what is stored adds up to it, never beyond.
+        ws = ws.sort("cum_volume")
+        span = ws["cum_volume"][-1] - ws["cum_volume"][0] + ws["volume"][0]
+        stored = ws["volume"].sum() + rest["volume"].sum()
+        if stored > span or (missing == 0 and stored != span):
+            ledger.problems.append(f"{symbol}: volume {stored} stored for {span} traded")
+    return ledger

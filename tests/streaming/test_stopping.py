@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from kis_pipeline.kis.settings import KisSettings
@@ -103,15 +104,24 @@ def test_stream_stops_cleanly_on_a_signal(
     no_stale_lock(sim_server, env)
 
 
+def _exited_unreaped(owner: subprocess.Popen[bytes]) -> None:
+    """Until `owner` has exited, without reaping it: it stays a zombie."""
+    while psutil.Process(owner.pid).status() != psutil.STATUS_ZOMBIE:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("reaped", [True, False])
 def test_a_collector_whose_owner_is_gone_stops_itself(
-    sim_server: SimulatorServer, tmp_path: Path
+    sim_server: SimulatorServer, tmp_path: Path, reaped: bool
 ) -> None:
+    # Unreaped, the owner is a zombie: its pid still answers, yet it is gone.
     owner = subprocess.Popen(["sleep", "3"])
     env = environ(sim_server, tmp_path, KIS_OWNER_PID=str(owner.pid))
     symbol = sim_server.state.market.listings[0].symbol
     argv = ["stream", "--duration", "120", "--symbols", symbol]
+    wait = (lambda _: owner.wait()) if reaped else (lambda _: _exited_unreaped(owner))
     try:
-        status, out = run_until(argv, env, tmp_path, "subscriptions active", lambda _: owner.wait())
+        status, out = run_until(argv, env, tmp_path, "subscriptions active", wait)
     finally:
         if owner.poll() is None:
             owner.kill()

@@ -69,6 +69,7 @@ TICK_ASSETS = [
     for name, description in (
         *((t.name, t.spec.description) for t in tick_tables.TICK_TABLES),
         ("stream_rejects", tick_tables.STREAM_REJECTS.description),
+        ("stream_gaps", tick_tables.STREAM_GAPS.description),
         ("stream_sessions", "One row per WebSocket session of the tick collector."),
     )
 ]
@@ -95,6 +96,7 @@ def persist_tick_segments(context, warehouse: WarehouseResource) -> None:
         written.update(result.rows)
         written["stream_rejects"] += result.rejects
         written["stream_sessions"] += len(set(result.sessions))
+        written["stream_gaps"] += len(set(result.gaps))
         for item in result.partitions:
             table, partition = item.split("/", 1)
             partitions.setdefault(table, set()).add(partition)

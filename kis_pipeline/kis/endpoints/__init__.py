@@ -5,15 +5,16 @@ walks the endpoint's paging, and returns a frame of the matching `kis.schemas` e
 column names, dates as `pl.Date`, money in KRW, volumes in shares (DESIGN §3.4). KIS field
 names never leave these modules. Malformed answers raise `kis.errors.PayloadError`.
 
-Families: `prices` (§7.1, §7.3), `quotes` (§7.11), `index` (§12.3), `overseas` (§13.3),
-`rankings` (§8.1-8.3), `flows` (§9.1, §9.3), `fundamentals` (§10.1-10.3), `dividends` (§10.8),
-`calendar` (§11.1); the stock master files are in `master`.
+Families: `prices` (§7.1, §7.3), `executions` (§7.7), `quotes` (§7.11), `index` (§12.3),
+`overseas` (§13.3), `rankings` (§8.1-8.3), `flows` (§9.1, §9.3), `fundamentals` (§10.1-10.3),
+`dividends` (§10.8), `calendar` (§11.1); the stock master files are in `master`.
 """
 
 from __future__ import annotations
 
 from kis_pipeline.kis.endpoints.calendar import fetch_trading_calendar
 from kis_pipeline.kis.endpoints.dividends import fetch_dividends
+from kis_pipeline.kis.endpoints.executions import fetch_recent_executions
 from kis_pipeline.kis.endpoints.flows import fetch_investor_flows, fetch_market_investor_flows
 from kis_pipeline.kis.endpoints.fundamentals import (
     fetch_balance_sheet,
@@ -48,6 +49,7 @@ __all__ = [
     "fetch_market_investor_flows",
     "fetch_multi_quote",
     "fetch_overseas_daily",
+    "fetch_recent_executions",
     "fetch_trading_calendar",
     "fetch_volume_ranking",
     "unknown_symbols",
