@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/duckdb_layout.py --universe 500 --years 3 --runs 5
 	$(BIN)/python bench/stream_persist.py --segments 4 --records 100000
 	$(BIN)/python bench/stream_dagster.py --minutes 2
+	$(BIN)/python bench/ducklake_layout.py --universe 300 --years 3 --runs 5 --catalog-files 0,500
 
 lint: $(STAMP)
 	$(BIN)/ruff check kis_pipeline tests bench

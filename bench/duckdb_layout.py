@@ -51,7 +51,7 @@ SYMBOL = "005930"
 
 def daily_prices(frame: pl.DataFrame) -> pl.DataFrame:
     """The market's raw bars in the `daily_prices` schema (`change` against the previous
-    close; no corporate-action flags: the queries do not read them)."""
+    close; no corporate-action or quality flags: the queries do not read them)."""
     return (
         frame.sort("symbol", "date")
         .with_columns(
@@ -61,6 +61,7 @@ def daily_prices(frame: pl.DataFrame) -> pl.DataFrame:
             split_ratio=pl.lit(0.0),
             revaluation_reason=pl.lit(""),
             is_modified=pl.lit(False),
+            quality_flag=pl.lit(None, dtype=pl.String),
         )
         .select(list(schemas.DAILY_PRICES))
         .cast(dict(schemas.DAILY_PRICES))
