@@ -66,7 +66,7 @@ def record_segment(
                 }
                 touched.append(s.session_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state), refresh=False)
+            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state))
     return touched
 
 

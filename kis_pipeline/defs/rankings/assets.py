@@ -83,15 +83,9 @@ def listing_on(warehouse: Warehouse, day: dt.date) -> pl.DataFrame:
     if snapshot_day == day:
         return listing
     low, high = sorted((snapshot_day, day))
-    files = warehouse.live_files(PRICES)
-    splits = (
-        pl.scan_parquet(files)
-        .filter(pl.col("date").is_between(low, high) & (pl.col("split_ratio") > 0))
-        .select("date", "symbol", "split_ratio")
-        .collect()
-        if files
-        else pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String, "split_ratio": pl.Float64})
-    )
+    splits = warehouse.select(
+        PRICES, "date BETWEEN ? AND ? AND split_ratio > 0", [low, high]
+    ).select("date", "symbol", "split_ratio")
     if splits.is_empty():
         return listing
     adjusted = [
