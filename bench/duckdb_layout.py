@@ -72,8 +72,7 @@ def write_daily(wh: Warehouse, frame: pl.DataFrame) -> tuple[int, float]:
     started = time.perf_counter()
     parts = frame.partition_by("date", as_dict=True)
     for (day,), part in sorted(parts.items()):
-        wh.write_partition(TABLE, day.isoformat(), part, refresh=False)
-    wh.refresh_catalog()
+        wh.write_partition(TABLE, day.isoformat(), part)
     return len(parts), time.perf_counter() - started
 
 

@@ -49,7 +49,7 @@ def sql_command(
             if relation is None:
                 print("OK", file=out)
                 return 0
-            frame = relation.pl()
+            frame = in_korean_time(relation.pl())
     except LakeError as exc:
         print(f"error: {exc}", file=err)
         return 1
@@ -71,6 +71,15 @@ def sql_command(
         return 0
     _print_table(frame, out)
     return 0
+
+
+def in_korean_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """Zoned times shown in the exchange's zone (the lake session runs in UTC)."""
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("Asia/Seoul")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone
+    )
 
 
 def _print_table(frame: pl.DataFrame, out: TextIO) -> None:

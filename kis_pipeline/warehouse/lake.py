@@ -13,7 +13,9 @@ names the tables plainly. Errors a person meets are turned into one line naming 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +30,11 @@ ALIAS = "lake"
 METADATA = f"__ducklake_metadata_{ALIAS}"
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIR = "lake"
-# Times are the exchange's: TIMESTAMPTZ columns read (and print) in Korea's time zone.
-TIME_ZONE = "Asia/Seoul"
+# Lake sessions run in UTC: DuckLake keeps snapshot and file times as text in a SQLite catalog and
+# compares them as text, so every writer and reader must render them alike (a KST session would
+# see snapshots 9 hours off, and delete files scheduled minutes ago as if hours old). Readers
+# show times in Korea's zone themselves (`kis-pipeline sql`, `Warehouse.read`).
+TIME_ZONE = "UTC"
 # How long a SQLite catalog waits for another process's commit before it reports a conflict.
 SQLITE_BUSY_MS = 10_000
 
@@ -173,7 +178,9 @@ def connect(
                 f"no warehouse catalog at {config.catalog_file}: run `kis-pipeline backfill` or "
                 "`make demo` first, or point KIS_WAREHOUSE (or KIS_CATALOG) at one"
             )
-        con.execute(attach_sql(config, read_only=read_only, snapshot=snapshot, as_of=as_of))
+        if as_of is not None:
+            snapshot = snapshot_at(con, config, as_of)
+        con.execute(attach_sql(config, read_only=read_only, snapshot=snapshot))
         con.execute(f"USE {ALIAS}")
     except ExtensionMissing as exc:
         con.close()
@@ -193,12 +200,27 @@ def extensions_for(config: LakeConfig) -> tuple[str, ...]:
     return (*names, "httpfs") if config.s3 is not None else names
 
 
+def snapshot_at(con: duckdb.DuckDBPyConnection, config: LakeConfig, moment: str) -> int:
+    """The newest snapshot committed at or before `moment`.
+
+    Found by DuckDB on typed times: DuckLake's own SNAPSHOT_TIME compares the catalog's time text
+    on a SQLite catalog, which is wrong within a day (see maintenance.day_cutoff)."""
+    con.execute(attach_sql(config, read_only=True))
+    try:
+        found = con.execute(
+            f"SELECT max(snapshot_id) FROM ducklake_snapshots('{ALIAS}') "
+            "WHERE snapshot_time <= ?::TIMESTAMPTZ",
+            [utc_text(moment)],
+        ).fetchone()
+    finally:
+        con.execute(f"DETACH {ALIAS}")
+    if not found or found[0] is None:
+        raise LakeError(f"the lake has no snapshot at or before {moment} (its first is later)")
+    return int(found[0])
+
+
 def attach_sql(
-    config: LakeConfig,
-    *,
-    read_only: bool = False,
-    snapshot: int | None = None,
-    as_of: str | None = None,
+    config: LakeConfig, *, read_only: bool = False, snapshot: int | None = None
 ) -> str:
     options = [f"DATA_PATH {_q(config.data_path)}"]
     if config.kind == "sqlite":
@@ -214,9 +236,20 @@ def attach_sql(
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    if as_of is not None:
-        options.append(f"SNAPSHOT_TIME {_q(as_of)}")
     return f"ATTACH {_q('ducklake:' + config.catalog)} AS {ALIAS} ({', '.join(options)})"
+
+
+def utc_text(moment: str) -> str:
+    """A time as DuckLake compares it: UTC; one without a zone is Korea's."""
+    try:
+        parsed = dt.datetime.fromisoformat(moment.strip())
+    except ValueError:
+        raise LakeError(
+            f"--as-of {moment!r} is not a time; use e.g. 2026-11-20 or '2026-11-20 18:00:00+09'"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo("Asia/Seoul"))
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 def secret_sql(s3: S3) -> str:

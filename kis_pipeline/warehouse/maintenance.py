@@ -46,6 +46,20 @@ class MaintenanceResult:
         )
 
 
+def day_cutoff(moment: dt.datetime) -> dt.datetime:
+    """The last instant of the UTC day before `moment`'s: what `older_than` of DuckLake 1.5.5's
+    expire and cleanup functions may be given on a SQLite catalog.
+
+    There they compare the catalog's time text ('2026-12-04 08:29:23+00') with the cutoff's,
+    rendered '2026-12-04T07:29:23', as text: every time of the cutoff's own day sorts before it,
+    so a cutoff one hour ago deleted the files scheduled a minute ago. A cutoff at the end of the
+    previous day sorts right against every time, so nothing younger than `moment` is touched;
+    the price is that the retention is kept up to one day longer.
+    """
+    midnight = dt.datetime.combine(moment.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+    return midnight - dt.timedelta(microseconds=1)
+
+
 def file_counts(warehouse: Warehouse) -> dict[str, int]:
     """Live data files per table."""
     frame = warehouse.query(
@@ -74,13 +88,13 @@ def maintain(
             warehouse.run(call, what=f"maintenance of {table}")
     expired = warehouse.run(
         f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => ?::TIMESTAMPTZ)",
-        [now - retention],
+        [day_cutoff(now - retention)],
         what="expiring snapshots",
     )
     result.snapshots_expired = len(expired)
     old = warehouse.run(
         f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => ?::TIMESTAMPTZ)",
-        [now - grace],
+        [day_cutoff(now - grace)],
         what="deleting old files",
     )
     result.files_deleted = len(old)

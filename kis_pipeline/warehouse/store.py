@@ -59,6 +59,11 @@ LEDGER_INLINE_ROWS = 100_000
 T = TypeVar("T")
 
 
+def utc_now() -> dt.datetime:
+    """The time a write records in the ledger (a seam for tests of freshness)."""
+    return dt.datetime.now(dt.UTC)
+
+
 class WarehouseError(Exception):
     """A write that would break the warehouse's contract; the message says what to fix."""
 
@@ -481,7 +486,7 @@ def _replace(cur: duckdb.DuckDBPyConnection, write: _Write) -> None:
         ).fetchone()
         if dupes and dupes[0]:
             raise WarehouseError(f"{spec.name}: {dupes[0]} rows would share a key {spec.key}")
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     cur.execute(
         f"INSERT INTO {_ledger(spec.name)} SELECT unnest(?::VARCHAR[]), ?::TIMESTAMPTZ",
         [[SENTINEL, *keys], now],

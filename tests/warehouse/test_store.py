@@ -179,8 +179,8 @@ def test_concurrent_scoped_writers_of_one_partition_never_undo_each_other(
     newest: dict[str, int] = {}
     reads = 0
     try:
-        deadline = time.monotonic() + 60
-        while reads < 50 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while reads < 20 and time.monotonic() < deadline:
             present = closes(wh) if wh.partitions("daily_prices") else {}
             for symbol, close in newest.items():
                 assert present.get(symbol, 0) >= close, f"{symbol}'s row was undone: {present}"
@@ -190,7 +190,7 @@ def test_concurrent_scoped_writers_of_one_partition_never_undo_each_other(
         for w in writers:
             os.kill(w.pid or 0, signal.SIGKILL)
             w.join()
-    assert reads == 50
+    assert reads == 20
 
 
 def test_maintenance_leaves_a_file_per_year_and_queries_do_not_change(tmp_path: Path) -> None:
