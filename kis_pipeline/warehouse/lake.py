@@ -143,7 +143,7 @@ def normalize_catalog(text: str) -> str:
     )
 
 
-_PASSWORD = re.compile(r"(password\s*=\s*)\S+|(://[^:/@]+:)[^@]+(@)", re.IGNORECASE)
+_PASSWORD = re.compile(r"(password\s*=\s*)[^\s\"']+|(://[^:/@]+:)[^@]+(@)", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -277,18 +277,36 @@ def _make_folder(path: Path, setting: str) -> None:
         ) from None
 
 
+_QUOTED = re.compile(r'"([^"]+\.parquet)"')
+_VERSIONS = re.compile(r"catalog version is ([\d.]+), but the extension requires version ([\d.]+)")
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
 def explain(exc: BaseException, config: LakeConfig) -> str:
-    """One line for a failure to open or use the lake, naming what to change."""
+    """One line for a failure to open or use the lake, naming what to change (no password)."""
+    return redact(_explain(exc, config))
+
+
+def _explain(exc: BaseException, config: LakeConfig) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     lowered = text.lower()
     where = redact(config.catalog)
-    if "ducklake" in lowered and "version" in lowered and (
-        "newer" in lowered or "not supported" in lowered or "unsupported" in lowered
-    ):
+    versions = _VERSIONS.search(text)
+    if versions:
+        found, wanted = versions.group(1), versions.group(2)
+        if _version(found) > _version(wanted):
+            return (
+                f"the catalog {where} was written by a newer DuckLake (format {found}) than "
+                f"this kis-pipeline reads ({wanted}); upgrade kis-pipeline to open it"
+            )
         return (
-            f"the catalog {where} was written by a newer DuckLake than this kis-pipeline's "
-            f"(DuckDB {duckdb.__version__}): {first}; upgrade kis-pipeline to open it"
+            f"the catalog {where} is of an older DuckLake format ({found}, this kis-pipeline "
+            f"reads {wanted}); back it up, then open it once with DuckDB's ATTACH option "
+            "AUTOMATIC_MIGRATION TRUE"
         )
     if config.kind == "postgres" and (
         "connection" in lowered or "could not" in lowered or "password" in lowered
@@ -297,10 +315,24 @@ def explain(exc: BaseException, config: LakeConfig) -> str:
             f"cannot reach the catalog {where}: {first}; check KIS_CATALOG and that the "
             "PostgreSQL server is running"
         )
-    if "403" in text or "access denied" in lowered or "invalidaccesskeyid" in lowered:
+    if config.s3 is not None and (
+        "403" in text or "access denied" in lowered or "invalidaccesskeyid" in lowered
+    ):
         return (
             f"the object store refused the credentials for {config.data_path}: {first}; check "
             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL"
+        )
+    if "no such file or directory" in lowered and config.local_data is not None:
+        missing = _QUOTED.search(first)
+        return (
+            f"a data file of the lake is missing: {missing.group(1) if missing else first}; "
+            f"its files were moved or deleted: point KIS_WAREHOUSE at the folder that holds "
+            "them, or restore it"
+        )
+    if "disk i/o error" in lowered or "database or disk is full" in lowered:
+        return (
+            f"cannot write the catalog {where}: {first} (is its disk full?); free some space "
+            "there and run the command again"
         )
     if "no space left" in lowered:
         return f"no space left on the disk of {config.data_path}: {first}; free some space there"

@@ -55,11 +55,14 @@ def old_tables(root: Path) -> Iterator[tuple[str, Path]]:
                 yield table_dir.name, table_dir
 
 
-def read_old_table(spec: TableSpec, table_dir: Path) -> dict[str, pl.DataFrame]:
-    """The live rows of one old table by partition (every listed partition, even empty)."""
+Entries = list[tuple[str, list[str]]]
+
+
+def live_entries(spec: TableSpec, table_dir: Path) -> Entries:
+    """The files an old table's manifest lists, with their partitions; all must be there."""
     try:
         manifest = json.loads((table_dir / MANIFEST).read_text(encoding="utf-8"))
-        entries = [(e["file"], list(e["partitions"])) for e in manifest["entries"]]
+        entries = [(str(e["file"]), list(e["partitions"])) for e in manifest["entries"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MigrateError(f"{table_dir / MANIFEST} cannot be read: {exc}") from None
     missing = [f for f, _ in entries if not (table_dir / f).is_file()]
@@ -68,36 +71,44 @@ def read_old_table(spec: TableSpec, table_dir: Path) -> dict[str, pl.DataFrame]:
             f"{spec.name}: {len(missing)} file(s) its manifest lists are missing "
             f"(e.g. {table_dir / missing[0]}); restore them before migrating"
         )
-    keys = sorted({p for _, parts in entries for p in parts})
+    return entries
+
+
+def read_old_table(spec: TableSpec, table_dir: Path, entries: Entries) -> dict[str, pl.DataFrame]:
+    """The live rows of one old table by partition (every listed partition, even empty)."""
     if not entries:
         return {}
+    keys = sorted({p for _, parts in entries for p in parts})
     rows = pl.read_parquet(
         [table_dir / f for f, _ in entries], schema=spec.schema, missing_columns="insert"
     )
     rows = typed(spec, rows).with_columns(spec.partition_expr().alias("_partition"))
-    by_key = {key[0]: part.drop("_partition") for key, part in rows.partition_by(
-        "_partition", as_dict=True
-    ).items()}
+    pieces = rows.partition_by("_partition", as_dict=True)
+    by_key = {key[0]: part.drop("_partition") for key, part in pieces.items()}
     empty = pl.DataFrame(schema=spec.schema)
     return {key: by_key.get(key, empty) for key in keys}
 
 
 def migrate(warehouse: Warehouse, *, progress: TextIO | None = None) -> MigrateResult:
-    """Copy every table of the manifest layout under `warehouse.root` into its lake."""
+    """Copy every table of the manifest layout under `warehouse.root` into its lake: every
+    manifest is checked before anything is written, then each table is one transaction."""
     result = MigrateResult(old=warehouse.root / OLD_DIR)
+    planned = []
     for name, table_dir in old_tables(warehouse.root):
         spec = TABLES.get(name)
         if spec is None:
             result.skipped.append(name)
-            continue
-        frames = read_old_table(spec, table_dir)
+        else:
+            planned.append((spec, table_dir, live_entries(spec, table_dir)))
+    for spec, table_dir, entries in planned:
+        frames = read_old_table(spec, table_dir, entries)
         if frames:
-            warehouse.write_partitions(name, frames)
-        result.rows[name] = sum(f.height for f in frames.values())
-        result.partitions[name] = len(frames)
+            warehouse.write_partitions(spec.name, frames)
+        result.rows[spec.name] = sum(f.height for f in frames.values())
+        result.partitions[spec.name] = len(frames)
         if progress is not None:
             print(
-                f"   {name:24} {result.partitions[name]:>6} partitions {result.rows[name]:>12,} rows",
+                f"   {spec.name:24} {len(frames):>6} partitions {result.rows[spec.name]:>12,} rows",
                 file=progress,
             )
     return result

@@ -198,6 +198,14 @@ class Warehouse:
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r}, {self.lake.describe()})"
 
+    def _reset(self) -> None:
+        """Drop the connection after a failure (a full disk can leave the catalog's SQLite
+        handle unusable): the next call opens a fresh one."""
+        with self._guard:
+            with contextlib.suppress(duckdb.Error):
+                self.close()
+            self._con = None
+
     def close(self) -> None:
         if self._con is not None and self._pid == os.getpid():
             self._con.close()
@@ -210,9 +218,18 @@ class Warehouse:
         with self._guard:
             if self._con is None or self._pid != os.getpid():
                 # A forked child must not share its parent's connection.
-                self._con, self._pid, self._ready = connect(self.lake), os.getpid(), {}
+                try:
+                    self._con = connect(self.lake)
+                except LakeError as exc:
+                    raise WarehouseError(str(exc)) from exc
+                self._pid, self._ready = os.getpid(), {}
             cursor = self._con.cursor()
-        cursor.execute(f"USE {ALIAS}")
+        try:
+            cursor.execute(f"USE {ALIAS}")
+        except duckdb.Error as exc:
+            cursor.close()
+            self._reset()
+            raise WarehouseError(explain(exc, self.lake)) from exc
         return cursor
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
@@ -221,6 +238,7 @@ class Warehouse:
             try:
                 return cur.execute(sql, params or []).pl()
             except duckdb.Error as exc:
+                self._reset()
                 raise WarehouseError(explain(exc, self.lake)) from exc
 
     def run(
@@ -382,6 +400,7 @@ class Warehouse:
             except duckdb.Error as exc:
                 _rollback(cur)
                 if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
+                    self._reset()
                     raise WarehouseError(f"{what}: {explain(exc, self.lake)}") from exc
             except LakeError as exc:
                 _rollback(cur)
