@@ -13,10 +13,15 @@ names the tables plainly. Errors a person meets are turned into one line naming 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import os
+import random
 import re
+import time
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -180,8 +185,8 @@ def connect(
             )
         if as_of is not None:
             snapshot = snapshot_at(con, config, as_of)
-        con.execute(attach_sql(config, read_only=read_only, snapshot=snapshot))
-        con.execute(f"USE {ALIAS}")
+        with _creating(config, read_only):
+            _attach(con, attach_sql(config, read_only=read_only, snapshot=snapshot))
     except ExtensionMissing as exc:
         con.close()
         raise LakeError(str(exc)) from None
@@ -192,6 +197,55 @@ def connect(
         con.close()
         raise
     return con
+
+
+@contextlib.contextmanager
+def _creating(config: LakeConfig, read_only: bool) -> Iterator[None]:
+    """Hold a lock beside a local catalog file while attaching it: DuckLake creates a new
+    catalog's tables one by one, and a second process attaching midway would find it half made.
+    (Attaching is once per process; writes take no lock: the catalog's transactions order them.)
+    """
+    path = config.catalog_file
+    if read_only or path is None:
+        yield
+        return
+    fd = os.open(path.with_name(f".{path.name}.create-lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# Processes that open a new lake at once race to create its catalog; the losers wait and retry.
+ATTACH_ATTEMPTS = 20
+
+
+def _attach(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    for attempt in range(1, ATTACH_ATTEMPTS + 1):
+        try:
+            con.execute(sql)
+            # Using it reads the catalog's newest snapshot: a catalog still being made, or busy
+            # for a moment, fails here rather than in the first query.
+            con.execute(f"USE {ALIAS}")
+            return
+        except duckdb.Error as exc:
+            text = str(exc).lower()
+            racing = any(
+                words in text
+                for words in (
+                    "database is locked",
+                    "already exists",
+                    "unable to open database",
+                    "ducklake_snapshot does not exist",
+                )
+            )
+            if not racing or attempt == ATTACH_ATTEMPTS:
+                raise
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
+            time.sleep(0.05 * attempt * random.uniform(0.5, 1.5))
 
 
 def extensions_for(config: LakeConfig) -> tuple[str, ...]:

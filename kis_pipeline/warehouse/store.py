@@ -215,6 +215,14 @@ class Warehouse:
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own to the lake (cheap: one attached lake per process)."""
+        try:
+            return self._open_cursor()
+        except duckdb.Error as exc:
+            self._reset()
+            raise WarehouseError(explain(exc, self.lake)) from exc
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """`_cursor`, its DuckDB errors as they are (a busy catalog is retried by writes)."""
         with self._guard:
             if self._con is None or self._pid != os.getpid():
                 # A forked child must not share its parent's connection.
@@ -226,20 +234,26 @@ class Warehouse:
             cursor = self._con.cursor()
         try:
             cursor.execute(f"USE {ALIAS}")
-        except duckdb.Error as exc:
+        except duckdb.Error:
             cursor.close()
-            self._reset()
-            raise WarehouseError(explain(exc, self.lake)) from exc
+            raise
         return cursor
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        """The answer to `sql` on the lake (tables by their plain names) as a polars frame."""
-        with contextlib.closing(self._cursor()) as cur:
+        """The answer to `sql` on the lake (tables by their plain names) as a polars frame; a
+        catalog busy for a moment is asked again."""
+        wait = RETRY_FIRST_S
+        for attempt in itertools.count(1):
             try:
-                return cur.execute(sql, params or []).pl()
+                with contextlib.closing(self._open_cursor()) as cur:
+                    return cur.execute(sql, params or []).pl()
             except duckdb.Error as exc:
-                self._reset()
-                raise WarehouseError(explain(exc, self.lake)) from exc
+                if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
+                    self._reset()
+                    raise WarehouseError(explain(exc, self.lake)) from exc
+            time.sleep(wait * random.uniform(0.5, 1.5))
+            wait = min(wait * 2, RETRY_MAX_S)
+        raise AssertionError("unreachable")
 
     def run(
         self, sql: str, params: Sequence[Any] | None = None, *, what: str
@@ -385,8 +399,9 @@ class Warehouse:
         """Run `work` in one transaction, retrying lost catalog races; returns the snapshot."""
         wait = RETRY_FIRST_S
         for attempt in itertools.count(1):
-            cur = self._cursor()
+            cur: duckdb.DuckDBPyConnection | None = None
             try:
+                cur = self._open_cursor()
                 cur.execute("BEGIN TRANSACTION")
                 work(cur)
                 cur.execute("COMMIT")
@@ -402,11 +417,14 @@ class Warehouse:
                 if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
                     self._reset()
                     raise WarehouseError(f"{what}: {explain(exc, self.lake)}") from exc
+                if cur is None:
+                    self._reset()
             except LakeError as exc:
                 _rollback(cur)
                 raise WarehouseError(str(exc)) from exc
             finally:
-                cur.close()
+                if cur is not None:
+                    cur.close()
             time.sleep(wait * random.uniform(0.5, 1.5))
             wait = min(wait * 2, RETRY_MAX_S)
         raise AssertionError("unreachable")
@@ -597,9 +615,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):
-        cur.execute("ROLLBACK")
+def _rollback(cur: duckdb.DuckDBPyConnection | None) -> None:
+    if cur is not None:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
 
 
 _NOT_RACES = ("no space left", "read-only", "permission denied", "disk is full", "full")
@@ -614,6 +633,7 @@ def _conflict(exc: duckdb.Error) -> bool:
         isinstance(exc, duckdb.TransactionException)
         or "conflict" in text
         or "database is locked" in text
+        or "unable to open database" in text
         or "could not serialize" in text
         or "deadlock" in text
     )
