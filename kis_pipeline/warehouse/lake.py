@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import os
 import random
 import re
 import time
@@ -28,6 +26,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from kis_pipeline.kis.state import file_lock
 from kis_pipeline.warehouse.extensions import ExtensionMissing, load
 
 ALIAS = "lake"
@@ -209,13 +208,8 @@ def _creating(config: LakeConfig, read_only: bool) -> Iterator[None]:
     if read_only or path is None:
         yield
         return
-    fd = os.open(path.with_name(f".{path.name}.create-lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path.with_name(f".{path.name}.create-lock")):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # Processes that open a new lake at once race to create its catalog; the losers wait and retry.
