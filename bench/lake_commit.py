@@ -35,26 +35,22 @@ FIRST = dt.date(2020, 1, 1)
 
 
 def bars(day: dt.date, symbols: int) -> pl.DataFrame:
-    n = symbols
-    return pl.DataFrame(
-        {
-            "date": [day] * n,
-            "symbol": [f"{i:06d}" for i in range(n)],
-            "open": list(range(n)),
-            "high": list(range(n)),
-            "low": list(range(n)),
-            "close": list(range(n)),
-            "volume": [1000] * n,
-            "value": [100_000] * n,
-            "change": [0] * n,
-            "venue": ["KRX"] * n,
-            "ex_rights_code": ["00"] * n,
-            "split_ratio": [0.0] * n,
-            "revaluation_reason": [""] * n,
-            "is_modified": [False] * n,
-            "quality_flag": [None] * n,
-        },
-        schema=schemas.DAILY_PRICES,
+    """`symbols` bars of one day in the `daily_prices` schema (values do not matter here)."""
+    price = pl.int_range(symbols, dtype=pl.Int64)
+    constants = {"volume": 1000, "value": 100_000, "change": 0, "venue": "KRX"}
+    return (
+        pl.select(symbol=price.cast(pl.String).str.zfill(6))
+        .with_columns(date=pl.lit(day), open=price, high=price, low=price, close=price)
+        .with_columns(pl.lit(v).alias(k) for k, v in constants.items())
+        .with_columns(
+            ex_rights_code=pl.lit("00"),
+            split_ratio=pl.lit(0.0),
+            revaluation_reason=pl.lit(""),
+            is_modified=pl.lit(False),
+            quality_flag=pl.lit(None, pl.String),
+        )
+        .select(list(schemas.DAILY_PRICES))
+        .cast(dict(schemas.DAILY_PRICES))
     )
 
 
