@@ -450,7 +450,11 @@ class Warehouse:
         spec = _spec(table)
         if table not in self.tables():
             return pl.DataFrame(schema=spec.schema)
-        return typed(spec, self.query(f'SELECT * FROM "{table}" WHERE {where}', list(params)))
+        # In a fixed order (as each partition's file was sorted before), whatever files the
+        # rows are in now.
+        order = ", ".join(_ident(c) for c in dict.fromkeys((spec.partition_column, *spec.sort)))
+        sql = f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order}'
+        return typed(spec, self.query(sql, list(params)))
 
 
 def typed(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:

@@ -356,7 +356,6 @@ def test_the_calendar_covers_the_turn_of_the_year_as_it_was(replay: Replay) -> N
 
 def test_maintenance_runs_every_morning_and_keeps_a_file_per_year(replay: Replay) -> None:
     from kis_pipeline.warehouse import TABLES
-    from kis_pipeline.warehouse.maintenance import file_counts
 
     runs = [
         run
@@ -365,6 +364,9 @@ def test_maintenance_runs_every_morning_and_keeps_a_file_per_year(replay: Replay
         if run.schedule == "warehouse_maintenance_schedule"
     ]
     assert len(runs) == len(DAYS)
-    # Every daily table spans 2025 and 2026 at most: two files each, whatever the days.
-    counts = {t: n for t, n in file_counts(replay.warehouse).items() if TABLES[t].layout is None}
-    assert counts and all(n <= 2 for n in counts.values()), counts
+    # After each morning's run every daily table (2025 and 2026 at most) has one file a year.
+    for run in runs:
+        files = run.metadata["warehouse_maintenance"]["files"]
+        after = {t: int(text.split(" -> ")[1]) for t, text in files.items()}
+        daily = {t: n for t, n in after.items() if TABLES[t].layout is None}
+        assert all(n <= 2 for n in daily.values()), (run.when, daily)
