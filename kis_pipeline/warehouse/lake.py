@@ -179,8 +179,9 @@ def connect(
                 _make_folder(config.catalog_file.parent, "KIS_CATALOG")
         if read_only and config.catalog_file is not None and not config.catalog_file.exists():
             raise LakeError(
-                f"no warehouse catalog at {config.catalog_file}: run `kis-pipeline backfill` or "
-                "`make demo` first, or point KIS_WAREHOUSE (or KIS_CATALOG) at one"
+                f"no warehouse at {config.catalog_file.parent} (no catalog "
+                f"{config.catalog_file.name}): run `kis-pipeline backfill` or `make demo` first, "
+                "or point KIS_WAREHOUSE (or KIS_CATALOG) at one"
             )
         if as_of is not None:
             snapshot = snapshot_at(con, config, as_of)
