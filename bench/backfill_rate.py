@@ -99,7 +99,7 @@ def seed(wh: Warehouse, market: Market, start: dt.date, end: dt.date) -> None:
             },
             schema=TABLES["trading_calendar"].schema,
         )
-        wh.write_partition("trading_calendar", str(year), frame, refresh=False)
+        wh.write_partition("trading_calendar", str(year), frame)
     day = market.last_completed_session()
     listings = market.listings
     n = len(listings)

@@ -1,20 +1,20 @@
-"""DuckDB layout benchmark: what monthly compaction buys, and how far it is from ideal.
+"""DuckDB layout benchmark: what lake maintenance buys, and how far the lake is from ideal.
 
 Writes 10 years x 2,700 symbols of daily prices straight from the simulator's market model
 (`Market.prices_frame`, not through the API) into a warehouse, one `daily_prices` partition
 per day, as the nightly pipeline leaves it. Then, in one run, times the same three queries on
-three layouts of the same rows:
+layouts of the same rows:
 
-- daily: the uncompacted layout, one small file per trading day;
-- compacted: after `Warehouse.compact` (closed months: one file per month, sorted by
-  (symbol, date)), the recent open month still daily;
+- daily: the lake as the daily writes leave it (a file per day), queried through the lake;
+- compacted: the lake after `warehouse_maintenance` (`maintenance.maintain`: one file per
+  year, sorted by the table's layout), queried through the lake;
 - ideal: one file of the whole table sorted by (symbol, date);
-- what-if: the compacted files rewritten with small row groups (`--row-group`), to show how
-  much of the gap to ideal is row-group pruning rather than file count.
+- what-if: the maintained lake's files rewritten with `--row-group` rows per group, read as
+  plain Parquet (no catalog), to separate the catalog's cost from the files'.
 
 Queries: one symbol's history, one day's cross-section, a full-table aggregate. Each is run
 once to warm up, then `--runs` times; the median is reported, with the ratios daily/compacted
-(what compaction buys) and compacted/ideal (how far from ideal).
+(what maintenance buys) and compacted/ideal (how far from ideal).
 
     .venv/bin/python bench/duckdb_layout.py [--universe 2700] [--years 10] [--runs 7]
 """
@@ -39,7 +39,8 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.warehouse.maintenance import maintain
 
 RESULTS = Path(__file__).parent / "results"
 KST = zoneinfo.ZoneInfo("Asia/Seoul")
@@ -73,8 +74,7 @@ def write_daily(wh: Warehouse, frame: pl.DataFrame) -> tuple[int, float]:
     started = time.perf_counter()
     parts = frame.partition_by("date", as_dict=True)
     for (day,), part in sorted(parts.items()):
-        wh.write_partition(TABLE, day.isoformat(), part, refresh=False)
-    wh.refresh_catalog()
+        wh.write_partition(TABLE, day.isoformat(), part)
     return len(parts), time.perf_counter() - started
 
 
@@ -95,12 +95,25 @@ def queries(day: dt.date) -> dict[str, str]:
     }
 
 
-def time_queries(files: list[Path], day: dt.date, runs: int) -> dict[str, float]:
-    """Median seconds of each query over `files`, on a fresh connection (no cached footers)."""
-    listed = ", ".join(f"'{f}'" for f in files)
+Source = list[Path] | Warehouse
+
+
+def open_prices(source: Source) -> duckdb.DuckDBPyConnection:
+    """A fresh connection (no cached footers) with `prices` over the files or the lake."""
+    if isinstance(source, Warehouse):
+        con = connect(source)
+        con.execute(f"CREATE TEMP VIEW prices AS SELECT * FROM lake.{TABLE}")
+        return con
+    listed = ", ".join(f"'{f}'" for f in source)
     con = duckdb.connect(":memory:")
+    con.execute(f"CREATE VIEW prices AS SELECT * FROM read_parquet([{listed}])")
+    return con
+
+
+def time_queries(source: Source, day: dt.date, runs: int) -> dict[str, float]:
+    """Median seconds of each query over `source`, on a fresh connection."""
+    con = open_prices(source)
     try:
-        con.execute(f"CREATE VIEW prices AS SELECT * FROM read_parquet([{listed}])")
         out: dict[str, float] = {}
         for name, sql in queries(day).items():
             con.execute(sql).fetchall()  # warm-up: page cache and plan
@@ -115,27 +128,31 @@ def time_queries(files: list[Path], day: dt.date, runs: int) -> dict[str, float]
         con.close()
 
 
-def row_counts(files: list[Path], day: dt.date) -> dict[str, int]:
+def row_counts(source: Source, day: dt.date) -> dict[str, int]:
     """Rows each query returns, to prove the layouts hold the same data."""
-    listed = ", ".join(f"'{f}'" for f in files)
-    con = duckdb.connect(":memory:")
+    con = open_prices(source)
     try:
-        con.execute(f"CREATE VIEW prices AS SELECT * FROM read_parquet([{listed}])")
         return {name: len(con.execute(sql).fetchall()) for name, sql in queries(day).items()}
     finally:
         con.close()
 
 
+def lake_files(wh: Warehouse) -> list[Path]:
+    frame = wh.query(f"SELECT data_file FROM ducklake_list_files('lake', '{TABLE}')")
+    return [Path(f) for f in frame["data_file"].to_list()]
+
+
 def measure(
-    label: str, files: list[Path], day: dt.date, runs: int, log: Callable[[str], None]
+    label: str, source: Source, day: dt.date, runs: int, log: Callable[[str], None]
 ) -> dict[str, object]:
+    files = lake_files(source) if isinstance(source, Warehouse) else source
     size = sum(f.stat().st_size for f in files)
     log(f"{label}: {len(files)} files, {size / 1e6:.0f} MB")
     return {
         "files": len(files),
         "bytes": size,
-        "rows_returned": row_counts(files, day),
-        "median_s": time_queries(files, day, runs),
+        "rows_returned": row_counts(source, day),
+        "median_s": time_queries(source, day, runs),
     }
 
 
@@ -168,20 +185,19 @@ def main() -> int:
         day = frame["date"].unique().sort()[frame["date"].n_unique() // 2]
 
         results: dict[str, dict[str, object]] = {}
-        results["daily"] = measure("daily", wh.live_files(TABLE), day, args.runs, log)
+        results["daily"] = measure("daily", wh, day, args.runs, log)
 
-        cutoff = end.replace(day=1)
         started = time.perf_counter()
-        compacted = wh.compact(TABLE, before=cutoff)
+        compacted = maintain(wh)
         compact_s = time.perf_counter() - started
         log(
-            f"compaction: {compacted.files_before} -> {compacted.files_after} files, "
-            f"{compact_s:.1f} s"
+            f"maintenance: {compacted.files_before.get(TABLE)} -> "
+            f"{compacted.files_after.get(TABLE)} files, {compact_s:.1f} s"
         )
-        results["compacted"] = measure("compacted", wh.live_files(TABLE), day, args.runs, log)
+        results["compacted"] = measure("compacted", wh, day, args.runs, log)
 
         what_if = []
-        for number, path in enumerate(wh.live_files(TABLE)):
+        for number, path in enumerate(lake_files(wh)):
             target = root / "what-if" / f"part-{number:04d}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             pl.read_parquet(path).write_parquet(

@@ -11,7 +11,7 @@ Every `--sample` seconds it records: the spool backlog (sealed segments and byte
 tick_segment_job runs launched and in flight, CPU % (of one core) of the collector, of the
 daemon with its code servers, and of the persistence runs (psutil; see CpuMeter), the size of
 DAGSTER_HOME and the 1-minute load average (the machine is shared). A watcher notes when each
-catalog swap makes a segment readable through DuckDB; receive -> queryable latency is that
+lake snapshot makes a segment readable through DuckDB; receive -> queryable latency is that
 moment minus each tick's `received_at`. After `--minutes` the collector stops; the daemon
 drains the spool, then the script checks what the simulator sent against what the warehouse
 holds. `tick_collector_sensor` is stopped: the benchmark runs its own collector for a fixed
@@ -42,16 +42,18 @@ import duckdb
 import psutil
 from stream_e2e import REPO, _collector_ticks, save, sim_stats, start_simulator
 
+from kis_pipeline.warehouse import LakeError, Warehouse, WarehouseError, connect
+
 JOB = "tick_segment_job"
 TICK_TABLES = ("trade_ticks", "orderbook_ticks")
 
 
 class CatalogWatcher(threading.Thread):
-    """Notes, for every segment, the first moment its rows are readable through the catalog."""
+    """Notes, for every segment, the first moment its rows are readable through the lake."""
 
-    def __init__(self, catalog: Path, poll_s: float = 0.25) -> None:
+    def __init__(self, warehouse: Path, poll_s: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.catalog = catalog
+        self.warehouse = Warehouse(warehouse)
         self.poll_s = poll_s
         self.seen: dict[str, float] = {}
         self._halt = threading.Event()
@@ -60,23 +62,25 @@ class CatalogWatcher(threading.Thread):
         last = None
         while not self._halt.is_set():
             try:
-                stamp = self.catalog.stat().st_mtime_ns
-            except FileNotFoundError:
-                stamp = None
-            if stamp is not None and stamp != last:
-                swapped = time.time()
+                snapshot = (
+                    self.warehouse.snapshot() if self.warehouse.lake.catalog_file.exists() else None
+                )  # type: ignore[union-attr]
+            except WarehouseError:
+                snapshot = None
+            if snapshot is not None and snapshot != last:
+                committed = time.time()
                 try:
-                    self._note(swapped)
-                    last = stamp
-                except duckdb.Error:
-                    pass  # swapped again while opening it: look at the next one
+                    self._note(committed)
+                    last = snapshot
+                except (duckdb.Error, LakeError):
+                    pass  # look again at the next poll
             self._halt.wait(self.poll_s)
 
     def _note(self, when: float) -> None:
-        con = duckdb.connect(str(self.catalog), read_only=True)
+        con = connect(self.warehouse)
         try:
-            views = con.execute("select view_name from duckdb_views()").fetchall()
-            present = {name for (name,) in views}
+            listed = con.execute("select table_name from duckdb_tables()").fetchall()
+            present = {name for (name,) in listed}
             for table in TICK_TABLES:
                 if table in present:
                     query = f"select distinct segment_id from {table}"
@@ -222,7 +226,7 @@ def start_daemon(env: dict[str, str], root: Path) -> subprocess.Popen[bytes]:
 
 def latencies(warehouse: Path, seen: dict[str, float]) -> dict[str, Any]:
     """p50/p99 over every stored tick of (moment its segment became readable - received_at)."""
-    con = duckdb.connect(str(warehouse / "kis.duckdb"), read_only=True)
+    con = connect(Warehouse(warehouse))
     try:
         con.execute("create temp table seen (segment_id varchar, seen_ms double)")
         con.executemany("insert into seen values (?, ?)", [(s, t * 1e3) for s, t in seen.items()])
@@ -313,7 +317,7 @@ def bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         stderr=subprocess.STDOUT,
     )
     daemon = start_daemon(env, root)
-    watcher = CatalogWatcher(warehouse / "kis.duckdb")
+    watcher = CatalogWatcher(warehouse)
     watcher.start()
     meter = CpuMeter(collector.pid, home)
     meter.start()

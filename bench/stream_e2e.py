@@ -214,9 +214,9 @@ def run_rate(
         worker.wait(60)
         sim.send_signal(signal.SIGTERM)
         sim.wait(30)
-        import duckdb
+        from kis_pipeline.warehouse import Warehouse, connect
 
-        con = duckdb.connect(str(root / "warehouse" / "kis.duckdb"), read_only=True)
+        con = connect(Warehouse(root / "warehouse"))
         stored = sum(
             con.execute(f"select count(*) from {t}").fetchone()[0]  # type: ignore[index]
             for t in ("trade_ticks", "orderbook_ticks")

@@ -100,7 +100,7 @@ def measure(args: argparse.Namespace, root: Path) -> None:
     recover_all_idle(spool)
     warehouse = Warehouse(root / "warehouse")
     for segment_id in spool.sealed_ids():
-        promote_segment(warehouse, spool, segment_id, refresh=False)
+        promote_segment(warehouse, spool, segment_id)
     trades = warehouse.read("trade_ticks")
     source = (
         pl.col("source").fill_null("websocket")

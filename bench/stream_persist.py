@@ -3,7 +3,7 @@
 Builds sealed segments offline from the simulator's own tick tapes (20 symbols, trades and
 order book, multi-record frames like the WebSocket app sends at high rates), then persists them
 with `promote_segment` exactly as a Dagster run does (bulk parse with polars, typed frames,
-one Parquet piece per table, manifest publish, catalog refresh) and reports records per second,
+the tick tables in one lake transaction per segment) and reports records per second,
 overall and for the parse step alone.
 
     .venv/bin/python bench/stream_persist.py [--segments 8] [--records 200000]

@@ -284,7 +284,7 @@ def _calendar_keys(
     )
     if not needs:
         return {}
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     end = min(request.end, dt.datetime.now(KST).date())
     covered = calendar_frame(wh, request.start, end).height >= (end - request.start).days + 1
     if covered and calendar not in selected:
@@ -314,7 +314,7 @@ def _reference_keys(
     from kis_pipeline.warehouse import Warehouse
 
     symbols = dg.AssetKey("symbols")
-    if not graph.has(symbols) or Warehouse(settings.warehouse).partitions("symbols"):
+    if not graph.has(symbols) or Warehouse.from_settings(settings).partitions("symbols"):
         return {}
     needs = any(
         key == symbols or symbols in runner.selected_ancestors(graph, key, {symbols})
@@ -382,12 +382,8 @@ def run_backfill(
         reaped = runner.reap_stale_runs(instance)
         if reaped:
             stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")
-        # What a killed command left: files it wrote but never published, its progress folder.
-        from kis_pipeline.warehouse import Warehouse
-
-        swept = Warehouse(live.warehouse).sweep_unpublished()
-        if swept:
-            stream.write(f"removed {swept} unpublished file(s) a stopped run left behind\n")
+        # What a killed command left: its progress folder. (Files a killed run wrote but never
+        # committed are no part of the lake; maintenance deletes them.)
         progress_files.sweep_scratch()
         runs = plan(request, defs, assets, instance, settings=live, stream=stream)
         if not runs:
@@ -515,7 +511,7 @@ def _rejects_since(settings: KisSettings, since: dt.datetime) -> dict[str, int]:
     from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.rejects import rest_rejects_since
 
-    frame = rest_rejects_since(Warehouse(settings.warehouse), since)
+    frame = rest_rejects_since(Warehouse.from_settings(settings), since)
     records = frame.unique(subset=["target_table", "endpoint", "symbol", "date", "raw"])
     counts = records.group_by("target_table").len().sort("target_table")
     return dict(counts.iter_rows())
@@ -545,7 +541,7 @@ def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Seque
     spec = TABLES.get(table)
     if spec is None:
         return 0
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     if spec.partition_by == "year":
         keys = sorted({k[:4] for k in keys})
     frame = wh.read(table, list(keys)) if keys else wh.read(table)

@@ -98,8 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--symbols", default="")
     stream.add_argument("--persist", action="store_true")
 
-    sql = commands.add_parser("sql", help="run SQL on the warehouse catalog")
+    sql = commands.add_parser("sql", help="run SQL on the warehouse (read-only)")
     sql.add_argument("query")
+    sql.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for people; csv, or json (one array of row objects) for scripts",
+    )
+    when = sql.add_mutually_exclusive_group()
+    when.add_argument(
+        "--snapshot", type=int, help="answer from lake snapshot N (a run's lake_snapshot)"
+    )
+    when.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="answer from the lake as it was at this time, e.g. '2026-11-20 18:00:00+09'",
+    )
+
+    commands.add_parser("shell", help="open the DuckDB command line on the warehouse, read-only")
+
+    lake = commands.add_parser("warehouse", help="warehouse upkeep")
+    lake_commands = lake.add_subparsers(dest="warehouse_command", required=True)
+    lake_commands.add_parser(
+        "migrate", help="copy a warehouse of the manifest layout (before DuckLake) into the lake"
+    )
 
     dev = commands.add_parser("dev", help="start the Dagster UI on the warehouse")
     dev.add_argument("--host", default="127.0.0.1")
@@ -202,9 +226,17 @@ def _run(args: argparse.Namespace) -> int:
 
         return backfill_command(args)
     if args.command == "sql":
-        from kis_pipeline.cli_batch import sql_command
+        from kis_pipeline.cli_lake import sql_command
 
-        return sql_command(args.query)
+        return sql_command(args.query, fmt=args.fmt, snapshot=args.snapshot, as_of=args.as_of)
+    if args.command == "shell":
+        from kis_pipeline.cli_lake import shell_command
+
+        return shell_command()
+    if args.command == "warehouse":
+        from kis_pipeline.cli_lake import migrate_command
+
+        return migrate_command()
     if args.command == "dev":
         from kis_pipeline.cli_batch import dev_command
 

@@ -1,4 +1,4 @@
-"""The batch subcommands of `kis-pipeline`: `backfill`, `sql` and `dev` (argument parsing
+"""The batch subcommands of `kis-pipeline`: `backfill` and `dev` (argument parsing
 stays in `cli.py`). Each returns the process exit code and prints errors as one line."""
 
 from __future__ import annotations
@@ -10,15 +10,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import duckdb
-import polars as pl
-
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.writable import Place, diagnose, places, reporting, require_writable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MAX_PRINTED_ROWS = 100
 WORKSPACE = """\
 load_from:
   - python_module:
@@ -70,46 +66,6 @@ def batch_places(settings: KisSettings) -> list[Place]:
     require_writable(wanted[-1:])
     require_reachable(settings)
     return wanted
-
-
-def sql_command(query: str, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
-    from kis_pipeline.warehouse import Warehouse
-    from kis_pipeline.warehouse.catalog import connect
-
-    # Reading the warehouse calls no API, so it needs no app key in any KIS_ENV.
-    settings = KisSettings.from_env(require_keys=False)
-    wh = Warehouse(settings.warehouse)
-    if not wh.catalog_path.exists() and not wh.tables():
-        print(
-            f"error: no warehouse at {wh.root.resolve()} (KIS_WAREHOUSE): run "
-            "`kis-pipeline backfill` or `make demo` first, or point KIS_WAREHOUSE at one",
-            file=err,
-        )
-        return 1
-    try:
-        with connect(wh) as con:
-            relation = con.sql(query)
-            if relation is None:
-                print("OK", file=out)
-                return 0
-            frame = relation.pl()
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"error: {first}", file=err)
-        return 1
-    shown = frame.head(MAX_PRINTED_ROWS)
-    with pl.Config(
-        tbl_rows=MAX_PRINTED_ROWS,
-        tbl_cols=-1,
-        tbl_width_chars=200,
-        fmt_str_lengths=60,
-        tbl_hide_dataframe_shape=True,
-    ):
-        print(shown, file=out)
-    more = f", first {MAX_PRINTED_ROWS} shown" if frame.height > MAX_PRINTED_ROWS else ""
-    print(f"({frame.height} row{'s' if frame.height != 1 else ''}{more})", file=out)
-    return 0
 
 
 def dev_command(host: str, port: int, *, err: TextIO | None = None, debug: bool = False) -> int:

@@ -30,7 +30,7 @@ from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.runtime import backend
-from kis_pipeline.warehouse import TABLES, Warehouse, connect
+from kis_pipeline.warehouse import Warehouse, connect
 
 T = TypeVar("T")
 SESSIONS = 60
@@ -161,35 +161,31 @@ def _persist_with_sensor(settings: KisSettings) -> int:
                     return runs
 
 
-def _compact(settings: KisSettings) -> None:
-    from kis_pipeline.defs.maintenance import warehouse_compaction
+def _maintain() -> None:
+    from kis_pipeline.defs.maintenance import warehouse_maintenance
     from kis_pipeline.defs.resources import WarehouseResource
 
     dg.materialize(
-        [warehouse_compaction], resources={"warehouse": WarehouseResource()}, run_config=QUIET
+        [warehouse_maintenance], resources={"warehouse": WarehouseResource()}, run_config=QUIET
     )
-    wh = Warehouse(settings.warehouse)
-    # Streamed days end at most tomorrow (the simulator plays the next session at night).
-    tomorrow = dt.date.today() + dt.timedelta(days=2)
-    for table in wh.tables():
-        spec = TABLES.get(table)
-        if spec is not None and spec.compaction == "day":
-            wh.compact(table, before=tomorrow, grain="day", refresh=False)
-    wh.refresh_catalog()
 
 
 def _show_tables(settings: KisSettings) -> None:
-    wh = Warehouse(settings.warehouse)
+    from kis_pipeline.warehouse.maintenance import file_counts
+
+    wh = Warehouse.from_settings(settings)
+    files = file_counts(wh)
     with connect(wh) as con:
         for table in wh.tables():
-            count = con.execute(f'select count(*) from "{table}"').fetchone()
-            files = len(wh.live_files(table))
-            print(f"   {table:24} {count[0] if count else 0:>10,} rows  {files:>4} files")
+            found = con.execute(f'select count(*) from "{table}"').fetchone()
+            count = found[0] if found else 0
+            print(f"   {table:24} {count:>10,} rows  {files.get(table, 0):>4} files")
+    print(f"   (lake snapshot {wh.snapshot()}: `kis-pipeline sql --snapshot N` reads an older one)")
 
 
 def _show_queries(settings: KisSettings) -> None:
     with (
-        connect(Warehouse(settings.warehouse)) as con,
+        connect(Warehouse.from_settings(settings)) as con,
         pl.Config(tbl_hide_dataframe_shape=True, tbl_width_chars=110, fmt_str_lengths=20),
     ):
         for title, query in QUERIES:
@@ -231,7 +227,7 @@ def run_demo() -> int:
             lambda: _persist_with_sensor(settings),
         )
         print(f"   {runs} persistence run(s); {outcome.summary.frames:,} frames received")
-        _step("Compact closed months and finished tick days", lambda: _compact(settings))
+        _step("Maintain the lake: merge small files, expire old snapshots", _maintain)
     print("\n== Warehouse")
     _show_tables(settings)
     _show_queries(settings)

@@ -33,7 +33,7 @@ def check_listed(symbols: Sequence[str], settings: KisSettings) -> None:
         return
     from kis_pipeline.warehouse import Warehouse
 
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     dates = wh.partitions("symbols")
     if dates:
         listed = set(wh.read("symbols", [dates[-1]])["symbol"].to_list())

@@ -288,8 +288,8 @@ def test_sql_prints_a_table_and_bad_sql_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: Catalog Error") and len(err.strip().splitlines()) == 1
 
-    # The catalog is opened read-only: a write is refused, not performed.
-    assert main(["sql", "drop view symbols"]) == 1
+    # The lake is opened read-only: a write is refused, not performed.
+    assert main(["sql", "drop table symbols"]) == 1
     assert "read-only" in capsys.readouterr().err
 
 

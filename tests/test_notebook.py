@@ -94,9 +94,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             "value": [b.value for b in bars],
         }
         key = day.isoformat()
-        warehouse.write_partition(
-            "daily_prices", key, frame_like("daily_prices", rows), refresh=False
-        )
+        warehouse.write_partition("daily_prices", key, frame_like("daily_prices", rows))
         factors = [market.adj_factor(s, day) for s in symbols]
         adjusted = {
             **rows,
@@ -107,7 +105,6 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             "daily_prices_adjusted",
             key,
             frame_like("daily_prices_adjusted", adjusted),
-            refresh=False,
         )
         flows = [market.investor_flow(s, day) for s in symbols]
         warehouse.write_partition(
@@ -123,7 +120,6 @@ def seed(warehouse: Warehouse, market: Market) -> None:
                     "institution_net_value": [f.institution_net_value for f in flows],
                 },
             ),
-            refresh=False,
         )
         kinds = ("volume", "rise")
         ranked = {kind: market.ranking(day, kind)[:RANKED] for kind in kinds}
@@ -140,7 +136,6 @@ def seed(warehouse: Warehouse, market: Market) -> None:
                     "source": ["derived"] * sum(len(r) for r in ranked.values()),
                 },
             ),
-            refresh=False,
         )
     for segment, first, count in SESSIONS:
         times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
@@ -163,9 +158,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
                 },
             ),
             part=segment,
-            refresh=False,
         )
-    warehouse.refresh_catalog()
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +261,6 @@ def test_the_rank_axis_shows_whole_ranks(executed: Any) -> None:
 def test_notebook_explains_what_is_missing_on_an_empty_warehouse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Warehouse(tmp_path / "wh").refresh_catalog()
     monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "wh"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()

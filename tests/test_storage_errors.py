@@ -15,7 +15,6 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from kis_pipeline.cli import main
@@ -24,9 +23,9 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from kis_pipeline.warehouse.manifest import Manifest
 from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed
+from tests.warehouse.lake_checks import assert_lake_whole
 
 CONFIG = fast_config(SIM_CONFIG)
 MARKET = Market(CONFIG)
@@ -196,14 +195,7 @@ def test_a_disk_that_fills_during_a_backfill_is_one_line_and_the_warehouse_stays
     assert line.startswith(f"error: cannot write {place}: no space left on its disk"), line
 
     filler.unlink()
-    for table in wh.tables():
-        table_dir = wh.table_dir(table)
-        manifest = Manifest.load(table_dir)
-        for entry in manifest.entries:
-            assert pl.read_parquet(table_dir / entry.file).height == entry.rows
-        on_disk = {p.relative_to(table_dir).as_posix() for p in table_dir.glob("*=*/*.parquet")}
-        kept = manifest.live_files() | {r.file for r in manifest.retired}
-        assert on_disk <= kept, f"{table}: files no manifest lists: {sorted(on_disk - kept)}"
+    assert_lake_whole(wh)
     assert main(["sql", "select count(*) from symbols"]) == 0
 
     capsys.readouterr()

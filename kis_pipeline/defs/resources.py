@@ -30,7 +30,7 @@ class KisResource(dg.ConfigurableResource):  # type: ignore[misc]
         """A new client; use it as a context manager so its connections are closed and the
         records it refused reach `rest_rejects`."""
         settings = self.settings()
-        sink = functools.partial(write_rejects, Warehouse(settings.warehouse))
+        sink = functools.partial(write_rejects, Warehouse.from_settings(settings))
         return KisClient(settings, rejects=RejectLog(sink))
 
 
@@ -38,7 +38,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[misc]
     """The Parquet warehouse at `KIS_WAREHOUSE`."""
 
     def warehouse(self) -> Warehouse:
-        return Warehouse(KisSettings.from_env().warehouse)
+        return Warehouse.from_settings(KisSettings.from_env())
 
 
 RESOURCES = {"kis": KisResource(), "warehouse": WarehouseResource()}

@@ -86,6 +86,15 @@ def client_metadata(
     return meta
 
 
+# The lake snapshot a materialization committed: `kis-pipeline sql --snapshot N` reads the
+# warehouse exactly as that run left it.
+SNAPSHOT_KEY = "lake_snapshot"
+
+
+def snapshot_metadata(snapshot: int | None) -> dict[str, dg.MetadataValue]:
+    return {} if snapshot is None else {SNAPSHOT_KEY: dg.MetadataValue.int(snapshot)}
+
+
 def frame_metadata(
     frame: pl.DataFrame, *, bytes_written: int | None = None, preview_rows: int = PREVIEW_ROWS
 ) -> dict[str, dg.MetadataValue]:

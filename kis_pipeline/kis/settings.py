@@ -55,6 +55,11 @@ class KisSettings:
     state_dir: Path
     # Where the rate limit and tokens live when workers span hosts; None: files in state_dir.
     state_url: str | None = None
+    # KIS_CATALOG as given (None: a SQLite catalog inside the warehouse folder).
+    catalog: str | None = None
+    # KIS_WAREHOUSE when it is object storage (s3://bucket/prefix); `warehouse` is then a local
+    # folder for what cannot live there (the tick spool, API caches, Dagster's home).
+    data_url: str | None = None
 
     @classmethod
     def from_env(
@@ -96,6 +101,11 @@ class KisSettings:
         rest_url = _url(environ, "KIS_REST_URL", ("http", "https")) or default_rest
         ws_url = _url(environ, "KIS_WS_URL", ("ws", "wss")) or default_ws
         master_url = _url(environ, "KIS_MASTER_URL", ("http", "https"))
+        state_dir = Path(
+            environ.get("KIS_STATE_DIR") or Path.home() / ".cache" / "kis-pipeline"
+        ).expanduser()
+        warehouse = (environ.get("KIS_WAREHOUSE") or "warehouse").strip()
+        data_url = warehouse if warehouse.startswith("s3://") else ""
         if not master_url:
             # The simulator serves the master files itself, beside its REST API.
             master_url = f"{rest_url}/common/master" if env == "sim" and rest_url else MASTER_URL
@@ -108,11 +118,11 @@ class KisSettings:
             master_url=master_url,
             rate_limit=_rate(environ.get("KIS_RATE_LIMIT"), DEFAULT_RATE_LIMITS[env]),
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
-            warehouse=Path(environ.get("KIS_WAREHOUSE") or "warehouse").expanduser(),
-            state_dir=Path(
-                environ.get("KIS_STATE_DIR") or Path.home() / ".cache" / "kis-pipeline"
-            ).expanduser(),
             state_url=_state_url(environ.get("KIS_STATE_URL")),
+            warehouse=state_dir / "warehouse" if data_url else Path(warehouse).expanduser(),
+            state_dir=state_dir,
+            catalog=(environ.get("KIS_CATALOG") or "").strip() or None,
+            data_url=data_url or None,
         )
 
     @property

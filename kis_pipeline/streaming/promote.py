@@ -3,17 +3,17 @@
 `promote_segment` reads the segment, parses all its frames in bulk (`kis.ws.parse_segment`:
 grouped by TR, multi-record frames split, older and longer layouts accepted), casts them to the
 tick tables of `tables.py` with polars, and writes each (table, date) as the piece
-`part=<segment id>` (`Warehouse.write_partition`), which replaces that segment's earlier piece if
-there was one. Then it records the segment's session events (sessions.py), refreshes the DuckDB
-catalog once, and moves the segment to done/.
+`part=<segment id>`, which replaces that segment's earlier piece if there was one: all of the
+segment's tables in one lake transaction. Then it records the segment's session events
+(sessions.py) and moves the segment to done/.
 
 `promote_batch` does the same for several segments (one Dagster run per batch): each keeps its
-own `part=<segment id>` pieces, the catalog is refreshed once for the batch, and only then do the
-segments move to done/.
+own `part=<segment id>` pieces, all written in ONE lake transaction (one catalog commit per
+batch), and only then do the segments move to done/.
 
-Idempotent and crash-safe: every write is atomic and replaces the segment's own piece, and the
-segment leaves sealed/ only after all writes and the catalog refresh, so a run killed
-anywhere is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is
+Idempotent and crash-safe: the transaction replaces each segment's own pieces (keyed by segment
+id) or nothing, and a segment leaves sealed/ only after it committed, so a run killed anywhere
+is simply run again, and a rerun of a done segment rewrites the same rows. Nothing is
 dropped silently: a frame that does not parse, a partial record left after a frame's whole
 records (its count field was wrong), or a record that breaks its table's rules goes to
 `stream_rejects` with the reason and the raw frame, and is counted in the result. A record is
@@ -54,7 +54,7 @@ from kis_pipeline.streaming.tables import (
     TickTable,
     from_us,
 )
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Batch, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class PromoteResult:
     last_received_ns: int | None = None
     moved: bool = False
     seconds: float = 0.0
+    snapshot: int | None = None  # the lake snapshot that holds the segment's rows
 
     def summary(self) -> str:
         tables = ", ".join(f"{k}={v}" for k, v in sorted(self.rows.items())) or "no rows"
@@ -90,15 +91,25 @@ class SegmentMissing(FileNotFoundError):
 
 
 def promote_segment(
-    warehouse: Warehouse,
-    spool: Spool,
-    segment_id: str,
-    *,
-    refresh: bool = True,
-    move: bool = True,
+    warehouse: Warehouse, spool: Spool, segment_id: str, *, move: bool = True
 ) -> PromoteResult:
     """Persist one sealed (or, for a rerun, done) segment; see the module docstring."""
     started = time.perf_counter()
+    batch = Batch()
+    result, records = _prepare(spool, segment_id, batch)
+    result.snapshot = max((r.snapshot or 0 for r in warehouse.commit(batch)), default=None)
+    result.sessions, result.gaps = sessions.record_segment(
+        warehouse, spool, segment_id, replay(records), _gap_events(records)
+    )
+    if move:
+        result.moved = spool.mark_done(segment_id)
+    result.seconds = time.perf_counter() - started
+    log.info("%s", result.summary())
+    return result
+
+
+def _prepare(spool: Spool, segment_id: str, batch: Batch) -> tuple[PromoteResult, SegmentRecords]:
+    """Read and parse one segment and add its pieces to `batch`."""
     path = spool.find(segment_id)
     if path is None:
         raise SegmentMissing(f"segment {segment_id} is not in {spool.sealed_dir} nor in done/")
@@ -106,20 +117,15 @@ def promote_segment(
     result = PromoteResult(segment_id)
     frames = parse_records_to_tables(records, segment_id, result)
     for name, frame in frames.items():
-        for (day,), piece in frame.partition_by("date", as_dict=True, maintain_order=True).items():
-            partition = day.isoformat() if isinstance(day, dt.date) else str(day)
-            warehouse.write_partition(name, partition, piece, part=segment_id, refresh=False)
-            result.partitions.append(f"{name}/{partition}")
-    result.sessions, result.gaps = sessions.record_segment(
-        warehouse, spool, segment_id, replay(records), _gap_events(records)
-    )
-    if refresh:
-        warehouse.refresh_catalog()
-    if move:
-        result.moved = spool.mark_done(segment_id)
-    result.seconds = time.perf_counter() - started
-    log.info("%s", result.summary())
-    return result
+        pieces = {
+            day.isoformat() if isinstance(day, dt.date) else str(day): piece
+            for (day,), piece in frame.partition_by(
+                "date", as_dict=True, maintain_order=True
+            ).items()
+        }
+        batch.add(name, pieces, part=segment_id)
+        result.partitions += [f"{name}/{partition}" for partition in pieces]
+    return result, records
 
 
 @dataclass
@@ -134,21 +140,37 @@ class BatchResult:
 
 
 def promote_batch(warehouse: Warehouse, spool: Spool, segment_ids: Sequence[str]) -> BatchResult:
-    """Persist `segment_ids` in order; one that fails is recorded and the others still land."""
-    batch = BatchResult()
+    """Persist `segment_ids` in one lake transaction; a segment that cannot be read is recorded
+    and the others still land."""
+    started = time.perf_counter()
+    outcome = BatchResult()
+    writes = Batch()
+    prepared = []
     for segment_id in segment_ids:
         try:
-            batch.results.append(
-                promote_segment(warehouse, spool, segment_id, refresh=False, move=False)
-            )
+            prepared.append(_prepare(spool, segment_id, writes))
         except Exception as exc:
             log.exception("could not persist segment %s", segment_id)
-            batch.failures[segment_id] = f"{type(exc).__name__}: {exc}"
-    if batch.results:
-        warehouse.refresh_catalog()
-    for result in batch.results:
+            outcome.failures[segment_id] = f"{type(exc).__name__}: {exc}"
+    if not prepared:
+        return outcome
+    try:
+        committed = warehouse.commit(writes)
+    except Exception as exc:
+        log.exception("could not persist segments %s", ", ".join(r.segment_id for r, _ in prepared))
+        for result, _ in prepared:
+            outcome.failures[result.segment_id] = f"{type(exc).__name__}: {exc}"
+        return outcome
+    snapshot = max((r.snapshot or 0 for r in committed), default=None)
+    for result, records in prepared:
+        result.snapshot = snapshot
+        result.sessions, result.gaps = sessions.record_segment(
+            warehouse, spool, result.segment_id, replay(records), _gap_events(records)
+        )
         result.moved = spool.mark_done(result.segment_id)
-    return batch
+        result.seconds = time.perf_counter() - started
+        outcome.results.append(result)
+    return outcome
 
 
 def parse_records_to_tables(

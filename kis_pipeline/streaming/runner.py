@@ -138,7 +138,7 @@ def stream(
     stop_event: threading.Event | None = None,
 ) -> StreamOutcome:
     """Run one collector to its end; see the module docstring. Raises StreamError subclasses."""
-    warehouse = Warehouse(settings.warehouse)
+    warehouse = Warehouse.from_settings(settings)
     spool = Spool.for_warehouse(settings.warehouse)
     key_id = settings.key_id
     calendar = TradingCalendar(warehouse_lookup(warehouse))

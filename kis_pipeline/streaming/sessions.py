@@ -78,9 +78,7 @@ def record_segment(
                 state.setdefault(gap_id, {})[segment_id] = parts
                 gaps.append(gap_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(
-                GAPS_TABLE, day.isoformat(), gap_rows(day, state), refresh=False
-            )
+            warehouse.write_partition(GAPS_TABLE, day.isoformat(), gap_rows(day, state))
         for day, slices in sorted(by_day.items()):
             path = folder / f"{day.isoformat()}.json"
             state = _load(path)
@@ -96,7 +94,7 @@ def record_segment(
                 }
                 touched.append(s.session_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state), refresh=False)
+            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state))
     return touched, gaps
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kis_pipeline.warehouse.tables import TableSpec, register_table
+from kis_pipeline.warehouse.tables import Layout, TableSpec, register_table
 
 KST = "Asia/Seoul"
 _TS = pl.Datetime("us", KST)
@@ -39,6 +39,10 @@ LEVELS = range(1, 11)
 
 # Source field kinds: "int", "float", "str" (blank -> null), "yn" (Y/N -> bool).
 Field = tuple[str, str]
+
+# A day of ticks is large (millions of rows): one folder per day, merged by maintenance into
+# few files sorted by (symbol, ts).
+DAILY_FILES = Layout(("date",))
 
 _HEAD = {"date": pl.Date, "ts": _TS, "received_at": _TS, "symbol": _S}
 _TAIL = {"tr_id": _S, "segment_id": _S, "seq": _I, "record": pl.Int32}
@@ -71,7 +75,7 @@ def _spec(name: str, columns: dict[str, pl.DataType], description: str) -> Table
         ("segment_id", "seq", "record"),
         ("symbol", "ts"),
         description,
-        compaction="day",
+        layout=DAILY_FILES,
     )
 
 
@@ -318,7 +322,6 @@ STREAM_REJECTS = TableSpec(
     ("segment_id", "seq", "record"),
     ("received_at", "seq"),
     "Frames (or records of frames) the collector received but persistence could not parse, raw.",
-    compaction="day",
 )
 
 STREAM_GAPS = TableSpec(
@@ -351,7 +354,6 @@ STREAM_GAPS = TableSpec(
 )
 
 TICK_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TICK_TABLES)
-COMPACTED_TABLES: tuple[str, ...] = (*TICK_TABLE_NAMES, "stream_rejects")
 
 for _table in TICK_TABLES:
     register_table(_table.spec)

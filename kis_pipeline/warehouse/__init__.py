@@ -1,8 +1,8 @@
-"""The Parquet warehouse and its DuckDB catalog; plain Python, no Dagster imports."""
+"""The warehouse: tables in a DuckLake (Parquet files + a SQL catalog); plain Python, no Dagster."""
 
-from kis_pipeline.warehouse.catalog import connect
+from kis_pipeline.warehouse.lake import LakeConfig, LakeError
 from kis_pipeline.warehouse.store import (
-    CompactResult,
+    Batch,
     SchemaMismatch,
     Scope,
     Warehouse,
@@ -10,11 +10,14 @@ from kis_pipeline.warehouse.store import (
     WriteResult,
     conform,
 )
-from kis_pipeline.warehouse.tables import TABLES, TableSpec, register_table
+from kis_pipeline.warehouse.tables import TABLES, Layout, TableSpec, register_table
 
 __all__ = [
     "TABLES",
-    "CompactResult",
+    "Batch",
+    "LakeConfig",
+    "LakeError",
+    "Layout",
     "SchemaMismatch",
     "Scope",
     "TableSpec",
@@ -26,6 +29,17 @@ __all__ = [
     "register_table",
 ]
 
+
+def connect(
+    warehouse: Warehouse, *, snapshot: int | None = None, as_of: str | None = None
+) -> "duckdb.DuckDBPyConnection":  # noqa: F821
+    """A read-only connection to the lake with its tables by plain name (optionally as it was at
+    a snapshot or a time): what `kis-pipeline sql`, notebooks and tests read through."""
+    from kis_pipeline.warehouse import lake
+
+    return lake.connect(warehouse.lake, read_only=True, snapshot=snapshot, as_of=as_of)
+
+
 # The tick tables live with the code that fills them; registering them here means every
 # process that opens the warehouse (sql, notebooks, Dagster runs) knows them.
-import kis_pipeline.streaming.tables  # noqa: F401
+import kis_pipeline.streaming.tables  # noqa: E402, F401

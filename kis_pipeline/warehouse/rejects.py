@@ -47,9 +47,10 @@ def write_rejects(warehouse: Warehouse, rejects: Sequence[Reject]) -> int:
         return 0
     batch_id = uuid.uuid4().hex
     frame = rejects_frame(rejects, batch_id)
-    for (day,), piece in frame.partition_by("received_date", as_dict=True).items():
-        warehouse.write_partition(TABLE, day.isoformat(), piece, part=batch_id, refresh=False)
-    warehouse.refresh_catalog()
+    pieces = frame.partition_by("received_date", as_dict=True)
+    warehouse.write_partitions(
+        TABLE, {day.isoformat(): piece for (day,), piece in pieces.items()}, part=batch_id
+    )
     return frame.height
 
 

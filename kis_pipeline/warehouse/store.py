@@ -1,50 +1,67 @@
-"""`Warehouse`: typed frames in, Parquet partitions out, replaced atomically.
+"""`Warehouse`: typed frames in, DuckLake partitions out, each write one catalog transaction.
 
-Layout (the only code that knows paths):
+The tables live in a DuckLake (lake.py): Parquet data files under the data path and a SQL
+catalog that lists them, with snapshots, time travel and per-file statistics. This module is a
+thin layer over it that keeps the warehouse's contract:
 
-    <root>/parquet/<table>/_manifest.json             the live files of the table
-    <root>/parquet/<table>/date=YYYY-MM-DD/part-*.parquet   one day (or one piece of it)
-    <root>/parquet/<table>/year=YYYY/part-*.parquet   year-partitioned tables
-    <root>/parquet/<table>/month=YYYY-MM/part-*.parquet     a compacted month
-    <root>/kis.duckdb                                 the catalog: one view per table
-
-A write goes: check the frame against the table's schema -> write a uniquely named file ->
-fsync -> publish it in the manifest under the table lock, retiring whatever it replaces. A
-crash before publishing leaves only an unreferenced file that the next compaction sweeps.
-
-A write normally replaces a whole partition. A `Scope` narrows it to some symbols (a run for
-a subset) and protects others (symbols whose fetch failed): the partition's other rows are
-read and merged under the same lock, so two scoped writers of one partition never lose each
-other's rows.
+- A table is created from its `TableSpec` on first write, with its DuckLake layout (partitioning,
+  sort order, row group size: `Layout` in tables.py); a column added to a spec later is added to
+  the table (older rows read it as null).
+- A partition write deletes the partition's rows (all of them, or the piece `part`, or the rows a
+  `Scope` names) and inserts the new ones in ONE transaction: a reader sees the old rows or the
+  new, never both, never neither, and a writer killed mid-way leaves only unreferenced files that
+  maintenance deletes. `write_partitions` replaces many partitions in one transaction (one
+  catalog commit for a backfill run's hundreds of days).
+- Every table has a ledger, `_kis."<table>"`: one row per partition ever written (so a day
+  written empty, a closed market, still counts as materialized) plus a sentinel row that every
+  write deletes and re-inserts. DuckLake lets two transactions that only insert commit side by
+  side; the sentinel makes any two concurrent writers of one table conflict, so the later one is
+  retried on top of the earlier and a partition is never stored twice.
+- Catalog conflicts (another process committed first) are retried with jittered backoff.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
+import json
 import os
+import random
 import re
+import threading
 import time
-import uuid
-import zoneinfo
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import duckdb
 import polars as pl
 
-from kis_pipeline.kis.state import file_lock, pid_alive
-from kis_pipeline.warehouse.manifest import LOCK, Entry, Manifest
-from kis_pipeline.warehouse.tables import TABLES, TableSpec
+from kis_pipeline.warehouse.lake import ALIAS, METADATA, LakeConfig, LakeError, connect, explain
+from kis_pipeline.warehouse.tables import LATEST_VIEWS, TABLES, TableSpec, layout_of
 
-# A replaced file outlives its replacement by this long, for readers of an older catalog.
-DEFAULT_GRACE_S = 3600.0
-# Small row groups in compacted files let DuckDB skip most of a month when a query wants one
-# symbol (min/max statistics per group); bench/README.md "DuckDB layout" measured the trade.
-COMPACTED_ROW_GROUP = 16_384
-# Partition dates are exchange-local; "today" is Korea's, whatever the machine's time zone.
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
+if TYPE_CHECKING:
+    from kis_pipeline.kis.settings import KisSettings
+
 _PARTITION = {"date": re.compile(r"^\d{4}-\d{2}-\d{2}$"), "year": re.compile(r"^\d{4}$")}
+LEDGER_SCHEMA = "_kis"
+# The ledger's sentinel: every write deletes and re-inserts it (see the module docstring).
+SENTINEL = ""
+# Retries of a write that lost a catalog race: the wait doubles from the first, jittered.
+RETRY_ATTEMPTS = 40
+RETRY_FIRST_S = 0.02
+RETRY_MAX_S = 1.0
+# The ledger stays in the catalog database (DuckLake's data inlining), not in tiny files.
+LEDGER_INLINE_ROWS = 100_000
+
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    """The time a write records in the ledger (a seam for tests of freshness)."""
+    return dt.datetime.now(dt.UTC)
 
 
 class WarehouseError(Exception):
@@ -88,65 +105,226 @@ class Scope:
         """Whether the write would replace nothing at all."""
         return self.only is not None and self.only <= self.keep
 
-    def replaced(self) -> pl.Expr:
-        """True for the rows this write replaces."""
-        expr = pl.lit(True) if self.only is None else pl.col(self.by).is_in(sorted(self.only))
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL condition true for the stored rows this write replaces, and its parameters."""
+        terms, params = [], []
+        if self.only is not None:
+            terms.append(f'"{self.by}" IN (SELECT unnest(?::VARCHAR[]))')
+            params.append(sorted(self.only))
         if self.keep:
-            expr = expr & ~pl.col(self.by).is_in(sorted(self.keep))
-        return expr
+            terms.append(f'"{self.by}" NOT IN (SELECT unnest(?::VARCHAR[]))')
+            params.append(sorted(self.keep))
+        return " AND ".join(terms) or "true", params
 
 
 @dataclass(frozen=True)
 class WriteResult:
     table: str
     partition: str
-    path: Path | None  # None: the scope replaced nothing, so nothing was written
     rows: int  # rows this write put in (a scoped write keeps others beside them)
-    bytes: int
+    bytes: int  # Parquet bytes it added (0 when DuckLake inlined the rows in the catalog)
+    snapshot: int | None  # the lake snapshot it committed; None: the scope replaced nothing
 
 
-@dataclass(frozen=True)
-class CompactResult:
-    table: str
-    files_before: int
-    files_after: int
-    groups: int
+@dataclass
+class _Write:
+    spec: TableSpec
+    keys: list[str]
+    rows: pl.DataFrame
+    counts: dict[str, int]
+    scope: Scope | None
+    part: str | None
+    skipped: bool = False
+
+
+@dataclass
+class Batch:
+    """Partition writes checked now and committed together by `Warehouse.commit`."""
+
+    writes: list[_Write] = field(default_factory=list)
+
+    def add(
+        self,
+        table: str,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        part: str | None = None,
+        scope: Scope | None = None,
+    ) -> None:
+        spec = _spec(table)
+        checked = {key: _checked(spec, key, conform(spec, f)) for key, f in frames.items()}
+        if not checked:
+            return
+        if scope is not None and scope.whole:
+            scope = None
+        if scope is not None:
+            if part is not None:
+                raise WarehouseError(f"{table}: a piece ({part}) cannot be replaced by scope")
+            checked = {key: _within(spec, key, f, scope) for key, f in checked.items()}
+        frames_ = list(checked.values())
+        rows = pl.concat(frames_) if len(frames_) > 1 else frames_[0]
+        self.writes.append(
+            _Write(
+                spec,
+                sorted(checked),
+                rows,
+                {key: f.height for key, f in checked.items()},
+                scope,
+                part,
+                skipped=scope is not None and scope.empty,
+            )
+        )
 
 
 class Warehouse:
-    """The Parquet warehouse under `root`; safe to share between processes."""
+    """The DuckLake warehouse: `root` is the local folder (the default catalog and data path,
+    the tick spool and the API caches); `lake` where the catalog and data files are."""
 
-    def __init__(self, root: Path, *, grace_s: float = DEFAULT_GRACE_S) -> None:
+    def __init__(self, root: Path | str, *, lake: LakeConfig | None = None) -> None:
         self.root = Path(root)
-        self.parquet = self.root / "parquet"
-        self.catalog_path = self.root / "kis.duckdb"
-        self.grace_s = grace_s
+        self.lake = lake or LakeConfig.local(self.root)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._pid = os.getpid()
+        self._ready: dict[str, str] = {}  # table -> the layout comment it was checked with
+        self._guard = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: KisSettings) -> Warehouse:
+        lake = LakeConfig.from_settings(
+            settings.warehouse, settings.catalog, settings.data_url, os.environ
+        )
+        return cls(settings.warehouse, lake=lake)
 
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.root)!r})"
+        return f"Warehouse({str(self.root)!r}, {self.lake.describe()})"
+
+    def _reset(self) -> None:
+        """Drop the connection after a failure (a full disk can leave the catalog's SQLite
+        handle unusable): the next call opens a fresh one."""
+        with self._guard:
+            with contextlib.suppress(duckdb.Error):
+                self.close()
+            self._con = None
+
+    def close(self) -> None:
+        if self._con is not None and self._pid == os.getpid():
+            self._con.close()
+        self._con = None
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the lake (cheap: one attached lake per process)."""
+        try:
+            return self._open_cursor()
+        except duckdb.Error as exc:
+            self._reset()
+            raise WarehouseError(explain(exc, self.lake)) from exc
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """`_cursor`, its DuckDB errors as they are (a busy catalog is retried by writes)."""
+        with self._guard:
+            if self._con is None or self._pid != os.getpid():
+                # A forked child must not share its parent's connection.
+                try:
+                    self._con = connect(self.lake)
+                except LakeError as exc:
+                    raise WarehouseError(str(exc)) from exc
+                self._pid, self._ready = os.getpid(), {}
+            cursor = self._con.cursor()
+        try:
+            cursor.execute(f"USE {ALIAS}")
+        except duckdb.Error:
+            cursor.close()
+            raise
+        return cursor
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """The answer to `sql` on the lake (tables by their plain names) as a polars frame; a
+        catalog busy for a moment is asked again."""
+        wait = RETRY_FIRST_S
+        for attempt in itertools.count(1):
+            try:
+                with contextlib.closing(self._open_cursor()) as cur:
+                    return cur.execute(sql, params or []).pl()
+            except duckdb.Error as exc:
+                if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
+                    self._reset()
+                    raise WarehouseError(explain(exc, self.lake)) from exc
+            time.sleep(wait * random.uniform(0.5, 1.5))
+            wait = min(wait * 2, RETRY_MAX_S)
+        raise AssertionError("unreachable")
+
+    def run(
+        self, sql: str, params: Sequence[Any] | None = None, *, what: str
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement in a write transaction (retried like a write); its rows."""
+        rows: list[tuple[Any, ...]] = []
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            rows[:] = cur.execute(sql, params or []).fetchall()
+
+        self._transact(work, what=what)
+        return rows
+
+    def snapshot(self) -> int:
+        """The newest snapshot of the lake."""
+        return int(self.query(f"SELECT id FROM ducklake_current_snapshot('{ALIAS}')").item())
 
     # -- layout -------------------------------------------------------------------------------
 
-    def table_dir(self, table: str) -> Path:
-        return self.parquet / table
-
     def tables(self) -> list[str]:
-        """Tables that have a manifest on disk."""
-        if not self.parquet.is_dir():
-            return []
-        return sorted(p.name for p in self.parquet.iterdir() if (p / "_manifest.json").is_file())
-
-    def live_files(self, table: str) -> list[Path]:
-        table_dir = self.table_dir(table)
-        return [table_dir / e.file for e in Manifest.load(table_dir).entries]
+        """The tables that exist in the lake (created by their first write)."""
+        frame = self.query(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+            "AND schema_name = 'main' ORDER BY 1",
+            [ALIAS],
+        )
+        return frame["table_name"].to_list()
 
     def partitions(self, table: str) -> list[str]:
-        return Manifest.load(self.table_dir(table)).partitions()
+        """Every partition written so far (an empty one included), in order."""
+        spec = _spec(table)
+        if table not in self.tables():
+            return []
+        frame = self.query(
+            f'SELECT "partition" FROM {_ledger(spec.name)} WHERE "partition" <> ? ORDER BY 1',
+            [SENTINEL],
+        )
+        return frame["partition"].to_list()
 
-    def has_older_files(self, table: str) -> bool:
-        """True while some live file of `table` lacks a column its schema has now."""
-        names = list(_spec(table).schema)
-        return any(e.columns != names for e in Manifest.load(self.table_dir(table)).entries)
+    def written_at(self, table: str, partition: str) -> dt.datetime | None:
+        """When `partition` of `table` was last written, if ever."""
+        spec = _spec(table)
+        if table not in self.tables():
+            return None
+        frame = self.query(
+            f'SELECT written_at FROM {_ledger(spec.name)} WHERE "partition" = ?', [partition]
+        )
+        return frame["written_at"][0] if frame.height else None
+
+    def _ensure(self, spec: TableSpec) -> None:
+        """Create `spec`'s table (and ledger, and view) or bring its columns and layout up to
+        date; cheap once checked in this process."""
+        wanted = layout_of(spec).describe(spec)
+        key = f"{wanted}|{','.join(spec.schema)}"
+        if self._ready.get(spec.name) == key:
+            return
+        with contextlib.closing(self._cursor()) as cur:
+            found = cur.execute(
+                "SELECT t.comment, list(c.column_name) FROM duckdb_tables() t "
+                "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
+                "WHERE t.database_name = ? AND t.schema_name = 'main' AND t.table_name = ? "
+                "GROUP BY t.comment",
+                [ALIAS, spec.name],
+            ).fetchall()
+        if not found or found[0][0] != wanted or set(spec.schema) - set(found[0][1]):
+            # DuckLake sets a table's options only once the table is committed: create, then
+            # set the options, then record the layout in the comment that says it is done.
+            self._transact(lambda cur: _create_or_alter(cur, spec), what=spec.name)
+            for statement in _options(spec):
+                self._transact(lambda cur, s=statement: cur.execute(s), what=spec.name)
+        self._ready[spec.name] = key
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -158,251 +336,314 @@ class Warehouse:
         *,
         part: str | None = None,
         scope: Scope | None = None,
-        refresh: bool = True,
     ) -> WriteResult:
         """Replace `partition` (or only its piece `part`, or only the rows `scope` names) of
-        `table` with `frame`, atomically."""
-        spec = _spec(table)
-        frame = _checked(spec, partition, conform(spec, frame))
-        if scope is not None and not scope.whole:
-            if part is not None:
-                raise WarehouseError(f"{table}: a piece ({part}) cannot be replaced by scope")
-            result = self._merge(spec, partition, frame, scope)
-        else:
-            result = self._replace(spec, partition, frame, part)
-        if refresh and result.path is not None:
-            self.refresh_catalog()
-        return result
+        `table` with `frame`, in one transaction."""
+        return self.write_partitions(table, {partition: frame}, part=part, scope=scope)[0]
 
-    def _replace(
-        self, spec: TableSpec, partition: str, frame: pl.DataFrame, part: str | None
-    ) -> WriteResult:
-        table_dir = self.table_dir(spec.name)
-        rel = f"{spec.partition_by}={partition}/part-{_unique()}.parquet"
-        size = _write_parquet(frame.sort(spec.sort), table_dir / rel)
-        with file_lock(table_dir / LOCK):
-            manifest = Manifest.load(table_dir)
-            replaced = [e for e in manifest.covering(partition) if part is None or part in e.parts]
-            entry = Entry(rel, [partition], [part] if part else [], frame.height, size, frame.columns)
-            self._publish(spec, manifest, entry, replaced, partition=partition, part=part)
-        return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
-
-    def _merge(
-        self, spec: TableSpec, partition: str, frame: pl.DataFrame, scope: Scope
-    ) -> WriteResult:
-        """Replace the rows `scope` names, keeping the partition's others; the stored rows
-        are read under the table lock, so a concurrent writer's rows are never dropped."""
-        frame = frame.filter(~pl.col(scope.by).is_in(sorted(scope.keep)))
-        if scope.only is not None:
-            outside = frame.filter(~pl.col(scope.by).is_in(sorted(scope.only)))
-            if outside.height:
-                raise WarehouseError(
-                    f"{spec.name}: {outside.height} rows in {partition} are outside the "
-                    f"{scope.by} values this write replaces (e.g. {outside[scope.by][0]})"
-                )
-        if scope.empty:
-            return WriteResult(spec.name, partition, None, 0, 0)
-        table_dir = self.table_dir(spec.name)
-        rel = f"{spec.partition_by}={partition}/part-{_unique()}.parquet"
-        with file_lock(table_dir / LOCK):
-            manifest = Manifest.load(table_dir)
-            covering = manifest.covering(partition)
-            stored = (
-                read_files(spec, [table_dir / e.file for e in covering])
-                .filter(spec.partition_expr() == partition)
-                .select(list(spec.schema))
-                if covering
-                else frame.clear()
-            )
-            merged = _checked(spec, partition, pl.concat([stored.filter(~scope.replaced()), frame]))
-            size = _write_parquet(merged.sort(spec.sort), table_dir / rel)
-            entry = Entry(rel, [partition], [], merged.height, size, merged.columns)
-            self._publish(spec, manifest, entry, list(covering), partition=partition)
-        return WriteResult(spec.name, partition, table_dir / rel, frame.height, size)
-
-    def _publish(
+    def write_partitions(
         self,
-        spec: TableSpec,
-        manifest: Manifest,
-        entry: Entry,
-        replaced: list[Entry],
+        table: str,
+        frames: Mapping[str, pl.DataFrame],
         *,
-        partition: str,
         part: str | None = None,
-    ) -> None:
-        """Retire what `entry` replaces and save the manifest (the caller holds the table
-        lock). A save that fails (a full disk, say) leaves no unlisted file behind."""
-        table_dir = self.table_dir(spec.name)
-        try:
-            for old in replaced:
-                if part is None:
-                    self._remove(spec, manifest, old, partition=partition)
-                else:
-                    self._remove(spec, manifest, old, part=part)
-            manifest.entries.append(entry)
-            self._collect_garbage(table_dir, manifest)
-            _record_columns(table_dir, manifest)
-            manifest.save(table_dir)
-        except BaseException:
-            _discard_unpublished(table_dir, [entry.file, *manifest.live_files()])
-            raise
+        scope: Scope | None = None,
+    ) -> list[WriteResult]:
+        """Replace every partition of `frames` (key -> its rows) in ONE transaction: all of them
+        become visible at once, or none does."""
+        batch = Batch()
+        batch.add(table, frames, part=part, scope=scope)
+        return self.commit(batch)
 
-    def _remove(
-        self,
-        spec: TableSpec,
-        manifest: Manifest,
-        entry: Entry,
-        *,
-        partition: str | None = None,
-        part: str | None = None,
-    ) -> None:
-        """Take one partition or piece out of `entry`, rewriting a file that holds more."""
-        table_dir = self.table_dir(spec.name)
-        whole = (partition is not None and entry.partitions == [partition]) or (
-            part is not None and entry.parts == [part]
+    def commit(self, batch: Batch) -> list[WriteResult]:
+        """Make every write of `batch` (any tables) in one transaction."""
+        writes = [w for w in batch.writes if not w.skipped]
+        skipped = [
+            WriteResult(w.spec.name, key, 0, 0, None) for w in batch.writes if w.skipped
+            for key in w.keys
+        ]
+        if not writes:
+            return skipped
+        for write in writes:
+            self._ensure(write.spec)
+
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            for write in writes:
+                _replace(cur, write)
+
+        snapshot = self._transact(work, what=", ".join(sorted({w.spec.name for w in writes})))
+        results = skipped
+        added_by_table = {w.spec.name: self._bytes_added(w.spec.name, snapshot) for w in writes}
+        rows_by_table: dict[str, int] = {}
+        for write in writes:
+            rows_by_table[write.spec.name] = rows_by_table.get(write.spec.name, 0) + write.rows.height
+        for write in writes:
+            added = added_by_table[write.spec.name]
+            total = max(rows_by_table[write.spec.name], 1)
+            results += [
+                WriteResult(write.spec.name, key, n, added * n // total, snapshot)
+                for key, n in write.counts.items()
+            ]
+        return results
+
+    def _bytes_added(self, table: str, snapshot: int) -> int:
+        frame = self.query(
+            f"SELECT coalesce(sum(f.file_size_bytes), 0) AS n FROM {METADATA}.ducklake_data_file f "
+            f"JOIN {METADATA}.ducklake_table t USING (table_id) "
+            "WHERE f.begin_snapshot = ? AND t.table_name = ?",
+            [snapshot, table],
         )
-        manifest.retire(entry)
-        if whole:
-            return
-        kept = read_files(spec, [table_dir / entry.file])
-        if partition is not None:
-            kept = kept.filter(spec.partition_expr() != partition)
-            partitions = [p for p in entry.partitions if p != partition]
-            parts = entry.parts
-        else:
-            column = _part_column(spec)
-            kept = kept.filter(pl.col(column) != part)
-            partitions = sorted(set(kept.select(spec.partition_expr()).to_series().to_list()))
-            parts = [p for p in entry.parts if p != part]
-        if kept.height == 0 and not partitions:
-            return
-        rel = f"{Path(entry.file).parent}/part-{_unique()}.parquet"
-        size = _write_parquet(kept, table_dir / rel)
-        manifest.entries.append(Entry(rel, partitions, parts, kept.height, size, kept.columns))
+        return int(frame.item())
+
+    def _transact(self, work: Callable[[duckdb.DuckDBPyConnection], object], *, what: str) -> int:
+        """Run `work` in one transaction, retrying lost catalog races; returns the snapshot."""
+        wait = RETRY_FIRST_S
+        for attempt in itertools.count(1):
+            cur: duckdb.DuckDBPyConnection | None = None
+            try:
+                cur = self._open_cursor()
+                cur.execute("BEGIN TRANSACTION")
+                work(cur)
+                cur.execute("COMMIT")
+                found = cur.execute(
+                    f"SELECT id FROM ducklake_last_committed_snapshot('{ALIAS}')"
+                ).fetchone()
+                return int(found[0]) if found and found[0] is not None else self.snapshot()
+            except WarehouseError:
+                _rollback(cur)
+                raise
+            except duckdb.Error as exc:
+                _rollback(cur)
+                if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
+                    self._reset()
+                    raise WarehouseError(f"{what}: {explain(exc, self.lake)}") from exc
+                if cur is None:
+                    self._reset()
+            except LakeError as exc:
+                _rollback(cur)
+                raise WarehouseError(str(exc)) from exc
+            finally:
+                if cur is not None:
+                    cur.close()
+            time.sleep(wait * random.uniform(0.5, 1.5))
+            wait = min(wait * 2, RETRY_MAX_S)
+        raise AssertionError("unreachable")
 
     # -- reading ------------------------------------------------------------------------------
 
     def read(self, table: str, partitions: Iterable[str] | None = None) -> pl.DataFrame:
-        """The live rows of `table` (optionally of some partitions only), typed by its schema."""
+        """The rows of `table` (optionally of some partitions only), typed by its schema."""
         spec = _spec(table)
-        manifest = Manifest.load(self.table_dir(table))
-        wanted = None if partitions is None else set(partitions)
-        files = [
-            self.table_dir(table) / e.file
-            for e in manifest.entries
-            if wanted is None or wanted.intersection(e.partitions)
-        ]
-        if not files:
+        if table not in self.tables():
             return pl.DataFrame(schema=spec.schema)
-        frame = read_files(spec, files)
-        if wanted is not None:
-            frame = frame.filter(spec.partition_expr().is_in(sorted(wanted)))
-        return frame
+        where, params = "true", []
+        if partitions is not None:
+            keys = sorted(set(partitions))
+            if not keys:
+                return pl.DataFrame(schema=spec.schema)
+            where, params = _partitions_sql(spec, keys)
+        return self.select(table, where, params)
 
-    # -- compaction ---------------------------------------------------------------------------
-
-    def compact(
-        self,
-        table: str,
-        *,
-        before: dt.date | None = None,
-        grain: Literal["day", "month"] = "month",
-        refresh: bool = True,
-    ) -> CompactResult:
-        """Merge closed periods into one file each, sorted by the table's sort key.
-
-        `grain="month"`: every month wholly before `before` (default: the current month) becomes
-        one file. `grain="day"`: every day before `before` (default: today) that is split into
-        pieces (tick segments) becomes one file. Queries see no difference. The defaults are
-        Korea's dates, not the machine's.
-        """
+    def select(self, table: str, where: str = "true", params: Sequence[Any] = ()) -> pl.DataFrame:
+        """The rows of `table` where the SQL condition `where` holds, typed by its schema (the
+        lake prunes files and row groups by it)."""
         spec = _spec(table)
-        if spec.partition_by != "date":
-            return CompactResult(table, 0, 0, 0)
-        today = dt.datetime.now(KST).date()
-        cutoff = before or (today.replace(day=1) if grain == "month" else today)
-        table_dir = self.table_dir(table)
-        with file_lock(table_dir / LOCK):
-            planned = Manifest.load(table_dir)
-        files_before = len(planned.entries)
-        groups = _plan_groups(planned.entries, cutoff, grain)
-        # Merge outside the lock so writers of other partitions are not held up, then publish
-        # only the groups that no writer touched meanwhile.
-        merged: list[tuple[list[Entry], Entry]] = []
-        for key, entries in groups.items():
-            frame = read_files(spec, [table_dir / e.file for e in entries]).sort(spec.sort)
-            prefix = "month" if grain == "month" else "date"
-            rel = f"{prefix}={key}/part-{_unique()}.parquet"
-            size = _write_parquet(frame, table_dir / rel, row_group_size=COMPACTED_ROW_GROUP)
-            partitions = sorted({p for e in entries for p in e.partitions})
-            parts = sorted({p for e in entries for p in e.parts})
-            merged.append(
-                (entries, Entry(rel, partitions, parts, frame.height, size, frame.columns))
-            )
-        with file_lock(table_dir / LOCK):
-            manifest = Manifest.load(table_dir)
-            live = {e.file: e for e in manifest.entries}
-            published = 0
-            for entries, new in merged:
-                if all(e.file in live for e in entries):
-                    for e in entries:
-                        manifest.retire(live[e.file])
-                    manifest.entries.append(new)
-                    published += 1
-                else:
-                    (table_dir / new.file).unlink(missing_ok=True)
-            self._collect_garbage(table_dir, manifest, sweep_orphans=True)
-            manifest.save(table_dir)
-            files_after = len(manifest.entries)
-        if refresh and published:
-            self.refresh_catalog()
-        return CompactResult(table, files_before, files_after, published)
+        if table not in self.tables():
+            return pl.DataFrame(schema=spec.schema)
+        # In a fixed order (as each partition's file was sorted before), whatever files the
+        # rows are in now.
+        order = ", ".join(_ident(c) for c in dict.fromkeys((spec.partition_column, *spec.sort)))
+        sql = f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order}'
+        return typed(spec, self.query(sql, list(params)))
 
-    # -- housekeeping -------------------------------------------------------------------------
 
-    def _collect_garbage(
-        self, table_dir: Path, manifest: Manifest, *, sweep_orphans: bool = False
-    ) -> None:
-        horizon = time.time() - self.grace_s
-        keep = []
-        for retired in manifest.retired:
-            if retired.at < horizon:
-                (table_dir / retired.file).unlink(missing_ok=True)
-            else:
-                keep.append(retired)
-        manifest.retired = keep
-        if sweep_orphans:
-            known = manifest.live_files() | {r.file for r in manifest.retired}
-            for path in table_dir.glob("*=*/*.parquet"):
-                rel = path.relative_to(table_dir).as_posix()
-                if rel not in known and _abandoned(path, horizon):
-                    path.unlink(missing_ok=True)
-        for folder in table_dir.glob("*=*"):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+def typed(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` as `spec`'s schema: its columns in order, one the table lacks as null."""
+    columns = []
+    for name, dtype in spec.schema.items():
+        if name not in frame.columns:
+            columns.append(pl.lit(None, dtype).alias(name))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            columns.append(pl.col(name).dt.convert_time_zone(dtype.time_zone).cast(dtype))
+        else:
+            columns.append(pl.col(name).cast(dtype))
+    return frame.select(columns)
 
-    def sweep_unpublished(self) -> int:
-        """Delete the files no manifest lists that a killed writer left behind (zero-byte ones
-        included); returns how many. Safe beside live writers: theirs are kept."""
-        swept = 0
-        horizon = time.time() - self.grace_s
-        for table in self.tables():
-            table_dir = self.table_dir(table)
-            with file_lock(table_dir / LOCK):
-                manifest = Manifest.load(table_dir)
-                known = manifest.live_files() | {r.file for r in manifest.retired}
-                for path in table_dir.glob("*=*/*.parquet"):
-                    if path.relative_to(table_dir).as_posix() in known:
-                        continue
-                    if _abandoned(path, horizon):
-                        path.unlink(missing_ok=True)
-                        swept += 1
-        return swept
 
-    def refresh_catalog(self) -> Path:
-        from kis_pipeline.warehouse.catalog import build_catalog
+# -- SQL --------------------------------------------------------------------------------------
 
-        return build_catalog(self)
+
+def _ledger(table: str) -> str:
+    return f'{LEDGER_SCHEMA}."{table}"'
+
+
+def _partitions_sql(spec: TableSpec, keys: Sequence[str]) -> tuple[str, list[Any]]:
+    """The condition selecting the rows of partitions `keys`, and its parameters."""
+    column = f'"{spec.partition_column}"'
+    if spec.partition_by == "year":
+        years = [int(k) for k in keys]
+        low, high = min(years), max(years)
+        return (
+            f"{column} >= ?::DATE AND {column} < ?::DATE AND year({column}) IN "
+            "(SELECT unnest(?::INTEGER[]))",
+            [f"{low}-01-01", f"{high + 1}-01-01", years],
+        )
+    if len(keys) == 1:
+        return f"{column} = ?::DATE", [keys[0]]
+    return (
+        f"{column} BETWEEN ?::DATE AND ?::DATE AND {column} IN (SELECT unnest(?::DATE[]))",
+        [keys[0], keys[-1], list(keys)],
+    )
+
+
+def _replace(cur: duckdb.DuckDBPyConnection, write: _Write) -> None:
+    """One write's statements inside the batch's transaction (see the module docstring)."""
+    spec, keys, rows, scope, part = write.spec, write.keys, write.rows, write.scope, write.part
+    name = f'"{spec.name}"'
+    where, params = _partitions_sql(spec, keys)
+    if scope is not None:
+        condition, extra = scope.sql()
+        where, params = f"({where}) AND {condition}", [*params, *extra]
+    if part is not None:
+        where, params = f'({where}) AND "{_part_column(spec)}" = ?', [*params, part]
+    cur.execute(
+        f'DELETE FROM {_ledger(spec.name)} WHERE "partition" IN (SELECT unnest(?::VARCHAR[]))',
+        [[SENTINEL, *keys]],
+    )
+    cur.execute(f"DELETE FROM {name} WHERE {where}", params)
+    if rows.height:
+        cur.register("_kis_rows", rows.to_arrow())
+        try:
+            cur.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _kis_rows")
+        finally:
+            cur.unregister("_kis_rows")
+    if scope is not None and spec.key and scope.by not in spec.key:
+        # Kept rows and new rows could share a key only if the key does not name `by`.
+        within, args = _partitions_sql(spec, keys)
+        dupes = cur.execute(
+            f"SELECT count(*) - count(DISTINCT ({', '.join(map(_ident, spec.key))})) "
+            f"FROM {name} WHERE {within}",
+            args,
+        ).fetchone()
+        if dupes and dupes[0]:
+            raise WarehouseError(f"{spec.name}: {dupes[0]} rows would share a key {spec.key}")
+    now = utc_now()
+    cur.execute(
+        f"INSERT INTO {_ledger(spec.name)} SELECT unnest(?::VARCHAR[]), ?::TIMESTAMPTZ",
+        [[SENTINEL, *keys], now],
+    )
+    described = keys[0] if len(keys) == 1 else f"{len(keys)} partitions {keys[0]}..{keys[-1]}"
+    piece = f" piece {part}" if part else ""
+    cur.execute(
+        f"CALL ducklake_set_commit_message('{ALIAS}', 'kis-pipeline', ?, extra_info => ?)",
+        [
+            f"{spec.name} {described}{piece}",
+            json.dumps({"table": spec.name, "partitions": keys, "part": part}),
+        ],
+    )
+
+
+def _create_or_alter(cur: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    layout = layout_of(spec)
+    name = f'"{spec.name}"'
+    columns = ", ".join(f"{_ident(c)} {sql_type(t)}" for c, t in spec.schema.items())
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    present = {
+        row[0]
+        for row in cur.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = 'main' AND table_name = ?",
+            [ALIAS, spec.name],
+        ).fetchall()
+    }
+    for column, dtype in spec.schema.items():
+        if column not in present:
+            cur.execute(f"ALTER TABLE {name} ADD COLUMN {_ident(column)} {sql_type(dtype)}")
+    for statement in layout.statements(spec):
+        cur.execute(statement)
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
+    cur.execute(
+        f'CREATE TABLE IF NOT EXISTS {_ledger(spec.name)} ("partition" VARCHAR, '
+        "written_at TIMESTAMPTZ)"
+    )
+    cur.execute(
+        f"INSERT INTO {_ledger(spec.name)} SELECT ?, NULL WHERE NOT EXISTS "
+        f'(SELECT 1 FROM {_ledger(spec.name)} WHERE "partition" = ?)',
+        [SENTINEL, SENTINEL],
+    )
+    for view, base in LATEST_VIEWS.items():
+        if base == spec.name:
+            cur.execute(latest_sql(view, base))
+
+
+def _options(spec: TableSpec) -> list[str]:
+    """Statements run after the table exists: its DuckLake options, then its comment."""
+    layout = layout_of(spec)
+    comment = layout.describe(spec).replace("'", "''")
+    return [
+        *layout.options(spec),
+        f"CALL ducklake_set_option('{ALIAS}', 'data_inlining_row_limit', {LEDGER_INLINE_ROWS}, "
+        f"schema => '{LEDGER_SCHEMA}', table_name => '{spec.name}')",
+        f'COMMENT ON TABLE "{spec.name}" IS \'{comment}\'',
+    ]
+
+
+def latest_sql(view: str, table: str) -> str:
+    return (
+        f'CREATE OR REPLACE VIEW "{view}" AS SELECT * EXCLUDE (_newest) FROM ('
+        f"SELECT *, row_number() OVER (PARTITION BY symbol, period, period_type "
+        f'ORDER BY as_of DESC) AS _newest FROM "{table}") WHERE _newest = 1'
+    )
+
+
+_SQL_TYPES: dict[type[pl.DataType], str] = {
+    pl.Date: "DATE",
+    pl.String: "VARCHAR",
+    pl.Int64: "BIGINT",
+    pl.Int32: "INTEGER",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+}
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    try:
+        return _SQL_TYPES[type(dtype)]
+    except KeyError:
+        raise WarehouseError(f"no lake column type for polars {dtype}") from None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection | None) -> None:
+    if cur is not None:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
+
+
+_NOT_RACES = ("no space left", "read-only", "permission denied", "disk is full", "full")
+
+
+def _conflict(exc: duckdb.Error) -> bool:
+    """Whether `exc` is a lost race with another writer of the catalog, worth a retry."""
+    text = str(exc).lower()
+    if any(words in text for words in _NOT_RACES):
+        return False
+    return (
+        isinstance(exc, duckdb.TransactionException)
+        or "conflict" in text
+        or "database is locked" in text
+        or "unable to open database" in text
+        or "could not serialize" in text
+        or "deadlock" in text
+    )
+
+
+# -- checks -----------------------------------------------------------------------------------
 
 
 def conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
@@ -450,66 +691,18 @@ def _checked(spec: TableSpec, partition: str, frame: pl.DataFrame) -> pl.DataFra
     return frame
 
 
-def _record_columns(table_dir: Path, manifest: Manifest) -> None:
-    """Fill in the columns of files listed before the manifest recorded them (once per file)."""
-    for entry in manifest.entries:
-        if entry.columns is None:
-            entry.columns = list(pl.read_parquet_schema(table_dir / entry.file))
-
-
-def read_files(spec: TableSpec, files: list[Path]) -> pl.DataFrame:
-    """Files of one table as one frame of its schema; a column an older file lacks is null."""
-    return pl.read_parquet(files, schema=spec.schema, missing_columns="insert")
-
-
-def _plan_groups(
-    entries: list[Entry], cutoff: dt.date, grain: Literal["day", "month"]
-) -> dict[str, list[Entry]]:
-    groups: dict[str, list[Entry]] = {}
-    for entry in entries:
-        if grain == "month":
-            months = {p[:7] for p in entry.partitions}
-            if len(months) != 1:
-                continue
-            month = months.pop()
-            first = dt.date.fromisoformat(f"{month}-01")
-            next_month = (first + dt.timedelta(days=32)).replace(day=1)
-            if next_month <= cutoff:
-                groups.setdefault(month, []).append(entry)
-        elif len(entry.partitions) == 1 and dt.date.fromisoformat(entry.partitions[0]) < cutoff:
-            groups.setdefault(entry.partitions[0], []).append(entry)
-    return {key: group for key, group in groups.items() if len(group) > 1}
-
-
-def _discard_unpublished(table_dir: Path, files: Iterable[str]) -> None:
-    """Delete those of `files` the manifest on disk does not list: a publish that failed (a full
-    disk, say) leaves no file behind for the next sweep, and never removes a live one."""
-    live = Manifest.load(table_dir).live_files()
-    for rel in set(files) - live:
-        (table_dir / rel).unlink(missing_ok=True)
-
-
-def _write_parquet(frame: pl.DataFrame, path: Path, *, row_group_size: int | None = None) -> int:
-    """Write, flush and fsync `frame` at `path` (a new, unique name); returns its size.
-
-    A write that fails (a full disk, say) removes its partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(path, "wb") as handle:
-            frame.write_parquet(
-                handle, compression="zstd", statistics=True, row_group_size=row_group_size
+def _within(spec: TableSpec, partition: str, frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    """The rows of `frame` a scoped write puts in: those of kept values are dropped, and a row
+    outside `only` is an error."""
+    frame = frame.filter(~pl.col(scope.by).is_in(sorted(scope.keep)))
+    if scope.only is not None:
+        outside = frame.filter(~pl.col(scope.by).is_in(sorted(scope.only)))
+        if outside.height:
+            raise WarehouseError(
+                f"{spec.name}: {outside.height} rows in {partition} are outside the "
+                f"{scope.by} values this write replaces (e.g. {outside[scope.by][0]})"
             )
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return path.stat().st_size
+    return frame
 
 
 def _spec(table: str) -> TableSpec:
@@ -522,24 +715,7 @@ def _spec(table: str) -> TableSpec:
 
 
 def _part_column(spec: TableSpec) -> str:
-    for name in ("segment_id", "part"):
+    for name in ("segment_id", "batch_id", "part"):
         if name in spec.schema:
             return name
     raise WarehouseError(f"{spec.name}: pieces need a segment_id column to be replaced alone")
-
-
-def _unique() -> str:
-    # The writer's pid is in the name, so a file a killed writer never published can be told
-    # from one a live writer is about to publish.
-    return f"{time.strftime('%Y%m%dT%H%M%S')}-p{os.getpid()}-{uuid.uuid4().hex[:12]}"
-
-
-_WRITER = re.compile(r"-p(\d+)-[0-9a-f]{12}\.parquet$")
-
-
-def _abandoned(path: Path, horizon: float) -> bool:
-    """An unpublished file whose writer is gone (this machine), or older than the horizon."""
-    found = _WRITER.search(path.name)
-    if found is not None and not pid_alive(int(found.group(1))):
-        return True
-    return path.stat().st_mtime < horizon

@@ -35,8 +35,7 @@ def seed_calendar(wh: Warehouse, market: Market, years: Sequence[int] | None = N
             },
             schema=TABLES["trading_calendar"].schema,
         )
-        wh.write_partition("trading_calendar", str(year), frame, refresh=False)
-    wh.refresh_catalog()
+        wh.write_partition("trading_calendar", str(year), frame)
 
 
 def seed_symbols(wh: Warehouse, market: Market, day: dt.date | None = None) -> list[str]:
@@ -107,8 +106,7 @@ def seed_daily_prices(
         ]
         schema = TABLES["daily_prices"].schema
         frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-        wh.write_partition("daily_prices", day.isoformat(), frame, refresh=False)
-    wh.refresh_catalog()
+        wh.write_partition("daily_prices", day.isoformat(), frame)
 
 
 def use_simulator(monkeypatch: Any, server: Any, tmp_path: Path, **extra: str) -> Warehouse:

@@ -244,7 +244,7 @@ def test_freshness_names_the_missing_sessions(wh: Warehouse, market: Market) -> 
 
     empty = pl.DataFrame(schema=TABLES["index_daily"].schema)
     for day in [*due, today]:
-        wh.write_partition("index_daily", day.isoformat(), empty, refresh=False)
+        wh.write_partition("index_daily", day.isoformat(), empty)
     assert daily_freshness("index_daily", wh).passed
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import os
 import sys
 import zoneinfo
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from kis_pipeline import dagster_runner as runner
 from kis_pipeline.defs.flows.schedules import nightly_range
 from kis_pipeline.defs.fundamentals.dividends import refreshed_years as dividend_years
 from kis_pipeline.defs.fundamentals.statements import statement_fresh
-from kis_pipeline.defs.maintenance import open_month
 from kis_pipeline.defs.prices.overseas import last_closed_day, overseas_checks
 from kis_pipeline.defs.rankings import rankings
 from kis_pipeline.defs.resources import WarehouseResource
@@ -28,7 +26,8 @@ from kis_pipeline.defs.universe import symbols
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._paging import split_windows
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.warehouse import Warehouse, WarehouseError, connect
+from kis_pipeline.warehouse import Warehouse, WarehouseError, connect, store
+from kis_pipeline.warehouse.maintenance import file_counts
 from tests.conftest import SIM_CONFIG
 from tests.defs.seed import (
     materialization_metadata,
@@ -147,9 +146,8 @@ def test_dividends_fresh_on_the_first_days_of_a_year(
     """The weekly run of the last Saturday of December wrote that year, not the new one."""
     module = sys.modules["kis_pipeline.defs.fundamentals.dividends"]
     written = dt.datetime(2026, 12, 26, 10, 5, tzinfo=KST)
+    monkeypatch.setattr(store, "utc_now", lambda: written)
     wh.write_partition("dividends", "2026", dividend(dt.date(2026, 12, 30), None))
-    for path in wh.live_files("dividends"):
-        os.utime(path, (written.timestamp(), written.timestamp()))
 
     def fresh_on(day: dt.datetime) -> bool:
         monkeypatch.setattr(module, "now_kst", lambda: day)
@@ -218,34 +216,18 @@ def test_statement_freshness_over_the_new_year(
 # -- monthly compaction: which months are closed --------------------------------------------
 
 
-def test_a_month_closes_a_day_after_its_last_day_in_seoul() -> None:
-    assert open_month(dt.datetime(2027, 1, 1, 5, 0, tzinfo=KST)) == dt.date(2026, 12, 1)
-    assert open_month(dt.datetime(2026, 12, 31, 20, 0, tzinfo=UTC)) == dt.date(2026, 12, 1)
-    assert open_month(dt.datetime(2027, 1, 2, 5, 0, tzinfo=KST)) == dt.date(2027, 1, 1)
-    # Midnight in Seoul is 15:00 UTC: the UTC date is still the day before.
-    assert open_month(dt.datetime(2027, 1, 1, 15, 0, tzinfo=UTC)) == dt.date(2027, 1, 1)
-
-
-def test_compaction_over_the_new_year(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The 05:00 KST run of Jan 1 comes before New York's Dec 31 (fetched at 07:00 KST): it
-    leaves December alone; the run of Jan 2 merges December and leaves January open."""
+def test_maintenance_over_the_new_year_keeps_a_file_per_year(wh: Warehouse) -> None:
+    """Days on both sides of New Year merge into one file per year, whenever maintenance runs:
+    a late day (New York's Dec 31, fetched on Jan 1 KST) joins its year's file on the next run."""
     module = sys.modules["kis_pipeline.defs.maintenance"]
     table = "overseas_daily_prices"
-
-    def compact_at(now: dt.datetime) -> None:
-        monkeypatch.setattr(module, "now_kst", lambda: now)
-        resources = {"warehouse": WarehouseResource()}
-        assert dg.materialize([module.warehouse_compaction], resources=resources).success
-
-    for day in (dt.date(2026, 12, 29), dt.date(2026, 12, 30)):
-        wh.write_partition(table, day.isoformat(), bars(day, TICKERS), refresh=False)
-    compact_at(dt.datetime(2027, 1, 1, 5, 0, tzinfo=KST))
-    assert len(wh.live_files(table)) == 2
-    for day in (dt.date(2026, 12, 31), dt.date(2027, 1, 1)):
-        wh.write_partition(table, day.isoformat(), bars(day, TICKERS), refresh=False)
-    compact_at(dt.datetime(2027, 1, 2, 5, 0, tzinfo=KST))
-    files = sorted(p.parent.name for p in wh.live_files(table))
-    assert files == ["date=2027-01-01", "month=2026-12"]
+    resources = {"warehouse": WarehouseResource()}
+    for day in (dt.date(2026, 12, 29), dt.date(2026, 12, 30), dt.date(2027, 1, 2)):
+        wh.write_partition(table, day.isoformat(), bars(day, TICKERS))
+    assert dg.materialize([module.warehouse_maintenance], resources=resources).success
+    wh.write_partition(table, "2026-12-31", bars(dt.date(2026, 12, 31), TICKERS))
+    assert dg.materialize([module.warehouse_maintenance], resources=resources).success
+    assert file_counts(wh)[table] == 2
     assert wh.read(table).height == 4 * len(TICKERS)
 
 

@@ -181,7 +181,7 @@ def test_rerun_is_idempotent(wh: Warehouse) -> None:
     days = ("2026-11-16", "2026-11-20")
     run_assets([investor_flows, market_investor_flows], partition_range=days)
     first = {t: wh.read(t) for t in ("investor_flows", "market_investor_flows")}
-    files = {t: len(wh.live_files(t)) for t in first}
+    files = {t: len(wh.partitions(t)) for t in first}
     run_assets([investor_flows, market_investor_flows], partition_range=days)
     for table, frame in first.items():
         assert (
@@ -189,7 +189,7 @@ def test_rerun_is_idempotent(wh: Warehouse) -> None:
             .sort("date", frame.columns[1])
             .equals(frame.sort("date", frame.columns[1]))
         )
-        assert len(wh.live_files(table)) == files[table] == 5
+        assert len(wh.partitions(table)) == files[table] == 5
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.kis.endpoints.dividends import DIVIDEND_KINDS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.warehouse import Warehouse
-from kis_pipeline.warehouse.catalog import connect
+from kis_pipeline.warehouse import Warehouse, connect
 from tests.defs.seed import (
     check_evaluations,
     materialization_metadata,
@@ -86,7 +85,7 @@ def test_statements_equal_the_market_and_reruns_replace_the_day(
     run_assets(assets)
     for table, frame in before.items():
         assert wh.read(table).sort(frame.columns).equals(frame.sort(frame.columns))
-        assert len(wh.live_files(table)) == 1
+        assert len(wh.partitions(table)) == 1
 
 
 def test_latest_view_prefers_the_newest_as_of(wh: Warehouse) -> None:

@@ -12,32 +12,42 @@ import dagster as dg
 import pytest
 
 from kis_pipeline.dagster_runner import INSTANCE_CONFIG
-from kis_pipeline.defs.maintenance import warehouse_compaction
+from kis_pipeline.defs.maintenance import warehouse_maintenance
 from kis_pipeline.defs.maintenance.retention import PRUNED_JOBS, prune_runs, run_retention_job
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.ticks.persist import run_config, tick_segment_job
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.warehouse.maintenance import SNAPSHOT_RETENTION, file_counts, maintain
 from tests.warehouse.test_store import prices
 
 
-def test_closed_months_become_one_file_and_the_rows_stay(
+def test_maintenance_leaves_a_file_per_year_expires_old_snapshots_and_keeps_the_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path))
     wh = Warehouse(tmp_path)
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(40)]
-    for day in days:
-        wh.write_partition("daily_prices", day.isoformat(), prices(day, ["005930"]), refresh=False)
-    wh.refresh_catalog()
-    before = wh.read("daily_prices").sort("date")
-    result = dg.materialize([warehouse_compaction], resources={"warehouse": WarehouseResource()})
+    symbols = [f"{n:06d}" for n in range(20)]  # more rows a day than DuckLake inlines
+    first = wh.write_partition("daily_prices", days[0].isoformat(), prices(days[0], symbols))
+    for day in days[1:]:
+        wh.write_partition("daily_prices", day.isoformat(), prices(day, symbols))
+    assert file_counts(wh) == {"daily_prices": 40}
+    before = wh.read("daily_prices").sort("date", "symbol")
+    result = dg.materialize([warehouse_maintenance], resources={"warehouse": WarehouseResource()})
     assert result.success
-    # January and the days of February are in the past (closed months), one file each.
-    assert len(wh.live_files("daily_prices")) == 2
-    assert wh.read("daily_prices").sort("date").equals(before)
-    again = dg.materialize([warehouse_compaction], resources={"warehouse": WarehouseResource()})
-    meta = again.asset_materializations_for_node("warehouse_compaction")[0].metadata
-    assert meta["months_merged"].value == 0
+    assert file_counts(wh) == {"daily_prices": 1}
+    assert wh.read("daily_prices").sort("date", "symbol").equals(before)
+    meta = result.asset_materializations_for_node("warehouse_maintenance")[0].metadata
+    assert meta["lake_snapshot"].value == wh.snapshot()
+    # Snapshots within the retention stay: the first day's write can still be read as it was.
+    with connect(wh, snapshot=first.snapshot) as con:
+        assert con.execute("select count(*) from daily_prices").fetchone() == (len(symbols),)
+    # Past the retention they expire, and the files only they needed are deleted.
+    later = dt.datetime.now(dt.UTC) + SNAPSHOT_RETENTION + dt.timedelta(days=1)
+    expired = maintain(wh, now=later)
+    assert expired.snapshots_expired > 40 and expired.files_deleted >= 40
+    assert len(list((tmp_path / "lake").rglob("*.parquet"))) == 1
+    assert wh.read("daily_prices").sort("date", "symbol").equals(before)
 
 
 def _tick_run(instance: dg.DagsterInstance) -> str:
@@ -55,7 +65,7 @@ def test_retention_deletes_old_finished_tick_runs_with_their_logs_and_keeps_the_
     with dg.instance_for_test() as instance:
         old = [_tick_run(instance) for _ in range(2)]
         other_job = dg.materialize(
-            [warehouse_compaction], instance=instance, resources={"warehouse": WarehouseResource()}
+            [warehouse_maintenance], instance=instance, resources={"warehouse": WarehouseResource()}
         ).run_id
         running = instance.create_run_for_job(
             tick_segment_job, run_config=run_config([]), status=dg.DagsterRunStatus.STARTED

@@ -134,14 +134,14 @@ def test_range_backfill_equals_the_market_and_follows_the_call_plan(
     ):
         assert checks[name], name
 
-    # A rerun writes the same rows, keeps one file per partition and reuses every window.
-    files = {t: len(wh.live_files(t)) for t in ("daily_prices", "daily_prices_adjusted")}
+    # A rerun writes the same rows in the same partitions and reuses every window.
+    files = {t: len(wh.partitions(t)) for t in ("daily_prices", "daily_prices_adjusted")}
     again = materialize([daily_prices, daily_prices_adjusted], tags)
     assert again.success
     assert served(fast_sim, env["KIS_APP_KEY"]) == planned
     assert wh.read("daily_prices").sort("date", "symbol").equals(raw)
     assert wh.read("daily_prices_adjusted").sort("date", "symbol").equals(adjusted)
-    assert {t: len(wh.live_files(t)) for t in files} == files
+    assert {t: len(wh.partitions(t)) for t in files} == files
 
 
 def test_nightly_run_uses_the_multi_quote(
@@ -291,4 +291,4 @@ def test_a_failing_symbol_is_named_and_the_others_are_written(
         .select(truth_raw([day], SYMBOLS[:2]).columns)
         .equals(truth_raw([day], SYMBOLS[:2]))
     )
-    assert len(wh.live_files("daily_prices")) == 1
+    assert len(wh.partitions("daily_prices")) == 1

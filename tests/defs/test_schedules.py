@@ -66,10 +66,9 @@ def weekday(
     """What the schedules of a weekday request: partition keys, a `start..end` range, or ""
     for an unpartitioned run."""
     requests = {
-        "warehouse_compaction_schedule": [""],
+        "warehouse_maintenance_schedule": [""],
         "run_retention_schedule": [""],
         "symbols_schedule": [day],
-        "tick_compaction_schedule": [day] * 8,
         "index_daily_schedule": [day],
         "daily_prices_schedule": [day],
         "flows_schedule": [flows],
@@ -118,15 +117,14 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         overseas="2026-01-01",
     ),
     # Saturday: New York's Friday, the weekly refreshes (last year's dividends through April),
-    # the calendar, and tick compaction; nothing that fetches a KRX day.
+    # the calendar, and maintenance; nothing that fetches a KRX day.
     dt.date(2026, 1, 3): {
-        "warehouse_compaction_schedule": [""],
+        "warehouse_maintenance_schedule": [""],
         "run_retention_schedule": [""],
         "overseas_daily_prices_schedule": ["2026-01-02"],
         "fundamentals_schedule": [""],
         "dividends_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
-        "tick_compaction_schedule": ["2026-01-03"] * 8,
         "trading_calendar_schedule": ["2026"],
     },
 }
@@ -356,14 +354,19 @@ def test_the_calendar_covers_the_turn_of_the_year_as_it_was(replay: Replay) -> N
         assert row["is_trading_day"] == MARKET.is_trading_day(row["date"]), row
 
 
-def test_compaction_merges_a_month_on_the_morning_after_it_closes(replay: Replay) -> None:
-    merged = {
-        day: run.metadata["warehouse_compaction"]["months_merged"]
+def test_maintenance_runs_every_morning_and_keeps_a_file_per_year(replay: Replay) -> None:
+    from kis_pipeline.warehouse import TABLES
+
+    runs = [
+        run
         for day in DAYS
         for run in replay.runs[day]
-        if run.schedule == "warehouse_compaction_schedule"
-    }
-    # December stays open through New Year's Day (New York's December 31 arrives at 07:00 KST,
-    # after the 05:00 run); the next morning each daily table's December merges.
-    assert [merged[day] for day in DAYS[:4]] == [0, 0, 0, 0]
-    assert merged[dt.date(2026, 1, 2)] >= 1
+        if run.schedule == "warehouse_maintenance_schedule"
+    ]
+    assert len(runs) == len(DAYS)
+    # After each morning's run every daily table (2025 and 2026 at most) has one file a year.
+    for run in runs:
+        files = run.metadata["warehouse_maintenance"]["files"]
+        after = {t: int(text.split(" -> ")[1]) for t, text in files.items()}
+        daily = {t: n for t, n in after.items() if TABLES[t].layout is None}
+        assert all(n <= 2 for n in daily.values()), (run.when, daily)

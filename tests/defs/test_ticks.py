@@ -24,8 +24,7 @@ from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.market_hours import KST
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import Spool
-from kis_pipeline.warehouse import Warehouse
-from kis_pipeline.warehouse.catalog import connect
+from kis_pipeline.warehouse import Warehouse, connect
 from tests.conftest import sim_environ
 from tests.streaming.helpers import SegmentBuilder, frame, orderbook, trade
 
@@ -100,9 +99,9 @@ def test_the_ticks_domain_is_in_the_code_location() -> None:
     assert defs.get_job_def("tick_collector_job") is not None
     assert defs.get_sensor_def("tick_segments_sensor") is not None
     assert defs.get_sensor_def("tick_collector_sensor") is not None
-    assert defs.get_schedule_def("tick_compaction_schedule") is not None
+    assert defs.get_schedule_def("warehouse_maintenance_schedule") is not None
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-    assert {"trade_ticks", "orderbook_ticks", "stream_sessions", "tick_compaction"} <= keys
+    assert {"trade_ticks", "orderbook_ticks", "stream_sessions", "warehouse_maintenance"} <= keys
 
 
 def test_the_sensor_requests_one_run_for_every_waiting_segment_keyed_by_their_range(
@@ -174,7 +173,7 @@ def test_every_segment_lands_exactly_once_across_batches_reruns_and_a_failed_bat
         sensed = _sense(instance)
         (batch,) = sensed.run_requests or []
         # An earlier attempt was killed after writing the first segment of the batch.
-        promote_segment(Warehouse(root), spool, first[0], refresh=False, move=False)
+        promote_segment(Warehouse(root), spool, first[0], move=False)
         assert _launch(instance, batch).success
         # The next batch fails midway: its second segment is damaged on disk.
         second = _segments(root, 3, start=3)
@@ -251,20 +250,28 @@ def test_a_growing_backlog_is_alerted_once_then_again_if_it_lasts(
         assert len(received) == 2
 
 
-def test_compaction_merges_each_days_pieces_into_one_file(root: Path) -> None:
+def test_maintenance_merges_each_days_pieces_into_one_file(root: Path) -> None:
+    from kis_pipeline.defs.maintenance import warehouse_maintenance
+    from kis_pipeline.warehouse import connect
+    from kis_pipeline.warehouse.maintenance import file_counts
+
     ids = _segments(root, 3)
     warehouse = Warehouse(root)
-    ticks.tick_segment_job.execute_in_process(
+    run = ticks.tick_segment_job.execute_in_process(
         run_config=persist.run_config(ids), resources={"warehouse": WarehouseResource()}
     )
-    assert len(warehouse.live_files("trade_ticks")) == 3  # one piece per segment
-    result = dg.materialize(
-        [ticks.tick_compaction],
-        partition_key="2023-06-12",  # the day the test frames carry
-        resources={"warehouse": WarehouseResource()},
-    )
+    # One transaction for the batch: the run names the snapshot that holds its segments.
+    (materialization,) = [
+        m
+        for m in run.asset_materializations_for_node("persist_tick_segments")
+        if m.asset_key == dg.AssetKey("trade_ticks")
+    ]
+    snapshot = materialization.metadata["lake_snapshot"].value
+    with connect(warehouse, snapshot=snapshot) as con:
+        assert con.execute("select count(*) from trade_ticks").fetchone() == (6,)
+    result = dg.materialize([warehouse_maintenance], resources={"warehouse": WarehouseResource()})
     assert result.success
-    assert len(warehouse.live_files("trade_ticks")) == 1
+    assert file_counts(warehouse)["trade_ticks"] == 1
     assert warehouse.read("trade_ticks").height == 6
     assert warehouse.read("trade_ticks")["cum_volume"].is_sorted()
 

@@ -55,7 +55,7 @@ def test_latest_session_snapshot_equals_the_listings(
     # Rerunning replaces the snapshot with the same rows.
     run_assets([symbols], partition_key=LATEST)
     assert wh.read("symbols").equals(frame)
-    assert len(wh.live_files("symbols")) == 1
+    assert len(wh.partitions("symbols")) == 1
 
 
 def test_kis_symbols_restricts_the_snapshot(

@@ -45,8 +45,7 @@ def persist_all(settings: KisSettings) -> Warehouse:
     warehouse = Warehouse(settings.warehouse)
     spool = Spool.for_warehouse(settings.warehouse)
     for segment_id in spool.sealed_ids():
-        promote_segment(warehouse, spool, segment_id, refresh=False)
-    warehouse.refresh_catalog()
+        promote_segment(warehouse, spool, segment_id)
     return warehouse
 
 

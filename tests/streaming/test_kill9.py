@@ -32,7 +32,7 @@ from kis_pipeline.streaming.recovery import recover_all_idle
 from kis_pipeline.streaming.replay import replay
 from kis_pipeline.streaming.spool import CONTROL, Spool, read_segment
 from kis_pipeline.streaming.tables import TICK_TABLE_NAMES
-from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.warehouse import LakeError, Warehouse, connect
 from tests.streaming.helpers import (
     sent_against_stored,
     spool_records,
@@ -98,11 +98,13 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def _reader(root: Path, stop: threading.Event, errors: list[str], queries: list[int]) -> None:
-    catalog = root / "warehouse" / "kis.duckdb"
+    warehouse = Warehouse(root / "warehouse")
+    catalog = warehouse.lake.catalog_file
+    assert catalog is not None
     while not stop.is_set():
         if catalog.exists():
             try:
-                con = duckdb.connect(str(catalog), read_only=True)
+                con = connect(warehouse)
                 try:
                     tables = {r[0] for r in con.execute("show tables").fetchall()}
                     for table in tables & {"trade_ticks", "orderbook_ticks"}:
@@ -111,7 +113,7 @@ def _reader(root: Path, stop: threading.Event, errors: list[str], queries: list[
                         queries[0] += 1
                 finally:
                     con.close()
-            except duckdb.Error as exc:
+            except (duckdb.Error, LakeError) as exc:
                 errors.append(str(exc))
         time.sleep(0.05)
 

@@ -9,6 +9,7 @@ from kis_pipeline.kis.ws.crypto import encrypt_payload
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import DECRYPTED, Spool
 from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.warehouse.maintenance import maintain
 from tests.streaming.helpers import (
     SegmentBuilder,
     expected,
@@ -107,7 +108,7 @@ def test_unparseable_frames_and_records_are_kept_raw_and_counted(
     assert trades["price"].to_list() == [71900] * 4
 
 
-def test_a_rerun_replaces_the_segment_rows_even_after_compaction(
+def test_a_rerun_replaces_the_segment_rows_even_after_a_merge(
     spool: Spool, warehouse: Warehouse
 ) -> None:
     _mixed_segment(spool, "seg-1").write()
@@ -118,9 +119,8 @@ def test_a_rerun_replaces_the_segment_rows_even_after_compaction(
     promote_segment(warehouse, spool, "seg-2")
     promote_segment(warehouse, spool, "seg-1")  # rerun of a done segment
     assert warehouse.read("trade_ticks").height == 8
-    result = warehouse.compact("trade_ticks", before=dt.date(2023, 6, 13), grain="day")
-    assert result.groups == 1 and result.files_after == 1
-    promote_segment(warehouse, spool, "seg-2")  # rerun into a compacted day
+    maintain(warehouse)
+    promote_segment(warehouse, spool, "seg-2")  # rerun into a merged day
     trades = warehouse.read("trade_ticks")
     assert trades.height == 8
     assert trades.select("segment_id", "seq", "record").is_duplicated().sum() == 0

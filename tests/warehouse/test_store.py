@@ -1,4 +1,4 @@
-"""Atomic partition replace, strict schemas, compaction and the DuckDB catalog."""
+"""Atomic partition replace on the lake, strict schemas, scopes, pieces, layout and upkeep."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ import signal
 import time
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.warehouse import SchemaMismatch, Scope, Warehouse, WarehouseError, connect
-from kis_pipeline.warehouse.manifest import Manifest
+from kis_pipeline.warehouse.maintenance import file_counts, maintain
 from kis_pipeline.warehouse.tables import TABLES, TableSpec, register_table
 
 
@@ -59,8 +58,8 @@ def test_rewriting_a_partition_replaces_it_never_doubles_it(tmp_path: Path) -> N
     wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
     wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=200))
     assert sql(wh, "select count(*), min(close), max(close) from daily_prices") == [(3, 200, 200)]
-    assert len(wh.live_files("daily_prices")) == 1
     assert wh.read("daily_prices")["close"].to_list() == [200, 200, 200]
+    assert wh.partitions("daily_prices") == ["2024-01-02"]
 
 
 def test_schema_changes_are_errors_not_silent_casts(tmp_path: Path) -> None:
@@ -107,7 +106,6 @@ def test_a_scoped_write_replaces_only_its_symbols_rows(tmp_path: Path) -> None:
         "daily_prices", "2024-01-02", prices(DAY, [])[:0], scope=Scope.of(["035420"])
     )
     assert closes(wh) == {"005930": 100, "000660": 200}
-    assert len(wh.live_files("daily_prices")) == 1
     with pytest.raises(WarehouseError, match="outside the symbol values this write replaces"):
         wh.write_partition(
             "daily_prices", "2024-01-02", prices(DAY, SYMBOLS), scope=Scope.of(["005930"])
@@ -126,26 +124,24 @@ def test_kept_symbols_keep_their_stored_rows_whatever_the_frame_holds(tmp_path: 
         scope=Scope.of(keep=["000660"]),
     )
     assert closes(wh) == {"005930": 300, "000660": 100, "035420": 300}
-    # A one-symbol run whose only symbol failed writes nothing at all, not even a new file.
-    files = wh.live_files("daily_prices")
+    # A one-symbol run whose only symbol failed writes nothing at all, not even a snapshot.
+    snapshot = wh.snapshot()
     result = wh.write_partition(
         "daily_prices",
         "2024-01-03",
         prices(dt.date(2024, 1, 3), [])[:0],
         scope=Scope.of(["005930"], keep=["005930"]),
     )
-    assert result.path is None
-    assert wh.live_files("daily_prices") == files and wh.partitions("daily_prices") == [
-        "2024-01-02"
-    ]
+    assert result.snapshot is None
+    assert wh.snapshot() == snapshot and wh.partitions("daily_prices") == ["2024-01-02"]
 
 
-def test_a_scoped_write_inside_a_compacted_month_keeps_the_other_days(tmp_path: Path) -> None:
+def test_a_scoped_write_inside_a_merged_file_keeps_the_other_days(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     days = [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
-    for day in days:
-        wh.write_partition("daily_prices", day.isoformat(), prices(day, SYMBOLS), refresh=False)
-    wh.compact("daily_prices", before=dt.date(2024, 2, 1))
+    wh.write_partitions("daily_prices", {day.isoformat(): prices(day, SYMBOLS) for day in days})
+    maintain(wh)
+    assert file_counts(wh) == {"daily_prices": 1}
     wh.write_partition(
         "daily_prices",
         "2024-01-03",
@@ -183,8 +179,8 @@ def test_concurrent_scoped_writers_of_one_partition_never_undo_each_other(
     newest: dict[str, int] = {}
     reads = 0
     try:
-        deadline = time.monotonic() + 60
-        while reads < 300 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while reads < 20 and time.monotonic() < deadline:
             present = closes(wh) if wh.partitions("daily_prices") else {}
             for symbol, close in newest.items():
                 assert present.get(symbol, 0) >= close, f"{symbol}'s row was undone: {present}"
@@ -194,46 +190,49 @@ def test_concurrent_scoped_writers_of_one_partition_never_undo_each_other(
         for w in writers:
             os.kill(w.pid or 0, signal.SIGKILL)
             w.join()
-    assert reads == 300
+    assert reads == 20
 
 
-def test_compaction_merges_closed_months_and_queries_do_not_change(tmp_path: Path) -> None:
+def test_maintenance_leaves_a_file_per_year_and_queries_do_not_change(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
-    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(45)]
+    days = [dt.date(2023, 12, 1) + dt.timedelta(days=i) for i in range(45)]
     for i, day in enumerate(days):
-        wh.write_partition(
-            "daily_prices", day.isoformat(), prices(day, SYMBOLS, close=100 + i), refresh=False
-        )
-    wh.refresh_catalog()
+        wh.write_partition("daily_prices", day.isoformat(), prices(day, SYMBOLS, close=100 + i))
     query = "select date, symbol, close from daily_prices order by date, symbol"
     before = sql(wh, query)
-    result = wh.compact("daily_prices", before=dt.date(2024, 3, 1))
-    assert (result.files_before, result.files_after) == (45, 2)
+    # Three rows a day stay in the catalog (DuckLake's data inlining) until maintenance.
+    assert file_counts(wh)["daily_prices"] == 0
+    result = maintain(wh)
+    assert result.files_after == {"daily_prices": 2}  # 2023 and 2024
     assert sql(wh, query) == before
-    # Re-materializing one day inside a compacted month replaces just that day.
+    # Re-materializing one day inside a merged file replaces just that day.
     wh.write_partition("daily_prices", "2024-01-10", prices(dt.date(2024, 1, 10), SYMBOLS, close=1))
     rows = sql(wh, "select count(*), sum(case when close = 1 then 1 else 0 end) from daily_prices")
     assert rows == [(45 * 3, 3)]
     assert wh.partitions("daily_prices") == [d.isoformat() for d in days]
-    # January is in two files again until the next compaction merges it back; February, still
-    # open on 2024-02-10, is left alone.
-    again = wh.compact("daily_prices", before=dt.date(2024, 2, 10))
-    assert (again.groups, again.files_after) == (1, 2)
-    assert wh.compact("daily_prices", before=dt.date(2024, 2, 10)).groups == 0
+    assert maintain(wh).files_after == {"daily_prices": 2}
 
 
-def test_a_reader_holding_the_catalog_does_not_block_the_writer(tmp_path: Path) -> None:
+def test_a_reader_holding_a_connection_sees_its_snapshot_and_the_writer_goes_on(
+    tmp_path: Path,
+) -> None:
     wh = Warehouse(tmp_path)
     wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
-    notebook = duckdb.connect(str(wh.catalog_path), read_only=True)
+    notebook = connect(wh)
     try:
+        notebook.execute("begin transaction")
+        assert notebook.execute("select max(close) from daily_prices").fetchone() == (100,)
         wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=300))
         wh.write_partition("daily_prices", "2024-01-03", prices(dt.date(2024, 1, 3), SYMBOLS))
-        # The open connection still answers from the files of its catalog (kept for a grace time).
+        # The open transaction still answers from its snapshot.
         assert notebook.execute("select max(close) from daily_prices").fetchone() == (100,)
+        notebook.execute("commit")
+        assert notebook.execute("select count(*), max(close) from daily_prices").fetchone() == (
+            6,
+            300,
+        )
     finally:
         notebook.close()
-    assert sql(wh, "select count(*), max(close) from daily_prices") == [(6, 300)]
 
 
 def test_catalog_has_latest_views_for_fundamentals(tmp_path: Path) -> None:
@@ -280,14 +279,15 @@ def segment(seg: str, seqs: range) -> pl.DataFrame:
     )
 
 
-def test_pieces_replace_only_themselves_even_after_compaction(tmp_path: Path) -> None:
+def test_pieces_replace_only_themselves_even_after_a_merge(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     wh.write_partition("test_segmented", "2024-01-02", segment("s1", range(0, 10)), part="s1")
     wh.write_partition("test_segmented", "2024-01-02", segment("s2", range(10, 20)), part="s2")
     wh.write_partition("test_segmented", "2024-01-02", segment("s1", range(0, 10)), part="s1")
     assert wh.read("test_segmented")["seq"].sort().to_list() == list(range(20))
-    assert wh.compact("test_segmented", grain="day", before=dt.date(2024, 1, 3)).files_after == 1
-    # Rerunning a segment after compaction still never duplicates it.
+    maintain(wh)
+    assert file_counts(wh)["test_segmented"] <= 1
+    # Rerunning a segment after its pieces were merged still never duplicates it.
     wh.write_partition("test_segmented", "2024-01-02", segment("s2", range(10, 20)), part="s2")
     assert wh.read("test_segmented")["seq"].sort().to_list() == list(range(20))
 
@@ -295,8 +295,8 @@ def test_pieces_replace_only_themselves_even_after_compaction(tmp_path: Path) ->
 def test_a_column_added_to_a_schema_reads_as_null_in_older_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A warehouse written before a table gained a column (quality_flag) keeps working: reads,
-    the catalog and compaction give the older rows the new column as null."""
+    """A lake written before a table gained a column (quality_flag) keeps working: reads, SQL
+    and maintenance give the older rows the new column as null."""
     old = TableSpec(
         "test_evolving",
         pl.Schema({"date": pl.Date, "close": pl.Int64}),
@@ -311,11 +311,9 @@ def test_a_column_added_to_a_schema_reads_as_null_in_older_files(
     monkeypatch.setitem(TABLES, "test_evolving", old)
     first = pl.DataFrame({"date": [DAY], "close": [100]}, schema=old.schema)
     wh.write_partition("test_evolving", DAY.isoformat(), first)
-    # As a manifest listed files before it recorded their columns.
-    manifest = Manifest.load(wh.table_dir("test_evolving"))
-    for entry in manifest.entries:
-        entry.columns = None
-    manifest.save(wh.table_dir("test_evolving"))
+    # Reading with the new spec before any write has added the column to the lake.
+    monkeypatch.setitem(TABLES, "test_evolving", new)
+    assert wh.read("test_evolving").rows() == [(DAY, 100, None)]
 
     monkeypatch.setitem(TABLES, "test_evolving", new)
     later = dt.date(2024, 1, 3)
@@ -325,9 +323,8 @@ def test_a_column_added_to_a_schema_reads_as_null_in_older_files(
     want = [(DAY, 100, None), (later, 200, "x")]
     assert wh.read("test_evolving").sort("date").rows() == want
     assert sql(wh, "select date, close, flag from test_evolving order by date") == want
-    wh.compact("test_evolving", before=dt.date(2024, 2, 1))
+    maintain(wh)
     assert wh.read("test_evolving").sort("date").rows() == want
-    assert not wh.has_older_files("test_evolving")
     assert sql(wh, "select date, close, flag from test_evolving order by date") == want
 
 
@@ -356,43 +353,26 @@ def test_killed_writers_never_leave_a_partial_or_doubled_partition(tmp_path: Pat
             os.kill(w.pid or 0, signal.SIGKILL)
             w.join()
         wh = Warehouse(tmp_path)
-        manifest = Manifest.load(wh.table_dir("daily_prices"))
-        for entry in manifest.entries:
-            pl.read_parquet(wh.table_dir("daily_prices") / entry.file)  # every live file is whole
-        frame = wh.read("daily_prices")
+        frame = wh.read("daily_prices")  # reads every live file: each is whole
         assert frame.height == 3 * len(wh.partitions("daily_prices"))
         assert not frame.select("date", "symbol").is_duplicated().any()
     assert "daily_prices" in TABLES
 
 
-def _dead_pid() -> int:
-    child = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
-    child.start()
-    child.join()
-    assert child.pid is not None
-    return child.pid
-
-
-def test_files_a_killed_writer_never_published_are_swept_and_live_writers_kept(
+def test_files_a_killed_writer_never_committed_are_deleted_by_maintenance(
     tmp_path: Path,
 ) -> None:
     wh = Warehouse(tmp_path)
-    day = dt.date(2024, 1, 2)
-    wh.write_partition("daily_prices", day.isoformat(), prices(day, ["005930"]))
-    folder = wh.table_dir("daily_prices") / f"date={day}"
-    dead = _dead_pid()
-    # What kill -9 leaves mid-write: an empty file and a whole one, neither published.
-    leftovers = [
-        folder / f"part-20240102T000000-p{dead}-{'a' * 12}.parquet",
-        folder / f"part-20240102T000000-p{dead}-{'b' * 12}.parquet",
-    ]
-    leftovers[0].touch()
-    prices(day, ["000660"]).write_parquet(leftovers[1])
-    # A writer that is still running (this process) is about to publish its own.
-    pending = folder / f"part-20240102T000000-p{os.getpid()}-{'c' * 12}.parquet"
-    prices(day, ["035420"]).write_parquet(pending)
-
-    assert wh.sweep_unpublished() == 2
-    assert not any(p.exists() for p in leftovers)
-    assert pending.exists()
-    assert wh.read("daily_prices")["symbol"].to_list() == ["005930"]
+    wh.write_partition("daily_prices", DAY.isoformat(), prices(DAY, SYMBOLS))
+    folder = tmp_path / "lake" / "main" / "daily_prices" / "year=2024"
+    folder.mkdir(parents=True, exist_ok=True)
+    # What kill -9 leaves mid-write: a file the catalog never heard of, one hour old.
+    orphan = folder / "ducklake-orphan.parquet"
+    prices(DAY, ["000660"]).write_parquet(orphan)
+    old = time.time() - 2 * 3600
+    os.utime(orphan, (old, old))
+    fresh = folder / "ducklake-being-written.parquet"
+    prices(DAY, ["035420"]).write_parquet(fresh)
+    assert maintain(wh).orphans_deleted == 1
+    assert not orphan.exists() and fresh.exists()
+    assert sorted(wh.read("daily_prices")["symbol"]) == sorted(SYMBOLS)

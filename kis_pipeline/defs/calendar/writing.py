@@ -1,7 +1,7 @@
 """Writing a run's frame as one warehouse partition per day, and the metadata it reports.
 
-A backfill run covers many partitions: each is replaced on its own (an empty frame records a
-closed day), and the DuckDB catalog is rebuilt once at the end instead of once per day. A
+A backfill run covers many partitions: all are replaced in one lake transaction (an empty frame
+records a closed day), one catalog commit for the run instead of one per day. A
 `Scope` limits the replacement to the symbols a run was restricted to, and keeps the stored
 rows of those it failed to fetch.
 """
@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.shared import client_metadata, frame_metadata, metadata_value
+from kis_pipeline.defs.shared import (
+    client_metadata,
+    frame_metadata,
+    metadata_value,
+    snapshot_metadata,
+)
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
@@ -26,6 +31,7 @@ class Written:
     partitions: int
     rows: int
     bytes: int
+    snapshot: int | None = None  # the lake snapshot the write committed
 
 
 def write_days(
@@ -40,15 +46,14 @@ def write_days(
     day's rows of `frame`."""
     column = TABLES[table].partition_column
     by_day = {key[0]: part for key, part in frame.partition_by(column, as_dict=True).items()}
-    total_rows = total_bytes = count = 0
-    for day in sorted(set(days)):
-        part = by_day.get(day, frame.clear())
-        result = warehouse.write_partition(table, day.isoformat(), part, scope=scope, refresh=False)
-        total_rows += result.rows
-        total_bytes += result.bytes
-        count += 1
-    warehouse.refresh_catalog()
-    return Written(count, total_rows, total_bytes)
+    frames = {day.isoformat(): by_day.get(day, frame.clear()) for day in sorted(set(days))}
+    results = warehouse.write_partitions(table, frames, scope=scope)
+    return Written(
+        len(results),
+        sum(r.rows for r in results),
+        sum(r.bytes for r in results),
+        max((r.snapshot for r in results if r.snapshot is not None), default=None),
+    )
 
 
 def write_one(
@@ -60,7 +65,7 @@ def write_one(
     scope: Scope | None = None,
 ) -> Written:
     result = warehouse.write_partition(table, partition, frame, scope=scope)
-    return Written(1, result.rows, result.bytes)
+    return Written(1, result.rows, result.bytes, result.snapshot)
 
 
 def run_metadata(
@@ -72,6 +77,7 @@ def run_metadata(
     """Rows, bytes, a preview and (when the run used KIS) calls, retries and limiter wait."""
     meta = frame_metadata(frame, bytes_written=written.bytes if written else 0)
     meta["partitions_written"] = dg.MetadataValue.int(written.partitions if written else 0)
+    meta.update(snapshot_metadata(written.snapshot if written else None))
     if client is not None:
         meta.update(client_metadata(client))
     else:

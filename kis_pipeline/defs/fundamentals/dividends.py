@@ -125,12 +125,7 @@ def dividends_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     # The year every weekly run of the last eight days rewrote: until the first Saturday of a
     # year has run, the newest partition is last year's (the schedule keeps it until April).
     year = str((now - dt.timedelta(days=FRESH_DAYS)).year)
-    files = [p for p in wh.live_files(TABLE) if f"year={year}/" in p.as_posix()]
-    written = (
-        dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=dt.UTC)
-        if files
-        else None
-    )
+    written = wh.written_at(TABLE, year)
     passed = written is not None and now - written <= dt.timedelta(days=FRESH_DAYS)
     return dg.AssetCheckResult(
         passed=passed,

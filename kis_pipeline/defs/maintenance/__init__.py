@@ -1,68 +1,63 @@
-"""Upkeep: closed months of the daily tables merged into one file each, and old runs deleted.
+"""Upkeep: the lake's daily maintenance, and old runs deleted.
 
-Without it the daily tables gain one file per day forever and every query opens them all
-(bench/README.md "DuckDB layout" measures what merging buys). Tick tables compact by day in
-the `ticks` domain. The asset is idempotent: a month already in one file is left alone.
+`warehouse_maintenance` runs DuckLake's own upkeep (warehouse/maintenance.py): small files merged
+so a daily table keeps O(years) files, snapshots past their retention expired, files nothing
+needs any more deleted. It also purges done tick segments from the spool after
+`SPOOL_RETENTION_S`. It is idempotent: a second run finds nothing to do.
 
 Run history retention (old tick persistence runs) is in retention.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
-from kis_pipeline.defs.calendar.sessions import KST, now_kst
 from kis_pipeline.defs.maintenance.retention import run_retention_job, run_retention_schedule
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.warehouse import TABLES
+from kis_pipeline.defs.shared import snapshot_metadata
+from kis_pipeline.streaming.spool import Spool
+from kis_pipeline.warehouse.maintenance import SNAPSHOT_RETENTION, maintain
 
-
-def open_month(now: dt.datetime) -> dt.date:
-    """The first day of the oldest month still open at `now`; the months before it are closed.
-
-    A month closes one day after its last day in Asia/Seoul, not at midnight: its last
-    overseas partition (New York's day, fetched at 07:00 KST) arrives after the 05:00 run.
-    """
-    return (now.astimezone(KST).date() - dt.timedelta(days=1)).replace(day=1)
+SPOOL_RETENTION_S = 3 * 86_400.0
 
 
 @dg.asset(
     group_name="maintenance",
-    kinds={"parquet"},
-    description="The daily tables with every closed month merged into one sorted file.",
+    kinds={"ducklake"},
+    description=(
+        "The lake kept small and fast: files merged, snapshots older than "
+        f"{SNAPSHOT_RETENTION.days} days expired, unneeded files deleted."
+    ),
 )
-def warehouse_compaction(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def warehouse_maintenance(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    files: dict[str, str] = {}
-    merged = 0
-    before = open_month(now_kst())
-    for table in wh.tables():
-        spec = TABLES.get(table)
-        if spec is None or spec.compaction != "month" or spec.partition_by != "date":
-            continue
-        result = wh.compact(table, before=before, grain="month", refresh=False)
-        merged += result.groups
-        files[table] = f"{result.files_before} -> {result.files_after}"
-    if merged:
-        wh.refresh_catalog()
-    context.log.info(f"merged {merged} closed month(s) across {len(files)} table(s)")
+    result = maintain(wh)
+    purged = Spool.for_warehouse(wh.root).purge_done(SPOOL_RETENTION_S)
+    context.log.info(f"{result.summary()}; {purged} done segment(s) purged from the spool")
     return dg.MaterializeResult(
         metadata={
-            "months_merged": dg.MetadataValue.int(merged),
-            "files": dg.MetadataValue.json(files),
+            "files": dg.MetadataValue.json(
+                {
+                    t: f"{result.files_before.get(t, 0)} -> {n}"
+                    for t, n in result.files_after.items()
+                }
+            ),
+            "files_after": dg.MetadataValue.int(sum(result.files_after.values())),
+            "snapshots_expired": dg.MetadataValue.int(result.snapshots_expired),
+            "files_deleted": dg.MetadataValue.int(result.files_deleted + result.orphans_deleted),
+            "done_segments_purged": dg.MetadataValue.int(purged),
+            **snapshot_metadata(result.snapshot),
         }
     )
 
 
-warehouse_compaction_job = dg.define_asset_job(
-    "warehouse_compaction_job", selection=[warehouse_compaction]
+warehouse_maintenance_job = dg.define_asset_job(
+    "warehouse_maintenance_job", selection=[warehouse_maintenance]
 )
 
-warehouse_compaction_schedule = dg.ScheduleDefinition(
-    name="warehouse_compaction_schedule",
-    job=warehouse_compaction_job,
+warehouse_maintenance_schedule = dg.ScheduleDefinition(
+    name="warehouse_maintenance_schedule",
+    job=warehouse_maintenance_job,
     cron_schedule="0 5 * * *",
     execution_timezone="Asia/Seoul",
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -70,7 +65,7 @@ warehouse_compaction_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[warehouse_compaction],
-    jobs=[warehouse_compaction_job, run_retention_job],
-    schedules=[warehouse_compaction_schedule, run_retention_schedule],
+    assets=[warehouse_maintenance],
+    jobs=[warehouse_maintenance_job, run_retention_job],
+    schedules=[warehouse_maintenance_schedule, run_retention_schedule],
 )

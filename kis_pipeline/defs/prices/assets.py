@@ -216,7 +216,6 @@ def daily_prices(
         except (SessionMismatch, TooManyFailures) as exc:
             progress.finish(error=str(exc), **client_progress(client))
             raise dg.Failure(str(exc)) from None
-        wh.refresh_catalog()
         meta = _metadata(report, client)
         progress.finish(failures=report.failures, **client_progress(client))
     _fail_on_symbols(report, meta)
@@ -305,7 +304,6 @@ def daily_prices_adjusted(
         report.failures.update(restated.failures)
         report.notes["restated_symbols"] = restated.symbols
         report.notes["restated_partitions"] = restated.partitions
-        wh.refresh_catalog()
         meta = _metadata(report, client)
         progress.finish(failures=report.failures, **client_progress(client))
     _fail_on_symbols(report, meta)

@@ -29,7 +29,13 @@ from kis_pipeline.defs.prices.chart import (
     plan_windows,
 )
 from kis_pipeline.defs.prices.reference import Universe
-from kis_pipeline.defs.shared import client_metadata, data_calls, frame_metadata, metadata_value
+from kis_pipeline.defs.shared import (
+    client_metadata,
+    data_calls,
+    frame_metadata,
+    metadata_value,
+    snapshot_metadata,
+)
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
@@ -53,11 +59,16 @@ class WriteReport:
     failures: dict[str, str] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
     preview: pl.DataFrame | None = None
+    snapshot: int | None = None  # the newest lake snapshot this run committed
 
-    def record(self, written_rows: int, written_bytes: int, partition: str) -> None:
+    def record(
+        self, written_rows: int, written_bytes: int, partition: str, snapshot: int | None = None
+    ) -> None:
         self.rows += written_rows
         self.bytes += written_bytes
         self.partitions.append(partition)
+        if snapshot is not None:
+            self.snapshot = max(self.snapshot or 0, snapshot)
 
 
 def write_days(
@@ -75,12 +86,15 @@ def write_days(
     the rows `scope` names; `listed(day)` restricts a day to the symbols listed that day."""
     spec = TABLES[table]
     by_day = frame.partition_by("date", as_dict=True) if not frame.is_empty() else {}
+    frames = {}
     for day in days:
         part = by_day.get((day,), pl.DataFrame(schema=spec.schema))
         if listed is not None and not part.is_empty():
             part = part.filter(pl.col("symbol").is_in(list(listed(day))))
-        result = warehouse.write_partition(table, day.isoformat(), part, scope=scope, refresh=False)
-        report.record(result.rows, result.bytes, result.partition)
+        frames[day.isoformat()] = part
+    # One lake transaction for the run's days: one catalog commit, not one per day.
+    for result in warehouse.write_partitions(table, frames, scope=scope):
+        report.record(result.rows, result.bytes, result.partition, result.snapshot)
         if progress is not None:
             progress.add(partitions_done=1, rows=result.rows, bytes=result.bytes)
     if report.preview is None and not frame.is_empty():
@@ -101,6 +115,7 @@ def report_metadata(
         **{name: dg.MetadataValue.int(count) for name, count in counts.items()},
         "cache_hits": dg.MetadataValue.int(report.cache_hits),
         "failed_symbols": dg.MetadataValue.json(report.failures),
+        **snapshot_metadata(report.snapshot),
     }
     for name, value in report.notes.items():
         meta[name] = metadata_value(value)

@@ -259,7 +259,6 @@ def overseas_daily_prices(
     progress = Progress(progress_dir(context), TABLE, partitions_total=len(days))
     with kis.client() as client:
         report = backfill_overseas(client, wh, tickers, days, progress=progress)
-        wh.refresh_catalog()
         progress.finish(failures=report.failures, **client_progress(client))
         meta = report_metadata(report, client, tickers=len(tickers))
     if report.failures:

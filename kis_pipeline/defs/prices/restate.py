@@ -38,11 +38,13 @@ class Restatement:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def _scan(warehouse: Warehouse, table: str) -> pl.LazyFrame | None:
-    files = warehouse.live_files(table)
-    if not files:
+def _scan(warehouse: Warehouse, table: str, symbols: Sequence[str]) -> pl.LazyFrame | None:
+    """The stored rows of `symbols` in `table`, or None when the table has none yet."""
+    if table not in warehouse.tables():
         return None
-    return pl.scan_parquet([str(f) for f in files])
+    return warehouse.select(
+        table, "symbol IN (SELECT unnest(?::VARCHAR[]))", [sorted(set(symbols))]
+    ).lazy()
 
 
 def boundary_breaks(warehouse: Warehouse, written: pl.DataFrame, raw: pl.DataFrame) -> list[str]:
@@ -50,7 +52,7 @@ def boundary_breaks(warehouse: Warehouse, written: pl.DataFrame, raw: pl.DataFra
     if written.is_empty():
         return []
     first_day = written["date"].min()
-    stored = _scan(warehouse, ADJUSTED)
+    stored = _scan(warehouse, ADJUSTED, written["symbol"].unique().to_list())
     if stored is None:
         return []
     before = (
@@ -78,7 +80,7 @@ def restate(
 ) -> Restatement:
     """Fetch the stored adjusted history (< `before`) of `symbols` again and replace it."""
     outcome = Restatement()
-    stored = _scan(warehouse, ADJUSTED)
+    stored = _scan(warehouse, ADJUSTED, symbols)
     if stored is None or not symbols:
         return outcome
     history = (
@@ -87,7 +89,7 @@ def restate(
         .unique()
         .collect()
     )
-    raw_scan = _scan(warehouse, RAW)
+    raw_scan = _scan(warehouse, RAW, symbols)
     fresh: list[pl.DataFrame] = []
     calls_before = client.stats.calls
     for symbol in sorted(set(history["symbol"].to_list())):
@@ -123,8 +125,6 @@ def restate(
     for (day,), group in touched.partition_by("date", as_dict=True).items():
         names = group["symbol"].to_list()
         rows = replacement.filter((pl.col("date") == day) & pl.col("symbol").is_in(names))
-        warehouse.write_partition(
-            ADJUSTED, day.isoformat(), rows, scope=Scope.of(names), refresh=False
-        )
+        warehouse.write_partition(ADJUSTED, day.isoformat(), rows, scope=Scope.of(names))
         outcome.partitions += 1
     return outcome

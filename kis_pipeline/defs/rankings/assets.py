@@ -170,16 +170,8 @@ class History:
     def splits(self) -> pl.DataFrame:
         """Every split day in `daily_prices` (date, symbol, split_ratio): one scan per run."""
         if self._splits is None:
-            files = self.warehouse.live_files(PRICES)
-            self._splits = (
-                pl.scan_parquet(files)
-                .filter(pl.col("split_ratio") > 0)
-                .select("date", "symbol", "split_ratio")
-                .collect()
-                if files
-                else pl.DataFrame(
-                    schema={"date": pl.Date, "symbol": pl.String, "split_ratio": pl.Float64}
-                )
+            self._splits = self.warehouse.select(PRICES, "split_ratio > 0").select(
+                "date", "symbol", "split_ratio"
             )
         return self._splits
 

@@ -34,7 +34,7 @@ import dagster as dg
 import kis_pipeline.streaming.tables as tick_tables
 from kis_pipeline.alerts import TickBacklog, notify
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.defs.shared import env_number
+from kis_pipeline.defs.shared import env_number, snapshot_metadata
 from kis_pipeline.streaming.promote import promote_batch
 from kis_pipeline.streaming.recovery import recover_all_idle
 from kis_pipeline.streaming.spool import Spool
@@ -101,6 +101,9 @@ def persist_tick_segments(context, warehouse: WarehouseResource) -> None:
             table, partition = item.split("/", 1)
             partitions.setdefault(table, set()).add(partition)
     span = batch_key([r.segment_id for r in batch.results]) if batch.results else ""
+    # The tick tables' rows are in the batch's snapshot; session rows are written after it.
+    ticks_snapshot = max((r.snapshot or 0 for r in batch.results), default=0) or None
+    newest = wh.snapshot() if batch.results else None
     for table, rows in sorted(written.items()):
         if rows:
             context.log_event(
@@ -111,6 +114,9 @@ def persist_tick_segments(context, warehouse: WarehouseResource) -> None:
                         "segments": dg.MetadataValue.int(len(batch.results)),
                         "rows": dg.MetadataValue.int(rows),
                         "partitions": sorted(partitions.get(table, ())),
+                        **snapshot_metadata(
+                            newest if table == "stream_sessions" else ticks_snapshot
+                        ),
                     },
                 )
             )
