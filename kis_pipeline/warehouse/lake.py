@@ -13,14 +13,18 @@ names the tables plainly. Errors a person meets are turned into one line naming 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
+import os
 import random
 import re
+import shutil
+import tempfile
 import time
 import zoneinfo
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -183,6 +187,8 @@ def connect(
                 f"{config.catalog_file.name}): run `kis-pipeline backfill` or `make demo` first, "
                 "or point KIS_WAREHOUSE (or KIS_CATALOG) at one"
             )
+        if read_only:
+            config = _readable(config)
         if as_of is not None:
             snapshot = snapshot_at(con, config, as_of)
         with _creating(config, read_only):
@@ -197,6 +203,24 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _readable(config: LakeConfig) -> LakeConfig:
+    """`config`, or, when its SQLite catalog is on a read-only file system, a copy of it.
+
+    SQLite opens a WAL-mode database only where it can create the `-shm` file beside it; on a
+    read-only disk nothing can change the catalog, so a private copy reads the same lake."""
+    path = config.catalog_file
+    if config.kind != "sqlite" or path is None or os.access(path.parent, os.W_OK):
+        return config
+    folder = tempfile.mkdtemp(prefix="kis-catalog-")
+    atexit.register(shutil.rmtree, folder, True)
+    copy = Path(folder) / path.name
+    for suffix in ("", "-wal"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, copy.with_name(copy.name + suffix))
+    return replace(config, catalog=f"sqlite:{copy}")
 
 
 @contextlib.contextmanager
