@@ -115,7 +115,8 @@ def test_a_collector_whose_owner_is_gone_stops_itself(
     sim_server: SimulatorServer, tmp_path: Path, reaped: bool
 ) -> None:
     # Unreaped, the owner is a zombie: its pid still answers, yet it is gone.
-    owner = subprocess.Popen(["sleep", "3"])
+    # Long enough for the collector to subscribe first on a loaded machine.
+    owner = subprocess.Popen(["sleep", "10"])
     env = environ(sim_server, tmp_path, KIS_OWNER_PID=str(owner.pid))
     symbol = sim_server.state.market.listings[0].symbol
     argv = ["stream", "--duration", "120", "--symbols", symbol]

@@ -1,15 +1,12 @@
 """The same warehouse on a PostgreSQL catalog and an `s3://` data path, against real servers.
 
-CI starts PostgreSQL and an S3-compatible server on loopback and sets `KIS_TEST_PG_DSN` (a libpq
-string) and `KIS_TEST_S3_ENDPOINT` (e.g. http://127.0.0.1:9000, with `AWS_ACCESS_KEY_ID`,
-`AWS_SECRET_ACCESS_KEY` and a bucket `KIS_TEST_S3_BUCKET`, default `kis-test`); without them the
-tests skip.
+`bash .ci/run` (or `.ci/services start`) starts PostgreSQL and an S3-compatible server on
+loopback; the `pg_dsn` and `s3_endpoint` fixtures (tests/services.py) give each test a database
+and a bucket of its own, and skip the test without the servers.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,29 +14,24 @@ import pytest
 from kis_pipeline.warehouse import LakeConfig, Scope, Warehouse, connect
 from kis_pipeline.warehouse.lake import S3
 from kis_pipeline.warehouse.maintenance import maintain
+from tests.services import S3Bucket
 from tests.warehouse.test_store import DAY, SYMBOLS, prices
 
-PG = os.environ.get("KIS_TEST_PG_DSN", "")
-ENDPOINT = os.environ.get("KIS_TEST_S3_ENDPOINT", "")
-
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(
-        not (PG and ENDPOINT),
-        reason="no PostgreSQL and S3 server here (set KIS_TEST_PG_DSN and KIS_TEST_S3_ENDPOINT)",
-    ),
-]
+pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def lake_on_servers(tmp_path: Path) -> Warehouse:
-    """A fresh lake per test: a new PostgreSQL schema for the catalog, a new S3 prefix."""
-    schema = f"kis_{uuid.uuid4().hex[:8]}"
-    bucket = os.environ.get("KIS_TEST_S3_BUCKET", "kis-test")
-    s3 = S3.from_environ({**os.environ, "AWS_ENDPOINT_URL": ENDPOINT})
-    config = LakeConfig(
-        f"postgres:{PG} options=-csearch_path={schema}", f"s3://{bucket}/{schema}/", s3
+def lake_on_servers(tmp_path: Path, pg_dsn: str, s3_endpoint: S3Bucket) -> Warehouse:
+    """A fresh lake per test: a new PostgreSQL database for the catalog, a new bucket."""
+    s3 = S3.from_environ(
+        {
+            "AWS_ENDPOINT_URL": s3_endpoint.endpoint,
+            "AWS_ACCESS_KEY_ID": s3_endpoint.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3_endpoint.secret_access_key,
+            "AWS_REGION": s3_endpoint.region,
+        }
     )
+    config = LakeConfig(f"postgres:{pg_dsn}", f"{s3_endpoint.url}/lake/", s3)
     return Warehouse(tmp_path, lake=config)
 
 
