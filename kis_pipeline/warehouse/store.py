@@ -187,6 +187,7 @@ class Warehouse:
         self._pid = os.getpid()
         self._ready: dict[str, str] = {}  # table -> the layout comment it was checked with
         self._guard = threading.Lock()
+        self._local = threading.local()
 
     @classmethod
     def from_settings(cls, settings: KisSettings) -> Warehouse:
@@ -231,13 +232,32 @@ class Warehouse:
                 except LakeError as exc:
                     raise WarehouseError(str(exc)) from exc
                 self._pid, self._ready = os.getpid(), {}
-            cursor = self._con.cursor()
+            con = self._con
+        # One cursor per thread, kept: opening one and choosing the lake costs a catalog read.
+        local = self._local
+        if getattr(local, "con", None) is con and local.cursor is not None:
+            return local.cursor
+        cursor = con.cursor()
         try:
             cursor.execute(f"USE {ALIAS}")
         except duckdb.Error:
             cursor.close()
             raise
+        local.con, local.cursor = con, cursor
         return cursor
+
+    def _abandon(self, cur: duckdb.DuckDBPyConnection | None) -> None:
+        """Roll back a failed transaction and forget its cursor."""
+        _rollback(cur)
+        self._drop_cursor()
+
+    def _drop_cursor(self) -> None:
+        """Forget this thread's cursor (after an error its state is not to be trusted)."""
+        cursor = getattr(self._local, "cursor", None)
+        self._local.cursor = None
+        if cursor is not None:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """The answer to `sql` on the lake (tables by their plain names) as a polars frame; a
@@ -245,9 +265,9 @@ class Warehouse:
         wait = RETRY_FIRST_S
         for attempt in itertools.count(1):
             try:
-                with contextlib.closing(self._open_cursor()) as cur:
-                    return cur.execute(sql, params or []).pl()
+                return self._open_cursor().execute(sql, params or []).pl()
             except duckdb.Error as exc:
+                self._drop_cursor()
                 if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
                     self._reset()
                     raise WarehouseError(explain(exc, self.lake)) from exc
@@ -310,8 +330,7 @@ class Warehouse:
         key = f"{wanted}|{','.join(spec.schema)}"
         if self._ready.get(spec.name) == key:
             return
-        with contextlib.closing(self._cursor()) as cur:
-            found = cur.execute(
+        found = self._cursor().execute(
                 "SELECT t.comment, list(c.column_name) FROM duckdb_tables() t "
                 "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
                 "WHERE t.database_name = ? AND t.schema_name = 'main' AND t.table_name = ? "
@@ -410,21 +429,18 @@ class Warehouse:
                 ).fetchone()
                 return int(found[0]) if found and found[0] is not None else self.snapshot()
             except WarehouseError:
-                _rollback(cur)
+                self._abandon(cur)
                 raise
             except duckdb.Error as exc:
-                _rollback(cur)
+                self._abandon(cur)
                 if not _conflict(exc) or attempt >= RETRY_ATTEMPTS:
                     self._reset()
                     raise WarehouseError(f"{what}: {explain(exc, self.lake)}") from exc
                 if cur is None:
                     self._reset()
             except LakeError as exc:
-                _rollback(cur)
+                self._abandon(cur)
                 raise WarehouseError(str(exc)) from exc
-            finally:
-                if cur is not None:
-                    cur.close()
             time.sleep(wait * random.uniform(0.5, 1.5))
             wait = min(wait * 2, RETRY_MAX_S)
         raise AssertionError("unreachable")
