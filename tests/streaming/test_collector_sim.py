@@ -106,7 +106,8 @@ def test_drops_are_recorded_subscriptions_restored_and_nothing_received_lost(
     assert sessions.height == summary.sessions
     reasons = sessions["reason"].to_list()
     assert all(r.startswith("connection lost") for r in reasons[:-1]), reasons
-    assert reasons[-1] == "stopped: duration"
+    # The last session ends with the run, unless a drop cut it in the same instant.
+    assert reasons[-1] == "stopped: duration" or reasons[-1].startswith("connection lost"), reasons
     assert (sessions["subscriptions"] == 8).all()  # every session resubscribed everything
     ends, starts = sessions["ended_at"].to_list()[:-1], sessions["started_at"].to_list()[1:]
     assert all(end <= start for end, start in zip(ends, starts, strict=True))  # the holes
