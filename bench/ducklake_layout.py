@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import random
@@ -55,14 +54,11 @@ from duckdb_layout import NOW, SYMBOL, daily_prices, queries
 from kis_pipeline.kis import schemas
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.warehouse import extensions
 
 RESULTS = Path(__file__).parent / "results"
 TABLE = "daily_prices"
-DUCKDB_RELEASE = "1.5.5"
-EXTENSIONS = {
-    "ducklake": "duckdb_extension_ducklake",
-    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
-}
+EXTENSIONS = ("ducklake", "sqlite_scanner")
 IDEAL_ROW_GROUP = 16_384
 # A symbol above every real code: the catalog's min/max statistics prune every file, so the
 # query costs the catalog lookup and nothing else.
@@ -157,37 +153,13 @@ MAINTENANCE = (
 )
 
 
-def extension_file(name: str) -> Path:
-    """The extension binary a `duckdb-extension-*` package ships for this DuckDB release."""
-    spec = importlib.util.find_spec(EXTENSIONS[name])
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"error: package {EXTENSIONS[name]} is missing; run .venv/bin/pip install "
-            f"'duckdb=={DUCKDB_RELEASE}' duckdb-extension-ducklake=={DUCKDB_RELEASE} "
-            f"duckdb-extension-sqlite-scanner=={DUCKDB_RELEASE}"
-        )
-    path = Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}"
-    path /= f"{name}.duckdb_extension"
-    if not path.exists():
-        raise SystemExit(
-            f"error: {EXTENSIONS[name]} has no build for DuckDB {duckdb.__version__}; install "
-            f"'duckdb=={DUCKDB_RELEASE}' with the extension packages of the same release"
-        )
-    return path
-
-
 def connect(settings: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """A connection with the lake extensions loaded: already installed, else installed from the
     package's file; DuckDB never reaches for the network."""
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
-    for name in EXTENSIONS:
-        try:
-            con.execute(f"LOAD {name}")
-        except duckdb.Error:
-            con.execute(f"INSTALL '{extension_file(name)}'")
-            con.execute(f"LOAD {name}")
+    extensions.load(con, tuple(EXTENSIONS))
     for key, value in (settings or {}).items():
         con.execute(f"SET {key} = {value}")
     return con
