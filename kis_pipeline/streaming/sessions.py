@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +42,30 @@ def record_segment(
     warehouse: Warehouse, spool: Spool, segment_id: str, replayed: Replay
 ) -> list[str]:
     """Store `segment_id`'s contribution to its sessions and rewrite their days' partitions."""
-    by_day: dict[dt.date, list[Any]] = {}
-    for slice_ in replayed.sessions.values():
-        started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
-        by_day.setdefault(kst_date(started), []).append(slice_)
+    return record_segments(warehouse, spool, [(segment_id, replayed)])[segment_id]
+
+
+def record_segments(
+    warehouse: Warehouse, spool: Spool, segments: Sequence[tuple[str, Replay]]
+) -> dict[str, list[str]]:
+    """`record_segment` for several segments, their days rewritten in one lake transaction;
+    the sessions each segment touched."""
+    touched: dict[str, list[str]] = {segment_id: [] for segment_id, _ in segments}
+    by_day: dict[dt.date, list[tuple[str, Any]]] = {}
+    for segment_id, replayed in segments:
+        for slice_ in replayed.sessions.values():
+            started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
+            by_day.setdefault(kst_date(started), []).append((segment_id, slice_))
     if not by_day:
-        return []
+        return touched
     folder = spool.sessions_dir
     folder.mkdir(parents=True, exist_ok=True)
-    touched = []
     with file_lock(folder / ".lock"):
+        frames = {}
         for day, slices in sorted(by_day.items()):
             path = folder / f"{day.isoformat()}.json"
             state = _load(path)
-            for s in slices:
+            for segment_id, s in slices:
                 entry = state.setdefault(s.session_id, {"started_ns": s.started_ns, "segments": {}})
                 if s.started_ns and (not entry["started_ns"] or s.started_ns < entry["started_ns"]):
                     entry["started_ns"] = s.started_ns
@@ -64,9 +75,10 @@ def record_segment(
                     "ended_ns": s.ended_ns,
                     "reason": s.reason,
                 }
-                touched.append(s.session_id)
+                touched[segment_id].append(s.session_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state))
+            frames[day.isoformat()] = rows(day, state)
+        warehouse.write_partitions(TABLE, frames)
     return touched
 
 
