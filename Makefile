@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/backfill_rate.py --universe 300
 	$(BIN)/python bench/duckdb_layout.py --universe 500 --years 3 --runs 5
 	$(BIN)/python bench/stream_persist.py --segments 4 --records 100000
+	$(BIN)/python bench/lake_commit.py --days 30
 	$(BIN)/python bench/stream_dagster.py --minutes 2
 
 lint: $(STAMP)
@@ -50,4 +51,5 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix kis_pipeline tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .dagster_home warehouse/parquet warehouse/*.duckdb
+	rm -rf $(VENV) .pytest_cache .ruff_cache .dagster_home warehouse/parquet warehouse/*.duckdb \
+		warehouse/lake warehouse/catalog.sqlite*
