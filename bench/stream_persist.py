@@ -6,7 +6,7 @@ with `promote_segment` exactly as a Dagster run does (bulk parse with polars, ty
 the tick tables in one lake transaction per segment) and reports records per second,
 overall and for the parse step alone.
 
-    .venv/bin/python bench/stream_persist.py [--segments 8] [--records 200000]
+    .venv/bin/python bench/stream_persist.py [--segments 8] [--records 200000] [--batched]
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ import kis_pipeline.streaming.tables  # noqa: F401  (registers the tick tables)
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.ticks import TickGenerator, build_frames
-from kis_pipeline.streaming.promote import PromoteResult, parse_records_to_tables, promote_segment
+from kis_pipeline.streaming.promote import (
+    PromoteResult,
+    parse_records_to_tables,
+    promote_batch,
+    promote_segment,
+)
 from kis_pipeline.streaming.spool import (
     MAGIC,
     RAW,
@@ -84,12 +89,18 @@ def main() -> int:
         default=0.01,
         help="seconds of ticks per frame batch (10 ms = the simulator's pump)",
     )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="persist all segments with one promote_batch, as one tick_segment_job run does",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         spool = Spool.for_warehouse(root)
         t0 = time.perf_counter()
-        ids = build_segments(spool, args.segments, args.records, args.batch)
+        # One more segment than measured: the first creates the tables (a one-time cost).
+        warmup, *ids = build_segments(spool, args.segments + 1, args.records, args.batch)
         built = time.perf_counter() - t0
         sizes = [(spool.sealed_dir / f"{i}.seg").stat().st_size for i in ids]
         # Parse only (no writes), on the first segment, three times.
@@ -101,16 +112,21 @@ def main() -> int:
             parse_times.append(time.perf_counter() - t)
         parsed_rows = sum(f.height for f in frames.values())
         warehouse = Warehouse(root)
+        promote_segment(warehouse, spool, warmup)
         results: list[PromoteResult] = []
         t1 = time.perf_counter()
-        for segment_id in ids:
-            results.append(promote_segment(warehouse, spool, segment_id))
+        if args.batched:
+            results = promote_batch(warehouse, spool, ids).results
+        else:
+            for segment_id in ids:
+                results.append(promote_segment(warehouse, spool, segment_id))
         total = time.perf_counter() - t1
     rows = sum(r.records for r in results)
     frames_total = sum(r.frames for r in results)
     report = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "segments": len(ids),
+        "batched": args.batched,
         "records": rows,
         "frames": frames_total,
         "segment_mb": round(sum(sizes) / len(sizes) / 1e6, 1),

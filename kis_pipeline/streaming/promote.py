@@ -162,11 +162,14 @@ def promote_batch(warehouse: Warehouse, spool: Spool, segment_ids: Sequence[str]
             outcome.failures[result.segment_id] = f"{type(exc).__name__}: {exc}"
         return outcome
     snapshot = max((r.snapshot or 0 for r in committed), default=None)
-    for result, records in prepared:
+    touched = sessions.record_segments(
+        warehouse,
+        spool,
+        [(r.segment_id, replay(records), _gap_events(records)) for r, records in prepared],
+    )
+    for result, _ in prepared:
         result.snapshot = snapshot
-        result.sessions, result.gaps = sessions.record_segment(
-            warehouse, spool, result.segment_id, replay(records), _gap_events(records)
-        )
+        result.sessions, result.gaps = touched[result.segment_id]
         result.moved = spool.mark_done(result.segment_id)
         result.seconds = time.perf_counter() - started
         outcome.results.append(result)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import polars as pl
 from kis_pipeline.kis.state import file_lock, read_or_none, write_private
 from kis_pipeline.streaming.replay import Replay
 from kis_pipeline.streaming.spool import Spool
-from kis_pipeline.warehouse import TABLES, Warehouse
+from kis_pipeline.warehouse import TABLES, Batch, Warehouse
 
 TABLE = "stream_sessions"
 GAPS_TABLE = "stream_gaps"
@@ -54,35 +55,50 @@ def record_segment(
 ) -> tuple[list[str], list[str]]:
     """Store `segment_id`'s contribution to its sessions and gaps and rewrite their days'
     partitions; returns the session ids and gap ids it touched."""
-    by_day: dict[dt.date, list[Any]] = {}
-    for slice_ in replayed.sessions.values():
-        started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
-        by_day.setdefault(kst_date(started), []).append(slice_)
-    gaps_by_day: dict[dt.date, list[dict[str, Any]]] = {}
-    for event in gap_events or ():
-        gaps_by_day.setdefault(kst_date(int(event["started_ns"])), []).append(event)
+    return record_segments(warehouse, spool, [(segment_id, replayed, gap_events or [])])[segment_id]
+
+
+def record_segments(
+    warehouse: Warehouse,
+    spool: Spool,
+    segments: Sequence[tuple[str, Replay, list[dict[str, Any]]]],
+) -> dict[str, tuple[list[str], list[str]]]:
+    """`record_segment` for several segments, all their days rewritten in one lake transaction;
+    per segment, the session ids and gap ids it touched."""
+    touched: dict[str, tuple[list[str], list[str]]] = {seg: ([], []) for seg, _, _ in segments}
+    by_day: dict[dt.date, list[tuple[str, Any]]] = {}
+    gaps_by_day: dict[dt.date, list[tuple[str, dict[str, Any]]]] = {}
+    for segment_id, replayed, gap_events in segments:
+        for slice_ in replayed.sessions.values():
+            started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
+            by_day.setdefault(kst_date(started), []).append((segment_id, slice_))
+        for event in gap_events:
+            gaps_by_day.setdefault(kst_date(int(event["started_ns"])), []).append(
+                (segment_id, event)
+            )
     if not by_day and not gaps_by_day:
-        return [], []
+        return touched
     folder = spool.sessions_dir
     folder.mkdir(parents=True, exist_ok=True)
-    touched = []
-    gaps: list[str] = []
+    batch = Batch()
     with file_lock(folder / ".lock"):
+        gap_frames = {}
         for day, events in sorted(gaps_by_day.items()):
             path = folder / f"gaps-{day.isoformat()}.json"
             state = _load(path)
-            mine: dict[str, dict[str, Any]] = {}
-            for event in events:
-                mine.setdefault(event["gap_id"], {})[event["type"]] = event
-            for gap_id, parts in mine.items():
+            mine: dict[tuple[str, str], dict[str, Any]] = {}
+            for segment_id, event in events:
+                mine.setdefault((event["gap_id"], segment_id), {})[event["type"]] = event
+            for (gap_id, segment_id), parts in mine.items():
                 state.setdefault(gap_id, {})[segment_id] = parts
-                gaps.append(gap_id)
+                touched[segment_id][1].append(gap_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(GAPS_TABLE, day.isoformat(), gap_rows(day, state))
+            gap_frames[day.isoformat()] = gap_rows(day, state)
+        session_frames = {}
         for day, slices in sorted(by_day.items()):
             path = folder / f"{day.isoformat()}.json"
             state = _load(path)
-            for s in slices:
+            for segment_id, s in slices:
                 entry = state.setdefault(s.session_id, {"started_ns": s.started_ns, "segments": {}})
                 if s.started_ns and (not entry["started_ns"] or s.started_ns < entry["started_ns"]):
                     entry["started_ns"] = s.started_ns
@@ -92,10 +108,15 @@ def record_segment(
                     "ended_ns": s.ended_ns,
                     "reason": s.reason,
                 }
-                touched.append(s.session_id)
+                touched[segment_id][0].append(s.session_id)
             write_private(path, json.dumps(state, separators=(",", ":")).encode())
-            warehouse.write_partition(TABLE, day.isoformat(), rows(day, state))
-    return touched, gaps
+            session_frames[day.isoformat()] = rows(day, state)
+        if gap_frames:
+            batch.add(GAPS_TABLE, gap_frames)
+        if session_frames:
+            batch.add(TABLE, session_frames)
+        warehouse.commit(batch)
+    return touched
 
 
 def gap_rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:

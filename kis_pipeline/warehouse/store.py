@@ -31,6 +31,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -386,11 +387,17 @@ class Warehouse:
         for write in writes:
             self._ensure(write.spec)
 
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
-            for write in writes:
-                _replace(cur, write)
+        files = Files(self.lake.local_data)
 
-        snapshot = self._transact(work, what=", ".join(sorted({w.spec.name for w in writes})))
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            files.discard()  # what an attempt that lost a race wrote
+            _write_all(cur, writes, files)
+
+        try:
+            snapshot = self._transact(work, what=", ".join(sorted({w.spec.name for w in writes})))
+        except BaseException:
+            files.discard()
+            raise
         results = skipped
         added_by_table = {w.spec.name: self._bytes_added(w.spec.name, snapshot) for w in writes}
         rows_by_table: dict[str, int] = {}
@@ -512,50 +519,138 @@ def _partitions_sql(spec: TableSpec, keys: Sequence[str]) -> tuple[str, list[Any
     )
 
 
-def _replace(cur: duckdb.DuckDBPyConnection, write: _Write) -> None:
-    """One write's statements inside the batch's transaction (see the module docstring)."""
-    spec, keys, rows, scope, part = write.spec, write.keys, write.rows, write.scope, write.part
+def _write_all(cur: duckdb.DuckDBPyConnection, writes: list[_Write], files: Files) -> None:
+    """The statements of a batch inside its transaction (see the module docstring).
+
+    The pieces of one table (tick segments) go in as one INSERT: one Parquet file per table and
+    partition instead of one per segment. Whole-partition and scoped writes go one by one, in
+    order, so a later one replaces an earlier one of the same partition."""
+    by_table: dict[str, list[_Write]] = {}
+    for write in writes:
+        by_table.setdefault(write.spec.name, []).append(write)
+    for group in by_table.values():
+        if all(w.part is not None for w in group):
+            _replace(cur, group, files)
+        else:
+            for write in group:
+                _replace(cur, [write], files)
+    _describe(cur, writes)
+
+
+def _replace(cur: duckdb.DuckDBPyConnection, writes: list[_Write], files: Files) -> None:
+    """Replace what `writes` (of one table) name with their rows."""
+    spec = writes[0].spec
     name = f'"{spec.name}"'
-    where, params = _partitions_sql(spec, keys)
-    if scope is not None:
-        condition, extra = scope.sql()
-        where, params = f"({where}) AND {condition}", [*params, *extra]
-    if part is not None:
-        where, params = f'({where}) AND "{_part_column(spec)}" = ?', [*params, part]
+    keys = sorted({key for w in writes for key in w.keys})
     cur.execute(
         f'DELETE FROM {_ledger(spec.name)} WHERE "partition" IN (SELECT unnest(?::VARCHAR[]))',
         [[SENTINEL, *keys]],
     )
+    if len(writes) > 1:  # pieces: one statement for all of them
+        where, params = _partitions_sql(spec, keys)
+        parts = sorted({str(w.part) for w in writes})
+        where = f'({where}) AND "{_part_column(spec)}" IN (SELECT unnest(?::VARCHAR[]))'
+        params = [*params, parts]
+    else:
+        (write,) = writes
+        where, params = _partitions_sql(spec, write.keys)
+        if write.scope is not None:
+            condition, extra = write.scope.sql()
+            where, params = f"({where}) AND {condition}", [*params, *extra]
+        if write.part is not None:
+            where, params = f'({where}) AND "{_part_column(spec)}" = ?', [*params, write.part]
     cur.execute(f"DELETE FROM {name} WHERE {where}", params)
-    if rows.height:
+    frames = [w.rows for w in writes if w.rows.height]
+    rows = pl.concat(frames) if len(frames) > 1 else frames[0] if frames else None
+    if rows is not None and not files.add(cur, spec, rows):
         cur.register("_kis_rows", rows.to_arrow())
         try:
             cur.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _kis_rows")
         finally:
             cur.unregister("_kis_rows")
-    if scope is not None and spec.key and scope.by not in spec.key:
-        # Kept rows and new rows could share a key only if the key does not name `by`.
-        within, args = _partitions_sql(spec, keys)
-        dupes = cur.execute(
-            f"SELECT count(*) - count(DISTINCT ({', '.join(map(_ident, spec.key))})) "
-            f"FROM {name} WHERE {within}",
-            args,
-        ).fetchone()
-        if dupes and dupes[0]:
-            raise WarehouseError(f"{spec.name}: {dupes[0]} rows would share a key {spec.key}")
-    now = utc_now()
+    for write in writes:
+        if write.scope is not None and spec.key and write.scope.by not in spec.key:
+            # Kept rows and new rows could share a key only if the key does not name `by`.
+            within, args = _partitions_sql(spec, write.keys)
+            dupes = cur.execute(
+                f"SELECT count(*) - count(DISTINCT ({', '.join(map(_ident, spec.key))})) "
+                f"FROM {name} WHERE {within}",
+                args,
+            ).fetchone()
+            if dupes and dupes[0]:
+                raise WarehouseError(f"{spec.name}: {dupes[0]} rows would share a key {spec.key}")
     cur.execute(
         f"INSERT INTO {_ledger(spec.name)} SELECT unnest(?::VARCHAR[]), ?::TIMESTAMPTZ",
-        [[SENTINEL, *keys], now],
+        [[SENTINEL, *keys], utc_now()],
     )
-    described = keys[0] if len(keys) == 1 else f"{len(keys)} partitions {keys[0]}..{keys[-1]}"
-    piece = f" piece {part}" if part else ""
+
+
+class Files:
+    """Large writes as Parquet files written by polars and added to the lake in the transaction
+    (`ducklake_add_data_files`): polars writes a file several times faster than DuckDB's INSERT
+    into a sorted lake table, which is what tick persistence spends its time on. A file is in
+    the table's partition folder, sorted by its layout, with its row groups; an attempt that
+    fails removes its files (and maintenance any a killed process left)."""
+
+    def __init__(self, data: Path | None) -> None:
+        self.data = data
+        self.written: list[Path] = []
+
+    def add(self, cur: duckdb.DuckDBPyConnection, spec: TableSpec, rows: pl.DataFrame) -> bool:
+        """Write `rows` as files and add them to `spec`'s table; False when they should be
+        inserted instead (few rows, a remote data path, a layout without a folder rule)."""
+        layout = layout_of(spec)
+        folder = _folder_expr(layout.partitioned_by, spec.schema)
+        if self.data is None or folder is None or rows.height < DIRECT_ROWS:
+            return False
+        table_dir = self.data / "main" / spec.name
+        pieces = rows.with_columns(folder.alias("_folder")).partition_by("_folder", as_dict=True)
+        for (name,), piece in pieces.items():
+            path = table_dir / str(name) / f"kis-{uuid.uuid4()}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.written.append(path)
+            piece.drop("_folder").sort(list(layout.sort(spec))).write_parquet(
+                path, compression="zstd", statistics=True, row_group_size=layout.row_group_size
+            )
+            cur.execute(f"CALL ducklake_add_data_files('{ALIAS}', ?, ?)", [spec.name, str(path)])
+        return True
+
+    def discard(self) -> None:
+        for path in self.written:
+            path.unlink(missing_ok=True)
+        self.written = []
+
+
+# Below this many rows a write goes through DuckDB's INSERT (and DuckLake may inline it).
+DIRECT_ROWS = 10_000
+_YEAR = re.compile(r"^year\((\w+)\)$")
+
+
+def _folder_expr(partitioned_by: tuple[str, ...], schema: pl.Schema) -> pl.Expr | None:
+    """The Hive folder of each row under the layout's partitioning, as DuckLake names it."""
+    if len(partitioned_by) != 1:
+        return None
+    found = _YEAR.match(partitioned_by[0])
+    if found:
+        return pl.format("year={}", pl.col(found.group(1)).dt.year())
+    column = partitioned_by[0]
+    if schema.get(column) == pl.Date:
+        return pl.format(f"{column}={{}}", pl.col(column).dt.strftime("%Y-%m-%d"))
+    return None
+
+
+def _describe(cur: duckdb.DuckDBPyConnection, writes: list[_Write]) -> None:
+    """The snapshot's commit message: what it wrote, for people and for `ducklake_snapshots`."""
+    said = []
+    for write in writes:
+        keys = write.keys
+        described = keys[0] if len(keys) == 1 else f"{len(keys)} partitions {keys[0]}..{keys[-1]}"
+        said.append(f"{write.spec.name} {described}" + (f" piece {write.part}" if write.part else ""))
+    message = said[0] if len(said) == 1 else f"{len(said)} writes: " + "; ".join(said[:5])
+    info = [{"table": w.spec.name, "partitions": w.keys, "part": w.part} for w in writes]
     cur.execute(
         f"CALL ducklake_set_commit_message('{ALIAS}', 'kis-pipeline', ?, extra_info => ?)",
-        [
-            f"{spec.name} {described}{piece}",
-            json.dumps({"table": spec.name, "partitions": keys, "part": part}),
-        ],
+        [message, json.dumps(info[0] if len(info) == 1 else info)],
     )
 
 
