@@ -9,14 +9,17 @@ it nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -144,9 +147,12 @@ class ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.draw(final=True)
+        # The final line says whether the run failed; a stop signal landing now (Dagster hands
+        # the handlers back as a run ends) is held until it is written, then raised as usual.
+        with _signals_held():
+            self._stop.set()
+            self._thread.join()
+            self.draw(final=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(REFRESH_S):
@@ -196,3 +202,16 @@ def render(state: dict[str, Any]) -> str:
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
