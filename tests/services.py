@@ -10,7 +10,9 @@ Each test gets a share of its own:
   (databases 1 to 15 of the server are the tests');
 - `redis_server`: a redis-server of the test's own, which it may kill and restart;
 - `pg_dsn`: a fresh PostgreSQL database (a libpq DSN), dropped afterwards;
-- `s3_endpoint`: a fresh bucket on the S3 server.
+- `s3_endpoint`: a fresh bucket on the S3 server;
+- `s3_refusing_endpoint`: an S3 server that checks credentials and knows none, so it refuses
+  every request as a real one refuses a wrong key.
 A test that uses any of them is marked `services`, so `-m services` selects them all.
 """
 
@@ -33,7 +35,10 @@ import pytest
 REDIS_ENV = "KIS_TEST_REDIS_URL"
 PG_ENV = "KIS_TEST_PG_DSN"
 S3_ENV = "KIS_TEST_S3_ENDPOINT"
-SERVICE_FIXTURES = frozenset({"redis_url", "redis_server", "pg_dsn", "s3_endpoint"})
+S3_REFUSING_ENV = "KIS_TEST_S3_REFUSING_ENDPOINT"
+SERVICE_FIXTURES = frozenset(
+    {"redis_url", "redis_server", "pg_dsn", "s3_endpoint", "s3_refusing_endpoint"}
+)
 REDIS_DATABASES = 16
 
 
@@ -172,3 +177,8 @@ def s3_endpoint() -> S3Bucket:
         access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
     )
+
+
+@pytest.fixture
+def s3_refusing_endpoint() -> str:
+    return _required(S3_REFUSING_ENV, "S3 server that checks credentials").rstrip("/")

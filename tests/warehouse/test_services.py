@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.warehouse import LakeConfig, Scope, Warehouse, connect
+from kis_pipeline.warehouse import LakeConfig, Scope, Warehouse, WarehouseError, connect
 from kis_pipeline.warehouse.lake import S3
 from kis_pipeline.warehouse.maintenance import maintain
 from tests.services import S3Bucket
@@ -45,3 +45,29 @@ def test_writes_reads_scopes_and_maintenance_on_postgres_and_s3(lake_on_servers:
     maintain(wh)
     with connect(wh) as con:
         assert con.execute("select count(*) from daily_prices").fetchone() == (3,)
+
+
+def test_refused_s3_credentials_are_one_line_that_names_the_variables(
+    tmp_path: Path, s3_refusing_endpoint: str
+) -> None:
+    s3 = S3.from_environ(
+        {
+            "AWS_ENDPOINT_URL": s3_refusing_endpoint,
+            "AWS_ACCESS_KEY_ID": "AKIAWRONGKEY",
+            "AWS_SECRET_ACCESS_KEY": "wrong",
+            "AWS_REGION": "us-east-1",
+        }
+    )
+    # A local catalog, so the object store is the only thing that can refuse.
+    config = LakeConfig(f"sqlite:{tmp_path / 'catalog.sqlite'}", "s3://kis-refused/lake/", s3)
+    wh = Warehouse(tmp_path, lake=config)
+    # Enough rows for a data file: a few rows would be inlined in the catalog, never stored.
+    many = [f"{n:06d}" for n in range(1, 501)]
+    with pytest.raises(WarehouseError) as caught:
+        wh.write_partition("daily_prices", DAY.isoformat(), prices(DAY, many, close=100))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "refused the credentials for s3://kis-refused/lake/" in message
+    assert "AWS_ACCESS_KEY_ID" in message and "AWS_SECRET_ACCESS_KEY" in message
+    # Nothing of the write was committed: the table (created first) holds no partition.
+    assert wh.partitions("daily_prices") == []
