@@ -27,6 +27,7 @@ YEARS = 10
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)  # tens of minutes at the product's rate limit; the default is 300 s
 def test_ten_years_of_every_asset_then_missing_makes_no_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
