@@ -247,6 +247,18 @@ def test_netting_check_flags_rows_that_do_not_net_to_zero() -> None:
     assert offenders.rows() == [(dt.date(2026, 11, 20), "000660", 100)]
 
 
+def test_netting_allows_the_rounding_of_bought_and_sold_thousands_but_no_more() -> None:
+    # A small KOSDAQ day of the ten-year soak, in thousands of shares: each group's net is
+    # its bought less its sold quantity, each rounded, so the four may be up to 4,000 off.
+    nets = {f"{g}_net_volume": [0] for g in schemas.INVESTOR_GROUPS}
+    day = {**nets, "individual_net_volume": [-4_000], "foreign_net_volume": [-13_000]}
+    day |= {"institution_net_volume": [-2_000], "other_net_volume": [22_000]}
+    rounded = pl.DataFrame({"date": [dt.date(2021, 5, 18)], "market": ["KOSDAQ"], **day})
+    assert netting_offenders(rounded, "market", unit=1_000).is_empty()
+    wrong = rounded.with_columns(pl.col("foreign_net_volume") + 2_000)
+    assert netting_offenders(wrong, "market", unit=1_000)["imbalance"].to_list() == [5_000]
+
+
 def test_a_rejected_symbol_keeps_its_stored_rows_and_the_run_records_nothing(
     sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch
 ) -> None:

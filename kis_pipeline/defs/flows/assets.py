@@ -84,15 +84,17 @@ def net_imbalance(frame: pl.DataFrame) -> pl.Expr:
 
 
 def netting_offenders(frame: pl.DataFrame, key: str, unit: int) -> pl.DataFrame:
-    """Rows whose groups do not net to about zero: more than the rounding of KIS's units
-    (four groups, half a `unit` each) or 0.1 % of the gross net volume."""
+    """Rows whose groups do not net to about zero: more than the rounding of KIS's units or
+    0.1 % of the gross net volume. Each group's net is its bought less its sold quantity, each
+    rounded to a `unit`, so a group's net is off by up to one unit and the four by up to four
+    (a ten-year soak met a small market day three units off)."""
     gross = pl.sum_horizontal(
         [pl.col(f"{g}_net_volume").abs() for g in (*TOP_GROUPS, "other_corp", "other_org")]
     )
     return (
         frame.with_columns(imbalance=net_imbalance(frame), gross=gross)
         .filter(
-            pl.col("imbalance").abs() > pl.max_horizontal(pl.lit(2 * unit), 0.001 * pl.col("gross"))
+            pl.col("imbalance").abs() > pl.max_horizontal(pl.lit(4 * unit), 0.001 * pl.col("gross"))
         )
         .select("date", key, "imbalance")
     )
