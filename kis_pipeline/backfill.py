@@ -1,12 +1,12 @@
 """`kis-pipeline backfill`: materialize date-partitioned assets over a range through Dagster.
 
 Order of work: check the request (dates, asset names, symbols) before any API call; start the
-embedded simulator if `KIS_ENV=sim` and no `KIS_REST_URL` (its URLs are exported, so runs see
-them); plan the runs in dependency order (`dagster_runner.plan_runs`); execute them one by one
-in this process against the instance of `dagster.yaml`, drawing a progress bar from what the
-assets publish (`kis_pipeline.progress`); print a summary. `--missing` skips partitions the
-instance already records as materialized (a run that failed records none, so its range is
-done again; the fetched-window cache makes that cheap).
+embedded simulator if `KIS_ENV=sim` and no `KIS_REST_URL` (its URLs reach the runs as values
+of their resources); plan the runs in dependency order (`dagster_runner.plan_runs`); execute
+them one by one in this process against the instance of `dagster.yaml`, drawing a progress
+bar from what the assets publish (`kis_pipeline.progress`); print a summary. `--missing` skips
+partitions the instance already records as materialized (a run that failed records none, so
+its range is done again; the fetched-window cache makes that cheap).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import sys
 import time
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -352,11 +352,14 @@ def run_backfill(
     out: TextIO | None = None,
     tags: dict[str, str] | None = None,
     defs: dg.Definitions | None = None,
+    settings: KisSettings | None = None,
 ) -> Summary:
     """Validate, start the backend if needed, run every planned run; returns the summary.
 
-    `defs` defaults to the code location (`kis_pipeline.definitions`).
+    `defs` defaults to the code location (`kis_pipeline.definitions`), `settings` to the
+    environment's.
     """
+    from kis_pipeline.defs.resources import simulator_resources
     from kis_pipeline.runtime import backend
 
     stream, out = stream or sys.stderr, out or sys.stdout
@@ -364,7 +367,7 @@ def run_backfill(
     if defs is None:
         from kis_pipeline.definitions import defs
 
-    settings = KisSettings.from_env()
+    settings = settings or KisSettings.from_env()
     assets = validate_request(request, defs, settings)
     home = runner.dagster_home(settings)
     summary = Summary(rate_limit=settings.rate_limit)
@@ -372,6 +375,8 @@ def run_backfill(
     started_at = dt.datetime.now(KST)
     graph = defs.resolve_asset_graph()
     with backend(settings) as live, runner.open_instance(home) as instance:
+        # A simulator this command (or its caller) started reaches the runs as values.
+        resources = simulator_resources(live) if live.env == "sim" else None
         validate_symbols(request.symbols, live)
         if not request.assets:
             left_out = snapshot_assets(defs)
@@ -421,6 +426,7 @@ def run_backfill(
                         len(runs),
                         stream,
                         tags,
+                        resources,
                     )
                 except KeyboardInterrupt:
                     # Between two runs, or in our own code around one: nothing was recorded.
@@ -462,6 +468,7 @@ def _execute(
     total: int,
     stream: TextIO,
     tags: dict[str, str] | None,
+    resources: Mapping[str, object] | None = None,
 ) -> RunOutcome:
     directory = scratch / f"run-{number}"
     run_tags = {PROGRESS_TAG: str(directory), **(tags or {})}
@@ -474,7 +481,7 @@ def _execute(
         directory, f"[{number}/{total}] {run.describe()}", stream
     ) as bar:
         bar.failed = True  # until the run says otherwise: an interrupt leaves it so
-        result = runner.execute(defs, instance, run, tags=run_tags)
+        result = runner.execute(defs, instance, run, tags=run_tags, resources=resources)
         bar.failed = not result.success
     outcome = RunOutcome(
         run,

@@ -73,6 +73,7 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None, debug: bool 
     process it started (webserver, daemon, code servers, runs, the tick collector) is stopped
     before this one exits 130/143 with one line (process_group.py)."""
     from kis_pipeline.dagster_runner import dagster_home
+    from kis_pipeline.defs.resources import deployment_environ
     from kis_pipeline.process_group import ProcessGroup
     from kis_pipeline.runtime import backend
     from kis_pipeline.stopping import StopOnSignal
@@ -95,6 +96,9 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None, debug: bool 
             # A tick collector a Dagster run starts stops itself once this command is gone.
             "KIS_OWNER_PID": str(os.getpid()),
         }
+        if settings.needs_embedded_simulator:
+            # The simulator started here: Dagster's processes resolve its URLs as resource values.
+            env.update(deployment_environ(live))
         executable = Path(sys.executable).with_name("dagster")
         command = [
             str(executable) if executable.exists() else "dagster",

@@ -272,8 +272,10 @@ def execute(
     run: RunSpec,
     *,
     tags: Mapping[str, str] | None = None,
+    resources: Mapping[str, object] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute one planned run in this process, recorded in `instance`."""
+    """Execute one planned run in this process, recorded in `instance`; `resources` replace
+    the code location's (a command's own simulator, given as values)."""
     job = _job_without_freshness(defs, run.assets)
     return job.execute_in_process(
         # The command draws its own progress and summary; step failures still reach the
@@ -283,6 +285,7 @@ def execute(
         partition_key=run.partition_key,
         tags={**run.tags(), LAUNCHER_TAG: launcher_id(), **(tags or {})},
         raise_on_error=False,
+        resources=resources,
     )
 
 

@@ -89,7 +89,13 @@ def _last_session(settings: KisSettings) -> dt.date:
     return bars["date"].max()
 
 
-def _backfill(start: dt.date, end: dt.date, assets: str, symbols: tuple[str, ...] = ()) -> bool:
+def _backfill(
+    settings: KisSettings,
+    start: dt.date,
+    end: dt.date,
+    assets: str,
+    symbols: tuple[str, ...] = (),
+) -> bool:
     request = BackfillRequest(
         start=start,
         end=end,
@@ -98,7 +104,7 @@ def _backfill(start: dt.date, end: dt.date, assets: str, symbols: tuple[str, ...
         missing=True,
     )
     report = io.StringIO()
-    summary = run_backfill(request, stream=sys.stderr, out=report)
+    summary = run_backfill(request, stream=sys.stderr, out=report, settings=settings)
     print("   " + report.getvalue().strip().replace("\n", "\n   "))
     return summary.ok
 
@@ -109,12 +115,18 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 def _fundamentals(settings: KisSettings) -> bool:
     """The weekly statements (one call per symbol and statement), as their schedule runs them."""
     from kis_pipeline.definitions import defs
+    from kis_pipeline.defs.resources import simulator_resources
 
     job = defs.resolve_implicit_global_asset_job_def()
+    resources = simulator_resources(settings) if settings.env == "sim" else None
     keys = [dg.AssetKey(t) for t in ("balance_sheet", "income_statement", "financial_ratios")]
     with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
         result = job.execute_in_process(
-            run_config=QUIET, asset_selection=keys, instance=instance, raise_on_error=False
+            run_config=QUIET,
+            asset_selection=keys,
+            instance=instance,
+            raise_on_error=False,
+            resources=resources,
         )
     for line in dagster_runner.step_errors(result):
         print(f"   {line}", file=sys.stderr)
@@ -208,11 +220,11 @@ def run_demo() -> int:
         start = end - dt.timedelta(days=int(SESSIONS * 7 / 5) + 4)
         ok = _step(
             f"Backfill {start} .. {end} (about {SESSIONS} sessions), every batch asset",
-            lambda: _backfill(start, end, BATCH_ASSETS),
+            lambda: _backfill(settings, start, end, BATCH_ASSETS),
         )
         ok &= _step(
             f"Backfill {SPLIT_SYMBOL} around its 2018 split (raw and adjusted)",
-            lambda: _backfill(*SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
+            lambda: _backfill(settings, *SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
         )
         ok &= _step(
             "Financial statements of the universe (the weekly fundamentals run)",

@@ -1,14 +1,16 @@
 """The backend a top-level command talks to: real KIS, or one embedded simulator.
 
 With `KIS_ENV=sim` and no `KIS_REST_URL`, a top-level command (`demo`, `backfill`, `stream`,
-`dev`) starts exactly one simulator for its lifetime and exports its URLs, so every process it
-launches (Dagster runs included) shares one rate limit and one token.
+`dev`) starts exactly one simulator for its lifetime. Its URLs travel as values: in the settings
+this yields, in the Dagster resources of the runs the command executes
+(`defs.resources.simulator_resources`), and in the environment given to the processes it
+launches (`defs.resources.deployment_environ`), so all of them share one rate limit and one
+token. The command's own environment is left as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 from kis_pipeline.kis.settings import KisSettings
@@ -25,19 +27,4 @@ def backend(settings: KisSettings | None = None) -> Iterator[KisSettings]:
     from kis_pipeline.simulator.server import SimulatorServer
 
     with SimulatorServer(SimConfig()) as server:
-        live = settings.with_simulator(server.rest_url, server.ws_url)
-        exported = {
-            "KIS_REST_URL": live.rest_url or "",
-            "KIS_WS_URL": live.ws_url or "",
-            "KIS_MASTER_URL": live.master_url,
-        }
-        previous = {name: os.environ.get(name) for name in exported}
-        os.environ.update(exported)
-        try:
-            yield live
-        finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        yield settings.with_simulator(server.rest_url, server.ws_url)

@@ -1,25 +1,32 @@
-"""The three paging models of SPEC §6, with loop protection.
+"""The three paging models of SPEC §6, with loop protection, and fixed windows for none.
 
-1. window walking: call with an end date, move the end before the oldest row returned;
+1. window walking: call with an end date, move the end before the oldest row returned
+   (`walk_back` over rows, `walk_frames` over pages parsed into frames);
 2. `tr_cont` continuation: resend with header `tr_cont: N` and the body's context keys;
 3. calendar: advance the base date past the last day returned.
 Every walker stops on an empty page, on a page that makes no progress, and at a page cap, so
-a misbehaving server can never make a backfill loop forever.
+a misbehaving server can never make a backfill loop forever. `split_windows` cuts a long range
+into fixed windows for endpoints with no paging at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import polars as pl
 
 from kis_pipeline.kis.client import KisClient, KisResponse
 from kis_pipeline.kis.errors import PayloadError
+from kis_pipeline.kis.records import Split
 
 Row = TypeVar("Row")
 
 MAX_TR_CONT_PAGES = 50
 MAX_WINDOW_PAGES = 10_000
+# Marks the date of a rejected record among a page's rows (never a column of a frame).
+_REJECTED = "_rejected"
 
 
 def walk_back(
@@ -85,3 +92,56 @@ def follow_tr_cont(
             request[param] = str(response.body.get(body_key, ""))
         tr_cont = "N"
     raise PayloadError(f"{tr_id}: more than {max_pages} tr_cont pages; stopping")
+
+
+def walk_frames(
+    fetch_page: Callable[[dt.date], pl.DataFrame | Split],
+    *,
+    start: dt.date,
+    end: dt.date,
+    schema: pl.Schema,
+    page_rows: int | None,
+    date_column: str = "date",
+) -> pl.DataFrame:
+    """Walk `fetch_page(window_end)` back from `end` to `start`; one row per date, ascending.
+
+    `page_rows` is the endpoint's documented rows-per-call cap: a page shorter than that held
+    every row of its window, so the walk ends without spending a call on an empty page. Pass
+    None where the cap is not documented. A page may come split (`kis.records.Split`): its
+    rejected records count towards the page's length and their dates towards how far back it
+    reached, so a rejected record neither ends the walk early nor is asked for again.
+    """
+    exhausted = False
+
+    def fetch(window_end: dt.date) -> list[dict[str, Any]]:
+        nonlocal exhausted
+        if exhausted:
+            return []
+        page = fetch_page(window_end)
+        split = page if isinstance(page, Split) else Split(page)
+        exhausted = page_rows is not None and split.received < page_rows
+        markers = [{date_column: r.date, _REJECTED: True} for r in split.rejects if r.date]
+        return split.frame.to_dicts() + markers
+
+    def row_date(row: dict[str, Any]) -> dt.date:
+        return row[date_column]
+
+    rows = [
+        row
+        for page in walk_back(fetch, row_date, start=start, end=end)
+        for row in page
+        if _REJECTED not in row
+    ]
+    frame = pl.DataFrame(rows, schema=schema)
+    return frame.unique(subset=[date_column], keep="first", maintain_order=True).sort(date_column)
+
+
+def split_windows(start: dt.date, end: dt.date, days: int) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive inclusive windows of at most `days` days covering [start, end]."""
+    if days < 1:
+        raise ValueError("window length must be at least one day")
+    cursor = start
+    while cursor <= end:
+        last = min(end, cursor + dt.timedelta(days=days - 1))
+        yield cursor, last
+        cursor = last + dt.timedelta(days=1)

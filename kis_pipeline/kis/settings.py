@@ -66,19 +66,23 @@ class KisSettings:
         cls,
         environ: Mapping[str, str] | None = None,
         *,
+        overrides: Mapping[str, str] | None = None,
         dotenv: Path | None = Path(".env"),
         require_keys: bool = True,
     ) -> KisSettings:
         """Read the settings from `environ` (default: the process environment plus `.env`).
 
         `require_keys=False` is for commands that never call KIS (reading the warehouse): the
-        app key and secret may then be missing with any KIS_ENV.
+        app key and secret may then be missing with any KIS_ENV. `overrides` win over both
+        (the values a Dagster resource carries).
         """
         if environ is None:
             file_values = dotenv_values(dotenv) if dotenv and dotenv.is_file() else {}
             merged = {k: v for k, v in file_values.items() if v is not None}
             merged.update(os.environ)
             environ = merged
+        if overrides:
+            environ = {**environ, **overrides}
         env = (environ.get("KIS_ENV") or "sim").strip().lower()
         if env not in ENVIRONMENTS:
             raise KisConfigError(

@@ -24,7 +24,7 @@ from kis_pipeline.defs.rankings import rankings
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.universe import symbols
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.endpoints._paging import split_windows
+from kis_pipeline.kis.paging import split_windows
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, WarehouseError, connect, store
 from kis_pipeline.warehouse.maintenance import file_counts

@@ -1,13 +1,18 @@
-"""What every endpoint module shares: the `Endpoint` record (path, TR_ID, name), its call,
-and the parse of an answer's container through a declared `RecordSpec` (`kis.records`)."""
+"""What every endpoint module shares: the `Endpoint` declaration (path, TR_ID, name, the
+container holding its records, their `RecordSpec` of fields, units and rules, and the paging
+model) with its call, its parse, and window walking (`kis.paging.walk_frames`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kis_pipeline.kis.parse import drop_blank_rows, rows_of
+import polars as pl
+
+from kis_pipeline.kis.paging import walk_frames
+from kis_pipeline.kis.parse import drop_blank_rows, rows_of, yyyymmdd
 from kis_pipeline.kis.records import RecordSpec, Source, Split, parse_page
 
 if TYPE_CHECKING:
@@ -16,11 +21,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One KIS REST endpoint; `where()` labels errors with its TR_ID and name."""
+    """One KIS REST endpoint; `where()` labels errors with its TR_ID and name.
+
+    `container` and `rows` declare where an answer's records are and how each one becomes a
+    row. Window walking (SPEC §6.2) is declared by `window_end`, the request parameters that
+    carry a window's last day (`YYYYMMDD`), and `page_rows`, the documented rows-per-call cap
+    (None: not documented).
+    """
 
     name: str
     path: str
     tr_id: str
+    container: str = "output"
+    rows: RecordSpec | None = None
+    window_end: tuple[str, ...] = ()
+    page_rows: int | None = None
 
     def call(
         self, client: KisClient, params: Mapping[str, str], *, tr_cont: str = ""
@@ -42,9 +57,56 @@ class Endpoint:
     ) -> Split:
         """The records of one output container split into rows and rejects; the rejects go
         to the client's log (a client without one raises `PayloadError` on the first)."""
-        where = self.where(container)
-        rows = drop_blank_rows(rows_of(response.body, container, where=where))
+        rows = self.records(response, container)
         return self.parse_rows(client, rows, container, spec, constants=constants)
+
+    def records(self, response: KisResponse, container: str | None = None) -> list[dict[str, str]]:
+        """The records of one output container, blank ones (KIS's padding) left out."""
+        container = container or self.container
+        return drop_blank_rows(rows_of(response.body, container, where=self.where(container)))
+
+    def fetch(
+        self,
+        client: KisClient,
+        params: Mapping[str, str],
+        *,
+        constants: Mapping[str, Any] | None = None,
+        rows: RecordSpec | None = None,
+    ) -> Split:
+        """One call, its container parsed through the declared `rows` (or `rows` given)."""
+        spec = self._spec(rows)
+        response = self.call(client, params)
+        return self.parse(client, response, self.container, spec, constants=constants)
+
+    def walk(
+        self,
+        client: KisClient,
+        params: Mapping[str, str],
+        start: dt.date,
+        end: dt.date,
+        *,
+        constants: Mapping[str, Any] | None = None,
+        rows: RecordSpec | None = None,
+    ) -> pl.DataFrame:
+        """Window walking from `end` back to `start`, `params` completed by each window's end;
+        one row per date, ascending, in the records' schema."""
+        if not self.window_end:
+            raise TypeError(f"{self.where()} declares no window_end parameter; it does not walk")
+        if start > end:
+            raise ValueError(f"start {start} is after end {end}")
+        spec = self._spec(rows)
+
+        def page(last_day: dt.date) -> Split:
+            window = dict.fromkeys(self.window_end, yyyymmdd(last_day))
+            return self.fetch(client, {**params, **window}, constants=constants, rows=spec)
+
+        return walk_frames(page, start=start, end=end, schema=spec.schema, page_rows=self.page_rows)
+
+    def _spec(self, rows: RecordSpec | None) -> RecordSpec:
+        spec = rows or self.rows
+        if spec is None:
+            raise TypeError(f"{self.where()} declares no RecordSpec; pass rows=")
+        return spec
 
     def parse_rows(
         self,

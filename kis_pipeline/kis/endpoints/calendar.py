@@ -28,7 +28,7 @@ import polars as pl
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.paging import follow_tr_cont
-from kis_pipeline.kis.parse import conform, drop_blank_rows, rows_of, yyyymmdd
+from kis_pipeline.kis.parse import conform, yyyymmdd
 from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
@@ -109,12 +109,11 @@ def fetch_trading_calendar(
 
 
 def _parse(response: KisResponse) -> pl.DataFrame:
-    where = HOLIDAYS.where("output")
     return frame_from_rows(
-        drop_blank_rows(rows_of(response.body, "output", where=where)),
+        HOLIDAYS.records(response),
         rename=CALENDAR_FIELDS,
         schema=schemas.TRADING_CALENDAR,
-        where=where,
+        where=HOLIDAYS.where("output"),
         required=CALENDAR_REQUIRED,
         keys=("bass_dt",),
     )

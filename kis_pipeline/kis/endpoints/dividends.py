@@ -20,7 +20,7 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.endpoints._paging import split_windows
+from kis_pipeline.kis.paging import split_windows
 from kis_pipeline.kis.parse import conform, yyyymmdd
 from kis_pipeline.kis.records import RecordSpec
 
@@ -77,7 +77,9 @@ DIVIDEND_ROWS = RecordSpec(
     date="record_date",
 )
 
-DIVIDENDS = Endpoint("ksdinfo-dividend", DIVIDENDS_PATH, DIVIDENDS_TR_ID)
+DIVIDENDS = Endpoint(
+    "ksdinfo-dividend", DIVIDENDS_PATH, DIVIDENDS_TR_ID, container="output1", rows=DIVIDEND_ROWS
+)
 
 
 def fetch_dividends(
@@ -110,8 +112,7 @@ def fetch_dividends(
             "SHT_CD": symbol or "",
             "HIGH_GB": "",
         }
-        response = DIVIDENDS.call(client, params)
-        pages.append(DIVIDENDS.parse(client, response, "output1", DIVIDEND_ROWS).frame)
+        pages.append(DIVIDENDS.fetch(client, params).frame)
     frame = pl.concat([pl.DataFrame(schema=_PAGE_SCHEMA), *pages], how="vertical")
     frame = frame.with_columns(
         dividend_kind=pl.col("dividend_kind").replace(DIVIDEND_KINDS),

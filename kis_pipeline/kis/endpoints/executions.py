@@ -14,7 +14,6 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
-from kis_pipeline.kis.parse import drop_blank_rows, rows_of
 from kis_pipeline.kis.records import frame_from_rows
 
 if TYPE_CHECKING:
@@ -39,13 +38,11 @@ def fetch_recent_executions(client: KisClient, symbol: str, *, market: str = "J"
     """The newest executions of `symbol` (at most 30), oldest first (SPEC §7.7)."""
     params = {"FID_COND_MRKT_DIV_CODE": market, "FID_INPUT_ISCD": symbol}
     response = RECENT_EXECUTIONS.call(client, params)
-    where = RECENT_EXECUTIONS.where("output")
-    rows = drop_blank_rows(rows_of(response.body, "output", where=where))
     frame = frame_from_rows(
-        reversed(rows),
+        reversed(RECENT_EXECUTIONS.records(response)),
         rename=RECENT_EXECUTION_FIELDS,
         schema=schemas.RECENT_EXECUTIONS,
-        where=where,
+        where=RECENT_EXECUTIONS.where("output"),
         required=RECENT_EXECUTION_REQUIRED,
         keys=RECENT_EXECUTION_REQUIRED,
         constants={"symbol": symbol, "venue": venue_of(market)},

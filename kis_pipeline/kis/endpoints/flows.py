@@ -29,10 +29,9 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
-from kis_pipeline.kis.endpoints._paging import walk_frames
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES, ZERO_MEANS_NO_PRICE
-from kis_pipeline.kis.parse import KRW_PER_MILLION, SHARES_PER_THOUSAND, yyyymmdd
-from kis_pipeline.kis.records import RecordSpec, Split
+from kis_pipeline.kis.parse import KRW_PER_MILLION, SHARES_PER_THOUSAND
+from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -165,8 +164,21 @@ MARKET_FLOW_ROWS = RecordSpec(
 # market -> (FID_INPUT_ISCD sector code, FID_INPUT_ISCD_1 market code)
 MARKETS = {"KOSPI": ("0001", "KSP"), "KOSDAQ": ("1001", "KSQ")}
 
-STOCK_FLOWS = Endpoint("investor-trade-by-stock-daily", STOCK_FLOWS_PATH, STOCK_FLOWS_TR_ID)
-MARKET_FLOWS = Endpoint("inquire-investor-daily-by-market", MARKET_FLOWS_PATH, MARKET_FLOWS_TR_ID)
+STOCK_FLOWS = Endpoint(
+    "investor-trade-by-stock-daily",
+    STOCK_FLOWS_PATH,
+    STOCK_FLOWS_TR_ID,
+    container="output2",
+    rows=STOCK_FLOW_ROWS,
+    window_end=("FID_INPUT_DATE_1",),
+)
+MARKET_FLOWS = Endpoint(
+    "inquire-investor-daily-by-market",
+    MARKET_FLOWS_PATH,
+    MARKET_FLOWS_TR_ID,
+    rows=MARKET_FLOW_ROWS,
+    window_end=("FID_INPUT_DATE_1", "FID_INPUT_DATE_2"),
+)
 
 
 def fetch_investor_flows(
@@ -177,24 +189,15 @@ def fetch_investor_flows(
     Returns `schemas.INVESTOR_FLOWS`, one row per trading day in [start, end], ascending;
     volumes in shares, values in KRW.
     """
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
     constants = {"symbol": symbol, "venue": venue_of(market)}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": market,
+        "FID_INPUT_ISCD": symbol,
+        "FID_ORG_ADJ_PRC": "",
+        "FID_ETC_CLS_CODE": "1",
+    }
 
-    def fetch_page(window_end: dt.date) -> Split:
-        params = {
-            "FID_COND_MRKT_DIV_CODE": market,
-            "FID_INPUT_ISCD": symbol,
-            "FID_INPUT_DATE_1": yyyymmdd(window_end),
-            "FID_ORG_ADJ_PRC": "",
-            "FID_ETC_CLS_CODE": "1",
-        }
-        response = STOCK_FLOWS.call(client, params)
-        return STOCK_FLOWS.parse(client, response, "output2", STOCK_FLOW_ROWS, constants=constants)
-
-    return walk_frames(
-        fetch_page, start=start, end=end, schema=schemas.INVESTOR_FLOWS, page_rows=None
-    )
+    return STOCK_FLOWS.walk(client, params, start, end, constants=constants)
 
 
 def fetch_market_investor_flows(
@@ -207,28 +210,13 @@ def fetch_market_investor_flows(
     """
     if market not in MARKETS:
         raise ValueError(f"market must be one of {list(MARKETS)}, got {market!r}")
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
     index_code, market_code = MARKETS[market]
     constants = {"market": market, "index_code": index_code}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": index_code,
+        "FID_INPUT_ISCD_1": market_code,
+        "FID_INPUT_ISCD_2": index_code,
+    }
 
-    def fetch_page(window_end: dt.date) -> Split:
-        day = yyyymmdd(window_end)
-        params = {
-            "FID_COND_MRKT_DIV_CODE": "U",
-            "FID_INPUT_ISCD": index_code,
-            "FID_INPUT_DATE_1": day,
-            "FID_INPUT_ISCD_1": market_code,
-            "FID_INPUT_DATE_2": day,
-            "FID_INPUT_ISCD_2": index_code,
-        }
-        response = MARKET_FLOWS.call(client, params)
-        return MARKET_FLOWS.parse(client, response, "output", MARKET_FLOW_ROWS, constants=constants)
-
-    return walk_frames(
-        fetch_page,
-        start=start,
-        end=end,
-        schema=schemas.MARKET_INVESTOR_FLOWS,
-        page_rows=None,
-    )
+    return MARKET_FLOWS.walk(client, params, start, end, constants=constants)

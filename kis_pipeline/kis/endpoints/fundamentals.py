@@ -90,12 +90,6 @@ FINANCIAL_RATIOS_FIELDS = {
 }
 FINANCIAL_RATIOS_REQUIRED = ("stac_yymm", "roe_val", "eps", "bps", "lblt_rate")
 
-BALANCE_SHEET = Endpoint("balance-sheet", BALANCE_SHEET_PATH, BALANCE_SHEET_TR_ID)
-INCOME_STATEMENT = Endpoint("income-statement", INCOME_STATEMENT_PATH, INCOME_STATEMENT_TR_ID)
-FINANCIAL_RATIOS = Endpoint("financial-ratio", FINANCIAL_RATIOS_PATH, FINANCIAL_RATIOS_TR_ID)
-
-PeriodType = Literal["annual", "quarter"]
-
 
 def _periods(
     table: str, fields: Mapping[str, str], carried: tuple[str, ...], *, amounts: bool
@@ -114,15 +108,31 @@ def _periods(
     )
 
 
-BALANCE_SHEET_ROWS = _periods(
-    "balance_sheet", BALANCE_SHEET_FIELDS, BALANCE_SHEET_REQUIRED, amounts=True
+# The `RecordSpec` of each statement's periods is its endpoint's `rows`.
+BALANCE_SHEET = Endpoint(
+    "balance-sheet",
+    BALANCE_SHEET_PATH,
+    BALANCE_SHEET_TR_ID,
+    rows=_periods("balance_sheet", BALANCE_SHEET_FIELDS, BALANCE_SHEET_REQUIRED, amounts=True),
 )
-INCOME_STATEMENT_ROWS = _periods(
-    "income_statement", INCOME_STATEMENT_FIELDS, INCOME_STATEMENT_REQUIRED, amounts=True
+INCOME_STATEMENT = Endpoint(
+    "income-statement",
+    INCOME_STATEMENT_PATH,
+    INCOME_STATEMENT_TR_ID,
+    rows=_periods(
+        "income_statement", INCOME_STATEMENT_FIELDS, INCOME_STATEMENT_REQUIRED, amounts=True
+    ),
 )
-FINANCIAL_RATIOS_ROWS = _periods(
-    "financial_ratios", FINANCIAL_RATIOS_FIELDS, FINANCIAL_RATIOS_REQUIRED, amounts=False
+FINANCIAL_RATIOS = Endpoint(
+    "financial-ratio",
+    FINANCIAL_RATIOS_PATH,
+    FINANCIAL_RATIOS_TR_ID,
+    rows=_periods(
+        "financial_ratios", FINANCIAL_RATIOS_FIELDS, FINANCIAL_RATIOS_REQUIRED, amounts=False
+    ),
 )
+
+PeriodType = Literal["annual", "quarter"]
 
 
 def fetch_balance_sheet(
@@ -137,14 +147,7 @@ def fetch_balance_sheet(
     Returns `schemas.BALANCE_SHEET`, items in KRW, newest period first; `as_of` defaults to
     today in KST.
     """
-    return _statement(
-        client,
-        BALANCE_SHEET,
-        symbol,
-        period_type=period_type,
-        as_of=as_of,
-        spec=BALANCE_SHEET_ROWS,
-    )
+    return _statement(client, BALANCE_SHEET, symbol, period_type=period_type, as_of=as_of)
 
 
 def fetch_income_statement(
@@ -159,14 +162,7 @@ def fetch_income_statement(
     Returns `schemas.INCOME_STATEMENT`, items in KRW, newest period first; quarterly rows are
     year-to-date cumulative.
     """
-    return _statement(
-        client,
-        INCOME_STATEMENT,
-        symbol,
-        period_type=period_type,
-        as_of=as_of,
-        spec=INCOME_STATEMENT_ROWS,
-    )
+    return _statement(client, INCOME_STATEMENT, symbol, period_type=period_type, as_of=as_of)
 
 
 def fetch_financial_ratios(
@@ -180,14 +176,7 @@ def fetch_financial_ratios(
 
     Returns `schemas.FINANCIAL_RATIOS`, newest period first.
     """
-    return _statement(
-        client,
-        FINANCIAL_RATIOS,
-        symbol,
-        period_type=period_type,
-        as_of=as_of,
-        spec=FINANCIAL_RATIOS_ROWS,
-    )
+    return _statement(client, FINANCIAL_RATIOS, symbol, period_type=period_type, as_of=as_of)
 
 
 def _statement(
@@ -197,7 +186,6 @@ def _statement(
     *,
     period_type: str,
     as_of: dt.date | None,
-    spec: RecordSpec,
 ) -> pl.DataFrame:
     if period_type not in PERIOD_CODES:
         raise ValueError(f"period_type must be one of {list(PERIOD_CODES)}, got {period_type!r}")
@@ -206,7 +194,6 @@ def _statement(
         "fid_cond_mrkt_div_code": "J",
         "fid_input_iscd": symbol,
     }
-    response = endpoint.call(client, params)
     constants = {"as_of": as_of or today_kst(), "symbol": symbol, "period_type": period_type}
-    frame = endpoint.parse(client, response, "output", spec, constants=constants).frame
+    frame = endpoint.fetch(client, params, constants=constants).frame
     return frame.unique(subset=["period"], keep="first", maintain_order=True)

@@ -24,10 +24,9 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.endpoints._paging import walk_frames
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
 from kis_pipeline.kis.parse import KRW_PER_MILLION, SHARES_PER_THOUSAND, yyyymmdd
-from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps
+from kis_pipeline.kis.records import JumpRule, RecordSpec, flag_jumps
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -61,7 +60,15 @@ INDEX_BARS = RecordSpec(
     symbol="index_code",
 )
 
-INDEX_CHART = Endpoint("inquire-daily-indexchartprice", INDEX_CHART_PATH, INDEX_CHART_TR_ID)
+INDEX_CHART = Endpoint(
+    "inquire-daily-indexchartprice",
+    INDEX_CHART_PATH,
+    INDEX_CHART_TR_ID,
+    container="output2",
+    rows=INDEX_BARS,
+    window_end=("FID_INPUT_DATE_2",),
+    page_rows=INDEX_CHART_PAGE_ROWS,
+)
 
 
 def fetch_index_daily(
@@ -72,26 +79,12 @@ def fetch_index_daily(
     `index_code` is the 4-digit code (`0001` KOSPI, `1001` KOSDAQ, `2001` KOSPI200). Returns
     `schemas.INDEX_DAILY`, one row per trading day in [start, end], ascending.
     """
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
-    constants = {"index_code": index_code}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": index_code,
+        "FID_INPUT_DATE_1": yyyymmdd(start),
+        "FID_PERIOD_DIV_CODE": "D",
+    }
 
-    def fetch_page(window_end: dt.date) -> Split:
-        params = {
-            "FID_COND_MRKT_DIV_CODE": "U",
-            "FID_INPUT_ISCD": index_code,
-            "FID_INPUT_DATE_1": yyyymmdd(start),
-            "FID_INPUT_DATE_2": yyyymmdd(window_end),
-            "FID_PERIOD_DIV_CODE": "D",
-        }
-        response = INDEX_CHART.call(client, params)
-        return INDEX_CHART.parse(client, response, "output2", INDEX_BARS, constants=constants)
-
-    bars = walk_frames(
-        fetch_page,
-        start=start,
-        end=end,
-        schema=schemas.INDEX_DAILY,
-        page_rows=INDEX_CHART_PAGE_ROWS,
-    )
+    bars = INDEX_CHART.walk(client, params, start, end, constants={"index_code": index_code})
     return flag_jumps(bars, INDEX_JUMPS)

@@ -19,8 +19,8 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.endpoints._paging import walk_frames
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
+from kis_pipeline.kis.paging import walk_frames
 from kis_pipeline.kis.parse import conform, yyyymmdd
 from kis_pipeline.kis.records import RecordSpec
 
@@ -78,7 +78,14 @@ OVERSEAS_BARS = RecordSpec(
     ordered=OHLC_ORDER,
 )
 
-OVERSEAS_DAILY = Endpoint("overseas-dailyprice", OVERSEAS_DAILY_PATH, OVERSEAS_DAILY_TR_ID)
+OVERSEAS_DAILY = Endpoint(
+    "overseas-dailyprice",
+    OVERSEAS_DAILY_PATH,
+    OVERSEAS_DAILY_TR_ID,
+    container="output2",
+    rows=OVERSEAS_BARS,
+    page_rows=OVERSEAS_DAILY_PAGE_ROWS,
+)
 
 
 def fetch_overseas_daily(
@@ -115,10 +122,7 @@ def fetch_overseas_daily(
             "MODP": ADJUSTED_FLAG[adjusted],
             "KEYB": "",
         }
-        response = OVERSEAS_DAILY.call(client, params)
-        page = OVERSEAS_DAILY.parse(
-            client, response, "output2", OVERSEAS_BARS, constants=constants
-        ).frame
+        page = OVERSEAS_DAILY.fetch(client, params, constants=constants).frame
         signed = (
             pl.when(pl.col("_sign").is_in(DOWN_SIGNS))
             .then(-pl.col("change").abs())
@@ -133,5 +137,5 @@ def fetch_overseas_daily(
         start=start,
         end=end,
         schema=schemas.OVERSEAS_DAILY_PRICES,
-        page_rows=OVERSEAS_DAILY_PAGE_ROWS,
+        page_rows=OVERSEAS_DAILY.page_rows,
     )

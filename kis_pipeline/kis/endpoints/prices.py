@@ -25,13 +25,12 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
-from kis_pipeline.kis.endpoints._paging import walk_frames
 from kis_pipeline.kis.parse import (
     KRW_PER_HUNDRED_MILLION,
     conform,
     yyyymmdd,
 )
-from kis_pipeline.kis.records import JumpRule, RecordSpec, Split, flag_jumps
+from kis_pipeline.kis.records import JumpRule, RecordSpec, flag_jumps
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
@@ -172,8 +171,18 @@ CURRENT_PRICE_ROWS = RecordSpec(
     date=None,
 )
 
-CURRENT_PRICE = Endpoint("inquire-price", CURRENT_PRICE_PATH, CURRENT_PRICE_TR_ID)
-DAILY_CHART = Endpoint("inquire-daily-itemchartprice", DAILY_CHART_PATH, DAILY_CHART_TR_ID)
+CURRENT_PRICE = Endpoint(
+    "inquire-price", CURRENT_PRICE_PATH, CURRENT_PRICE_TR_ID, rows=CURRENT_PRICE_ROWS
+)
+# Its records are DAILY_BARS or ADJUSTED_BARS, as the request asks.
+DAILY_CHART = Endpoint(
+    "inquire-daily-itemchartprice",
+    DAILY_CHART_PATH,
+    DAILY_CHART_TR_ID,
+    container="output2",
+    window_end=("FID_INPUT_DATE_2",),
+    page_rows=DAILY_CHART_PAGE_ROWS,
+)
 
 
 def fetch_current_price(client: KisClient, symbol: str, *, market: str = "J") -> pl.DataFrame:
@@ -183,10 +192,7 @@ def fetch_current_price(client: KisClient, symbol: str, *, market: str = "J") ->
     caller stamps the session from the calendar.
     """
     params = {"FID_COND_MRKT_DIV_CODE": market, "FID_INPUT_ISCD": symbol}
-    response = CURRENT_PRICE.call(client, params)
-    constants = {"venue": venue_of(market)}
-    split = CURRENT_PRICE.parse(client, response, "output", CURRENT_PRICE_ROWS, constants=constants)
-    frame = split.frame
+    frame = CURRENT_PRICE.fetch(client, params, constants={"venue": venue_of(market)}).frame
     # The answer echoes the code in stck_shrn_iscd; fall back to the request if it does not.
     return frame.with_columns(pl.col("symbol").fill_null(symbol))
 
@@ -242,26 +248,15 @@ def _walk_daily_chart(
     adjusted: bool,
     market: str,
 ) -> pl.DataFrame:
-    spec = ADJUSTED_BARS if adjusted else DAILY_BARS
     constants = {"symbol": symbol, "venue": venue_of(market)}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": market,
+        "FID_INPUT_ISCD": symbol,
+        "FID_INPUT_DATE_1": yyyymmdd(start),
+        "FID_PERIOD_DIV_CODE": "D",
+        "FID_ORG_ADJ_PRC": ADJUSTED_FLAG[adjusted],
+    }
 
-    def fetch_page(window_end: dt.date) -> Split:
-        params = {
-            "FID_COND_MRKT_DIV_CODE": market,
-            "FID_INPUT_ISCD": symbol,
-            "FID_INPUT_DATE_1": yyyymmdd(start),
-            "FID_INPUT_DATE_2": yyyymmdd(window_end),
-            "FID_PERIOD_DIV_CODE": "D",
-            "FID_ORG_ADJ_PRC": ADJUSTED_FLAG[adjusted],
-        }
-        response = DAILY_CHART.call(client, params)
-        return DAILY_CHART.parse(client, response, "output2", spec, constants=constants)
-
-    bars = walk_frames(
-        fetch_page,
-        start=start,
-        end=end,
-        schema=schemas.DAILY_PRICES,
-        page_rows=DAILY_CHART_PAGE_ROWS,
-    )
+    spec = ADJUSTED_BARS if adjusted else DAILY_BARS
+    bars = DAILY_CHART.walk(client, params, start, end, constants=constants, rows=spec)
     return flag_jumps(bars, PRICE_JUMPS)

@@ -108,9 +108,13 @@ MARKET_CAP_RANK_ROWS = _rows(
 # fid_rank_sort_cls_code of §8.2.
 DIRECTIONS = {"rise": "0", "fall": "1"}
 
-VOLUME_RANK = Endpoint("volume-rank", VOLUME_RANK_PATH, VOLUME_RANK_TR_ID)
-FLUCTUATION_RANK = Endpoint("fluctuation", FLUCTUATION_RANK_PATH, FLUCTUATION_RANK_TR_ID)
-MARKET_CAP_RANK = Endpoint("market-cap", MARKET_CAP_RANK_PATH, MARKET_CAP_RANK_TR_ID)
+VOLUME_RANK = Endpoint("volume-rank", VOLUME_RANK_PATH, VOLUME_RANK_TR_ID, rows=VOLUME_RANK_ROWS)
+FLUCTUATION_RANK = Endpoint(
+    "fluctuation", FLUCTUATION_RANK_PATH, FLUCTUATION_RANK_TR_ID, rows=FLUCTUATION_RANK_ROWS
+)
+MARKET_CAP_RANK = Endpoint(
+    "market-cap", MARKET_CAP_RANK_PATH, MARKET_CAP_RANK_TR_ID, rows=MARKET_CAP_RANK_ROWS
+)
 
 
 def fetch_volume_ranking(
@@ -132,13 +136,7 @@ def fetch_volume_ranking(
         "FID_INPUT_PRICE_2": "",
         "FID_VOL_CNT": "",
     }
-    return _ranking(
-        client,
-        VOLUME_RANK,
-        params,
-        VOLUME_RANK_ROWS,
-        constants=_constants(session_date, "volume", market),
-    )
+    return _ranking(client, VOLUME_RANK, params, _constants(session_date, "volume", market))
 
 
 def fetch_fluctuation_ranking(
@@ -172,13 +170,7 @@ def fetch_fluctuation_ranking(
         "fid_div_cls_code": "0",
         "fid_rsfl_rate1": "",
     }
-    return _ranking(
-        client,
-        FLUCTUATION_RANK,
-        params,
-        FLUCTUATION_RANK_ROWS,
-        constants=_constants(session_date, direction, market),
-    )
+    return _ranking(client, FLUCTUATION_RANK, params, _constants(session_date, direction, market))
 
 
 def fetch_market_cap_ranking(
@@ -200,13 +192,7 @@ def fetch_market_cap_ranking(
         "fid_input_price_1": "",
         "fid_vol_cnt": "",
     }
-    return _ranking(
-        client,
-        MARKET_CAP_RANK,
-        params,
-        MARKET_CAP_RANK_ROWS,
-        constants=_constants(session_date, "market_cap", market),
-    )
+    return _ranking(client, MARKET_CAP_RANK, params, _constants(session_date, "market_cap", market))
 
 
 def _constants(session_date: dt.date, ranking: str, market: str) -> dict[str, object]:
@@ -222,9 +208,6 @@ def _ranking(
     client: KisClient,
     endpoint: Endpoint,
     params: Mapping[str, str],
-    spec: RecordSpec,
-    *,
     constants: Mapping[str, object],
 ) -> pl.DataFrame:
-    response = endpoint.call(client, params)
-    return endpoint.parse(client, response, "output", spec, constants=constants).frame.sort("rank")
+    return endpoint.fetch(client, params, constants=constants).frame.sort("rank")
