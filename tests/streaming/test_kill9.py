@@ -132,11 +132,20 @@ def kill_rounds(
     try:
         for _ in range(rounds):
             wanted = len(spool.sealed_ids()) + len(spool.done_ids()) + 3
+            persisted = len(spool.done_ids())
             collector = _start_collector(env, symbols)
             promoter = _start_promoter(env, root)
             try:
-                # Kill once some segments were sealed, at a random moment after that.
-                wait_for(lambda n=wanted: len(spool.sealed_ids()) + len(spool.done_ids()) >= n, 30)
+                # Kill once some segments were sealed and the promoter persisted one (so that it
+                # is killed at work and the reader has tables to read on a slow machine too), at
+                # a random moment after that.
+                wait_for(
+                    lambda n=wanted, p=persisted: (
+                        len(spool.sealed_ids()) + len(spool.done_ids()) >= n
+                        and len(spool.done_ids()) > p
+                    ),
+                    90,
+                )
                 time.sleep(rng.uniform(0.0, 0.6))
                 _kill(promoter if rng.random() < 0.5 else collector)
                 time.sleep(rng.uniform(0.0, 0.4))
