@@ -39,6 +39,9 @@ from tests.conftest import KST, SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, run_assets, seed_symbols
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
+# The module's replay (every run of six days) is set up once, about 2 minutes on a quiet
+# machine: more than the default timeout leaves on a loaded one.
+pytestmark = pytest.mark.timeout(900)
 
 CONFIG = fast_config(SIM_CONFIG, start=dt.date(2025, 9, 1))
 MARKET = Market(CONFIG)
