@@ -106,9 +106,6 @@ class WsStats:
             if tr == tr_id and sym == symbol and (app_key is None or key == app_key)
         )
 
-    def total_records(self) -> int:
-        return sum(self.records.values())
-
 
 WS_STATS = web.AppKey("kis_ws_stats", WsStats)
 WS_SETTINGS = web.AppKey("kis_ws_settings", WsAppSettings)

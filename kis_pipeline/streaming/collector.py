@@ -223,10 +223,6 @@ class Collector:
         if self._stop is not None:
             self._stop.set()
 
-    def stop_threadsafe(self, reason: str = "stopped") -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.stop, reason)
-
     @property
     def connected(self) -> bool:
         return self._live is not None
