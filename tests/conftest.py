@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.config import SimConfig
@@ -23,7 +23,6 @@ from kis_pipeline.simulator.server import SimulatorServer
 # Redis, PostgreSQL and S3 fixtures for the `services` tests.
 pytest_plugins = ["tests.services"]
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 # A fixed clock keeps the simulator's history, and so every expected value, reproducible.
 SIM_NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 SIM_CONFIG = SimConfig(seed=11, universe=40, start=dt.date(2023, 1, 2), now=SIM_NOW)

@@ -23,7 +23,8 @@ import pytest
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline.backfill import DATA_START, BackfillRequest, run_backfill
-from kis_pipeline.defs.calendar.sessions import DATA_READY, now_kst
+from kis_pipeline.common.clock import now_kst
+from kis_pipeline.defs.calendar.sessions import DATA_READY
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer

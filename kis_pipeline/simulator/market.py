@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market_flows import FlowModel
 from kis_pipeline.simulator.market_fundamentals import (
@@ -65,12 +66,10 @@ from kis_pipeline.simulator.market_types import (
 )
 from kis_pipeline.simulator.market_universe import SymbolSpec, build_specs, split_plans
 
-KST = cal.KST
 RANKING_KINDS = ("volume", "rise", "fall", "market_cap")
 
 __all__ = [
     "INDEX_CODES",
-    "KST",
     "OVERSEAS",
     "RANKING_KINDS",
     "CorporateAction",

@@ -40,6 +40,7 @@ from typing import Any
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME as KST
 from kis_pipeline.kis.ws import FRAME_INDEX, BulkResult, parse_segment
 from kis_pipeline.kis.ws.columns import COLUMNS
 from kis_pipeline.streaming import sessions
@@ -47,7 +48,6 @@ from kis_pipeline.streaming.refills import Refused, refill_rows
 from kis_pipeline.streaming.replay import replay
 from kis_pipeline.streaming.spool import CONTROL, SegmentRecords, Spool, read_segment
 from kis_pipeline.streaming.tables import (
-    KST,
     STREAM_REJECTS,
     TABLE_BY_TR,
     TRADE_TICKS,

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.kis.settings import KisSettings
@@ -34,7 +35,7 @@ from kis_pipeline.streaming.collector import Collector, CollectorConfig, Collect
 from kis_pipeline.streaming.errors import StreamError
 from kis_pipeline.streaming.gaps import previous_holes
 from kis_pipeline.streaming.locks import collector_locks
-from kis_pipeline.streaming.market_hours import KST, TradingCalendar, warehouse_lookup
+from kis_pipeline.streaming.market_hours import TradingCalendar, warehouse_lookup
 from kis_pipeline.streaming.promoter import Promoter, PromoterStats
 from kis_pipeline.streaming.recovery import RecoveryResult, recover
 from kis_pipeline.streaming.spool import Spool

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import sys
-import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline import dagster_runner as runner
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows.schedules import nightly_range
 from kis_pipeline.defs.fundamentals.dividends import refreshed_years as dividend_years
 from kis_pipeline.defs.fundamentals.statements import statement_fresh
@@ -37,7 +37,6 @@ from tests.defs.seed import (
     use_simulator,
 )
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 UTC = dt.UTC
 TICKERS = [("NAS", "AAPL"), ("HKS", "00700"), ("TSE", "7203")]
 

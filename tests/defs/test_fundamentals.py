@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.fundamentals import (
     balance_sheet,
     dividends,

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
 
 NOW = dt.datetime(2024, 5, 17, 18, 0, tzinfo=KST)  # a Friday evening: 2024-05-17 is complete

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import FaultSpec, SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.simulator.test_rest import PRICE, Api
 

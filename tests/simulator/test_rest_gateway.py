@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.simulator.state import SIM_APP_KEY, SIM_APP_SECRET
 from tests.simulator.test_rest import PRICE, Api

@@ -14,8 +14,8 @@ from io import BytesIO
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.simulator.test_rest import PRICE, Api
 

@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import json
 import time
-import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pytest
 import websockets
 from aiohttp import web
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.ws import protocol
 from kis_pipeline.simulator.config import FaultSpec, SimConfig
 from kis_pipeline.simulator.market import Market
@@ -35,7 +35,6 @@ from kis_pipeline.simulator.ticks import (
 )
 from kis_pipeline.simulator.ws import WS_STATS, WsAppSettings, create_ws_app, session_clock_date
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 # A Friday evening: outside KRX hours, so the app plays Monday's session.
 EVENING = dt.datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 NEXT_SESSION = dt.date(2026, 11, 23)
