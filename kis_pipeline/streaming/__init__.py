@@ -18,8 +18,8 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
                       market_status, stream_rejects, stream_gaps), registered with the
                       warehouse
     promote.py        one sealed segment -> typed polars frames -> warehouse pieces
-    sessions.py       stream_sessions and stream_gaps rows from the control records
-    promoter.py       in-process persistence for `stream --persist`
+    session_ledger.py stream_sessions and stream_gaps rows from the control records
+    persist_thread.py in-process persistence for `stream --persist`
     market_hours.py   KRX hours on trading days (calendar-aware)
     watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)
     runner.py         locks + recovery + symbols + stop time + collector (CLI and Dagster)

@@ -36,7 +36,7 @@ from kis_pipeline.streaming.errors import StreamError
 from kis_pipeline.streaming.gaps import previous_holes
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.market_hours import TradingCalendar, warehouse_lookup
-from kis_pipeline.streaming.promoter import Promoter, PromoterStats
+from kis_pipeline.streaming.persist_thread import Promoter, PromoterStats
 from kis_pipeline.streaming.recovery import RecoveryResult, recover
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS, MAX_REGISTRATIONS, plan_feeds
