@@ -31,8 +31,8 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed, seed_symbols, served
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

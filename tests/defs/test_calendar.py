@@ -9,7 +9,6 @@ import math
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from kis_pipeline.common.clock import KST, today_kst
 from kis_pipeline.defs.calendar import index_daily, trading_calendar
@@ -22,7 +21,6 @@ from kis_pipeline.defs.calendar.schedules import (
 )
 from kis_pipeline.defs.calendar.sessions import days_between, not_ready
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
 from tests.defs.seed import (
     check_evaluations,
@@ -30,7 +28,6 @@ from tests.defs.seed import (
     run_assets,
     seed_calendar,
     tr_calls,
-    use_simulator,
 )
 
 INDEX_TR = "FHKUP03500100"
@@ -39,16 +36,6 @@ HOLIDAY_TR = "CTCA0903R"
 # (10/9) are weekday holidays inside this range.
 HOLIDAY_RANGE = ("2026-09-21", "2026-10-09")
 RECENT_RANGE = ("2026-11-02", "2026-11-20")
-
-
-@pytest.fixture
-def wh(sim_server: SimulatorServer, tmp_path, monkeypatch) -> Warehouse:
-    return use_simulator(monkeypatch, sim_server, tmp_path)
-
-
-@pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
 
 
 def _weekdays(start: str, end: str) -> list[dt.date]:

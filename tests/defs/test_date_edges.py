@@ -28,7 +28,6 @@ from kis_pipeline.kis.endpoints._paging import split_windows
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, WarehouseError, connect, store
 from kis_pipeline.warehouse.maintenance import file_counts
-from tests.conftest import SIM_CONFIG
 from tests.defs.seed import (
     materialization_metadata,
     run_assets,
@@ -36,15 +35,10 @@ from tests.defs.seed import (
     seed_symbols,
     use_simulator,
 )
+from tests.helpers.simulator import SIM_CONFIG
 
 UTC = dt.UTC
 TICKERS = [("NAS", "AAPL"), ("HKS", "00700"), ("TSE", "7203")]
-
-
-@pytest.fixture
-def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path))
-    return Warehouse(tmp_path)
 
 
 # -- overseas_daily_prices: UTC weekday partitions, exchange-local dates ---------------------

@@ -23,8 +23,8 @@ from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import SPLIT_DAY, fast_config, fast_environ, seed, served
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

@@ -36,8 +36,8 @@ from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, run_assets, seed_symbols
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

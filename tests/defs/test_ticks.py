@@ -25,7 +25,7 @@ from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 from tests.streaming.helpers import SegmentBuilder, frame, orderbook, trade
 
 SESSION = {"session_id": "ses-1", "started_ns": 1, "subscriptions": 2}
