@@ -15,7 +15,7 @@ from kis_pipeline.defs.calendar.partitions import calendar_years as years
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.simulator.ticks import SessionClock
+from kis_pipeline.simulator.session_clock import SessionClock
 
 D = dt.date
 

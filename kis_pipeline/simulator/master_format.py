@@ -42,13 +42,40 @@ def _slots(spec: str) -> tuple[Slot, ...]:
     return tuple(out)
 
 
-# Sector codes and index memberships: KOSPI's version of the front of the tail.
-_KOSPI_FRONT = _slots("""
+# The front of the tail: security group, size class and sector codes, then flags that differ by
+# market around two runs of KRX sector-index memberships that all but KONEX share.
+_CLASSIFICATION = _slots("""
 scrt_grp_cls_code 2 text
 avls_scal_cls_code 1 text
 bstp_larg_div_code 4 text
 bstp_medm_div_code 4 text
 bstp_smal_div_code 4 text
+""")
+
+_KRX_SECTORS = _slots("""
+krx100_issu_yn 1 yn
+krx_car_yn 1 yn
+krx_smcn_yn 1 yn
+krx_bio_yn 1 yn
+krx_bank_yn 1 yn
+etpr_undt_objt_co_yn 1 yn
+krx_enrg_chms_yn 1 yn
+krx_stel_yn 1 yn
+short_over_cls_code 1 text
+krx_medi_cmnc_yn 1 yn
+krx_cnst_yn 1 yn
+""")
+
+_KRX_SECTORS_2 = _slots("""
+krx_scrt_yn 1 yn
+krx_ship_yn 1 yn
+krx_insu_yn 1 yn
+krx_trnp_yn 1 yn
+""")
+
+_KOSPI_FRONT = (
+    *_CLASSIFICATION,
+    *_slots("""
 mnin_cls_code_yn 1 yn
 low_current_yn 1 yn
 sprn_strr_nmix_issu_yn 1 yn
@@ -58,55 +85,29 @@ kospi50_issu_yn 1 yn
 krx_issu_yn 1 yn
 etp_prod_cls_code 1 text
 elw_pblc_yn 1 yn
-krx100_issu_yn 1 yn
-krx_car_yn 1 yn
-krx_smcn_yn 1 yn
-krx_bio_yn 1 yn
-krx_bank_yn 1 yn
-etpr_undt_objt_co_yn 1 yn
-krx_enrg_chms_yn 1 yn
-krx_stel_yn 1 yn
-short_over_cls_code 1 text
-krx_medi_cmnc_yn 1 yn
-krx_cnst_yn 1 yn
-krx_fnnc_svc_yn 1 blank
-krx_scrt_yn 1 yn
-krx_ship_yn 1 yn
-krx_insu_yn 1 yn
-krx_trnp_yn 1 yn
-sri_nmix_yn 1 yn
-""")
+"""),
+    *_KRX_SECTORS,
+    # Retired by KRX (financial services); the slot stays, blank.
+    *_slots("krx_fnnc_svc_yn 1 blank"),
+    *_KRX_SECTORS_2,
+    *_slots("sri_nmix_yn 1 yn"),
+)
 
-# KOSDAQ's front: a venture flag instead of the manufacturing and KOSPI index flags, an
-# investment-caution flag where KOSPI keeps the retired financial-services slot, KOSDAQ150.
-_KOSDAQ_FRONT = _slots("""
-scrt_grp_cls_code 2 text
-avls_scal_cls_code 1 text
-bstp_larg_div_code 4 text
-bstp_medm_div_code 4 text
-bstp_smal_div_code 4 text
+# KOSDAQ: a venture flag instead of the manufacturing and KOSPI index flags, investment caution
+# where KOSPI keeps the retired slot, and KOSDAQ150 membership.
+_KOSDAQ_FRONT = (
+    *_CLASSIFICATION,
+    *_slots("""
 vntr_issu_yn 1 yn
 low_current_yn 1 yn
 krx_issu_yn 1 yn
 etp_prod_cls_code 1 text
-krx100_issu_yn 1 yn
-krx_car_yn 1 yn
-krx_smcn_yn 1 yn
-krx_bio_yn 1 yn
-krx_bank_yn 1 yn
-etpr_undt_objt_co_yn 1 yn
-krx_enrg_chms_yn 1 yn
-krx_stel_yn 1 yn
-short_over_cls_code 1 text
-krx_medi_cmnc_yn 1 yn
-krx_cnst_yn 1 yn
-invt_alrm_yn 1 yn
-krx_scrt_yn 1 yn
-krx_ship_yn 1 yn
-krx_insu_yn 1 yn
-krx_trnp_yn 1 yn
-ksq150_nmix_yn 1 yn
-""")
+"""),
+    *_KRX_SECTORS,
+    *_slots("invt_alrm_yn 1 yn"),
+    *_KRX_SECTORS_2,
+    *_slots("ksq150_nmix_yn 1 yn"),
+)
 
 # Trading terms and listing facts: the same run in all three markets.
 _TRADING = _slots("""

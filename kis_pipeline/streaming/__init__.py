@@ -3,6 +3,9 @@
 Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs.ticks`).
 
     collector.py      one WebSocket session per app key: connect, subscribe, receive, reconnect
+    collector_config.py  the collector's settings, counters and end-of-run summary
+    connection.py     one WebSocket connection: URL, bookkeeping, decrypting, PINGPONG, closing
+    session_reasons.py  why a session ended or was refused, and gap records, in one line each
     subscriptions.py  the desired (tr_id, tr_key) set within the 41-registration budget, acks
     backoff.py        capped exponential backoff with jitter between sessions
     approval.py       approval keys from the shared token store

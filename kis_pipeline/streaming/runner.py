@@ -31,7 +31,8 @@ from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import pid_alive
 from kis_pipeline.streaming.approval import approval_source
-from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
+from kis_pipeline.streaming.collector import Collector
+from kis_pipeline.streaming.collector_config import CollectorConfig, CollectorSummary
 from kis_pipeline.streaming.errors import StreamError
 from kis_pipeline.streaming.gaps import previous_holes
 from kis_pipeline.streaming.locks import collector_locks

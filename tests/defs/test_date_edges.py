@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import itertools
 import sys
 from collections.abc import Iterator
@@ -212,7 +213,7 @@ def test_statement_freshness_over_the_new_year(
 def test_maintenance_over_the_new_year_keeps_a_file_per_year(wh: Warehouse) -> None:
     """Days on both sides of New Year merge into one file per year, whenever maintenance runs:
     a late day (New York's Dec 31, fetched on Jan 1 KST) joins its year's file on the next run."""
-    module = sys.modules["kis_pipeline.defs.maintenance"]
+    module = importlib.import_module("kis_pipeline.defs.maintenance")
     table = "overseas_daily_prices"
     resources = {"warehouse": WarehouseResource()}
     for day in (dt.date(2026, 12, 29), dt.date(2026, 12, 30), dt.date(2027, 1, 2)):

@@ -18,7 +18,8 @@ from kis_pipeline.kis.ws.columns import COLUMNS
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.approval import approval_source
-from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
+from kis_pipeline.streaming.collector import Collector
+from kis_pipeline.streaming.collector_config import CollectorConfig, CollectorSummary
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import (
     CONTROL,
