@@ -15,7 +15,6 @@ import datetime as dt
 import re
 import sys
 import time
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +24,12 @@ import dagster as dg
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline import progress as progress_files
-from kis_pipeline.defs.calendar.sessions import (
-    SETTLES_AT,
-    days_between,
-    not_ready,
-    now_kst,
-    unsettled,
-)
+from kis_pipeline.common.clock import KST, now_kst
+from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
 from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.stopping import StopOnSignal, Stopped
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 DATA_START = dt.date(2015, 1, 2)
 SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
 

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import duckdb
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.kis.settings import KisSettings
 
 MAX_PRINTED_ROWS = 100
@@ -76,7 +77,7 @@ def sql_command(
 def in_korean_time(frame: pl.DataFrame) -> pl.DataFrame:
     """Zoned times shown in the exchange's zone (the lake session runs in UTC)."""
     return frame.with_columns(
-        pl.col(name).dt.convert_time_zone("Asia/Seoul")
+        pl.col(name).dt.convert_time_zone(KST_NAME)
         for name, dtype in frame.schema.items()
         if isinstance(dtype, pl.Datetime) and dtype.time_zone
     )

@@ -18,10 +18,10 @@ Definitions (the simulator's `trading_calendar` answers and `chk-holiday` follow
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from functools import lru_cache
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
+from kis_pipeline.common.clock import KST
+
 SESSION_OPEN = dt.time(9, 0)
 SESSION_CLOSE = dt.time(15, 30)
 FIRST_LISTED_YEAR = 2015

@@ -23,6 +23,7 @@ from kis_pipeline.backfill import (
     validate_request,
 )
 from kis_pipeline.cli import main
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices
 from kis_pipeline.defs.resources import RESOURCES
@@ -30,8 +31,8 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
-from tests.conftest import KST, SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed, seed_symbols, served
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

@@ -18,9 +18,9 @@ import pytest
 from kis_pipeline.backfill import BackfillRequest, run_backfill
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import sim_environ
 from tests.defs.seed import served
-from tests.test_backfill_sweep import CONFIG, MARKET, ready_day
+from tests.helpers.simulator import sim_environ
+from tests.helpers.wall_clock_sim import CONFIG, MARKET, ready_day
 
 SYMBOLS = tuple(listing.symbol for listing in MARKET.listings[:20])
 YEARS = 10

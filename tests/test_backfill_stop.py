@@ -22,8 +22,8 @@ from kis_pipeline.defs.partitions import trading_days as TRADING_DAYS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, seed
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 from tests.warehouse.lake_checks import assert_lake_whole
 
 CONFIG = fast_config(SIM_CONFIG)

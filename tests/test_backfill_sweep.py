@@ -23,32 +23,17 @@ import pytest
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline.backfill import DATA_START, BackfillRequest, run_backfill
-from kis_pipeline.defs.calendar.sessions import DATA_READY, now_kst
-from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import sim_environ
-from tests.defs.seed import FAST_RATE, fast_environ
+from tests.defs.seed import fast_environ
+from tests.helpers.simulator import sim_environ
+from tests.helpers.wall_clock_sim import CONFIG, MARKET, ready_day
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-# The simulator follows the wall clock here, as the embedded one does for a user, so that
-# "the newest session" means the same thing to the backend and to the pipeline.
-CONFIG = SimConfig(seed=5, universe=30, start=DATA_START, rate_limit=FAST_RATE)
-MARKET = Market(CONFIG)
 SYMBOLS = (MARKET.listings[0].symbol, MARKET.listings[17].symbol)
 # Per-symbol tables: one row per symbol and session.
 PER_SYMBOL = ("daily_prices", "daily_prices_adjusted", "investor_flows")
-
-
-def ready_day() -> dt.date:
-    """The newest day whose data can be fetched now (today once its figures settle)."""
-    now = now_kst()
-    day = now.date() if now.time() >= DATA_READY else now.date() - dt.timedelta(days=1)
-    while not MARKET.is_trading_day(day):
-        day -= dt.timedelta(days=1)
-    return day
 
 
 # Edges: the day a range must contain, and the longest reach either side of it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,8 +16,8 @@ import pytest
 from kis_pipeline.cli import main
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG
 from tests.defs.seed import seed_symbols
+from tests.helpers.simulator import SIM_CONFIG
 from tests.services import free_port
 
 EXE = [sys.executable, "-m", "kis_pipeline.cli"]
@@ -84,11 +85,20 @@ def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:
         timeout=120,
     )
     assert streamed.returncode == 0, streamed.stderr
+    # "stopped (...): ..., 804 ticks (H0STASP0=395, H0STCNT0=409), ..." then
+    # "persisted 1 segment(s): 804 rows, 0 rejected ..."
+    received = re.search(r" (\d+) ticks \(([^)]*)\)", streamed.stdout)
+    persisted = re.search(r"persisted \d+ segment\(s\): (\d+) rows, 0 rejected", streamed.stdout)
+    assert received and persisted, streamed.stdout
+    assert persisted[1] == received[1]
+    trades = int(dict(part.split("=") for part in received[2].split(", "))["H0STCNT0"])
     counted = subprocess.run(
         [
             *EXE,
             "sql",
-            "select count(distinct symbol) as symbols, count(*) > 0 as has_ticks from trade_ticks",
+            "--format",
+            "json",
+            "select symbol, count(*) as ticks from trade_ticks group by symbol order by symbol",
         ],
         capture_output=True,
         text=True,
@@ -96,7 +106,10 @@ def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert counted.returncode == 0, counted.stderr
-    assert "true" in counted.stdout.lower() and "2" in counted.stdout
+    rows = json.loads(counted.stdout)
+    assert [row["symbol"] for row in rows] == ["000660", "005930"]
+    assert all(row["ticks"] > 0 for row in rows)
+    assert sum(row["ticks"] for row in rows) == trades
 
 
 def test_missing_keys_for_real_are_one_clear_line(

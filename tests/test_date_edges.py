@@ -4,20 +4,19 @@ KRX calendar as written down, and the simulator's session clock around midnight 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 import dagster as dg
 import pytest
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.calendar.partitions import calendar_years as years
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.simulator.ticks import SessionClock
+from kis_pipeline.simulator.session_clock import SessionClock
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 D = dt.date
 
 

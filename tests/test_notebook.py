@@ -11,27 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import polars as pl
 import pytest
 from nbclient import NotebookClient
 
 import kis_pipeline.streaming.tables as tick_tables
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import TABLES, Warehouse
+from tests.helpers.research_data import seed
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "research.ipynb"
-START, END = dt.date(2018, 4, 2), dt.date(2018, 6, 29)
-# Years later the warehouse holds another stretch: nothing was fetched in between.
-LATER = (dt.date(2026, 10, 5), dt.date(2026, 11, 20))
-KST = dt.timezone(dt.timedelta(hours=9))
-# A short ranking, so the rank axis spans only a few ranks (where fractional ticks appear).
-RANKED = 4
-# Two collector sessions on END, the second 20 minutes after the first stopped.
-SESSIONS = [
-    ("seg-1", dt.datetime(2018, 6, 29, 9, 0, tzinfo=KST), 300),
-    ("seg-2", dt.datetime(2018, 6, 29, 9, 55, tzinfo=KST), 200),
-]
 # Cells the test adds around the notebook: keep every figure `plt.show` draws, then describe
 # each axes (lines in axis units, tick labels, the time axis's zone) as JSON.
 KEEP_FIGURES = """
@@ -65,100 +55,6 @@ for figure in shown_figures:
         })
 print("FIGURES " + json.dumps(described))
 """
-
-
-def frame_like(table: str, columns: dict[str, list[object]]) -> pl.DataFrame:
-    """A frame of `table`'s exact schema: the given columns, nulls elsewhere."""
-    schema = TABLES[table].schema
-    height = len(next(iter(columns.values())))
-    data = {
-        name: pl.Series(name, columns.get(name, [None] * height)).cast(dtype)
-        for name, dtype in schema.items()
-    }
-    return pl.DataFrame(data)
-
-
-def seed(warehouse: Warehouse, market: Market) -> None:
-    symbols = ["005930", "000660", "035420"]
-    days = [*market.trading_days(START, END), *market.trading_days(*LATER)]
-    for day in days:
-        bars = [market.bar(s, day) for s in symbols]
-        rows = {
-            "date": [day] * 3,
-            "symbol": symbols,
-            "open": [b.open for b in bars],
-            "high": [b.high for b in bars],
-            "low": [b.low for b in bars],
-            "close": [b.close for b in bars],
-            "volume": [b.volume for b in bars],
-            "value": [b.value for b in bars],
-        }
-        key = day.isoformat()
-        warehouse.write_partition("daily_prices", key, frame_like("daily_prices", rows))
-        factors = [market.adj_factor(s, day) for s in symbols]
-        adjusted = {
-            **rows,
-            "close": [round(b.close * f) for b, f in zip(bars, factors, strict=True)],
-            "adj_factor": factors,
-        }
-        warehouse.write_partition(
-            "daily_prices_adjusted",
-            key,
-            frame_like("daily_prices_adjusted", adjusted),
-        )
-        flows = [market.investor_flow(s, day) for s in symbols]
-        warehouse.write_partition(
-            "investor_flows",
-            key,
-            frame_like(
-                "investor_flows",
-                {
-                    "date": [day] * 3,
-                    "symbol": symbols,
-                    "individual_net_value": [f.individual_net_value for f in flows],
-                    "foreign_net_value": [f.foreign_net_value for f in flows],
-                    "institution_net_value": [f.institution_net_value for f in flows],
-                },
-            ),
-        )
-        kinds = ("volume", "rise")
-        ranked = {kind: market.ranking(day, kind)[:RANKED] for kind in kinds}
-        warehouse.write_partition(
-            "rankings",
-            key,
-            frame_like(
-                "rankings",
-                {
-                    "date": [day] * sum(len(r) for r in ranked.values()),
-                    "ranking": [kind for kind in kinds for _ in ranked[kind]],
-                    "rank": [i for kind in kinds for i in range(1, len(ranked[kind]) + 1)],
-                    "symbol": [s for kind in kinds for s in ranked[kind]],
-                    "source": ["derived"] * sum(len(r) for r in ranked.values()),
-                },
-            ),
-        )
-    for segment, first, count in SESSIONS:
-        times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
-        warehouse.write_partition(
-            "trade_ticks",
-            END.isoformat(),
-            frame_like(
-                "trade_ticks",
-                {
-                    "date": [END] * count,
-                    "ts": times,
-                    "received_at": times,
-                    "symbol": ["005930"] * count,
-                    "price": [46000 + (i % 17) * 50 for i in range(count)],
-                    "volume": [10 + i % 7 for i in range(count)],
-                    "tr_id": ["H0STCNT0"] * count,
-                    "segment_id": [segment] * count,
-                    "seq": list(range(count)),
-                    "record": [0] * count,
-                },
-            ),
-            part=segment,
-        )
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG
 from tests.defs.seed import FAST_RATE, fast_config, seed, use_simulator
+from tests.helpers.simulator import SIM_CONFIG
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

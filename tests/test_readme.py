@@ -17,15 +17,15 @@ import polars as pl
 import pytest
 
 import kis_pipeline.streaming.tables  # noqa: F401  (registers stream_gaps)
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.rejects import Reject
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse, connect
 from kis_pipeline.warehouse.rejects import write_rejects
-from tests.test_notebook import frame_like, seed
+from tests.helpers.research_data import frame_like, seed
 
 README = Path(__file__).parents[1] / "README.md"
-KST = dt.timezone(dt.timedelta(hours=9))
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 from tests.secret_scan import random_secret, scan
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -16,7 +16,7 @@ from kis_pipeline.cli import main
 from kis_pipeline.cli_lake import shell_script
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.warehouse import Warehouse
-from tests.warehouse.test_store import DAY, SYMBOLS, prices
+from tests.helpers.daily_prices import DAY, SYMBOLS, prices
 
 
 @pytest.fixture

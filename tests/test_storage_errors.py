@@ -8,10 +8,7 @@ The disks are small tmpfs mounts made by the tests (root only); elsewhere the te
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,8 +20,9 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, seed
+from tests.helpers.disks import Mount, fill, read_only
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 from tests.warehouse.lake_checks import assert_lake_whole
 
 CONFIG = fast_config(SIM_CONFIG)
@@ -36,57 +34,11 @@ COMMANDS = {
     "stream": ["stream", "--duration", "2", "--symbols", SYMBOLS[0]],
 }
 
-Mount = Callable[[str, str], Path]
-
 
 @pytest.fixture(scope="module")
 def fast_sim() -> Iterator[SimulatorServer]:
     with SimulatorServer(CONFIG) as server:
         yield server
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Mount]:
-    """`tmpfs(name, size)` mounts a tmpfs of `size` (e.g. "4m") at tmp_path/name."""
-    mounted: list[Path] = []
-
-    def mount(name: str, size: str) -> Path:
-        if os.geteuid() != 0 or shutil.which("mount") is None:
-            pytest.skip("mounting a small tmpfs needs root and mount(8)")
-        path = tmp_path / name
-        path.mkdir()
-        done = _run_mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path))
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-        mounted.append(path)
-        return path
-
-    yield mount
-    for path in reversed(mounted):
-        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
-
-
-def _run_mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
-
-
-def read_only(path: Path) -> None:
-    assert _run_mount("-o", "remount,ro", str(path)).returncode == 0
-
-
-def fill(disk: Path, *, leave: int = 0) -> Path:
-    """Fill `disk` up to `leave` bytes (to the page); returns the filler file to delete later."""
-    filler = disk / "filler"
-    free = shutil.disk_usage(disk).free - leave
-    with open(filler, "wb") as handle:
-        try:
-            while free > 0:
-                handle.write(b"\0" * min(free, 1 << 16))
-                free -= 1 << 16
-            handle.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from kis_pipeline.common.clock import KST_NAME
+
 HISTORY_START = "2015-01-02"
-KST = "Asia/Seoul"
 
 # Weekday windows ending at midnight KST; end_offset=1 exposes today's partition so that the
 # nightly run after the close can fill it.
@@ -18,7 +19,7 @@ trading_days = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 * * 1-5",
     start=HISTORY_START,
     fmt="%Y-%m-%d",
-    timezone=KST,
+    timezone=KST_NAME,
     end_offset=1,
 )
 
@@ -30,4 +31,4 @@ overseas_days = dg.TimeWindowPartitionsDefinition(
     end_offset=1,
 )
 
-weeks = dg.WeeklyPartitionsDefinition(start_date=HISTORY_START, timezone=KST, day_offset=6)
+weeks = dg.WeeklyPartitionsDefinition(start_date=HISTORY_START, timezone=KST_NAME, day_offset=6)

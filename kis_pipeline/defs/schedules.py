@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.common.clock import KST_NAME
 
 
-def scheduled_day(context: dg.ScheduleEvaluationContext, timezone: str = KST) -> dt.date:
+def scheduled_day(context: dg.ScheduleEvaluationContext, timezone: str = KST_NAME) -> dt.date:
     """The date, in `timezone`, of the time the tick was scheduled for."""
     return context.scheduled_execution_time.astimezone(ZoneInfo(timezone)).date()
 
@@ -27,7 +27,7 @@ def day_schedule(
     *,
     cron: str,
     run_key_prefix: str = "",
-    timezone: str = KST,
+    timezone: str = KST_NAME,
     description: str | None = None,
 ) -> dg.ScheduleDefinition:
     """`job` on `cron` in `timezone`, each tick for the partition of its own day (run key
@@ -63,7 +63,7 @@ def years_schedule(
         name=name,
         job=job,
         cron_schedule=cron,
-        execution_timezone=KST,
+        execution_timezone=KST_NAME,
         description=description,
     )
     def request(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:

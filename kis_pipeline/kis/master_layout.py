@@ -1,10 +1,10 @@
 """The fixed-width layouts of the KIS stock master files (SPEC §14.2, §14.3).
 
-This module owns the one definition of every field of `kospi_code.mst`, `kosdaq_code.mst`,
+The client's description of every field of `kospi_code.mst`, `kosdaq_code.mst`,
 `konex_code.mst` and `idxcode.mst`: its KIS name, width, offset within the tail, the English
-column it becomes and how its text is read and written. The client's parser
-(`kis.endpoints.master`) and the simulator's writer (`simulator.masters`) both follow it, so a
-layout change is made once and both sides move together.
+column it becomes and how its text is read. The client's parser (`kis.endpoints.master`) reads
+with it. The simulator writes the files from its own description (`simulator.master_format`),
+so a wrong layout here fails the round-trip tests instead of passing on both sides.
 
 A stock record is `head + tail`. The head is the 9-character short code (right-padded), the
 12-character standard code (ISIN) and the Korean name, whose length varies; the tail has a fixed
@@ -15,7 +15,6 @@ bytes agree there.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -42,7 +41,7 @@ class Field:
     """One fixed-width tail field.
 
     `column` is the English column in the parsed frame; None marks a field KIS keeps only as a
-    placeholder (it is skipped when parsing and written blank). `kind` decides how the text is
+    placeholder (it is skipped when parsing). `kind` decides how the text is
     read: `code` stripped text, `flag` Y/N -> bool, `int`/`float` right-aligned zero-padded
     numbers, `date` YYYYMMDD, `text` stripped free text.
     """
@@ -431,76 +430,6 @@ def _master_schema() -> dict[str, pl.DataType]:
 MASTER_SCHEMA: Mapping[str, pl.DataType] = _master_schema()
 
 
-# ---- writing values (the simulator; tests building fixtures) ---------------------------------
-
-
-def format_field(f: Field, value: object) -> str:
-    """Render one value in the field's fixed-width form, exactly as KIS writes it.
-
-    Numbers are right-aligned and zero-padded, flags Y/N, dates YYYYMMDD, codes and text
-    left-aligned and space-padded; None is all blanks. Raises ValueError when it does not fit.
-    """
-    if value is None:
-        return " " * f.width
-    if f.kind == "flag":
-        text = "Y" if value else "N"
-    elif f.kind == "date":
-        if not isinstance(value, dt.date):
-            raise ValueError(f"{f.kis_name}: expected a date, got {value!r}")
-        text = value.strftime("%Y%m%d")
-    elif f.kind == "int":
-        number = int(value)  # type: ignore[call-overload]
-        text = f"-{abs(number):0{f.width - 1}d}" if number < 0 else f"{number:0{f.width}d}"
-    elif f.kind == "float":
-        text = f"{float(value):0{f.width}.2f}"  # type: ignore[arg-type]
-    else:
-        text = str(value).ljust(f.width)
-    if len(text) != f.width:
-        raise ValueError(f"{f.kis_name}: {value!r} does not fit in {f.width} characters")
-    return text
-
-
-def format_head(symbol: str, standard_code: str, name: str) -> str:
-    """The head of a stock record: padded short code, standard code, then the name as is."""
-    if len(symbol) > SHORT_CODE_WIDTH or len(standard_code) != STANDARD_CODE_WIDTH:
-        raise ValueError(f"bad codes for a master record: {symbol!r}, {standard_code!r}")
-    return symbol.ljust(SHORT_CODE_WIDTH) + standard_code + name
-
-
-def format_tail(layout: MasterLayout, values: Mapping[str, object]) -> str:
-    """The fixed tail of a record from values keyed by column (missing columns are blank)."""
-    return "".join(
-        format_field(f, values.get(f.column) if f.column is not None else None)
-        for f in layout.fields
-    )
-
-
-def isin_check_digit(body: str) -> str:
-    """ISO 6166 check digit of an 11-character ISIN body (letters count as 10..35)."""
-    digits = "".join(str(int(ch, 36)) for ch in body.upper())
-    total = 0
-    # Luhn from the right: every second digit, starting with the rightmost, is doubled.
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2 == 0:
-            n *= 2
-            n = n - 9 if n > 9 else n
-        total += n
-    return str((10 - total % 10) % 10)
-
-
-def standard_code_for(symbol: str) -> str:
-    """A KRX-style standard code for a short code: KR7 + 6-digit code + 00 + check digit.
-
-    ETN short codes (Q + 6 digits) use the KRG prefix that KRX gives derivative-linked notes.
-    """
-    if symbol.startswith("Q") and len(symbol) == 7:
-        body = f"KRG{symbol[1:]}00"
-    else:
-        body = f"KR7{symbol[:6].rjust(6, '0')}00"
-    return body + isin_check_digit(body)
-
-
 # ---- idxcode.mst (SPEC §14.3) ----------------------------------------------------------------
 
 INDEX_FILE_NAME = "idxcode.mst"
@@ -512,17 +441,3 @@ INDEX_SCHEMA: Mapping[str, pl.DataType] = {
     "market_div": pl.String(),
     "name": pl.String(),
 }
-
-
-def format_index_line(code: str, name: str) -> str:
-    """One idxcode.mst record: market digit, 4-character code, name padded to 40 bytes."""
-    if len(code) != INDEX_CODE_WIDTH:
-        raise ValueError(f"index code must have {INDEX_CODE_WIDTH} characters: {code!r}")
-    encoded = name.encode(ENCODING)
-    if len(encoded) > INDEX_NAME_WIDTH:
-        raise ValueError(f"index name longer than {INDEX_NAME_WIDTH} bytes: {name!r}")
-    # The struct pads in bytes; a Korean character takes two, so pad by bytes, not characters.
-    padding = " " * (INDEX_NAME_WIDTH - len(encoded))
-    # The struct's own example (00002, large caps -> div 0, code 0002) shows the market digit
-    # repeating the code's first digit.
-    return code[0] + code + name + padding

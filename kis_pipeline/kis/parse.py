@@ -27,13 +27,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.errors import PayloadError
-
-KST = ZoneInfo("Asia/Seoul")
 
 # Unit factors from KIS's units to the warehouse's (DESIGN §3.4: KRW and shares).
 KRW_PER_MILLION = 1_000_000

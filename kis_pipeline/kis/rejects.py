@@ -16,9 +16,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-KST = ZoneInfo("Asia/Seoul")
+from kis_pipeline.common.clock import KST
 
 
 @dataclass(frozen=True)

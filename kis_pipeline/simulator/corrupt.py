@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kis_pipeline.kis.master_layout import ENCODING, LAYOUTS, SHORT_CODE_WIDTH, MasterLayout
+from kis_pipeline.simulator.master_format import (
+    ENCODING,
+    SHORT_CODE_WIDTH,
+    TAIL_WIDTHS,
+    TAILS,
+    slot_span,
+    stock_file_name,
+)
 
 DROP = "!drop"
 ABSENT = "!absent"
@@ -129,14 +136,14 @@ def _records(
 
 def corrupt_master(data: bytes, name: str, corruptions: Sequence[Corruption]) -> bytes:
     """A master zip with the corruptions applied to the lines of their symbols."""
-    layout = next((x for x in LAYOUTS.values() if x.zip_name == name), None)
+    board = next((m for m in TAILS if f"{stock_file_name(m)}.zip" == name), None)
     corruptions = [c for c in corruptions if not c.tr_id]
-    if layout is None or not corruptions:
+    if board is None or not corruptions:
         return data
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.infolist()[0]
         lines = archive.read(info).decode(ENCODING).split("\n")
-    changed = [_corrupt_line(line, layout, corruptions) for line in lines]
+    changed = [_corrupt_line(line, board, corruptions) for line in lines]
     content = "\n".join(line for line in changed if line is not None).encode(ENCODING)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -144,7 +151,7 @@ def corrupt_master(data: bytes, name: str, corruptions: Sequence[Corruption]) ->
     return buffer.getvalue()
 
 
-def _corrupt_line(line: str, layout: MasterLayout, corruptions: Sequence[Corruption]) -> str | None:
+def _corrupt_line(line: str, board: str, corruptions: Sequence[Corruption]) -> str | None:
     symbol = line[:SHORT_CODE_WIDTH].strip()
     for c in corruptions:
         if not line or c.symbol != symbol:
@@ -154,14 +161,13 @@ def _corrupt_line(line: str, layout: MasterLayout, corruptions: Sequence[Corrupt
         if c.field == SHORT_CODE:
             line = _fit(c.text_for(symbol), SHORT_CODE_WIDTH) + line[SHORT_CODE_WIDTH:]
             continue
-        field = next((f for f in layout.fields if f.kis_name == c.field), None)
-        if field is None:
+        span = slot_span(board, c.field)
+        if span is None:
             continue
-        start = len(line) - layout.tail_width + field.offset
-        sent = line[start : start + field.width]
-        line = (
-            line[:start] + _fit(c.text_for(sent.strip()), field.width) + line[start + field.width :]
-        )
+        offset, width = span
+        start = len(line) - TAIL_WIDTHS[board] + offset
+        sent = line[start : start + width]
+        line = line[:start] + _fit(c.text_for(sent.strip()), width) + line[start + width :]
     return line
 
 

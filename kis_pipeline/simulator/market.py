@@ -8,6 +8,7 @@ What lives where:
 - `krx_calendar`: holidays, business/trading/settlement days, the session clock;
 - `market_universe`: listings (real large caps first, then synthetic names) and splits;
 - `market_prices`: the numpy (days x symbols) raw OHLCV book, built lazily, once;
+- `market_bars`, `market_quotes`: daily bars and snapshot figures read off that book;
 - `market_indices`, `market_flows`, `market_fundamentals`, `market_overseas`: the rest.
 
 The book is generated through the end of the calendar year of the next session, so the
@@ -35,7 +36,16 @@ import numpy as np
 import polars as pl
 
 from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.market_bars import (
+    adjustment,
+    bar_at,
+    bars_frame,
+    ordinals,
+    ranked,
+    split_factor,
+)
 from kis_pipeline.simulator.market_flows import FlowModel
 from kis_pipeline.simulator.market_fundamentals import (
     EX_DIVIDEND_CODE,
@@ -51,6 +61,7 @@ from kis_pipeline.simulator.market_overseas import (
     weekdays,
 )
 from kis_pipeline.simulator.market_prices import PriceBook, SplitEvent
+from kis_pipeline.simulator.market_quotes import quote_stats
 from kis_pipeline.simulator.market_ticks import price_limits, tick_size
 from kis_pipeline.simulator.market_types import (
     CorporateAction,
@@ -65,12 +76,10 @@ from kis_pipeline.simulator.market_types import (
 )
 from kis_pipeline.simulator.market_universe import SymbolSpec, build_specs, split_plans
 
-KST = cal.KST
 RANKING_KINDS = ("volume", "rise", "fall", "market_cap")
 
 __all__ = [
     "INDEX_CODES",
-    "KST",
     "OVERSEAS",
     "RANKING_KINDS",
     "CorporateAction",
@@ -166,7 +175,7 @@ class Market:
         last = self.last_completed_session()
         out = []
         for i, spec in enumerate(self._specs):
-            factor = self._pending_split_factor(i, last)
+            factor = split_factor(self.book, i, after=last)
             out.append(
                 Listing(
                     spec.symbol,
@@ -278,39 +287,7 @@ class Market:
         return self._bar(row, column)
 
     def _bar(self, row: int, column: int) -> DailyBar:
-        book = self.book
-        flng, prtt, revl = "00", 0.0, ""
-        split = self._split_at(column, row)
-        if row == 0:
-            base = int(book.first_base[column])
-        elif split is not None:
-            base = int(book.base_rows(row, row + 1)[0, column])
-            prev = int(book.close[row - 1, column])
-            flng, prtt, revl = "01", round(base / prev, 4), "99"
-        else:
-            base = int(book.close[row - 1, column])
-            flng = self._ex_dividend_codes(column).get(book.days[row], "00")
-        high, low, close = (
-            int(book.high[row, column]),
-            int(book.low[row, column]),
-            int(book.close[row, column]),
-        )
-        volume = int(book.volume[row, column])
-        # Same formula as PriceBook.value_rows, on one cell.
-        value = int(np.rint(volume * ((float(high) + low + 2.0 * close) / 4.0)))
-        return DailyBar(
-            date=book.days[row],
-            open=int(book.open[row, column]),
-            high=high,
-            low=low,
-            close=close,
-            volume=volume,
-            value=value,
-            prev_close=base,
-            flng_cls_code=flng,
-            prtt_rate=prtt,
-            revl_issu_reas=revl,
-        )
+        return bar_at(self.book, row, column, self._ex_dividend_codes(column))
 
     def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> list[DailyBar]:
         column = self._column.get(symbol)
@@ -324,64 +301,25 @@ class Market:
         last = min(end, self.last_completed_session())
         if last < start or not book.days:
             return range(0)
-        lo = int(np.searchsorted(_ordinals(book), start.toordinal(), side="left"))
-        hi = int(np.searchsorted(_ordinals(book), last.toordinal(), side="right"))
+        lo = int(np.searchsorted(ordinals(book), start.toordinal(), side="left"))
+        hi = int(np.searchsorted(ordinals(book), last.toordinal(), side="right"))
         return range(lo, hi)
 
     def prices_frame(
         self, start: dt.date, end: dt.date, symbols: list[str] | None = None
     ) -> pl.DataFrame:
         """Raw bars for many symbols at once, date-major: date, symbol, open ... value."""
-        book = self.book
-        rows = self._rows_between(start, end)
         if symbols is None:
             columns = np.arange(len(self._specs))
         else:
             columns = np.array(
                 [self._column[s] for s in symbols if s in self._column], dtype=np.int64
             )
-        lo, hi = rows.start, rows.stop
-        n_rows, n_cols = hi - lo, len(columns)
-        full = symbols is None
-
-        def pick(matrix: np.ndarray) -> np.ndarray:
-            # Plain slices for the whole universe; `take` keeps a subset C-contiguous so the
-            # ravel below is a view, not a strided copy.
-            part = matrix[lo:hi] if full else np.take(matrix[lo:hi], columns, axis=1)
-            return part.astype(np.int64, copy=False).ravel()
-
-        dates = np.array(book.days[lo:hi], dtype="datetime64[D]")
-        names = pl.Series("symbol", [self._specs[c].symbol for c in columns], dtype=pl.String)
-        positions = pl.Series(np.tile(np.arange(n_cols, dtype=np.uint32), n_rows))
-        value = book.value_rows(lo, hi, None if full else columns)
-        return pl.DataFrame(
-            {
-                "date": pl.Series("date", np.repeat(dates, n_cols), dtype=pl.Date),
-                "symbol": names.gather(positions),
-                "open": pick(book.open),
-                "high": pick(book.high),
-                "low": pick(book.low),
-                "close": pick(book.close),
-                "volume": pick(book.volume),
-                "value": value.ravel(),
-            }
-        )
+        names = [self._specs[c].symbol for c in columns]
+        rows = self._rows_between(start, end)
+        return bars_frame(self.book, rows, columns, names, whole=symbols is None)
 
     # --- corporate actions --------------------------------------------------------------
-
-    def _split_at(self, column: int, row: int) -> SplitEvent | None:
-        for event in self.book.splits:
-            if event.column == column and event.day_index == row:
-                return event
-        return None
-
-    def _pending_split_factor(self, column: int, day: dt.date) -> float:
-        """Product of the split ratios of this symbol dated after `day`."""
-        factor = 1.0
-        for event in self.book.splits:
-            if event.column == column and event.date > day:
-                factor *= event.ratio
-        return factor
 
     def corporate_actions(self, symbol: str) -> list[CorporateAction]:
         last = self.last_completed_session()
@@ -396,12 +334,7 @@ class Market:
         column = self._column.get(symbol)
         if column is None:
             return 1.0
-        last = self.last_completed_session()
-        factor = 1.0
-        for event in self.book.splits:
-            if event.column == column and day < event.date <= last:
-                factor /= event.ratio
-        return factor
+        return adjustment(self.book, column, day, self.last_completed_session())
 
     def _ex_dividend_codes(self, column: int) -> dict[dt.date, str]:
         with self._lock:
@@ -502,18 +435,7 @@ class Market:
         row = self._row(day)
         if row is None:
             return []
-        book = self.book
-        if kind == "volume":
-            score = book.volume[row].astype(np.float64)
-        elif kind == "market_cap":
-            score = book.close[row] * book.shares_rows(row, row + 1)[0]
-        else:
-            base = book.base_rows(row, row + 1)[0]
-            rate = np.round((book.close[row] - base) / base * 100.0, 2)
-            score = rate if kind == "rise" else -rate
-        codes = np.array([spec.symbol for spec in self._specs])
-        order = np.lexsort((codes, -score))
-        return [str(codes[i]) for i in order]
+        return ranked(self.book, row, kind, [spec.symbol for spec in self._specs])
 
     def market_cap(self, symbol: str, day: dt.date) -> int:
         column = self._column.get(symbol)
@@ -571,82 +493,4 @@ class Market:
         row = self._row(day, allow_future=True)
         if column is None or row is None:
             return None
-        book = self.book
-        day = book.days[row]
-        adjust = self._adjust_to(column, row)
-
-        def extremes(lo: int) -> tuple[int, dt.date, int, dt.date]:
-            highs = np.round(book.high[lo : row + 1, column] * adjust[lo : row + 1])
-            lows = np.round(book.low[lo : row + 1, column] * adjust[lo : row + 1])
-            h, lw = int(np.argmax(highs)), int(np.argmin(lows))
-            return int(highs[h]), book.days[lo + h], int(lows[lw]), book.days[lo + lw]
-
-        year_ago = day - dt.timedelta(days=365)
-        lo_52w = int(np.searchsorted(_ordinals(book), year_ago.toordinal(), side="right"))
-        lo_year = int(np.searchsorted(_ordinals(book), dt.date(day.year, 1, 1).toordinal()))
-        w52 = extremes(min(lo_52w, row))
-        d250 = extremes(max(row - 249, 0))
-        ytd = extremes(min(lo_year, row))
-        base = int(book.base_rows(row, row + 1)[0, column])
-        upper, lower = price_limits(base)
-        shares = round(float(book.shares_rows(row, row + 1)[0, column]))
-        close = int(book.close[row, column])
-        annual = self._fund.latest_annual(column, day)
-        eps = bps = per = pbr = 0.0
-        if annual is not None:
-            net = annual.income["thtr_ntin"]
-            equity = annual.balance["total_cptl"]
-            eps = round(net * 1e8 / shares, 2)
-            bps = round(equity * 1e8 / shares, 2)
-            per = round(close / eps, 2) if eps > 0 else 0.0
-            pbr = round(close / bps, 2) if bps > 0 else 0.0
-        foreign_limit = shares
-        u = book.params.uniform[column]
-        market = self._specs[column].market
-        foreign_share = (
-            (0.05 + 0.5 * float(u[11])) if market == "KOSPI" else 0.02 + 0.15 * float(u[11])
-        )
-        foreign_qty = int(shares * foreign_share)
-        return QuoteStats(
-            date=day,
-            w52_high=w52[0],
-            w52_high_date=w52[1],
-            w52_low=w52[2],
-            w52_low_date=w52[3],
-            d250_high=d250[0],
-            d250_high_date=d250[1],
-            d250_low=d250[2],
-            d250_low_date=d250[3],
-            year_high=ytd[0],
-            year_high_date=ytd[1],
-            year_low=ytd[2],
-            year_low_date=ytd[3],
-            upper_limit=upper,
-            lower_limit=lower,
-            listed_shares=shares,
-            market_cap=close * shares,
-            per=per,
-            pbr=pbr,
-            eps=eps,
-            bps=bps,
-            foreign_holding_qty=foreign_qty,
-            foreign_exhaustion_rate=round(foreign_qty / foreign_limit * 100.0, 2),
-            volume_turnover=round(int(book.volume[row, column]) / shares * 100.0, 2),
-        )
-
-    def _adjust_to(self, column: int, row: int) -> np.ndarray:
-        """Per-row multipliers taking raw prices onto the share basis of `row`."""
-        book = self.book
-        factors = np.ones(len(book.days))
-        for event in book.splits:
-            if event.column == column and event.day_index <= row:
-                factors[: event.day_index] /= event.ratio
-        return factors
-
-
-def _ordinals(book: PriceBook) -> np.ndarray:
-    cached = getattr(book, "_ordinals", None)
-    if cached is None:
-        cached = np.array([d.toordinal() for d in book.days], dtype=np.int64)
-        book._ordinals = cached  # type: ignore[attr-defined]
-    return cached
+        return quote_stats(self.book, self._fund, self._specs[column].market, column, row)

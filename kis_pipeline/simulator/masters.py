@@ -2,10 +2,11 @@
 `konex_code.mst.zip` and `idxcode.mst.zip`, built from the synthetic market.
 
 This module owns the writer. The REST app serves `GET /common/master/<name>` with
-`master_file(market, name)`. Records follow `kis.master_layout`, the definition the client's
-parser reads with, so the two sides cannot drift: CP949, one fixed-width record per line
-(head = 9-character short code, 12-character standard code, Korean name; then the market's
-tail with zero-padded numbers, Y/N flags and YYYYMMDD dates).
+`master_file(market, name)`. Records follow `simulator.master_format`, the simulator's own
+description of the files (the client reads them with its own, so a drift between the two fails
+the round-trip tests): CP949, one fixed-width record per line (head = 9-character short code,
+12-character standard code, Korean name; then the market's tail with zero-padded numbers, Y/N
+flags and YYYYMMDD dates).
 
 What is synthetic about the content: the stocks are `market.listings` as of the last completed
 session (base price and previous volume from that session's bar, market cap from
@@ -29,17 +30,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kis_pipeline.kis.master_layout import (
+from kis_pipeline.simulator.master_format import (
     ENCODING,
-    INDEX_FILE_NAME,
-    LAYOUTS,
-    LISTED_SHARES_UNIT,
-    MARKET_CAP_UNIT,
-    MasterLayout,
-    format_head,
-    format_index_line,
-    format_tail,
-    standard_code_for,
+    HUNDRED_MILLION_KRW,
+    INDEX_FILE,
+    TAILS,
+    THOUSAND_SHARES,
+    index_line,
+    stock_file_name,
+    stock_line,
 )
 
 __all__ = ["MASTER_FILES", "NON_STOCKS", "SECTOR_CODES", "master_file", "sector_code"]
@@ -150,8 +149,8 @@ NON_STOCKS: tuple[NonStock, ...] = (
     NonStock("395402", "시뮬리츠", "RT", "0", 60_000_000, 1_000, dt.date(2021, 8, 10), 5_100),
 )
 
-_STOCK_FILES: dict[str, MasterLayout] = {layout.zip_name: layout for layout in LAYOUTS.values()}
-_INDEX_ZIP = f"{INDEX_FILE_NAME}.zip"
+_STOCK_FILES: dict[str, str] = {f"{stock_file_name(market)}.zip": market for market in TAILS}
+_INDEX_ZIP = f"{INDEX_FILE}.zip"
 MASTER_FILES: tuple[str, ...] = (*_STOCK_FILES, _INDEX_ZIP)
 
 # Size class and index membership by market-cap rank within the market.
@@ -205,130 +204,119 @@ def _build(market: Any, name: str, session: dt.date | None) -> bytes | None:
         codes = getattr(market, "INDEX_CODES", None)
         if not codes:
             return None
-        lines = [format_index_line(code, label) for code, label in sorted(codes.items())]
-        return _zip(INDEX_FILE_NAME, lines, session)
-    layout = _STOCK_FILES[name]
-    listings = [x for x in market.listings if x.market == layout.market]
-    lines = list(_stock_lines(market, layout, listings, session))
-    if layout.market == "KOSPI":
+        lines = [index_line(code, label) for code, label in sorted(codes.items())]
+        return _zip(INDEX_FILE, lines, session)
+    board = _STOCK_FILES[name]
+    listings = [x for x in market.listings if x.market == board]
+    lines = list(_stock_lines(market, board, listings, session))
+    if board == "KOSPI":
         taken = {x.symbol for x in listings}
-        lines += [_non_stock_line(layout, item) for item in NON_STOCKS if item.symbol not in taken]
+        lines += [_non_stock_line(item) for item in NON_STOCKS if item.symbol not in taken]
     # Records sorted by short code, like the published files.
     lines.sort(key=lambda line: line[:9])
-    return _zip(layout.file_name, lines, session)
+    return _zip(stock_file_name(board), lines, session)
 
 
 def _stock_lines(
-    market: Any, layout: MasterLayout, listings: list[_ListingLike], session: dt.date | None
+    market: Any, board: str, listings: list[_ListingLike], session: dt.date | None
 ) -> Iterable[str]:
     bars = {x.symbol: _bar(market, x.symbol, session) for x in listings}
     caps = {x.symbol: _market_cap(market, x, bars[x.symbol], session) for x in listings}
     ranked = sorted(listings, key=lambda x: (-caps[x.symbol], x.symbol))
     rank = {x.symbol: i + 1 for i, x in enumerate(ranked)}
-    large, mid = _SIZE_CUTOFFS.get(layout.market, (0, 0))
-    kospi200 = set(_index_members(market, _KOSPI200_CODE)) if layout.market == "KOSPI" else set()
+    large, mid = _SIZE_CUTOFFS.get(board, (0, 0))
+    kospi200 = set(_index_members(market, _KOSPI200_CODE)) if board == "KOSPI" else set()
     for listing in listings:
         bar = bars[listing.symbol]
         position = rank[listing.symbol]
         sector = sector_code(listing.sector)
         values: dict[str, object] = {
-            **_defaults(layout),
-            "security_group": "ST",
-            "size_class": "1" if position <= large else "2" if position <= mid else "3",
-            "sector_large": sector,
-            "is_manufacturing": sector in _MANUFACTURING,
+            **_defaults(board),
+            "scrt_grp_cls_code": "ST",
+            "avls_scal_cls_code": "1" if position <= large else "2" if position <= mid else "3",
+            "bstp_larg_div_code": sector,
+            "mnin_cls_code_yn": sector in _MANUFACTURING,
             # Non-zero exactly for the members of the market's KOSPI200 index.
-            "kospi200_sector": (
+            "kospi200_apnt_cls_code": (
                 _KOSPI200_SECTORS.get(sector, "9") if listing.symbol in kospi200 else "0"
             ),
-            "in_kospi100": layout.market == "KOSPI" and position <= 100,
-            "in_kospi50": layout.market == "KOSPI" and position <= 50,
-            "in_kosdaq150": layout.market == "KOSDAQ" and position <= 150,
-            "in_kospi": layout.market == "KOSPI",
-            "base_price": bar.close if bar is not None else 0,
-            "prev_volume": bar.volume if bar is not None else 0,
-            "par_value": listing.par_value,
-            "list_date": listing.list_date,
-            "listed_shares": _thousands(listing.listed_shares),
-            "capital": listing.par_value * listing.listed_shares,
+            "kospi100_issu_yn": board == "KOSPI" and position <= 100,
+            "kospi50_issu_yn": board == "KOSPI" and position <= 50,
+            "ksq150_nmix_yn": board == "KOSDAQ" and position <= 150,
+            "kospi_issu_yn": board == "KOSPI",
+            "stck_sdpr": bar.close if bar is not None else 0,
+            "prdy_vol": bar.volume if bar is not None else 0,
+            "stck_fcam": listing.par_value,
+            "stck_lstn_date": listing.list_date,
+            "lstn_stcn": _thousands(listing.listed_shares),
+            "cpfn": listing.par_value * listing.listed_shares,
             # KRX gives preferred shares codes ending in 5, 7 or 9 (005935 for 005930).
-            "preferred_class": "1" if listing.symbol[5:6] in ("5", "7", "9") else "0",
-            "market_cap": caps[listing.symbol] // MARKET_CAP_UNIT,
+            "prst_cls_code": "1" if listing.symbol[5:6] in ("5", "7", "9") else "0",
+            "prdy_avls_scal": caps[listing.symbol] // HUNDRED_MILLION_KRW,
         }
-        yield _record(layout, listing.symbol, listing.name, values)
+        yield stock_line(board, listing.symbol, listing.name, values)
 
 
-def _non_stock_line(layout: MasterLayout, item: NonStock) -> str:
+def _non_stock_line(item: NonStock) -> str:
     values: dict[str, object] = {
-        **_defaults(layout),
-        "security_group": item.security_group,
-        "etp_type": item.etp_type,
-        "size_class": "0",
-        "is_credit_allowed": False,
-        "credit_days": 0,
-        "is_stock_loan_allowed": False,
-        "base_price": item.base_price,
-        "par_value": item.par_value,
-        "list_date": item.list_date,
-        "listed_shares": _thousands(item.listed_shares),
-        "capital": item.par_value * item.listed_shares,
-        "market_cap": item.base_price * item.listed_shares // MARKET_CAP_UNIT,
+        **_defaults("KOSPI"),
+        "scrt_grp_cls_code": item.security_group,
+        "etp_prod_cls_code": item.etp_type,
+        "avls_scal_cls_code": "0",
+        "crdt_able": False,
+        "crdt_days": 0,
+        "stln_able_yn": False,
+        "stck_sdpr": item.base_price,
+        "stck_fcam": item.par_value,
+        "stck_lstn_date": item.list_date,
+        "lstn_stcn": _thousands(item.listed_shares),
+        "cpfn": item.par_value * item.listed_shares,
+        "prdy_avls_scal": item.base_price * item.listed_shares // HUNDRED_MILLION_KRW,
     }
-    return _record(layout, item.symbol, item.name, values)
+    return stock_line("KOSPI", item.symbol, item.name, values)
 
 
-def _defaults(layout: MasterLayout) -> dict[str, object]:
-    """Values of an ordinary, unremarkable listing; every flag not set here is N."""
-    values: dict[str, object] = {
-        f.column: False for f in layout.fields if f.kind == "flag" and f.column is not None
-    }
+def _defaults(board: str) -> dict[str, object]:
+    """Values of an ordinary, unremarkable listing, by KIS field; every flag not set here is N."""
+    values: dict[str, object] = {s.name: False for s in TAILS[board] if s.form == "yn"}
     values.update(
         {
-            "size_class": "3",
-            "sector_large": _UNKNOWN_SECTOR,
-            "sector_mid": _UNKNOWN_SECTOR,
-            "sector_small": _UNKNOWN_SECTOR,
-            "kospi200_sector": "0",
-            "etp_type": "0",
-            "short_term_overheat": "0",
-            "lot_size": 1,
-            "after_hours_lot_size": 1,
-            "market_warning": "00",
-            "ex_rights_code": "00",
-            "par_change_code": "00",
-            "capital_increase_code": "00",
-            "margin_rate": 40,
-            "is_credit_allowed": True,
-            "credit_days": 90,
-            "prev_volume": 0,
-            "fiscal_month": 12,
-            "ipo_price": 0,
-            "preferred_class": "0",
-            "revenue": 0,
-            "operating_profit": 0,
-            "ordinary_profit": 0,
-            "net_income": 0,
+            "avls_scal_cls_code": "3",
+            "bstp_larg_div_code": _UNKNOWN_SECTOR,
+            "bstp_medm_div_code": _UNKNOWN_SECTOR,
+            "bstp_smal_div_code": _UNKNOWN_SECTOR,
+            "kospi200_apnt_cls_code": "0",
+            "etp_prod_cls_code": "0",
+            "short_over_cls_code": "0",
+            "frml_mrkt_deal_qty_unit": 1,
+            "ovtm_mrkt_deal_qty_unit": 1,
+            "mrkt_alrm_cls_code": "00",
+            "flng_cls_code": "00",
+            "fcam_mod_cls_code": "00",
+            "icic_cls_code": "00",
+            "marg_rate": 40,
+            "crdt_able": True,
+            "crdt_days": 90,
+            "prdy_vol": 0,
+            "stac_month": 12,
+            "po_prc": 0,
+            "prst_cls_code": "0",
+            "sale_account": 0,
+            "bsop_prfi": 0,
+            "op_prfi": 0,
+            "thtr_ntin": 0,
             "roe": 0.0,
-            "business_group": "000",
-            "is_collateral_loan_allowed": True,
-            "is_stock_loan_allowed": True,
+            "grp_code": "000",
+            "secu_lend_able_yn": True,
+            "stln_able_yn": True,
         }
     )
     return values
 
 
-def _record(layout: MasterLayout, symbol: str, name: str, values: Mapping[str, object]) -> str:
-    line = format_head(symbol, standard_code_for(symbol), name) + format_tail(layout, values)
-    try:
-        line.encode(ENCODING)
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"{symbol} {name!r} cannot be written in CP949: {exc}") from None
-    return line
-
-
 def _thousands(shares: int) -> int:
     # lstn_stcn carries thousands of shares; round half up like a published figure.
-    return (shares + LISTED_SHARES_UNIT // 2) // LISTED_SHARES_UNIT
+    return (shares + THOUSAND_SHARES // 2) // THOUSAND_SHARES
 
 
 def _index_members(market: Any, code: str) -> list[str]:

@@ -29,9 +29,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 # The built-in credentials of `KIS_ENV=sim` are defined once, beside the client's defaults.
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.settings import SIM_APP_KEY, SIM_APP_SECRET
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.faults import FaultInjector
@@ -39,8 +39,6 @@ from kis_pipeline.simulator.limits import KeyedWindows, RestLimiter
 
 if TYPE_CHECKING:
     from kis_pipeline.simulator.market import Market
-
-KST = ZoneInfo("Asia/Seoul")
 
 
 SAME_TOKEN_WINDOW_S = 6 * 3600.0  # SPEC §3.1: re-requests within 6 h get the same token

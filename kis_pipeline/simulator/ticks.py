@@ -1,12 +1,5 @@
-"""Real-time records for the simulator's WebSocket: session clock, per-symbol tapes, rates.
-
-Clock. During KRX hours (09:00-15:30 KST) on a trading day the session follows the wall clock
-(or `config.now` plus elapsed time). Otherwise the simulator plays a synthetic session for the
-next trading day after the last completed one, starting at 09:00:00 when it begins and
-advancing with real time; it stays at 15:29:59 once it gets there, so record times never go
-backwards (except at 09:00 on a trading day when a synthetic session begun before the open
-hands over to the wall clock). Frames carry that session's date (BSOP_DATE), and when it
-changes every tape starts the new day afresh.
+"""Real-time records for the simulator's WebSocket: per-symbol tapes and rates, on the session
+clock of `session_clock` and the day plans of `session_plan`.
 
 Tapes. One `SymbolTape` per symbol and session date holds the day's running state (cumulative
 volume and value, open/high/low, trade counts) shared by all of the symbol's TRs, so order-book
@@ -32,21 +25,29 @@ from __future__ import annotations
 import bisect
 import collections
 import datetime as dt
-import itertools
 import random
-import time
 import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Iterable
 
 import numpy as np
 
-from kis_pipeline.simulator.market_ticks import price_limits, tick_size
+from kis_pipeline.simulator.session_clock import (
+    SESSION_OPEN_S,
+    MarketLike,
+    SessionClock,
+    hhmmss,
+)
+from kis_pipeline.simulator.session_plan import (
+    SESSION_S,
+    VOLUME_PROFILE,
+    SessionPlan,
+    level_path,
+    price_ladder,
+    session_fraction,
+    session_plan,
+    synthetic_plan,
+)
 
-SESSION_OPEN_S = 9 * 3600
-SESSION_CLOSE_S = 15 * 3600 + 30 * 60
-_LAST_SECOND = SESSION_CLOSE_S - 1
 _BOOK_VARIANTS = 97  # order-book quantity patterns, cycled (prime so it drifts against prices)
 MAX_RECORDS_PER_FRAME = 999  # `count` has three digits
 RECENT_EXECUTIONS = 30  # what REST inquire-ccnl answers (SPEC §7.7)
@@ -61,86 +62,8 @@ TR_WEIGHTS: dict[str, float] = {
 SUPPORTED_TRS: frozenset[str] = frozenset(TR_WEIGHTS)
 
 
-class MarketLike(Protocol):
-    """What the tick layer needs from `simulator.market.Market`."""
-
-    config: Any
-
-    def now(self) -> dt.datetime: ...
-    def last_completed_session(self, now: dt.datetime | None = None) -> dt.date: ...
-    def is_trading_day(self, day: dt.date) -> bool: ...
-    def listing(self, symbol: str) -> Any: ...
-    def bar(self, symbol: str, day: dt.date) -> Any: ...
-
-
-# --- clock -------------------------------------------------------------------------------
-
-
-class SessionClock:
-    """Maps real time onto (session date, seconds after midnight) as described above."""
-
-    def __init__(self, market: MarketLike, *, monotonic: Callable[[], float] = time.monotonic):
-        self._market = market
-        self._mono = monotonic
-        self._t0 = monotonic()
-        self._fixed_now: dt.datetime | None = getattr(market.config, "now", None)
-        self._now0 = market.now()
-        self._synthetic_date: dt.date | None = None
-        self._synthetic_t0 = 0.0
-
-    def wall(self) -> dt.datetime:
-        """The market's notion of now (a fixed `config.now` advances with real time)."""
-        if self._fixed_now is not None:
-            return self._now0 + dt.timedelta(seconds=self._mono() - self._t0)
-        return self._market.now()
-
-    def now(self) -> tuple[dt.date, float]:
-        """(session date, seconds after midnight KST on the session clock)."""
-        wall = self.wall()
-        seconds = wall.hour * 3600 + wall.minute * 60 + wall.second + wall.microsecond / 1e6
-        today = wall.date()
-        if SESSION_OPEN_S <= seconds < SESSION_CLOSE_S and self._market.is_trading_day(today):
-            self._synthetic_date = None
-            return today, seconds
-        last = self._market.last_completed_session(wall)
-        session = _next_trading_day(self._market, last)
-        if session != self._synthetic_date:
-            self._synthetic_date = session
-            self._synthetic_t0 = self._mono()
-        elapsed = self._mono() - self._synthetic_t0
-        return session, min(SESSION_OPEN_S + elapsed, _LAST_SECOND)
-
-    def last_completed(self) -> dt.date:
-        return self._market.last_completed_session(self.wall())
-
-
-def _next_trading_day(market: MarketLike, day: dt.date) -> dt.date:
-    nxt = day + dt.timedelta(days=1)
-    for _ in range(60):
-        if market.is_trading_day(nxt):
-            return nxt
-        nxt += dt.timedelta(days=1)
-    return day + dt.timedelta(days=1)
-
-
-def hhmmss(seconds: int) -> str:
-    return f"{seconds // 3600:02d}{seconds // 60 % 60:02d}{seconds % 60:02d}"
-
-
 # --- per-symbol tape ---------------------------------------------------------------------
 
-SESSION_S = SESSION_CLOSE_S - SESSION_OPEN_S
-
-
-def _volume_profile() -> np.ndarray:
-    """Cumulative share of the day's volume by session second (U-shaped intensity), S+1 long."""
-    t = np.arange(SESSION_S, dtype=np.float64)
-    intensity = 1.0 + 2.0 * np.exp(-t / 1200.0) + 2.0 * np.exp(-(SESSION_S - 1 - t) / 1200.0)
-    cum = np.concatenate(([0.0], np.cumsum(intensity)))
-    return cum / cum[-1]
-
-
-_PROFILE = _volume_profile()
 # Per-tick patterns shared by every tape (each tape starts at its own offset): price noise in
 # grid levels, volume multipliers with mean 1, and the side of unchanged-price ticks.
 _PATTERN = random.Random(20240426)
@@ -150,132 +73,8 @@ _MULT = [_PATTERN.lognormvariate(-0.5, 1.0) for _ in range(1013)]
 _COIN = [_PATTERN.random() < 0.5 for _ in range(1019)]
 
 
-def session_fraction(seconds: float) -> float:
-    """Share of a normal day's volume traded by `seconds` after midnight."""
-    offset = min(max(seconds - SESSION_OPEN_S, 0.0), float(SESSION_S))
-    i = min(int(offset), SESSION_S - 1)
-    return float(_PROFILE[i] + (_PROFILE[i + 1] - _PROFILE[i]) * (offset - i))
-
-
-@dataclass(frozen=True)
-class SessionPlan:
-    """The day a tape plays: it opens, peaks, bottoms and closes on these prices."""
-
-    symbol: str
-    date: dt.date
-    prev_close: int  # base price of the day (previous close, or the basis after a split)
-    open: int
-    high: int
-    low: int
-    close: int
-    volume: int
-    prev_volume: int
-    listed_shares: int
-
-
-def _price_ladder(base: int) -> list[int]:
-    """Every grid price from the lower to the upper daily limit of `base`."""
-    upper, lower = price_limits(base)
-    ladder = []
-    price = lower
-    while price <= upper:
-        ladder.append(price)
-        price += tick_size(price)
-    return ladder
-
-
-def synthetic_plan(
-    symbol: str,
-    day: dt.date,
-    prev_close: int,
-    prev_volume: int,
-    listed_shares: int,
-    *,
-    seed: int,
-) -> SessionPlan:
-    """A plausible day around `prev_close` when the market has no bar for the session."""
-    rng = random.Random(f"plan:{seed}:{symbol}:{day.isoformat()}")
-    ladder = _price_ladder(prev_close)
-    top = len(ladder) - 1
-    base = min(bisect.bisect_left(ladder, prev_close), top)
-
-    def level(offset: float) -> int:
-        return min(max(base + round(offset), 0), top)
-
-    open_lv, close_lv = level(rng.gauss(0, 3)), level(rng.gauss(0, 12))
-    high_lv = min(max(open_lv, close_lv) + round(abs(rng.gauss(0, 6))), top)
-    low_lv = max(min(open_lv, close_lv) - round(abs(rng.gauss(0, 6))), 0)
-    return SessionPlan(
-        symbol=symbol,
-        date=day,
-        prev_close=prev_close,
-        open=ladder[open_lv],
-        high=ladder[high_lv],
-        low=ladder[low_lv],
-        close=ladder[close_lv],
-        volume=max(1, int(prev_volume * rng.lognormvariate(0, 0.3))),
-        prev_volume=prev_volume,
-        listed_shares=listed_shares,
-    )
-
-
-def session_plan(
-    market: MarketLike, symbol: str, day: dt.date, last_session: dt.date, *, seed: int
-) -> SessionPlan | None:
-    """The plan for `symbol` on `day`: the market's own bar of that session when it has one
-    (so the ticks agree with the daily history once the day completes), else synthetic."""
-    listing = market.listing(symbol)
-    if listing is None:
-        return None
-    prev = market.bar(symbol, last_session)
-    prev_volume = int(getattr(prev, "volume", 0) or 0) or 100_000
-    shares = int(getattr(listing, "listed_shares", 0) or 0) or 10_000_000
-    session_bar = getattr(market, "session_bar", None)
-    bar = session_bar(symbol, day) if session_bar is not None else None
-    if (
-        bar is not None
-        and bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
-    ):
-        return SessionPlan(
-            symbol=symbol,
-            date=day,
-            prev_close=int(bar.prev_close or getattr(prev, "close", 0) or bar.open),
-            open=int(bar.open),
-            high=int(bar.high),
-            low=int(bar.low),
-            close=int(bar.close),
-            volume=max(1, int(bar.volume)),
-            prev_volume=prev_volume,
-            listed_shares=shares,
-        )
-    prev_close = int(getattr(prev, "close", 0) or 0) or 10_000
-    return synthetic_plan(symbol, day, prev_close, prev_volume, shares, seed=seed)
-
-
 def _sign(diff: int) -> str:
     return "2" if diff > 0 else "5" if diff < 0 else "3"
-
-
-def _level_path(
-    rng: np.random.Generator, open_lv: int, high_lv: int, low_lv: int, close_lv: int
-) -> np.ndarray:
-    """Grid level per session second: Brownian bridges open -> high/low -> low/high -> close,
-    kept inside [low, high], so the day touches exactly its open, high, low and close."""
-    first, second = (high_lv, low_lv) if rng.random() < 0.5 else (low_lv, high_lv)
-    t1, t2 = sorted(int(x) for x in rng.uniform(0.05, 0.95, 2) * SESSION_S)
-    t2 = max(t2, t1 + 1)
-    anchors = [(0, open_lv), (t1, first), (t2, second), (SESSION_S - 1, close_lv)]
-    sigma = max(high_lv - low_lv, 1) / 260.0
-    path = np.empty(SESSION_S, dtype=np.float64)
-    path[0] = open_lv
-    for (ta, va), (tb, vb) in itertools.pairwise(anchors):
-        span = tb - ta
-        if span <= 0:
-            continue
-        walk = np.cumsum(rng.normal(0.0, sigma, span))
-        ramp = np.arange(1, span + 1, dtype=np.float64) / span
-        path[ta + 1 : tb + 1] = va + (vb - va) * ramp + walk - ramp * walk[-1]
-    return np.clip(np.rint(path), low_lv, high_lv).astype(np.int32)
 
 
 class SymbolTape:
@@ -289,14 +88,14 @@ class SymbolTape:
         self.plan = plan
         key = zlib.crc32(f"{plan.symbol}:{plan.date.isoformat()}".encode())
         rng = np.random.default_rng([seed & 0xFFFF_FFFF, key])
-        ladder = _price_ladder(plan.prev_close)
+        ladder = price_ladder(plan.prev_close)
 
         def level_of(price: int) -> int:
             return min(bisect.bisect_left(ladder, price), len(ladder) - 1)
 
         self._lo = level_of(plan.low)
         self._hi = max(level_of(plan.high), self._lo)
-        self._path = _level_path(rng, level_of(plan.open), self._hi, self._lo, level_of(plan.close))
+        self._path = level_path(rng, level_of(plan.open), self._hi, self._lo, level_of(plan.close))
         # String pieces per grid level of the day's range (one below and above for the book).
         self._off = off = max(self._lo - 1, 0)
         levels = range(off, min(self._hi + 2, len(ladder)))
@@ -361,7 +160,7 @@ class SymbolTape:
         done = self._path[: second + 1]
         ladder = self._ladder
         prices = np.asarray(ladder, dtype=np.float64)[done]
-        traded = np.diff(_PROFILE[: second + 2]) * plan.volume
+        traded = np.diff(VOLUME_PROFILE[: second + 2]) * plan.volume
         self.acml_vol = int(traded.sum()) if second else 0
         self.acml_value = int((traded * prices).sum()) if second else 0
         trades = self.acml_vol // max(1, int(plan.volume / 20_000)) if second else 0

@@ -3,6 +3,9 @@
 Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs.ticks`).
 
     collector.py      one WebSocket session per app key: connect, subscribe, receive, reconnect
+    collector_config.py  the collector's settings, counters and end-of-run summary
+    connection.py     one WebSocket connection: URL, bookkeeping, decrypting, PINGPONG, closing
+    session_reasons.py  why a session ended or was refused, and gap records, in one line each
     subscriptions.py  the desired (tr_id, tr_key) set within the 41-registration budget, acks
     backoff.py        capped exponential backoff with jitter between sessions
     approval.py       approval keys from the shared token store
@@ -18,8 +21,8 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
                       market_status, stream_rejects, stream_gaps), registered with the
                       warehouse
     promote.py        one sealed segment -> typed polars frames -> warehouse pieces
-    sessions.py       stream_sessions and stream_gaps rows from the control records
-    promoter.py       in-process persistence for `stream --persist`
+    session_ledger.py stream_sessions and stream_gaps rows from the control records
+    persist_thread.py in-process persistence for `stream --persist`
     market_hours.py   KRX hours on trading days (calendar-aware)
     watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)
     runner.py         locks + recovery + symbols + stop time + collector (CLI and Dagster)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
-    from kis_pipeline.streaming.collector import ApprovalSource
+    from kis_pipeline.streaming.collector_config import ApprovalSource
 
 
 def approval_source(client: KisClient) -> ApprovalSource:

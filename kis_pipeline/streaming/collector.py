@@ -34,12 +34,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
 
 from kis_pipeline.kis.errors import (
     AppKeyInUse,
@@ -50,8 +47,25 @@ from kis_pipeline.kis.errors import (
     PayloadError,
 )
 from kis_pipeline.kis.ws import Ack, PingPong, parse_message
-from kis_pipeline.kis.ws.crypto import decrypt_payload
 from kis_pipeline.streaming.backoff import Backoff
+from kis_pipeline.streaming.collector_config import (
+    ApprovalSource,
+    CollectorConfig,
+    CollectorStats,
+    CollectorSummary,
+)
+from kis_pipeline.streaming.connection import (
+    Live,
+    SessionResult,
+    abort,
+    answer_pingpong,
+    close_and_reap,
+    decrypted,
+    local_address,
+    open_ws,
+    sender,
+    ws_endpoint,
+)
 from kis_pipeline.streaming.errors import ApprovalRefused, SessionRefused, SpoolFailed
 from kis_pipeline.streaming.gaps import (
     STOPPED,
@@ -60,109 +74,16 @@ from kis_pipeline.streaming.gaps import (
     Previous,
     RecentExecutions,
 )
+from kis_pipeline.streaming.session_reasons import (
+    closed_reason,
+    describe_gap,
+    refusal_reason,
+)
 from kis_pipeline.streaming.spool import DECRYPTED, RAW, Spool, new_id
-from kis_pipeline.streaming.subscriptions import TRADES, FeedPlan, SubscriptionManager
-from kis_pipeline.streaming.writer import SealedSegment, SpoolWriter, WriterConfig
+from kis_pipeline.streaming.subscriptions import TRADES, SubscriptionManager
+from kis_pipeline.streaming.writer import SealedSegment, SpoolWriter
 
 log = logging.getLogger(__name__)
-
-MiB = 1024 * 1024
-_PONG_MAX = 125  # a WebSocket control frame carries at most 125 bytes
-
-# (stale approval key or None) -> approval key; blocking (REST), run in a worker thread.
-ApprovalSource = Callable[[str | None], str]
-
-
-@dataclass(frozen=True)
-class CollectorConfig:
-    ws_url: str
-    plan: FeedPlan
-    custtype: str = "P"
-    writer: WriterConfig = field(default_factory=WriterConfig)
-    # KIS's samples pace registrations 0.05 s apart on real, 0.5 s on mock (SPEC §15.8).
-    subscribe_gap_s: float = 0.05
-    ack_timeout_s: float = 10.0
-    # "No frame of any kind for a few minutes": KIS sends PINGPONG every minute or two.
-    silence_timeout_s: float = 180.0
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    # A session that carried data this long resets the backoff.
-    stable_after_s: float = 30.0
-    connect_timeout_s: float = 10.0
-    # Graceful stop: release every registration (waiting for the acks) before closing. An
-    # overloaded server answers behind its backlog of frames (the simulator drops a client more
-    # than 10 s behind), so allow for that.
-    drain_timeout_s: float = 30.0
-    # OPSP8996 after a reconnect: our own previous session may still be closing on the server.
-    in_use_retries: int = 3
-    # Also retry OPSP8996 on the first connection: set when this key's previous collector died
-    # (recovery found its open segments), since KIS may not have noticed yet.
-    previous_session_may_linger: bool = False
-    max_message_bytes: int = 16 * MiB
-    # After a hole, how long to wait for a symbol's first trade before refilling it (gaps.py).
-    refill_wait_s: float = 2.0
-
-
-@dataclass
-class CollectorStats:
-    sessions: int = 0
-    connect_failures: int = 0
-    frames: int = 0  # messages spooled (data frames and raw oddities)
-    bytes: int = 0
-    pings: int = 0
-    raw_kept: int = 0  # messages that were neither data frames nor JSON we understand
-    undecrypted: int = 0
-    backpressure_waits: int = 0
-    last_frame_ns: int = 0
-    subscriptions: int = 0
-    stable_sessions: int = 0
-    subscribed_sessions: int = 0  # sessions that held at least one registration
-
-
-@dataclass
-class CollectorSummary:
-    collector_id: str
-    stop_reason: str
-    sessions: int
-    frames: int
-    records: int
-    segments: int
-    bytes: int
-    pings: int
-    problems: list[str]
-    records_by_tr: dict[str, int]
-    queue_peak_bytes: int
-    backpressure_waits: int
-    raw_kept: int
-    elapsed_s: float
-    gaps: list[dict[str, Any]] = field(default_factory=list)  # gap / gap_refilled records
-
-
-@dataclass
-class _SessionResult:
-    connected: bool
-    reason: str
-    stable: bool = False
-    error: BaseException | None = None
-
-
-class _Live:
-    """One open connection's bookkeeping."""
-
-    def __init__(self, ws: ClientConnection, session_id: str) -> None:
-        self.ws = ws
-        self.session_id = session_id
-        self.started = time.monotonic()
-        self.last = self.started
-        self.frames = 0
-        self.reason = ""
-        self.error: BaseException | None = None
-
-
-def ws_endpoint(ws_url: str) -> str:
-    """The URL to connect to: KIS's samples use `<base>/tryitout` when no path is given."""
-    parts = urlsplit(ws_url)
-    return ws_url if parts.path not in ("", "/") else ws_url.rstrip("/") + "/tryitout"
 
 
 class Collector:
@@ -211,21 +132,17 @@ class Collector:
         self._seq = 0
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._live: _Live | None = None
+        self._live: Live | None = None
         self._loop_ns = time.time_ns()
 
     # -- control ------------------------------------------------------------------------------
 
     def stop(self, reason: str = "stopped") -> None:
-        """Ask the collector to finish (call on its event loop; see stop_threadsafe)."""
+        """Ask the collector to finish (call on its event loop)."""
         if not self.stop_reason:
             self.stop_reason = reason
         if self._stop is not None:
             self._stop.set()
-
-    def stop_threadsafe(self, reason: str = "stopped") -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.stop, reason)
 
     @property
     def connected(self) -> bool:
@@ -277,21 +194,12 @@ class Collector:
         if fatal is not None:
             self.stop_reason = self.stop_reason or "error"
             raise fatal
-        wstats = self.writer.stats
-        return CollectorSummary(
-            collector_id=self.collector_id,
-            stop_reason=self.stop_reason or "stopped",
-            sessions=self.stats.sessions,
-            frames=wstats.frames,
-            records=wstats.records,
-            segments=wstats.segments,
-            bytes=wstats.bytes,
-            pings=self.stats.pings,
+        return CollectorSummary.of(
+            self.collector_id,
+            self.stop_reason or "stopped",
+            self.stats,
+            self.writer.stats,
             problems=[str(p) for p in self.subs.problems],
-            records_by_tr=dict(wstats.records_by_tr or {}),
-            queue_peak_bytes=wstats.queue_peak_bytes,
-            backpressure_waits=self.stats.backpressure_waits,
-            raw_kept=self.stats.raw_kept,
             elapsed_s=time.monotonic() - started,
             gaps=list(self.gaps.recorded),
         )
@@ -308,14 +216,14 @@ class Collector:
         while not self._stop.is_set():
             if self.writer.failed:
                 return SpoolFailed(f"cannot write to the spool: {self.writer.error}")
-            result: _SessionResult
+            result: SessionResult
             try:
                 if approval is None:
                     approval = await asyncio.to_thread(self._approval, None)
             except (CredentialsRejected, KisConfigError) as exc:
                 return exc
             except KisError as exc:
-                result = _SessionResult(False, f"approval key unavailable: {exc}")
+                result = SessionResult(False, f"approval key unavailable: {exc}")
             else:
                 attempt += 1
                 result = await self._session(approval, attempt)
@@ -363,22 +271,14 @@ class Collector:
                 await asyncio.wait_for(self._stop.wait(), delay)
         return None
 
-    async def _session(self, approval: str, attempt: int) -> _SessionResult:
+    async def _session(self, approval: str, attempt: int) -> SessionResult:
         config = self.config
         try:
-            ws = await connect(
-                self.url,
-                ping_interval=None,  # KIS's heartbeat is its PINGPONG message
-                compression=None,
-                max_size=config.max_message_bytes,
-                open_timeout=config.connect_timeout_s,
-                close_timeout=2.0,
-                user_agent_header="kis-pipeline",
-            )
+            ws = await open_ws(self.url, config.max_message_bytes, config.connect_timeout_s)
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
-            return _SessionResult(False, f"connect failed: {exc or type(exc).__name__}")
+            return SessionResult(False, f"connect failed: {exc or type(exc).__name__}")
         loop = asyncio.get_running_loop()
-        live = _Live(ws, new_id("ses"))
+        live = Live(ws, new_id("ses"))
         started_ns = time.time_ns()
         self._control(
             {
@@ -389,7 +289,7 @@ class Collector:
                 "url": self.url,
                 "attempt": attempt,
                 # What the server knows this session by (its peer address).
-                "local_address": _address(ws),
+                "local_address": local_address(ws),
             }
         )
         self.stats.sessions += 1
@@ -413,11 +313,11 @@ class Collector:
                     subscriber = None
                     if error is not None:
                         live.error = error
-                        live.reason = _refusal_reason(error)
+                        live.reason = refusal_reason(error)
                         break
                 if receiver in done or watchdog in done:
                     if not live.reason:
-                        live.reason = _closed_reason(receiver)
+                        live.reason = closed_reason(receiver)
                     break
                 if stopper in done:
                     graceful = True
@@ -426,7 +326,7 @@ class Collector:
             # The refusal may arrive together with the drop that follows it.
             if live.error is None and self.subs.fatal is not None:
                 live.error = self.subs.fatal
-                live.reason = _refusal_reason(self.subs.fatal)
+                live.reason = refusal_reason(self.subs.fatal)
             if graceful and not receiver.done():
                 if subscriber is not None:
                     subscriber.cancel()
@@ -435,7 +335,7 @@ class Collector:
                     subscriber = None
                 with contextlib.suppress(TimeoutError, websockets.exceptions.ConnectionClosed):
                     await asyncio.wait_for(
-                        self.subs.unsubscribe_all(self._sender(live), approval),
+                        self.subs.unsubscribe_all(sender(live.ws), approval),
                         config.drain_timeout_s,
                     )
         finally:
@@ -446,15 +346,7 @@ class Collector:
                 # It may be closing a hole: its gap record goes before this session's end.
                 with contextlib.suppress(BaseException):
                     await subscriber
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 3.0)
-            if not receiver.done():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(receiver), 3.0)
-            if not receiver.done():
-                receiver.cancel()
-            with contextlib.suppress(BaseException):
-                await receiver
+            await close_and_reap(ws, receiver)
             self._live = None
             ended_ns = time.time_ns()
             self._control(
@@ -479,18 +371,12 @@ class Collector:
         stable = lasted >= config.stable_after_s and live.frames > 0
         if stable:
             self.stats.stable_sessions += 1
-        return _SessionResult(True, live.reason, stable=stable, error=live.error)
+        return SessionResult(True, live.reason, stable=stable, error=live.error)
 
     # -- tasks of one session -----------------------------------------------------------------
 
-    def _sender(self, live: _Live) -> Callable[[str], Any]:
-        async def send(text: str) -> None:
-            await live.ws.send(text)
-
-        return send
-
-    async def _subscribe(self, live: _Live, approval: str) -> None:
-        report = await self.subs.subscribe_all(self._sender(live), approval)
+    async def _subscribe(self, live: Live, approval: str) -> None:
+        report = await self.subs.subscribe_all(sender(live.ws), approval)
         self.stats.subscriptions = report.active
         if report.active:
             self.stats.subscribed_sessions += 1
@@ -513,7 +399,7 @@ class Collector:
             trades = sorted(f.tr_key for f in self.subs.active if f.tr_id == TRADES)
             await self.gaps.close(live.session_id, trades)
 
-    async def _receive(self, live: _Live) -> None:
+    async def _receive(self, live: Live) -> None:
         ws = live.ws
         recv = ws.recv
         put = self.writer.put
@@ -560,7 +446,7 @@ class Collector:
             if self.writer.failed:
                 raise SpoolFailed(f"cannot write to the spool: {self.writer.error}")
 
-    async def _on_json(self, live: _Live, data: bytes) -> bool:
+    async def _on_json(self, live: Live, data: bytes) -> bool:
         """Handle a non-data message; False means keep it raw in the spool."""
         try:
             message = parse_message(data.decode("utf-8"))
@@ -568,10 +454,7 @@ class Collector:
             return False
         if isinstance(message, PingPong):
             self.stats.pings += 1
-            if len(data) <= _PONG_MAX:
-                await live.ws.pong(data)
-            else:
-                await live.ws.send(data.decode("utf-8"))
+            await answer_pingpong(live.ws, data)
             return True
         if isinstance(message, Ack):
             self.subs.on_ack(message)
@@ -579,19 +462,13 @@ class Collector:
         return False
 
     def _decrypt(self, data: bytes) -> tuple[int, bytes]:
-        parts = data.split(b"|", 3)
-        if len(parts) == 4:
-            key = self.subs.keys.get(parts[1].decode("ascii", "replace"))
-            if key is not None:
-                try:
-                    plain = decrypt_payload(parts[3].decode("ascii"), *key)
-                    return DECRYPTED, b"|".join((b"0", parts[1], parts[2], plain.encode()))
-                except (ValueError, UnicodeDecodeError):
-                    pass
-        self.stats.undecrypted += 1
-        return RAW, data
+        plain = decrypted(data, self.subs.keys)
+        if plain is None:
+            self.stats.undecrypted += 1
+            return RAW, data
+        return DECRYPTED, plain
 
-    async def _watch(self, live: _Live) -> None:
+    async def _watch(self, live: Live) -> None:
         timeout = self.config.silence_timeout_s
         step = max(0.01, min(1.0, timeout / 4))
         while True:
@@ -599,12 +476,12 @@ class Collector:
             if self.writer.failed:
                 live.reason = f"spool_failed: {self.writer.error}"
                 live.error = SpoolFailed(f"cannot write to the spool: {self.writer.error}")
-                _abort(live.ws)
+                abort(live.ws)
                 return
             idle = time.monotonic() - live.last
             if idle > timeout:
                 live.reason = f"silence: no message for {idle:.1f} s"
-                _abort(live.ws)
+                abort(live.ws)
                 return
 
     async def _pulse(self) -> None:
@@ -618,63 +495,6 @@ class Collector:
 
     def _gap_control(self, body: dict[str, Any]) -> None:
         self._control(body)
-        line = _describe_gap(body)
+        line = describe_gap(body)
         if line:
             self._echo(line)
-
-
-def _address(ws: ClientConnection) -> str:
-    address = ws.local_address
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address or "")
-
-
-def _describe_gap(body: dict[str, Any]) -> str:
-    if body["type"] == "gap":
-        seconds = (body["ended_ns"] - body["started_ns"]) / 1e9
-        line = f"gap of {seconds:.1f} s in the stream ({body['reason']})"
-        return line + (f"; {body['note']}" if body.get("note") else "")
-    if body["type"] == "gap_refilled":
-        line = f"refilled {body['rest_rows']} trade(s) of the gap from REST"
-        if body.get("note"):
-            return f"{line}; {body['note']}"
-        uncovered = body.get("rest_uncovered") or []
-        if uncovered:
-            return f"{line}; 30 executions did not reach back for {', '.join(uncovered)}"
-        return f"{line}; every symbol covered"
-    return ""
-
-
-def _abort(ws: ClientConnection) -> None:
-    transport = getattr(ws, "transport", None)
-    if transport is not None:
-        transport.abort()
-
-
-def _refusal_reason(error: BaseException) -> str:
-    if isinstance(error, AppKeyInUse):
-        return f"app_key_in_use: {error.msg_cd} {error.msg}"
-    if isinstance(error, ApprovalKeyRejected):
-        return f"approval_key_rejected: {error.msg_cd} {error.msg}"
-    if isinstance(error, websockets.exceptions.ConnectionClosed):
-        return _describe_close(error)
-    return f"error: {error}"
-
-
-def _closed_reason(receiver: asyncio.Task[Any]) -> str:
-    if receiver.cancelled():
-        return "cancelled"
-    error = receiver.exception() if receiver.done() else None
-    if isinstance(error, websockets.exceptions.ConnectionClosed):
-        return _describe_close(error)
-    if isinstance(error, SpoolFailed):
-        return f"spool_failed: {error}"
-    if error is not None:
-        return f"error: {type(error).__name__}: {error}"
-    return "closed"
-
-
-def _describe_close(error: websockets.exceptions.ConnectionClosed) -> str:
-    if error.rcvd is None:
-        return "connection lost: no close frame (dropped by the server or the network)"
-    reason = f" {error.rcvd.reason}" if error.rcvd.reason else ""
-    return f"closed by the server: code {error.rcvd.code}{reason}"

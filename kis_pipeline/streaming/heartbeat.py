@@ -8,7 +8,6 @@ dead collector's last known time from it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -40,13 +39,3 @@ def is_alive(data: dict[str, Any] | None, *, stale_s: float = DEFAULT_STALE_S) -
     now = time.time_ns()
     horizon = now - int(stale_s * 1e9)
     return int(data.get("updated_ns") or 0) >= horizon and int(data.get("loop_ns") or 0) >= horizon
-
-
-def mark_stopped(path: Path) -> None:
-    data = read_heartbeat(path)
-    if data is None:
-        return
-    data["stopped"] = True
-    data["updated_ns"] = time.time_ns()
-    with contextlib.suppress(OSError):
-        write_heartbeat(path, data)

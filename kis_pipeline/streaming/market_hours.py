@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from kis_pipeline import krx_calendar
+from kis_pipeline.common.clock import KST
 
 log = logging.getLogger(__name__)
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 START = dt.time(8, 30)
 CLOSE = dt.time(15, 30)
 STOP = dt.time(15, 45)

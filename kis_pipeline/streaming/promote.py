@@ -5,7 +5,7 @@ grouped by TR, multi-record frames split, older and longer layouts accepted), ca
 tick tables of `tables.py` with polars, and writes each (table, date) as the piece
 `part=<segment id>`, which replaces that segment's earlier piece if there was one: all of the
 segment's tables in one lake transaction. Then it records the segment's session events
-(sessions.py) and moves the segment to done/.
+(session_ledger.py) and moves the segment to done/.
 
 `promote_batch` does the same for several segments (one Dagster run per batch): each keeps its
 own `part=<segment id>` pieces, all written in ONE lake transaction (one catalog commit per
@@ -40,14 +40,14 @@ from typing import Any
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME as KST
 from kis_pipeline.kis.ws import FRAME_INDEX, BulkResult, parse_segment
 from kis_pipeline.kis.ws.columns import COLUMNS
-from kis_pipeline.streaming import sessions
+from kis_pipeline.streaming import session_ledger as sessions
 from kis_pipeline.streaming.refills import Refused, refill_rows
 from kis_pipeline.streaming.replay import replay
 from kis_pipeline.streaming.spool import CONTROL, SegmentRecords, Spool, read_segment
 from kis_pipeline.streaming.tables import (
-    KST,
     STREAM_REJECTS,
     TABLE_BY_TR,
     TRADE_TICKS,

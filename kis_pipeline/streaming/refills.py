@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.streaming.gaps import REST_TR_ID
 from kis_pipeline.streaming.spool import SegmentRecords
-from kis_pipeline.streaming.tables import KST, TRADE_TICKS, from_us
+from kis_pipeline.streaming.tables import TRADE_TICKS, from_us
 
 REST = "rest"
 # Refill fields that are trade_ticks columns of the same name.
@@ -72,7 +73,7 @@ def refill_rows(
     frame = frame.with_columns(
         pl.concat_str(pl.col("date").dt.strftime("%Y%m%d"), pl.col("clock"))
         .str.strptime(pl.Datetime("us"), "%Y%m%d%H%M%S")
-        .dt.replace_time_zone(KST, ambiguous="earliest")
+        .dt.replace_time_zone(KST_NAME, ambiguous="earliest")
         .alias("ts"),
         from_us(pl.col("received_us")).alias("received_at"),
         pl.lit(REST).alias("source"),

@@ -4,7 +4,7 @@ Every frame belongs to the session that was open when it arrived. A segment's he
 session open when the segment began; `session_start` / `session_end` records change it. The
 replay counts frames per session, and notes starts, ends and subscription counts. Recovery
 uses it to find the session a killed collector left open; persistence uses it to keep the
-`stream_sessions` table (sessions.py).
+`stream_sessions` table (session_ledger.py).
 """
 
 from __future__ import annotations

@@ -25,17 +25,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import pid_alive
 from kis_pipeline.streaming.approval import approval_source
-from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
+from kis_pipeline.streaming.collector import Collector
+from kis_pipeline.streaming.collector_config import CollectorConfig, CollectorSummary
 from kis_pipeline.streaming.errors import StreamError
 from kis_pipeline.streaming.gaps import previous_holes
 from kis_pipeline.streaming.locks import collector_locks
-from kis_pipeline.streaming.market_hours import KST, TradingCalendar, warehouse_lookup
-from kis_pipeline.streaming.promoter import Promoter, PromoterStats
+from kis_pipeline.streaming.market_hours import TradingCalendar, warehouse_lookup
+from kis_pipeline.streaming.persist_thread import Promoter, PromoterStats
 from kis_pipeline.streaming.recovery import RecoveryResult, recover
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS, MAX_REGISTRATIONS, plan_feeds

@@ -6,7 +6,7 @@ Layout under `<KIS_WAREHOUSE>/spool/`:
     open/<key_id>.lock            flock held by that collector while it runs
     sealed/<segment>.seg          complete and fsynced, waiting for persistence (`backlog()`)
     done/<segment>.seg            persisted; kept for reruns and audits, purged after a while
-    sessions/                     persistence's bookkeeping of stream sessions (sessions.py)
+    sessions/                     persistence's bookkeeping of stream sessions (session_ledger.py)
     heartbeat-<key_id>.json       the collector's liveness (heartbeat.py)
 
 Open segments live in a folder per app key so that collectors sharded over several keys can

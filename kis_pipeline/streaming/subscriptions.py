@@ -207,7 +207,3 @@ class SubscriptionManager:
             elif ack is not None:
                 log.warning("unsubscribe of %s refused: %s %s", feed, ack.msg_cd, ack.msg1)
         return released
-
-
-def describe_error(error: KisApiError) -> str:
-    return f"{error.msg_cd} {error.msg}".strip()

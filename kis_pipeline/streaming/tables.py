@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.warehouse.tables import Layout, TableSpec, register_table
 
-KST = "Asia/Seoul"
-_TS = pl.Datetime("us", KST)
+_TS = pl.Datetime("us", KST_NAME)
 _I = pl.Int64
 _F = pl.Float64
 _S = pl.String
@@ -297,7 +297,7 @@ MARKET_STATUS = TickTable(
 
 def from_us(value: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     """Epoch microseconds as KST timestamps (how `ts` and `received_at` are stored)."""
-    return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(KST)
+    return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(KST_NAME)
 
 
 TICK_TABLES: tuple[TickTable, ...] = (TRADE_TICKS, ORDERBOOK_TICKS, EXPECTED_TICKS, MARKET_STATUS)

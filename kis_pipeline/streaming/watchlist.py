@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.errors import KisError
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from kis_pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.state import file_lock
 from kis_pipeline.warehouse.extensions import ExtensionMissing, load
 
@@ -321,7 +322,7 @@ def utc_text(moment: str) -> str:
             f"--as-of {moment!r} is not a time; use e.g. 2026-11-20 or '2026-11-20 18:00:00+09'"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo("Asia/Seoul"))
+        parsed = parsed.replace(tzinfo=KST)
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from kis_pipeline.kis.rejects import KST, Reject
+from kis_pipeline.common.clock import KST
+from kis_pipeline.kis.rejects import Reject
 from kis_pipeline.warehouse.store import Warehouse
 from kis_pipeline.warehouse.tables import TABLES
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.kis import schemas
 
 PartitionBy = Literal["date", "year"]
@@ -164,7 +165,7 @@ REST_REJECTS = pl.Schema(
     {
         # The day the record was received (KST); the record's own date is `date`.
         "received_date": pl.Date,
-        "received_at": pl.Datetime("us", "Asia/Seoul"),
+        "received_at": pl.Datetime("us", KST_NAME),
         # One batch per client session: the rejects one run's fetching produced.
         "batch_id": pl.String,
         "record": pl.Int64,
@@ -183,8 +184,8 @@ STREAM_SESSIONS = pl.Schema(
     {
         "date": pl.Date,
         "session_id": pl.String,
-        "started_at": pl.Datetime("us", "Asia/Seoul"),
-        "ended_at": pl.Datetime("us", "Asia/Seoul"),
+        "started_at": pl.Datetime("us", KST_NAME),
+        "ended_at": pl.Datetime("us", KST_NAME),
         "reason": pl.String,
         "frames": pl.Int64,
         "subscriptions": pl.Int64,

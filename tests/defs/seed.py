@@ -112,7 +112,7 @@ def seed_daily_prices(
 def use_simulator(monkeypatch: Any, server: Any, tmp_path: Path, **extra: str) -> Warehouse:
     """Point the product's environment at `server` with a fresh app key, state dir and
     warehouse under `tmp_path`; returns that warehouse."""
-    from tests.conftest import sim_environ
+    from tests.helpers.simulator import sim_environ
 
     environ = sim_environ(server, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"), **extra)
     for name in ("KIS_SYMBOLS", "KIS_MASTER_URL"):

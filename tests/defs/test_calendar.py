@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zoneinfo
 
 import dagster as dg
 import polars as pl
-import pytest
 
+from kis_pipeline.common.clock import KST, today_kst
 from kis_pipeline.defs.calendar import index_daily, trading_calendar
 from kis_pipeline.defs.calendar.build import chk_holiday_base, derived_flags, is_year_end_closing
 from kis_pipeline.defs.calendar.freshness import daily_freshness
@@ -20,9 +19,8 @@ from kis_pipeline.defs.calendar.schedules import (
     index_daily_schedule,
     trading_calendar_schedule,
 )
-from kis_pipeline.defs.calendar.sessions import days_between, not_ready, today_kst
+from kis_pipeline.defs.calendar.sessions import days_between, not_ready
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
 from tests.defs.seed import (
     check_evaluations,
@@ -30,26 +28,14 @@ from tests.defs.seed import (
     run_assets,
     seed_calendar,
     tr_calls,
-    use_simulator,
 )
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 INDEX_TR = "FHKUP03500100"
 HOLIDAY_TR = "CTCA0903R"
 # Chuseok 2026 (9/24-25), its substitute for National Foundation Day (10/5) and Hangul Day
 # (10/9) are weekday holidays inside this range.
 HOLIDAY_RANGE = ("2026-09-21", "2026-10-09")
 RECENT_RANGE = ("2026-11-02", "2026-11-20")
-
-
-@pytest.fixture
-def wh(sim_server: SimulatorServer, tmp_path, monkeypatch) -> Warehouse:
-    return use_simulator(monkeypatch, sim_server, tmp_path)
-
-
-@pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
 
 
 def _weekdays(start: str, end: str) -> list[dt.date]:

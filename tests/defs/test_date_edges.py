@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import itertools
 import sys
-import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline import dagster_runner as runner
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows.schedules import nightly_range
 from kis_pipeline.defs.fundamentals.dividends import refreshed_years as dividend_years
 from kis_pipeline.defs.fundamentals.statements import statement_fresh
@@ -28,7 +29,6 @@ from kis_pipeline.kis.paging import split_windows
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, WarehouseError, connect, store
 from kis_pipeline.warehouse.maintenance import file_counts
-from tests.conftest import SIM_CONFIG
 from tests.defs.seed import (
     materialization_metadata,
     run_assets,
@@ -36,16 +36,10 @@ from tests.defs.seed import (
     seed_symbols,
     use_simulator,
 )
+from tests.helpers.simulator import SIM_CONFIG
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 UTC = dt.UTC
 TICKERS = [("NAS", "AAPL"), ("HKS", "00700"), ("TSE", "7203")]
-
-
-@pytest.fixture
-def wh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path))
-    return Warehouse(tmp_path)
 
 
 # -- overseas_daily_prices: UTC weekday partitions, exchange-local dates ---------------------
@@ -219,7 +213,7 @@ def test_statement_freshness_over_the_new_year(
 def test_maintenance_over_the_new_year_keeps_a_file_per_year(wh: Warehouse) -> None:
     """Days on both sides of New Year merge into one file per year, whenever maintenance runs:
     a late day (New York's Dec 31, fetched on Jan 1 KST) joins its year's file on the next run."""
-    module = sys.modules["kis_pipeline.defs.maintenance"]
+    module = importlib.import_module("kis_pipeline.defs.maintenance")
     table = "overseas_daily_prices"
     resources = {"warehouse": WarehouseResource()}
     for day in (dt.date(2026, 12, 29), dt.date(2026, 12, 30), dt.date(2027, 1, 2)):

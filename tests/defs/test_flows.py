@@ -21,7 +21,6 @@ from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import SIM_CONFIG
 from tests.defs.seed import (
     check_evaluations,
     materialization_metadata,
@@ -31,16 +30,12 @@ from tests.defs.seed import (
     tr_calls,
     use_simulator,
 )
+from tests.helpers.simulator import SIM_CONFIG
 
 STOCK_TR = "FHPTJ04160001"
 MARKET_TR = "FHPTJ04040000"
 SYMBOLS = ("005930", "000660", "035420", "005380", "000270")
 NETS = ("individual", "foreign", "institution")
-
-
-@pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
 
 
 def _seeded(
@@ -53,8 +48,13 @@ def _seeded(
 
 
 @pytest.fixture
-def wh(sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch) -> Warehouse:
-    return _seeded(monkeypatch, sim_server, tmp_path, market, KIS_SYMBOLS=",".join(SYMBOLS))
+def wh(wh: Warehouse, market: Market, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """The shared warehouse with 2026's calendar and the universe seeded, the run limited to
+    `SYMBOLS`."""
+    monkeypatch.setenv("KIS_SYMBOLS", ",".join(SYMBOLS))
+    seed_calendar(wh, market, years=[2026])
+    seed_symbols(wh, market, dt.date(2026, 11, 20))
+    return wh
 
 
 def _assert_stock_flows_match(frame: pl.DataFrame, market: Market) -> None:

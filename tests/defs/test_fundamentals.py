@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.fundamentals import (
     balance_sheet,
     dividends,
@@ -46,15 +46,11 @@ TR_IDS = {
 
 
 @pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
-
-
-@pytest.fixture
-def wh(sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch) -> Warehouse:
-    warehouse = use_simulator(monkeypatch, sim_server, tmp_path, KIS_SYMBOLS=",".join(SYMBOLS))
-    seed_symbols(warehouse, market, dt.date(2026, 11, 20))
-    return warehouse
+def wh(wh: Warehouse, market: Market, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """The shared warehouse with the universe seeded and the run limited to `SYMBOLS`."""
+    monkeypatch.setenv("KIS_SYMBOLS", ",".join(SYMBOLS))
+    seed_symbols(wh, market, dt.date(2026, 11, 20))
+    return wh
 
 
 def test_statements_equal_the_market_and_reruns_replace_the_day(

@@ -18,7 +18,7 @@ from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.ticks.persist import run_config, tick_segment_job
 from kis_pipeline.warehouse import Warehouse, connect
 from kis_pipeline.warehouse.maintenance import SNAPSHOT_RETENTION, file_counts, maintain
-from tests.warehouse.test_store import prices
+from tests.helpers.daily_prices import prices
 
 
 def test_maintenance_leaves_a_file_per_year_expires_old_snapshots_and_keeps_the_rows(

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted, overseas_daily_prices
 from kis_pipeline.defs.prices.assets import SOURCE_TAG
 from kis_pipeline.defs.resources import RESOURCES
@@ -22,8 +23,8 @@ from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import KST, SIM_CONFIG, sim_environ
 from tests.defs.seed import SPLIT_DAY, fast_config, fast_environ, seed, served
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from kis_pipeline.defs.prices.chart import ChartCache, plan_windows
 from kis_pipeline.defs.prices.daily import _raw_bars
 from kis_pipeline.warehouse import Warehouse
-from tests.warehouse.test_store import prices
+from tests.helpers.daily_prices import prices
 
 DAYS = [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
 

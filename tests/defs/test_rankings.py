@@ -12,7 +12,6 @@ from kis_pipeline.defs.rankings import rankings
 from kis_pipeline.defs.rankings.assets import SOURCE_TAG
 from kis_pipeline.defs.rankings.derive import shares_on
 from kis_pipeline.simulator.market import RANKING_KINDS, Market
-from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import (
     check_evaluations,
@@ -22,7 +21,6 @@ from tests.defs.seed import (
     seed_daily_prices,
     seed_symbols,
     tr_calls,
-    use_simulator,
 )
 
 LATEST = dt.date(2026, 11, 20)
@@ -36,15 +34,10 @@ ALSO_SAME = {
 
 
 @pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
-
-
-@pytest.fixture
-def wh(sim_server: SimulatorServer, market: Market, tmp_path, monkeypatch) -> Warehouse:
-    warehouse = use_simulator(monkeypatch, sim_server, tmp_path)
-    seed_symbols(warehouse, market, LATEST)
-    return warehouse
+def wh(wh: Warehouse, market: Market) -> Warehouse:
+    """The shared warehouse with the universe of `LATEST` seeded."""
+    seed_symbols(wh, market, LATEST)
+    return wh
 
 
 def _by_ranking(frame: pl.DataFrame, day: dt.date, kind: str) -> pl.DataFrame:

@@ -27,7 +27,8 @@ from dagster._core.storage.tags import (
 )
 from dagster._utils.schedules import schedule_execution_time_iterator
 
-from kis_pipeline.defs.calendar import index_daily, sessions, trading_calendar
+from kis_pipeline.common.clock import KST, NOW
+from kis_pipeline.defs.calendar import index_daily, trading_calendar
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
 from kis_pipeline.defs.prices.assets import daily_prices, daily_prices_adjusted
 from kis_pipeline.defs.rankings.assets import rankings
@@ -35,8 +36,8 @@ from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import KST, SIM_CONFIG, sim_environ
 from tests.defs.seed import fast_config, fast_environ, run_assets, seed_symbols
+from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 # The module's replay (every run of six days) is set up once, about 2 minutes on a quiet
@@ -223,7 +224,7 @@ class Clock:
         )
         for name, value in environ.items():
             self.mp.setenv(name, value)
-        self.mp.setenv(sessions.NOW, when.isoformat())
+        self.mp.setenv(NOW, when.isoformat())
         self.at = when
 
     def stop(self) -> None:

@@ -15,17 +15,17 @@ import pytest
 
 import kis_pipeline.streaming.tables  # noqa: F401  (registers the tick tables)
 from kis_pipeline.alerts import WEBHOOK_ENV
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs import ticks
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.ticks import collector as collector_defs
 from kis_pipeline.defs.ticks import persist
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.streaming.market_hours import KST
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 from tests.streaming.helpers import SegmentBuilder, frame, orderbook, trade
 
 SESSION = {"session_id": "ses-1", "started_ns": 1, "subscriptions": 2}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pytest
 
 from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.defs.universe import symbols
@@ -21,11 +20,6 @@ from tests.defs.seed import (
 )
 
 LATEST = "2026-11-20"  # the simulator's last completed session (its clock is fixed)
-
-
-@pytest.fixture
-def market(sim_server: SimulatorServer) -> Market:
-    return sim_server.state.market
 
 
 def test_latest_session_snapshot_equals_the_listings(

@@ -20,7 +20,7 @@ from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import SIM_NOW
+from tests.helpers.simulator import SIM_NOW
 
 SERVER_LIMIT = 10.0
 CLIENT_RATE = "9.5"

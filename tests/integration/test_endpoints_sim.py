@@ -48,7 +48,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market, price_limits, tick_size
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import SIM_NOW, sim_environ
+from tests.helpers.simulator import SIM_NOW, sim_environ
 
 CHART_TR = "FHKST03010100"
 MULTI_QUOTE_TR = "FHKST11300006"

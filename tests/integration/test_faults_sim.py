@@ -37,7 +37,7 @@ from kis_pipeline.kis.endpoints import (
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.config import FaultSpec, SimConfig
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import SIM_NOW, sim_environ
+from tests.helpers.simulator import SIM_NOW, sim_environ
 
 SESSION = dt.date(2026, 11, 20)  # the last completed session at SIM_NOW
 BASE = SimConfig(seed=23, universe=12, start=dt.date(2025, 6, 2), now=SIM_NOW, rate_limit=40.0)

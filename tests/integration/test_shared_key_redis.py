@@ -24,7 +24,7 @@ from kis_pipeline.kis.errors import StateStoreUnavailable
 from kis_pipeline.kis.redis_state import RedisRateLimiter, RedisState
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 from tests.integration.hammer import (
     CLIENT_RATE,
     CONFIG,

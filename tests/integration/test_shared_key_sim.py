@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 from tests.integration.hammer import (
     CLIENT_RATE,
     CONFIG,

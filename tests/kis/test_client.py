@@ -29,7 +29,7 @@ from kis_pipeline.kis.errors import (
 from kis_pipeline.kis.ratelimit import LocalRateLimiter
 from kis_pipeline.kis.settings import SIM_APP_KEY, KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 
 PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 SECRET = "SECRETVALUE" + "x" * 169

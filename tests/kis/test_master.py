@@ -1,4 +1,5 @@
-"""Stock master files: the shared layout, the client's parser and the simulator's writer."""
+"""Stock master files: the client's layout and parser, the simulator's writer, and their round
+trip (each side has its own description of the format)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from kis_pipeline.kis.endpoints.master import (
     parse_master,
 )
 from kis_pipeline.kis.errors import PayloadError
-from kis_pipeline.kis.master_layout import KONEX, KOSDAQ, KOSPI, isin_check_digit
+from kis_pipeline.kis.master_layout import KONEX, KOSDAQ, KOSPI, layout_for
 from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.simulator.corrupt import Corruption, corrupt_master
+from kis_pipeline.simulator.master_format import TAILS, Slot, isin_check_digit, stock_line
 from kis_pipeline.simulator.masters import NON_STOCKS, master_file, sector_code
 
 LONG_NAME = "한국글로벌헬스케어반도체소재부품장비인프라투자홀딩스"  # far past any usual width
@@ -176,6 +178,43 @@ def test_round_trip_with_the_simulated_market() -> None:
     assert in_kospi200 == kospi200
     index_codes = fetch_index_codes(client)
     assert dict(index_codes.select("index_code", "name").rows()) == dict(sim.INDEX_CODES)
+
+
+def _distinct_value(slot: Slot, i: int) -> object:
+    """A value for the i-th slot that no neighbour shares, so a shifted field cannot match."""
+    if slot.form == "yn":
+        return i % 2 == 0
+    if slot.form == "ymd":
+        return dt.date(2000, 1, 1) + dt.timedelta(days=37 * i)
+    if slot.form == "number":
+        return int(str(i % 9 + 1) * min(slot.width, 6))
+    if slot.form == "decimal":
+        return 12.5 + i
+    if slot.form == "text":
+        return "".join(chr(ord("A") + (i + k) % 26) for k in range(slot.width))
+    return None
+
+
+@pytest.mark.parametrize("market", ["KOSPI", "KOSDAQ", "KONEX"])
+def test_every_field_the_simulator_writes_is_read_back_by_the_client(market: str) -> None:
+    """The two descriptions of the format agree field by field: a width, an order or a form that
+    differs between `simulator.master_format` and `kis.master_layout` fails here."""
+    layout = layout_for(market)
+    assert [s.name for s in TAILS[market]] == [f.kis_name for f in layout.fields]
+    written = {s.name: _distinct_value(s, i) for i, s in enumerate(TAILS[market])}
+    line = stock_line(market, "005930", "삼성전자", written)
+    row = parse_master(f"{line}\n".encode("cp949"), market).row(0, named=True)
+    assert (row["symbol"], row["standard_code"], row["name"]) == (
+        "005930",
+        "KR7005930003",
+        "삼성전자",
+    )
+    units = {"lstn_stcn": 1_000, "prdy_avls_scal": 100_000_000}
+    for f in layout.fields:
+        if f.column is not None:
+            value = written[f.kis_name]
+            expected = value * units[f.kis_name] if f.kis_name in units else value  # type: ignore[operator]
+            assert row[f.column] == expected, (market, f.kis_name)
 
 
 def test_writer_caches_per_market_and_knows_its_files() -> None:

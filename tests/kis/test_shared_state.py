@@ -28,7 +28,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.state import file_lock
 from kis_pipeline.simulator.limits import RestLimiter
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 from tests.secret_scan import random_secret, scan
 
 RATE = 20.0

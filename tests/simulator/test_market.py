@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST, Market
+from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_ticks import is_on_grid, price_limits, round_tick, tick_size
 
 NOW = dt.datetime(2025, 11, 14, 16, 0, tzinfo=KST)  # a Friday, after the close

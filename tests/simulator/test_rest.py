@@ -7,22 +7,20 @@ the documented fields, row caps, ordering, paging and the quirks SPEC describes.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
+from tests.simulator.rest_api import PRICE, Api
 
 NOW = dt.datetime(2024, 5, 17, 18, 0, tzinfo=KST)  # a Friday evening: 2024-05-17 is complete
 SESSION = dt.date(2024, 5, 17)
 CONFIG = SimConfig(seed=5, universe=40, start=dt.date(2017, 1, 2), now=NOW)
 
-PRICE = ("/uapi/domestic-stock/v1/quotations/inquire-price", "FHKST01010100")
 MULTI = ("/uapi/domestic-stock/v1/quotations/intstock-multprice", "FHKST11300006")
 CHART = ("/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice", "FHKST03010100")
 INDEX_CHART = ("/uapi/domestic-stock/v1/quotations/inquire-daily-indexchartprice", "FHKUP03500100")
@@ -40,68 +38,6 @@ INCOME = ("/uapi/domestic-stock/v1/finance/income-statement", "FHKST66430200")
 RATIOS = ("/uapi/domestic-stock/v1/finance/financial-ratio", "FHKST66430300")
 DIVIDEND = ("/uapi/domestic-stock/v1/ksdinfo/dividend", "HHKDB669102C0")
 HOLIDAY = ("/uapi/domestic-stock/v1/quotations/chk-holiday", "CTCA0903R")
-
-_keys = itertools.count(1)
-
-
-class Api:
-    """A bare KIS REST caller with an app key of its own (deliberately not the project's
-    client, so that these tests pin the wire format itself)."""
-
-    def __init__(self, server: SimulatorServer, *, app_key: str | None = None) -> None:
-        number = next(_keys)
-        self.http = httpx.Client(base_url=server.rest_url, timeout=10)
-        self.app_key = app_key or f"PSTESTREST{number:026d}"
-        self.app_secret = f"SECRET{number:0174d}"
-        self._token: str | None = None
-
-    def issue_token(self) -> httpx.Response:
-        return self.http.post(
-            "/oauth2/tokenP",
-            json={
-                "grant_type": "client_credentials",
-                "appkey": self.app_key,
-                "appsecret": self.app_secret,
-            },
-        )
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            response = self.issue_token()
-            assert response.status_code == 200, response.text
-            self._token = response.json()["access_token"]
-        return self._token
-
-    def headers(self, tr_id: str, **extra: str) -> dict[str, str]:
-        return {
-            "content-type": "application/json; charset=utf-8",
-            "authorization": f"Bearer {self.token}",
-            "appkey": self.app_key,
-            "appsecret": self.app_secret,
-            "tr_id": tr_id,
-            "custtype": "P",
-            **extra,
-        }
-
-    def get(
-        self, endpoint: tuple[str, str], params: dict[str, str], **headers: str
-    ) -> httpx.Response:
-        path, tr_id = endpoint
-        return self.http.get(path, params=params, headers=self.headers(tr_id, **headers))
-
-    def ok(
-        self, endpoint: tuple[str, str], params: dict[str, str], **headers: str
-    ) -> dict[str, Any]:
-        response = self.get(endpoint, params, **headers)
-        assert response.status_code == 200, response.text
-        assert response.headers["tr_id"] == endpoint[1]
-        body = response.json()
-        assert (body["rt_cd"], body["msg_cd"]) == ("0", "MCA00000"), body
-        return body
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def all_strings(rows: dict[str, Any] | list[dict[str, Any]]) -> bool:

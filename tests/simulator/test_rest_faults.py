@@ -11,10 +11,10 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import FaultSpec, SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.simulator.test_rest import PRICE, Api
+from tests.simulator.rest_api import PRICE, Api
 
 NOW = dt.datetime(2024, 5, 17, 18, 0, tzinfo=KST)
 QUOTE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.simulator.state import SIM_APP_KEY, SIM_APP_SECRET
-from tests.simulator.test_rest import PRICE, Api
+from tests.simulator.rest_api import PRICE, Api
 
 NOW = dt.datetime(2024, 5, 17, 18, 0, tzinfo=KST)
 RATE = 8

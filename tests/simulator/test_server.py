@@ -14,10 +14,10 @@ from io import BytesIO
 import httpx
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market import KST
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.simulator.test_rest import PRICE, Api
+from tests.simulator.rest_api import PRICE, Api
 
 CONFIG = SimConfig(
     universe=3, start=dt.date(2024, 1, 2), now=dt.datetime(2024, 5, 17, 18, 0, tzinfo=KST)

@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import json
 import time
-import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,23 +18,18 @@ import pytest
 import websockets
 from aiohttp import web
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.ws import protocol
 from kis_pipeline.simulator.config import FaultSpec, SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.simulator.session_clock import SESSION_CLOSE_S, SESSION_OPEN_S, SessionClock
+from kis_pipeline.simulator.session_plan import SessionPlan
 from kis_pipeline.simulator.state import SIM_APP_KEY, SimState
-from kis_pipeline.simulator.ticks import (
-    MAX_RECORDS_PER_FRAME,
-    SESSION_CLOSE_S,
-    SESSION_OPEN_S,
-    SessionClock,
-    SessionPlan,
-    SymbolTape,
-    build_frames,
-)
-from kis_pipeline.simulator.ws import WS_STATS, WsAppSettings, create_ws_app, session_clock_date
+from kis_pipeline.simulator.ticks import MAX_RECORDS_PER_FRAME, SymbolTape, build_frames
+from kis_pipeline.simulator.ws import create_ws_app, session_clock_date
+from kis_pipeline.simulator.ws_settings import WS_STATS, WsAppSettings
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 # A Friday evening: outside KRX hours, so the app plays Monday's session.
 EVENING = dt.datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 NEXT_SESSION = dt.date(2026, 11, 23)

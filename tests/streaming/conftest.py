@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 
 import kis_pipeline.streaming.tables  # noqa: F401  (registers the tick tables)
-from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import sim_environ
 from tests.streaming.helpers import sim_config
 
 
@@ -27,11 +25,6 @@ def private_sim() -> Iterator[Callable[..., SimulatorServer]]:
             return stack.enter_context(SimulatorServer(sim_config(**overrides)))
 
         yield start
-
-
-def settings_for(server: SimulatorServer, root: Path, **extra: str) -> KisSettings:
-    environ = sim_environ(server, root / "state", KIS_WAREHOUSE=str(root / "warehouse"), **extra)
-    return KisSettings.from_env(environ)
 
 
 @pytest.fixture

@@ -16,8 +16,11 @@ from typing import Any
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.ws.columns import COLUMNS
 from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.approval import approval_source
-from kis_pipeline.streaming.collector import Collector, CollectorConfig, CollectorSummary
+from kis_pipeline.streaming.collector import Collector
+from kis_pipeline.streaming.collector_config import CollectorConfig, CollectorSummary
+from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import (
     CONTROL,
     RAW,
@@ -30,7 +33,8 @@ from kis_pipeline.streaming.spool import (
 )
 from kis_pipeline.streaming.subscriptions import plan_feeds
 from kis_pipeline.streaming.writer import WriterConfig
-from tests.conftest import SIM_NOW
+from kis_pipeline.warehouse import Warehouse
+from tests.helpers.simulator import SIM_NOW, sim_environ
 
 # One H0STCNT0 record in the portal example's shape (46 fields).
 TRADE = (
@@ -325,3 +329,33 @@ def sent_against_stored(server: Any, warehouse: Any, spool: Spool, app_key: str)
         if stored > span or (missing == 0 and stored != span):
             ledger.problems.append(f"{symbol}: volume {stored} stored for {span} traded")
     return ledger
+
+
+def settings_for(server: SimulatorServer, root: Path, **extra: str) -> KisSettings:
+    environ = sim_environ(server, root / "state", KIS_WAREHOUSE=str(root / "warehouse"), **extra)
+    return KisSettings.from_env(environ)
+
+
+def persist_all(settings: KisSettings) -> Warehouse:
+    warehouse = Warehouse(settings.warehouse)
+    spool = Spool.for_warehouse(settings.warehouse)
+    for segment_id in spool.sealed_ids():
+        promote_segment(warehouse, spool, segment_id)
+    return warehouse
+
+
+def symbols_of(server: object, n: int) -> list[str]:
+    return [listing.symbol for listing in server.state.market.listings[:n]]  # type: ignore[attr-defined]
+
+
+def fake_collector(url: str, root: Path, **overrides: float) -> Collector:
+    config = CollectorConfig(
+        ws_url=url,
+        plan=plan_feeds(["005930"], ("H0STCNT0",)),
+        writer=WriterConfig(seal_interval_s=0.1),
+        subscribe_gap_s=0.0,
+        backoff_base_s=0.05,
+        backoff_cap_s=0.1,
+        **overrides,  # type: ignore[arg-type]
+    )
+    return Collector(config, spool=Spool.for_warehouse(root), key_id="fake", approval=lambda s: "k")

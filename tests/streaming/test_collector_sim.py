@@ -18,19 +18,24 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.ws.crypto import encrypt_payload
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.streaming.collector import Collector, CollectorConfig
 from kis_pipeline.streaming.errors import CollectorBusy, SessionRefused
 from kis_pipeline.streaming.locks import collector_locks
-from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.runner import StreamOptions, stream
 from kis_pipeline.streaming.spool import Spool
-from kis_pipeline.streaming.subscriptions import plan_feeds
 from kis_pipeline.streaming.tables import TICK_TABLE_NAMES
-from kis_pipeline.streaming.writer import WriterConfig
 from kis_pipeline.warehouse import Warehouse
-from tests.conftest import sim_environ
-from tests.streaming.conftest import settings_for
-from tests.streaming.helpers import collector_for, frame, run_collector, spool_records, trade
+from tests.helpers.simulator import sim_environ
+from tests.streaming.helpers import (
+    collector_for,
+    fake_collector,
+    frame,
+    persist_all,
+    run_collector,
+    settings_for,
+    spool_records,
+    symbols_of,
+    trade,
+)
 
 ALL_TRS = ("H0STCNT0", "H0STASP0", "H0STANC0", "H0STMKO0")
 TABLE_OF = {
@@ -41,14 +46,6 @@ TABLE_OF = {
 }
 
 
-def persist_all(settings: KisSettings) -> Warehouse:
-    warehouse = Warehouse(settings.warehouse)
-    spool = Spool.for_warehouse(settings.warehouse)
-    for segment_id in spool.sealed_ids():
-        promote_segment(warehouse, spool, segment_id)
-    return warehouse
-
-
 def warehouse_counts(warehouse: Warehouse) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = {}
     for tr_id, table in TABLE_OF.items():
@@ -56,10 +53,6 @@ def warehouse_counts(warehouse: Warehouse) -> dict[str, Counter[str]]:
             symbols = warehouse.read(table).get_column("symbol").to_list()
             out[tr_id] = Counter(symbols)
     return out
-
-
-def symbols_of(server: object, n: int) -> list[str]:
-    return [listing.symbol for listing in server.state.market.listings[:n]]  # type: ignore[attr-defined]
 
 
 def test_every_tick_the_simulator_sent_is_in_the_warehouse_exactly_once(
@@ -204,19 +197,6 @@ async def fake_kis(
     async with serve(handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         yield f"ws://127.0.0.1:{port}"
-
-
-def fake_collector(url: str, root: Path, **overrides: float) -> Collector:
-    config = CollectorConfig(
-        ws_url=url,
-        plan=plan_feeds(["005930"], ("H0STCNT0",)),
-        writer=WriterConfig(seal_interval_s=0.1),
-        subscribe_gap_s=0.0,
-        backoff_base_s=0.05,
-        backoff_cap_s=0.1,
-        **overrides,  # type: ignore[arg-type]
-    )
-    return Collector(config, spool=Spool.for_warehouse(root), key_id="fake", approval=lambda s: "k")
 
 
 def test_a_silent_connection_is_treated_as_dead_and_replaced(tmp_path: Path) -> None:

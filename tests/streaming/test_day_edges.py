@@ -4,15 +4,13 @@ around 09:00 KST (midnight UTC), and when the collector runs over a year end."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.streaming.market_hours import TradingCalendar
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse
 from tests.streaming.helpers import SegmentBuilder, frame, orderbook, trade
-
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 
 
 def ns_at(moment: dt.datetime) -> int:

@@ -21,9 +21,17 @@ from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.gaps import Trade, align
 from kis_pipeline.streaming.spool import Spool
-from tests.streaming.conftest import settings_for
-from tests.streaming.helpers import collector_for, frame, run_collector, sent_against_stored, trade
-from tests.streaming.test_collector_sim import fake_collector, persist_all, symbols_of
+from tests.streaming.helpers import (
+    collector_for,
+    fake_collector,
+    frame,
+    persist_all,
+    run_collector,
+    sent_against_stored,
+    settings_for,
+    symbols_of,
+    trade,
+)
 
 
 def trades(*specs: tuple[str, int, int]) -> list[Trade]:

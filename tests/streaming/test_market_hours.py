@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.streaming.market_hours import KST, TradingCalendar
+from kis_pipeline.streaming.market_hours import TradingCalendar
 from kis_pipeline.streaming.runner import MarketClosed, StreamOptions, stop_time
 
 

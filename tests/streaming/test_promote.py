@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.ws.crypto import encrypt_payload
 from kis_pipeline.streaming.promote import promote_segment
 from kis_pipeline.streaming.spool import DECRYPTED, Spool
@@ -19,7 +19,6 @@ from tests.streaming.helpers import (
     trade,
 )
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 SESSION = {"session_id": "ses-1", "started_ns": 1, "subscriptions": 4}
 
 

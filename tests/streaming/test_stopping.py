@@ -19,7 +19,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
-from tests.conftest import sim_environ
+from tests.helpers.simulator import sim_environ
 
 CLI = [sys.executable, "-m", "kis_pipeline.cli"]
 

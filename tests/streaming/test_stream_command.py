@@ -13,8 +13,8 @@ from kis_pipeline.streaming.cli import run_stream
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
-from tests.conftest import sim_environ
-from tests.streaming.conftest import settings_for
+from tests.helpers.simulator import sim_environ
+from tests.streaming.helpers import settings_for
 
 
 @pytest.fixture

@@ -5,19 +5,18 @@ healthy records of the same frame are stored."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
 import polars as pl
 import pytest
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.ws.columns import COLUMNS
 from kis_pipeline.streaming.promote import PromoteResult, promote_segment
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse
 from tests.streaming.helpers import SegmentBuilder, frame, orderbook, trade
 
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 DAY = dt.date(2023, 6, 12)  # the session date of the helpers' trades
 RECEIVED_NS = int(dt.datetime(2023, 6, 12, 10, 0, tzinfo=KST).timestamp() * 1e9)
 OK = "stored"

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from kis_pipeline.warehouse import Warehouse, connect
-from tests.warehouse.test_store import SYMBOLS, prices
+from tests.helpers.daily_prices import SYMBOLS, prices
 
 ROUNDS = 6
 DAYS = [dt.date(2024, 1, 2) + dt.timedelta(days=n) for n in range(4)]

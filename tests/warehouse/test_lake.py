@@ -14,9 +14,9 @@ import pytest
 from kis_pipeline.warehouse import LakeConfig, LakeError, Warehouse, WarehouseError, connect
 from kis_pipeline.warehouse.extensions import PACKAGES, load, packaged_file
 from kis_pipeline.warehouse.lake import connect as open_lake
-from tests.test_storage_errors import Mount, fill, tmpfs  # noqa: F401 (fixture)
+from tests.helpers.disks import Mount, fill
 from tests.warehouse.lake_checks import assert_lake_whole
-from tests.warehouse.test_store import DAY, SYMBOLS, prices
+from tests.helpers.daily_prices import DAY, SYMBOLS, prices
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port here
 
@@ -100,7 +100,7 @@ def test_data_files_gone_from_the_data_path_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_disk_that_fills_mid_write_is_one_line_and_the_lake_stays_whole(
-    tmpfs: Mount,  # noqa: F811
+    tmpfs: Mount,
 ) -> None:
     disk = tmpfs("disk", "8m")
     wh = Warehouse(disk / "wh")

@@ -15,7 +15,7 @@ from kis_pipeline.warehouse import LakeConfig, Scope, Warehouse, WarehouseError,
 from kis_pipeline.warehouse.lake import S3
 from kis_pipeline.warehouse.maintenance import maintain
 from tests.services import S3Bucket
-from tests.warehouse.test_store import DAY, SYMBOLS, prices
+from tests.helpers.daily_prices import DAY, SYMBOLS, prices
 
 pytestmark = pytest.mark.services
 

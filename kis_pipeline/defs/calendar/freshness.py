@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from kis_pipeline.defs.calendar.sessions import known_sessions, now_kst
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.common.clock import KST_NAME, now_kst
+from kis_pipeline.defs.calendar.sessions import known_sessions
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.shared import check_metadata
 from kis_pipeline.warehouse import Warehouse
@@ -27,7 +27,7 @@ FRESHNESS_CRON = "0 21 * * 1-5"
 # Dagster's view of the same deadline, for the assets of the evening runs: materialized
 # between the 18:30 run and 21:00 on weekdays.
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron=FRESHNESS_CRON, lower_bound_delta=dt.timedelta(hours=3), timezone=KST
+    deadline_cron=FRESHNESS_CRON, lower_bound_delta=dt.timedelta(hours=3), timezone=KST_NAME
 )
 
 
@@ -91,7 +91,7 @@ def domain_definitions(
         name=f"{domain}_freshness_schedule",
         job=freshness_job,
         cron_schedule=freshness_cron,
-        execution_timezone=KST,
+        execution_timezone=KST_NAME,
         description=f"{freshness_when}: is the {domain} domain current?",
     )
     return dg.Definitions(

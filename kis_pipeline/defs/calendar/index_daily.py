@@ -19,16 +19,10 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.evidence import kospi_rejects
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
-from kis_pipeline.defs.calendar.sessions import (
-    KOSPI,
-    LOOKAHEAD,
-    SETTLES,
-    plan_days,
-    resolve_days,
-    today_kst,
-)
+from kis_pipeline.defs.calendar.sessions import KOSPI, LOOKAHEAD, SETTLES, plan_days, resolve_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.quality import (

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.common.clock import KST_NAME
 
 calendar_years = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *",
     start="2015",
     fmt="%Y",
-    timezone=KST,
+    timezone=KST_NAME,
     end_offset=2,
 )

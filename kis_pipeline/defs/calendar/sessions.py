@@ -9,19 +9,17 @@ bar). Nothing here guesses from a holiday list.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.common.clock import now_kst, today_kst
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.index import fetch_index_daily
 from kis_pipeline.warehouse import Warehouse
 
-KST = ZoneInfo("Asia/Seoul")
 # Daily bars settle at the 15:30 close; per-stock investor flows appear from about 15:40 KST
 # (SPEC §18.12). A partition of today is only fetched after this.
 DATA_READY = dt.time(15, 40)
@@ -30,30 +28,9 @@ SETTLES_AT = "kis/settles_at"
 (its value, shown in the UI); `kis-pipeline backfill` reads it to refuse such a day before
 making any call."""
 SETTLES = {SETTLES_AT: f"{DATA_READY:%H:%M}"}
-NOW = "KIS_NOW"
-"""Environment variable that sets the pipeline's clock (an ISO date-time, KST unless it names
-a zone), for tests and simulations of a given hour; unset, the wall clock is used."""
 KOSPI = "0001"
 # How far past a day the index chart is read to learn whether KIS has newer sessions.
 LOOKAHEAD = dt.timedelta(days=14)
-
-
-def now_kst() -> dt.datetime:
-    """The pipeline's "now" in Asia/Seoul: the wall clock, or `KIS_NOW` when it is set."""
-    raw = os.environ.get(NOW, "").strip()
-    if not raw:
-        return dt.datetime.now(KST)
-    try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(
-            f"{NOW}={raw!r} is not a date-time like 2026-12-04T14:00; unset it to use the clock"
-        ) from None
-    return moment.replace(tzinfo=KST) if moment.tzinfo is None else moment.astimezone(KST)
-
-
-def today_kst() -> dt.date:
-    return now_kst().date()
 
 
 def known_sessions(warehouse: Warehouse, start: dt.date, end: dt.date) -> dict[dt.date, bool]:

@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.build import (
     CHK_HOLIDAY_SPAN,
     build_year,
@@ -26,7 +27,7 @@ from kis_pipeline.defs.calendar.evidence import (
 from kis_pipeline.defs.calendar.holiday_memory import HolidayAnswer, HolidayMemory
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.partitions import calendar_years
-from kis_pipeline.defs.calendar.sessions import days_between, today_kst
+from kis_pipeline.defs.calendar.sessions import days_between
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata

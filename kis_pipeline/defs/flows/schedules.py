@@ -16,9 +16,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.calendar.sessions import known_sessions
 from kis_pipeline.defs.flows.assets import investor_flows, market_investor_flows
-from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.schedules import scheduled_day
 from kis_pipeline.warehouse import Warehouse
@@ -59,7 +59,7 @@ def range_request(job: str, start: dt.date, end: dt.date) -> dg.RunRequest:
 @dg.schedule(
     job=flows_job,
     cron_schedule="40 18 * * 1-5",
-    execution_timezone=KST,
+    execution_timezone=KST_NAME,
     description="After the close on weekdays: flows of the day, and the day before again.",
 )
 def flows_schedule(

@@ -14,9 +14,8 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import now_kst
+from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
-from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.kis import schemas
@@ -31,7 +30,7 @@ PAID_AFTER_RECORD = "dividends_paid_after_record"
 FRESH_DAYS = 8
 
 record_years = dg.TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", timezone=KST, end_offset=1
+    cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", timezone=KST_NAME, end_offset=1
 )
 
 

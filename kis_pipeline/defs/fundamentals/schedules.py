@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.fundamentals.dividends import dividends, refreshed_years
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
-from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.schedules import scheduled_day, years_schedule
 
 fundamentals_job = dg.define_asset_job(
@@ -31,7 +31,7 @@ dividends_job = dg.define_asset_job(
 @dg.schedule(
     job=fundamentals_job,
     cron_schedule="0 9 * * 6",
-    execution_timezone=KST,
+    execution_timezone=KST_NAME,
     description="Saturday mornings: refresh the financial statements and ratios.",
 )
 def fundamentals_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import today_kst
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.resources import KisResource, WarehouseResource

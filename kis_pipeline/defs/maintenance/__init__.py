@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.maintenance.retention import run_retention_job, run_retention_schedule
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.defs.shared import snapshot_metadata
@@ -59,7 +60,7 @@ warehouse_maintenance_schedule = dg.ScheduleDefinition(
     name="warehouse_maintenance_schedule",
     job=warehouse_maintenance_job,
     cron_schedule="0 5 * * *",
-    execution_timezone="Asia/Seoul",
+    execution_timezone=KST_NAME,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every morning before the market opens, outside the KIS maintenance window.",
 )

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.shared import env_number
 
 RETENTION_ENV = "KIS_RUN_RETENTION_DAYS"
@@ -97,7 +98,7 @@ run_retention_schedule = dg.ScheduleDefinition(
     name="run_retention_schedule",
     job=run_retention_job,
     cron_schedule="30 5 * * *",
-    execution_timezone="Asia/Seoul",
+    execution_timezone=KST_NAME,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every morning before the market opens: delete old tick persistence runs.",
 )

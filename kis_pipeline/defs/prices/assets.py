@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import SETTLES, now_kst, refuse_unsettled
+from kis_pipeline.common.clock import now_kst
+from kis_pipeline.defs.calendar.sessions import SETTLES, refuse_unsettled
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures

@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import now_kst
+from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import read_cached, write_cached

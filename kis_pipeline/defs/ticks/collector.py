@@ -20,9 +20,10 @@ import time
 
 import dagster as dg
 
+from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.streaming import heartbeat
-from kis_pipeline.streaming.market_hours import KST, TradingCalendar, warehouse_lookup
+from kis_pipeline.streaming.market_hours import TradingCalendar, warehouse_lookup
 from kis_pipeline.streaming.runner import StreamOptions, stream
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS

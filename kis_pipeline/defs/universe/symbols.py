@@ -23,9 +23,10 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.calendar.sessions import newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
-from kis_pipeline.defs.partitions import KST, trading_days
+from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.quality import (
     check_spec,
     completeness_severity,
@@ -95,7 +96,7 @@ def symbols_checks(
     pool=POOL,
     kinds={"parquet"},
     freshness_policy=dg.FreshnessPolicy.cron(
-        deadline_cron="0 10 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST
+        deadline_cron="0 10 * * 1-5", lower_bound_delta=dt.timedelta(hours=3), timezone=KST_NAME
     ),
     description=(
         "One row per (date, symbol): the listed ordinary stocks of KOSPI, KOSDAQ and KONEX as "

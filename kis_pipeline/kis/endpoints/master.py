@@ -3,7 +3,7 @@
 This module owns the client side of `kospi_code.mst.zip`, `kosdaq_code.mst.zip`,
 `konex_code.mst.zip` and `idxcode.mst.zip`. The files live on KIS's download host, outside the
 API gateway (no token, no rate limit), at `client.settings.master_url`. Field layouts come
-from `kis.master_layout`, which the simulator's writer shares.
+from `kis.master_layout`; the simulator writes the files from its own description.
 
 Parsing rules:
 - the file is CP949, one record per line; a line is head + fixed-width tail and the tail is cut

@@ -22,7 +22,7 @@ be told from appended columns; it is read as appended columns.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from typing import Any
@@ -470,7 +470,3 @@ def parse_segment(
         key, iv = (keys or {}).get(tr_id, ("", ""))
         tables[tr_id] = parse_frames(tr_id, texts, key=key, iv=iv, positions=positions)
     return SegmentParse(tables=tables, control=control, errors=errors)
-
-
-def known_tr_ids() -> Iterable[str]:
-    return COLUMNS.keys()

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from kis_pipeline.common.clock import KST, KST_NAME
 from kis_pipeline.kis.state import file_lock, read_or_none, write_private
 from kis_pipeline.streaming.replay import Replay
 from kis_pipeline.streaming.spool import Spool
@@ -39,7 +39,6 @@ from kis_pipeline.warehouse import TABLES, Batch, Warehouse
 TABLE = "stream_sessions"
 GAPS_TABLE = "stream_gaps"
 GAP_EVENTS = ("gap", "gap_refilled")
-KST = zoneinfo.ZoneInfo("Asia/Seoul")
 
 
 def kst_date(ns: int) -> dt.date:
@@ -202,7 +201,7 @@ def rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:
         },
     )
     frame = frame.with_columns(
-        pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone("Asia/Seoul")
+        pl.col(c).dt.replace_time_zone("UTC").dt.convert_time_zone(KST_NAME)
         for c in ("started_at", "ended_at")
     )
     return frame.select(list(schema))
