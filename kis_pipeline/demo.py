@@ -117,13 +117,16 @@ def _fundamentals(settings: KisSettings) -> bool:
     from kis_pipeline.definitions import defs
     from kis_pipeline.defs.resources import simulator_resources
 
-    job = defs.resolve_implicit_global_asset_job_def()
     resources = simulator_resources(settings) if settings.env == "sim" else None
     keys = [dg.AssetKey(t) for t in ("balance_sheet", "income_statement", "financial_ratios")]
+    # A job of their own: the implicit job with an asset selection refuses resources given
+    # as values (the demo's simulator), a job defined for the selection takes them.
+    job = dg.Definitions.merge(
+        defs, dg.Definitions(jobs=[dg.define_asset_job("demo_statements", selection=keys)])
+    ).resolve_job_def("demo_statements")
     with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
         result = job.execute_in_process(
             run_config=QUIET,
-            asset_selection=keys,
             instance=instance,
             raise_on_error=False,
             resources=resources,
