@@ -473,9 +473,10 @@ class Warehouse:
         spec = _spec(table)
         if table not in self.tables():
             return pl.DataFrame(schema=spec.schema)
-        # In a fixed order (as each partition's file was sorted before), whatever files the
-        # rows are in now.
-        order = ", ".join(_ident(c) for c in dict.fromkeys((spec.partition_column, *spec.sort)))
+        # In one fixed order whatever files the rows are in now: the table's sort, then its key,
+        # which breaks the ties the sort leaves (ticks of one symbol in one second).
+        columns = (spec.partition_column, *spec.sort, *spec.key)
+        order = ", ".join(_ident(c) for c in dict.fromkeys(columns))
         sql = f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order}'
         return typed(spec, self.query(sql, list(params)))
 
