@@ -127,7 +127,9 @@ def _parsed(spool: Spool, segment_id: str) -> Parsed:
 def _add(batch: Batch, result: PromoteResult, tables: dict[str, pl.DataFrame]) -> None:
     """Add a parsed segment's pieces to `batch`."""
     for name, frame in tables.items():
-        parts = frame.partition_by("date", as_dict=True, maintain_order=True)
+        days = frame.get_column("date")  # one date (nearly always) needs no partition_by copy
+        split = days.n_unique() > 1
+        parts = frame.partition_by("date", as_dict=True) if split else {(days[0],): frame}
         pieces = {str(day): piece for (day,), piece in parts.items()}  # str(date): YYYY-MM-DD
         batch.add(name, pieces, part=result.segment_id)
         result.partitions += [f"{name}/{partition}" for partition in pieces]
@@ -382,9 +384,7 @@ def _screened(
     def flag(rows: pl.DataFrame, padded: bool) -> pl.DataFrame:  # `_bad`, `_missing`: joined
         checks = _flags(sources, table.required, padded)
         n = len(checks) - len(table.required)
-        return rows.with_columns(
-            _joined(checks[:n]).alias("_bad"), _joined(checks[n:]).alias("_missing")
-        )
+        return rows.with_columns(_bad=_joined(checks[:n]), _missing=_joined(checks[n:]))
 
     nulls = frame.null_count().row(0, named=True)
     flags = _flags([s for s in sources if nulls[s[0]]], [c for c in table.required if nulls[c]])
