@@ -35,6 +35,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ from kis_pipeline.warehouse import Batch, Warehouse
 log = logging.getLogger(__name__)
 
 _BLANKS = ("", "(null)")
+_THREADS = 2  # parse work runs in polars, which releases the GIL
 WEBSOCKET = "websocket"  # trade_ticks.source of the rows from frames (refills.py: 'rest')
 
 
@@ -90,13 +92,17 @@ class SegmentMissing(FileNotFoundError):
     pass
 
 
+Parsed = tuple[PromoteResult, SegmentRecords, dict[str, pl.DataFrame]]  # and its tables
+
+
 def promote_segment(
     warehouse: Warehouse, spool: Spool, segment_id: str, *, move: bool = True
 ) -> PromoteResult:
     """Persist one sealed (or, for a rerun, done) segment; see the module docstring."""
     started = time.perf_counter()
     batch = Batch()
-    result, records = _prepare(spool, segment_id, batch)
+    result, records, tables = _parsed(spool, segment_id)
+    _add(batch, result, tables)
     result.snapshot = max((r.snapshot or 0 for r in warehouse.commit(batch)), default=None)
     result.sessions, result.gaps = sessions.record_segment(
         warehouse, spool, segment_id, replay(records), _gap_events(records)
@@ -108,24 +114,25 @@ def promote_segment(
     return result
 
 
-def _prepare(spool: Spool, segment_id: str, batch: Batch) -> tuple[PromoteResult, SegmentRecords]:
-    """Read and parse one segment and add its pieces to `batch`."""
+def _parsed(spool: Spool, segment_id: str) -> Parsed:
+    """Read and parse one segment."""
     path = spool.find(segment_id)
     if path is None:
         raise SegmentMissing(f"segment {segment_id} is not in {spool.sealed_dir} nor in done/")
     records = read_segment(path)
     result = PromoteResult(segment_id)
-    frames = parse_records_to_tables(records, segment_id, result)
-    for name, frame in frames.items():
-        pieces = {
-            day.isoformat() if isinstance(day, dt.date) else str(day): piece
-            for (day,), piece in frame.partition_by(
-                "date", as_dict=True, maintain_order=True
-            ).items()
-        }
-        batch.add(name, pieces, part=segment_id)
+    return result, records, parse_records_to_tables(records, segment_id, result)
+
+
+def _add(batch: Batch, result: PromoteResult, tables: dict[str, pl.DataFrame]) -> None:
+    """Add a parsed segment's pieces to `batch`."""
+    for name, frame in tables.items():
+        days = frame.get_column("date")  # one date (nearly always) needs no partition_by copy
+        split = days.n_unique() > 1
+        parts = frame.partition_by("date", as_dict=True) if split else {(days[0],): frame}
+        pieces = {str(day): piece for (day,), piece in parts.items()}  # str(date): YYYY-MM-DD
+        batch.add(name, pieces, part=result.segment_id)
         result.partitions += [f"{name}/{partition}" for partition in pieces]
-    return result, records
 
 
 @dataclass
@@ -146,12 +153,18 @@ def promote_batch(warehouse: Warehouse, spool: Spool, segment_ids: Sequence[str]
     outcome = BatchResult()
     writes = Batch()
     prepared = []
-    for segment_id in segment_ids:
-        try:
-            prepared.append(_prepare(spool, segment_id, writes))
-        except Exception as exc:
-            log.exception("could not persist segment %s", segment_id)
-            outcome.failures[segment_id] = f"{type(exc).__name__}: {exc}"
+    # Two segments are read and parsed at once: nearly all of it runs in polars, which
+    # releases the GIL, so the second core works too.
+    with ThreadPoolExecutor(_THREADS) as pool:
+        futures = [pool.submit(_parsed, spool, segment_id) for segment_id in segment_ids]
+        for segment_id, future in zip(segment_ids, futures, strict=True):
+            try:
+                result, records, tables = future.result()
+                _add(writes, result, tables)
+                prepared.append((result, records))
+            except Exception as exc:
+                log.exception("could not persist segment %s", segment_id)
+                outcome.failures[segment_id] = f"{type(exc).__name__}: {exc}"
     if not prepared:
         return outcome
     try:
@@ -188,15 +201,23 @@ def parse_records_to_tables(
     result.frames = len(texts)
     if stamps:
         result.first_received_ns, result.last_received_ns = min(stamps), max(stamps)
-    parsed = parse_segment(texts)
+    with ThreadPoolExecutor(_THREADS) as pool:  # a segment's TRs are parsed side by side
+        parsed = parse_segment(texts, pool=pool)
+        session_date = _session_date(parsed.tables, records.header().get("session_date"))
+        seq_series = pl.Series("seq", seqs, dtype=pl.Int64)
+        ns_series = pl.Series("ns", stamps, dtype=pl.Int64)
+        typed = {
+            tr_id: pool.submit(
+                _typed, table, tr_id, bulk, segment_id, seq_series, ns_series, session_date
+            )
+            for tr_id, bulk in parsed.tables.items()
+            if (table := TABLE_BY_TR.get(tr_id)) is not None and not bulk.frame.is_empty()
+        }
     rejects = _Rejects(segment_id, texts, seqs, stamps)
     for pos, reason in parsed.errors:
         rejects.frame(pos, reason)
     for pos in parsed.control:
         rejects.frame(pos, "a JSON message the collector did not recognise")
-    session_date = _session_date(parsed.tables, records.header().get("session_date"))
-    seq_series = pl.Series("seq", seqs, dtype=pl.Int64)
-    ns_series = pl.Series("ns", stamps, dtype=pl.Int64)
     pieces: dict[str, list[pl.DataFrame]] = {}
     for tr_id, bulk in parsed.tables.items():
         for pos, reason in bulk.errors:
@@ -210,11 +231,11 @@ def parse_records_to_tables(
             for pos in bulk.frame[FRAME_INDEX].unique(maintain_order=True).to_list():
                 rejects.frame(pos, f"no warehouse table for {tr_id}")
             continue
-        typed, bad = _typed(table, tr_id, bulk, segment_id, seq_series, ns_series, session_date)
+        rows, bad = typed[tr_id].result()
         for pos, record, reason in bad:
             rejects.record(pos, record, reason)
-        if typed.height:
-            pieces.setdefault(table.name, []).append(typed)
+        if rows.height:
+            pieces.setdefault(table.name, []).append(rows)
     refilled, refused = refill_rows(records, segment_id, session_date)
     for row in refused:
         rejects.other(row)
@@ -273,36 +294,28 @@ def _cast(expr: pl.Expr, kind: str) -> pl.Expr:
     return _clean(expr)
 
 
-def _flag(
-    frame: pl.DataFrame,
-    sources: list[tuple[str, str, str]],
-    required: Sequence[str],
-    *,
-    padded: bool = False,
-) -> pl.DataFrame:
-    """Add `_bad` (source fields whose value is not of their type) and `_missing` (required
-    columns that are null), both comma-joined or null. `padded`: blanks may be padded."""
+Check = tuple[pl.Expr, pl.Expr]  # (the record breaks a rule, the reason text)
+Source = tuple[str, str, str]  # (column, source field, kind)
+
+
+def _flags(sources: list[Source], required: Sequence[str], padded: bool = False) -> list[Check]:
+    """Checks for source fields whose value is not of their type (reason: the field) and then
+    for required columns that are null (reason: the column). `padded`: blanks may be padded."""
 
     def blank(source: str) -> pl.Expr:
-        value = pl.col(source).str.strip_chars() if padded else pl.col(source)
-        return value.is_in(_BLANKS)
+        return (pl.col(source).str.strip_chars() if padded else pl.col(source)).is_in(_BLANKS)
 
-    bad = [
-        pl.when(pl.col(column).is_null() & pl.col(source).is_not_null() & ~blank(source))
-        .then(pl.lit(source))
-        .alias(f"_bad_{column}")
+    return [
+        (pl.col(column).is_null() & pl.col(source).is_not_null() & ~blank(source), pl.lit(source))
         for column, source, kind in sources
         if kind != "str"
-    ]
-    missing = [
-        pl.when(pl.col(c).is_null()).then(pl.lit(c)).alias(f"_missing_{c}") for c in required
-    ]
-    return frame.with_columns(_joined(bad).alias("_bad"), _joined(missing).alias("_missing"))
+    ] + [(pl.col(c).is_null(), pl.lit(c)) for c in required]
 
 
-def _joined(parts: list[pl.Expr], separator: str = ",") -> pl.Expr:
-    if not parts:
+def _joined(checks: list[Check], separator: str = ",") -> pl.Expr:
+    if not checks:
         return pl.lit(None, pl.String)
+    parts = [pl.when(broken).then(reason) for broken, reason in checks]
     text = pl.concat_str(parts, separator=separator, ignore_nulls=True)
     return pl.when(text == "").then(None).otherwise(text)
 
@@ -319,41 +332,32 @@ def _typed(
     """Cast one TR's string records to `table`; returns (rows, rejected records)."""
     available = set(COLUMNS[tr_id])
     schema = table.spec.schema
-    raw = bulk.frame
-    index = raw.get_column(FRAME_INDEX)
-    received = from_us(stamps.gather(index) // 1000)
-    frame = raw.with_columns(
-        seqs.gather(index).alias("_seq"),
-        received.alias("_received_at"),
-        pl.int_range(pl.len(), dtype=pl.Int32).over(FRAME_INDEX).alias("_record"),
+    index = bulk.frame.get_column(FRAME_INDEX)
+    found = {
+        column: next(((column, s, k) for s, k in candidates if s in available), None)
+        for column, candidates in table.fields.items()
+    }
+    sources = [source for source in found.values() if source is not None]
+    missing_columns = [pl.lit(None, schema[c]).alias(c) for c, s in found.items() if s is None]
+    own_day = pl.lit(None, pl.Date) if table.date_field is None else _day(pl.col(table.date_field))
+    read = {source for _, source, _ in sources} | {table.date_field, table.time_field} - {None}
+    frame = bulk.frame.select(
+        FRAME_INDEX,
+        *sorted(read),  # the fields the table does not read are left behind here
+        seqs.gather(index).alias("seq"),
+        from_us(stamps.gather(index) // 1000).alias("received_at"),
+        pl.int_range(pl.len(), dtype=pl.Int32).over(FRAME_INDEX).alias("record"),
+        own_day.alias("_own_day"),
     )
-    sources: list[tuple[str, str, str]] = []
-    missing_columns = []
-    for column, candidates in table.fields.items():
-        found = next(((s, k) for s, k in candidates if s in available), None)
-        if found is None:
-            missing_columns.append(pl.lit(None, schema[column]).alias(column))
-        else:
-            sources.append((column, *found))
-    day_lit = pl.lit(session_date, pl.Date)
-    received_day = pl.col("_received_at").dt.date()
-    if table.date_field is not None:
-        frame = frame.with_columns(_day(pl.col(table.date_field)).alias("_own_day"))
-        day = pl.coalesce("_own_day", day_lit, received_day)
-    else:
-        day = pl.coalesce(day_lit, received_day)
+    day = pl.coalesce("_own_day", pl.lit(session_date, pl.Date), pl.col("received_at").dt.date())
     frame = frame.with_columns(day.alias("date"))
+    ts = pl.col("received_at")
     if table.time_field is not None:
         # A time that does not parse stays null and rejects the record (`_problems`): putting
         # received_at in its place would make an invented time look like the exchange's.
-        stamp = pl.concat_str(
-            pl.col("date").dt.strftime("%Y%m%d"), _clean(pl.col(table.time_field))
-        )
-        ts = stamp.str.strptime(
-            pl.Datetime("us"), "%Y%m%d%H%M%S", strict=False
-        ).dt.replace_time_zone(KST, ambiguous="earliest", non_existent="null")
-    else:
-        ts = pl.col("_received_at")
+        day_time = [pl.col("date").dt.strftime("%Y%m%d"), _clean(pl.col(table.time_field))]
+        ts = pl.concat_str(day_time).str.strptime(pl.Datetime("us"), "%Y%m%d%H%M%S", strict=False)
+        ts = ts.dt.replace_time_zone(KST, ambiguous="earliest", non_existent="null")
     # Numbers are cast as they come (KIS sends them unpadded); only the records where that
     # fails are tried again with padding stripped, so the common case pays for one cast.
     frame = frame.with_columns(
@@ -361,98 +365,99 @@ def _typed(
         *missing_columns,
         *(_cast(pl.col(source), kind).alias(column) for column, source, kind in sources),
     )
-    frame = _flag(frame, sources, table.required)
+    good, rejected = _screened(frame, table, tr_id, sources, session_date)
+    made = {"source": pl.lit(WEBSOCKET), "tr_id": pl.lit(tr_id), "segment_id": pl.lit(segment_id)}
+    return good.select(made.get(c, pl.col(c)).cast(t).alias(c) for c, t in schema.items()), rejected
+
+
+def _screened(
+    frame: pl.DataFrame,
+    table: TickTable,
+    tr_id: str,
+    sources: list[Source],
+    session_date: dt.date | None,
+) -> tuple[pl.DataFrame, list[tuple[int, int, str]]]:
+    """(records that keep every rule, rejected ones). Only suspects (nearly none: records that
+    break a check before padding is stripped) are given reasons; a column without nulls holds no
+    bad or missing value. Good ones come first, then those good after the padded retry."""
+
+    def flag(rows: pl.DataFrame, padded: bool) -> pl.DataFrame:  # `_bad`, `_missing`: joined
+        checks = _flags(sources, table.required, padded)
+        n = len(checks) - len(table.required)
+        return rows.with_columns(_bad=_joined(checks[:n]), _missing=_joined(checks[n:]))
+
+    nulls = frame.null_count().row(0, named=True)
+    flags = _flags([s for s in sources if nulls[s[0]]], [c for c in table.required if nulls[c]])
+    checks = [broken for broken, _ in flags + _checks(table, session_date)]
+    suspect = pl.any_horizontal(checks).fill_null(False) if checks else pl.lit(False)
+    frame = frame.with_columns(suspect.alias("_suspect"))
+    failed = flag(frame.filter("_suspect"), False)
+    if not failed.height:
+        return frame, []
     broken = pl.col("_bad").is_not_null() | pl.col("_missing").is_not_null()
-    failed = frame.filter(broken)
-    if failed.height:
-        retried = failed.with_columns(
-            _cast(_clean(pl.col(source)), kind).alias(column)
-            for column, source, kind in sources
-            if kind != "str"
-        )
-        retried = _flag(retried, sources, table.required, padded=True)
-        frame = pl.concat([frame.filter(~broken), retried])
-    frame = frame.with_columns(_problems(table, session_date).alias("_reason"))
+    retried = failed.filter(broken).with_columns(
+        _cast(_clean(pl.col(source)), kind).alias(column)
+        for column, source, kind in sources
+        if kind != "str"
+    )
+    failed = pl.concat([failed.filter(~broken), flag(retried, True)])
+    failed = failed.with_columns(_problems(table, session_date).alias("_reason"))
     broken = pl.col("_reason").is_not_null()
     rejected = [
         (pos, record, f"{tr_id} record {record}: {reason}")
-        for pos, record, reason in frame.filter(broken)
-        .select(FRAME_INDEX, "_record", "_reason")
+        for pos, record, reason in failed.filter(broken)
+        .select(FRAME_INDEX, "record", "_reason")
         .iter_rows()
     ]
-    good = frame.filter(~broken).with_columns(
-        *([pl.lit(WEBSOCKET).alias("source")] if "source" in schema else []),
-        pl.lit(tr_id).alias("tr_id"),
-        pl.lit(segment_id).alias("segment_id"),
-        pl.col("_seq").alias("seq"),
-        pl.col("_record").alias("record"),
-        pl.col("_received_at").alias("received_at"),
-    )
-    return good.select(pl.col(c).cast(schema[c]) for c in schema), rejected
+    passed = failed.filter(~broken).select(frame.columns)
+    return pl.concat([frame.filter(~pl.col("_suspect")), passed]), rejected
 
 
 def _quoted(column: str) -> pl.Expr:
     return pl.concat_str(pl.lit("'"), pl.col(column).fill_null(""), pl.lit("'"))
 
 
-def _problems(table: TickTable, session_date: dt.date | None) -> pl.Expr:
-    """Why a typed record cannot be a row, "; "-joined, or null when it can."""
-    checks = [
-        pl.when(pl.col("_bad").is_not_null()).then(
-            pl.format("not a value of its type: {}", pl.col("_bad"))
-        ),
-        pl.when(pl.col("_missing").is_not_null()).then(
-            pl.format("missing: {}", pl.col("_missing"))
-        ),
-    ]
+def _checks(table: TickTable, session_date: dt.date | None) -> list[Check]:
+    """The rules on a typed record's date, time and values."""
+    checks: list[Check] = []
     dated = pl.lit(True)
     if table.date_field is not None:
-        own = pl.col("_own_day")
+        own, field_ = pl.col("_own_day"), _quoted(table.date_field)
         dated = own.is_not_null()
-        checks.append(
-            pl.when(~dated).then(
-                pl.format("business date {} is not YYYYMMDD", _quoted(table.date_field))
-            )
-        )
+        checks.append((~dated, pl.format("business date {} is not YYYYMMDD", field_)))
         if session_date is not None:
             # Filed under its own date it would land in another day's partition.
-            checks.append(
-                pl.when(own != session_date).then(
-                    pl.format(
-                        "business date {} is not the session date {}",
-                        _quoted(table.date_field),
-                        pl.lit(session_date.isoformat()),
-                    )
-                )
-            )
+            session = pl.lit(session_date.isoformat())
+            reason = pl.format("business date {} is not the session date {}", field_, session)
+            checks.append((own != session_date, reason))
     if table.time_field is not None:
-        checks.append(
-            pl.when(dated & pl.col("ts").is_null()).then(
-                pl.format("time {} is not HHMMSS", _quoted(table.time_field))
-            )
-        )
-    checks += [
-        pl.when(pl.col(c) <= 0).then(pl.format(f"{c} {{}} is not positive", pl.col(c)))
-        for c in table.positive
+        reason = pl.format("time {} is not HHMMSS", _quoted(table.time_field))
+        checks.append((dated & pl.col("ts").is_null(), reason))
+    limits = [(c, pl.col(c) <= 0, "is not positive") for c in table.positive]
+    limits += [(c, pl.col(c) < 0, "is negative") for c in table.non_negative]
+    return checks + [
+        (broken, pl.format(f"{c} {{}} {text}", pl.col(c))) for c, broken, text in limits
     ]
-    checks += [
-        pl.when(pl.col(c) < 0).then(pl.format(f"{c} {{}} is negative", pl.col(c)))
-        for c in table.non_negative
-    ]
-    return _joined(checks, "; ")
 
 
+def _problems(table: TickTable, session_date: dt.date | None) -> pl.Expr:
+    """Why a typed record cannot be a row, "; "-joined, or null when it can."""
+    flagged = [
+        (pl.col("_bad").is_not_null(), pl.format("not a value of its type: {}", pl.col("_bad"))),
+        (pl.col("_missing").is_not_null(), pl.format("missing: {}", pl.col("_missing"))),
+    ]
+    return _joined(flagged + _checks(table, session_date), "; ")
+
+
+@dataclass
 class _Rejects:
     """Collects rejected frames and records of one segment into `stream_rejects` rows."""
 
-    def __init__(
-        self, segment_id: str, texts: Sequence[str], seqs: Sequence[int], stamps: Sequence[int]
-    ) -> None:
-        self.segment_id = segment_id
-        self.texts = texts
-        self.seqs = seqs
-        self.stamps = stamps
-        self.rows: list[Refused] = []
+    segment_id: str
+    texts: Sequence[str]
+    seqs: Sequence[int]
+    stamps: Sequence[int]
+    rows: list[Refused] = field(default_factory=list)
 
     def frame(self, pos: int, reason: str) -> None:
         self.record(pos, None, reason)

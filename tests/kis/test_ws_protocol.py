@@ -280,3 +280,31 @@ def test_parse_segment_groups_by_tr() -> None:
     assert segment.tables["H0STCNT0"].frame[protocol.FRAME_INDEX].to_list() == [1, 4, 4]
     assert segment.tables["H0STMKO0"].frame[protocol.FRAME_INDEX].to_list() == [2]
     assert segment.error_count == 2
+
+
+def test_bulk_parse_reads_every_field_as_the_one_frame_decoder_does() -> None:
+    """Multi-record frames with empty fields (first, inner, last), older and longer layouts
+    and a partial record, all in one call: every field lands in its record and column."""
+
+    def blanked(record: str, *positions: int) -> str:
+        fields = record.split("^")
+        for i in positions:
+            fields[i] = ""
+        return "^".join(fields)
+
+    one, two, three = trade(71900, 5, 105), trade(72000, 7, 112), trade(71800, 3, 115)
+    old = TRADE.rsplit("^", 1)[0]
+    frames = [
+        frame("H0STCNT0", blanked(one, 0, 7), blanked(two, 45), blanked(three, 0, 1, 45)),
+        frame("H0STCNT0", old, blanked(old, 0, 44)),  # the older 45-field layout
+        frame("H0STCNT0", one + "^X", blanked(two, 45) + "^"),  # a column KIS appended
+        f"0|H0STCNT0|001|{blanked(one, 0)}^{two}^" + "^".join(three.split("^")[:7]),
+        frame("H0STCNT0", blanked(three, 0)),
+    ]
+    result = protocol.parse_frames("H0STCNT0", frames)
+    expected = [
+        (i, *row) for i, text in enumerate(frames) for row in protocol.decode_frame(text).rows
+    ]
+    assert result.frame.rows() == expected
+    assert [(pos, record) for pos, record, _ in result.partials] == [(3, 2)]
+    assert result.errors == [] and result.extra_fields == 1
