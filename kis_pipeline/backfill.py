@@ -534,8 +534,6 @@ def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
 def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Sequence[str]) -> int:
     """Rows the warehouse holds for `table` in the run's partitions, of the run's symbols when
     it was restricted to some (0 if not a table)."""
-    import polars as pl
-
     from kis_pipeline.warehouse import TABLES, Warehouse
 
     spec = TABLES.get(table)
@@ -544,10 +542,10 @@ def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Seque
     wh = Warehouse.from_settings(settings)
     if spec.partition_by == "year":
         keys = sorted({k[:4] for k in keys})
-    frame = wh.read(table, list(keys)) if keys else wh.read(table)
-    if symbols and "symbol" in frame.columns:
-        frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
-    return frame.height
+    where, params = "true", []
+    if symbols and "symbol" in spec.schema:
+        where, params = "symbol IN (SELECT unnest(?::VARCHAR[]))", [list(symbols)]
+    return wh.count(table, keys or None, where, params)
 
 
 def print_summary(summary: Summary, out: TextIO) -> None:

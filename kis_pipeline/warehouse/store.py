@@ -177,6 +177,13 @@ class Batch:
         )
 
 
+# Warehouses kept per process by `Warehouse.shared`: a few, for the tests and tools that open
+# many warehouses in one process; one is what a deployment uses.
+_SHARED: dict[tuple[Path, LakeConfig], Warehouse] = {}
+_SHARED_BOUND = 4
+_SHARED_GUARD = threading.Lock()
+
+
 class Warehouse:
     """The DuckLake warehouse: `root` is the local folder (the default catalog and data path,
     the tick spool and the API caches); `lake` where the catalog and data files are."""
@@ -189,13 +196,43 @@ class Warehouse:
         self._ready: dict[str, str] = {}  # table -> the layout comment it was checked with
         self._guard = threading.Lock()
         self._local = threading.local()
+        self._catalog_at_connect: tuple[int, int] | None = None
 
     @classmethod
     def from_settings(cls, settings: KisSettings) -> Warehouse:
+        """The process's warehouse for `settings` (see `shared`)."""
         lake = LakeConfig.from_settings(
             settings.warehouse, settings.catalog, settings.data_url, os.environ
         )
-        return cls(settings.warehouse, lake=lake)
+        return cls.shared(settings.warehouse, lake)
+
+    @classmethod
+    def shared(cls, root: Path | str, lake: LakeConfig) -> Warehouse:
+        """One Warehouse per (root, lake) in this process, so that every asset, check and run
+        of a process uses one attached lake: attaching (loading the extensions, reading the
+        catalog) costs more CPU than most partitions' writes, and a backfill's steps asked for
+        it hundreds of times. A SQLite catalog replaced since the connection was opened (a
+        warehouse folder deleted and made anew) gets a fresh Warehouse."""
+        key = (Path(root).absolute(), lake)
+        with _SHARED_GUARD:
+            warehouse = _SHARED.pop(key, None)
+            if warehouse is None or warehouse._catalog_replaced():
+                warehouse = cls(root, lake=lake)
+            _SHARED[key] = warehouse  # the newest last; the oldest beyond the bound dropped
+            while len(_SHARED) > _SHARED_BOUND:
+                _SHARED.pop(next(iter(_SHARED)))
+            return warehouse
+
+    def _catalog_identity(self) -> tuple[int, int] | None:
+        path = self.lake.catalog_file
+        try:
+            info = path.stat() if path is not None else None
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino) if info is not None else None
+
+    def _catalog_replaced(self) -> bool:
+        return self._con is not None and self._catalog_identity() != self._catalog_at_connect
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r}, {self.lake.describe()})"
@@ -233,6 +270,7 @@ class Warehouse:
                 except LakeError as exc:
                     raise WarehouseError(str(exc)) from exc
                 self._pid, self._ready = os.getpid(), {}
+                self._catalog_at_connect = self._catalog_identity()
             con = self._con
         # One cursor per thread, kept: opening one and choosing the lake costs a catalog read.
         local = self._local
@@ -342,8 +380,7 @@ class Warehouse:
             # DuckLake sets a table's options only once the table is committed: create, then
             # set the options, then record the layout in the comment that says it is done.
             self._transact(lambda cur: _create_or_alter(cur, spec), what=spec.name)
-            for statement in _options(spec):
-                self._transact(lambda cur, s=statement: cur.execute(s), what=spec.name)
+            self._transact(lambda cur: _run_all(cur, _options(spec)), what=spec.name)
         self._ready[spec.name] = key
 
     # -- writing ------------------------------------------------------------------------------
@@ -466,6 +503,27 @@ class Warehouse:
                 return pl.DataFrame(schema=spec.schema)
             where, params = _partitions_sql(spec, keys)
         return self.select(table, where, params)
+
+    def count(
+        self,
+        table: str,
+        partitions: Iterable[str] | None = None,
+        where: str = "true",
+        params: Sequence[Any] = (),
+    ) -> int:
+        """How many rows of `table` (optionally of some partitions only) satisfy `where`."""
+        spec = _spec(table)
+        if table not in self.tables():
+            return 0
+        conditions, values = [where], list(params)
+        if partitions is not None:
+            keys = sorted(set(partitions))
+            if not keys:
+                return 0
+            condition, keyed = _partitions_sql(spec, keys)
+            conditions, values = [condition, *conditions], [*keyed, *values]
+        sql = f'SELECT count(*) FROM "{table}" WHERE ' + " AND ".join(f"({c})" for c in conditions)
+        return int(self.query(sql, values).item())
 
     def select(self, table: str, where: str = "true", params: Sequence[Any] = ()) -> pl.DataFrame:
         """The rows of `table` where the SQL condition `where` holds, typed by its schema (the
@@ -686,6 +744,11 @@ def _create_or_alter(cur: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     for view, base in LATEST_VIEWS.items():
         if base == spec.name:
             cur.execute(latest_sql(view, base))
+
+
+def _run_all(cur: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:
+    for statement in statements:
+        cur.execute(statement)
 
 
 def _options(spec: TableSpec) -> list[str]:

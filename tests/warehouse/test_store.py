@@ -349,3 +349,41 @@ def test_files_a_killed_writer_never_committed_are_deleted_by_maintenance(
     assert maintain(wh).orphans_deleted == 1
     assert not orphan.exists() and fresh.exists()
     assert sorted(wh.read("daily_prices")["symbol"]) == sorted(SYMBOLS)
+
+
+def test_one_process_shares_one_warehouse_and_a_replaced_folder_gets_a_fresh_one(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from kis_pipeline.warehouse.lake import LakeConfig
+
+    root = tmp_path / "wh"
+    first = Warehouse.shared(root, LakeConfig.local(root))
+    first.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
+    again = Warehouse.shared(root, LakeConfig.local(root))
+    assert again is first  # one attached lake for every asset and run of the process
+    assert Warehouse.shared(tmp_path / "other", LakeConfig.local(tmp_path / "other")) is not first
+    # Deleted and made anew (a user starting over): the old connection would read the
+    # deleted catalog.
+    shutil.rmtree(root)
+    Warehouse(root).write_partition("daily_prices", DAY.isoformat(), prices(DAY, ["005930"]))
+    fresh = Warehouse.shared(root, LakeConfig.local(root))
+    assert fresh is not first
+    assert fresh.read("daily_prices")["symbol"].to_list() == ["005930"]
+
+
+def test_count_counts_the_rows_of_some_partitions_that_satisfy_a_condition(
+    tmp_path: Path,
+) -> None:
+    wh = Warehouse(tmp_path)
+    assert wh.count("daily_prices") == 0  # no table yet
+    wh.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS))
+    later = DAY + dt.timedelta(days=1)
+    wh.write_partition("daily_prices", later.isoformat(), prices(later, SYMBOLS[:2]))
+    assert wh.count("daily_prices") == 5
+    assert wh.count("daily_prices", [later.isoformat()]) == 2
+    assert wh.count("daily_prices", []) == 0
+    picked = "symbol IN (SELECT unnest(?::VARCHAR[]))"
+    assert wh.count("daily_prices", None, picked, [["035420"]]) == 1
+    assert wh.count("daily_prices", ["2024-01-02"], picked, [["005930", "035420"]]) == 2
