@@ -26,7 +26,7 @@ from kis_pipeline import dagster_runner as runner
 from kis_pipeline import progress as progress_files
 from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
-from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, PROGRESS_TAG, SYMBOLS_TAG
+from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, OWN_TICKERS, PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.stopping import StopOnSignal, Stopped
 
@@ -485,7 +485,9 @@ def _execute(
         run_id=result.run_id,
         started=t0,
     )
-    for name in run.names:
+    graph = defs.resolve_asset_graph()
+    for key in run.assets:
+        name = key.to_user_string()
         state = outcome.assets.setdefault(name, {"asset": name})
         if "calls" not in state:
             # Assets that publish no progress still report their calls in metadata.
@@ -494,7 +496,10 @@ def _execute(
             state["calls_planned"] = _meta_int(meta, "calls_planned", state["calls"])
             state["retries"] = _meta_int(meta, "retries", 0)
         # A failed run records no partition: the rows it may have replaced are not its own.
-        state["rows"] = _rows(settings, name, run.keys, request.symbols) if result.success else 0
+        # `--symbols` restricts domestic symbols; an asset of its own tickers wrote them all.
+        own = OWN_TICKERS in graph.get(key).metadata
+        symbols = () if own else request.symbols
+        state["rows"] = _rows(settings, name, run.keys, symbols) if result.success else 0
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     outcome.checks_failed = sorted(
         e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.WARN

@@ -334,6 +334,17 @@ def test_a_backfill_for_some_symbols_replaces_only_their_rows(
         assert stored(wh, table).equals(frame), table
 
 
+def test_the_summary_counts_the_overseas_rows_a_symbols_backfill_wrote(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--symbols` restricts the domestic universe; overseas bars are of their own tickers, and
+    # the summary once said "0 rows" for the bars it had just written.
+    assert backfill(*WEEK, "--assets", "overseas_daily_prices", "--symbols", SYMBOLS[0]) == 0
+    rows = Warehouse(tmp_path / "wh").read("overseas_daily_prices").height
+    assert rows > 0
+    assert f"overseas_daily_prices: {rows} rows" in capsys.readouterr().out
+
+
 def test_a_failed_fetch_keeps_the_stored_rows_and_missing_repairs_the_rest(
     env: dict[str, str],
     fast_sim: SimulatorServer,

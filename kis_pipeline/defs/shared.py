@@ -27,6 +27,10 @@ SYMBOLS_TAG = "kis/symbols"
 PROGRESS_TAG = "kis/progress_dir"
 """Run tag naming the directory where assets publish progress (see `kis_pipeline.progress`)."""
 
+OWN_TICKERS = "kis/own_tickers"
+"""Asset metadata ("true"): the asset's `symbol` column holds tickers of its own list (overseas
+ones), which the domestic `kis/symbols` restriction does not apply to."""
+
 ALLOW_INCOMPLETE_TAG = "kis/allow_incomplete"
 """Run tag ("true"): missing rows and rejected records warn instead of failing the run
 (`defs.quality`), set by `backfill --allow-incomplete`."""

@@ -35,7 +35,7 @@ from kis_pipeline.defs.prices.daily import (
 )
 from kis_pipeline.defs.prices.reference import newest_nonempty
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir
+from kis_pipeline.defs.shared import OWN_TICKERS, POOL, partition_days, progress_dir
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
@@ -233,6 +233,7 @@ def overseas_checks(
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=POOL,
     kinds={"parquet"},
+    metadata={OWN_TICKERS: "true"},
     config_schema=CONFIG_SCHEMA,
     check_specs=[
         checks.spec(TABLE, "ohlc_consistent", "Every bar has low <= open, close <= high."),
