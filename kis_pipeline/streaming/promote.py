@@ -273,8 +273,11 @@ def _session_date(tables: dict[str, BulkResult], header_date: str | None) -> dt.
 
 
 def _day(expr: pl.Expr) -> pl.Expr:
-    """A YYYYMMDD text as a date; null when it is blank or not a real date."""
-    return _clean(expr).str.strptime(pl.Date, "%Y%m%d", strict=False)
+    """A YYYYMMDD text as a date; null when it is blank or not a real date (a sign in front
+    would otherwise read as a year before the common era)."""
+    text = _clean(expr)
+    eight_digits = text.str.contains(r"^\d{8}$")
+    return pl.when(eight_digits).then(text.str.strptime(pl.Date, "%Y%m%d", strict=False))
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:

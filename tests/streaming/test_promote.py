@@ -107,6 +107,24 @@ def test_unparseable_frames_and_records_are_kept_raw_and_counted(
     assert trades["price"].to_list() == [71900] * 4
 
 
+def test_a_business_date_that_is_not_eight_digits_rejects_its_record_not_the_segment(
+    spool: Spool, warehouse: Warehouse
+) -> None:
+    # polars reads "-20230612" as the year -2023, which no Python date can hold: the whole
+    # segment once failed on it.
+    seg = SegmentBuilder(spool, "seg-minus", session=SESSION)
+    seg.add(frame("H0STCNT0", trade(acml=1), trade(acml=2, day="-20230612"), trade(acml=3)))
+    seg.add(frame("H0STCNT0", trade(acml=4, day="+20230612")))
+    seg.write()
+    result = promote_segment(warehouse, spool, "seg-minus")
+    trades = warehouse.read("trade_ticks").sort("cum_volume")
+    assert trades["cum_volume"].to_list() == [1, 3]
+    assert (trades["date"] == dt.date(2023, 6, 12)).all()
+    assert result.rejects == 2
+    reasons = warehouse.read("stream_rejects").sort("seq")["reason"].to_list()
+    assert all("is not YYYYMMDD" in reason for reason in reasons), reasons
+
+
 def test_a_rerun_replaces_the_segment_rows_even_after_a_merge(
     spool: Spool, warehouse: Warehouse
 ) -> None:
