@@ -47,6 +47,28 @@ def day_schedule(
     return request
 
 
+def asset_job(asset: dg.AssetsDefinition, description: str) -> dg.UnresolvedAssetJobDefinition:
+    """`<asset>_job`: `asset` alone."""
+    return dg.define_asset_job(
+        f"{asset.key.to_python_identifier()}_job",
+        selection=dg.AssetSelection.assets(asset),
+        description=description,
+    )
+
+
+def asset_day_schedule(
+    asset: dg.AssetsDefinition, *, cron: str, job_description: str, description: str
+) -> tuple[dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
+    """`<asset>_job` and `<asset>_schedule`: the asset on `cron` (Asia/Seoul), each tick for
+    its own day's partition (run keys `<asset>-<day>`)."""
+    name = asset.key.to_python_identifier()
+    job = asset_job(asset, job_description)
+    schedule = day_schedule(
+        f"{name}_schedule", job, cron=cron, run_key_prefix=f"{name}-", description=description
+    )
+    return job, schedule
+
+
 def years_schedule(
     name: str,
     job: dg.UnresolvedAssetJobDefinition,

@@ -11,31 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dagster as dg
-
 from kis_pipeline.defs.calendar.build import CHK_HOLIDAY_SPAN
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
-from kis_pipeline.defs.schedules import day_schedule, years_schedule
+from kis_pipeline.defs.schedules import asset_day_schedule, asset_job, years_schedule
 
-index_daily_job = dg.define_asset_job(
-    "index_daily_job",
-    selection=dg.AssetSelection.assets(index_daily),
-    description="Daily index bars of one trading day.",
-)
-
-trading_calendar_job = dg.define_asset_job(
-    "trading_calendar_job",
-    selection=dg.AssetSelection.assets(trading_calendar),
-    description="One year of the trading calendar; makes the day's chk-holiday call.",
-)
-
-index_daily_schedule = day_schedule(
-    "index_daily_schedule",
-    index_daily_job,
+index_daily_job, index_daily_schedule = asset_day_schedule(
+    index_daily,
     cron="30 18 * * 1-5",
-    run_key_prefix="index_daily-",
+    job_description="Daily index bars of one trading day.",
     description="After the close on weekdays: that day's index bars.",
+)
+
+trading_calendar_job = asset_job(
+    trading_calendar, "One year of the trading calendar; makes the day's chk-holiday call."
 )
 
 

@@ -6,21 +6,12 @@ the close is the one chance to capture them; on a holiday the asset writes an em
 
 from __future__ import annotations
 
-import dagster as dg
-
 from kis_pipeline.defs.rankings.assets import rankings
-from kis_pipeline.defs.schedules import day_schedule
+from kis_pipeline.defs.schedules import asset_day_schedule
 
-rankings_job = dg.define_asset_job(
-    "rankings_job",
-    selection=dg.AssetSelection.assets(rankings),
-    description="The day's rankings, captured from KIS after the close.",
-)
-
-rankings_schedule = day_schedule(
-    "rankings_schedule",
-    rankings_job,
+rankings_job, rankings_schedule = asset_day_schedule(
+    rankings,
     cron="45 18 * * 1-5",
-    run_key_prefix="rankings-",
+    job_description="The day's rankings, captured from KIS after the close.",
     description="After the close on weekdays: capture the session's rankings from KIS.",
 )

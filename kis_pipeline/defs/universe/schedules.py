@@ -6,21 +6,12 @@ day's universe, and every later asset of the day finds its snapshot.
 
 from __future__ import annotations
 
-import dagster as dg
-
-from kis_pipeline.defs.schedules import day_schedule
+from kis_pipeline.defs.schedules import asset_day_schedule
 from kis_pipeline.defs.universe.symbols import symbols
 
-symbols_job = dg.define_asset_job(
-    "symbols_job",
-    selection=dg.AssetSelection.assets(symbols),
-    description="The day's master-file snapshot of the listed universe.",
-)
-
-symbols_schedule = day_schedule(
-    "symbols_schedule",
-    symbols_job,
+symbols_job, symbols_schedule = asset_day_schedule(
+    symbols,
     cron="30 8 * * 1-5",
-    run_key_prefix="symbols-",
+    job_description="The day's master-file snapshot of the listed universe.",
     description="Before the open on weekdays: the day's universe.",
 )
