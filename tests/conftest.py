@@ -15,6 +15,7 @@ import pytest
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
+from tests.defs.seed import fast_config
 from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 # Redis, PostgreSQL and S3 fixtures for the `services` tests; small tmpfs disks.
@@ -24,6 +25,14 @@ pytest_plugins = ["tests.services", "tests.helpers.disks"]
 @pytest.fixture(scope="session")
 def sim_server() -> Iterator[SimulatorServer]:
     with SimulatorServer(SIM_CONFIG) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def fast_sim() -> Iterator[SimulatorServer]:
+    """A simulator whose limit tests do not wait on (`fast_config`), one per test module: the
+    calls one module makes never pace another's."""
+    with SimulatorServer(fast_config(SIM_CONFIG)) as server:
         yield server
 
 

@@ -31,7 +31,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
-from tests.defs.seed import fast_config, fast_environ, seed, seed_symbols, served
+from tests.defs.seed import fast_config, fast_environ, point_at, seed, seed_symbols, served
 from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -42,24 +42,12 @@ SYMBOLS = [MARKET.listings[i].symbol for i in (0, 3, 47)]
 PRICE_ASSETS = "daily_prices,daily_prices_adjusted"
 
 
-@pytest.fixture(scope="module")
-def fast_sim() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as server:
-        yield server
-
-
 @pytest.fixture
 def env(
     fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    values = fast_environ(
-        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("KIS_SYMBOLS", raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    values = point_at(fast_sim, tmp_path / "wh", tmp_path / "state", monkeypatch)
     monkeypatch.chdir(tmp_path)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
     seed(Warehouse(tmp_path / "wh"), MARKET)
     return values
 
@@ -67,13 +55,8 @@ def env(
 @pytest.fixture
 def bare(fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
     """The environment of `env` over an empty warehouse (no calendar, no universe)."""
-    values = fast_environ(
-        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    point_at(fast_sim, tmp_path / "wh", tmp_path / "state", monkeypatch)
     monkeypatch.chdir(tmp_path)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
     return Warehouse(tmp_path / "wh")
 
 

@@ -9,11 +9,9 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from kis_pipeline import dagster_runner as runner
 from kis_pipeline.kis.auth import FileTokenStore
@@ -29,12 +27,6 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 CONFIG = fast_config(SIM_CONFIG)
 MARKET = Market(CONFIG)
-
-
-@pytest.fixture(scope="module")
-def fast_sim() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as server:
-        yield server
 
 
 def test_a_backfill_leaves_the_secret_in_no_output_event_log_or_compute_log(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,9 +20,9 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.defs.seed import fast_config, fast_environ, seed
+from tests.defs.seed import fast_config, point_at, seed
 from tests.helpers.disks import Mount, fill, read_only
-from tests.helpers.simulator import SIM_CONFIG, sim_environ
+from tests.helpers.simulator import SIM_CONFIG
 from tests.warehouse.lake_checks import assert_lake_whole
 
 CONFIG = fast_config(SIM_CONFIG)
@@ -35,12 +35,6 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def fast_sim() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as server:
-        yield server
-
-
 @pytest.fixture
 def env(
     fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -48,12 +42,7 @@ def env(
     """`env(warehouse, state_dir)` points the product at them and at the test simulator."""
 
     def point(warehouse: Path, state_dir: Path) -> dict[str, str]:
-        values = fast_environ(sim_environ(fast_sim, state_dir, KIS_WAREHOUSE=str(warehouse)))
-        for name in ("KIS_SYMBOLS", "DAGSTER_HOME", "KIS_MASTER_URL"):
-            monkeypatch.delenv(name, raising=False)
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        return values
+        return point_at(fast_sim, warehouse, state_dir, monkeypatch)
 
     monkeypatch.chdir(tmp_path)
     return point

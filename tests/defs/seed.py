@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
+from tests.helpers.simulator import sim_environ
 
 
 def seed_calendar(wh: Warehouse, market: Market, years: Sequence[int] | None = None) -> None:
@@ -188,6 +190,19 @@ def fast_config(base: SimConfig, **changes: object) -> SimConfig:
 def fast_environ(env: dict[str, str]) -> dict[str, str]:
     """Client settings paced just under `FAST_RATE`."""
     return {**env, "KIS_RATE_LIMIT": str(FAST_RATE * 0.9)}
+
+
+def point_at(
+    server: SimulatorServer, warehouse: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Point the product's environment at `server` (paced by `fast_environ`), `warehouse` and
+    `state_dir`, with no symbols, Dagster home or master URL left from outside; the values."""
+    values = fast_environ(sim_environ(server, state_dir, KIS_WAREHOUSE=str(warehouse)))
+    for name in ("KIS_SYMBOLS", "DAGSTER_HOME", "KIS_MASTER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
 
 
 def served(server: SimulatorServer, app_key: str) -> int:

@@ -8,7 +8,6 @@ import dataclasses
 import datetime as dt
 import math
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +22,7 @@ from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
-from tests.defs.seed import SPLIT_DAY, fast_config, fast_environ, seed, served
+from tests.defs.seed import SPLIT_DAY, fast_config, fast_environ, point_at, seed, served
 from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -42,22 +41,11 @@ RANGE_TAGS = {
 PRICES = ("open", "high", "low", "close")
 
 
-@pytest.fixture(scope="module")
-def fast_sim() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as server:
-        yield server
-
-
 @pytest.fixture
 def env(
     fast_sim: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    values = fast_environ(
-        sim_environ(fast_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("KIS_SYMBOLS", raising=False)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
+    values = point_at(fast_sim, tmp_path / "wh", tmp_path / "state", monkeypatch)
     seed(Warehouse(tmp_path / "wh"), MARKET)
     return values
 
