@@ -196,7 +196,8 @@ class Warehouse:
         self._ready: dict[str, str] = {}  # table -> the layout comment it was checked with
         self._guard = threading.Lock()
         self._local = threading.local()
-        self._catalog_at_connect: tuple[int, int] | None = None
+        self._catalog_at_connect: str | None = None
+        self._catalog_seen: tuple[int, int] | None = None
 
     @classmethod
     def from_settings(cls, settings: KisSettings) -> Warehouse:
@@ -223,16 +224,35 @@ class Warehouse:
                 _SHARED.pop(next(iter(_SHARED)))
             return warehouse
 
-    def _catalog_identity(self) -> tuple[int, int] | None:
+    def _catalog_created(self) -> str | None:
+        """When the SQLite catalog the path names now was created (its first snapshot's time,
+        read through this connection, which opens the file by its path), or None.
+
+        A file's inode number is no identity: a deleted catalog's number is handed to the next
+        new file. Reading is skipped while the file's inode and modification time are those
+        seen last, so a process that writes rarely reads it once per write."""
         path = self.lake.catalog_file
-        try:
-            info = path.stat() if path is not None else None
-        except OSError:
+        if path is None or self._con is None:
             return None
-        return (info.st_dev, info.st_ino) if info is not None else None
+        try:
+            info = path.stat()
+        except OSError:
+            return "missing"
+        seen = (info.st_ino, info.st_mtime_ns)
+        if seen == self._catalog_seen:
+            return self._catalog_at_connect
+        try:
+            with self._con.cursor() as cur:
+                row = cur.execute(
+                    f"SELECT snapshot_time FROM {METADATA}.ducklake_snapshot WHERE snapshot_id = 0"
+                ).fetchone()
+        except duckdb.Error:
+            return "unreadable"
+        self._catalog_seen = seen
+        return str(row[0]) if row else None
 
     def _catalog_replaced(self) -> bool:
-        return self._con is not None and self._catalog_identity() != self._catalog_at_connect
+        return self._con is not None and self._catalog_created() != self._catalog_at_connect
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r}, {self.lake.describe()})"
@@ -270,7 +290,8 @@ class Warehouse:
                 except LakeError as exc:
                     raise WarehouseError(str(exc)) from exc
                 self._pid, self._ready = os.getpid(), {}
-                self._catalog_at_connect = self._catalog_identity()
+                self._catalog_seen = None
+                self._catalog_at_connect = self._catalog_created()
             con = self._con
         # One cursor per thread, kept: opening one and choosing the lake costs a catalog read.
         local = self._local
