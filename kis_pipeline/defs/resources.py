@@ -30,7 +30,10 @@ class KisResource(dg.ConfigurableResource):  # type: ignore[misc]
         """A new client; use it as a context manager so its connections are closed and the
         records it refused reach `rest_rejects`."""
         settings = self.settings()
-        sink = functools.partial(write_rejects, Warehouse.from_settings(settings))
+        sink = functools.partial(
+            write_rejects,
+            Warehouse.at(settings.warehouse, catalog=settings.catalog, data_url=settings.data_url),
+        )
         return KisClient(settings, rejects=RejectLog(sink))
 
 
@@ -38,7 +41,10 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[misc]
     """The Parquet warehouse at `KIS_WAREHOUSE`."""
 
     def warehouse(self) -> Warehouse:
-        return Warehouse.from_settings(KisSettings.from_env())
+        settings = KisSettings.from_env()
+        return Warehouse.at(
+            settings.warehouse, catalog=settings.catalog, data_url=settings.data_url
+        )
 
 
 RESOURCES = {"kis": KisResource(), "warehouse": WarehouseResource()}

@@ -10,21 +10,48 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from kis_pipeline.kis.rejects import KST, Reject
 from kis_pipeline.warehouse.store import Warehouse
 from kis_pipeline.warehouse.tables import TABLES
 
 TABLE = "rest_rejects"
+# `received_date` is the day of `received_at` in the zone the table stores it in (KST).
+ZONE = ZoneInfo(str(TABLES[TABLE].schema["received_at"].time_zone))
 
 
-def rejects_frame(rejects: Sequence[Reject], batch_id: str) -> pl.DataFrame:
+class RefusedRecord(Protocol):
+    """A refused record as the client logs it (`kis.rejects.Reject`); the warehouse stores any
+    record with these fields, so it needs nothing from the client."""
+
+    @property
+    def received_at(self) -> dt.datetime: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def tr_id(self) -> str: ...
+    @property
+    def table(self) -> str: ...
+    @property
+    def symbol(self) -> str | None: ...
+    @property
+    def date(self) -> dt.date | None: ...
+    @property
+    def field(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def raw(self) -> str: ...
+
+
+def rejects_frame(rejects: Sequence[RefusedRecord], batch_id: str) -> pl.DataFrame:
     """The rows of `rest_rejects` for one batch."""
     return pl.DataFrame(
         {
-            "received_date": [r.received_at.astimezone(KST).date() for r in rejects],
+            "received_date": [r.received_at.astimezone(ZONE).date() for r in rejects],
             "received_at": [r.received_at for r in rejects],
             "batch_id": [batch_id] * len(rejects),
             "record": list(range(len(rejects))),
@@ -41,7 +68,7 @@ def rejects_frame(rejects: Sequence[Reject], batch_id: str) -> pl.DataFrame:
     )
 
 
-def write_rejects(warehouse: Warehouse, rejects: Sequence[Reject]) -> int:
+def write_rejects(warehouse: Warehouse, rejects: Sequence[RefusedRecord]) -> int:
     """Append `rejects` to `rest_rejects` as one new batch; returns the rows written."""
     if not rejects:
         return 0
@@ -56,7 +83,7 @@ def write_rejects(warehouse: Warehouse, rejects: Sequence[Reject]) -> int:
 
 def rest_rejects_since(warehouse: Warehouse, since: dt.datetime) -> pl.DataFrame:
     """The rejects received at or after `since` (an aware datetime)."""
-    first = since.astimezone(KST).date()
+    first = since.astimezone(ZONE).date()
     keys = [p for p in warehouse.partitions(TABLE) if p >= first.isoformat()]
     if not keys:
         return pl.DataFrame(schema=TABLES[TABLE].schema)
