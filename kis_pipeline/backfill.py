@@ -28,6 +28,7 @@ from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
 from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, OWN_TICKERS, PROGRESS_TAG, SYMBOLS_TAG
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.runtime import open_warehouse
 from kis_pipeline.stopping import StopOnSignal, Stopped
 
 DATA_START = dt.date(2015, 1, 2)
@@ -266,7 +267,6 @@ def _calendar_keys(
     range: a calendar named in `--assets` gets them too. The partitions cover the whole range
     (a weekend at either end falls in the window of the Friday before it).
     """
-    from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.lookups import calendar_frame
 
     calendar = dg.AssetKey("trading_calendar")
@@ -277,7 +277,7 @@ def _calendar_keys(
     )
     if not needs:
         return {}
-    wh = Warehouse.from_settings(settings)
+    wh = open_warehouse(settings)
     end = min(request.end, dt.datetime.now(KST).date())
     covered = calendar_frame(wh, request.start, end).height >= (end - request.start).days + 1
     if covered and calendar not in selected:
@@ -304,10 +304,9 @@ def _reference_keys(
     graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings
 ) -> dict[dg.AssetKey, list[str]]:
     """Partitions of the reference assets that capture the newest snapshot, when needed."""
-    from kis_pipeline.warehouse import Warehouse
 
     symbols = dg.AssetKey("symbols")
-    if not graph.has(symbols) or Warehouse.from_settings(settings).partitions("symbols"):
+    if not graph.has(symbols) or open_warehouse(settings).partitions("symbols"):
         return {}
     needs = any(
         key == symbols or symbols in runner.selected_ancestors(graph, key, {symbols})
@@ -513,10 +512,9 @@ def _execute(
 def _rejects_since(settings: KisSettings, since: dt.datetime) -> dict[str, int]:
     """Records rejected into `rest_rejects` since `since`, per target table; a record fetched
     twice (raw bars again for the adjusted factor) counts once."""
-    from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.rejects import rest_rejects_since
 
-    frame = rest_rejects_since(Warehouse.from_settings(settings), since)
+    frame = rest_rejects_since(open_warehouse(settings), since)
     records = frame.unique(subset=["target_table", "endpoint", "symbol", "date", "raw"])
     counts = records.group_by("target_table").len().sort("target_table")
     return dict(counts.iter_rows())
@@ -539,12 +537,12 @@ def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
 def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Sequence[str]) -> int:
     """Rows the warehouse holds for `table` in the run's partitions, of the run's symbols when
     it was restricted to some (0 if not a table)."""
-    from kis_pipeline.warehouse import TABLES, Warehouse
+    from kis_pipeline.warehouse import TABLES
 
     spec = TABLES.get(table)
     if spec is None:
         return 0
-    wh = Warehouse.from_settings(settings)
+    wh = open_warehouse(settings)
     if spec.partition_by == "year":
         keys = sorted({k[:4] for k in keys})
     where, params = "true", []

@@ -24,6 +24,7 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.runtime import open_warehouse
 
 MAX_PRINTED_ROWS = 100
 FORMATS = ("table", "csv", "json")
@@ -39,12 +40,12 @@ def sql_command(
     err: TextIO | None = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    from kis_pipeline.warehouse import LakeError, Warehouse, connect
+    from kis_pipeline.warehouse import LakeError, connect
 
     # Reading the warehouse calls no API, so it needs no app key in any KIS_ENV.
     settings = KisSettings.from_env(require_keys=False)
     try:
-        wh = Warehouse.from_settings(settings)
+        wh = open_warehouse(settings)
         with connect(wh, snapshot=snapshot, as_of=as_of) as con:
             relation = con.sql(query)
             if relation is None:
@@ -122,11 +123,10 @@ def _plain(value: Any) -> Any:
 
 def shell_script(settings: KisSettings) -> str:
     """The DuckDB CLI statements that attach the lake read-only as `lake` and use it."""
-    from kis_pipeline.warehouse import Warehouse
     from kis_pipeline.warehouse.extensions import extension_directory
     from kis_pipeline.warehouse.lake import TIME_ZONE, attach_sql, extensions_for, secret_sql
 
-    lake = Warehouse.from_settings(settings).lake
+    lake = open_warehouse(settings).lake
     lines = [f"SET extension_directory = '{extension_directory()}';"]
     lines += [f"LOAD {name};" for name in extensions_for(lake)]
     lines.append(f"SET TimeZone = '{TIME_ZONE}';")
@@ -138,13 +138,13 @@ def shell_script(settings: KisSettings) -> str:
 
 def shell_command(*, err: TextIO | None = None) -> int:
     """Replace this process with the DuckDB command line on the lake, read-only."""
-    from kis_pipeline.warehouse import LakeError, Warehouse, connect
+    from kis_pipeline.warehouse import LakeError, connect
 
     err = err or sys.stderr
     settings = KisSettings.from_env(require_keys=False)
     try:
         # Opening it once here installs the extensions the CLI loads, and checks the catalog.
-        connect(Warehouse.from_settings(settings)).close()
+        connect(open_warehouse(settings)).close()
     except LakeError as exc:
         print(f"error: {exc}", file=err)
         return 1
@@ -168,13 +168,13 @@ def shell_command(*, err: TextIO | None = None) -> int:
 
 
 def migrate_command(*, err: TextIO | None = None) -> int:
-    from kis_pipeline.warehouse import LakeError, Warehouse, WarehouseError
+    from kis_pipeline.warehouse import LakeError, WarehouseError
     from kis_pipeline.warehouse.migrate import MigrateError, migrate
 
     err = err or sys.stderr
     settings = KisSettings.from_env(require_keys=False)
     try:
-        result = migrate(Warehouse.from_settings(settings), progress=err)
+        result = migrate(open_warehouse(settings), progress=err)
     except (MigrateError, LakeError, WarehouseError) as exc:
         print(f"error: {exc}", file=err)
         return 1

@@ -29,8 +29,8 @@ from kis_pipeline.backfill import BackfillRequest, run_backfill
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import backend
-from kis_pipeline.warehouse import Warehouse, connect
+from kis_pipeline.runtime import backend, open_warehouse
+from kis_pipeline.warehouse import connect
 
 T = TypeVar("T")
 SESSIONS = 60
@@ -188,7 +188,7 @@ def _maintain() -> None:
 def _show_tables(settings: KisSettings) -> None:
     from kis_pipeline.warehouse.maintenance import file_counts
 
-    wh = Warehouse.from_settings(settings)
+    wh = open_warehouse(settings)
     files = file_counts(wh)
     with connect(wh) as con:
         for table in wh.tables():
@@ -200,7 +200,7 @@ def _show_tables(settings: KisSettings) -> None:
 
 def _show_queries(settings: KisSettings) -> None:
     with (
-        connect(Warehouse.from_settings(settings)) as con,
+        connect(open_warehouse(settings)) as con,
         pl.Config(tbl_hide_dataframe_shape=True, tbl_width_chars=110, fmt_str_lengths=20),
     ):
         for title, query in QUERIES:

@@ -1,4 +1,5 @@
-"""The backend a top-level command talks to: real KIS, or one embedded simulator.
+"""The backend a top-level command talks to (real KIS, or one embedded simulator) and the
+warehouse its settings name.
 
 With `KIS_ENV=sim` and no `KIS_REST_URL`, a top-level command (`demo`, `backfill`, `stream`,
 `dev`) starts exactly one simulator for its lifetime. Its URLs travel as values: in the settings
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from kis_pipeline.kis.settings import KisSettings
+
+if TYPE_CHECKING:
+    from kis_pipeline.warehouse import Warehouse
 
 
 @contextlib.contextmanager
@@ -28,3 +33,11 @@ def backend(settings: KisSettings | None = None) -> Iterator[KisSettings]:
 
     with SimulatorServer(SimConfig()) as server:
         yield settings.with_simulator(server.rest_url, server.ws_url)
+
+
+def open_warehouse(settings: KisSettings) -> Warehouse:
+    """The process's warehouse at `KIS_WAREHOUSE` with its `KIS_CATALOG` (imported here, on
+    first use, so commands that never open it start fast)."""
+    from kis_pipeline.warehouse import Warehouse
+
+    return Warehouse.at(settings.warehouse, catalog=settings.catalog, data_url=settings.data_url)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.runtime import open_warehouse
 
 SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
 
@@ -31,9 +32,8 @@ def check_listed(symbols: Sequence[str], settings: KisSettings) -> None:
     """Raise `SymbolError` naming every symbol that is not listed (and the list asked)."""
     if not symbols:
         return
-    from kis_pipeline.warehouse import Warehouse
 
-    wh = Warehouse.from_settings(settings)
+    wh = open_warehouse(settings)
     dates = wh.partitions("symbols")
     if dates:
         listed = set(wh.read("symbols", [dates[-1]])["symbol"].to_list())

@@ -79,6 +79,11 @@ class SettingsResource(dg.ConfigurableResource):  # type: ignore[misc]
         return KisSettings.from_env(overrides=given)
 
 
+def _warehouse(settings: KisSettings) -> Warehouse:
+    """The process's warehouse for `settings` (one per lake: see `Warehouse.shared`)."""
+    return Warehouse.at(settings.warehouse, catalog=settings.catalog, data_url=settings.data_url)
+
+
 class KisResource(SettingsResource):
     """The KIS client for these settings; `transport` replaces the network (tests)."""
 
@@ -88,7 +93,7 @@ class KisResource(SettingsResource):
         """A new client; use it as a context manager so its connections are closed and the
         records it refused reach `rest_rejects`."""
         settings = self.settings()
-        sink = functools.partial(write_rejects, Warehouse.from_settings(settings))
+        sink = functools.partial(write_rejects, _warehouse(settings))
         return KisClient(settings, transport=self.transport, rejects=RejectLog(sink))
 
 
@@ -96,7 +101,7 @@ class WarehouseResource(SettingsResource):
     """The warehouse at `warehouse_location` (KIS_WAREHOUSE)."""
 
     def warehouse(self) -> Warehouse:
-        return Warehouse.from_settings(self.settings())
+        return _warehouse(self.settings())
 
 
 def resources_for(

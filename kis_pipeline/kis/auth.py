@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from kis_pipeline.common.files import file_lock, read_or_none, write_private
 from kis_pipeline.kis.errors import TokenIssueThrottled
-from kis_pipeline.kis.state import file_lock, read_or_none, write_private
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from kis_pipeline.kis.state import ensure_private_dir
+from kis_pipeline.common.files import ensure_private_dir
 
 _TAT = struct.Struct("<d")
 _MAX_QUEUE_S = 60.0

@@ -17,9 +17,8 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
     replay.py         what a segment says about sessions (starts, ends, frames)
     heartbeat.py      the collector's liveness file
     locks.py          one collector per app key on this machine
-    tables.py         the tick tables (trade_ticks, orderbook_ticks, expected_ticks,
-                      market_status, stream_rejects, stream_gaps), registered with the
-                      warehouse
+    tables.py         which wire columns fill each tick table (trade_ticks, orderbook_ticks,
+                      expected_ticks, market_status); the tables are the warehouse's
     promote.py        one sealed segment -> typed polars frames -> warehouse pieces
     session_ledger.py stream_sessions and stream_gaps rows from the control records
     persist_thread.py in-process persistence for `stream --persist`

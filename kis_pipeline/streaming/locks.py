@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kis_pipeline.kis.state import ensure_private_dir
+from kis_pipeline.common.files import ensure_private_dir
 from kis_pipeline.streaming.errors import CollectorBusy
 
 

@@ -140,7 +140,9 @@ def stream(
     stop_event: threading.Event | None = None,
 ) -> StreamOutcome:
     """Run one collector to its end; see the module docstring. Raises StreamError subclasses."""
-    warehouse = Warehouse.from_settings(settings)
+    warehouse = Warehouse.at(
+        settings.warehouse, catalog=settings.catalog, data_url=settings.data_url
+    )
     spool = Spool.for_warehouse(settings.warehouse)
     key_id = settings.key_id
     calendar = TradingCalendar(warehouse_lookup(warehouse))

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from kis_pipeline.common.clock import KST, KST_NAME
-from kis_pipeline.kis.state import file_lock, read_or_none, write_private
+from kis_pipeline.common.files import file_lock, read_or_none, write_private
 from kis_pipeline.streaming.replay import Replay
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import TABLES, Batch, Warehouse

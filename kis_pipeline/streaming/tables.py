@@ -1,24 +1,13 @@
-"""The tick tables (DESIGN §3.4) and where each column comes from on the wire (SPEC §15.7).
+"""Where each column of the tick tables comes from on the wire (SPEC §15.7).
 
-Importing this module registers the tables with the warehouse. Every tick table is
-partitioned by `date` (the exchange-local trading date) and written one piece per spool segment,
-so each row carries `segment_id`, `seq` (the frame's sequence number in that collector run) and
-`record` (its position in a multi-record frame): (segment_id, seq, record) is unique, and a rerun
-of a segment replaces exactly its own rows.
-
-`ts` is the frame's own date and time where KIS sends both (trades, expected executions:
-BSOP_DATE + time), the segment's session date with the frame's time where it sends only a time
-(order book), and `received_at` where it sends no time at all (market status, by design). A
-record whose time is blank or not HHMMSS is rejected, never given `received_at` in its place.
-Prices are KRW integers, volumes shares, values KRW. `stream_rejects` keeps every frame or record
-that could not be parsed or holds an impossible value, raw, with the reason: nothing the
-collector spooled is dropped silently.
-
-`stream_gaps` has one row per hole in the stream (gaps.py), and `trade_ticks.source` says where a
-trade came from: 'websocket', or 'rest' for one the WebSocket lost in a hole and REST refilled
-(`tr_id` FHKST01010300; REST gives time, price, change, volume and strength only, so the other
-columns are null, and `seq` is that of the spooled refill, `record` the trade's place in it).
-Files written before the column existed read it as null, which means 'websocket'.
+The tables themselves (schemas, keys, layout: DESIGN §3.4) are the warehouse's
+(`warehouse.tables.ticks`, `warehouse.tables.stream`); this module adds what the collector knows:
+which TRs fill each table, which source column fills each table column, and which records are
+rejects. `ts` comes from BSOP_DATE + time where KIS sends both, the segment's session date with
+the frame's time where it sends only a time, and `received_at` where it sends none; a record whose
+time is blank or not HHMMSS is rejected, never given `received_at` in its place. A trade refilled
+from REST has `tr_id` FHKST01010300, `seq` that of the spooled refill and `record` the trade's
+place in it.
 """
 
 from __future__ import annotations
@@ -28,24 +17,15 @@ from dataclasses import dataclass
 import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME
-from kis_pipeline.warehouse.tables import Layout, TableSpec, register_table
+from kis_pipeline.warehouse.tables import TableSpec, ticks
+from kis_pipeline.warehouse.tables.stream import STREAM_GAPS as STREAM_GAPS
+from kis_pipeline.warehouse.tables.stream import STREAM_REJECTS as STREAM_REJECTS
+from kis_pipeline.warehouse.tables.ticks import LEVELS
 
-_TS = pl.Datetime("us", KST_NAME)
-_I = pl.Int64
-_F = pl.Float64
-_S = pl.String
-_B = pl.Boolean
-LEVELS = range(1, 11)
+# STREAM_GAPS and STREAM_REJECTS are named here too: persistence writes them beside the ticks.
 
 # Source field kinds: "int", "float", "str" (blank -> null), "yn" (Y/N -> bool).
 Field = tuple[str, str]
-
-# A day of ticks is large (millions of rows): one folder per day, merged by maintenance into
-# few files sorted by (symbol, ts).
-DAILY_FILES = Layout(("date",))
-
-_HEAD = {"date": pl.Date, "ts": _TS, "received_at": _TS, "symbol": _S}
-_TAIL = {"tr_id": _S, "segment_id": _S, "seq": _I, "record": pl.Int32}
 
 
 @dataclass(frozen=True)
@@ -66,51 +46,8 @@ class TickTable:
         return self.spec.name
 
 
-def _spec(name: str, columns: dict[str, pl.DataType], description: str) -> TableSpec:
-    return TableSpec(
-        name,
-        pl.Schema({**_HEAD, **columns, **_TAIL}),
-        "date",
-        "date",
-        ("segment_id", "seq", "record"),
-        ("symbol", "ts"),
-        description,
-        layout=DAILY_FILES,
-    )
-
-
 TRADE_TICKS = TickTable(
-    spec=_spec(
-        "trade_ticks",
-        {
-            "price": _I,
-            "volume": _I,
-            "cum_volume": _I,
-            "cum_value": _I,
-            "change": _I,
-            "change_sign": _S,
-            "change_rate": _F,
-            "open": _I,
-            "high": _I,
-            "low": _I,
-            "vwap": _F,
-            "ask_price_1": _I,
-            "bid_price_1": _I,
-            "ask_volume_1": _I,
-            "bid_volume_1": _I,
-            "total_ask_volume": _I,
-            "total_bid_volume": _I,
-            "side": _S,
-            "trade_strength": _F,
-            "market_phase": _S,
-            "hour_class": _S,
-            "halted": _B,
-            "vi_base_price": _I,
-            "source": _S,
-        },
-        "One row per executed trade tick (H0STCNT0): price, volume, cumulative volume and value; "
-        "source 'rest' marks a trade the WebSocket lost, refilled from REST (inquire-ccnl).",
-    ),
+    spec=ticks.TRADE_TICKS,
     tr_ids=("H0STCNT0", "H0UNCNT0", "H0NXCNT0"),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
@@ -161,22 +98,7 @@ TRADE_TICKS = TickTable(
 )
 
 ORDERBOOK_TICKS = TickTable(
-    spec=_spec(
-        "orderbook_ticks",
-        {
-            "hour_class": _S,
-            **{f"ask_price_{i}": _I for i in LEVELS},
-            **{f"ask_volume_{i}": _I for i in LEVELS},
-            **{f"bid_price_{i}": _I for i in LEVELS},
-            **{f"bid_volume_{i}": _I for i in LEVELS},
-            "total_ask_volume": _I,
-            "total_bid_volume": _I,
-            "expected_price": _I,
-            "expected_volume": _I,
-            "cum_volume": _I,
-        },
-        "One row per 10-level order book update (H0STASP0); 0 = no quote at that level.",
-    ),
+    spec=ticks.ORDERBOOK_TICKS,
     tr_ids=("H0STASP0",),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
@@ -210,24 +132,7 @@ ORDERBOOK_TICKS = TickTable(
 )
 
 EXPECTED_TICKS = TickTable(
-    spec=_spec(
-        "expected_ticks",
-        {
-            "expected_price": _I,
-            "expected_volume": _I,
-            "cum_volume": _I,
-            "change": _I,
-            "change_sign": _S,
-            "change_rate": _F,
-            "ask_price_1": _I,
-            "bid_price_1": _I,
-            "ask_volume_1": _I,
-            "bid_volume_1": _I,
-            "market_phase": _S,
-            "hour_class": _S,
-        },
-        "One row per expected-execution update during auctions and VI (H0STANC0).",
-    ),
+    spec=ticks.EXPECTED_TICKS,
     tr_ids=("H0STANC0",),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
@@ -259,22 +164,7 @@ EXPECTED_TICKS = TickTable(
 )
 
 MARKET_STATUS = TickTable(
-    spec=_spec(
-        "market_status",
-        {
-            "halted": _B,
-            "halt_reason": _S,
-            "market_op_code": _S,
-            "expected_market_op_code": _S,
-            "market_treatment_code": _S,
-            "allocation_code": _S,
-            "status_code": _S,
-            "vi_code": _S,
-            "after_hours_vi_code": _S,
-            "exchange_code": _S,
-        },
-        "One row per market-operation / VI status notice (H0STMKO0); ts = received_at.",
-    ),
+    spec=ticks.MARKET_STATUS,
     tr_ids=("H0STMKO0", "H0UNMKO0", "H0NXMKO0"),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
@@ -303,59 +193,4 @@ def from_us(value: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
 TICK_TABLES: tuple[TickTable, ...] = (TRADE_TICKS, ORDERBOOK_TICKS, EXPECTED_TICKS, MARKET_STATUS)
 TABLE_BY_TR: dict[str, TickTable] = {tr: table for table in TICK_TABLES for tr in table.tr_ids}
 
-STREAM_REJECTS = TableSpec(
-    "stream_rejects",
-    pl.Schema(
-        {
-            "date": pl.Date,
-            "received_at": _TS,
-            "segment_id": _S,
-            "seq": _I,
-            "record": pl.Int32,  # null: the whole frame
-            "tr_id": _S,
-            "reason": _S,
-            "raw": _S,
-        }
-    ),
-    "date",
-    "date",
-    ("segment_id", "seq", "record"),
-    ("received_at", "seq"),
-    "Frames (or records of frames) the collector received but persistence could not parse, raw.",
-)
-
-STREAM_GAPS = TableSpec(
-    "stream_gaps",
-    pl.Schema(
-        {
-            "date": pl.Date,  # the KST day the gap started
-            "gap_id": _S,
-            "started_at": _TS,  # receive time of the last frame before it
-            # When the next session had its subscriptions back; or when the collector stopped
-            # (`session_after` null).
-            "ended_at": _TS,
-            "reason": _S,  # why the session before it ended
-            "session_before": _S,
-            "session_after": _S,
-            "symbols": _I,  # symbols whose trades a refill from REST was tried for (0: none)
-            "rest_rows": _I,  # trade_ticks rows it added, with source 'rest'
-            # Every symbol's missing trades refilled; null when no refill was tried.
-            "rest_covered": _B,
-            "rest_uncovered": _S,  # comma-separated symbols the 30 executions did not cover
-            "note": _S,
-        }
-    ),
-    "date",
-    "date",
-    ("gap_id",),
-    ("started_at",),
-    "One row per hole in the tick stream (a dropped or silent connection, a collector killed "
-    "and restarted): when it started and ended, and how much of its trades REST refilled.",
-)
-
 TICK_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TICK_TABLES)
-
-for _table in TICK_TABLES:
-    register_table(_table.spec)
-register_table(STREAM_REJECTS)
-register_table(STREAM_GAPS)

@@ -1,15 +1,10 @@
 """The warehouse: tables in a DuckLake (Parquet files + a SQL catalog); plain Python, no Dagster."""
 
+from kis_pipeline.warehouse.batch import Batch, Scope, WriteResult
+from kis_pipeline.warehouse.checks import conform
+from kis_pipeline.warehouse.errors import SchemaMismatch, WarehouseError
 from kis_pipeline.warehouse.lake import LakeConfig, LakeError
-from kis_pipeline.warehouse.store import (
-    Batch,
-    SchemaMismatch,
-    Scope,
-    Warehouse,
-    WarehouseError,
-    WriteResult,
-    conform,
-)
+from kis_pipeline.warehouse.store import Warehouse
 from kis_pipeline.warehouse.tables import TABLES, Layout, TableSpec, register_table
 
 __all__ = [
@@ -38,8 +33,3 @@ def connect(
     from kis_pipeline.warehouse import lake
 
     return lake.connect(warehouse.lake, read_only=True, snapshot=snapshot, as_of=as_of)
-
-
-# The tick tables live with the code that fills them; registering them here means every
-# process that opens the warehouse (sql, notebooks, Dagster runs) knows them.
-import kis_pipeline.streaming.tables  # noqa: E402, F401

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from kis_pipeline.common.clock import KST
-from kis_pipeline.kis.state import file_lock
+from kis_pipeline.common.files import file_lock
 from kis_pipeline.warehouse.extensions import ExtensionMissing, load
 
 ALIAS = "lake"
@@ -293,9 +293,7 @@ def snapshot_at(con: duckdb.DuckDBPyConnection, config: LakeConfig, moment: str)
     return int(found[0])
 
 
-def attach_sql(
-    config: LakeConfig, *, read_only: bool = False, snapshot: int | None = None
-) -> str:
+def attach_sql(config: LakeConfig, *, read_only: bool = False, snapshot: int | None = None) -> str:
     options = [f"DATA_PATH {_q(config.data_path)}"]
     if config.kind == "sqlite":
         # WAL: readers never block a writer; the busy timeout queues writers instead of failing.

@@ -18,7 +18,8 @@ from typing import TextIO
 
 import polars as pl
 
-from kis_pipeline.warehouse.store import Warehouse, typed
+from kis_pipeline.warehouse.checks import typed
+from kis_pipeline.warehouse.store import Warehouse
 from kis_pipeline.warehouse.tables import TABLES, TableSpec
 
 OLD_DIR = "parquet"

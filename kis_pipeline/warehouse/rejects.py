@@ -10,18 +10,42 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 import polars as pl
 
 from kis_pipeline.common.clock import KST
-from kis_pipeline.kis.rejects import Reject
 from kis_pipeline.warehouse.store import Warehouse
 from kis_pipeline.warehouse.tables import TABLES
 
 TABLE = "rest_rejects"
 
 
-def rejects_frame(rejects: Sequence[Reject], batch_id: str) -> pl.DataFrame:
+class RefusedRecord(Protocol):
+    """A refused record as the client logs it (`kis.rejects.Reject`); the warehouse stores any
+    record with these fields, so it needs nothing from the client."""
+
+    @property
+    def received_at(self) -> dt.datetime: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def tr_id(self) -> str: ...
+    @property
+    def table(self) -> str: ...
+    @property
+    def symbol(self) -> str | None: ...
+    @property
+    def date(self) -> dt.date | None: ...
+    @property
+    def field(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def raw(self) -> str: ...
+
+
+def rejects_frame(rejects: Sequence[RefusedRecord], batch_id: str) -> pl.DataFrame:
     """The rows of `rest_rejects` for one batch."""
     return pl.DataFrame(
         {
@@ -42,7 +66,7 @@ def rejects_frame(rejects: Sequence[Reject], batch_id: str) -> pl.DataFrame:
     )
 
 
-def write_rejects(warehouse: Warehouse, rejects: Sequence[Reject]) -> int:
+def write_rejects(warehouse: Warehouse, rejects: Sequence[RefusedRecord]) -> int:
     """Append `rejects` to `rest_rejects` as one new batch; returns the rows written."""
     if not rejects:
         return 0

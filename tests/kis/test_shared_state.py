@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from kis_pipeline.common.files import file_lock
 from kis_pipeline.kis import ratelimit
 from kis_pipeline.kis.auth import FileTokenStore, IssuedToken, LockedTokenStore
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.ratelimit import FileRateLimiter, LocalRateLimiter
 from kis_pipeline.kis.redis_state import RedisState, RedisTokenStore
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.kis.state import file_lock
 from kis_pipeline.simulator.limits import RestLimiter
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.helpers.simulator import sim_environ

@@ -363,6 +363,7 @@ def test_one_process_shares_one_warehouse_and_a_replaced_folder_gets_a_fresh_one
     first.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS, close=100))
     again = Warehouse.shared(root, LakeConfig.local(root))
     assert again is first  # one attached lake for every asset and run of the process
+    assert Warehouse.at(root) is first  # what resources and commands open
     assert Warehouse.shared(tmp_path / "other", LakeConfig.local(tmp_path / "other")) is not first
     # Deleted and made anew (a user starting over): the old connection would read the
     # deleted catalog.

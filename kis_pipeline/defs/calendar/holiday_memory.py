@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
+from kis_pipeline.common.files import file_lock, read_or_none, write_private
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.state import file_lock, read_or_none, write_private
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""Every warehouse table, declared here one module per family and registered on import:
+
+    spec.py           TableSpec and Layout (what a table is), the TABLES registry
+    reference.py      trading_calendar, symbols
+    daily.py          daily bars, rankings, investor flows
+    fundamentals.py   financial statements (and their *_latest views), dividends
+    rest_rejects.py   the REST records the parsers refused
+    ticks.py          trade, order book, expected execution and market status ticks
+    stream.py         the tick collector's sessions, gaps and refused frames
+
+The batch tables store the typed endpoints' frames as they are (`common.schemas`); how the
+collector fills the tick tables from the wire is `streaming.tables`.
+"""
+
+from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its tables)
+    daily,
+    fundamentals,
+    reference,
+    rest_rejects,
+    stream,
+    ticks,
+)
+from kis_pipeline.warehouse.tables.fundamentals import LATEST_VIEWS
+from kis_pipeline.warehouse.tables.spec import (
+    TABLES,
+    Layout,
+    PartitionBy,
+    TableSpec,
+    layout_of,
+    register_table,
+)
+
+__all__ = [
+    "LATEST_VIEWS",
+    "TABLES",
+    "Layout",
+    "PartitionBy",
+    "TableSpec",
+    "layout_of",
+    "register_table",
+]

@@ -1,0 +1,46 @@
+"""Company fundamentals: financial statements by fetch date (`as_of`), with views of the newest
+figures, and the dividend schedule by record date."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kis_pipeline.common import schemas
+from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
+
+
+def _statement(name: str, schema: pl.Schema, what: str) -> TableSpec:
+    """A statement table: the figures of each period as fetched on `as_of`."""
+    return register_table(
+        TableSpec(
+            name,
+            schema,
+            "date",
+            "as_of",
+            ("as_of", "symbol", "period", "period_type"),
+            ("symbol", "period", "as_of"),
+            f"One row per (as_of, symbol, period, period_type): {what}.",
+        )
+    )
+
+
+_statement("balance_sheet", schemas.BALANCE_SHEET, "balance-sheet items in KRW")
+_statement("income_statement", schemas.INCOME_STATEMENT, "income items in KRW (quarters YTD)")
+_statement("financial_ratios", schemas.FINANCIAL_RATIOS, "growth and per-share ratios")
+
+register_table(
+    TableSpec(
+        "dividends",
+        schemas.DIVIDENDS,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "dividend_kind", "share_class"),
+        ("symbol", "record_date"),
+        "One row per (symbol, record_date, dividend_kind, share_class): the KSD dividend schedule.",
+    )
+)
+
+# Views that keep only the newest figures per (symbol, period, period_type).
+LATEST_VIEWS = {
+    f"{name}_latest": name for name in ("balance_sheet", "income_statement", "financial_ratios")
+}
