@@ -273,11 +273,9 @@ def _session_date(tables: dict[str, BulkResult], header_date: str | None) -> dt.
 
 
 def _day(expr: pl.Expr) -> pl.Expr:
-    """A YYYYMMDD text as a date; null when it is blank or not a real date (a sign in front
-    would otherwise read as a year before the common era)."""
+    """A YYYYMMDD text as a date; null when blank, signed (polars reads a year BCE) or unreal."""
     text = _clean(expr)
-    eight_digits = text.str.contains(r"^\d{8}$")
-    return pl.when(eight_digits).then(text.str.strptime(pl.Date, "%Y%m%d", strict=False))
+    return pl.when(text.str.contains(r"^\d{8}$")).then(text.str.to_date("%Y%m%d", strict=False))
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:
