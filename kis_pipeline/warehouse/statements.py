@@ -249,6 +249,9 @@ def is_conflict(exc: duckdb.Error) -> bool:
         or "unable to open database" in text
         or "could not serialize" in text
         or "deadlock" in text
+        # Two processes creating one table: the other's ledger, committed while this
+        # transaction read the catalog, names an inlined-data table this one cannot see yet.
+        or "failed to read inlined data" in text
     )
 
 

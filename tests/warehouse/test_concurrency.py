@@ -8,6 +8,7 @@ import multiprocessing as mp
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from kis_pipeline.warehouse import Warehouse, connect
@@ -135,3 +136,17 @@ def test_a_writer_in_another_process_mid_transaction_blocks_no_reader(tmp_path: 
     assert writer.exitcode == 0
     with connect(wh) as con:
         assert con.execute("select count(*), max(close) from daily_prices").fetchone() == (6, 900)
+
+
+def test_a_table_created_by_another_process_mid_transaction_is_a_race_to_retry() -> None:
+    from kis_pipeline.warehouse.statements import is_conflict
+
+    # What CI met once while two processes created `daily_prices` at the same moment.
+    seen = duckdb.CatalogException(
+        "Catalog Error: Failed to read inlined data from DuckLake: Table with name "
+        "ducklake_inlined_data_2_1 does not exist!"
+    )
+    assert is_conflict(seen)
+    assert not is_conflict(
+        duckdb.CatalogException("Catalog Error: Table with name x does not exist!")
+    )
