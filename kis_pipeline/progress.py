@@ -149,10 +149,17 @@ class ProgressBar:
     def __exit__(self, *exc: object) -> None:
         # The final line says whether the run failed; a stop signal landing now (Dagster hands
         # the handlers back as a run ends) is held until it is written, then raised as usual.
-        with _signals_held():
-            self._stop.set()
-            self._thread.join()
-            self.draw(final=True)
+        try:
+            with _signals_held():
+                self._stop.set()
+                self._thread.join()
+                self.draw(final=True)
+        except KeyboardInterrupt:
+            # The signal landed before it could be held: the line is still owed.
+            with _signals_held():
+                self._stop.set()
+                self.draw(final=True)
+            raise
 
     def _loop(self) -> None:
         while not self._stop.wait(REFRESH_S):

@@ -59,8 +59,10 @@ def test_a_signal_stops_the_backfill_cleanly_and_missing_resumes_it(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "DAGSTER_"))},
         **sim_environ(sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh")),
-        # Slow enough that the signal lands inside the price run.
-        "KIS_RATE_LIMIT": "2",
+        # Slow enough that the signal lands inside the price run: a log that is no terminal
+        # shows the first progress line (what the test waits for) after 10 s, and at 2/s a
+        # loaded machine had once finished the run by then.
+        "KIS_RATE_LIMIT": "1",
     }
     log = tmp_path / "stderr.txt"
     args = ("--assets", "daily_prices,daily_prices_adjusted", "--symbols", SYMBOLS)
@@ -83,7 +85,7 @@ def test_a_signal_stops_the_backfill_cleanly_and_missing_resumes_it(
     assert "Resume with: kis-pipeline backfill --from 2023-02-01 --to 2023-12-28" in said
     assert said.rstrip().endswith("--missing")
     # The run it interrupted is shown as failed, never complete, and reports no rows.
-    assert "failed, nothing recorded" in said
+    assert "failed, nothing recorded" in said, said
     assert "daily_prices: 0 rows" in out or "daily_prices:" not in out
 
     # A step records its partitions when it ends: the interrupted one recorded none, and the
