@@ -31,7 +31,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
-from tests.defs.seed import fast_config, fast_environ, point_at, seed, seed_symbols, served
+from tests.defs.seed import fast_config, point_at, seed, seed_symbols, served
 from tests.helpers.simulator import SIM_CONFIG, sim_environ
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -424,13 +424,9 @@ def test_a_fresh_warehouse_during_the_session_records_only_settled_days(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The reference assets a fresh warehouse needs stop at the last settled session."""
-    values = fast_environ(
-        sim_environ(session_sim, tmp_path / "state", KIS_WAREHOUSE=str(tmp_path / "wh"))
-    )
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    point_at(session_sim, tmp_path / "wh", tmp_path / "state", monkeypatch)
+    monkeypatch.setenv("KIS_NOW", DURING_SESSION.isoformat())
     monkeypatch.chdir(tmp_path)
-    for name, value in {**values, "KIS_NOW": DURING_SESSION.isoformat()}.items():
-        monkeypatch.setenv(name, value)
     assert backfill("--from", "2026-11-16", "--to", "2026-11-19", "--assets", "daily_prices") == 0
     wh = Warehouse(tmp_path / "wh")
     assert wh.read("daily_prices").height == 4 * wh.read("symbols")["symbol"].n_unique()

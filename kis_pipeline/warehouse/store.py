@@ -423,15 +423,10 @@ class Warehouse:
     def read(self, table: str, partitions: Iterable[str] | None = None) -> pl.DataFrame:
         """The rows of `table` (optionally of some partitions only), typed by its schema."""
         spec = spec_of(table)
-        if table not in self.tables():
+        narrowed = _in_partitions(spec, partitions)
+        if narrowed is None:
             return pl.DataFrame(schema=spec.schema)
-        where, params = "true", []
-        if partitions is not None:
-            keys = sorted(set(partitions))
-            if not keys:
-                return pl.DataFrame(schema=spec.schema)
-            where, params = partitions_sql(spec, keys)
-        return self.select(table, where, params)
+        return self.select(table, *narrowed)
 
     def count(
         self,
@@ -441,18 +436,11 @@ class Warehouse:
         params: Sequence[Any] = (),
     ) -> int:
         """How many rows of `table` (optionally of some partitions only) satisfy `where`."""
-        spec = spec_of(table)
-        if table not in self.tables():
+        narrowed = _in_partitions(spec_of(table), partitions, where, params)
+        if narrowed is None or table not in self.tables():
             return 0
-        conditions, values = [where], list(params)
-        if partitions is not None:
-            keys = sorted(set(partitions))
-            if not keys:
-                return 0
-            condition, keyed = partitions_sql(spec, keys)
-            conditions, values = [condition, *conditions], [*keyed, *values]
-        sql = f'SELECT count(*) FROM "{table}" WHERE ' + " AND ".join(f"({c})" for c in conditions)
-        return int(self.query(sql, values).item())
+        condition, values = narrowed
+        return int(self.query(f'SELECT count(*) FROM "{table}" WHERE {condition}', values).item())
 
     def select(self, table: str, where: str = "true", params: Sequence[Any] = ()) -> pl.DataFrame:
         """The rows of `table` where the SQL condition `where` holds, typed by its schema (the
@@ -466,3 +454,22 @@ class Warehouse:
         order = ", ".join(ident(c) for c in dict.fromkeys(columns))
         sql = f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order}'
         return typed(spec, self.query(sql, list(params)))
+
+
+def _in_partitions(
+    spec: TableSpec,
+    partitions: Iterable[str] | None,
+    where: str = "true",
+    params: Sequence[Any] = (),
+) -> tuple[str, list[Any]] | None:
+    """`where` narrowed to the rows of `partitions` (None: every partition) and its parameters;
+    None when the partitions name none."""
+    if partitions is None:
+        return where, list(params)
+    keys = sorted(set(partitions))
+    if not keys:
+        return None
+    condition, keyed = partitions_sql(spec, keys)
+    if where != "true":
+        condition = f"({condition}) AND ({where})"
+    return condition, [*keyed, *params]
