@@ -13,7 +13,6 @@ import polars as pl
 import pytest
 
 from kis_pipeline.defs.calendar import index_daily, trading_calendar
-from kis_pipeline.defs.calendar.build import chk_holiday_base, derived_flags, is_year_end_closing
 from kis_pipeline.defs.calendar.freshness import daily_freshness
 from kis_pipeline.defs.calendar.schedules import (
     calendar_years_for,
@@ -21,6 +20,7 @@ from kis_pipeline.defs.calendar.schedules import (
     trading_calendar_schedule,
 )
 from kis_pipeline.defs.calendar.sessions import days_between, not_ready, today_kst
+from kis_pipeline.ingest.calendar_build import chk_holiday_base, derived_flags, is_year_end_closing
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse

@@ -19,7 +19,6 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.calendar.evidence import kospi_rejects
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
 from kis_pipeline.defs.calendar.sessions import (
     KOSPI,
@@ -39,6 +38,7 @@ from kis_pipeline.defs.quality import (
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
+from kis_pipeline.ingest.calendar_evidence import kospi_rejects
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.index import fetch_index_daily

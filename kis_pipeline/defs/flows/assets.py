@@ -34,7 +34,6 @@ from kis_pipeline.defs.calendar.writing import (
     write_days,
 )
 from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.quality import (
     check_spec,
     completeness_severity,
@@ -49,6 +48,7 @@ from kis_pipeline.defs.shared import (
     progress_dir,
     selected_symbols,
 )
+from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.flows import (

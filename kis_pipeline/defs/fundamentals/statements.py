@@ -19,9 +19,9 @@ import polars as pl
 
 from kis_pipeline.defs.calendar.sessions import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
-from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
+from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.fundamentals import (
     PERIOD_CODES,

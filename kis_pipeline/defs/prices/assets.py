@@ -22,7 +22,6 @@ import polars as pl
 from kis_pipeline.defs.calendar.sessions import SETTLES, now_kst, refuse_unsettled
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
 from kis_pipeline.defs.prices.daily import (
     ADJUSTED,
     RAW,
@@ -31,9 +30,14 @@ from kis_pipeline.defs.prices.daily import (
     client_progress,
     report_metadata,
     write_days,
+    write_restatement,
 )
-from kis_pipeline.defs.prices.nightly import SessionMismatch, fetch_nightly
-from kis_pipeline.defs.prices.reference import (
+from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.ingest.daily_chart import ChartCache, TooManyFailures
+from kis_pipeline.ingest.nightly_prices import SessionMismatch, fetch_nightly
+from kis_pipeline.ingest.reference import (
     SESSION_FINAL,
     Universe,
     latest_session,
@@ -41,10 +45,7 @@ from kis_pipeline.defs.prices.reference import (
     open_days,
     previous_trading_day,
 )
-from kis_pipeline.defs.prices.restate import boundary_breaks, restate
-from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
-from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.ingest.restate import boundary_breaks, restate
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.progress import Progress
@@ -301,6 +302,7 @@ def daily_prices_adjusted(
         raw = wh.read(RAW, [d.isoformat() for d in days])
         breaks = boundary_breaks(wh, written, raw)
         restated = restate(client, wh, breaks, before=min(days))
+        write_restatement(wh, restated)
         report.failures.update(restated.failures)
         report.notes["restated_symbols"] = restated.symbols
         report.notes["restated_partitions"] = restated.partitions

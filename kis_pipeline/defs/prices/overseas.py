@@ -26,16 +26,16 @@ import polars as pl
 from kis_pipeline.defs.calendar.sessions import now_kst
 from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.prices.chart import read_cached, write_cached
 from kis_pipeline.defs.prices.daily import (
     WriteReport,
     client_progress,
     report_metadata,
     write_days,
 )
-from kis_pipeline.defs.prices.reference import newest_nonempty
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, partition_days, progress_dir
+from kis_pipeline.ingest.daily_chart import read_cached, write_cached
+from kis_pipeline.ingest.reference import newest_nonempty
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily

@@ -23,9 +23,9 @@ from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.rankings.derive import derive_rankings, shares_on
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
+from kis_pipeline.ingest.derived_rankings import derive_rankings, shares_on
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.rankings import (
