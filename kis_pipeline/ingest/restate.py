@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kis_pipeline.defs.prices.checks import factor_breaks
-from kis_pipeline.defs.prices.daily import ADJUSTED, RAW
+from kis_pipeline.ingest.adjusted_factor import factor_breaks
 from kis_pipeline.ingest.daily_chart import plan_windows
+from kis_pipeline.ingest.daily_prices import ADJUSTED, RAW
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
