@@ -12,7 +12,6 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST, today_kst
 from kis_pipeline.defs.calendar import index_daily, trading_calendar
-from kis_pipeline.defs.calendar.build import chk_holiday_base, derived_flags, is_year_end_closing
 from kis_pipeline.defs.calendar.freshness import daily_freshness
 from kis_pipeline.defs.calendar.schedules import (
     calendar_years_for,
@@ -20,6 +19,7 @@ from kis_pipeline.defs.calendar.schedules import (
     trading_calendar_schedule,
 )
 from kis_pipeline.defs.calendar.sessions import days_between, not_ready
+from kis_pipeline.ingest.calendar_build import chk_holiday_base, derived_flags, is_year_end_closing
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import TABLES, Warehouse
 from tests.defs.seed import (

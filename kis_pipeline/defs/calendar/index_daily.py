@@ -20,9 +20,13 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import today_kst
-from kis_pipeline.defs.calendar.evidence import kospi_rejects
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
-from kis_pipeline.defs.calendar.sessions import KOSPI, LOOKAHEAD, SETTLES, plan_days, resolve_days
+from kis_pipeline.defs.calendar.sessions import (
+    KOSPI,
+    SETTLES,
+    plan_days,
+    resolve_days,
+)
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.quality import (
@@ -33,30 +37,13 @@ from kis_pipeline.defs.quality import (
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
+from kis_pipeline.ingest.calendar_evidence import kospi_rejects
+from kis_pipeline.ingest.index_daily import INDEX_CODES, fetch_index_days
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.index import fetch_index_daily
 
-INDEX_CODES = ("0001", "1001", "2001")
 TABLE = "index_daily"
 UNIQUE_KEYS = "index_daily_unique_keys"
 COMPLETE = "index_daily_complete"
-
-
-def fetch_index_days(
-    client: KisClient, start: dt.date, end: dt.date
-) -> tuple[pl.DataFrame, dt.date | None]:
-    """Bars of every index code in [start, end], and the newest KOSPI session KIS has.
-
-    The chart is read a little past `end` so that a closed last day can be told from a day
-    KIS has not published yet.
-    """
-    fetch_end = max(end, min(end + LOOKAHEAD, today_kst()))
-    frames = [fetch_index_daily(client, code, start, fetch_end) for code in INDEX_CODES]
-    bars = pl.concat(frames, how="vertical")
-    kospi = bars.filter(pl.col("index_code") == KOSPI)["date"]
-    newest = kospi.max() if kospi.len() else None
-    return bars.filter(pl.col("date").is_between(start, end)), newest  # type: ignore[return-value]
 
 
 def index_checks(
@@ -122,7 +109,7 @@ def index_daily(
         status = {day: False for day in plan.days}
     else:
         with kis.client() as client:
-            frame, newest = fetch_index_days(client, *plan.fetch_range)
+            frame, newest = fetch_index_days(client, *plan.fetch_range, today_kst())
         broken, undated = kospi_rejects(client)
         kospi = set(frame.filter(pl.col("index_code") == KOSPI)["date"].to_list())
         if undated:

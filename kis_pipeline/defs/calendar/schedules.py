@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kis_pipeline.defs.calendar.build import CHK_HOLIDAY_SPAN
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
 from kis_pipeline.defs.schedules import asset_day_schedule, asset_job, years_schedule
+from kis_pipeline.ingest.calendar_build import CHK_HOLIDAY_SPAN
 
 index_daily_job, index_daily_schedule = asset_day_schedule(
     index_daily,

@@ -1,8 +1,9 @@
 """`trading_calendar`: one row per calendar day, one warehouse partition per year.
 
 The past comes from the data itself (`index_daily`: a day with a KOSPI bar is a session), the
-weeks ahead from chk-holiday, called at most once a day (`holiday_memory`); `build` holds the
-rules. A year whose days are all in the past never calls chk-holiday.
+weeks ahead from chk-holiday, called at most once a day (`ingest.holiday_memory`);
+`ingest.calendar_evidence` gathers the bars' word and `ingest.calendar_build` holds the rules.
+A year whose days are all in the past never calls chk-holiday.
 """
 
 from __future__ import annotations
@@ -12,29 +13,17 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.common.clock import today_kst
-from kis_pipeline.defs.calendar.build import (
-    CHK_HOLIDAY_SPAN,
-    build_year,
-    chk_holiday_base,
-)
-from kis_pipeline.defs.calendar.evidence import (
-    RECENT,
-    fill_holes,
-    from_warehouse,
-    newest_known_session,
-)
-from kis_pipeline.defs.calendar.holiday_memory import HolidayAnswer, HolidayMemory
+from kis_pipeline.common.clock import now_kst, today_kst
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.partitions import calendar_years
 from kis_pipeline.defs.calendar.sessions import days_between
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata
+from kis_pipeline.ingest.calendar_build import build_year
+from kis_pipeline.ingest.calendar_evidence import year_evidence
+from kis_pipeline.ingest.holiday_memory import holiday_answer
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.calendar import fetch_trading_calendar
-from kis_pipeline.warehouse import Warehouse
 
 TABLE = "trading_calendar"
 UNIQUE_DATES = "trading_calendar_unique_dates"
@@ -44,52 +33,6 @@ CONTIGUOUS = "trading_calendar_contiguous"
 COVERS_AHEAD = "trading_calendar_covers_ahead"
 # The current year's calendar should reach at least this far past today.
 AHEAD = dt.timedelta(days=7)
-
-
-def holiday_answer(
-    kis: KisResource, client: KisClient, year: int, base: dt.date, today: dt.date
-) -> HolidayAnswer | None:
-    """Today's chk-holiday answer if it concerns `year` (calling KIS only if nobody has
-    today); a year wholly behind the base date needs none."""
-    settings = kis.settings()
-    if settings.env == "paper":
-        # KIS's mock service has no chk-holiday (SPEC §16): the calendar is the bars only.
-        return None
-    memory = HolidayMemory(settings.state_dir, settings.key_id)
-    if year in (base.year, (base + CHK_HOLIDAY_SPAN).year):
-        return memory.today(today, base, lambda day: fetch_trading_calendar(client, day))
-    last = memory.last()
-    return last if last is not None and last.called_on == today else None
-
-
-def year_evidence(
-    wh: Warehouse, client: KisClient, year: int, today: dt.date, *, ahead: bool
-) -> tuple[dict[dt.date, bool], dt.date, list[dt.date]]:
-    """The bars' word on `year`'s weekdays, chk-holiday's base date, and the days read from
-    the chart to close holes.
-
-    The past must reach chk-holiday's first day with no hole, whatever the wall clock says:
-    the base is the day after KIS's newest session (never after today), and every weekday
-    from the year's first known day up to the base is settled by a partition or the chart.
-    """
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    evidence = from_warehouse(wh, first, last)
-    base = today
-    if ahead and year >= (today - RECENT).year:
-        newest = newest_known_session(evidence, wh, client, today)
-        base = chk_holiday_base(newest, today)
-    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
-    needs_chk = ahead and year in (base.year, (base + CHK_HOLIDAY_SPAN).year)
-    if in_year:
-        lo = min(in_year)
-    elif needs_chk:
-        lo = max(base, first)
-    else:
-        return {}, base, []
-    hi = min(base - dt.timedelta(days=1), last) if needs_chk else max(in_year)
-    filled = fill_holes(evidence, client, lo, hi, today) if lo <= hi else []
-    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
-    return in_year, base, filled
 
 
 def calendar_checks(
@@ -184,11 +127,12 @@ def trading_calendar(
 ) -> dg.MaterializeResult:
     year = int(context.partition_key)
     wh = warehouse.warehouse()
-    today = today_kst()
+    now = now_kst()
+    today = now.date()
     with kis.client() as client:
         ahead = kis.settings().env != "paper"
-        days, base, filled = year_evidence(wh, client, year, today, ahead=ahead)
-        answer = holiday_answer(kis, client, year, base, today)
+        days, base, filled = year_evidence(wh, client, year, now, ahead=ahead)
+        answer = holiday_answer(kis.settings(), client, year, base, today)
     chk = answer.frame if answer is not None else pl.DataFrame(schema=schemas.TRADING_CALENDAR)
     built = build_year(year, days, chk, wh.read(TABLE, [str(year)]))
     if built.conflicts:

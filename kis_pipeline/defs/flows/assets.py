@@ -18,8 +18,6 @@ retried by the client. A run restricted to some symbols replaces only their rows
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import polars as pl
@@ -34,7 +32,6 @@ from kis_pipeline.defs.calendar.writing import (
     write_days,
 )
 from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.quality import (
     check_spec,
     completeness_severity,
@@ -49,26 +46,18 @@ from kis_pipeline.defs.shared import (
     progress_dir,
     selected_symbols,
 )
+from kis_pipeline.ingest.investor_flows import MARKETS, fetch_flows
+from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.flows import (
-    MARKETS,
-    fetch_investor_flows,
-    fetch_market_investor_flows,
-)
-from kis_pipeline.kis.errors import BusinessError
 from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
 STOCK_TABLE = "investor_flows"
 MARKET_TABLE = "market_investor_flows"
-# Sessions per call of both endpoints; a run of this many weekdays needs one call per key.
-SESSIONS_PER_CALL = 30
 # The longest run, in weekday partitions: about a year.
 RUN_WEEKDAYS = 261
-# Keys fetched at once.
-FETCH_WORKERS = 4
 # The groups whose net buying adds up to zero: every buy has a seller.
 TOP_GROUPS = ("individual", "foreign", "institution")
 
@@ -150,43 +139,20 @@ def flow_specs(table: str, grain: str, complete: str) -> list[dg.AssetCheckSpec]
     ]
 
 
-def fetch_all(
-    client: KisClient,
-    keys: Sequence[str],
-    fetch: Callable[[KisClient, str, dt.date, dt.date], pl.DataFrame],
-    start: dt.date,
-    end: dt.date,
-    schema: pl.Schema,
-    progress: Progress,
-    *,
-    sessions: int,
+def fetch_keys(
+    client: KisClient, table: str, keys: list[str], plan: DayPlan, progress: Progress
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """One walk per key over [start, end]; keys KIS rejects are reported, not fatal.
-
-    `sessions` is how many sessions the range may hold (the days to fetch): the plan is one
-    call per key and `SESSIONS_PER_CALL` of them.
-    """
-    frames = [pl.DataFrame(schema=schema)]
-    failures: dict[str, str] = {}
-    pages = -(-sessions // SESSIONS_PER_CALL)
-    progress.update(force=True, calls_planned=len(keys) * pages)
-
-    def one(key: str) -> pl.DataFrame | str:
-        try:
-            return fetch(client, key, start, end)
-        except BusinessError as exc:
-            return str(exc)
-
-    # Several keys walk at once, so that parsing one page overlaps the wait for the next
-    # call's slot; the shared limiter still sets the pace.
-    with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="flows") as pool:
-        for key, result in zip(keys, pool.map(one, keys), strict=True):
-            if isinstance(result, str):
-                failures[key] = result
-            else:
-                frames.append(result)
-            report_calls(progress, client, failures=failures)
-    return pl.concat(frames, how="vertical"), failures
+    """`table` over the plan's days to fetch, one walk per key, with the calls on `progress`."""
+    return fetch_flows(
+        client,
+        table,
+        keys,
+        plan.to_fetch[0],
+        plan.to_fetch[-1],
+        sessions=len(plan.to_fetch),
+        on_planned=lambda calls: progress.update(force=True, calls_planned=calls),
+        on_key=lambda failures: report_calls(progress, client, failures=failures),
+    )
 
 
 def session_status(plan: DayPlan, frame: pl.DataFrame, table: str) -> dict[dt.date, bool]:
@@ -271,15 +237,7 @@ def investor_flows(
             raise dg.Failure(f"{STOCK_TABLE}: {exc}") from None
         symbols = sorted({s for day in plan.to_fetch for s in universe.on(day)})
         with kis.client() as client:
-            frame, failures = fetch_all(
-                client,
-                symbols,
-                fetch_investor_flows,
-                *plan.fetch_range,
-                schemas.INVESTOR_FLOWS,
-                progress,
-                sessions=len(plan.to_fetch),
-            )
+            frame, failures = fetch_keys(client, STOCK_TABLE, symbols, plan, progress)
         status = session_status(plan, frame, STOCK_TABLE)
         expected = universe.expected([day for day, is_open in status.items() if is_open])
     return finish(
@@ -338,15 +296,7 @@ def market_investor_flows(
     client = None
     if plan.fetch_range is not None:
         with kis.client() as client:
-            frame, failures = fetch_all(
-                client,
-                list(MARKETS),
-                fetch_market_investor_flows,
-                *plan.fetch_range,
-                schemas.MARKET_INVESTOR_FLOWS,
-                progress,
-                sessions=len(plan.to_fetch),
-            )
+            frame, failures = fetch_keys(client, MARKET_TABLE, list(MARKETS), plan, progress)
         status = session_status(plan, frame, MARKET_TABLE)
         sessions = [day for day, is_open in status.items() if is_open]
         expected = pl.DataFrame(

@@ -18,9 +18,7 @@ from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
-from kis_pipeline.kis import schemas
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.dividends import ALL_ISSUES_WINDOW_DAYS, fetch_dividends
+from kis_pipeline.ingest.dividends import fetch_year
 from kis_pipeline.warehouse import Scope
 
 TABLE = "dividends"
@@ -32,21 +30,6 @@ FRESH_DAYS = 8
 record_years = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", timezone=KST_NAME, end_offset=1
 )
-
-
-def fetch_year(
-    client: KisClient, year: int, only: tuple[str, ...] | None
-) -> tuple[pl.DataFrame, str]:
-    """The year's schedule, and which way it was fetched ("all issues" or "per symbol")."""
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    windows = -(-((end - start).days + 1) // ALL_ISSUES_WINDOW_DAYS)
-    if only is not None and len(only) < windows:
-        frames = [fetch_dividends(client, start, end, symbol=s) for s in only]
-        return pl.concat([pl.DataFrame(schema=schemas.DIVIDENDS), *frames]), "per symbol"
-    frame = fetch_dividends(client, start, end)
-    if only is not None:
-        frame = frame.filter(pl.col("symbol").is_in(list(only)))
-    return frame, "all issues"
 
 
 def dividend_checks(frame: pl.DataFrame) -> list[dg.AssetCheckResult]:

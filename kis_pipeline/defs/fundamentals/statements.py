@@ -12,46 +12,23 @@ same day for some symbols replaces only theirs, and a symbol KIS rejects keeps w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
-from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.fundamentals import (
-    PERIOD_CODES,
-    fetch_balance_sheet,
-    fetch_financial_ratios,
-    fetch_income_statement,
-)
-from kis_pipeline.kis.errors import BusinessError
-from kis_pipeline.warehouse import TABLES, Scope, Warehouse
+from kis_pipeline.ingest.reference import Universe
+from kis_pipeline.ingest.statements import FETCHES, fetch_statements
+from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
-Fetch = Callable[..., pl.DataFrame]
 KEY = ["as_of", "symbol", "period", "period_type"]
 WEEKLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=8))
 # Tolerance of the balance-sheet identity: items are whole KRW 100 million at KIS.
 BALANCE_TOLERANCE = 0.01
-
-
-def fetch_statements(
-    client: KisClient, fetch: Fetch, symbols: list[str], as_of: dt.date, schema: pl.Schema
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    frames = [pl.DataFrame(schema=schema)]
-    failures: dict[str, str] = {}
-    for symbol in symbols:
-        for period_type in PERIOD_CODES:
-            try:
-                frames.append(fetch(client, symbol, period_type=period_type, as_of=as_of))
-            except BusinessError as exc:
-                failures[f"{symbol}/{period_type}"] = str(exc)
-    return pl.concat(frames, how="vertical"), failures
 
 
 def balance_offenders(frame: pl.DataFrame) -> pl.DataFrame:
@@ -94,7 +71,7 @@ def statement_checks(
     return results
 
 
-def statement_asset(table: str, fetch: Fetch, measures: str) -> dg.AssetsDefinition:
+def statement_asset(table: str, measures: str) -> dg.AssetsDefinition:
     specs = [
         dg.AssetCheckSpec(
             f"{table}_unique_keys",
@@ -135,7 +112,11 @@ def statement_asset(table: str, fetch: Fetch, measures: str) -> dg.AssetsDefinit
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         paper = skipped_in_paper(
-            context, kis.settings().env, table, fetch.__name__, [spec.name for spec in specs]
+            context,
+            kis.settings().env,
+            table,
+            FETCHES[table].__name__,
+            [spec.name for spec in specs],
         )
         if paper is not None:
             return paper
@@ -147,7 +128,7 @@ def statement_asset(table: str, fetch: Fetch, measures: str) -> dg.AssetsDefinit
             raise dg.Failure(f"{table}: {exc}") from None
         symbols = universe.on(as_of)
         with kis.client() as client:
-            frame, failures = fetch_statements(client, fetch, symbols, as_of, TABLES[table].schema)
+            frame, failures = fetch_statements(client, table, symbols, as_of)
         failed = {key.split("/")[0] for key in failures}
         scope = Scope.of(universe.only, keep=failed)
         written = write_one(wh, table, as_of.isoformat(), frame, scope=scope)
@@ -167,13 +148,11 @@ def statement_asset(table: str, fetch: Fetch, measures: str) -> dg.AssetsDefinit
     return statement
 
 
-balance_sheet = statement_asset("balance_sheet", fetch_balance_sheet, "balance-sheet items in KRW")
+balance_sheet = statement_asset("balance_sheet", "balance-sheet items in KRW")
 income_statement = statement_asset(
-    "income_statement", fetch_income_statement, "income items in KRW (quarters year to date)"
+    "income_statement", "income items in KRW (quarters year to date)"
 )
-financial_ratios = statement_asset(
-    "financial_ratios", fetch_financial_ratios, "growth, profitability and per-share ratios"
-)
+financial_ratios = statement_asset("financial_ratios", "growth, profitability and per-share ratios")
 STATEMENTS = [balance_sheet, income_statement, financial_ratios]
 
 

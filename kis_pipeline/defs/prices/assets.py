@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -23,7 +24,6 @@ from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.calendar.sessions import SETTLES, refuse_unsettled
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
 from kis_pipeline.defs.prices.daily import (
     ADJUSTED,
     RAW,
@@ -32,9 +32,14 @@ from kis_pipeline.defs.prices.daily import (
     client_progress,
     report_metadata,
     write_days,
+    write_restatement,
 )
-from kis_pipeline.defs.prices.nightly import SessionMismatch, fetch_nightly
-from kis_pipeline.defs.prices.reference import (
+from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.ingest.daily_chart import ChartCache, TooManyFailures
+from kis_pipeline.ingest.nightly_prices import SessionMismatch, fetch_nightly
+from kis_pipeline.ingest.reference import (
     SESSION_FINAL,
     Universe,
     latest_session,
@@ -42,10 +47,7 @@ from kis_pipeline.defs.prices.reference import (
     open_days,
     previous_trading_day,
 )
-from kis_pipeline.defs.prices.restate import boundary_breaks, restate
-from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
-from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.ingest.restate import boundary_breaks, restate
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.progress import Progress
@@ -94,6 +96,77 @@ def _open_days(wh: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
         return open_days(wh, days)
     except MissingReference as exc:
         raise dg.Failure(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class _PriceRun:
+    """What both price assets know before their first call: the partition's days, who is
+    listed, which days were sessions, and where progress goes."""
+
+    table: str
+    settings: KisSettings
+    wh: Warehouse
+    days: list[dt.date]
+    universe: Universe
+    open_set: set[dt.date]
+    progress: Progress
+
+    @classmethod
+    def start(
+        cls,
+        context: dg.AssetExecutionContext,
+        kis: KisResource,
+        warehouse: WarehouseResource,
+        table: str,
+    ) -> _PriceRun:
+        settings = kis.settings()
+        wh = warehouse.warehouse()
+        days = partition_days(context)
+        refuse_unsettled(table, days)
+        universe = _universe(context, settings, wh)
+        open_set = _open_days(wh, days)
+        progress = Progress(progress_dir(context), table, partitions_total=len(days))
+        return cls(table, settings, wh, days, universe, open_set, progress)
+
+    def nightly(self, context: dg.AssetExecutionContext) -> bool:
+        """Whether this run is the nightly one, served by the multi-quote."""
+        multi = use_multi_quote(context, self.settings, self.wh, self.days)
+        return multi and self.days[0] in self.open_set
+
+    def backfill(self, client: KisClient, cache: ChartCache) -> WriteReport:
+        return backfill_range(
+            client,
+            self.wh,
+            cache,
+            self.universe,
+            self.days,
+            self.open_set,
+            table=self.table,
+            progress=self.progress,
+        )
+
+    def failed(self, client: KisClient, exc: Exception) -> dg.Failure:
+        self.progress.finish(error=str(exc), **client_progress(client))
+        return dg.Failure(str(exc))
+
+    def finish(
+        self, context: dg.AssetExecutionContext, client: KisClient, report: WriteReport
+    ) -> dg.MaterializeResult:
+        """Metadata and checks of what the run wrote; a failed symbol fails the run."""
+        meta = _metadata(report, client)
+        self.progress.finish(failures=report.failures, **client_progress(client))
+        _fail_on_symbols(report, meta)
+        results = _check_results(
+            context,
+            client,
+            self.wh,
+            self.table,
+            self.days,
+            self.universe,
+            self.open_set,
+            adjusted=self.table == ADJUSTED,
+        )
+        return dg.MaterializeResult(metadata=meta, check_results=results)
 
 
 def _metadata(report: WriteReport, client: KisClient) -> dict[str, dg.MetadataValue]:
@@ -192,36 +265,16 @@ def daily_prices(
     kis: KisResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    settings = kis.settings()
-    wh = warehouse.warehouse()
-    days = partition_days(context)
-    refuse_unsettled(RAW, days)
-    universe = _universe(context, settings, wh)
-    open_set = _open_days(wh, days)
-    progress = Progress(progress_dir(context), RAW, partitions_total=len(days))
+    run = _PriceRun.start(context, kis, warehouse, RAW)
     with kis.client() as client:
         try:
-            if use_multi_quote(context, settings, wh, days) and days[0] in open_set:
-                report = _nightly_raw(client, wh, universe, days[0], progress)
+            if run.nightly(context):
+                report = _nightly_raw(client, run.wh, run.universe, run.days[0], run.progress)
             else:
-                report = backfill_range(
-                    client,
-                    wh,
-                    chart_cache(wh),
-                    universe,
-                    days,
-                    open_set,
-                    table=RAW,
-                    progress=progress,
-                )
+                report = run.backfill(client, chart_cache(run.wh))
         except (SessionMismatch, TooManyFailures) as exc:
-            progress.finish(error=str(exc), **client_progress(client))
-            raise dg.Failure(str(exc)) from None
-        meta = _metadata(report, client)
-        progress.finish(failures=report.failures, **client_progress(client))
-    _fail_on_symbols(report, meta)
-    results = _check_results(context, client, wh, RAW, days, universe, open_set, adjusted=False)
-    return dg.MaterializeResult(metadata=meta, check_results=results)
+            raise run.failed(client, exc) from None
+        return run.finish(context, client, report)
 
 
 def _nightly_raw(
@@ -271,45 +324,27 @@ def daily_prices_adjusted(
     kis: KisResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    settings = kis.settings()
-    wh = warehouse.warehouse()
-    days = partition_days(context)
-    refuse_unsettled(ADJUSTED, days)
-    universe = _universe(context, settings, wh)
-    open_set = _open_days(wh, days)
-    progress = Progress(progress_dir(context), ADJUSTED, partitions_total=len(days))
+    run = _PriceRun.start(context, kis, warehouse, ADJUSTED)
+    wh, days = run.wh, run.days
     cache = chart_cache(wh)
     cache.prune_adjusted()
     with kis.client() as client:
         try:
-            if use_multi_quote(context, settings, wh, days) and days[0] in open_set:
-                report = _nightly_adjusted(wh, universe, days[0], progress)
+            if run.nightly(context):
+                report = _nightly_adjusted(wh, run.universe, days[0], run.progress)
             else:
-                report = backfill_range(
-                    client,
-                    wh,
-                    cache,
-                    universe,
-                    days,
-                    open_set,
-                    table=ADJUSTED,
-                    progress=progress,
-                )
+                report = run.backfill(client, cache)
         except TooManyFailures as exc:
-            progress.finish(error=str(exc), **client_progress(client))
-            raise dg.Failure(str(exc)) from None
+            raise run.failed(client, exc) from None
         written = wh.read(ADJUSTED, [d.isoformat() for d in days])
         raw = wh.read(RAW, [d.isoformat() for d in days])
         breaks = boundary_breaks(wh, written, raw)
         restated = restate(client, wh, breaks, before=min(days))
+        write_restatement(wh, restated)
         report.failures.update(restated.failures)
         report.notes["restated_symbols"] = restated.symbols
         report.notes["restated_partitions"] = restated.partitions
-        meta = _metadata(report, client)
-        progress.finish(failures=report.failures, **client_progress(client))
-    _fail_on_symbols(report, meta)
-    results = _check_results(context, client, wh, ADJUSTED, days, universe, open_set, adjusted=True)
-    return dg.MaterializeResult(metadata=meta, check_results=results)
+        return run.finish(context, client, report)
 
 
 def _nightly_adjusted(

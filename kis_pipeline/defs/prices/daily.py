@@ -1,12 +1,10 @@
-"""Range backfills of `daily_prices` and `daily_prices_adjusted` from the daily chart.
+"""Writing range backfills of `daily_prices` and `daily_prices_adjusted`.
 
-The range's weekday partitions are split by the calendar into closed days (an empty partition,
-no call) and trading days, which are cut into 100-day windows (`chart.plan_windows`). Window by
-window, every listed symbol is fetched (cache first), and the bars are split into one partition
-per trading day. A symbol that fails keeps whatever its window's partitions held and is
-reported with its KIS error; the run then fails (so Dagster records none of its partitions),
-and a rerun fetches only what is not in the cache. A run restricted to some symbols replaces
-only their rows (`Scope`).
+`ingest.daily_prices` plans the range and fetches it window by window; here each window's bars
+are split into one partition per trading day and written while the next window is fetched. A
+symbol that fails keeps whatever its window's partitions held and is reported with its KIS
+error; the run then fails (so Dagster records none of its partitions), and a rerun fetches only
+what is not in the cache. A run restricted to some symbols replaces only their rows (`Scope`).
 
 `WriteReport`, `write_days` and `report_metadata` serve every price table, overseas included.
 """
@@ -21,14 +19,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.prices.chart import (
-    ChartCache,
-    Window,
-    concat,
-    fetch_window,
-    plan_windows,
-)
-from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.shared import (
     client_metadata,
     data_calls,
@@ -36,12 +26,15 @@ from kis_pipeline.defs.shared import (
     metadata_value,
     snapshot_metadata,
 )
+from kis_pipeline.ingest.daily_chart import ChartCache
+from kis_pipeline.ingest.daily_prices import ADJUSTED, RAW, fetch_windows, plan_range
+from kis_pipeline.ingest.reference import Universe
+from kis_pipeline.ingest.restate import Restatement
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
-RAW = "daily_prices"
-ADJUSTED = "daily_prices_adjusted"
+__all__ = ["ADJUSTED", "RAW"]
 
 
 @dataclass
@@ -137,14 +130,10 @@ def backfill_range(
     (only the rows of the universe's `only` symbols, when it has them)."""
     scope = Scope.of(universe.only)
     report = WriteReport(table)
-    trading = sorted(d for d in partitions if d in open_days)
-    closed = sorted(d for d in partitions if d not in open_days)
-    windows = plan_windows(trading)
-    listed = {day: universe.on(day) for day in trading}
-    window_symbols = [sorted({s for day in w.days for s in listed[day]}) for w in windows]
-    report.trading_days = len(trading)
-    report.symbols = len({s for symbols in window_symbols for s in symbols})
-    report.calls_planned = sum(len(symbols) for symbols in window_symbols)
+    plan = plan_range(universe, partitions, open_days)
+    report.trading_days = len(plan.trading)
+    report.symbols = plan.symbols
+    report.calls_planned = plan.calls_planned
     progress.update(
         force=True,
         partitions_total=len(partitions),
@@ -157,7 +146,7 @@ def backfill_range(
         warehouse,
         table,
         pl.DataFrame(schema=TABLES[table].schema),
-        closed,
+        plan.closed,
         report,
         scope=scope,
         progress=progress,
@@ -171,21 +160,27 @@ def backfill_range(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writer")
     pending: list[Future[None]] = []
     try:
-        _fetch_windows(
-            client,
-            warehouse,
-            cache,
-            windows,
-            window_symbols,
-            listed,
-            table,
-            scope,
-            report,
-            progress,
-            tick,
-            writer,
-            pending,
-        )
+        for bars in fetch_windows(client, warehouse, cache, plan, table=table, on_done=tick):
+            report.cache_hits += bars.cache_hits
+            for symbol, error in bars.failures.items():
+                report.failures.setdefault(symbol, f"window {bars.window.name}: {error}")
+            pending.append(
+                writer.submit(
+                    write_days,
+                    warehouse,
+                    table,
+                    bars.frame,
+                    bars.window.days,
+                    report,
+                    listed=plan.listed.__getitem__,
+                    # A symbol whose window failed keeps the rows it had in these days.
+                    scope=scope.keeping(bars.failures),
+                    progress=progress,
+                )
+            )
+            # A failed write stops the run now rather than after every window is fetched.
+            for future in [f for f in pending if f.done()]:
+                future.result()
     finally:
         writer.shutdown(wait=True)
     for future in pending:
@@ -193,77 +188,12 @@ def backfill_range(
     return report
 
 
-def _fetch_windows(
-    client: KisClient,
-    warehouse: Warehouse,
-    cache: ChartCache,
-    windows: Sequence[Window],
-    window_symbols: Sequence[Sequence[str]],
-    listed: dict[dt.date, list[str]],
-    table: str,
-    scope: Scope,
-    report: WriteReport,
-    progress: Progress,
-    tick: Callable[[], None],
-    writer: ThreadPoolExecutor,
-    pending: list[Future[None]],
-) -> None:
-    adjusted = table == ADJUSTED
-    for window, symbols in zip(windows, window_symbols, strict=True):
-        outcome = fetch_window(
-            client,
-            cache,
-            symbols,
-            window,
-            adjusted=adjusted,
-            original=_raw_bars(warehouse, cache, window) if adjusted else None,
-            on_done=tick,
+def write_restatement(warehouse: Warehouse, restated: Restatement) -> None:
+    """Replace the restated symbols' rows in each adjusted partition their history touched."""
+    for part in restated.replacements:
+        warehouse.write_partition(
+            ADJUSTED, part.day.isoformat(), part.rows, scope=Scope.of(part.symbols)
         )
-        report.cache_hits += outcome.cache_hits
-        for symbol, error in outcome.failures.items():
-            report.failures.setdefault(symbol, f"window {window.name}: {error}")
-        frame = concat(outcome.frames, TABLES[table].schema)
-        pending.append(
-            writer.submit(
-                write_days,
-                warehouse,
-                table,
-                frame,
-                window.days,
-                report,
-                listed=listed.__getitem__,
-                # A symbol whose window failed keeps the rows it had in these days.
-                scope=scope.keeping(outcome.failures),
-                progress=progress,
-            )
-        )
-        # A failed write stops the run now rather than after every window is fetched.
-        for future in [f for f in pending if f.done()]:
-            future.result()
-
-
-def _raw_bars(
-    warehouse: Warehouse, cache: ChartCache, window: Window
-) -> Callable[[str], pl.DataFrame | None]:
-    """The raw bars an adjusted window is divided by, without a second chart call.
-
-    The raw cache keeps only final windows; the newest window's raw bars are in the warehouse
-    already, because `daily_prices_adjusted` runs after `daily_prices`.
-    """
-    stored: pl.DataFrame | None = None
-
-    def lookup(symbol: str) -> pl.DataFrame | None:
-        nonlocal stored
-        cached = cache.load(symbol, window, adjusted=False)
-        if cached is not None:
-            return cached
-        if stored is None:
-            stored = warehouse.read(RAW, [d.isoformat() for d in window.days])
-        rows = stored.filter(pl.col("symbol") == symbol)
-        # Only a complete window can stand in for the chart: otherwise fetch it.
-        return rows if rows.height == len(window.days) else None
-
-    return lookup
 
 
 def client_progress(client: KisClient) -> dict[str, object]:

@@ -14,11 +14,7 @@ the string "dg.AssetExecutionContext" instead of the class and reject the defini
 from __future__ import annotations
 
 import datetime as dt
-import math
-import zoneinfo
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -26,25 +22,26 @@ import polars as pl
 from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.prices.chart import read_cached, write_cached
 from kis_pipeline.defs.prices.daily import (
     WriteReport,
     client_progress,
     report_metadata,
     write_days,
 )
-from kis_pipeline.defs.prices.reference import newest_nonempty
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import OWN_TICKERS, POOL, partition_days, progress_dir
-from kis_pipeline.kis import schemas
+from kis_pipeline.ingest.overseas_prices import (
+    RangeCache,
+    fetch_overseas,
+    last_closed_day,
+    planned_calls,
+)
+from kis_pipeline.ingest.reference import newest_nonempty
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
-from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
 from kis_pipeline.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 TABLE = "overseas_daily_prices"
-FETCH_WORKERS = 4
 
 # "EXCD:SYMBOL" (quote exchange codes, SPEC §18.16): large US, Hong Kong and Tokyo names.
 DEFAULT_TICKERS = (
@@ -69,20 +66,6 @@ DEFAULT_TICKERS = (
 )
 
 
-NEW_YORK = (zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0))
-# Each exchange's time zone and closing time: a weekday's bar is due once its exchange has
-# closed that (local) day. An exchange not listed is taken as New York, the last to close.
-LOCAL_CLOSE: dict[str, tuple[zoneinfo.ZoneInfo, dt.time]] = {
-    **dict.fromkeys(("NAS", "NYS", "AMS", "BAQ", "BAY", "BAA"), NEW_YORK),
-    "HKS": (zoneinfo.ZoneInfo("Asia/Hong_Kong"), dt.time(16, 10)),
-    **dict.fromkeys(
-        ("SHS", "SZS", "SHI", "SZI"), (zoneinfo.ZoneInfo("Asia/Shanghai"), dt.time(15))
-    ),
-    "TSE": (zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(15, 30)),
-    **dict.fromkeys(("HSX", "HNX"), (zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh"), dt.time(15))),
-}
-
-
 # Run config of the asset (`tickers`), declared as a schema rather than a `dg.Config` class,
 # which postponed annotations would hide from Dagster.
 CONFIG_SCHEMA = {
@@ -104,30 +87,6 @@ def parse_tickers(tickers: Sequence[str]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(parsed))
 
 
-def planned_calls(tickers: int, days: int) -> int:
-    return tickers * math.ceil(days / OVERSEAS_DAILY_PAGE_ROWS)
-
-
-class RangeCache:
-    """One fetched (exchange, symbol, range) frame, reused when it reached its last day."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, exchange: str, symbol: str, start: dt.date, end: dt.date) -> Path:
-        return self.root / exchange / symbol / f"{start:%Y%m%d}_{end:%Y%m%d}.parquet"
-
-    def load(self, exchange: str, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame | None:
-        return read_cached(self._path(exchange, symbol, start, end))
-
-    def save(
-        self, exchange: str, symbol: str, start: dt.date, end: dt.date, frame: pl.DataFrame
-    ) -> None:
-        if frame.is_empty() or frame["date"].max() != end:
-            return
-        write_cached(self._path(exchange, symbol, start, end), frame)
-
-
 def backfill_overseas(
     client: KisClient,
     warehouse: Warehouse,
@@ -139,54 +98,22 @@ def backfill_overseas(
     report = WriteReport(TABLE, trading_days=len(days), symbols=len(tickers))
     report.calls_planned = planned_calls(len(tickers), len(days))
     progress.update(force=True, calls_planned=report.calls_planned, symbols=len(tickers))
-    cache = RangeCache(warehouse.root / "raw" / "overseas_daily")
-    start, end = min(days), max(days)
-
-    def one(ticker: tuple[str, str]) -> tuple[str, pl.DataFrame | None, str | None]:
-        exchange, symbol = ticker
-        name = f"{exchange}:{symbol}"
-        cached = cache.load(exchange, symbol, start, end)
-        if cached is not None:
-            report.cache_hits += 1
-            return name, cached, None
-        try:
-            frame = fetch_overseas_daily(client, exchange, symbol, start, end)
-        except (KisConfigError, CredentialsRejected):
-            raise
-        except KisError as exc:
-            return name, None, f"{type(exc).__name__}: {exc}"
-        cache.save(exchange, symbol, start, end, frame)
-        return name, frame, None
-
-    frames = []
-    with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="overseas") as pool:
-        for name, frame, error in pool.map(one, tickers):
-            progress.update(**client_progress(client))
-            if error is not None:
-                report.failures[name] = error
-            elif frame is not None and not frame.is_empty():
-                frames.append(frame)
-    frame = (
-        pl.concat(frames, how="vertical")
-        if frames
-        else pl.DataFrame(schema=schemas.OVERSEAS_DAILY_PRICES)
+    fetched = fetch_overseas(
+        client,
+        RangeCache(warehouse.root / "raw" / "overseas_daily"),
+        tickers,
+        min(days),
+        max(days),
+        on_done=lambda: progress.update(**client_progress(client)),
     )
+    report.cache_hits = fetched.cache_hits
+    report.failures.update(fetched.failures)
     # A ticker that failed keeps its stored bars (matched by symbol: the configured tickers do
     # not share one across exchanges).
     failed = {name.split(":", 1)[1] for name in report.failures}
     scope = Scope.of(keep=failed)
-    write_days(warehouse, TABLE, frame, days, report, scope=scope, progress=progress)
+    write_days(warehouse, TABLE, fetched.frame, days, report, scope=scope, progress=progress)
     return report
-
-
-def last_closed_day(exchange: str, now: dt.datetime) -> dt.date:
-    """The newest weekday (the exchange's own date) whose session has closed at `now`."""
-    zone, close = LOCAL_CLOSE.get(exchange, NEW_YORK)
-    local = now.astimezone(zone)
-    day = local.date() if local.time() >= close else local.date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day
 
 
 def overseas_checks(

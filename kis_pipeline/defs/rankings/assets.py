@@ -3,18 +3,16 @@
 KIS answers rankings only for the latest session (SPEC §8): a run captures them from KIS
 (source "kis") for the day that is KIS's newest session, which it learns from one index chart
 call rather than from the local clock. Every other day is derived from `daily_prices`
-(source "derived", `derive`); a day already captured from KIS is never overwritten by a
-derivation. Closed days are empty partitions, without calls. The run tag
+(source "derived", `ingest.derived_rankings`); a day already captured from KIS is never
+overwritten by a derivation. Closed days are empty partitions, without calls. The run tag
 `kis/rankings_source=derived` derives the latest session too (to compare it with KIS's).
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -23,20 +21,14 @@ from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.rankings.derive import derive_rankings, shares_on
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
+from kis_pipeline.ingest.derived_rankings import DERIVE_BLOCK, PRICES, History
+from kis_pipeline.ingest.rankings import capture_from_kis
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.rankings import (
-    fetch_fluctuation_ranking,
-    fetch_market_cap_ranking,
-    fetch_volume_ranking,
-)
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "rankings"
-PRICES = "daily_prices"
 UNIQUE_KEYS = "rankings_unique_keys"
 THIRTY_ROWS = "rankings_thirty_rows"
 SORTED = "rankings_sorted"
@@ -52,128 +44,6 @@ ORDER_BY = {
 # Run tag: "derived" derives even the latest session (to compare with KIS's capture).
 SOURCE_TAG = "kis/rankings_source"
 SOURCES = ("auto", "derived")
-
-
-def capture_from_kis(client: KisClient, day: dt.date) -> pl.DataFrame:
-    """The four rankings as KIS shows them now; they describe session `day`."""
-    frames = [
-        fetch_volume_ranking(client, day),
-        fetch_fluctuation_ranking(client, day, direction="rise"),
-        fetch_fluctuation_ranking(client, day, direction="fall"),
-        fetch_market_cap_ranking(client, day),
-    ]
-    return pl.concat(frames, how="vertical").select(list(schemas.RANKINGS))
-
-
-LISTING_SCHEMA = {
-    "symbol": pl.String,
-    "name": pl.String,
-    "market": pl.String,
-    "listed_shares": pl.Int64,
-}
-# Days derived from one read of `daily_prices`: bounds a run's memory over years of a universe.
-DERIVE_BLOCK = 100
-# How many partitions before a day are searched for its previous session's bars.
-PREVIOUS_WINDOW = 10
-
-
-@dataclass(frozen=True)
-class Derived:
-    """Derived rankings of some days: the rows, each day's number of bars (0: the market was
-    closed), and the days `daily_prices` has no partition for."""
-
-    frame: pl.DataFrame
-    bars: dict[dt.date, int]
-    missing: list[dt.date]
-
-
-class History:
-    """What deriving past days reads from the warehouse, read once per run (or per block of
-    `DERIVE_BLOCK` days) rather than once per day: over a year of days the per-day reads of
-    manifests, snapshots and every `daily_prices` file for splits were most of a backfill's
-    time."""
-
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self.present = warehouse.partitions(PRICES)
-        self.snapshots = warehouse.partitions("symbols")
-        self._listings: dict[str, pl.DataFrame] = {}
-        self._splits: pl.DataFrame | None = None
-
-    def derive(self, days: Sequence[dt.date]) -> Derived:
-        """The derived rankings of `days` (at most `DERIVE_BLOCK` of them, for memory)."""
-        keys = sorted(d.isoformat() for d in days)
-        present = set(self.present)
-        missing = [day for day in days if day.isoformat() not in present]
-        keys = [key for key in keys if key in present]
-        if not keys:
-            return Derived(pl.DataFrame(schema=schemas.RANKINGS), {}, missing)
-        first = bisect.bisect_left(self.present, keys[0])
-        last = bisect.bisect_right(self.present, keys[-1])
-        # The partitions before the first day too: the previous session's volume.
-        frame = self.warehouse.read(PRICES, self.present[max(first - PREVIOUS_WINDOW, 0) : last])
-        with_rows = set(frame["date"].unique().to_list())
-        previous = {}
-        for key in keys:
-            position = bisect.bisect_left(self.present, key)
-            for before in reversed(self.present[max(position - PREVIOUS_WINDOW, 0) : position]):
-                if dt.date.fromisoformat(before) in with_rows:
-                    previous[dt.date.fromisoformat(key)] = dt.date.fromisoformat(before)
-                    break
-        wanted = [dt.date.fromisoformat(key) for key in keys]
-        bars = frame.filter(pl.col("date").is_in(wanted))
-        listed = pl.concat(
-            [self.listing_on(day).with_columns(date=pl.lit(day, dtype=pl.Date)) for day in wanted]
-        )
-        before = pl.DataFrame(
-            {"date": list(previous), "previous": list(previous.values())},
-            schema={"date": pl.Date, "previous": pl.Date},
-        ).join(
-            frame.select(
-                pl.col("date").alias("previous"), "symbol", pl.col("volume").alias("prev_volume")
-            ),
-            on="previous",
-        )
-        bars = bars.join(listed, on=["date", "symbol"], how="left").join(
-            before.drop("previous"), on=["date", "symbol"], how="left"
-        )
-        counts = dict(bars.group_by("date").len().iter_rows())
-        return Derived(derive_rankings(bars), {d: counts.get(d, 0) for d in wanted}, missing)
-
-    def listing_on(self, day: dt.date) -> pl.DataFrame:
-        """symbol, name, market, listed_shares on `day`: the nearest `symbols` snapshot (newest
-        on or before the day, else the oldest), shares moved across splits in between."""
-        if not self.snapshots:
-            return pl.DataFrame(schema=LISTING_SCHEMA)
-        older = self.snapshots[: bisect.bisect_right(self.snapshots, day.isoformat())]
-        snapshot = older[-1] if older else self.snapshots[0]
-        if snapshot not in self._listings:
-            self._listings[snapshot] = self.warehouse.read("symbols", [snapshot]).select(
-                *LISTING_SCHEMA
-            )
-        listing = self._listings[snapshot]
-        snapshot_day = dt.date.fromisoformat(snapshot)
-        if snapshot_day == day:
-            return listing
-        low, high = sorted((snapshot_day, day))
-        splits = self.splits().filter(pl.col("date").is_between(low, high))
-        if splits.is_empty():
-            return listing
-        adjusted = [
-            shares_on(shares, snapshot_day, day, splits.filter(pl.col("symbol") == symbol))
-            if shares is not None
-            else None
-            for symbol, shares in listing.select("symbol", "listed_shares").iter_rows()
-        ]
-        return listing.with_columns(pl.Series("listed_shares", adjusted, dtype=pl.Int64))
-
-    def splits(self) -> pl.DataFrame:
-        """Every split day in `daily_prices` (date, symbol, split_ratio): one scan per run."""
-        if self._splits is None:
-            self._splits = self.warehouse.select(PRICES, "split_ratio > 0").select(
-                "date", "symbol", "split_ratio"
-            )
-        return self._splits
 
 
 def _captured_days(warehouse: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:

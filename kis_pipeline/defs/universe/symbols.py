@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.common.clock import KST_NAME
-from kis_pipeline.defs.calendar.sessions import newest_session, plan_days
+from kis_pipeline.common.clock import KST_NAME, today_kst
+from kis_pipeline.defs.calendar.sessions import plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.quality import (
@@ -35,23 +35,14 @@ from kis_pipeline.defs.quality import (
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.shared import POOL, check_metadata, partition_days, selected_symbols
-from kis_pipeline.kis.endpoints.master import fetch_universe
+from kis_pipeline.ingest.symbols import SCHEMA, capture
 from kis_pipeline.kis.master_layout import MARKETS
-from kis_pipeline.warehouse import TABLES, Scope
+from kis_pipeline.warehouse import Scope
 
 TABLE = "symbols"
-SCHEMA = TABLES[TABLE].schema
 UNIQUE_KEYS = "symbols_unique_keys"
 KNOWN_MARKETS = "symbols_known_markets"
 COMPLETE = "symbols_complete"
-
-
-def snapshot(master: pl.DataFrame, day: dt.date, only: Sequence[str] | None) -> pl.DataFrame:
-    """The `symbols` rows of one day from a parsed master frame (ordinary stocks only)."""
-    frame = master.with_columns(pl.lit(day, dtype=pl.Date).alias("date"))
-    if only is not None:
-        frame = frame.filter(pl.col("symbol").is_in(list(only)))
-    return frame.select(list(SCHEMA)).cast(dict(SCHEMA)).sort("symbol")
 
 
 def symbols_checks(
@@ -127,15 +118,9 @@ def symbols(
     if plan.to_fetch:
         day = plan.to_fetch[-1]
         with kis.client() as client:
-            newest = newest_session(client, day)
-            if newest is None or day >= newest:
-                frame = snapshot(fetch_universe(client), day, only)
-            else:
-                reason = (
-                    f"{day} is before the newest session {newest}: the master files only "
-                    "describe the current listing, so past snapshots cannot be captured"
-                )
-        if not reason:
+            captured, reason = capture(client, day, only, today_kst())
+        if captured is not None:
+            frame = captured
             written = write_one(wh, TABLE, day.isoformat(), frame, scope=Scope.of(only))
     if reason:
         context.log.warning(f"{TABLE}: nothing captured: {reason}")

@@ -17,7 +17,11 @@ from pathlib import Path
 import polars as pl
 
 from kis_pipeline.common.files import file_lock, read_or_none, write_private
+from kis_pipeline.ingest.calendar_build import CHK_HOLIDAY_SPAN
 from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.calendar import fetch_trading_calendar
+from kis_pipeline.kis.settings import KisSettings
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,18 @@ class HolidayMemory:
             }
             write_private(self.path, json.dumps(payload).encode())
             return HolidayAnswer(today, base_date, frame, called=True)
+
+
+def holiday_answer(
+    settings: KisSettings, client: KisClient, year: int, base: dt.date, today: dt.date
+) -> HolidayAnswer | None:
+    """Today's chk-holiday answer if it concerns `year` (calling KIS only if nobody has
+    today); a year wholly behind the base date needs none."""
+    if settings.env == "paper":
+        # KIS's mock service has no chk-holiday (SPEC §16): the calendar is the bars only.
+        return None
+    memory = HolidayMemory(settings.state_dir, settings.key_id)
+    if year in (base.year, (base + CHK_HOLIDAY_SPAN).year):
+        return memory.today(today, base, lambda day: fetch_trading_calendar(client, day))
+    last = memory.last()
+    return last if last is not None and last.called_on == today else None

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import KOSPI, LOOKAHEAD, days_between, not_ready
+from kis_pipeline.ingest.calendar_build import CHK_HOLIDAY_SPAN, chk_holiday_base
+from kis_pipeline.ingest.days import KOSPI, LOOKAHEAD, days_between, not_ready
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.index import fetch_index_daily
 from kis_pipeline.warehouse import Warehouse
@@ -86,14 +87,15 @@ def read_chart(
 
 
 def newest_known_session(
-    evidence: Evidence, warehouse: Warehouse, client: KisClient, today: dt.date
+    evidence: Evidence, warehouse: Warehouse, client: KisClient, now: dt.datetime
 ) -> dt.date | None:
     """KIS's newest session, asking KIS only when the warehouse leaves a weekday after its own
     newest session unknown (today counts only once its data is ready)."""
+    today = now.date()
     recent = from_warehouse(warehouse, today - RECENT, today)
     evidence.add(recent.days)
     after = (recent.newest or today - RECENT) + dt.timedelta(days=1)
-    unknown = [d for d in evidence.unknown(after, today) if not not_ready([d])]
+    unknown = [d for d in evidence.unknown(after, today) if not not_ready([d], now)]
     if unknown:
         settled, newest = read_chart(client, unknown, today)
         evidence.add(settled)
@@ -113,3 +115,34 @@ def fill_holes(
     settled, _ = read_chart(client, holes, today)
     evidence.add(settled)
     return sorted(settled)
+
+
+def year_evidence(
+    wh: Warehouse, client: KisClient, year: int, now: dt.datetime, *, ahead: bool
+) -> tuple[dict[dt.date, bool], dt.date, list[dt.date]]:
+    """The bars' word on `year`'s weekdays, chk-holiday's base date, and the days read from
+    the chart to close holes.
+
+    The past must reach chk-holiday's first day with no hole, whatever the wall clock says:
+    the base is the day after KIS's newest session (never after today), and every weekday
+    from the year's first known day up to the base is settled by a partition or the chart.
+    """
+    today = now.date()
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    evidence = from_warehouse(wh, first, last)
+    base = today
+    if ahead and year >= (today - RECENT).year:
+        newest = newest_known_session(evidence, wh, client, now)
+        base = chk_holiday_base(newest, today)
+    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
+    needs_chk = ahead and year in (base.year, (base + CHK_HOLIDAY_SPAN).year)
+    if in_year:
+        lo = min(in_year)
+    elif needs_chk:
+        lo = max(base, first)
+    else:
+        return {}, base, []
+    hi = min(base - dt.timedelta(days=1), last) if needs_chk else max(in_year)
+    filled = fill_holes(evidence, client, lo, hi, today) if lo <= hi else []
+    in_year = {d: v for d, v in evidence.days.items() if first <= d <= last}
+    return in_year, base, filled

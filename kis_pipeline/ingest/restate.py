@@ -4,9 +4,9 @@ Adjusted prices are "as of" the day they were fetched: after a split every earli
 bar of the symbol changes. A run therefore compares, for each symbol, the newest stored
 adjusted row before the days it wrote with the first row it wrote: the factor ratio across
 that boundary must be the split ratio of the first day (or 1). Where it is not, the symbol's
-stored history before the boundary is fetched again with the adjusted chart (100 days a call)
-and its rows in those partitions are replaced. A rerun finds the boundary consistent and
-spends nothing.
+stored history before the boundary is fetched again with the adjusted chart (100 days a call),
+and the caller replaces its rows in those partitions with what `restate` returns. A rerun
+finds the boundary consistent and spends nothing.
 
 On the nightly run the suspects come cheaply from the multi-quote (base price != previous
 close), and the chart row fetched for them carries the flags that confirm the event.
@@ -20,22 +20,35 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kis_pipeline.defs.prices.chart import plan_windows
-from kis_pipeline.defs.prices.checks import factor_breaks
-from kis_pipeline.defs.prices.daily import ADJUSTED, RAW
+from kis_pipeline.ingest.adjusted_factor import factor_breaks
+from kis_pipeline.ingest.daily_chart import plan_windows
+from kis_pipeline.ingest.daily_prices import ADJUSTED, RAW
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.prices import fetch_daily_chart
 from kis_pipeline.kis.errors import KisError
-from kis_pipeline.warehouse import Scope, Warehouse
+from kis_pipeline.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The fresh adjusted rows of `symbols` on `day`: they replace those symbols' stored rows."""
+
+    day: dt.date
+    symbols: list[str]
+    rows: pl.DataFrame
 
 
 @dataclass
 class Restatement:
     symbols: list[str] = field(default_factory=list)
-    partitions: int = 0
+    replacements: list[Replacement] = field(default_factory=list)
     calls: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def partitions(self) -> int:
+        return len(self.replacements)
 
 
 def _scan(warehouse: Warehouse, table: str, symbols: Sequence[str]) -> pl.LazyFrame | None:
@@ -78,7 +91,8 @@ def restate(
     *,
     before: dt.date,
 ) -> Restatement:
-    """Fetch the stored adjusted history (< `before`) of `symbols` again and replace it."""
+    """Fetch the stored adjusted history (< `before`) of `symbols` again, one replacement per
+    stored partition it touches."""
     outcome = Restatement()
     stored = _scan(warehouse, ADJUSTED, symbols)
     if stored is None or not symbols:
@@ -125,6 +139,5 @@ def restate(
     for (day,), group in touched.partition_by("date", as_dict=True).items():
         names = group["symbol"].to_list()
         rows = replacement.filter((pl.col("date") == day) & pl.col("symbol").is_in(names))
-        warehouse.write_partition(ADJUSTED, day.isoformat(), rows, scope=Scope.of(names))
-        outcome.partitions += 1
+        outcome.replacements.append(Replacement(day, names, rows))
     return outcome

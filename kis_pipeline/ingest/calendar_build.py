@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kis_pipeline.defs.calendar.sessions import days_between
+from kis_pipeline.ingest.days import days_between
 from kis_pipeline.warehouse import TABLES
 
 SCHEMA = TABLES["trading_calendar"].schema
