@@ -9,17 +9,31 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "kis_pipeline"
 # package -> modules it must never import
+UPPER = ("kis_pipeline.defs", "kis_pipeline.lib", "kis_pipeline.cli")
 FORBIDDEN = {
-    "kis": ("dagster", "kis_pipeline.simulator", "kis_pipeline.warehouse", "kis_pipeline.defs"),
-    "simulator": (
+    "common": (
         "dagster",
-        "kis_pipeline.defs",
+        "kis_pipeline.kis",
+        "kis_pipeline.simulator",
         "kis_pipeline.warehouse",
         "kis_pipeline.streaming",
+        *UPPER,
     ),
-    "warehouse": ("dagster", "kis_pipeline.defs", "kis_pipeline.simulator"),
-    "streaming": ("dagster", "kis_pipeline.defs", "kis_pipeline.simulator"),
+    "kis": ("dagster", "kis_pipeline.simulator", "kis_pipeline.warehouse", *UPPER),
+    "simulator": (
+        "dagster",
+        "kis_pipeline.warehouse",
+        "kis_pipeline.streaming",
+        *UPPER,
+    ),
+    "warehouse": ("dagster", "kis_pipeline.simulator", *UPPER),
+    "streaming": ("dagster", "kis_pipeline.simulator", *UPPER),
+    "lib": ("kis_pipeline.simulator", "kis_pipeline.defs", "kis_pipeline.cli"),
+    "defs": ("kis_pipeline.cli",),
 }
+# The package root holds the code location and nothing else.
+ROOT_FILES = ["__init__.py", "definitions.py", "py.typed"]
+ROOT_IMPORTS = ("kis_pipeline.defs", "kis_pipeline.lib")
 
 
 def imports(path: Path) -> set[str]:
@@ -41,5 +55,15 @@ def test_package_keeps_to_its_layer(package: str) -> None:
         for path in sorted((PACKAGE / package).rglob("*.py"))
         for name in sorted(imports(path))
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[package])
+    ]
+    assert offenders == []
+
+
+def test_the_package_root_holds_only_the_code_location() -> None:
+    assert sorted(p.name for p in PACKAGE.iterdir() if p.is_file()) == ROOT_FILES
+    offenders = [
+        name
+        for name in sorted(imports(PACKAGE / "definitions.py"))
+        if name.startswith("kis_pipeline.") and not name.startswith(ROOT_IMPORTS)
     ]
     assert offenders == []

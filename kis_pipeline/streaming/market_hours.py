@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kis_pipeline import krx_calendar
+from kis_pipeline.common import krx_calendar
 
 log = logging.getLogger(__name__)
 

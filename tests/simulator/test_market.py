@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import KST, Market
 from kis_pipeline.simulator.market_ticks import is_on_grid, price_limits, round_tick, tick_size

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.lib.partitions import KST
 
 calendar_years = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *",

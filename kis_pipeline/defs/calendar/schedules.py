@@ -16,7 +16,7 @@ import dagster as dg
 from kis_pipeline.defs.calendar.build import CHK_HOLIDAY_SPAN
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
-from kis_pipeline.defs.schedules import day_schedule, years_schedule
+from kis_pipeline.lib.schedules import day_schedule, years_schedule
 
 index_daily_job = dg.define_asset_job(
     "index_daily_job",

@@ -29,10 +29,11 @@ from kis_pipeline.defs.calendar.partitions import calendar_years
 from kis_pipeline.defs.calendar.sessions import days_between, today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.calendar import fetch_trading_calendar
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "trading_calendar"

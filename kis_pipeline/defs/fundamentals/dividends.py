@@ -16,12 +16,13 @@ import polars as pl
 
 from kis_pipeline.defs.calendar.sessions import now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
-from kis_pipeline.defs.partitions import KST
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.dividends import ALL_ISSUES_WINDOW_DAYS, fetch_dividends
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import KST
+from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.warehouse import Scope
 
 TABLE = "dividends"

@@ -12,8 +12,8 @@ import dagster as dg
 
 from kis_pipeline.defs.fundamentals.dividends import dividends, refreshed_years
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
-from kis_pipeline.defs.partitions import KST
-from kis_pipeline.defs.schedules import scheduled_day, years_schedule
+from kis_pipeline.lib.partitions import KST
+from kis_pipeline.lib.schedules import scheduled_day, years_schedule
 
 fundamentals_job = dg.define_asset_job(
     "fundamentals_job",

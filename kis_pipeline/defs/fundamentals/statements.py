@@ -21,7 +21,6 @@ from kis_pipeline.defs.calendar.sessions import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.prices.reference import Universe
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.fundamentals import (
     PERIOD_CODES,
@@ -30,6 +29,8 @@ from kis_pipeline.kis.endpoints.fundamentals import (
     fetch_income_statement,
 )
 from kis_pipeline.kis.errors import BusinessError
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from kis_pipeline.defs.shared import env_number
+from kis_pipeline.lib.run_context import env_number
 
 RETENTION_ENV = "KIS_RUN_RETENTION_DAYS"
 RETENTION_DAYS = env_number(RETENTION_ENV, 7, minimum=1)

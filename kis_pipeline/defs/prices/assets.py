@@ -20,7 +20,6 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.sessions import SETTLES, now_kst, refuse_unsettled
-from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import ChartCache, TooManyFailures
 from kis_pipeline.defs.prices.daily import (
@@ -42,12 +41,13 @@ from kis_pipeline.defs.prices.reference import (
     previous_trading_day,
 )
 from kis_pipeline.defs.prices.restate import boundary_breaks, restate
-from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.quality import completeness_severity, no_rejects_result
+from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 

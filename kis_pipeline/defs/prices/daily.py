@@ -29,15 +29,15 @@ from kis_pipeline.defs.prices.chart import (
     plan_windows,
 )
 from kis_pipeline.defs.prices.reference import Universe
-from kis_pipeline.defs.shared import (
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib.metadata import (
     client_metadata,
     data_calls,
     frame_metadata,
     metadata_value,
     snapshot_metadata,
 )
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 RAW = "daily_prices"

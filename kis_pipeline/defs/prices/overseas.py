@@ -24,7 +24,6 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.sessions import now_kst
-from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.chart import read_cached, write_cached
 from kis_pipeline.defs.prices.daily import (
@@ -35,12 +34,13 @@ from kis_pipeline.defs.prices.daily import (
 )
 from kis_pipeline.defs.prices.reference import newest_nonempty
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
 from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.partitions import overseas_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 TABLE = "overseas_daily_prices"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from kis_pipeline.defs.rankings.assets import rankings
-from kis_pipeline.defs.schedules import day_schedule
+from kis_pipeline.lib.schedules import day_schedule
 
 rankings_job = dg.define_asset_job(
     "rankings_job",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.schedules import day_schedule
 from kis_pipeline.defs.universe.symbols import symbols
+from kis_pipeline.lib.schedules import day_schedule
 
 symbols_job = dg.define_asset_job(
     "symbols_job",

@@ -2,7 +2,8 @@
 
 With `KIS_ENV=sim` and no `KIS_REST_URL`, a top-level command (`demo`, `backfill`, `stream`,
 `dev`) starts exactly one simulator for its lifetime and exports its URLs, so every process it
-launches (Dagster runs included) shares one rate limit and one token.
+launches (Dagster runs included) shares one rate limit and one token. It sits with the Dagster
+wiring because the tick collector asset starts its own when a run needs one.
 """
 
 from __future__ import annotations

@@ -24,12 +24,13 @@ from typing import TypeVar
 import dagster as dg
 import polars as pl
 
-from kis_pipeline import dagster_runner
-from kis_pipeline.backfill import BackfillRequest, run_backfill
+from kis_pipeline.cli import dagster_runner
+from kis_pipeline.cli.backfill import run_backfill
+from kis_pipeline.cli.backfill_plan import BackfillRequest
+from kis_pipeline.defs.backend import backend
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import backend
 from kis_pipeline.warehouse import Warehouse, connect
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import KST
+from kis_pipeline.lib.partitions import KST
 
 
 def scheduled_day(context: dg.ScheduleEvaluationContext, timezone: str = KST) -> dt.date:
