@@ -2,7 +2,7 @@
 
 Order of work: check the request (dates, asset names, symbols) before any API call; start the
 embedded simulator if `KIS_ENV=sim` and no `KIS_REST_URL` (its URLs are exported, so runs see
-them); plan the runs in dependency order (`dagster_runner.plan_runs`); execute them one by one
+them); plan the runs in dependency order (`backfill_plan.py`); execute them one by one
 in this process against the instance of `dagster.yaml`, drawing a progress bar from what the
 assets publish (`kis_pipeline.lib.progress`); print a summary. `--missing` skips partitions the
 instance already records as materialized (a run that failed records none, so its range is
