@@ -11,12 +11,16 @@ like that function it silences the preview notices its own module loader raises.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 
 from kis_pipeline import defs as defs_package
 from kis_pipeline.defs.resources import RESOURCES
+
+T = TypeVar("T")
 
 
 def _load_defs_package() -> dg.Definitions:
@@ -25,7 +29,19 @@ def _load_defs_package() -> dg.Definitions:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return tree.build_defs()
+        loaded = tree.build_defs()
+    # The loader lists an object once per module that holds it; callers iterate these lists.
+    return dg.Definitions(
+        assets=_once(loaded.assets),
+        asset_checks=_once(loaded.asset_checks),
+        jobs=_once(loaded.jobs),
+        schedules=_once(loaded.schedules),
+        sensors=_once(loaded.sensors),
+    )
+
+
+def _once(items: Iterable[T] | None) -> list[T]:
+    return list({id(item): item for item in items or ()}.values())
 
 
 defs = dg.Definitions.merge(_load_defs_package(), dg.Definitions(resources=RESOURCES))
