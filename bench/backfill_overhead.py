@@ -66,7 +66,8 @@ def backfill(
     start: dt.date, end: dt.date, symbols: list[str], *, missing: bool
 ) -> tuple[Any, float, float]:
     """One `kis-pipeline backfill` in this process: (summary, wall seconds, CPU seconds)."""
-    from kis_pipeline.backfill import BackfillRequest, run_backfill
+    from kis_pipeline.cli.backfill import run_backfill
+    from kis_pipeline.cli.backfill_plan import BackfillRequest
 
     process = psutil.Process()
     cpu0 = sum(process.cpu_times()[:2])
@@ -97,7 +98,7 @@ def main() -> int:
     symbols = [x.symbol for x in Market(config).listings[: args.symbols]]
     with simulated(config, args.rate_limit) as (_, stats):
         summary, wall, cpu = backfill(args.start, args.end, symbols, missing=False)
-        from kis_pipeline import dagster_runner as runner
+        from kis_pipeline.cli import dagster_runner as runner
         from kis_pipeline.kis.settings import KisSettings
 
         home = runner.dagster_home(KisSettings.from_env())

@@ -146,7 +146,8 @@ def main() -> int:
         wh = Warehouse(Path(tmp) / "wh")
         seed(wh, market, start, end)
 
-        from kis_pipeline.backfill import BackfillRequest, run_backfill
+        from kis_pipeline.cli.backfill import run_backfill
+        from kis_pipeline.cli.backfill_plan import BackfillRequest
         from kis_pipeline.defs.prices import defs as prices
         from kis_pipeline.defs.resources import RESOURCES
 

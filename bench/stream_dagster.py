@@ -1,7 +1,7 @@
 """Tick persistence through the real Dagster path: simulator -> collector -> daemon + sensor.
 
 Three processes as `make dev` runs them during market hours, all on loopback: the simulator
-streaming at `--rate` ticks/s, the collector (`python -m kis_pipeline.streaming`, 5-second
+streaming at `--rate` ticks/s, the collector (`kis-pipeline stream`, 5-second
 segments, the 20 symbols at the top of the volume ranking x trades + order book), and a real
 `dagster-daemon` on the project's workspace, against a temporary DAGSTER_HOME holding a copy of
 the project's dagster.yaml. The daemon evaluates `tick_segments_sensor` and launches its runs
@@ -310,7 +310,7 @@ def bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     duration = args.minutes * 60
     stop_collector_sensor(env, root)
     collector = subprocess.Popen(
-        [sys.executable, "-m", "kis_pipeline.streaming", "--duration", str(duration)],
+        [sys.executable, "-m", "kis_pipeline.cli", "stream", "--duration", str(duration)],
         env=env,
         cwd=root,
         stdout=(root / "collector.log").open("w"),

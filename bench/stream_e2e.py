@@ -1,7 +1,7 @@
 """Streaming end to end: simulator -> collector -> sealed segments -> warehouse -> DuckDB.
 
 For each tick rate, three processes run as in production: the simulator (`kis-pipeline sim`),
-the collector (`python -m kis_pipeline.streaming`, 41 registrations: the 20 symbols at the top
+the collector (`kis-pipeline stream`, 41 registrations: the 20 symbols at the top
 of the volume ranking x trades + order book, plus one), and a persistence worker that promotes
 each sealed segment as soon as it appears with the same `promote_segment` a Dagster run calls
 (a run per segment adds Dagster's launch overhead on top; see README). After `--duration`
@@ -180,7 +180,8 @@ def run_rate(
             [
                 sys.executable,
                 "-m",
-                "kis_pipeline.streaming",
+                "kis_pipeline.cli",
+                "stream",
                 "--duration",
                 str(duration),
                 "--seal-interval",

@@ -1,6 +1,6 @@
 """Ticks lost when the tick collector is killed -9 and restarted, against what the simulator sent.
 
-Each round starts a collector (`python -m kis_pipeline.streaming`, trades + order book of the
+Each round starts a collector (`kis-pipeline stream`, trades + order book of the
 first `--symbols` symbols) on a private simulator, kills it -9 at a random moment once it has
 sealed a few segments, and the next round restarts it; a last collector streams 3 s and stops
 cleanly. Then the spool is recovered and persisted, and per TR it prints what the simulator
@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace, root: Path) -> None:
         def collector(duration: float) -> subprocess.Popen[bytes]:
             argv = ["--duration", str(duration), "--symbols", symbols, "--seal-interval", "0.1"]
             return subprocess.Popen(
-                [sys.executable, "-m", "kis_pipeline.streaming", *argv],
+                [sys.executable, "-m", "kis_pipeline.cli", "stream", *argv],
                 env=env,
                 cwd=REPO,
                 stdout=subprocess.DEVNULL,

@@ -1,30 +1,47 @@
-"""The Dagster code location: every domain package under `defs/`, plus shared resources.
+"""The Dagster code location: everything under `defs/`, found by Dagster's own loader, plus the
+shared resources.
 
-Each domain package (`defs/<domain>/__init__.py`) exports `defs: dg.Definitions` holding only
-what it declares; this module merges them and adds the resources once.
+The loader imports every module of the `defs` package and collects what each declares at
+module level (assets, checks, jobs, schedules, sensors, a domain's `defs`); an object it meets
+more than once is the same object and counts once. It is the loader `dg.load_from_defs_folder`
+runs, given the package directly, so that an installed copy needs no pyproject.toml beside it;
+like that function it silences the preview notices its own module loader raises.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 
 from kis_pipeline import defs as defs_package
 from kis_pipeline.defs.resources import RESOURCES
 
-
-def _domain_definitions() -> list[dg.Definitions]:
-    found = []
-    for module in sorted(pkgutil.iter_modules(defs_package.__path__), key=lambda m: m.name):
-        if not module.ispkg:
-            continue
-        package = importlib.import_module(f"{defs_package.__name__}.{module.name}")
-        domain = getattr(package, "defs", None)
-        if isinstance(domain, dg.Definitions):
-            found.append(domain)
-    return found
+T = TypeVar("T")
 
 
-defs = dg.Definitions.merge(*_domain_definitions(), dg.Definitions(resources=RESOURCES))
+def _load_defs_package() -> dg.Definitions:
+    tree = dg.ComponentTree.from_module(
+        defs_module=defs_package, project_root=Path(__file__).resolve().parent
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        loaded = tree.build_defs()
+    # The loader lists an object once per module that holds it; callers iterate these lists.
+    return dg.Definitions(
+        assets=_once(loaded.assets),
+        asset_checks=_once(loaded.asset_checks),
+        jobs=_once(loaded.jobs),
+        schedules=_once(loaded.schedules),
+        sensors=_once(loaded.sensors),
+    )
+
+
+def _once(items: Iterable[T] | None) -> list[T]:
+    return list({id(item): item for item in items or ()}.values())
+
+
+defs = dg.Definitions.merge(_load_defs_package(), dg.Definitions(resources=RESOURCES))

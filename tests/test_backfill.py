@@ -15,14 +15,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline.backfill import (
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.cli.backfill_plan import (
     BackfillRequest,
     date_partitioned_assets,
     snapshot_assets,
     validate_request,
 )
-from kis_pipeline.cli import main
+from kis_pipeline.cli.main import main
 from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices

@@ -28,7 +28,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline.cli import main
+from kis_pipeline.cli.main import main
 from kis_pipeline.kis.records import PRICE_JUMP
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption

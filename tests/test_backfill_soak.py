@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kis_pipeline.backfill import BackfillRequest, run_backfill
+from kis_pipeline.cli.backfill import run_backfill
+from kis_pipeline.cli.backfill_plan import BackfillRequest
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import served

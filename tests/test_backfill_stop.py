@@ -17,8 +17,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline.defs.partitions import trading_days as TRADING_DAYS
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.lib.partitions import trading_days as TRADING_DAYS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse

@@ -21,8 +21,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline.backfill import DATA_START, BackfillRequest, run_backfill
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.cli.backfill import run_backfill
+from kis_pipeline.cli.backfill_plan import DATA_START, BackfillRequest
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import fast_environ

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.cli import main
+from kis_pipeline.cli.main import main
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import seed_symbols
@@ -129,7 +129,7 @@ def test_missing_keys_for_real_are_one_clear_line(
 def test_a_refused_write_is_one_line_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import kis_pipeline.cli as cli
+    import kis_pipeline.cli.main as cli
 
     def refuse(_: object) -> int:
         raise PermissionError(13, "Permission denied", "/mnt/ro/warehouse/kis.duckdb")
@@ -160,7 +160,7 @@ def test_sql_reads_the_warehouse_without_app_keys_even_for_real(
 
 
 def test_progress_folders_of_killed_commands_are_removed(tmp_path: Path) -> None:
-    from kis_pipeline import progress
+    from kis_pipeline.lib import progress
 
     child = subprocess.Popen(["true"])
     child.wait()

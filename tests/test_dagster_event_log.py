@@ -12,8 +12,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline.dagster_event_log import FastSqliteEventLogStorage
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.lib.dagster_event_log import FastSqliteEventLogStorage
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 

@@ -8,11 +8,11 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline import krx_calendar as cal
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.calendar.partitions import calendar_years as years
-from kis_pipeline.defs.partitions import trading_days
+from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.session_clock import SessionClock

@@ -11,7 +11,7 @@ import time
 
 import psutil
 
-from kis_pipeline.process_group import ProcessGroup
+from kis_pipeline.cli.process_group import ProcessGroup
 
 # A child that starts grandchildren, one of which ignores SIGTERM, and talks until stopped.
 SCRIPT = """

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from kis_pipeline import dagster_runner as runner
+from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.kis.auth import FileTokenStore
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market

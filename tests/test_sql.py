@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.cli import main
-from kis_pipeline.cli_lake import shell_script
+from kis_pipeline.cli.lake import shell_script
+from kis_pipeline.cli.main import main
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.warehouse import Warehouse
 from tests.helpers.daily_prices import DAY, SYMBOLS, prices

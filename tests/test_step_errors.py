@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.dagster_runner import step_errors
+from kis_pipeline.cli.dagster_runner import step_errors
 from kis_pipeline.kis.errors import KisTransportError
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.cli import main
-from kis_pipeline.dagster_runner import INSTANCE_CONFIG, dagster_home
+from kis_pipeline.cli.dagster_runner import INSTANCE_CONFIG, dagster_home
+from kis_pipeline.cli.main import main
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer

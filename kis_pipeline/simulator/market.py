@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market_bars import (

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.simulator.market_prices import PriceBook, seed_words
 from kis_pipeline.simulator.market_types import Dividend, FinancialPeriod
 

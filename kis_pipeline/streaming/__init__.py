@@ -1,6 +1,7 @@
 """Tick streaming: WebSocket collector -> sealed spool segments -> tick tables in the warehouse.
 
-Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs.ticks`).
+Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs.ticks`, the
+`kis-pipeline stream` command in `kis_pipeline.cli.stream`).
 
     collector.py      one WebSocket session per app key: connect, subscribe, receive, reconnect
     collector_config.py  the collector's settings, counters and end-of-run summary
@@ -25,7 +26,6 @@ Plain Python, no Dagster imports (the Dagster wiring lives in `kis_pipeline.defs
     market_hours.py   KRX hours on trading days (calendar-aware)
     watchlist.py      which symbols to stream (explicit, KIS_SYMBOLS, or the volume ranking)
     runner.py         locks + recovery + symbols + stop time + collector (CLI and Dagster)
-    cli.py            `kis-pipeline stream` (`run_stream`); `python -m kis_pipeline.streaming`
 
 Data flow: every message the server sends gets a sequence number and a receive timestamp at
 once, goes through a bounded queue to the writer thread, and lands in an open segment; every

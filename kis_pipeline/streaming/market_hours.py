@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kis_pipeline import krx_calendar
+from kis_pipeline.common import krx_calendar
 from kis_pipeline.common.clock import KST
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import logging
 import dagster as dg
 import pytest
 
-from kis_pipeline.alerts import WEBHOOK_ENV
 from kis_pipeline.defs.alerts import run_failure_alert_sensor
+from kis_pipeline.defs.alerts.notify import WEBHOOK_ENV
 
 
 @dg.asset
@@ -65,7 +65,7 @@ def test_failed_run_posts_one_message_with_the_failed_checks(
     assert "MCA05918" in str(message["text"]) and "prices_ok.prices_ok_high_ge_low" in str(
         message["text"]
     )
-    lines = [r.getMessage() for r in caplog.records if r.name == "kis_pipeline.alerts"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "kis_pipeline.defs.alerts.notify"]
     assert len(lines) == 1 and "failed in flows_broken" in lines[0]
 
 

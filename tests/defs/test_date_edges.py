@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from kis_pipeline import dagster_runner as runner
+from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows.schedules import nightly_range
 from kis_pipeline.defs.fundamentals.dividends import refreshed_years as dividend_years

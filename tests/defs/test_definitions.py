@@ -9,8 +9,8 @@ import warnings
 import dagster as dg
 import pytest
 
-from kis_pipeline.defs.partitions import overseas_days, trading_days
-from kis_pipeline.defs.shared import POOL
+from kis_pipeline.lib.partitions import overseas_days, trading_days
+from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.warehouse import TABLES
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

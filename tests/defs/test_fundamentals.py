@@ -17,8 +17,8 @@ from kis_pipeline.defs.fundamentals import (
     financial_ratios,
     income_statement,
 )
-from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.kis.endpoints.dividends import DIVIDEND_KINDS
+from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, connect

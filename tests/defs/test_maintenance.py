@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from kis_pipeline.dagster_runner import INSTANCE_CONFIG
+from kis_pipeline.cli.dagster_runner import INSTANCE_CONFIG
 from kis_pipeline.defs.maintenance import warehouse_maintenance
 from kis_pipeline.defs.maintenance.retention import PRUNED_JOBS, prune_runs, run_retention_job
 from kis_pipeline.defs.resources import WarehouseResource

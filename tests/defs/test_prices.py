@@ -18,7 +18,7 @@ from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted, overseas_daily_prices
 from kis_pipeline.defs.prices.assets import SOURCE_TAG
 from kis_pipeline.defs.resources import RESOURCES
-from kis_pipeline.defs.shared import SYMBOLS_TAG
+from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse

@@ -14,9 +14,9 @@ import dagster as dg
 import pytest
 
 import kis_pipeline.streaming.tables  # noqa: F401  (registers the tick tables)
-from kis_pipeline.alerts import WEBHOOK_ENV
 from kis_pipeline.common.clock import KST
 from kis_pipeline.defs import ticks
+from kis_pipeline.defs.alerts.notify import WEBHOOK_ENV
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.defs.ticks import collector as collector_defs
 from kis_pipeline.defs.ticks import persist

@@ -7,8 +7,8 @@ import datetime as dt
 
 import polars as pl
 
-from kis_pipeline.defs.shared import SYMBOLS_TAG
 from kis_pipeline.defs.universe import symbols
+from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.defs.seed import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kis_pipeline.backfill import DATA_START
+from kis_pipeline.cli.backfill_plan import DATA_START
 from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.calendar.sessions import DATA_READY
 from kis_pipeline.simulator.config import SimConfig

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from kis_pipeline import krx_calendar as cal
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market

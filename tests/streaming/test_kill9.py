@@ -66,7 +66,8 @@ def _start_collector(
         [
             sys.executable,
             "-m",
-            "kis_pipeline.streaming",
+            "kis_pipeline.cli",
+            "stream",
             "--duration",
             str(duration),
             "--symbols",

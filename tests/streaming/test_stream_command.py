@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.cli import main
+from kis_pipeline.cli.main import main
+from kis_pipeline.cli.stream import run_stream
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.streaming.cli import run_stream
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kis_pipeline.cli import main
+from kis_pipeline.cli.main import main
 from kis_pipeline.warehouse import Warehouse
 
 FIXTURE = Path(__file__).parent / "fixtures" / "old_layout"

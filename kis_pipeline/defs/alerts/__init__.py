@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from kis_pipeline.alerts import FailedCheck, RunFailure, notify
+from kis_pipeline.defs.alerts.notify import FailedCheck, RunFailure, notify
 
 if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from kis_pipeline.defs.calendar.freshness import domain_definitions
 from kis_pipeline.defs.calendar.index_daily import index_daily, index_daily_fresh
 from kis_pipeline.defs.calendar.schedules import (
     index_daily_job,
@@ -12,6 +11,7 @@ from kis_pipeline.defs.calendar.schedules import (
     trading_calendar_schedule,
 )
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar, trading_calendar_fresh
+from kis_pipeline.lib.domain import domain_definitions
 
 defs = domain_definitions(
     "calendar",

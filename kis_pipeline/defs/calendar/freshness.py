@@ -4,26 +4,25 @@ Dagster's freshness policies say when an asset last materialized; these checks s
 the data users query is current, naming the sessions that are missing. A session counts as
 due once the evening runs should have finished (`DUE`), and the sessions come from
 `trading_calendar`, so holidays are never reported. A domain assembled by
-`domain_definitions` runs its checks on its own `<domain>_freshness_schedule`.
+`lib.domain.domain_definitions` runs its checks on its own `<domain>_freshness_schedule`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import dagster as dg
 
 from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.sessions import known_sessions
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.defs.shared import check_metadata
+from kis_pipeline.lib.domain import FRESHNESS_CRON
+from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.warehouse import Warehouse
 
 # The nightly runs start at 18:30 KST; by 21:00 the day's partitions should be in.
 DUE = dt.time(21, 0)
 LOOKBACK = dt.timedelta(days=10)
-FRESHNESS_CRON = "0 21 * * 1-5"
 # Dagster's view of the same deadline, for the assets of the evening runs: materialized
 # between the 18:30 run and 21:00 on weekdays.
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
@@ -67,36 +66,3 @@ def freshness_check(table: str, *, description: str) -> dg.AssetChecksDefinition
         return daily_freshness(table, warehouse.warehouse())
 
     return check
-
-
-def domain_definitions(
-    domain: str,
-    *,
-    assets: Sequence[dg.AssetsDefinition],
-    checks: list[dg.AssetChecksDefinition],
-    jobs: Sequence[dg.UnresolvedAssetJobDefinition],
-    schedules: Sequence[dg.ScheduleDefinition],
-    freshness_cron: str = FRESHNESS_CRON,
-    freshness_when: str = "Weekdays after the evening runs",
-) -> dg.Definitions:
-    """A domain's definitions: its assets, jobs and schedules, and its freshness `checks`
-    with `<domain>_freshness_job` running them on `<domain>_freshness_schedule`
-    (`freshness_cron` in Asia/Seoul, described as `freshness_when`)."""
-    freshness_job = dg.define_asset_job(
-        f"{domain}_freshness_job",
-        selection=dg.AssetSelection.checks(*checks),
-        description=f"The {domain} domain's freshness checks, on the warehouse as it stands.",
-    )
-    freshness_schedule = dg.ScheduleDefinition(
-        name=f"{domain}_freshness_schedule",
-        job=freshness_job,
-        cron_schedule=freshness_cron,
-        execution_timezone=KST_NAME,
-        description=f"{freshness_when}: is the {domain} domain current?",
-    )
-    return dg.Definitions(
-        assets=assets,
-        asset_checks=checks,
-        jobs=[*jobs, freshness_job],
-        schedules=[*schedules, freshness_schedule],
-    )

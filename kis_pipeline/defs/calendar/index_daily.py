@@ -28,18 +28,19 @@ from kis_pipeline.defs.calendar.sessions import (
     resolve_days,
 )
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
-from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.quality import (
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.ingest.calendar_evidence import kospi_rejects
+from kis_pipeline.ingest.index_daily import INDEX_CODES, fetch_index_days
+from kis_pipeline.kis import schemas
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.quality import (
     check_spec,
     completeness_severity,
     no_rejects_result,
     no_rejects_spec,
 )
-from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
-from kis_pipeline.ingest.calendar_evidence import kospi_rejects
-from kis_pipeline.ingest.index_daily import INDEX_CODES, fetch_index_days
-from kis_pipeline.kis import schemas
+from kis_pipeline.lib.run_context import POOL, partition_days
 
 TABLE = "index_daily"
 UNIQUE_KEYS = "index_daily_unique_keys"

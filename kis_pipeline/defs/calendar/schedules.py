@@ -13,8 +13,8 @@ import datetime as dt
 
 from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.trading_calendar import trading_calendar
-from kis_pipeline.defs.schedules import asset_day_schedule, asset_job, years_schedule
 from kis_pipeline.ingest.calendar_build import CHK_HOLIDAY_SPAN
+from kis_pipeline.lib.schedules import asset_day_schedule, asset_job, years_schedule
 
 index_daily_job, index_daily_schedule = asset_day_schedule(
     index_daily,

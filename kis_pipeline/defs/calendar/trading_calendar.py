@@ -19,11 +19,12 @@ from kis_pipeline.defs.calendar.partitions import calendar_years
 from kis_pipeline.defs.calendar.sessions import days_between
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata
 from kis_pipeline.ingest.calendar_build import build_year
 from kis_pipeline.ingest.calendar_evidence import year_evidence
 from kis_pipeline.ingest.holiday_memory import holiday_answer
 from kis_pipeline.kis import schemas
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import POOL
 
 TABLE = "trading_calendar"
 UNIQUE_DATES = "trading_calendar_unique_dates"

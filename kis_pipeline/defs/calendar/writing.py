@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.shared import (
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib.metadata import (
     client_metadata,
     frame_metadata,
     metadata_value,
     snapshot_metadata,
 )
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kis_pipeline.defs.calendar.freshness import domain_definitions, freshness_check
+from kis_pipeline.defs.calendar.freshness import freshness_check
 from kis_pipeline.defs.flows.assets import investor_flows, market_investor_flows
 from kis_pipeline.defs.flows.schedules import flows_job, flows_schedule
+from kis_pipeline.lib.domain import domain_definitions
 
 defs = domain_definitions(
     "flows",

@@ -31,26 +31,21 @@ from kis_pipeline.defs.calendar.writing import (
     skipped_in_paper,
     write_days,
 )
-from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.quality import (
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.ingest.investor_flows import MARKETS, fetch_flows
+from kis_pipeline.ingest.reference import Universe
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.quality import (
     check_spec,
     completeness_severity,
     no_rejects_result,
     no_rejects_spec,
 )
-from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import (
-    POOL,
-    check_metadata,
-    partition_days,
-    progress_dir,
-    selected_symbols,
-)
-from kis_pipeline.ingest.investor_flows import MARKETS, fetch_flows
-from kis_pipeline.ingest.reference import Universe
-from kis_pipeline.kis import schemas
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 

@@ -20,7 +20,7 @@ from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.calendar.sessions import known_sessions
 from kis_pipeline.defs.flows.assets import investor_flows, market_investor_flows
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.defs.schedules import scheduled_day
+from kis_pipeline.lib.schedules import scheduled_day
 from kis_pipeline.warehouse import Warehouse
 
 LOOKBACK = dt.timedelta(days=14)

@@ -3,7 +3,6 @@ schedule by record year."""
 
 from __future__ import annotations
 
-from kis_pipeline.defs.calendar.freshness import domain_definitions
 from kis_pipeline.defs.fundamentals.dividends import dividends, dividends_fresh
 from kis_pipeline.defs.fundamentals.schedules import (
     dividends_job,
@@ -18,6 +17,7 @@ from kis_pipeline.defs.fundamentals.statements import (
     income_statement,
     statement_fresh,
 )
+from kis_pipeline.lib.domain import domain_definitions
 
 __all__ = ["balance_sheet", "defs", "dividends", "financial_ratios", "income_statement"]
 

@@ -17,8 +17,9 @@ import polars as pl
 from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.ingest.dividends import fetch_year
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.warehouse import Scope
 
 TABLE = "dividends"

@@ -13,7 +13,7 @@ import dagster as dg
 from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.fundamentals.dividends import dividends, refreshed_years
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
-from kis_pipeline.defs.schedules import scheduled_day, years_schedule
+from kis_pipeline.lib.schedules import scheduled_day, years_schedule
 
 fundamentals_job = dg.define_asset_job(
     "fundamentals_job",

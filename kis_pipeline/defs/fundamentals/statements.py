@@ -19,9 +19,10 @@ import polars as pl
 from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, selected_symbols
 from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.ingest.statements import FETCHES, fetch_statements
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 

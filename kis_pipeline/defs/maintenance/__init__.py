@@ -15,7 +15,7 @@ import dagster as dg
 from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.defs.maintenance.retention import run_retention_job, run_retention_schedule
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.defs.shared import snapshot_metadata
+from kis_pipeline.lib.metadata import snapshot_metadata
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse.maintenance import SNAPSHOT_RETENTION, maintain
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from kis_pipeline.common.clock import KST_NAME
-from kis_pipeline.defs.shared import env_number
+from kis_pipeline.lib.run_context import env_number
 
 RETENTION_ENV = "KIS_RUN_RETENTION_DAYS"
 RETENTION_DAYS = env_number(RETENTION_ENV, 7, minimum=1)

@@ -22,7 +22,6 @@ import polars as pl
 
 from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.calendar.sessions import SETTLES, refuse_unsettled
-from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.daily import (
     ADJUSTED,
@@ -34,9 +33,7 @@ from kis_pipeline.defs.prices.daily import (
     write_days,
     write_restatement,
 )
-from kis_pipeline.defs.quality import completeness_severity, no_rejects_result
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.ingest.daily_chart import ChartCache, TooManyFailures
 from kis_pipeline.ingest.nightly_prices import SessionMismatch, fetch_nightly
 from kis_pipeline.ingest.reference import (
@@ -50,7 +47,10 @@ from kis_pipeline.ingest.reference import (
 from kis_pipeline.ingest.restate import boundary_breaks, restate
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.quality import completeness_severity, no_rejects_result
+from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir, selected_symbols
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 

@@ -3,7 +3,7 @@
 Each check is a pure function from frames to the offending keys (so it is testable without
 Dagster) plus one `AssetCheckResult` builder that puts those keys in the check's metadata.
 The assets evaluate them over the partitions a run wrote, right after writing. Which of them
-block the run is the table's declaration (`TableSpec.gates`, see `defs.quality`).
+block the run is the table's declaration (`TableSpec.gates`, see `lib.quality`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.quality import check_spec, no_rejects_spec
-from kis_pipeline.defs.shared import check_metadata
 from kis_pipeline.ingest.adjusted_factor import FACTOR_TOLERANCE, factor_breaks
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.quality import check_spec, no_rejects_spec
 
 __all__ = ["factor_breaks"]
 

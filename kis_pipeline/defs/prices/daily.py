@@ -19,19 +19,19 @@ from dataclasses import dataclass, field
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.shared import (
+from kis_pipeline.ingest.daily_chart import ChartCache
+from kis_pipeline.ingest.daily_prices import ADJUSTED, RAW, fetch_windows, plan_range
+from kis_pipeline.ingest.reference import Universe
+from kis_pipeline.ingest.restate import Restatement
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib.metadata import (
     client_metadata,
     data_calls,
     frame_metadata,
     metadata_value,
     snapshot_metadata,
 )
-from kis_pipeline.ingest.daily_chart import ChartCache
-from kis_pipeline.ingest.daily_prices import ADJUSTED, RAW, fetch_windows, plan_range
-from kis_pipeline.ingest.reference import Universe
-from kis_pipeline.ingest.restate import Restatement
-from kis_pipeline.kis.client import KisClient
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.progress import Progress
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 __all__ = ["ADJUSTED", "RAW"]

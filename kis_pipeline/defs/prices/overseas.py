@@ -20,7 +20,6 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import now_kst
-from kis_pipeline.defs.partitions import overseas_days
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.daily import (
     WriteReport,
@@ -29,7 +28,6 @@ from kis_pipeline.defs.prices.daily import (
     write_days,
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import OWN_TICKERS, POOL, partition_days, progress_dir
 from kis_pipeline.ingest.overseas_prices import (
     RangeCache,
     fetch_overseas,
@@ -38,7 +36,9 @@ from kis_pipeline.ingest.overseas_prices import (
 )
 from kis_pipeline.ingest.reference import newest_nonempty
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.progress import Progress
+from kis_pipeline.lib.partitions import overseas_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.run_context import OWN_TICKERS, POOL, partition_days, progress_dir
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 TABLE = "overseas_daily_prices"

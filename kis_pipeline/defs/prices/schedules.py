@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_pipeline.defs.partitions import overseas_days, trading_days
-from kis_pipeline.defs.schedules import day_schedule
+from kis_pipeline.lib.partitions import overseas_days, trading_days
+from kis_pipeline.lib.schedules import day_schedule
 
 daily_prices_job = dg.define_asset_job(
     "daily_prices_job",

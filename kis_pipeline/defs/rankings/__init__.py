@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from kis_pipeline.defs.calendar.freshness import domain_definitions, freshness_check
+from kis_pipeline.defs.calendar.freshness import freshness_check
 from kis_pipeline.defs.rankings.assets import rankings
 from kis_pipeline.defs.rankings.schedules import rankings_job, rankings_schedule
+from kis_pipeline.lib.domain import domain_definitions
 
 defs = domain_definitions(
     "rankings",

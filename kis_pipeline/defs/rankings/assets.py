@@ -20,12 +20,13 @@ import polars as pl
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
-from kis_pipeline.defs.partitions import trading_days
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, partition_days
 from kis_pipeline.ingest.derived_rankings import DERIVE_BLOCK, PRICES, History
 from kis_pipeline.ingest.rankings import capture_from_kis
 from kis_pipeline.kis import schemas
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.run_context import POOL, partition_days
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "rankings"

@@ -7,7 +7,7 @@ the close is the one chance to capture them; on a holiday the asset writes an em
 from __future__ import annotations
 
 from kis_pipeline.defs.rankings.assets import rankings
-from kis_pipeline.defs.schedules import asset_day_schedule
+from kis_pipeline.lib.schedules import asset_day_schedule
 
 rankings_job, rankings_schedule = asset_day_schedule(
     rankings,

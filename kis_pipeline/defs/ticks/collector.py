@@ -64,7 +64,7 @@ COLLECTOR_CONFIG = {
     description="Hold the KIS WebSocket session and spool every frame until the close.",
 )
 def run_tick_collector(context, kis: KisResource) -> None:
-    from kis_pipeline.runtime import backend
+    from kis_pipeline.defs.backend import backend
 
     config = context.op_config
     options = StreamOptions(

@@ -16,7 +16,7 @@ failing stays in sealed/ for a person to look at, and the backlog alert says so.
 
 Backlog: each evaluation counts the sealed segments waiting. Past `KIS_TICK_BACKLOG_ALERT`
 segments (default 120, ten minutes of 5-second segments) it logs a warning and posts to
-`KIS_ALERT_WEBHOOK` (alerts.py), again every ALERT_REPEAT_S while the backlog lasts.
+`KIS_ALERT_WEBHOOK` (defs/alerts/notify.py), again every ALERT_REPEAT_S while the backlog lasts.
 
 The sensor also recovers the open segments of a collector that died (streaming/recovery.py):
 only when nothing holds that app key's spool lock, i.e. no collector is running for it.
@@ -32,9 +32,10 @@ from typing import Any
 import dagster as dg
 
 import kis_pipeline.streaming.tables as tick_tables
-from kis_pipeline.alerts import TickBacklog, notify
+from kis_pipeline.defs.alerts.notify import TickBacklog, notify
 from kis_pipeline.defs.resources import WarehouseResource
-from kis_pipeline.defs.shared import env_number, snapshot_metadata
+from kis_pipeline.lib.metadata import snapshot_metadata
+from kis_pipeline.lib.run_context import env_number
 from kis_pipeline.streaming.promote import promote_batch
 from kis_pipeline.streaming.recovery import recover_all_idle
 from kis_pipeline.streaming.spool import Spool

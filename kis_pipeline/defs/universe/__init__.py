@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kis_pipeline.defs.calendar.freshness import domain_definitions, freshness_check
+from kis_pipeline.defs.calendar.freshness import freshness_check
 from kis_pipeline.defs.universe.schedules import symbols_job, symbols_schedule
 from kis_pipeline.defs.universe.symbols import symbols
+from kis_pipeline.lib.domain import domain_definitions
 
 defs = domain_definitions(
     "universe",

@@ -6,8 +6,8 @@ day's universe, and every later asset of the day finds its snapshot.
 
 from __future__ import annotations
 
-from kis_pipeline.defs.schedules import asset_day_schedule
 from kis_pipeline.defs.universe.symbols import symbols
+from kis_pipeline.lib.schedules import asset_day_schedule
 
 symbols_job, symbols_schedule = asset_day_schedule(
     symbols,

@@ -26,17 +26,18 @@ import polars as pl
 from kis_pipeline.common.clock import KST_NAME, today_kst
 from kis_pipeline.defs.calendar.sessions import plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
-from kis_pipeline.defs.partitions import trading_days
-from kis_pipeline.defs.quality import (
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.ingest.symbols import SCHEMA, capture
+from kis_pipeline.kis.master_layout import MARKETS
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.quality import (
     check_spec,
     completeness_severity,
     no_rejects_result,
     no_rejects_spec,
 )
-from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.defs.shared import POOL, check_metadata, partition_days, selected_symbols
-from kis_pipeline.ingest.symbols import SCHEMA, capture
-from kis_pipeline.kis.master_layout import MARKETS
+from kis_pipeline.lib.run_context import POOL, partition_days, selected_symbols
 from kis_pipeline.warehouse import Scope
 
 TABLE = "symbols"

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, check_metadata
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.run_context import ALLOW_INCOMPLETE_TAG
 from kis_pipeline.warehouse import TABLES
 
 COMPLETE = "complete"

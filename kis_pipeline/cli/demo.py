@@ -3,8 +3,8 @@
 1. backfill about 60 trading days of every batch asset for the simulator's universe through
    Dagster (and 005930 around its 2018 split, to show adjusted prices);
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
-   the way production does: the `tick_segments_sensor` is evaluated and each run it requests
-   (one per batch of segments) is executed;
+   the way production does: the code location's `tick_segments_sensor` is evaluated through
+   Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;
 3. compact, and print rows per table, the requests made against the limit, and a few SQL
    answers from the DuckDB catalog.
 
@@ -24,12 +24,13 @@ from typing import TypeVar
 import dagster as dg
 import polars as pl
 
-from kis_pipeline import dagster_runner
-from kis_pipeline.backfill import BackfillRequest, run_backfill
+from kis_pipeline.cli import dagster_runner
+from kis_pipeline.cli.backfill import run_backfill
+from kis_pipeline.cli.backfill_plan import BackfillRequest
+from kis_pipeline.defs.backend import backend, open_warehouse
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import backend, open_warehouse
 from kis_pipeline.warehouse import connect
 
 T = TypeVar("T")
@@ -145,25 +146,35 @@ def _fundamentals(settings: KisSettings) -> bool:
 
 
 def _persist_with_sensor(settings: KisSettings) -> int:
-    """Evaluate `tick_segments_sensor` and run what it requests, as the daemon would."""
+    """Evaluate `tick_segments_sensor` of the code location and run what it requests, as the
+    daemon would: Dagster's own tick evaluation, given the code location's resources the way its
+    code server gives them."""
     from kis_pipeline.definitions import defs
-    from kis_pipeline.defs.resources import WarehouseResource
-    from kis_pipeline.defs.ticks import tick_segments_sensor
 
-    job = defs.resolve_job_def("tick_segment_job")
+    repository = defs.get_repository_def()
+    sensor = repository.get_sensor_def("tick_segments_sensor")
+    resources = {
+        key: value
+        for key, value in repository.get_top_level_resources().items()
+        if key in sensor.required_resource_keys
+    }
     runs = 0
     cursor: str | None = None
     with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
         while True:
             context = dg.build_sensor_context(
-                instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource()}
+                instance=instance,
+                cursor=cursor,
+                repository_def=repository,
+                sensor_name=sensor.name,
+                resources=resources,
             )
-            result = tick_segments_sensor(context)
-            cursor = result.cursor if isinstance(result, dg.SensorResult) else cursor
-            requests = result.run_requests if isinstance(result, dg.SensorResult) else []
-            if not requests:
+            tick = sensor.evaluate_tick(context)
+            cursor = tick.cursor
+            if not tick.run_requests:
                 return runs
-            for request in requests:
+            for request in tick.run_requests:
+                job = defs.resolve_job_def(request.job_name or sensor.job_name)
                 outcome = job.execute_in_process(
                     run_config={**QUIET, **request.run_config},
                     instance=instance,
@@ -176,13 +187,13 @@ def _persist_with_sensor(settings: KisSettings) -> int:
                     return runs
 
 
-def _maintain() -> None:
-    from kis_pipeline.defs.maintenance import warehouse_maintenance
-    from kis_pipeline.defs.resources import WarehouseResource
+def _maintain(settings: KisSettings) -> None:
+    """The code location's `warehouse_maintenance_job`, as its schedule runs it."""
+    from kis_pipeline.definitions import defs
 
-    dg.materialize(
-        [warehouse_maintenance], resources={"warehouse": WarehouseResource()}, run_config=QUIET
-    )
+    job = defs.resolve_job_def("warehouse_maintenance_job")
+    with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
+        job.execute_in_process(run_config=QUIET, instance=instance)
 
 
 def _show_tables(settings: KisSettings) -> None:
@@ -242,7 +253,10 @@ def run_demo() -> int:
             lambda: _persist_with_sensor(settings),
         )
         print(f"   {runs} persistence run(s); {outcome.summary.frames:,} frames received")
-        _step("Maintain the lake: merge small files, expire old snapshots", _maintain)
+        _step(
+            "Maintain the lake: merge small files, expire old snapshots",
+            lambda: _maintain(settings),
+        )
     print("\n== Warehouse")
     _show_tables(settings)
     _show_queries(settings)

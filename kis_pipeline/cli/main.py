@@ -13,9 +13,9 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from kis_pipeline.cli.writable import NotWritable, explain
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.simulator import config as sim_config
-from kis_pipeline.writable import NotWritable, explain
 
 
 def _date(text: str) -> dt.date:
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--duration", type=float)
     stream.add_argument("--symbols", default="")
     stream.add_argument("--persist", action="store_true")
+    # Tuning for tests and benches: other feeds, faster sealing.
+    stream.add_argument("--trs", default="", help="comma-separated TR ids (default trades+book)")
+    stream.add_argument(
+        "--seal-interval", type=float, default=None, help="seconds between sealed spool segments"
+    )
 
     sql = commands.add_parser("sql", help="run SQL on the warehouse (read-only)")
     sql.add_argument("query")
@@ -218,32 +223,32 @@ def _run(args: argparse.Namespace) -> int:
         # As a shell reports a process stopped by that signal.
         return 128 + int(stopped_by)
     if args.command == "demo":
-        from kis_pipeline.demo import run_demo
+        from kis_pipeline.cli.demo import run_demo
 
         return run_demo()
     if args.command == "backfill":
-        from kis_pipeline.cli_batch import backfill_command
+        from kis_pipeline.cli.batch import backfill_command
 
         return backfill_command(args)
     if args.command == "sql":
-        from kis_pipeline.cli_lake import sql_command
+        from kis_pipeline.cli.lake import sql_command
 
         return sql_command(args.query, fmt=args.fmt, snapshot=args.snapshot, as_of=args.as_of)
     if args.command == "shell":
-        from kis_pipeline.cli_lake import shell_command
+        from kis_pipeline.cli.lake import shell_command
 
         return shell_command()
     if args.command == "warehouse":
-        from kis_pipeline.cli_lake import migrate_command
+        from kis_pipeline.cli.lake import migrate_command
 
         return migrate_command()
     if args.command == "dev":
-        from kis_pipeline.cli_batch import dev_command
+        from kis_pipeline.cli.batch import dev_command
 
         return dev_command(args.host, args.port, debug=args.debug)
     if args.command == "stream":
+        from kis_pipeline.cli.stream import run_stream
         from kis_pipeline.kis.settings import KisSettings
-        from kis_pipeline.streaming.cli import run_stream
 
         symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
         return run_stream(
@@ -251,9 +256,7 @@ def _run(args: argparse.Namespace) -> int:
             duration=args.duration,
             symbols=symbols or None,
             persist=args.persist,
+            trs=[t.strip() for t in args.trs.split(",") if t.strip()] or None,
+            seal_interval_s=args.seal_interval,
         )
     raise AssertionError(f"unhandled command {args.command}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

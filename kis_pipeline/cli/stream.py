@@ -13,13 +13,13 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spelling
+from kis_pipeline.cli.writable import NotWritable, diagnose, places, reporting, require_writable
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
 from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
-from kis_pipeline.symbol_checks import SymbolError, check_listed, check_spelling
-from kis_pipeline.writable import NotWritable, diagnose, places, reporting, require_writable
 
 BAD_OPTIONS = 2
 
@@ -35,7 +35,7 @@ def run_stream(
     echo: Callable[[str], None] | None = None,
 ) -> int:
     """The `stream` command; starts an embedded simulator first when KIS_ENV=sim needs one."""
-    from kis_pipeline.runtime import backend
+    from kis_pipeline.defs.backend import backend
 
     out = echo or (lambda line: print(line, flush=True))
     try:

@@ -23,8 +23,8 @@ import duckdb
 import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME
+from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import open_warehouse
 
 MAX_PRINTED_ROWS = 100
 FORMATS = ("table", "csv", "json")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import open_warehouse
 
 SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
 

@@ -1,5 +1,5 @@
 """The batch subcommands of `kis-pipeline`: `backfill` and `dev` (argument parsing
-stays in `cli.py`). Each returns the process exit code and prints errors as one line."""
+stays in `main.py`). Each returns the process exit code and prints errors as one line."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from kis_pipeline.cli.writable import Place, diagnose, places, reporting, require_writable
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
-from kis_pipeline.writable import Place, diagnose, places, reporting, require_writable
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = """\
 load_from:
   - python_module:
@@ -24,8 +24,9 @@ load_from:
 
 
 def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
-    from kis_pipeline.backfill import BackfillError, BackfillRequest, run_backfill, split_list
-    from kis_pipeline.stopping import Stopped
+    from kis_pipeline.cli.backfill import run_backfill
+    from kis_pipeline.cli.backfill_plan import BackfillError, BackfillRequest, split_list
+    from kis_pipeline.cli.stopping import Stopped
     from kis_pipeline.warehouse.lookups import MissingReference
 
     err = err or sys.stderr
@@ -59,7 +60,7 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
 def batch_places(settings: KisSettings) -> list[Place]:
     """Check that the warehouse, the state dir and Dagster's home (made in the warehouse) can
     be written, and that KIS_STATE_URL answers, before any run; returns them for `reporting`."""
-    from kis_pipeline.dagster_runner import dagster_home
+    from kis_pipeline.cli.dagster_runner import dagster_home
 
     require_writable(places(settings))
     wanted = places(settings, dagster_home=dagster_home(settings))
@@ -72,11 +73,11 @@ def dev_command(host: str, port: int, *, err: TextIO | None = None, debug: bool 
     """`dagster dev` on the warehouse until it exits, or until SIGINT/SIGTERM: then every
     process it started (webserver, daemon, code servers, runs, the tick collector) is stopped
     before this one exits 130/143 with one line (process_group.py)."""
-    from kis_pipeline.dagster_runner import dagster_home
+    from kis_pipeline.cli.dagster_runner import dagster_home
+    from kis_pipeline.cli.process_group import ProcessGroup
+    from kis_pipeline.cli.stopping import StopOnSignal
+    from kis_pipeline.defs.backend import backend
     from kis_pipeline.defs.resources import deployment_environ
-    from kis_pipeline.process_group import ProcessGroup
-    from kis_pipeline.runtime import backend
-    from kis_pipeline.stopping import StopOnSignal
 
     err = err or sys.stderr
     settings = KisSettings.from_env()

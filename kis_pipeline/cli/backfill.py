@@ -2,9 +2,9 @@
 
 Order of work: check the request (dates, asset names, symbols) before any API call; start the
 embedded simulator if `KIS_ENV=sim` and no `KIS_REST_URL` (its URLs reach the runs as values
-of their resources); plan the runs in dependency order (`dagster_runner.plan_runs`); execute
+of their resources); plan the runs in dependency order (`backfill_plan.py`); execute
 them one by one in this process against the instance of `dagster.yaml`, drawing a progress
-bar from what the assets publish (`kis_pipeline.progress`); print a summary. `--missing` skips
+bar from what the assets publish (`kis_pipeline.lib.progress`); print a summary. `--missing` skips
 partitions the instance already records as materialized (a run that failed records none, so
 its range is done again; the fetched-window cache makes that cheap).
 """
@@ -12,7 +12,6 @@ its range is done again; the fetched-window cache makes that cheap).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -22,31 +21,26 @@ from typing import Any, TextIO
 
 import dagster as dg
 
-from kis_pipeline import dagster_runner as runner
-from kis_pipeline import progress as progress_files
-from kis_pipeline.common.clock import KST, now_kst
-from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
-from kis_pipeline.defs.shared import ALLOW_INCOMPLETE_TAG, OWN_TICKERS, PROGRESS_TAG, SYMBOLS_TAG
+from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.cli.backfill_plan import (
+    KST,
+    BackfillRequest,
+    plan,
+    snapshot_assets,
+    validate_dates,
+    validate_request,
+    validate_symbols,
+)
+from kis_pipeline.cli.stopping import StopOnSignal, Stopped
+from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.runtime import open_warehouse
-from kis_pipeline.stopping import StopOnSignal, Stopped
-
-DATA_START = dt.date(2015, 1, 2)
-SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
-
-
-class BackfillError(ValueError):
-    """A request that cannot run; the message is one line saying what to change."""
-
-
-@dataclass(frozen=True)
-class BackfillRequest:
-    start: dt.date
-    end: dt.date
-    assets: tuple[str, ...] = ()
-    symbols: tuple[str, ...] = ()
-    missing: bool = False
-    allow_incomplete: bool = False
+from kis_pipeline.lib import progress as progress_files
+from kis_pipeline.lib.run_context import (
+    ALLOW_INCOMPLETE_TAG,
+    OWN_TICKERS,
+    PROGRESS_TAG,
+    SYMBOLS_TAG,
+)
 
 
 @dataclass
@@ -76,267 +70,6 @@ class Summary:
         return all(r.success for r in self.runs)
 
 
-def split_list(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
-
-
-# -- validation -----------------------------------------------------------------------------
-
-
-# Tick tables come from the WebSocket stream, not from the API over a date range: a backfill
-# touches them only when named.
-STREAM_GROUPS = frozenset({"ticks"})
-
-
-def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
-    """The default selection: every materializable asset partitioned by time, except the
-    stream's."""
-    graph = defs.resolve_asset_graph()
-    return sorted(
-        key.to_user_string()
-        for key in graph.materializable_asset_keys
-        if isinstance(graph.get(key).partitions_def, dg.TimeWindowPartitionsDefinition)
-        and graph.get(key).group_name not in STREAM_GROUPS
-    )
-
-
-def snapshot_assets(defs: dg.Definitions) -> list[str]:
-    """Batch assets a range backfill leaves out: those not partitioned by day, month or year
-    (statements stamped `as_of` the fetch day, the newest master file), which KIS serves only
-    as they stand today."""
-    graph = defs.resolve_asset_graph()
-    ranged = set(date_partitioned_assets(defs))
-    return sorted(
-        name
-        for key in graph.materializable_asset_keys
-        if (name := key.to_user_string()) not in ranged
-        and graph.get(key).group_name not in (*STREAM_GROUPS, "maintenance")
-    )
-
-
-def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) -> None:
-    """The range must be ordered, hold a weekday, not be in the future and not before the data
-    start."""
-    today = today or now_kst().date()
-    if request.start > request.end:
-        raise BackfillError(f"--from {request.start} is after --to {request.end}")
-    if request.end > today:
-        raise BackfillError(f"--to {request.end} is in the future (today is {today} in Asia/Seoul)")
-    if request.start < DATA_START:
-        raise BackfillError(f"--from {request.start} is before the data start {DATA_START}")
-    # A weekday partition spans the weekend after it, so a weekend alone would select Friday.
-    if all(d.weekday() >= 5 for d in days_between(request.start, request.end)):
-        raise BackfillError(
-            f"--from {request.start} --to {request.end} holds no trading session (a weekend); "
-            "nothing to fetch"
-        )
-    bad = [s for s in request.symbols if not SYMBOL_PATTERN.match(s)]
-    if bad:
-        raise BackfillError(
-            f"malformed symbol(s) {', '.join(bad)}: a symbol is a 6-character code like 005930"
-        )
-
-
-def validate_request(
-    request: BackfillRequest,
-    defs: dg.Definitions,
-    settings: KisSettings,
-    *,
-    now: dt.datetime | None = None,
-) -> list[dg.AssetKey]:
-    """Check dates, asset names, symbol spelling and that the range's sessions have settled
-    (no API call); returns the asset keys."""
-    now = now or now_kst()
-    validate_dates(request, today=now.date())
-    graph = defs.resolve_asset_graph()
-    known = sorted(k.to_user_string() for k in graph.materializable_asset_keys)
-    names = request.assets or tuple(date_partitioned_assets(defs))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise BackfillError(
-            f"unknown asset(s) {', '.join(unknown)}; known assets: {', '.join(known)}"
-        )
-    if settings.symbols is not None and request.symbols:
-        outside = [s for s in request.symbols if s not in settings.symbols]
-        if outside:
-            raise BackfillError(
-                f"symbol(s) {', '.join(outside)} are outside KIS_SYMBOLS "
-                f"({', '.join(settings.symbols)})"
-            )
-    _check_settled(request, names, graph, now)
-    return [dg.AssetKey(n) for n in names]
-
-
-def _check_settled(
-    request: BackfillRequest, names: Sequence[str], graph: Any, now: dt.datetime
-) -> None:
-    """A range ending in a session that has not settled would write partial (or no) rows and
-    record them as done: refuse it, saying from when it can be fetched."""
-    late: list[str] = []
-    day = request.end
-    for name in names:
-        node = graph.get(dg.AssetKey(name))
-        if SETTLES_AT not in node.metadata:
-            continue
-        # The partition holding --to: a Sunday belongs to Friday's.
-        midnight = dt.datetime.combine(request.end, dt.time(), tzinfo=KST)
-        day = dt.date.fromisoformat(
-            node.partitions_def.get_partition_key_for_timestamp(midnight.timestamp())
-        )
-        if not_ready([day], now):
-            late.append(name)
-    if late:
-        raise BackfillError(
-            f"--to {request.end}: {unsettled(day, now)} ({', '.join(late)}); end the range "
-            "the day before, or run it again then"
-        )
-
-
-def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
-    """Every symbol must be listed (see `symbol_checks`)."""
-    from kis_pipeline.symbol_checks import SymbolError, check_listed
-
-    try:
-        check_listed(symbols, settings)
-    except SymbolError as exc:
-        raise BackfillError(str(exc)) from None
-
-
-# -- planning -------------------------------------------------------------------------------
-
-
-# The master files describe only today's listing, so a backfill of the past needs one
-# snapshot of the newest session; these are the assets that make it.
-REFERENCE_ASSETS = ("index_daily", "trading_calendar", "symbols")
-REFERENCE_DAYS = 10
-
-
-def plan(
-    request: BackfillRequest,
-    defs: dg.Definitions,
-    assets: Sequence[dg.AssetKey],
-    instance: dg.DagsterInstance,
-    *,
-    settings: KisSettings | None = None,
-    stream: TextIO | None = None,
-) -> list[runner.RunSpec]:
-    graph = defs.resolve_asset_graph()
-    keys_by_asset: dict[dg.AssetKey, list[str]] = {}
-    selected = list(assets)
-    for key in selected:
-        partitions_def = graph.get(key).partitions_def
-        if partitions_def is None:
-            continue
-        keys = runner.partition_keys_in_range(partitions_def, request.start, request.end)
-        if request.missing:
-            done = instance.get_materialized_partitions(key)
-            keys = [k for k in keys if k not in done]
-        keys_by_asset[key] = keys
-    if settings is not None:
-        prerequisites = (
-            (
-                _reference_keys(graph, selected, settings),
-                "the warehouse has no symbols snapshot, and only the newest session's can be "
-                "captured",
-            ),
-            (
-                _calendar_keys(graph, selected, settings, request),
-                f"the daily assets need the trading calendar of {request.start}..{request.end}",
-            ),
-        )
-        for extra, reason in prerequisites:
-            for key, keys in extra.items():
-                if key not in keys_by_asset:
-                    selected.append(key)
-                merged = set(keys_by_asset.get(key, [])) | set(keys)
-                keys_by_asset[key] = sorted(merged)
-                if stream is not None:
-                    span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
-                    stream.write(f"adding {key.to_user_string()} for {span}: {reason}\n")
-    return runner.plan_runs(defs, selected, keys_by_asset)
-
-
-def _calendar_keys(
-    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
-) -> dict[dg.AssetKey, list[str]]:
-    """Partitions of the calendar assets a selection needs but the warehouse lacks.
-
-    Daily assets make no calls on closed days, which they learn from `trading_calendar`; a
-    range the calendar does not cover would fail them, so it is materialized first, and its
-    past comes from the index bars (`index_daily`), which it needs for every weekday of the
-    range: a calendar named in `--assets` gets them too. The partitions cover the whole range
-    (a weekend at either end falls in the window of the Friday before it).
-    """
-    from kis_pipeline.warehouse.lookups import calendar_frame
-
-    calendar = dg.AssetKey("trading_calendar")
-    if not graph.has(calendar):
-        return {}
-    needs = calendar in selected or any(
-        calendar in runner.selected_ancestors(graph, key, {calendar}) for key in selected
-    )
-    if not needs:
-        return {}
-    wh = open_warehouse(settings)
-    end = min(request.end, dt.datetime.now(KST).date())
-    covered = calendar_frame(wh, request.start, end).height >= (end - request.start).days + 1
-    if covered and calendar not in selected:
-        return {}
-    out: dict[dg.AssetKey, list[str]] = {}
-    for name in ("index_daily", "trading_calendar"):
-        key = dg.AssetKey(name)
-        if not graph.has(key) or key in selected:
-            continue
-        partitions_def = graph.get(key).partitions_def
-        if partitions_def is None:
-            continue
-        keys = runner.partition_keys_in_range(partitions_def, request.start, end)
-        if name == "index_daily":
-            # Bars already in the warehouse are the calendar's evidence as they are.
-            have = set(wh.partitions(name))
-            keys = [k for k in keys if k not in have]
-        if keys:
-            out[key] = keys
-    return out
-
-
-def _reference_keys(
-    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings
-) -> dict[dg.AssetKey, list[str]]:
-    """Partitions of the reference assets that capture the newest snapshot, when needed."""
-
-    symbols = dg.AssetKey("symbols")
-    if not graph.has(symbols) or open_warehouse(settings).partitions("symbols"):
-        return {}
-    needs = any(
-        key == symbols or symbols in runner.selected_ancestors(graph, key, {symbols})
-        for key in selected
-    )
-    if not needs:
-        return {}
-    now = now_kst()
-    today = now.date()
-    start = today - dt.timedelta(days=REFERENCE_DAYS)
-    out: dict[dg.AssetKey, list[str]] = {}
-    for name in REFERENCE_ASSETS:
-        key = dg.AssetKey(name)
-        if not graph.has(key) or not graph.get(key).is_materializable:
-            continue
-        partitions_def = graph.get(key).partitions_def
-        if partitions_def is None:
-            continue
-        keys = runner.partition_keys_in_range(partitions_def, start, today)
-        if SETTLES_AT in graph.get(key).metadata:
-            # Today's index bars are final only after the close; the snapshot needs no more.
-            keys = [k for k in keys if not not_ready([dt.date.fromisoformat(k)], now)]
-        if keys:
-            out[key] = keys
-    return out
-
-
-# -- running --------------------------------------------------------------------------------
-
-
 def run_backfill(
     request: BackfillRequest,
     *,
@@ -351,8 +84,8 @@ def run_backfill(
     `defs` defaults to the code location (`kis_pipeline.definitions`), `settings` to the
     environment's.
     """
+    from kis_pipeline.defs.backend import backend
     from kis_pipeline.defs.resources import simulator_resources
-    from kis_pipeline.runtime import backend
 
     stream, out = stream or sys.stderr, out or sys.stdout
     validate_dates(request)

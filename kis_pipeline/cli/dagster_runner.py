@@ -39,7 +39,7 @@ LAUNCHER_TAG = "kis/launcher"
 FRESHNESS_SUFFIX = "_fresh"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.yaml"
+INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "dagster.yaml"
 # Used when the package is installed without its source tree (no dagster.yaml beside it).
 FALLBACK_CONFIG = """\
 telemetry:
@@ -79,7 +79,7 @@ def open_instance(home: Path) -> dg.DagsterInstance:
     from dagster._core.instance.config import dagster_instance_config
     from dagster._core.instance.ref import InstanceRef
 
-    from kis_pipeline import dagster_event_log
+    from kis_pipeline.lib import dagster_event_log
 
     config, _ = dagster_instance_config(str(home))
     overrides: dict[str, object] = {}

@@ -1,0 +1,73 @@
+"""What an asset learns of its run: the pool it queues in, the tags its launcher set, its days.
+
+`POOL` is the Dagster concurrency pool that caps how many steps call the KIS REST API at once
+(the limit lives in dagster.yaml); the app key's request budget itself is enforced by the
+client's shared limiter, so the pool only keeps steps from queueing behind each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+
+POOL = "kis_api"
+"""Concurrency pool of every asset that calls the KIS REST API."""
+
+SYMBOLS_TAG = "kis/symbols"
+"""Run tag restricting the domestic universe (comma-separated), set by `backfill --symbols`."""
+
+PROGRESS_TAG = "kis/progress_dir"
+"""Run tag naming the directory where assets publish progress (see `lib.progress`)."""
+
+OWN_TICKERS = "kis/own_tickers"
+"""Asset metadata ("true"): the asset's `symbol` column holds tickers of its own list (overseas
+ones), which the domestic `kis/symbols` restriction does not apply to."""
+
+ALLOW_INCOMPLETE_TAG = "kis/allow_incomplete"
+"""Run tag ("true"): missing rows and rejected records warn instead of failing the run
+(`lib.quality`), set by `backfill --allow-incomplete`."""
+
+
+def selected_symbols(
+    context: dg.AssetExecutionContext, configured: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    """The symbols a run is restricted to: `KIS_SYMBOLS` (pass `settings.symbols`) and the
+    run's `kis/symbols` tag together (both apply), or None for the whole universe."""
+    raw = context.run.tags.get(SYMBOLS_TAG, "")
+    tagged = tuple(s.strip() for s in raw.split(",") if s.strip()) or None
+    if tagged is None:
+        return configured
+    if configured is None:
+        return tagged
+    allowed = set(configured)
+    return tuple(s for s in tagged if s in allowed)
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The dates of the run's partitions (one, or a range in a backfill), ascending."""
+    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+
+
+def progress_dir(context: dg.AssetExecutionContext) -> Path | None:
+    """Where this run publishes progress, if the launcher asked for it."""
+    raw = context.run.tags.get(PROGRESS_TAG)
+    return Path(raw) if raw else None
+
+
+def env_number(name: str, default: float, *, minimum: float) -> float:
+    """A tuning knob from the environment, read when the code location loads."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum:
+        raise ValueError(
+            f"{name}={raw!r} is not a number >= {minimum:g}; fix it or unset it for {default:g}"
+        )
+    return value
