@@ -22,7 +22,6 @@ import re
 import shutil
 import tempfile
 import time
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path

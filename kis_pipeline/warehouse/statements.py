@@ -180,6 +180,20 @@ def create_or_alter(cur: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
             cur.execute(latest_sql(view, base))
 
 
+def table_layouts(
+    cur: duckdb.DuckDBPyConnection, tables: Sequence[str]
+) -> dict[str, tuple[str, set[str]]]:
+    """Of the `tables` that exist: each one's comment (the layout it was made with) and columns."""
+    rows = cur.execute(
+        "SELECT t.table_name, t.comment, list(c.column_name) FROM duckdb_tables() t "
+        "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
+        "WHERE t.database_name = ? AND t.schema_name = 'main' "
+        "AND t.table_name IN (SELECT unnest(?::VARCHAR[])) GROUP BY t.table_name, t.comment",
+        [ALIAS, list(tables)],
+    ).fetchall()
+    return {name: (comment, set(columns)) for name, comment, columns in rows}
+
+
 def table_options(spec: TableSpec) -> list[str]:
     """Statements run after the table exists: its DuckLake options, then its comment."""
     layout = layout_of(spec)

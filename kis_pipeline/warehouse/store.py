@@ -54,6 +54,7 @@ from kis_pipeline.warehouse.statements import (
     partitions_sql,
     rollback,
     run_all,
+    table_layouts,
     table_options,
     write_all,
 )
@@ -86,7 +87,7 @@ class Warehouse:
         self.lake = lake or LakeConfig.local(self.root)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._pid = os.getpid()
-        self._ready: dict[str, str] = {}  # table -> the layout comment it was checked with
+        self._ready: dict[str, str] = {}  # table -> its layout as checked; "" only seen to exist
         self._guard = threading.Lock()
         self._local = threading.local()
         self._catalog_at_connect: str | None = None
@@ -265,7 +266,7 @@ class Warehouse:
     def partitions(self, table: str) -> list[str]:
         """Every partition written so far (an empty one included), in order."""
         spec = spec_of(table)
-        if table not in self.tables():
+        if not self._exists(table):
             return []
         frame = self.query(
             f'SELECT "partition" FROM {ledger(spec.name)} WHERE "partition" <> ? ORDER BY 1',
@@ -276,37 +277,59 @@ class Warehouse:
     def written_at(self, table: str, partition: str) -> dt.datetime | None:
         """When `partition` of `table` was last written, if ever."""
         spec = spec_of(table)
-        if table not in self.tables():
+        if not self._exists(table):
             return None
         frame = self.query(
             f'SELECT written_at FROM {ledger(spec.name)} WHERE "partition" = ?', [partition]
         )
         return frame["written_at"][0] if frame.height else None
 
-    def _ensure(self, spec: TableSpec) -> None:
-        """Create `spec`'s table (and ledger, and view) or bring its columns and layout up to
-        date; cheap once checked in this process."""
-        wanted = layout_of(spec).describe(spec)
-        key = f"{wanted}|{','.join(spec.schema)}"
-        if self._ready.get(spec.name) == key:
+    def _exists(self, table: str) -> bool:
+        """Whether `table` exists in the lake. A table once seen is not asked about again on
+        this connection: tables are created, never dropped, and the catalog query costs more
+        than most reads it would guard."""
+        if table in self._ready:
+            return True
+        if table not in self.tables():
+            return False
+        self._ready.setdefault(table, "")  # exists; its layout not yet checked
+        return True
+
+    def ensure(self, tables: Iterable[TableSpec | str]) -> None:
+        """Create the tables (with ledger and views) that do not exist yet, or bring their
+        columns and layout up to date; cheap once checked in this process.
+
+        All of them take two transactions together (DuckLake sets a table's options only once
+        the table is committed: create, then set the options and record the layout in the
+        comment that says it is done), so a command that knows the tables it will write makes
+        them at once instead of two catalog commits per table on its first writes."""
+        wanted: dict[str, tuple[TableSpec, str, str]] = {}
+        for table in tables:
+            spec = spec_of(table) if isinstance(table, str) else table
+            layout = layout_of(spec).describe(spec)
+            key = f"{layout}|{','.join(spec.schema)}"
+            if self._ready.get(spec.name) != key:
+                wanted[spec.name] = (spec, layout, key)
+        if not wanted:
             return
-        found = (
-            self._cursor()
-            .execute(
-                "SELECT t.comment, list(c.column_name) FROM duckdb_tables() t "
-                "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
-                "WHERE t.database_name = ? AND t.schema_name = 'main' AND t.table_name = ? "
-                "GROUP BY t.comment",
-                [ALIAS, spec.name],
-            )
-            .fetchall()
-        )
-        if not found or found[0][0] != wanted or set(spec.schema) - set(found[0][1]):
-            # DuckLake sets a table's options only once the table is committed: create, then
-            # set the options, then record the layout in the comment that says it is done.
-            self._transact(lambda cur: create_or_alter(cur, spec), what=spec.name)
-            self._transact(lambda cur: run_all(cur, table_options(spec)), what=spec.name)
-        self._ready[spec.name] = key
+        found = table_layouts(self._cursor(), sorted(wanted))
+        stale = [
+            spec
+            for name, (spec, layout, _) in sorted(wanted.items())
+            if name not in found or found[name][0] != layout or set(spec.schema) - found[name][1]
+        ]
+        if stale:
+            what = ", ".join(spec.name for spec in stale)
+
+            def create(cur: duckdb.DuckDBPyConnection) -> None:
+                for spec in stale:
+                    create_or_alter(cur, spec)
+
+            self._transact(create, what=what)
+            options = [statement for spec in stale for statement in table_options(spec)]
+            self._transact(lambda cur: run_all(cur, options), what=what)
+        for name, (_, _, key) in wanted.items():
+            self._ready[name] = key
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -348,8 +371,7 @@ class Warehouse:
         ]
         if not writes:
             return skipped
-        for write in writes:
-            self._ensure(write.spec)
+        self.ensure(write.spec for write in writes)
 
         files = ParquetFiles(self.lake.local_data)
 
@@ -437,7 +459,7 @@ class Warehouse:
     ) -> int:
         """How many rows of `table` (optionally of some partitions only) satisfy `where`."""
         narrowed = _in_partitions(spec_of(table), partitions, where, params)
-        if narrowed is None or table not in self.tables():
+        if narrowed is None or not self._exists(table):
             return 0
         condition, values = narrowed
         return int(self.query(f'SELECT count(*) FROM "{table}" WHERE {condition}', values).item())
@@ -446,7 +468,7 @@ class Warehouse:
         """The rows of `table` where the SQL condition `where` holds, typed by its schema (the
         lake prunes files and row groups by it)."""
         spec = spec_of(table)
-        if table not in self.tables():
+        if not self._exists(table):
             return pl.DataFrame(schema=spec.schema)
         # In one fixed order whatever files the rows are in now: the table's sort, then its key,
         # which breaks the ties the sort leaves (ticks of one symbol in one second).

@@ -388,3 +388,24 @@ def test_count_counts_the_rows_of_some_partitions_that_satisfy_a_condition(
     picked = "symbol IN (SELECT unnest(?::VARCHAR[]))"
     assert wh.count("daily_prices", None, picked, [["035420"]]) == 1
     assert wh.count("daily_prices", ["2024-01-02"], picked, [["005930", "035420"]]) == 2
+
+
+def test_tables_made_together_cost_two_catalog_commits_and_take_writes_at_once(
+    tmp_path: Path,
+) -> None:
+    """What a backfill does before its runs: its tables in two commits, not two per table."""
+    wh = Warehouse(tmp_path)
+    before = wh.snapshot()
+    wh.ensure(["investor_flows", "rankings", "daily_prices_adjusted", "daily_prices"])
+    assert wh.snapshot() - before == 2  # create all, then set all their options
+    assert {"investor_flows", "rankings", "daily_prices_adjusted", "daily_prices"} <= set(
+        wh.tables()
+    )
+    assert wh.partitions("rankings") == []  # made, nothing written
+    wh.ensure(["rankings"])
+    assert wh.snapshot() - before == 2  # already as declared: no commit
+    # Another process finds them made: its first write is its only commit.
+    other = Warehouse(tmp_path)
+    other.write_partition("daily_prices", "2024-01-02", prices(DAY, SYMBOLS))
+    assert other.snapshot() - before == 3
+    assert other.read("daily_prices").height == len(SYMBOLS)
