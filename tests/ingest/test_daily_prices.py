@@ -13,7 +13,7 @@ from kis_pipeline.ingest import daily_chart
 from kis_pipeline.ingest.daily_chart import ChartCache
 from kis_pipeline.ingest.daily_prices import RAW, fetch_windows, plan_range
 from kis_pipeline.warehouse import TABLES, Warehouse
-from tests.warehouse.test_store import prices
+from tests.helpers.daily_prices import prices
 
 SYMBOLS = ["005930", "000660"]
 
