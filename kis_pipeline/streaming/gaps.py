@@ -19,12 +19,14 @@ the WebSocket delivered, matching trades on (time, price, volume, strength):
 - the executions strictly between are the missing trades: they are spooled in a `rest_fill`
   record and stored in `trade_ticks` with `source = 'rest'`, so a trade the WebSocket did
   deliver is never stored twice.
-A symbol is covered when both marks are found (or it did not trade before the hole closed).
-When the 30 executions do not reach back to the start mark, only those in a later second than
-the mark are stored and the symbol is listed as not covered; the same when no delivered trade of
-the symbol is known from before the hole, or the session date changed meanwhile. The gap row
-says whether every symbol was covered. Order book, expected execution and market status have no
-REST history: their holes are recorded, not filled.
+A symbol is covered when both marks are found, in one place only (keys repeat), with the
+trades between adding up to the volume the WebSocket's cumulative volume says traded in the
+hole (or when it did not trade before the hole closed, or nothing traded in the hole).
+When the 30 executions do not reach back to the start mark (or the marks fit in no way, or in
+several), only those in a later second than the mark are stored and the symbol is listed as not
+covered; the same when no delivered trade of the symbol is known from before the hole, or the
+session date changed meanwhile. The gap row says whether every symbol was covered. Order book,
+expected execution and market status have no REST history: their holes are recorded, not filled.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ TRADE_PREFIX = b"0|H0STCNT0|"
 REST_TR_ID = "FHKST01010300"  # inquire-ccnl, the executions KIS serves over REST
 REST_WINDOW = 30  # executions per answer: fewer means the whole day is in it
 STOPPED = "stopped:"  # the reason of every session the collector ended on purpose
-# H0STCNT0 positions (SPEC §15.7.1): symbol, time, price, volume, strength, business date.
-_SYMBOL, _TIME, _PRICE, _VOLUME, _STRENGTH, _DAY = 0, 1, 2, 12, 18, 33
+# H0STCNT0 positions (SPEC §15.7.1): symbol, time, price, volume, the day's cumulative volume,
+# strength, business date.
+_SYMBOL, _TIME, _PRICE, _VOLUME, _CUM_VOLUME, _STRENGTH, _DAY = 0, 1, 2, 12, 13, 18, 33
 _RUN = 3  # delivered trades matched in a row to mark a hole's start
 
 T = TypeVar("T")
@@ -66,6 +69,7 @@ class Trade(NamedTuple):
     price: int
     volume: int
     strength: float | None
+    cum_volume: int | None = None  # the WebSocket's ACML_VOL; REST does not say it
 
     @property
     def key(self) -> tuple[str, int, int, float | None]:
@@ -98,6 +102,7 @@ def frame_trades(payload: bytes) -> list[tuple[str, Trade]]:
                 int(record[_PRICE]),
                 int(record[_VOLUME]),
                 _strength(record[_STRENGTH]),
+                int(record[_CUM_VOLUME]),
             )
         except ValueError:
             continue  # persistence rejects it; it cannot mark anything
@@ -140,36 +145,63 @@ class Alignment:
 
 def align(before: Sequence[Trade], after: Trade | None, executions: Sequence[Trade]) -> Alignment:
     """Which of `executions` (oldest first, one session's) the WebSocket did not deliver; see
-    the module docstring. `after` is None when the new session delivered no trade yet."""
+    the module docstring. `after` is None when the new session delivered no trade yet.
+
+    Keys are not unique (trades of one second at one price and volume often share a rounded
+    strength), so a mark may match at several places, or match a lost trade while the
+    delivered one is out of reach. The marks count only where they fit in one way; when the
+    WebSocket's cumulative volume tells how much traded in the hole, the trades between them
+    must add up to it."""
     whole_day = len(executions) < REST_WINDOW
+    same_day = bool(before) and not (executions and executions[0].day != before[-1].day)
+    missing = _missing_volume(before[-1], after) if same_day else None
+    if missing == 0:
+        return Alignment(0, 0, True)  # nothing traded in the hole, whatever REST reaches
     keys = [e.key for e in executions]
-    stop = len(keys)
-    if after is not None:
-        if after.key not in keys:
-            # Every execution is newer than the first one delivered: the hole is out of reach.
-            return Alignment(0, 0, False)
-        stop = keys.index(after.key)
-    if not before or (executions and executions[0].day != before[-1].day):
+    stops = [len(keys)] if after is None else [i for i, k in enumerate(keys) if k == after.key]
+    if not stops:
+        # Every execution is newer than the first one delivered: the hole is out of reach.
+        return Alignment(0, 0, False)
+    stop = stops[0]  # the earliest: what is kept is never a trade delivered after the hole
+    if not same_day:
         # Nothing of this session known to be delivered before the hole: any execution could
         # be older than it. Covered only if the symbol had not traded at all.
-        return Alignment(stop, stop, stop == 0 and whole_day)
-    start = _after_run([t.key for t in before], keys[:stop])
-    if start is not None:
-        return Alignment(start, stop, True)
-    # The executions do not reach back to the start mark: keep those in a later second.
+        opens_day = after is None or after.cum_volume in (None, after.volume)
+        return Alignment(stop, stop, stop == 0 and whole_day and opens_day)
+    volumes = [e.volume for e in executions]
+    fits = [
+        (start, end)
+        for start in _after_runs([t.key for t in before], keys)
+        for end in stops
+        if start <= end and (missing is None or sum(volumes[start:end]) == missing)
+    ]
+    if len(fits) == 1:
+        return Alignment(*fits[0], True)
+    # The executions do not reach back to the start mark, or cannot tell where it is: keep
+    # those in a later second.
     mark = before[-1].time
     later = next((i for i in range(stop) if executions[i].time > mark), stop)
     return Alignment(later, stop, False)
 
 
-def _after_run(run: Sequence[Any], keys: Sequence[Any]) -> int | None:
-    """Index just past the newest place where `keys` end with `run` (a run cut short by the
-    start of `keys` counts), or None."""
-    for end in range(len(keys) - 1, -1, -1):
-        depth = min(len(run), end + 1)
-        if all(keys[end - j] == run[-1 - j] for j in range(depth)):
-            return end + 1
-    return None
+def _missing_volume(last: Trade, after: Trade | None) -> int | None:
+    """Shares traded between the last trade delivered before the hole and the first one after
+    it, when the WebSocket said both cumulative volumes."""
+    if after is None or after.day != last.day:
+        return None
+    if last.cum_volume is None or after.cum_volume is None:
+        return None
+    return after.cum_volume - after.volume - last.cum_volume
+
+
+def _after_runs(run: Sequence[Any], keys: Sequence[Any]) -> list[int]:
+    """Each index just past a place where `keys` end with `run` (a run cut short by the start
+    of `keys` counts)."""
+    return [
+        end + 1
+        for end in range(len(keys))
+        if all(keys[end - j] == run[-1 - j] for j in range(min(len(run), end + 1)))
+    ]
 
 
 def execution_trades(frame: pl.DataFrame, day: str) -> list[Trade]:

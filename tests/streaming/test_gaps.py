@@ -82,6 +82,60 @@ def test_a_repeated_trade_is_told_apart_by_the_trades_before_it() -> None:
     assert (fit.start, fit.stop, fit.covered) == (2, 4, True)
 
 
+def counted(*specs: tuple[str, int, int, float]) -> list[Trade]:
+    """Trades of one day from (time, price, volume, strength), with the cumulative volume the
+    WebSocket says of each."""
+    out, total = [], 0
+    for time, price, volume, strength in specs:
+        total += volume
+        out.append(Trade("20231123", time, price, volume, strength, total))
+    return out
+
+
+# Keys repeat: #2 and #4 are alike, and so are #5 and #7 (a strength rounded to 0.01 often
+# stays put over trades of one share). #0-#2 are delivered, #3-#6 lost, #7 delivered after.
+TWINS = counted(
+    ("090000", 100, 5, 50.0),
+    ("090000", 101, 1, 50.1),
+    ("090000", 100, 1, 50.2),
+    ("090000", 100, 1, 50.3),
+    ("090000", 100, 1, 50.2),
+    ("090001", 100, 1, 50.2),
+    ("090001", 99, 2, 50.2),
+    ("090001", 100, 1, 50.2),
+    ("090001", 101, 3, 50.5),
+)
+
+# Two trades of one second happen again in it, with no cumulative volume said.
+AGAIN = trades(("090000", 100, 1), ("090000", 101, 1), ("090000", 99, 1))
+AGAIN += [*AGAIN[0:2], *trades(("090001", 100, 1))]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "window", "expected"),
+    [
+        # The first trade after the hole has a lost twin: the volume traded in the hole says
+        # which one it is.
+        (TWINS[0:3], TWINS[7], TWINS, (3, 7, True)),
+        # The window starts at the lost twin of the last trade delivered: it does not reach
+        # back, and what is kept ends before the earliest twin of the first trade after.
+        (TWINS[0:3], TWINS[7], TWINS[4:], (1, 1, False)),
+        # With no cumulative volume to tell, a start mark found twice is found nowhere.
+        (AGAIN[0:2], AGAIN[5], AGAIN, (5, 5, False)),
+        # Nothing traded in the hole: covered, however far back REST reaches.
+        (TWINS[0:3], TWINS[3], TWINS[5:], (0, 0, True)),
+    ],
+)
+def test_alignment_trusts_a_mark_only_where_it_fits_one_way(
+    before: list[Trade],
+    after: Trade,
+    window: list[Trade],
+    expected: tuple[int, int, bool],
+) -> None:
+    fit = align(before, after, window)
+    assert (fit.start, fit.stop, fit.covered) == expected
+
+
 def test_rest_answers_the_newest_30_trades_the_websocket_sent(
     private_sim: Callable[..., SimulatorServer], tmp_path: Path
 ) -> None:
