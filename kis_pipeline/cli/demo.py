@@ -1,7 +1,8 @@
 """`kis-pipeline demo` (`make demo`): the whole pipeline, end to end, on the simulator.
 
-1. backfill about 60 trading days of every batch asset for the simulator's universe through
-   Dagster (prices, flows, rankings, the market activity families, ...) (and 005930 around its 2018 split, to show adjusted prices);
+1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
+   activity families, ...) for the simulator's universe through Dagster (and 005930 around
+   its 2018 split, to show adjusted prices);
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
    Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;

@@ -1,9 +1,9 @@
 """The market activity families, declared: each is a `SymbolTrend` (`kis.endpoints`), the time
 its nightly run starts, and the rules its rows must meet beyond the record rules.
 
-The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an order that leaves the
-late-settling program trading last; they share the `kis_api` pool, so they queue rather than
-split the request budget.
+The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an
+order that leaves the late-settling program trading last; they share the `kis_api` pool, so
+they queue rather than split the request budget.
 """
 
 from __future__ import annotations
