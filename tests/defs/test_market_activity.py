@@ -233,3 +233,18 @@ def test_allow_incomplete_turns_the_gates_into_warnings(
     for name in ("short_sales_no_rejects", "short_sales_complete"):
         assert not checks[name].passed
         assert checks[name].severity.value == "WARN"
+
+
+def test_paper_skips_every_family_with_a_reason(
+    sim_server: SimulatorServer, tmp_path, monkeypatch
+) -> None:
+    # KIS's mock service has none of these endpoints (SPEC §16).
+    wh = seed.use_simulator(monkeypatch, sim_server, tmp_path, KIS_ENV="paper")
+    assets = [built.asset for built in BUILT.values()]
+    result = seed.run_assets(assets, partition_key="2026-11-20")
+    for table, trend in TRENDS.items():
+        meta = seed.materialization_metadata(result, table)
+        assert meta["skipped"] == (
+            f"{table} skipped: KIS's paper (mock) service has no {trend.endpoint.name} (SPEC §16)"
+        )
+        assert wh.partitions(table) == []
