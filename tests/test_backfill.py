@@ -433,3 +433,24 @@ def test_a_fresh_warehouse_during_the_session_records_only_settled_days(
     with runner.open_instance(tmp_path / "wh" / ".dagster") as instance:
         index_days = instance.get_materialized_partitions(dg.AssetKey("index_daily"))
     assert "2026-11-19" in index_days and "2026-11-20" not in index_days
+
+
+def test_the_market_activity_families_backfill_and_a_missing_rerun_makes_no_call(
+    env: dict[str, str], fast_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    from kis_pipeline.definitions import defs
+    from kis_pipeline.kis.endpoints.trends import TRENDS
+
+    assert set(TRENDS) <= set(date_partitioned_assets(defs))
+    key = env["KIS_APP_KEY"]
+    assets = ",".join(TRENDS)
+    span = ("--from", "2023-09-25", "--to", "2023-10-06", "--symbols", ",".join(SYMBOLS))
+    assert backfill(*span, "--assets", assets) == 0
+    # One call per symbol and family: the whole range is one window.
+    assert served(fast_sim, key) == len(TRENDS) * len(SYMBOLS)
+    wh = Warehouse(tmp_path / "wh")
+    sessions = MARKET.trading_days(dt.date(2023, 9, 25), dt.date(2023, 10, 6))
+    for table in TRENDS:
+        assert wh.read(table).height == len(sessions) * len(SYMBOLS), table
+    assert backfill(*span, "--assets", assets, "--missing") == 0
+    assert served(fast_sim, key) == len(TRENDS) * len(SYMBOLS)

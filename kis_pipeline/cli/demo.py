@@ -1,7 +1,8 @@
 """`kis-pipeline demo` (`make demo`): the whole pipeline, end to end, on the simulator.
 
-1. backfill about 60 trading days of every batch asset for the simulator's universe through
-   Dagster (and 005930 around its 2018 split, to show adjusted prices);
+1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
+   activity families, ...) for the simulator's universe through Dagster (and 005930 around
+   its 2018 split, to show adjusted prices);
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
    Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;
@@ -40,7 +41,8 @@ SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX di
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
 BATCH_ASSETS = (
     "index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
-    "overseas_daily_prices,rankings,investor_flows,market_investor_flows,dividends"
+    "overseas_daily_prices,rankings,investor_flows,market_investor_flows,dividends,"
+    "daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading"
 )
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
 QUERIES: tuple[tuple[str, str], ...] = (
@@ -56,6 +58,15 @@ QUERIES: tuple[tuple[str, str], ...] = (
                   round(sum(f.foreign_net_value) / 1e8, 1) as foreign_net
            from investor_flows f left join symbols s using (symbol)
            group by f.symbol order by foreign_net desc limit 5""",
+    ),
+    (
+        "Program net buying and short-sale share on the last session (KRW 100 million, %)",
+        """select p.symbol, round(p.net_value / 1e8, 1) as program_net,
+                  s.short_volume_share as short_pct, c.loan_balance_rate as credit_pct
+           from program_trading p join short_sales s using (date, symbol)
+                join credit_balance c using (date, symbol)
+           where p.date = (select max(date) from program_trading)
+           order by abs(p.net_value) desc limit 5""",
     ),
     (
         f"{SPLIT_SYMBOL} raw and adjusted across its 1:50 split (2018-05-04)",

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from kis_pipeline.common.activity_schemas import ACTIVITY
+
 _I = pl.Int64
 _F = pl.Float64
 _S = pl.String
@@ -404,4 +406,5 @@ ALL: dict[str, pl.Schema] = {
     "dividends": DIVIDENDS,
     "trading_calendar": TRADING_CALENDAR,
     "multi_quote": MULTI_QUOTE,
+    **ACTIVITY,
 }

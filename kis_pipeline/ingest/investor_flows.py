@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
+from kis_pipeline.ingest.per_key import fetch_each
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.flows import (
     MARKETS,
     fetch_investor_flows,
     fetch_market_investor_flows,
 )
-from kis_pipeline.kis.errors import BusinessError
 from kis_pipeline.warehouse import TABLES
 
 __all__ = ["MARKETS", "fetch_flows"]
 
 # Sessions per call of both endpoints; a run of this many weekdays needs one call per key.
 SESSIONS_PER_CALL = 30
-# Keys fetched at once.
-FETCH_WORKERS = 4
 # Each table's endpoint, called once per key (a symbol, or a market).
 FETCHES: dict[str, Callable[[KisClient, str, dt.date, dt.date], pl.DataFrame]] = {
     "investor_flows": fetch_investor_flows,
@@ -49,26 +46,13 @@ def fetch_flows(
     call; `on_key` gets the failures so far after each key.
     """
     fetch = FETCHES[table]
-    frames = [pl.DataFrame(schema=TABLES[table].schema)]
-    failures: dict[str, str] = {}
     pages = -(-sessions // SESSIONS_PER_CALL)
     if on_planned is not None:
         on_planned(len(keys) * pages)
-
-    def one(key: str) -> pl.DataFrame | str:
-        try:
-            return fetch(client, key, start, end)
-        except BusinessError as exc:
-            return str(exc)
-
-    # Several keys walk at once, so that parsing one page overlaps the wait for the next
-    # call's slot; the shared limiter still sets the pace.
-    with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="flows") as pool:
-        for key, result in zip(keys, pool.map(one, keys), strict=True):
-            if isinstance(result, str):
-                failures[key] = result
-            else:
-                frames.append(result)
-            if on_key is not None:
-                on_key(failures)
-    return pl.concat(frames, how="vertical"), failures
+    return fetch_each(
+        keys,
+        lambda key: fetch(client, key, start, end),
+        TABLES[table].schema,
+        on_key=on_key,
+        name="flows",
+    )

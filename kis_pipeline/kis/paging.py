@@ -120,7 +120,13 @@ def walk_frames(
         page = fetch_page(window_end)
         split = page if isinstance(page, Split) else Split(page)
         exhausted = page_rows is not None and split.received < page_rows
-        markers = [{date_column: r.date, _REJECTED: True} for r in split.rejects if r.date]
+        # A reject names its record's own date; when the window moves by another column
+        # (a settlement date) that date says nothing of how far back the page reached.
+        markers = [
+            {date_column: r.date, _REJECTED: True}
+            for r in split.rejects
+            if r.date and date_column == "date"
+        ]
         return split.frame.to_dicts() + markers
 
     def row_date(row: dict[str, Any]) -> dt.date:

@@ -156,6 +156,12 @@ class _Record:
     values: dict[str, Any]
 
 
+def field_map(text: str) -> dict[str, str]:
+    """KIS field -> column, written one pair a line (`kis_field column`), in order."""
+    pairs = (line.split() for line in text.splitlines() if line.strip())
+    return {kis: column for kis, column in pairs}
+
+
 def split_rows(
     rows: Iterable[Row],
     spec: RecordSpec,

@@ -5,6 +5,13 @@ they are (API -> typed frames -> Parquet, no reshaping in between) and the wareh
 import the client. The client's modules and their callers read them here by the same names.
 """
 
+from kis_pipeline.common.activity_schemas import (
+    CREDIT_BALANCE,
+    DAILY_TRADE_VOLUME,
+    LENDING_BALANCE,
+    PROGRAM_TRADING,
+    SHORT_SALES,
+)
 from kis_pipeline.common.schemas import (
     ALL,
     BALANCE_SHEET,
@@ -28,19 +35,24 @@ from kis_pipeline.common.schemas import (
 __all__ = [
     "ALL",
     "BALANCE_SHEET",
+    "CREDIT_BALANCE",
     "CURRENT_PRICE",
     "DAILY_PRICES",
     "DAILY_PRICES_ADJUSTED",
+    "DAILY_TRADE_VOLUME",
     "DIVIDENDS",
     "FINANCIAL_RATIOS",
     "INCOME_STATEMENT",
     "INDEX_DAILY",
     "INVESTOR_FLOWS",
     "INVESTOR_GROUPS",
+    "LENDING_BALANCE",
     "MARKET_INVESTOR_FLOWS",
     "MULTI_QUOTE",
     "OVERSEAS_DAILY_PRICES",
+    "PROGRAM_TRADING",
     "RANKINGS",
     "RECENT_EXECUTIONS",
+    "SHORT_SALES",
     "TRADING_CALENDAR",
 ]

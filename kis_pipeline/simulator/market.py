@@ -38,6 +38,7 @@ import polars as pl
 from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.market_activity import Activity, ActivityModel
 from kis_pipeline.simulator.market_bars import (
     adjustment,
     bar_at,
@@ -82,6 +83,7 @@ __all__ = [
     "INDEX_CODES",
     "OVERSEAS",
     "RANKING_KINDS",
+    "Activity",
     "CorporateAction",
     "DailyBar",
     "Dividend",
@@ -111,6 +113,7 @@ class Market:
         self._book: PriceBook | None = None
         self._indices: dict[str, IndexSeries] | None = None
         self._flows: FlowModel | None = None
+        self._activity: ActivityModel | None = None
         self._fundamentals: Fundamentals | None = None
         self._overseas = OverseasModel(config.seed, config.start)
         self._history_cache: tuple[dt.date, list[dt.date]] | None = None
@@ -232,6 +235,7 @@ class Market:
         self._book = book
         self._indices = None
         self._flows = None
+        self._activity = None
         self._fundamentals = None
         self._ex_codes = {}
         return book
@@ -391,6 +395,29 @@ class Market:
         )
 
     # --- investor flows -----------------------------------------------------------------
+
+    def activity(self, symbol: str, day: dt.date) -> Activity | None:
+        """Program trading, short sales, volume by side and the balances of `symbol` on
+        `day` (`market_activity`); None off-history, on a closed day or for an unknown code."""
+        column = self._column.get(symbol)
+        row = self._row(day)
+        if column is None or row is None:
+            return None
+        book = self.book
+        with self._lock:
+            if self._activity is None or self._activity.book is not book:
+                self._activity = ActivityModel(self.config.seed, book)
+            model = self._activity
+        return model.activity(row, column)
+
+    def settlement_date(self, day: dt.date) -> dt.date:
+        """The day a trade of `day` settles: the second settlement day after it (T+2)."""
+        settled = day
+        for _ in range(2):
+            settled += dt.timedelta(days=1)
+            while not cal.is_settlement_day(settled):
+                settled += dt.timedelta(days=1)
+        return settled
 
     def investor_flow(self, symbol: str, day: dt.date) -> InvestorFlow | None:
         column = self._column.get(symbol)

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from kis_pipeline.simulator.corrupt import corrupt_body
 from kis_pipeline.simulator.faults import truncate_body
+from kis_pipeline.simulator.rest_activity import ENDPOINTS as ACTIVITY
 from kis_pipeline.simulator.rest_admin import add_admin_routes
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
@@ -49,6 +50,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *CHARTS,
     *RANKINGS,
     *FLOWS,
+    *ACTIVITY,
     *FINANCE,
     *CALENDAR,
 )

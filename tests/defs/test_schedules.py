@@ -30,9 +30,11 @@ from dagster._utils.schedules import schedule_execution_time_iterator
 from kis_pipeline.common.clock import KST, NOW
 from kis_pipeline.defs.calendar import index_daily, trading_calendar
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
+from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.defs.prices.assets import daily_prices, daily_prices_adjusted
 from kis_pipeline.defs.rankings.assets import rankings
 from kis_pipeline.defs.resources import RESOURCES
+from kis_pipeline.kis.endpoints.trends import TRENDS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
@@ -58,9 +60,11 @@ DAY_PARTITION_SCHEDULES = (
     "daily_prices_schedule",
     "flows_schedule",
     "rankings_schedule",
+    *(f"{table}_schedule" for table in TRENDS),
 )
 FRESHNESS_SCHEDULES = tuple(
-    f"{domain}_freshness_schedule" for domain in ("calendar", "flows", "rankings", "universe")
+    f"{domain}_freshness_schedule"
+    for domain in ("calendar", "flows", "rankings", "universe", "market_activity")
 )
 
 
@@ -77,6 +81,7 @@ def weekday(
         "daily_prices_schedule": [day],
         "flows_schedule": [flows],
         "rankings_schedule": [day],
+        **{f"{table}_schedule": [day] for table in TRENDS},
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},
     }
@@ -245,6 +250,7 @@ def bootstrap(clock: Clock, wh: Warehouse) -> None:
         run_assets([trading_calendar], partition_key=year)
     nightly = [daily_prices, daily_prices_adjusted, investor_flows, market_investor_flows, rankings]
     run_assets(nightly, partition_range=recent)
+    run_assets([built.asset for built in BUILT.values()], partition_range=recent)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,11 @@ FAMILIES = [
     "fundamentals",
     "dividends",
     "calendar",
+    "program_trading",
+    "credit_balance",
+    "short_sales",
+    "lending_balance",
+    "trade_volume",
 ]
 
 

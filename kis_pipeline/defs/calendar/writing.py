@@ -117,6 +117,18 @@ def skipped_in_paper(
     )
 
 
+def fail_rejected(table: str, failures: dict[str, str], what: str = "keys") -> None:
+    """Fail the run, once every other key's rows are written, naming the keys KIS rejected."""
+    if not failures:
+        return
+    raise dg.Failure(
+        f"{table}: KIS rejected {len(failures)} of the {what} (they keep their stored rows; "
+        "the others' are written): "
+        + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]),
+        metadata={"failures": dg.MetadataValue.json(failures)},
+    )
+
+
 def report_calls(progress: Progress, client: KisClient, **values: object) -> None:
     """Publish the client's counters to `kis-pipeline backfill`'s progress display."""
     snap = client.stats.snapshot()

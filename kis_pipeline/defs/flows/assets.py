@@ -23,8 +23,10 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
+from kis_pipeline.defs.calendar.runs import start_daily_run
 from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, plan_days, resolve_days
 from kis_pipeline.defs.calendar.writing import (
+    fail_rejected,
     report_calls,
     report_written,
     run_metadata,
@@ -45,7 +47,7 @@ from kis_pipeline.lib.quality import (
     no_rejects_result,
     no_rejects_spec,
 )
-from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir
 from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
@@ -172,13 +174,7 @@ def finish(
     frame = frame.filter(pl.col("date").is_in(plan.days))
     written = write_days(wh, table, frame, plan.days, scope=scope.keeping(failures))
     report_written(progress, written, failures=failures)
-    if failures:
-        raise dg.Failure(
-            f"{table}: KIS rejected {len(failures)} of the keys (they keep their stored rows; the "
-            "others' are written): "
-            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]),
-            metadata={"failures": dg.MetadataValue.json(failures)},
-        )
+    fail_rejected(table, failures)
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, client, **extra),
         check_results=checks,
@@ -211,15 +207,12 @@ def investor_flows(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     checks = [spec.name for spec in flow_specs(STOCK_TABLE, "", "")]
-    paper = skipped_in_paper(
-        context, kis.settings().env, STOCK_TABLE, "investor-trade-by-stock-daily", checks
+    run = start_daily_run(
+        context, kis, warehouse, STOCK_TABLE, "investor-trade-by-stock-daily", checks
     )
-    if paper is not None:
-        return paper
-    wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context), table=STOCK_TABLE)
-    only = selected_symbols(context, kis.settings().symbols)
-    progress = Progress(progress_dir(context), STOCK_TABLE, partitions_total=len(plan.days))
+    if isinstance(run, dg.MaterializeResult):
+        return run
+    wh, plan, only, progress = run.warehouse, run.days, run.only, run.progress
     frame = pl.DataFrame(schema=schemas.INVESTOR_FLOWS)
     expected = pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String})
     failures: dict[str, str] = {}

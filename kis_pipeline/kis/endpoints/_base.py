@@ -26,7 +26,11 @@ class Endpoint:
     `container` and `rows` declare where an answer's records are and how each one becomes a
     row. Window walking (SPEC §6.2) is declared by `window_end`, the request parameters that
     carry a window's last day (`YYYYMMDD`), and `page_rows`, the documented rows-per-call cap
-    (None: not documented).
+    (None: not documented). A range endpoint also names `window_start`, the parameters that
+    carry the range's first day; `date_prefix` pads the dates where the portal documents
+    10 characters (`00YYYYMMDD`, SPEC §1); `window_column` is the column whose oldest value
+    moves the window (a date other than the row's own, such as a settlement date).
+    `section` names the SPEC section that documents it.
     """
 
     name: str
@@ -36,6 +40,10 @@ class Endpoint:
     rows: RecordSpec | None = None
     window_end: tuple[str, ...] = ()
     page_rows: int | None = None
+    window_start: tuple[str, ...] = ()
+    date_prefix: str = ""
+    window_column: str = "date"
+    section: str = ""
 
     def call(
         self, client: KisClient, params: Mapping[str, str], *, tr_cont: str = ""
@@ -96,11 +104,14 @@ class Endpoint:
             raise ValueError(f"start {start} is after end {end}")
         spec = self._spec(rows)
 
-        def page(last_day: dt.date) -> Split:
-            window = dict.fromkeys(self.window_end, yyyymmdd(last_day))
-            return self.fetch(client, {**params, **window}, constants=constants, rows=spec)
+        first = dict.fromkeys(self.window_start, self.date_prefix + yyyymmdd(start))
 
-        return walk_frames(page, start=start, end=end, schema=spec.schema, page_rows=self.page_rows)
+        def page(last_day: dt.date) -> Split:
+            window = dict.fromkeys(self.window_end, self.date_prefix + yyyymmdd(last_day))
+            return self.fetch(client, {**params, **first, **window}, constants=constants, rows=spec)
+
+        paging = {"page_rows": self.page_rows, "date_column": self.window_column}
+        return walk_frames(page, start=start, end=end, schema=spec.schema, **paging)
 
     def _spec(self, rows: RecordSpec | None) -> RecordSpec:
         spec = rows or self.rows

@@ -3,6 +3,7 @@
     spec.py           TableSpec and Layout (what a table is), the TABLES registry
     reference.py      trading_calendar, symbols
     daily.py          daily bars, rankings, investor flows
+    activity.py       per-symbol daily trends: program trading, credit, short sales, lending
     fundamentals.py   financial statements (and their *_latest views), dividends
     rest_rejects.py   the REST records the parsers refused
     ticks.py          trade, order book, expected execution and market status ticks
@@ -13,6 +14,7 @@ collector fills the tick tables from the wire is `streaming.tables`.
 """
 
 from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its tables)
+    activity,
     daily,
     fundamentals,
     reference,

@@ -1,0 +1,63 @@
+"""Schemas of the per-symbol daily trend tables (SPEC §9.6, §9.9-§9.12): one row per (date,
+symbol), volumes in shares, money in KRW, rates in percent (DESIGN §3.4).
+
+Each table leads with date and symbol and carries the day's close, change and volume as KIS
+sends them next to the family's own figures, so a row can be read without a join. Columns are
+written `name` (Int64, the common case), `name:F` (Float64), `name:S` (String), `name:D` (Date).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+_TYPES = {"": pl.Int64, "F": pl.Float64, "S": pl.String, "D": pl.Date}
+_DAY = "date:D symbol:S"
+_CLOSE = "close change change_rate:F volume"
+
+
+def columns(spec: str) -> pl.Schema:
+    """The schema written in `spec`, in its order (see the module docstring)."""
+    pairs = (name.partition(":") for name in spec.split())
+    return pl.Schema({name: _TYPES[kind] for name, _, kind in pairs})
+
+
+# §9.6 program-trade-by-stock-daily.
+PROGRAM_TRADING = columns(
+    f"{_DAY} buy_volume sell_volume net_volume buy_value sell_value net_value "
+    f"net_volume_change net_value_change {_CLOSE} value venue:S"
+)
+
+# §9.9 daily-credit-balance: margin loans (융자) and stock loans for short sale (대주).
+_CREDIT = " ".join(
+    f"{side}_{what}_{kind}"
+    for side in ("loan", "stock_loan")
+    for what in ("new", "repaid", "balance")
+    for kind in ("volume", "value")
+)
+CREDIT_BALANCE = columns(
+    f"{_DAY} settlement_date:D {_CREDIT} loan_balance_rate:F loan_supply_rate:F "
+    f"stock_loan_balance_rate:F stock_loan_supply_rate:F {_CLOSE} open high low"
+)
+
+# §9.10 daily-short-sale. KIS's cumulative columns are left out: they run from the first
+# day of each request's window, so one day would read differently from call to call.
+SHORT_SALES = columns(
+    f"{_DAY} short_volume short_value short_volume_share:F short_value_share:F base_volume "
+    f"base_value {_CLOSE} value open high low average_price"
+)
+
+# §9.11 daily-loan-trans: securities lending (대차거래).
+LENDING_BALANCE = columns(
+    f"{_DAY} new_volume repaid_volume balance_change balance_volume balance_value {_CLOSE}"
+)
+
+# §9.12 inquire-daily-trade-volume: executed volume by the side that took the trade.
+DAILY_TRADE_VOLUME = columns(f"{_DAY} buy_volume sell_volume venue:S")
+
+ACTIVITY: dict[str, pl.Schema] = {
+    "program_trading": PROGRAM_TRADING,
+    "credit_balance": CREDIT_BALANCE,
+    "short_sales": SHORT_SALES,
+    "lending_balance": LENDING_BALANCE,
+    "daily_trade_volume": DAILY_TRADE_VOLUME,
+}

@@ -1,0 +1,247 @@
+"""The asset factory of the per-symbol daily trends: from one `TrendAsset` declaration (a
+`SymbolTrend`, a nightly time and the table's own rules), the date-partitioned asset, its
+checks, its job and its schedule.
+
+A run plans its calls before the first one (the days to fetch x the universe, one walk per
+symbol over the whole range, `ingest.symbol_trends`), fetches, and replaces its partitions:
+a closed weekday becomes an empty partition without a call, a run limited to some symbols
+(`KIS_SYMBOLS`, `backfill --symbols`) replaces only their rows, and a symbol KIS rejects keeps
+what it had and fails the run once the others are written. A record that breaks the table's
+rules is never stored: it lands in `rest_rejects` and fails `<table>_no_rejects`.
+
+Checks: `<table>_unique_keys`, `<table>_complete` (every listed symbol on every session the
+data or the calendar says was open; WARN under `--allow-incomplete`), `<table>_no_rejects`,
+and the declaration's row rules (`<table>_<rule>`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
+from kis_pipeline.defs.calendar.runs import start_daily_run
+from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, resolve_days
+from kis_pipeline.defs.calendar.writing import (
+    fail_rejected,
+    report_calls,
+    report_written,
+    run_metadata,
+    write_days,
+)
+from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.ingest.reference import Universe
+from kis_pipeline.ingest.symbol_trends import TrendPlan, fetch_trend, plan_calls
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints._trend import SymbolTrend
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.partitions import trading_days
+from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.quality import (
+    COMPLETE,
+    check_spec,
+    completeness_severity,
+    no_rejects_result,
+    no_rejects_spec,
+)
+from kis_pipeline.lib.run_context import POOL
+from kis_pipeline.lib.schedules import asset_day_schedule
+from kis_pipeline.warehouse import Scope, Warehouse
+from kis_pipeline.warehouse.lookups import MissingReference
+
+GROUP = "market_activity"
+# The longest run, in weekday partitions: about a year (see `defs.flows.assets`).
+RUN_WEEKDAYS = 261
+_PAIRS = {"date": pl.Date, "symbol": pl.String}
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A property every stored row must have (`expr` true), checked after the write."""
+
+    description: str
+    expr: pl.Expr
+
+
+@dataclass(frozen=True)
+class TrendAsset:
+    """One family as an asset: the endpoint's declaration, when it runs, and its row rules."""
+
+    trend: SymbolTrend
+    cron: str
+    rules: Mapping[str, RowRule] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return self.trend.table
+
+
+@dataclass(frozen=True)
+class TrendDefinitions:
+    asset: dg.AssetsDefinition
+    freshness: dg.AssetChecksDefinition
+    job: dg.UnresolvedAssetJobDefinition
+    schedule: dg.ScheduleDefinition
+
+
+def check_specs(declared: TrendAsset) -> list[dg.AssetCheckSpec]:
+    table = declared.table
+    return [
+        check_spec(table, "unique_keys", "No (date, symbol) twice."),
+        check_spec(table, COMPLETE, "Every listed symbol has a row on every session."),
+        no_rejects_spec(table),
+        *(check_spec(table, name, rule.description) for name, rule in declared.rules.items()),
+    ]
+
+
+def check_results(
+    context: dg.AssetExecutionContext,
+    declared: TrendAsset,
+    frame: pl.DataFrame,
+    expected: pl.DataFrame,
+    failures: dict[str, str],
+    client: KisClient | None,
+) -> list[dg.AssetCheckResult]:
+    table = declared.table
+    pairs = frame.select("date", "symbol")
+    dupes = pairs.filter(pairs.is_duplicated())
+    missing = expected.join(pairs, on=["date", "symbol"], how="anti").sort("date", "symbol")
+    results = [
+        dg.AssetCheckResult(
+            check_name=f"{table}_unique_keys",
+            passed=dupes.is_empty(),
+            metadata=check_metadata(dupes),
+        ),
+        dg.AssetCheckResult(
+            check_name=f"{table}_{COMPLETE}",
+            passed=missing.is_empty(),
+            severity=completeness_severity(context),
+            metadata=check_metadata(missing, expected=expected.height, failures=failures),
+        ),
+        no_rejects_result(context, table, client),
+    ]
+    for name, rule in declared.rules.items():
+        broken = frame.filter(~rule.expr.fill_null(True)).select("date", "symbol")
+        results.append(
+            dg.AssetCheckResult(
+                check_name=f"{table}_{name}",
+                passed=broken.is_empty(),
+                metadata=check_metadata(broken),
+            )
+        )
+    return results
+
+
+def _fetch(
+    client: KisClient, declared: TrendAsset, plan: TrendPlan, progress: Progress
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    progress.update(force=True, calls_planned=plan.calls)
+    return fetch_trend(
+        client,
+        declared.trend,
+        plan,
+        on_key=lambda failures: report_calls(progress, client, failures=failures),
+    )
+
+
+def _sessions(days: DayPlan, frame: pl.DataFrame, client: KisClient, table: str) -> list[dt.date]:
+    """The sessions among the run's days: a day KIS sent records for, even refused ones,
+    was published."""
+    present = set(frame["date"].unique().to_list())
+    present |= {r.date for r in client.rejects.records(table=table) if r.date is not None}
+    newest = max(present) if present else None
+    status = resolve_days(days, present, newest, what=table)
+    return [day for day, is_open in status.items() if is_open]
+
+
+def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
+    trend = declared.trend
+    table = declared.table
+
+    @dg.asset(
+        name=table,
+        group_name=GROUP,
+        partitions_def=trading_days,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
+        deps=[dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")],
+        pool=POOL,
+        kinds={"parquet"},
+        metadata={**SETTLES, "kis/source": f"SPEC {trend.section} {trend.endpoint.tr_id}"},
+        freshness_policy=NIGHTLY_FRESHNESS,
+        description=(
+            f"One row per (date, symbol): {trend.title} ({trend.endpoint.name}, SPEC "
+            f"{trend.section}); one call per symbol per {trend.sessions_per_call} sessions; a "
+            "closed weekday is an empty partition."
+        ),
+        check_specs=check_specs(declared),
+    )
+    def trend_asset(
+        # `context` stays unannotated: Dagster rejects the string annotation that
+        # `from __future__ import annotations` would make of it.
+        context,
+        kis: KisResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        checks = [spec.name for spec in check_specs(declared)]
+        run = start_daily_run(context, kis, warehouse, table, trend.endpoint.name, checks)
+        if isinstance(run, dg.MaterializeResult):
+            return run
+        frame = pl.DataFrame(schema=trend.schema)
+        expected = pl.DataFrame(schema=_PAIRS)
+        failures: dict[str, str] = {}
+        client = None
+        plan = None
+        days = run.days
+        if days.to_fetch:
+            universe = _universe(run.warehouse, run.only, table)
+            symbols = sorted({s for day in days.to_fetch for s in universe.on(day)})
+            plan = plan_calls(trend, symbols, days.to_fetch)
+            with kis.client() as client:
+                frame, failures = _fetch(client, declared, plan, run.progress)
+            frame = frame.filter(pl.col("date").is_in(days.days))
+            expected = universe.expected(_sessions(days, frame, client, table))
+        results = check_results(context, declared, frame, expected, failures, client)
+        scope = Scope.of(run.only).keeping(failures)
+        written = write_days(run.warehouse, table, frame, days.days, scope=scope)
+        report_written(run.progress, written, failures=failures)
+        fail_rejected(table, failures, "symbols")
+        return dg.MaterializeResult(
+            metadata=run_metadata(
+                frame,
+                written,
+                client,
+                calls_planned=plan.calls if plan else 0,
+                symbols=len(plan.symbols) if plan else 0,
+            ),
+            check_results=results,
+        )
+
+    return trend_asset
+
+
+def _universe(wh: Warehouse, only: tuple[str, ...] | None, table: str) -> Universe:
+    try:
+        return Universe(wh, only=only)
+    except MissingReference as exc:
+        raise dg.Failure(f"{table}: {exc}") from None
+
+
+def build(declared: TrendAsset) -> TrendDefinitions:
+    """The asset, its freshness check, and `<table>_job` on `<table>_schedule`."""
+    asset = build_asset(declared)
+    trend = declared.trend
+    job, schedule = asset_day_schedule(
+        asset,
+        cron=declared.cron,
+        job_description=f"The day's {trend.title} for the whole universe.",
+        description=f"Weekdays after the close: {trend.title} of the day.",
+    )
+    freshness = freshness_check(
+        declared.table,
+        description=f"Every session of the last ten days due by now has its {trend.title}.",
+    )
+    return TrendDefinitions(asset, freshness, job, schedule)

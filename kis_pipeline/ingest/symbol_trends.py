@@ -1,0 +1,55 @@
+"""Any per-symbol daily trend family (`kis.endpoints._trend.SymbolTrend`) over a range: one
+walk per symbol over the days to fetch, as few calls as the endpoint's window allows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from kis_pipeline.ingest.per_key import fetch_each
+from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints._trend import SymbolTrend
+
+
+@dataclass(frozen=True)
+class TrendPlan:
+    """The calls a run makes: `calls_per_symbol` for each of `symbols` over [start, end]."""
+
+    symbols: tuple[str, ...]
+    start: dt.date
+    end: dt.date
+    calls_per_symbol: int
+
+    @property
+    def calls(self) -> int:
+        return len(self.symbols) * self.calls_per_symbol
+
+
+def plan_calls(
+    trend: SymbolTrend, symbols: Sequence[str], sessions: Sequence[dt.date]
+) -> TrendPlan:
+    """One walk per symbol over the first to the last of `sessions` (the days to fetch)."""
+    ordered = sorted(sessions)
+    if not ordered:
+        raise ValueError(f"{trend.table}: no day to fetch")
+    return TrendPlan(tuple(symbols), ordered[0], ordered[-1], trend.calls(len(ordered)))
+
+
+def fetch_trend(
+    client: KisClient,
+    trend: SymbolTrend,
+    plan: TrendPlan,
+    *,
+    on_key: Callable[[dict[str, str]], None] | None = None,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The plan's rows in the table's schema, and the symbols KIS rejected (with why)."""
+    return fetch_each(
+        plan.symbols,
+        lambda symbol: trend.fetch(client, symbol, plan.start, plan.end),
+        trend.schema,
+        on_key=on_key,
+        name=trend.table,
+    )

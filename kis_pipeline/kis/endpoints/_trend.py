@@ -1,0 +1,120 @@
+"""`SymbolTrend`: a per-symbol daily trend endpoint (SPEC §9.6, §9.9-§9.12) declared once.
+
+Each such endpoint takes one symbol and a date (or a range) and answers a run of days, one
+record per session. A family is its `Endpoint` (path, TR_ID, container and `RecordSpec` of
+fields, units and rules), its `Window` (where a call's dates go, and the rows a call holds)
+and its parameters, `SYMBOL` marking the one that carries the symbol; the generic fetcher
+(`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kis_pipeline.kis.endpoints._base import Endpoint
+from kis_pipeline.kis.records import RecordSpec
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+
+QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
+SYMBOL = "{symbol}"
+"""The value, in a family's parameters, that each call replaces with its symbol."""
+# Sessions a walked endpoint answers per call where SPEC states no cap: what KIS's other
+# daily trends answer.
+DEFAULT_SESSIONS = 30
+
+
+def quotation(
+    section: str, name: str, tr_id: str, rows: RecordSpec, container: str = "output"
+) -> Endpoint:
+    """A domestic quotation endpoint (`/uapi/domestic-stock/v1/quotations/<name>`)."""
+    return Endpoint(name, f"{QUOTATIONS}/{name}", tr_id, container, rows, section=section)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a call's dates go: `end`, the parameter of the window's last day, and `start`,
+    that of the first day on a range endpoint; `rows`, the documented cap per call (None: not
+    documented); `prefix`, the padding of 10-character dates; `by`, the column whose oldest
+    value moves the window back (SPEC §6.2)."""
+
+    end: str
+    start: str = ""
+    rows: int | None = None
+    prefix: str = ""
+    by: str = "date"
+
+
+@dataclass(frozen=True)
+class SymbolTrend:
+    """One family. `sessions_per_call` is what one call answers: the window's cap, else
+    `DEFAULT_SESSIONS` (the plan's estimate; the walk follows whatever comes). `lead` widens
+    the window's end where the window moves by another date than the row's (a settlement
+    date trails its trade by two sessions). `constants` fill columns no record carries."""
+
+    declared: Endpoint
+    window: Window
+    params: Mapping[str, str]
+    sessions: int | None = None
+    lead: dt.timedelta = dt.timedelta(0)
+    constants: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def endpoint(self) -> Endpoint:
+        """The declared endpoint with the window's paging."""
+        w = self.window
+        return dataclasses.replace(
+            self.declared,
+            window_end=(w.end,),
+            window_start=(w.start,) if w.start else (),
+            page_rows=w.rows,
+            date_prefix=w.prefix,
+            window_column=w.by,
+        )
+
+    @property
+    def rows(self) -> RecordSpec:
+        spec = self.declared.rows
+        assert spec is not None, f"{self.declared.where()} declares no RecordSpec"
+        return spec
+
+    @property
+    def table(self) -> str:
+        return self.rows.table
+
+    @property
+    def schema(self) -> pl.Schema:
+        return self.rows.schema
+
+    @property
+    def title(self) -> str:
+        return self.table.replace("_", " ")
+
+    @property
+    def section(self) -> str:
+        return self.declared.section
+
+    @property
+    def sessions_per_call(self) -> int:
+        return self.sessions or self.window.rows or DEFAULT_SESSIONS
+
+    def calls(self, sessions: int) -> int:
+        """Calls one symbol needs for a run of `sessions` sessions."""
+        return max(1, -(-sessions // self.sessions_per_call))
+
+    def fetch(self, client: KisClient, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Rows of `symbol` for the sessions in [start, end], ascending, in `schema`."""
+        params = {k: symbol if v == SYMBOL else v for k, v in self.params.items()}
+        constants = {**self.constants, "symbol": symbol}
+        frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
+        if self.lead:
+            frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")
+        return frame

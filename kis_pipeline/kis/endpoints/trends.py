@@ -1,0 +1,22 @@
+"""Every per-symbol daily trend family (`SymbolTrend`), in the order the nightly runs them:
+the ones that settle late (program trading) last."""
+
+from __future__ import annotations
+
+from kis_pipeline.kis.endpoints._trend import SymbolTrend
+from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
+from kis_pipeline.kis.endpoints.lending_balance import LENDING_BALANCE
+from kis_pipeline.kis.endpoints.program_trading import PROGRAM_TRADING
+from kis_pipeline.kis.endpoints.short_sales import SHORT_SALES
+from kis_pipeline.kis.endpoints.trade_volume import DAILY_TRADE_VOLUME
+
+TRENDS: dict[str, SymbolTrend] = {
+    trend.table: trend
+    for trend in (
+        DAILY_TRADE_VOLUME,
+        SHORT_SALES,
+        CREDIT_BALANCE,
+        LENDING_BALANCE,
+        PROGRAM_TRADING,
+    )
+}

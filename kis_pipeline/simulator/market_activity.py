@@ -1,0 +1,179 @@
+"""Market activity read off the price book: program trading, short sales, the volume by the
+side that took each trade, and the margin-loan, stock-loan and securities-lending balances.
+
+Everything a day holds follows from that day's bar, so the figures agree with the prices:
+- program buys and sells are each a slice of the day's volume (never more than it), leaning
+  with the day's move; their values are at the day's average price (value / volume), so no
+  value exceeds the day's; the net is the buy less the sell, exactly;
+- short sales are a slice of the volume (and the value) too;
+- the volume taken by buyers and by sellers adds up to the day's volume;
+- a balance is a level per symbol that drifts with its listed shares and a slow cycle, with a
+  daily wobble; the day's new and repaid shares are its change plus a churn both ways, so
+  balance(D) = balance(previous session) + new - repaid, exactly, day after day.
+
+One day is drawn for the whole universe at once and cached; a day needs no other day but the
+session before it, so any day can be asked for first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from kis_pipeline.simulator.market_prices import PriceBook, chunked
+
+# Seed-sequence stream ids, fixed forever (see market_prices).
+STREAM_ACTIVITY = 9
+STREAM_ACTIVITY_PARAMS = 10
+BALANCES = ("loan", "stock_loan", "lending")
+# Typical outstanding balance as a fraction of listed shares, KOSPI and KOSDAQ (or KONEX).
+_LEVELS = {
+    "loan": (0.004, 0.02),
+    "stock_loan": (0.0003, 0.0001),
+    "lending": (0.02, 0.006),
+}
+# Share of a day's volume traded by programs, and sold short, KOSPI and KOSDAQ.
+_PROGRAM_SHARE = (0.14, 0.06)
+_SHORT_SHARE = (0.04, 0.015)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One balance on one day: shares newly lent, repaid and outstanding."""
+
+    new: int
+    repaid: int
+    balance: int
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One symbol's activity on one session (volumes in shares, values in KRW)."""
+
+    date: dt.date
+    symbol: str
+    program_buy_volume: int
+    program_sell_volume: int
+    program_buy_value: int
+    program_sell_value: int
+    short_volume: int
+    short_value: int
+    buyer_volume: int
+    seller_volume: int
+    loan: Balance
+    stock_loan: Balance
+    lending: Balance
+
+    @property
+    def program_net_volume(self) -> int:
+        return self.program_buy_volume - self.program_sell_volume
+
+    @property
+    def program_net_value(self) -> int:
+        return self.program_buy_value - self.program_sell_value
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One day of the universe, (n,) int64 arrays."""
+
+    program_buy: np.ndarray
+    program_sell: np.ndarray
+    short: np.ndarray
+    buyer: np.ndarray
+    balances: dict[str, np.ndarray]
+    churn: dict[str, np.ndarray]
+
+
+class ActivityModel:
+    def __init__(self, seed: int, book: PriceBook) -> None:
+        self.seed = seed
+        self.book = book
+        n = len(book.specs)
+        kosdaq = np.array([spec.market != "KOSPI" for spec in book.specs])
+        self._side = kosdaq.astype(np.int64)
+        u = chunked(seed, STREAM_ACTIVITY_PARAMS, 0, n, "uniform", 1, 8)[0]
+        self.levels = {
+            name: np.where(kosdaq, high_low[1], high_low[0]) * np.exp(u[:, i] - 0.5)
+            for i, (name, high_low) in enumerate(_LEVELS.items())
+        }
+        self.periods = 120.0 + 300.0 * u[:, 3]
+        self.phases = 2.0 * np.pi * u[:, 4]
+        # A day of the universe, drawn once; a balance reads the day before it too.
+        self.day = functools.lru_cache(maxsize=512)(self._draw)
+
+    def _draw(self, row: int) -> _Day:
+        book = self.book
+        n = len(book.specs)
+        day = book.days[row]
+        z = chunked(self.seed, STREAM_ACTIVITY, day.toordinal(), n, "normal", 1, 8)[0]
+        base = book.base_rows(row, row + 1)[0].astype(np.float64)
+        ret = book.close[row] / base - 1.0
+        volume = book.volume[row].astype(np.int64)
+        program_share = np.array(_PROGRAM_SHARE)[self._side] * np.exp(0.4 * z[:, 0])
+        program = np.floor(volume * np.clip(program_share, 0.0, 0.45)).astype(np.int64)
+        lean = np.clip(0.5 + 2.0 * ret + 0.08 * z[:, 1], 0.05, 0.95)
+        program_buy = np.floor(program * lean).astype(np.int64)
+        program_sell = np.floor(program * np.clip(1.0 - lean + 0.05 * z[:, 2], 0.05, 0.95))
+        short_share = np.clip(np.array(_SHORT_SHARE)[self._side] * np.exp(0.5 * z[:, 3]), 0, 0.3)
+        buyer_share = np.clip(0.5 + 1.5 * ret + 0.05 * z[:, 4], 0.1, 0.9)
+        shares = book.shares_rows(row, row + 1)[0]
+        cycle = 1.0 + 0.4 * np.sin(2.0 * np.pi * day.toordinal() / self.periods + self.phases)
+        balances = {
+            name: np.rint(shares * level * cycle * np.exp(0.05 * z[:, 5 + i % 3])).astype(np.int64)
+            for i, (name, level) in enumerate(self.levels.items())
+        }
+        churn = {
+            name: np.rint(balance * 0.03 * np.exp(0.3 * z[:, 7])).astype(np.int64)
+            for name, balance in balances.items()
+        }
+        return _Day(
+            program_buy,
+            program_sell.astype(np.int64),
+            np.floor(volume * short_share).astype(np.int64),
+            np.rint(volume * buyer_share).astype(np.int64),
+            balances,
+            churn,
+        )
+
+    def activity(self, row: int, column: int) -> Activity:
+        book = self.book
+        today = self.day(row)
+        # The first day of the history has no session before it: its balance came about
+        # before, so it neither grew nor shrank that day.
+        before = self.day(row - 1) if row > 0 else today
+        volume = int(book.volume[row, column])
+        value = int(book.value_rows(row, row + 1)[0, column])
+
+        def worth(shares: int) -> int:
+            # At the day's average price, rounded down: a slice never outgrows the whole.
+            return value * shares // volume if volume else 0
+
+        def balance(name: str) -> Balance:
+            now = int(today.balances[name][column])
+            change = now - int(before.balances[name][column])
+            churn = int(today.churn[name][column])
+            return Balance(max(change, 0) + churn, max(-change, 0) + churn, now)
+
+        buy = int(today.program_buy[column])
+        sell = int(today.program_sell[column])
+        short = int(today.short[column])
+        buyer = int(today.buyer[column])
+        return Activity(
+            date=book.days[row],
+            symbol=book.specs[column].symbol,
+            program_buy_volume=buy,
+            program_sell_volume=sell,
+            program_buy_value=worth(buy),
+            program_sell_value=worth(sell),
+            short_volume=short,
+            short_value=worth(short),
+            buyer_volume=buyer,
+            seller_volume=volume - buyer,
+            loan=balance("loan"),
+            stock_loan=balance("stock_loan"),
+            lending=balance("lending"),
+        )

@@ -1,0 +1,99 @@
+"""The per-symbol daily trends as the client sends and reads them: the symbol where the family
+marks it, a range endpoint's first day, 10-character dates where the portal documents them, the
+credit balance walked back by settlement date, and KIS's units into shares and KRW."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
+from kis_pipeline.kis.endpoints.program_trading import PROGRAM_TRADING
+from kis_pipeline.kis.endpoints.trade_volume import DAILY_TRADE_VOLUME
+from tests.kis.endpoint_fakes import FakeClient, ok
+
+D = dt.date
+
+
+def _sides(day: str) -> dict[str, str]:
+    return {"stck_bsop_date": day, "total_seln_qty": "1200", "total_shnu_qty": "800"}
+
+
+def test_a_range_endpoint_sends_its_first_day_and_walks_back_only_past_its_cap() -> None:
+    # A full page of 100 records does not reach the start: the next window ends before it.
+    days = [D(2024, 6, 28) - dt.timedelta(days=i) for i in range(100)]
+    full = ok(output1={}, output2=[_sides(f"{d:%Y%m%d}") for d in days])
+    rest = ok(output1={}, output2=[_sides(d) for d in ("20240320", "20240319", "20240318")])
+    client = FakeClient.scripted([full, rest])
+    frame = DAILY_TRADE_VOLUME.fetch(client, "005930", D(2024, 3, 18), D(2024, 6, 28))
+    assert [(c.params["FID_INPUT_DATE_1"], c.params["FID_INPUT_DATE_2"]) for c in client.calls] == [
+        ("20240318", "20240628"),
+        ("20240318", "20240320"),
+    ]
+    assert {c.params["FID_INPUT_ISCD"] for c in client.calls} == {"005930"}
+    assert frame.height == 103
+    assert frame.row(0) == (D(2024, 3, 18), "005930", 800, 1200, "KRX")
+
+
+def _program(day: str) -> dict[str, str]:
+    return {
+        "stck_bsop_date": day,
+        "stck_clpr": "70000",
+        "prdy_vrss": "500",
+        "prdy_ctrt": "0.72",
+        "acml_vol": "1000",
+        "acml_tr_pbmn": "70000000",
+        "whol_smtn_seln_vol": "300",
+        "whol_smtn_shnu_vol": "450",
+        "whol_smtn_ntby_qty": "150",
+        "whol_smtn_seln_tr_pbmn": "21000000",
+        "whol_smtn_shnu_tr_pbmn": "31500000",
+        "whol_smtn_ntby_tr_pbmn": "10500000",
+        "whol_ntby_vol_icdc": "-20",
+        "whol_ntby_tr_pbmn_icdc2": "-1400000",
+    }
+
+
+def test_program_trading_sends_ten_character_dates_and_keeps_kis_units() -> None:
+    client = FakeClient.scripted([ok(output=[_program("20240308"), _program("20240307")])])
+    frame = PROGRAM_TRADING.fetch(client, "005930", D(2024, 3, 7), D(2024, 3, 8))
+    assert client.calls[0].params == {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_ISCD": "005930",
+        "FID_INPUT_DATE_1": "0020240308",
+    }
+    first = frame.row(0, named=True)
+    assert (first["buy_volume"], first["sell_volume"], first["net_volume"]) == (450, 300, 150)
+    assert (first["buy_value"], first["net_value"], first["venue"]) == (
+        31_500_000,
+        10_500_000,
+        "KRX",
+    )
+
+
+def _credit(deal: str, settled: str) -> dict[str, str]:
+    return {
+        "deal_date": deal,
+        "stlm_date": settled,
+        "stck_prpr": "70000",
+        "acml_vol": "1000",
+        "whol_loan_rmnd_stcn": "5000",
+        "whol_stln_rmnd_stcn": "40",
+    }
+
+
+def test_the_credit_balance_walks_by_settlement_date_and_keeps_trade_dates() -> None:
+    # 30 records a call; the window is a settlement date, two sessions after the trade.
+    deals = [D(2024, 3, 29) - dt.timedelta(days=i) for i in range(30)]
+    first = [_credit(f"{d:%Y%m%d}", f"{d + dt.timedelta(days=2):%Y%m%d}") for d in deals]
+    second = [_credit("20240228", "20240301"), _credit("20240227", "20240229")]
+    client = FakeClient.scripted([ok(output=first), ok(output=second)])
+    frame = CREDIT_BALANCE.fetch(client, "005930", D(2024, 2, 28), D(2024, 3, 28))
+    sent = [c.params["fid_input_date_1"] for c in client.calls]
+    # The first window reaches past the end by the settlement lag; the next one ends the day
+    # before the oldest settlement date seen (2024-03-02).
+    assert sent == ["20240409", "20240301"]
+    assert frame["date"].min() == D(2024, 2, 28) and frame["date"].max() == D(2024, 3, 28)
+    assert frame.height == 30
+    assert frame.filter(frame["date"] == D(2024, 3, 1))["settlement_date"].to_list() == [
+        D(2024, 3, 3)
+    ]
