@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -99,6 +101,9 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
 class Market:
     """Deterministic synthetic KRX market (plus a few overseas tickers); thread-safe reads."""
 
@@ -111,10 +116,7 @@ class Market:
         self._column = {spec.symbol: i for i, spec in enumerate(self._specs)}
         self._lock = threading.RLock()
         self._book: PriceBook | None = None
-        self._indices: dict[str, IndexSeries] | None = None
-        self._flows: FlowModel | None = None
-        self._activity: ActivityModel | None = None
-        self._fundamentals: Fundamentals | None = None
+        self._derived: dict[str, Any] = {}  # models read off the book, built once per book
         self._overseas = OverseasModel(config.seed, config.start)
         self._history_cache: tuple[dt.date, list[dt.date]] | None = None
         self._ex_codes: dict[int, dict[dt.date, str]] = {}
@@ -233,10 +235,7 @@ class Market:
                 )
         book = PriceBook(self.config.seed, self._specs, days, events)
         self._book = book
-        self._indices = None
-        self._flows = None
-        self._activity = None
-        self._fundamentals = None
+        self._derived = {}
         self._ex_codes = {}
         return book
 
@@ -245,29 +244,25 @@ class Market:
             return None
         return self.book.day_index.get(day)
 
-    @property
-    def _index_series(self) -> dict[str, IndexSeries]:
+    def _model(self, name: str, build: Callable[[PriceBook], T]) -> T:
+        """The model `name` read off the current book, built on first use."""
         book = self.book
         with self._lock:
-            if self._indices is None:
-                self._indices = build_indices(book)
-            return self._indices
+            if name not in self._derived:
+                self._derived[name] = build(book)
+            return self._derived[name]
+
+    @property
+    def _index_series(self) -> dict[str, IndexSeries]:
+        return self._model("indices", build_indices)
 
     @property
     def _flow_model(self) -> FlowModel:
-        book = self.book
-        with self._lock:
-            if self._flows is None:
-                self._flows = FlowModel(self.config.seed, book)
-            return self._flows
+        return self._model("flows", lambda book: FlowModel(self.config.seed, book))
 
     @property
     def _fund(self) -> Fundamentals:
-        book = self.book
-        with self._lock:
-            if self._fundamentals is None:
-                self._fundamentals = Fundamentals(self.config.seed, book)
-            return self._fundamentals
+        return self._model("fundamentals", lambda book: Fundamentals(self.config.seed, book))
 
     # --- daily bars ---------------------------------------------------------------------
 
@@ -403,21 +398,8 @@ class Market:
         row = self._row(day)
         if column is None or row is None:
             return None
-        book = self.book
-        with self._lock:
-            if self._activity is None or self._activity.book is not book:
-                self._activity = ActivityModel(self.config.seed, book)
-            model = self._activity
+        model = self._model("activity", lambda book: ActivityModel(self.config.seed, book))
         return model.activity(row, column)
-
-    def settlement_date(self, day: dt.date) -> dt.date:
-        """The day a trade of `day` settles: the second settlement day after it (T+2)."""
-        settled = day
-        for _ in range(2):
-            settled += dt.timedelta(days=1)
-            while not cal.is_settlement_day(settled):
-                settled += dt.timedelta(days=1)
-        return settled
 
     def investor_flow(self, symbol: str, day: dt.date) -> InvestorFlow | None:
         column = self._column.get(symbol)
@@ -441,17 +423,7 @@ class Market:
         sell volume, buy value KRW, sell value KRW). Empty when there is no such day or key.
         """
         row = self._row(day)
-        if row is None:
-            return {}
-        model = self._flow_model
-        if key in self._column:
-            mask = np.zeros(len(self._specs), dtype=bool)
-            mask[self._column[key]] = True
-        else:
-            mask = model.markets == key
-            if not mask.any():
-                return {}
-        return model.detail(row, mask)
+        return {} if row is None else self._flow_model.detail_of(row, key, self._column.get(key))
 
     # --- rankings and market cap --------------------------------------------------------
 

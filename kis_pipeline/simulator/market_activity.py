@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.simulator.market_prices import PriceBook, chunked
 
 # Seed-sequence stream ids, fixed forever (see market_prices).
@@ -177,3 +178,13 @@ class ActivityModel:
             stock_loan=balance("stock_loan"),
             lending=balance("lending"),
         )
+
+
+def settlement_date(day: dt.date) -> dt.date:
+    """The day a trade of `day` settles: the second settlement day after it (T+2)."""
+    settled = day
+    for _ in range(2):
+        settled += dt.timedelta(days=1)
+        while not cal.is_settlement_day(settled):
+            settled += dt.timedelta(days=1)
+    return settled

@@ -79,6 +79,19 @@ class FlowModel:
         self._cache[row] = out
         return out
 
+    def detail_of(
+        self, row: int, key: str, column: int | None
+    ) -> dict[str, tuple[int, int, int, int]]:
+        """`detail` of one symbol (its `column`) or of the market named `key`; {} for neither."""
+        if column is not None:
+            mask = np.zeros(len(self.markets), dtype=bool)
+            mask[column] = True
+        else:
+            mask = self.markets == key
+            if not mask.any():
+                return {}
+        return self.detail(row, mask)
+
     def detail(self, row: int, mask: np.ndarray) -> dict[str, tuple[int, int, int, int]]:
         """Institution and foreign sub-groups: (buy volume, sell volume, buy value, sell value).
 

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from kis_pipeline.simulator.market_activity import Activity, Balance
+from kis_pipeline.simulator.market_activity import Activity, Balance, settlement_date
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -170,14 +170,14 @@ def credit_balance(view: MarketView, params: Params, tr_cont: str) -> Reply:
     days = [
         d
         for d in view.sessions_until(settled_by, WALK_ROWS + 3)
-        if market.settlement_date(d) <= settled_by
+        if settlement_date(d) <= settled_by
     ][:WALK_ROWS]
 
     def record(bar: Any, a: Activity) -> dict[str, str]:
         shares = market.listed_shares(a.symbol, a.date)
         return {
             **_day(bar, date="deal_date", close="stck_prpr"),
-            "stlm_date": ymd(market.settlement_date(a.date)),
+            "stlm_date": ymd(settlement_date(a.date)),
             **_credit_side("whol_loan", a.loan, bar, shares),
             **_credit_side("whol_stln", a.stock_loan, bar, shares),
             "stck_oprc": num(bar.open),

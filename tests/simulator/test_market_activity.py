@@ -10,6 +10,7 @@ import pytest
 
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.market_activity import settlement_date
 
 CONFIG = SimConfig(
     seed=5, universe=60, start=dt.date(2023, 1, 2), now=dt.datetime(2023, 12, 29, 20)
@@ -60,5 +61,5 @@ def test_no_activity_off_the_history(market: Market) -> None:
 
 
 def test_a_trade_settles_two_settlement_days_later(market: Market) -> None:
-    assert market.settlement_date(dt.date(2023, 9, 26)) == dt.date(2023, 10, 4)
-    assert market.settlement_date(dt.date(2023, 10, 5)) == dt.date(2023, 10, 10)
+    assert settlement_date(dt.date(2023, 9, 26)) == dt.date(2023, 10, 4)
+    assert settlement_date(dt.date(2023, 10, 5)) == dt.date(2023, 10, 10)

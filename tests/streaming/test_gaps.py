@@ -19,8 +19,8 @@ from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.streaming.gaps import Trade, align
 from kis_pipeline.streaming.spool import Spool
+from kis_pipeline.streaming.trade_marks import Trade, align
 from tests.streaming.helpers import (
     collector_for,
     fake_collector,
