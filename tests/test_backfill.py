@@ -206,13 +206,11 @@ def test_backfill_makes_the_planned_calls_and_missing_does_only_new_partitions(
     assert served(fast_sim, key) == planned + 2 * len(SYMBOLS) * math.ceil(len(new_days) / 100)
     assert wh.read("daily_prices").height == (len(trading) + len(new_days)) * len(SYMBOLS)
 
+    # Done for these symbols (the other symbols' rows were never fetched: see
+    # test_missing_after_a_symbols_backfill_fills_the_other_symbols).
     capsys.readouterr()
-    assert (
-        backfill(
-            "--from", "2023-03-01", "--to", "2023-10-06", "--assets", PRICE_ASSETS, "--missing"
-        )
-        == 0
-    )
+    span = ("--from", "2023-03-01", "--to", "2023-10-06")
+    assert backfill(*span, "--assets", PRICE_ASSETS, "--symbols", symbols, "--missing") == 0
     assert "nothing to do" in capsys.readouterr().err
 
 
@@ -315,6 +313,26 @@ def test_a_backfill_for_some_symbols_replaces_only_their_rows(
     assert backfill(*WEEK, "--assets", ",".join(PER_SYMBOL), "--symbols", symbol) == 0
     for table, frame in before.items():
         assert stored(wh, table).equals(frame), table
+
+
+def test_missing_after_a_symbols_backfill_fills_the_other_symbols(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A `--symbols` run records its partitions as materialized, yet they hold only its symbols'
+    # rows: `--missing` for more symbols once skipped them and left the others out for good.
+    wh = Warehouse(tmp_path / "wh")
+    assert backfill(*WEEK, "--assets", "daily_prices", "--symbols", SYMBOLS[0]) == 0
+    assert set(stored(wh, "daily_prices")["symbol"]) == {SYMBOLS[0]}
+    assert backfill(*WEEK, "--assets", "daily_prices", "--symbols", SYMBOLS[0], "--missing") == 0
+    assert "nothing to do" in capsys.readouterr().err  # what the run covered is done
+    both = ",".join(SYMBOLS[:2])
+    assert backfill(*WEEK, "--assets", "daily_prices", "--symbols", both, "--missing") == 0
+    assert set(stored(wh, "daily_prices")["symbol"]) == set(SYMBOLS[:2])
+    assert backfill(*WEEK, "--assets", "daily_prices", "--missing") == 0
+    assert stored(wh, "daily_prices")["symbol"].n_unique() == len(MARKET.listings)
+    capsys.readouterr()
+    assert backfill(*WEEK, "--assets", "daily_prices", "--missing") == 0
+    assert "nothing to do" in capsys.readouterr().err
 
 
 def test_the_summary_counts_the_overseas_rows_a_symbols_backfill_wrote(

@@ -18,6 +18,7 @@ from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.lib.run_context import SYMBOLS_TAG
 
 DATA_START = dt.date(2015, 1, 2)
 SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
@@ -184,6 +185,8 @@ def plan(
     graph = defs.resolve_asset_graph()
     keys_by_asset: dict[dg.AssetKey, list[str]] = {}
     selected = list(assets)
+    wanted = request.symbols or (settings.symbols if settings is not None else None) or ()
+    partial = _runs_short_of(instance, wanted) if request.missing else set()
     for key in selected:
         partitions_def = graph.get(key).partitions_def
         if partitions_def is None:
@@ -191,6 +194,8 @@ def plan(
         keys = runner.partition_keys_in_range(partitions_def, request.start, request.end)
         if request.missing:
             done = instance.get_materialized_partitions(key)
+            if partial:
+                done = done - _last_written_by(instance, key, partial)
             keys = [k for k in keys if k not in done]
         keys_by_asset[key] = keys
     if settings is not None:
@@ -215,6 +220,38 @@ def plan(
                     span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
                     stream.write(f"adding {key.to_user_string()} for {span}: {reason}\n")
     return runner.plan_runs(defs, selected, keys_by_asset)
+
+
+def _runs_short_of(instance: dg.DagsterInstance, symbols: Sequence[str]) -> set[str]:
+    """Runs restricted to some symbols (`--symbols`) that do not cover `symbols` (every symbol
+    when empty): a partition they materialized holds only their symbols' rows, so `--missing`
+    must not count it as done for a wider request."""
+    wanted = set(symbols)
+    short = set()
+    for run in instance.get_runs():
+        raw = run.tags.get(SYMBOLS_TAG)
+        if raw is None:
+            continue
+        covered = {s.strip() for s in raw.split(",") if s.strip()}
+        if not wanted or not wanted <= covered:
+            short.add(run.run_id)
+    return short
+
+
+def _last_written_by(instance: dg.DagsterInstance, key: dg.AssetKey, runs: set[str]) -> set[str]:
+    """The partitions of `key` whose latest materialization came from one of `runs`."""
+    latest: dict[str, str] = {}
+    cursor = None
+    while True:
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key), limit=1000, cursor=cursor, ascending=True
+        )
+        for record in found.records:
+            if record.partition_key is not None:
+                latest[record.partition_key] = record.run_id
+        if not found.has_more:
+            return {partition for partition, run in latest.items() if run in runs}
+        cursor = found.cursor
 
 
 def _calendar_keys(
