@@ -6,7 +6,6 @@ calendar partitions a range needs added (`backfill.py` runs them).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -14,6 +13,7 @@ from typing import Any, TextIO
 import dagster as dg
 
 from kis_pipeline.cli import dagster_runner as runner
+from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spelling
 from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
@@ -21,7 +21,6 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
 
 DATA_START = dt.date(2015, 1, 2)
-SYMBOL_PATTERN = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
 
 
 class BackfillError(ValueError):
@@ -92,11 +91,10 @@ def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) ->
             f"--from {request.start} --to {request.end} holds no trading session (a weekend); "
             "nothing to fetch"
         )
-    bad = [s for s in request.symbols if not SYMBOL_PATTERN.match(s)]
-    if bad:
-        raise BackfillError(
-            f"malformed symbol(s) {', '.join(bad)}: a symbol is a 6-character code like 005930"
-        )
+    try:
+        check_spelling(request.symbols)
+    except SymbolError as exc:
+        raise BackfillError(str(exc)) from None
 
 
 def validate_request(
@@ -156,8 +154,6 @@ def _check_settled(
 
 def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
     """Every symbol must be listed (see `symbol_checks`)."""
-    from kis_pipeline.cli.symbol_checks import SymbolError, check_listed
-
     try:
         check_listed(symbols, settings)
     except SymbolError as exc:
