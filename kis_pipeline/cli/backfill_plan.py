@@ -18,7 +18,7 @@ from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.lib.run_context import SYMBOLS_TAG
+from kis_pipeline.lib.run_context import SYMBOLS_TAG, tagged_symbols
 
 DATA_START = dt.date(2015, 1, 2)
 
@@ -223,14 +223,13 @@ def _runs_short_of(instance: dg.DagsterInstance, symbols: Sequence[str]) -> set[
     when empty): a partition they materialized holds only their symbols' rows, so `--missing`
     must not count it as done for a wider request."""
     wanted = set(symbols)
-    short = set()
-    for run in instance.get_runs():
-        raw = run.tags.get(SYMBOLS_TAG)
-        if raw is None:
-            continue
-        covered = {s.strip() for s in raw.split(",") if s.strip()}
-        if not wanted or not wanted <= covered:
-            short.add(run.run_id)
+    short: set[str] = set()
+    # Only the runs that carry the tag, fetched by value: a long-lived instance holds many runs.
+    for _, values in instance.get_run_tags(tag_keys=[SYMBOLS_TAG]):
+        for value in values:
+            covered = set(tagged_symbols(value) or ())
+            if not wanted or not wanted <= covered:
+                short.update(instance.get_run_ids(dg.RunsFilter(tags={SYMBOLS_TAG: value})))
     return short
 
 

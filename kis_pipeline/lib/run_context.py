@@ -31,13 +31,17 @@ ALLOW_INCOMPLETE_TAG = "kis/allow_incomplete"
 (`lib.quality`), set by `backfill --allow-incomplete`."""
 
 
+def tagged_symbols(value: str) -> tuple[str, ...] | None:
+    """The symbols a `kis/symbols` tag value names, or None when it names none."""
+    return tuple(s.strip() for s in value.split(",") if s.strip()) or None
+
+
 def selected_symbols(
     context: dg.AssetExecutionContext, configured: tuple[str, ...] | None
 ) -> tuple[str, ...] | None:
     """The symbols a run is restricted to: `KIS_SYMBOLS` (pass `settings.symbols`) and the
     run's `kis/symbols` tag together (both apply), or None for the whole universe."""
-    raw = context.run.tags.get(SYMBOLS_TAG, "")
-    tagged = tuple(s.strip() for s in raw.split(",") if s.strip()) or None
+    tagged = tagged_symbols(context.run.tags.get(SYMBOLS_TAG, ""))
     if tagged is None:
         return configured
     if configured is None:
