@@ -44,6 +44,12 @@ def _strength(text: str) -> float | None:
     return round(float(text), 2) if text else None
 
 
+def _cum_volume(text: str) -> int | None:
+    """A trade without it still marks a hole, only without the volume check."""
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
 def frame_trades(payload: bytes) -> list[tuple[str, Trade]]:
     """(symbol, trade) of each record of a plain H0STCNT0 frame; [] for anything else."""
     parts = payload.split(b"|", 3)
@@ -64,7 +70,7 @@ def frame_trades(payload: bytes) -> list[tuple[str, Trade]]:
                 int(record[_PRICE]),
                 int(record[_VOLUME]),
                 _strength(record[_STRENGTH]),
-                int(record[_CUM_VOLUME]),
+                _cum_volume(record[_CUM_VOLUME]),
             )
         except ValueError:
             continue  # persistence rejects it; it cannot mark anything

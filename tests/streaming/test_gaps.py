@@ -20,7 +20,7 @@ from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.spool import Spool
-from kis_pipeline.streaming.trade_marks import Trade, align
+from kis_pipeline.streaming.trade_marks import Trade, align, frame_trades
 from tests.streaming.helpers import (
     collector_for,
     fake_collector,
@@ -134,6 +134,15 @@ def test_alignment_trusts_a_mark_only_where_it_fits_one_way(
 ) -> None:
     fit = align(before, after, window)
     assert (fit.start, fit.stop, fit.covered) == expected
+
+
+def test_a_trade_frame_says_its_cumulative_volume_when_it_has_one() -> None:
+    payload = frame("H0STCNT0", trade(vol=3, acml=120), trade(vol=2, acml=122)).encode()
+    assert [t.cum_volume for _, t in frame_trades(payload)] == [120, 122]
+    blank = trade().split("^")
+    blank[13] = ""  # ACML_VOL
+    payload = frame("H0STCNT0", "^".join(blank)).encode()
+    assert [t.cum_volume for _, t in frame_trades(payload)] == [None]
 
 
 def test_rest_answers_the_newest_30_trades_the_websocket_sent(
