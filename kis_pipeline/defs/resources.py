@@ -30,6 +30,7 @@ import httpx
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.lib import read_ahead
 from kis_pipeline.warehouse import Warehouse
 from kis_pipeline.warehouse.rejects import write_rejects
 
@@ -95,6 +96,10 @@ class KisResource(SettingsResource):
         settings = self.settings()
         sink = functools.partial(write_rejects, _warehouse(settings))
         return KisClient(settings, transport=self.transport, rejects=RejectLog(sink))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # A run that ends (or fails) before its later steps leaves no fetch to begin for them.
+        read_ahead.close(context.run_id)
 
 
 class WarehouseResource(SettingsResource):

@@ -66,6 +66,17 @@ def seed_symbols(wh: Warehouse, market: Market, day: dt.date | None = None) -> l
     return frame["symbol"].to_list()
 
 
+def seed_watchlist(
+    wh: Warehouse, market: Market, monkeypatch: Any, symbols: Sequence[str], year: int, day: dt.date
+) -> Warehouse:
+    """A warehouse whose runs cover `symbols` (`KIS_SYMBOLS`), with `year`'s calendar and the
+    universe of `day`."""
+    monkeypatch.setenv("KIS_SYMBOLS", ",".join(symbols))
+    seed_calendar(wh, market, years=[year])
+    seed_symbols(wh, market, day)
+    return wh
+
+
 def seed(wh: Warehouse, market: Market) -> list[str]:
     seed_calendar(wh, market)
     return seed_symbols(wh, market)

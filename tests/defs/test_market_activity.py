@@ -79,10 +79,7 @@ TRUTH: dict[str, Callable[[dict[str, Any], Activity, Any], dict[str, Any]]] = {
 
 @pytest.fixture
 def wh(wh: Warehouse, market: Market, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    monkeypatch.setenv("KIS_SYMBOLS", ",".join(SYMBOLS))
-    seed.seed_calendar(wh, market, years=[2026])
-    seed.seed_symbols(wh, market, dt.date(2026, 11, 20))
-    return wh
+    return seed.seed_watchlist(wh, market, monkeypatch, SYMBOLS, 2026, dt.date(2026, 11, 20))
 
 
 def _assert_matches(frame: pl.DataFrame, table: str, market: Market) -> None:

@@ -4,14 +4,17 @@ to and the progress it publishes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
+import polars as pl
 
 from kis_pipeline.defs.calendar.sessions import DayPlan, plan_days
 from kis_pipeline.defs.calendar.writing import skipped_in_paper
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.kis.client import KisClient
 from kis_pipeline.lib.progress import Progress
+from kis_pipeline.lib.read_ahead import RunScope
 from kis_pipeline.lib.run_context import partition_days, progress_dir, selected_symbols
 from kis_pipeline.warehouse import Warehouse
 
@@ -24,6 +27,43 @@ class DailyRun:
     progress: Progress
 
 
+@dataclass(frozen=True)
+class DailyFetch:
+    """A run's fetch phase, which may run ahead of its step (`lib.read_ahead`): its days, what
+    KIS sent for them, the (date, key) rows expected, the keys KIS refused, the client that
+    fetched (None without a call), how many keys it walked and the calls it planned."""
+
+    run: DailyRun
+    frame: pl.DataFrame
+    expected: pl.DataFrame
+    failures: dict[str, str] = field(default_factory=dict)
+    client: KisClient | None = None
+    keys: int = 0
+    calls_planned: int = 0
+
+
+def run_scope(
+    context: dg.AssetExecutionContext, kis: KisResource, warehouse: WarehouseResource
+) -> RunScope:
+    """What every step of the run shares (`lib.read_ahead`)."""
+    settings = kis.settings()
+    return RunScope(
+        days=tuple(partition_days(context)),
+        only=selected_symbols(context, settings.symbols),
+        progress_dir=progress_dir(context),
+        settings=settings,
+        client=kis.client,
+        warehouse=warehouse.warehouse(),
+    )
+
+
+def daily_run(scope: RunScope, table: str) -> DailyRun:
+    """The run of `table` over the scope's days: which to fetch, and its progress."""
+    days = plan_days(scope.warehouse, scope.days, table=table)
+    progress = Progress(scope.progress_dir, table, partitions_total=len(days.days))
+    return DailyRun(scope.warehouse, days, scope.only, progress)
+
+
 def start_daily_run(
     context: dg.AssetExecutionContext,
     kis: KisResource,
@@ -33,12 +73,7 @@ def start_daily_run(
     checks: list[str],
 ) -> DailyRun | dg.MaterializeResult:
     """The run's start, or the result that skips it in paper (`skipped_in_paper`)."""
-    settings = kis.settings()
-    paper = skipped_in_paper(context, settings.env, table, endpoint, checks)
+    paper = skipped_in_paper(context, kis.settings().env, table, endpoint, checks)
     if paper is not None:
         return paper
-    wh = warehouse.warehouse()
-    days = plan_days(wh, partition_days(context), table=table)
-    only = selected_symbols(context, settings.symbols)
-    progress = Progress(progress_dir(context), table, partitions_total=len(days.days))
-    return DailyRun(wh, days, only, progress)
+    return daily_run(run_scope(context, kis, warehouse), table)

@@ -18,13 +18,14 @@ retried by the client. A run restricted to some symbols replaces only their rows
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
-from kis_pipeline.defs.calendar.runs import start_daily_run
-from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, plan_days, resolve_days
+from kis_pipeline.defs.calendar.runs import DailyFetch, DailyRun, daily_run, run_scope
+from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, resolve_days
 from kis_pipeline.defs.calendar.writing import (
     fail_rejected,
     report_calls,
@@ -38,6 +39,7 @@ from kis_pipeline.ingest.investor_flows import MARKETS, fetch_flows
 from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.progress import Progress
@@ -47,8 +49,9 @@ from kis_pipeline.lib.quality import (
     no_rejects_result,
     no_rejects_spec,
 )
-from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir
-from kis_pipeline.warehouse import Scope, Warehouse
+from kis_pipeline.lib.read_ahead import RunScope
+from kis_pipeline.lib.run_context import POOL
+from kis_pipeline.warehouse import Scope
 from kis_pipeline.warehouse.lookups import MissingReference
 
 STOCK_TABLE = "investor_flows"
@@ -161,23 +164,68 @@ def session_status(plan: DayPlan, frame: pl.DataFrame, table: str) -> dict[dt.da
 def finish(
     context: dg.AssetExecutionContext,
     table: str,
-    wh: Warehouse,
-    plan: DayPlan,
-    frame: pl.DataFrame,
-    client: KisClient | None,
+    got: DailyFetch,
     checks: list[dg.AssetCheckResult],
-    failures: dict[str, str],
-    progress: Progress,
     scope: Scope,
     **extra: object,
 ) -> dg.MaterializeResult:
-    frame = frame.filter(pl.col("date").is_in(plan.days))
-    written = write_days(wh, table, frame, plan.days, scope=scope.keeping(failures))
-    report_written(progress, written, failures=failures)
+    run, failures = got.run, got.failures
+    frame = got.frame.filter(pl.col("date").is_in(run.days.days))
+    written = write_days(run.warehouse, table, frame, run.days.days, scope=scope.keeping(failures))
+    report_written(run.progress, written, failures=failures)
     fail_rejected(table, failures)
     return dg.MaterializeResult(
-        metadata=run_metadata(frame, written, client, **extra),
+        metadata=run_metadata(frame, written, got.client, **extra),
         check_results=checks,
+    )
+
+
+def fetch_stock_flows(scope: RunScope) -> DailyFetch:
+    """`investor_flows`' fetch phase: one walk per symbol of the run's universe."""
+    run = daily_run(scope, STOCK_TABLE)
+    if run.days.fetch_range is None:
+        return _nothing(run, schemas.INVESTOR_FLOWS, "symbol")
+    try:
+        universe = Universe(run.warehouse, only=run.only)
+    except MissingReference as exc:
+        raise dg.Failure(f"{STOCK_TABLE}: {exc}") from None
+    symbols = sorted({s for day in run.days.to_fetch for s in universe.on(day)})
+    return _walk(scope, run, STOCK_TABLE, symbols, universe.expected)
+
+
+def fetch_market_flows(scope: RunScope) -> DailyFetch:
+    """`market_investor_flows`' fetch phase: one walk per market."""
+    run = daily_run(scope, MARKET_TABLE)
+    if run.days.fetch_range is None:
+        return _nothing(run, schemas.MARKET_INVESTOR_FLOWS, "market")
+    return _walk(scope, run, MARKET_TABLE, list(MARKETS), _market_rows)
+
+
+def _nothing(run: DailyRun, schema: pl.Schema, key: str) -> DailyFetch:
+    return DailyFetch(
+        run, pl.DataFrame(schema=schema), pl.DataFrame(schema={"date": pl.Date, key: pl.String})
+    )
+
+
+def _walk(
+    scope: RunScope,
+    run: DailyRun,
+    table: str,
+    keys: list[str],
+    expected_on: Callable[[list[dt.date]], pl.DataFrame],
+) -> DailyFetch:
+    with scope.client() as client:
+        frame, failures = fetch_keys(client, table, keys, run.days, run.progress)
+    status = session_status(run.days, frame, table)
+    expected = expected_on([day for day, is_open in status.items() if is_open])
+    return DailyFetch(run, frame, expected, failures, client, len(keys))
+
+
+def _market_rows(sessions: list[dt.date]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(day, market) for day in sessions for market in MARKETS],
+        schema={"date": pl.Date, "market": pl.String},
+        orient="row",
     )
 
 
@@ -207,43 +255,25 @@ def investor_flows(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     checks = [spec.name for spec in flow_specs(STOCK_TABLE, "", "")]
-    run = start_daily_run(
-        context, kis, warehouse, STOCK_TABLE, "investor-trade-by-stock-daily", checks
-    )
-    if isinstance(run, dg.MaterializeResult):
-        return run
-    wh, plan, only, progress = run.warehouse, run.days, run.only, run.progress
-    frame = pl.DataFrame(schema=schemas.INVESTOR_FLOWS)
-    expected = pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String})
-    failures: dict[str, str] = {}
-    client = None
-    symbols: list[str] = []
-    if plan.fetch_range is not None:
-        try:
-            universe = Universe(wh, only=only)
-        except MissingReference as exc:
-            raise dg.Failure(f"{STOCK_TABLE}: {exc}") from None
-        symbols = sorted({s for day in plan.to_fetch for s in universe.on(day)})
-        with kis.client() as client:
-            frame, failures = fetch_keys(client, STOCK_TABLE, symbols, plan, progress)
-        status = session_status(plan, frame, STOCK_TABLE)
-        expected = universe.expected([day for day, is_open in status.items() if is_open])
+    endpoint = "investor-trade-by-stock-daily"
+    paper = skipped_in_paper(context, kis.settings().env, STOCK_TABLE, endpoint, checks)
+    if paper is not None:
+        return paper
+    got = read_ahead.fetched(context, run_scope(context, kis, warehouse), fetch_stock_flows)
     return finish(
         context,
         STOCK_TABLE,
-        wh,
-        plan,
-        frame,
-        client,
+        got,
         [
-            *flow_checks(STOCK_TABLE, frame, "symbol", expected, 1, failures),
-            no_rejects_result(context, STOCK_TABLE, client),
+            *flow_checks(STOCK_TABLE, got.frame, "symbol", got.expected, 1, got.failures),
+            no_rejects_result(context, STOCK_TABLE, got.client),
         ],
-        failures,
-        progress,
-        Scope.of(only),
-        symbols=len(symbols),
+        Scope.of(got.run.only),
+        symbols=got.keys,
     )
+
+
+read_ahead.register(investor_flows.key, fetch_stock_flows)
 
 
 @dg.asset(
@@ -270,49 +300,30 @@ def market_investor_flows(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     checks = [spec.name for spec in flow_specs(MARKET_TABLE, "", "")]
-    paper = skipped_in_paper(
-        context, kis.settings().env, MARKET_TABLE, "inquire-investor-daily-by-market", checks
-    )
+    endpoint = "inquire-investor-daily-by-market"
+    paper = skipped_in_paper(context, kis.settings().env, MARKET_TABLE, endpoint, checks)
     if paper is not None:
         return paper
-    wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context), table=MARKET_TABLE)
-    progress = Progress(progress_dir(context), MARKET_TABLE, partitions_total=len(plan.days))
-    frame = pl.DataFrame(schema=schemas.MARKET_INVESTOR_FLOWS)
-    expected = pl.DataFrame(schema={"date": pl.Date, "market": pl.String})
-    failures: dict[str, str] = {}
-    client = None
-    if plan.fetch_range is not None:
-        with kis.client() as client:
-            frame, failures = fetch_keys(client, MARKET_TABLE, list(MARKETS), plan, progress)
-        status = session_status(plan, frame, MARKET_TABLE)
-        sessions = [day for day, is_open in status.items() if is_open]
-        expected = pl.DataFrame(
-            [(day, market) for day in sessions for market in MARKETS],
-            schema={"date": pl.Date, "market": pl.String},
-            orient="row",
-        )
+    got = read_ahead.fetched(context, run_scope(context, kis, warehouse), fetch_market_flows)
     # Market figures come in thousands of shares (SPEC §9.1).
     return finish(
         context,
         MARKET_TABLE,
-        wh,
-        plan,
-        frame,
-        client,
+        got,
         [
             *flow_checks(
                 MARKET_TABLE,
-                frame,
+                got.frame,
                 "market",
-                expected,
+                got.expected,
                 1_000,
-                failures,
+                got.failures,
                 completeness_severity(context),
             ),
-            no_rejects_result(context, MARKET_TABLE, client),
+            no_rejects_result(context, MARKET_TABLE, got.client),
         ],
-        failures,
-        progress,
         Scope(by="market"),
     )
+
+
+read_ahead.register(market_investor_flows.key, fetch_market_flows)

@@ -17,20 +17,21 @@ and the declaration's row rules (`<table>_<rule>`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
-from kis_pipeline.defs.calendar.runs import start_daily_run
+from kis_pipeline.defs.calendar.runs import DailyFetch, daily_run, run_scope
 from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, resolve_days
 from kis_pipeline.defs.calendar.writing import (
     fail_rejected,
     report_calls,
     report_written,
     run_metadata,
+    skipped_in_paper,
     write_days,
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
@@ -38,6 +39,7 @@ from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.ingest.symbol_trends import TrendPlan, fetch_trend, plan_calls
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints._trend import SymbolTrend
+from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.progress import Progress
@@ -48,6 +50,7 @@ from kis_pipeline.lib.quality import (
     no_rejects_result,
     no_rejects_spec,
 )
+from kis_pipeline.lib.read_ahead import RunScope
 from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_day_schedule
 from kis_pipeline.warehouse import Scope, Warehouse
@@ -158,9 +161,32 @@ def _sessions(days: DayPlan, frame: pl.DataFrame, client: KisClient, table: str)
     return [day for day, is_open in status.items() if is_open]
 
 
+def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
+    """The part of a run that calls KIS, which may run ahead of its step (`lib.read_ahead`):
+    the days to fetch x the run's universe, one walk per symbol."""
+    trend, table = declared.trend, declared.table
+
+    def phase(scope: RunScope) -> DailyFetch:
+        run = daily_run(scope, table)
+        days = run.days
+        if not days.to_fetch:
+            return DailyFetch(run, pl.DataFrame(schema=trend.schema), pl.DataFrame(schema=_PAIRS))
+        universe = _universe(run.warehouse, run.only, table)
+        symbols = sorted({s for day in days.to_fetch for s in universe.on(day)})
+        plan = plan_calls(trend, symbols, days.to_fetch)
+        with scope.client() as client:
+            frame, failures = _fetch(client, declared, plan, run.progress)
+        frame = frame.filter(pl.col("date").is_in(days.days))
+        expected = universe.expected(_sessions(days, frame, client, table))
+        return DailyFetch(run, frame, expected, failures, client, len(plan.symbols), plan.calls)
+
+    return phase
+
+
 def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
     trend = declared.trend
     table = declared.table
+    phase = fetch_phase(declared)
 
     @dg.asset(
         name=table,
@@ -187,39 +213,28 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         checks = [spec.name for spec in check_specs(declared)]
-        run = start_daily_run(context, kis, warehouse, table, trend.endpoint.name, checks)
-        if isinstance(run, dg.MaterializeResult):
-            return run
-        frame = pl.DataFrame(schema=trend.schema)
-        expected = pl.DataFrame(schema=_PAIRS)
-        failures: dict[str, str] = {}
-        client = None
-        plan = None
-        days = run.days
-        if days.to_fetch:
-            universe = _universe(run.warehouse, run.only, table)
-            symbols = sorted({s for day in days.to_fetch for s in universe.on(day)})
-            plan = plan_calls(trend, symbols, days.to_fetch)
-            with kis.client() as client:
-                frame, failures = _fetch(client, declared, plan, run.progress)
-            frame = frame.filter(pl.col("date").is_in(days.days))
-            expected = universe.expected(_sessions(days, frame, client, table))
-        results = check_results(context, declared, frame, expected, failures, client)
-        scope = Scope.of(run.only).keeping(failures)
-        written = write_days(run.warehouse, table, frame, days.days, scope=scope)
-        report_written(run.progress, written, failures=failures)
+        paper = skipped_in_paper(context, kis.settings().env, table, trend.endpoint.name, checks)
+        if paper is not None:
+            return paper
+        got = read_ahead.fetched(context, run_scope(context, kis, warehouse), phase)
+        frame, failures, client = got.frame, got.failures, got.client
+        results = check_results(context, declared, frame, got.expected, failures, client)
+        scope = Scope.of(got.run.only).keeping(failures)
+        written = write_days(got.run.warehouse, table, frame, got.run.days.days, scope=scope)
+        report_written(got.run.progress, written, failures=failures)
         fail_rejected(table, failures, "symbols")
         return dg.MaterializeResult(
             metadata=run_metadata(
                 frame,
                 written,
                 client,
-                calls_planned=plan.calls if plan else 0,
-                symbols=len(plan.symbols) if plan else 0,
+                calls_planned=got.calls_planned,
+                symbols=got.keys,
             ),
             check_results=results,
         )
 
+    read_ahead.register(trend_asset.key, phase)
     return trend_asset
 
 
