@@ -80,7 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="materialize batch assets over a date range")
     backfill.add_argument("--from", dest="start", type=_date, required=True)
     backfill.add_argument("--to", dest="end", type=_date, required=True)
-    backfill.add_argument("--assets", default="", help="comma-separated asset names (default: all)")
+    backfill.add_argument(
+        "--assets",
+        default="",
+        help="comma-separated asset names (default: every date-partitioned asset; not the "
+        "statements balance_sheet, income_statement and financial_ratios, which KIS serves "
+        "only as they stand today)",
+    )
     backfill.add_argument(
         "--symbols", default="", help="comma-separated symbols (default: the universe)"
     )
