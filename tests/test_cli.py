@@ -73,23 +73,56 @@ def test_bad_dates_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]
     assert "'2024-13-01' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
 
 
-def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:
-    """`kis-pipeline stream --duration N --persist` then `kis-pipeline sql`, as the README shows."""
+def test_an_unknown_feed_is_one_line_naming_the_valid_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["stream", "--duration", "2", "--feeds", "trades,ticks"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: unknown feed(s) ticks; valid feeds: trades, quotes, expected, market_status "
+        "(e.g. --feeds trades,quotes)"
+    ]
+
+
+def stream_for(tmp_path: Path, *args: str) -> tuple[dict[str, str], str]:
+    """`kis-pipeline stream --persist ARGS` on an embedded simulator and a warehouse of its
+    own: the environment to read that warehouse with, and what the command printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
     env |= {"KIS_WAREHOUSE": str(tmp_path / "wh"), "KIS_STATE_DIR": str(tmp_path / "state")}
     streamed = subprocess.run(
-        [*EXE, "stream", "--duration", "4", "--symbols", "005930,000660", "--persist"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+        [*EXE, "stream", *args, "--persist"], capture_output=True, text=True, env=env, timeout=120
     )
     assert streamed.returncode == 0, streamed.stderr
+    return env, streamed.stdout
+
+
+def test_stream_feeds_choose_what_is_collected(tmp_path: Path) -> None:
+    """Expected executions and market status, through the one entry point."""
+    feeds = ("--feeds", "expected,market_status")
+    env, printed = stream_for(tmp_path, "--duration", "3", "--symbols", "005930", *feeds)
+    received = re.search(r" \d+ ticks \(([^)]*)\)", printed)
+    assert received, printed
+    assert {part.split("=")[0] for part in received[1].split(", ")} == {"H0STANC0", "H0STMKO0"}
+    query = (
+        "select (select count(*) from expected_ticks) as expected, "
+        "(select count(*) from market_status) as status, "
+        "(select count(*) from trade_ticks) as trades"
+    )
+    counted = subprocess.run(
+        [*EXE, "sql", "--format", "json", query], capture_output=True, text=True, env=env
+    )
+    assert counted.returncode == 0, counted.stderr
+    [row] = json.loads(counted.stdout)
+    assert row["expected"] > 0 and row["status"] > 0 and row["trades"] == 0
+
+
+def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:
+    """`kis-pipeline stream --duration N --persist` then `kis-pipeline sql`, as the README shows."""
+    env, printed = stream_for(tmp_path, "--duration", "4", "--symbols", "005930,000660")
     # "stopped (...): ..., 804 ticks (H0STASP0=395, H0STCNT0=409), ..." then
     # "persisted 1 segment(s): 804 rows, 0 rejected ..."
-    received = re.search(r" (\d+) ticks \(([^)]*)\)", streamed.stdout)
-    persisted = re.search(r"persisted \d+ segment\(s\): (\d+) rows, 0 rejected", streamed.stdout)
-    assert received and persisted, streamed.stdout
+    received = re.search(r" (\d+) ticks \(([^)]*)\)", printed)
+    persisted = re.search(r"persisted \d+ segment\(s\): (\d+) rows, 0 rejected", printed)
+    assert received and persisted, printed
     assert persisted[1] == received[1]
     trades = int(dict(part.split("=") for part in received[2].split(", "))["H0STCNT0"])
     counted = subprocess.run(

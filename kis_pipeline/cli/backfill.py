@@ -25,6 +25,7 @@ import dagster as dg
 from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.cli.backfill_plan import (
     KST,
+    SNAPSHOT_REASON,
     BackfillRequest,
     plan,
     snapshot_assets,
@@ -106,10 +107,7 @@ def run_backfill(
         validate_symbols(request.symbols, live)
         if not request.assets:
             left_out = snapshot_assets(defs)
-            stream.write(
-                f"not in a range backfill: {', '.join(left_out)} (KIS serves them only as of "
-                "today; their schedules keep them, or materialize them in `kis-pipeline dev`)\n"
-            )
+            stream.write(f"not in a range backfill: {', '.join(left_out)} ({SNAPSHOT_REASON})\n")
         reaped = runner.reap_stale_runs(instance)
         if reaped:
             stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")

@@ -75,6 +75,13 @@ def snapshot_assets(defs: dg.Definitions) -> list[str]:
     )
 
 
+# Why a range backfill holds no snapshot asset, and where they come from instead.
+SNAPSHOT_REASON = (
+    "KIS serves them only as they stand today, so no past day can be fetched; their weekly "
+    "schedule keeps them, or materialize them in `kis-pipeline dev`"
+)
+
+
 def validate_dates(request: BackfillRequest, *, today: dt.date | None = None) -> None:
     """The range must be ordered, hold a weekday, not be in the future and not before the data
     start."""
@@ -115,6 +122,16 @@ def validate_request(
     if unknown:
         raise BackfillError(
             f"unknown asset(s) {', '.join(unknown)}; known assets: {', '.join(known)}"
+        )
+    # A named asset without date partitions would be left out of every run: say so instead.
+    undated = [n for n in names if graph.get(dg.AssetKey(n)).partitions_def is None]
+    snapshots = [n for n in undated if n in snapshot_assets(defs)]
+    if snapshots:
+        raise BackfillError(f"{', '.join(snapshots)} cannot be backfilled: {SNAPSHOT_REASON}")
+    if undated:
+        raise BackfillError(
+            f"{', '.join(undated)} has no date partitions to backfill; materialize it in "
+            "`kis-pipeline dev`"
         )
     if settings.symbols is not None and request.symbols:
         outside = [s for s in request.symbols if s not in settings.symbols]

@@ -122,17 +122,22 @@ def _plain(value: Any) -> Any:
 
 
 def shell_script(settings: KisSettings) -> str:
-    """The DuckDB CLI statements that attach the lake read-only as `lake` and use it."""
+    """The DuckDB CLI statements that attach the lake read-only as `lake` and use it, with an
+    empty view for each declared table it does not hold yet."""
+    from kis_pipeline.warehouse import lake as lakes
     from kis_pipeline.warehouse.extensions import extension_directory
     from kis_pipeline.warehouse.lake import TIME_ZONE, attach_sql, extensions_for, secret_sql
+    from kis_pipeline.warehouse.placeholders import placeholder_statements
 
     lake = open_warehouse(settings).lake
+    with lakes.connect(lake, read_only=True) as con:
+        placeholders = [f"{statement};" for statement in placeholder_statements(con)]
     lines = [f"SET extension_directory = '{extension_directory()}';"]
     lines += [f"LOAD {name};" for name in extensions_for(lake)]
     lines.append(f"SET TimeZone = '{TIME_ZONE}';")
     if lake.s3 is not None:
         lines.append(secret_sql(lake.s3) + ";")
-    lines += [attach_sql(lake, read_only=True) + ";", "USE lake;"]
+    lines += [attach_sql(lake, read_only=True) + ";", "USE lake;", *placeholders]
     return "\n".join(lines) + "\n"
 
 

@@ -80,7 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="materialize batch assets over a date range")
     backfill.add_argument("--from", dest="start", type=_date, required=True)
     backfill.add_argument("--to", dest="end", type=_date, required=True)
-    backfill.add_argument("--assets", default="", help="comma-separated asset names (default: all)")
+    backfill.add_argument(
+        "--assets",
+        default="",
+        help="comma-separated asset names (default: every date-partitioned asset; not the "
+        "statements balance_sheet, income_statement and financial_ratios, which KIS serves "
+        "only as they stand today)",
+    )
     backfill.add_argument(
         "--symbols", default="", help="comma-separated symbols (default: the universe)"
     )
@@ -97,8 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--duration", type=float)
     stream.add_argument("--symbols", default="")
     stream.add_argument("--persist", action="store_true")
-    # Tuning for tests and benches: other feeds, faster sealing.
-    stream.add_argument("--trs", default="", help="comma-separated TR ids (default trades+book)")
+    stream.add_argument(
+        "--feeds",
+        default="",
+        help="comma-separated feeds among trades, quotes (the order book), expected (expected "
+        "executions of the auctions), market_status (market and VI status); default "
+        "trades,quotes",
+    )
+    # Tuning for tests and benches: faster sealing.
     stream.add_argument(
         "--seal-interval", type=float, default=None, help="seconds between sealed spool segments"
     )
@@ -256,7 +268,7 @@ def _run(args: argparse.Namespace) -> int:
             duration=args.duration,
             symbols=symbols or None,
             persist=args.persist,
-            trs=[t.strip() for t in args.trs.split(",") if t.strip()] or None,
+            feeds=[f.strip().lower() for f in args.feeds.split(",") if f.strip()] or None,
             seal_interval_s=args.seal_interval,
         )
     raise AssertionError(f"unhandled command {args.command}")

@@ -1,9 +1,11 @@
-"""`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--persist]` (DESIGN §3.3).
+"""`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--feeds trades,quotes]
+[--persist]` (DESIGN §3.3).
 
 `run_stream` checks its input before it connects, prints progress while the collector runs and
 a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
 --persist, every sealed segment is in the warehouse), 1 when it could not run or persistence left
-segments behind, 2 when the options are wrong (bad --duration, malformed or unlisted symbols).
+segments behind, 2 when the options are wrong (bad --duration, an unknown feed, malformed or
+unlisted symbols).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
-from kis_pipeline.streaming.subscriptions import DEFAULT_TRS
+from kis_pipeline.streaming.subscriptions import DEFAULT_TRS, FEEDS
 
 BAD_OPTIONS = 2
 
@@ -30,7 +32,7 @@ def run_stream(
     duration: float | None,
     symbols: list[str] | None,
     persist: bool,
-    trs: Sequence[str] | None = None,
+    feeds: Sequence[str] | None = None,
     seal_interval_s: float | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> int:
@@ -41,13 +43,14 @@ def run_stream(
     try:
         check_duration(duration)
         check_spelling(symbols or ())
+        trs = feed_trs(feeds or ())
     except ValueError as exc:
         return _error(exc, BAD_OPTIONS)
     options = StreamOptions(
         duration_s=duration,
         symbols=symbols or None,
         persist=persist,
-        trs=tuple(trs) if trs else DEFAULT_TRS,
+        trs=trs or DEFAULT_TRS,
         **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
     )
     wanted = places(settings)
@@ -80,6 +83,17 @@ def check_duration(duration: float | None) -> None:
             f"--duration {duration:g} is not a positive number of seconds; "
             "leave it out to stream until the session ends"
         )
+
+
+def feed_trs(feeds: Sequence[str]) -> tuple[str, ...]:
+    """The TRs of the named feeds (`FEEDS`), in order; ValueError naming the valid ones."""
+    unknown = [name for name in feeds if name not in FEEDS]
+    if unknown:
+        raise ValueError(
+            f"unknown feed(s) {', '.join(unknown)}; valid feeds: {', '.join(FEEDS)} "
+            "(e.g. --feeds trades,quotes)"
+        )
+    return tuple(dict.fromkeys(FEEDS[name] for name in feeds))
 
 
 def _error(exc: Exception | str, status: int) -> int:

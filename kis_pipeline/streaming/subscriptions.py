@@ -37,6 +37,13 @@ ORDERBOOK = "H0STASP0"
 EXPECTED = "H0STANC0"
 STATUS = "H0STMKO0"
 DEFAULT_TRS: tuple[str, ...] = (TRADES, ORDERBOOK)
+# The feeds by the names people choose them with (`kis-pipeline stream --feeds`).
+FEEDS: dict[str, str] = {
+    "trades": TRADES,
+    "quotes": ORDERBOOK,
+    "expected": EXPECTED,
+    "market_status": STATUS,
+}
 MAX_REGISTRATIONS = 41
 ALREADY_SUBSCRIBED = "OPSP0002"
 _NO_TR = ("", "(null)")

@@ -29,7 +29,10 @@ def connect(
     warehouse: Warehouse, *, snapshot: int | None = None, as_of: str | None = None
 ) -> "duckdb.DuckDBPyConnection":  # noqa: F821
     """A read-only connection to the lake with its tables by plain name (optionally as it was at
-    a snapshot or a time): what `kis-pipeline sql`, notebooks and tests read through."""
+    a snapshot or a time): what `kis-pipeline sql`, notebooks and tests read through. A
+    declared table that was never written reads as empty (`placeholders`)."""
     from kis_pipeline.warehouse import lake
+    from kis_pipeline.warehouse.placeholders import add_placeholders
 
-    return lake.connect(warehouse.lake, read_only=True, snapshot=snapshot, as_of=as_of)
+    con = lake.connect(warehouse.lake, read_only=True, snapshot=snapshot, as_of=as_of)
+    return add_placeholders(con)

@@ -32,6 +32,7 @@ from kis_pipeline.defs.calendar import index_daily, trading_calendar
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.defs.prices.assets import daily_prices, daily_prices_adjusted
+from kis_pipeline.defs.prices.overseas import overseas_daily_prices
 from kis_pipeline.defs.rankings.assets import rankings
 from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.kis.endpoints.trends import TRENDS
@@ -64,7 +65,7 @@ DAY_PARTITION_SCHEDULES = (
 )
 FRESHNESS_SCHEDULES = tuple(
     f"{domain}_freshness_schedule"
-    for domain in ("calendar", "flows", "rankings", "universe", "market_activity")
+    for domain in ("calendar", "prices", "flows", "rankings", "universe", "market_activity")
 )
 
 
@@ -250,6 +251,7 @@ def bootstrap(clock: Clock, wh: Warehouse) -> None:
         run_assets([trading_calendar], partition_key=year)
     nightly = [daily_prices, daily_prices_adjusted, investor_flows, market_investor_flows, rankings]
     run_assets(nightly, partition_range=recent)
+    run_assets([overseas_daily_prices], partition_range=recent)
     run_assets([built.asset for built in BUILT.values()], partition_range=recent)
 
 

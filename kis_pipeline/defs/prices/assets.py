@@ -40,7 +40,6 @@ from kis_pipeline.ingest.reference import (
     SESSION_FINAL,
     Universe,
     latest_session,
-    newest_nonempty,
     open_days,
     previous_trading_day,
 )
@@ -219,9 +218,8 @@ def _check_results(
         ),
         no_rejects_result(context, table, client),
     ]
-    latest = latest_session(wh, now_kst())
-    results.append(checks.freshness_result(table, newest_nonempty(wh, table), latest, days))
     if adjusted:
+        latest = latest_session(wh, now_kst())
         raw = wh.read(RAW, keys)
         before = _day_before(wh, days)
         pairs = frame

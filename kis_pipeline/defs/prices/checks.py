@@ -29,7 +29,6 @@ def table_specs(table: str, *, adjusted: bool = False) -> list[dg.AssetCheckSpec
         spec(table, "ohlc_consistent", "Every bar has low <= open, close <= high."),
         spec(table, "unique_keys", "No two rows share the table's key."),
         spec(table, "complete", "Every listed symbol has a row on every trading day of the run."),
-        spec(table, "fresh", "The newest session in the table is the latest completed one."),
         no_rejects_spec(table),
     ]
     if adjusted:

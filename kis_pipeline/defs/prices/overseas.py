@@ -34,7 +34,6 @@ from kis_pipeline.ingest.overseas_prices import (
     last_closed_day,
     planned_calls,
 )
-from kis_pipeline.ingest.reference import newest_nonempty
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.lib.partitions import overseas_days
 from kis_pipeline.lib.progress import Progress
@@ -129,8 +128,6 @@ def overseas_checks(
     spec = TABLES[TABLE]
     now = now or now_kst()
     closed = {exchange: last_closed_day(exchange, now) for exchange, _ in tickers}
-    # The newest weekday every configured exchange has closed.
-    expected_newest = min(closed.values(), default=None)
     frame = warehouse.read(TABLE, [d.isoformat() for d in days])
     expected = pl.DataFrame(
         [(d, e, s) for d in days for e, s in tickers if d <= closed[e]],
@@ -149,7 +146,6 @@ def overseas_checks(
             severity=dg.AssetCheckSeverity.WARN,
             expected=expected.height,
         ),
-        checks.freshness_result(TABLE, newest_nonempty(warehouse, TABLE), expected_newest, days),
     ]
 
 
@@ -168,7 +164,6 @@ def overseas_checks(
         checks.spec(
             TABLE, "complete", "Every configured ticker has a bar on every weekday (warns)."
         ),
-        checks.spec(TABLE, "fresh", "The newest date is the last completed weekday."),
     ],
     description=(
         "One row per (exchange date, exchange, symbol): daily bars in local currency of a "

@@ -1,0 +1,77 @@
+"""What "every asset" means to `kis-pipeline backfill`: the date-partitioned assets. The
+statements, stamped with the day they were fetched, cannot be fetched for a past day; the
+command says so in `--help`, once in a run over every asset, and when they are named."""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+import pytest
+
+from kis_pipeline.cli.backfill_plan import snapshot_assets
+from kis_pipeline.cli.main import main
+from kis_pipeline.simulator.server import SimulatorServer
+from tests.defs.seed import served
+from tests.test_backfill import MARKET, env
+
+__all__ = ["env"]  # the fixture: a seeded warehouse on the module's fast simulator
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+SPAN = ("--from", "2026-11-09", "--to", "2026-11-10")
+STATEMENTS = ["balance_sheet", "financial_ratios", "income_statement"]
+
+
+def test_help_names_what_every_asset_leaves_out(capsys: pytest.CaptureFixture[str]) -> None:
+    from kis_pipeline.definitions import defs
+
+    assert snapshot_assets(defs) == STATEMENTS
+    with pytest.raises(SystemExit):
+        main(["backfill", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in STATEMENTS), text
+    assert "only as they stand today" in text
+
+
+@pytest.mark.parametrize(
+    ("assets", "message"),
+    [
+        (
+            "daily_prices,balance_sheet",
+            "error: balance_sheet cannot be backfilled: KIS serves them only as they stand today",
+        ),
+        (
+            "warehouse_maintenance",
+            "error: warehouse_maintenance has no date partitions to backfill",
+        ),
+    ],
+)
+def test_a_named_asset_a_range_cannot_hold_is_refused_before_any_call(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    assets: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["backfill", *SPAN, "--assets", assets]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1, err
+    assert served(fast_sim, env["KIS_APP_KEY"]) == 0
+
+
+def test_a_backfill_of_every_asset_says_once_which_it_leaves_out_and_why(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    symbol = MARKET.listings[0].symbol
+    assert main(["backfill", *SPAN, "--symbols", symbol]) == 0
+    lines = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("not in a range backfill")
+    ]
+    assert lines == [
+        f"not in a range backfill: {', '.join(STATEMENTS)} (KIS serves them only as they "
+        "stand today, so no past day can be fetched; their weekly schedule keeps them, or "
+        "materialize them in `kis-pipeline dev`)"
+    ]
