@@ -43,6 +43,7 @@ from kis_pipeline.lib.run_context import (
     PROGRESS_TAG,
     SYMBOLS_TAG,
 )
+from kis_pipeline.warehouse.statements import Count
 
 
 @dataclass
@@ -57,6 +58,8 @@ class RunOutcome:
     checks_warned: list[str] = field(default_factory=list)
     run_id: str = ""
     started: float = 0.0  # time.monotonic() at its start
+    # Rows to count per asset once every run has ended (`_count_rows`).
+    to_count: dict[str, Count] = field(default_factory=dict)
 
 
 @dataclass
@@ -160,6 +163,7 @@ def run_backfill(
                 if not outcome.success:
                     failed.update(run.assets)
             signum = stop.poll()
+        _count_rows(live, summary.runs)
         summary.rejects = _rejects_since(live, started_at)
     summary.seconds = time.monotonic() - started
     print_summary(summary, out)
@@ -243,7 +247,10 @@ def _execute(
         # `--symbols` restricts domestic symbols; an asset of its own tickers wrote them all.
         own = OWN_TICKERS in graph.get(key).metadata
         symbols = () if own else request.symbols
-        state["rows"] = _rows(settings, name, run.keys, symbols) if result.success else 0
+        state["rows"] = 0
+        count = _rows(name, run.keys, symbols)
+        if result.success and count is not None:
+            outcome.to_count[name] = count
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     outcome.checks_failed = sorted(
         e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.WARN
@@ -279,21 +286,34 @@ def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
     return int(raw) if isinstance(raw, int | float) else default
 
 
-def _rows(settings: KisSettings, table: str, keys: Sequence[str], symbols: Sequence[str]) -> int:
-    """Rows the warehouse holds for `table` in the run's partitions, of the run's symbols when
-    it was restricted to some (0 if not a table)."""
+def _rows(table: str, keys: Sequence[str], symbols: Sequence[str]) -> Count | None:
+    """The rows the warehouse holds for `table` in a run's partitions, of the run's symbols when
+    it was restricted to some (None if not a table): counted once every run has ended."""
     from kis_pipeline.warehouse import TABLES
 
     spec = TABLES.get(table)
     if spec is None:
-        return 0
-    wh = open_warehouse(settings)
+        return None
     if spec.partition_by == "year":
         keys = sorted({k[:4] for k in keys})
     where, params = "true", []
     if symbols and "symbol" in spec.schema:
         where, params = "symbol IN (SELECT unnest(?::VARCHAR[]))", [list(symbols)]
-    return wh.count(table, keys or None, where, params)
+    return Count(table, keys or None, where, params)
+
+
+def _count_rows(settings: KisSettings, runs: Sequence[RunOutcome]) -> None:
+    """Each run's assets' `rows`, all counted in one query."""
+    asked = [
+        (outcome.assets[name], count)
+        for outcome in runs
+        for name, count in outcome.to_count.items()
+    ]
+    if not asked:
+        return
+    counted = open_warehouse(settings).counts([count for _, count in asked])
+    for (state, _), rows in zip(asked, counted, strict=True):
+        state["rows"] = rows
 
 
 def print_summary(summary: Summary, out: TextIO) -> None:

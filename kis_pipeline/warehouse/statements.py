@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -274,3 +275,32 @@ def _part_column(spec: TableSpec) -> str:
         if name in spec.schema:
             return name
     raise WarehouseError(f"{spec.name}: pieces need a segment_id column to be replaced alone")
+
+
+@dataclass(frozen=True)
+class Count:
+    """The rows of `table` (of some partitions only, unless None) where `where` holds."""
+
+    table: str
+    partitions: Iterable[str] | None = None
+    where: str = "true"
+    params: Sequence[Any] = ()
+
+
+def in_partitions(
+    spec: TableSpec,
+    partitions: Iterable[str] | None,
+    where: str = "true",
+    params: Sequence[Any] = (),
+) -> tuple[str, list[Any]] | None:
+    """`where` narrowed to the rows of `partitions` (None: every partition) and its parameters;
+    None when the partitions name none."""
+    if partitions is None:
+        return where, list(params)
+    keys = sorted(set(partitions))
+    if not keys:
+        return None
+    condition, keyed = partitions_sql(spec, keys)
+    if where != "true":
+        condition = f"({condition}) AND ({where})"
+    return condition, [*keyed, *params]

@@ -47,11 +47,12 @@ from kis_pipeline.warehouse.lake import ALIAS, METADATA, LakeConfig, LakeError, 
 from kis_pipeline.warehouse.parquet_files import ParquetFiles
 from kis_pipeline.warehouse.statements import (
     SENTINEL,
+    Count,
     create_or_alter,
     ident,
+    in_partitions,
     is_conflict,
     ledger,
-    partitions_sql,
     rollback,
     run_all,
     table_layouts,
@@ -445,7 +446,7 @@ class Warehouse:
     def read(self, table: str, partitions: Iterable[str] | None = None) -> pl.DataFrame:
         """The rows of `table` (optionally of some partitions only), typed by its schema."""
         spec = spec_of(table)
-        narrowed = _in_partitions(spec, partitions)
+        narrowed = in_partitions(spec, partitions)
         if narrowed is None:
             return pl.DataFrame(schema=spec.schema)
         return self.select(table, *narrowed)
@@ -458,11 +459,27 @@ class Warehouse:
         params: Sequence[Any] = (),
     ) -> int:
         """How many rows of `table` (optionally of some partitions only) satisfy `where`."""
-        narrowed = _in_partitions(spec_of(table), partitions, where, params)
-        if narrowed is None or not self._exists(table):
-            return 0
-        condition, values = narrowed
-        return int(self.query(f'SELECT count(*) FROM "{table}" WHERE {condition}', values).item())
+        return self.counts([Count(table, partitions, where, params)])[0]
+
+    def counts(self, asked: Sequence[Count]) -> list[int]:
+        """Each `Count`'s rows, in one query: one read of the catalog for all of them."""
+        found = [0] * len(asked)
+        parts: list[tuple[int, str]] = []
+        values: list[Any] = []
+        for index, count in enumerate(asked):
+            narrowed = in_partitions(
+                spec_of(count.table), count.partitions, count.where, count.params
+            )
+            if narrowed is None or not self._exists(count.table):
+                continue
+            condition, params = narrowed
+            parts.append((index, f'(SELECT count(*) FROM "{count.table}" WHERE {condition})'))
+            values.extend(params)
+        if parts:
+            row = self.query(f"SELECT {', '.join(sql for _, sql in parts)}", values).row(0)
+            for (index, _), value in zip(parts, row, strict=True):
+                found[index] = int(value)
+        return found
 
     def select(self, table: str, where: str = "true", params: Sequence[Any] = ()) -> pl.DataFrame:
         """The rows of `table` where the SQL condition `where` holds, typed by its schema (the
@@ -476,22 +493,3 @@ class Warehouse:
         order = ", ".join(ident(c) for c in dict.fromkeys(columns))
         sql = f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order}'
         return typed(spec, self.query(sql, list(params)))
-
-
-def _in_partitions(
-    spec: TableSpec,
-    partitions: Iterable[str] | None,
-    where: str = "true",
-    params: Sequence[Any] = (),
-) -> tuple[str, list[Any]] | None:
-    """`where` narrowed to the rows of `partitions` (None: every partition) and its parameters;
-    None when the partitions name none."""
-    if partitions is None:
-        return where, list(params)
-    keys = sorted(set(partitions))
-    if not keys:
-        return None
-    condition, keyed = partitions_sql(spec, keys)
-    if where != "true":
-        condition = f"({condition}) AND ({where})"
-    return condition, [*keyed, *params]

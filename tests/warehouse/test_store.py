@@ -17,6 +17,7 @@ import pytest
 from kis_pipeline.kis import schemas
 from kis_pipeline.warehouse import SchemaMismatch, Scope, Warehouse, WarehouseError, connect
 from kis_pipeline.warehouse.maintenance import file_counts, maintain
+from kis_pipeline.warehouse.statements import Count
 from kis_pipeline.warehouse.tables import TABLES, TableSpec, register_table
 from tests.helpers.daily_prices import DAY, SYMBOLS, prices
 
@@ -388,6 +389,15 @@ def test_count_counts_the_rows_of_some_partitions_that_satisfy_a_condition(
     picked = "symbol IN (SELECT unnest(?::VARCHAR[]))"
     assert wh.count("daily_prices", None, picked, [["035420"]]) == 1
     assert wh.count("daily_prices", ["2024-01-02"], picked, [["005930", "035420"]]) == 2
+    # Several counts at once, each with its own parameters, a table never written among them.
+    asked = [
+        Count("daily_prices", [later.isoformat()]),
+        Count("investor_flows"),
+        Count("daily_prices", None, picked, [["035420"]]),
+        Count("daily_prices", []),
+        Count("daily_prices", ["2024-01-02"], picked, [["005930", "035420"]]),
+    ]
+    assert wh.counts(asked) == [2, 0, 1, 0, 2]
 
 
 def test_tables_made_together_cost_two_catalog_commits_and_take_writes_at_once(
