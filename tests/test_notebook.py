@@ -88,14 +88,28 @@ def outputs(notebook: Any) -> list[Any]:
 
 def figures(notebook: Any) -> dict[str, dict[str, Any]]:
     """Each plot's description, by the first word that tells it apart."""
-    text = " ".join(o.get("text", "") for o in outputs(notebook))
-    described = json.loads(text.split("FIGURES ", 1)[1].splitlines()[0])
-    names = {"raw vs adjusted": "split", "net buying": "flows", "trades": "ticks"}
+    described = figures_all(notebook)
+    names = {
+        "raw vs adjusted": "split",
+        "program net buying": "program",
+        "net buying": "flows",
+        "trades": "ticks",
+        "credit balance": "credit",
+        "short-sale share": "shorts",
+    }
     found = {}
     for axes in described:
+        if not axes["title"] and axes["ylabel"] != "rank by volume":
+            continue  # a twin axes: it belongs to the plot drawn before it
         name = next((v for k, v in names.items() if k in axes["title"]), None)
         found[name or ("ranks" if axes["ylabel"] == "rank by volume" else axes["title"])] = axes
     return found
+
+
+def figures_all(notebook: Any) -> list[dict[str, Any]]:
+    """Every axes described, twins included."""
+    text = " ".join(o.get("text", "") for o in outputs(notebook))
+    return json.loads(text.split("FIGURES ", 1)[1].splitlines()[0])
 
 
 def widest_step(line: list[list[float]]) -> float:
@@ -119,17 +133,25 @@ def span(line: list[list[float]]) -> float:
 @pytest.mark.timeout(240)
 def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
     images = [o for o in outputs(executed) if "image/png" in o.get("data", {})]
-    assert len(images) == 4
+    assert len(images) == 7
     texts = " ".join(o.get("text", "") for o in outputs(executed))
     assert "is empty" not in texts
-    assert set(figures(executed)) == {"split", "flows", "ranks", "ticks"}
+    assert set(figures(executed)) == {
+        "split",
+        "flows",
+        "ranks",
+        "ticks",
+        "program",
+        "credit",
+        "shorts",
+    }
 
 
 @pytest.mark.timeout(240)
 def test_daily_lines_break_where_years_are_missing(executed: Any) -> None:
     """2018 and 2026 are in the warehouse, the years between are not: no line joins them
     (matplotlib dates are in days)."""
-    for name in ("split", "flows", "ranks"):
+    for name in ("split", "flows", "ranks", "program", "credit", "shorts"):
         for line in figures(executed)[name]["lines"]:
             assert span(line) > 3000, name
             assert widest_step(line) <= 10, f"{name} joins days {widest_step(line):.0f} apart"
@@ -145,6 +167,20 @@ def test_tick_lines_break_between_sessions_and_show_seoul_time(executed: Any) ->
     # The sessions ran 09:00-10:18 KST (00:00-01:18 UTC).
     labels = [t for t in ticks["x_ticks"] if t]
     assert labels and all(t[:2] in ("09", "10") for t in labels), labels
+
+
+@pytest.mark.timeout(240)
+def test_the_activity_plots_draw_what_the_simulator_served(executed: Any) -> None:
+    """Short-sale shares are percentages of the day's volume, and the credit plot draws the
+    margin balance on one axis and the close on its twin."""
+    shorts = figures(executed)["shorts"]
+    assert len(shorts["lines"]) == 3  # one per symbol kept
+    points = [y for line in shorts["lines"] for _, y in line if not math.isnan(y)]
+    assert points and all(0 <= y <= 100 for y in points)
+    credit = [axes for axes in figures_all(executed) if "credit balance" in axes["title"]]
+    assert [axes["ylabel"] for axes in credit] == ["margin balance (thousand shares)"]
+    closes = [axes for axes in figures_all(executed) if axes["ylabel"] == "close (KRW)"]
+    assert len(closes) == 1 and closes[0]["lines"]
 
 
 @pytest.mark.timeout(240)
@@ -168,3 +204,5 @@ def test_notebook_explains_what_is_missing_on_an_empty_warehouse(
     )
     assert "run `kis-pipeline backfill` first" in texts
     assert "run `kis-pipeline stream --duration 30 --persist` first" in texts
+    for table in ("program_trading", "credit_balance", "short_sales"):
+        assert f"run `kis-pipeline backfill --assets {table}` first" in texts

@@ -1,5 +1,6 @@
 """A small warehouse for the research notebook and the README's examples: daily tables over two
-stretches of years, rankings, and two collector sessions of trade ticks."""
+stretches of years (prices, flows, program trading, margin balances, short sales), rankings,
+and two collector sessions of trade ticks."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
                 },
             ),
         )
+        _seed_activity(warehouse, market, day, symbols)
         kinds = ("volume", "rise")
         ranked = {kind: market.ranking(day, kind)[:RANKED] for kind in kinds}
         warehouse.write_partition(
@@ -115,3 +117,26 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             ),
             part=segment,
         )
+
+
+def _seed_activity(warehouse: Warehouse, market: Market, day: dt.date, symbols: list[str]) -> None:
+    """Program trading, margin balances and short sales of `day`, as the simulator serves them."""
+    bars = [market.bar(s, day) for s in symbols]
+    activity = [market.activity(s, day) for s in symbols]
+    rows: dict[str, dict[str, list[object]]] = {
+        "program_trading": {"net_value": [a.program_net_value for a in activity]},
+        "credit_balance": {
+            "loan_balance_volume": [a.loan.balance for a in activity],
+            "close": [b.close for b in bars],
+        },
+        "short_sales": {
+            "short_volume": [a.short_volume for a in activity],
+            "short_volume_share": [
+                round(100 * a.short_volume / b.volume, 2)
+                for a, b in zip(activity, bars, strict=True)
+            ],
+        },
+    }
+    for table, columns in rows.items():
+        frame = frame_like(table, {"date": [day] * len(symbols), "symbol": symbols, **columns})
+        warehouse.write_partition(table, day.isoformat(), frame)
