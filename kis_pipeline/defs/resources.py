@@ -42,6 +42,8 @@ VARIABLES = {
     "env": "KIS_ENV",
     "app_key": "KIS_APP_KEY",
     "app_secret": "KIS_APP_SECRET",
+    "app_keys": "KIS_APP_KEYS",
+    "app_secrets": "KIS_APP_SECRETS",
     "rest_url": "KIS_REST_URL",
     "ws_url": "KIS_WS_URL",
     "master_url": "KIS_MASTER_URL",
@@ -60,6 +62,8 @@ class SettingsResource(dg.ConfigurableResource):  # type: ignore[misc]
     env: str | None = None
     app_key: str | None = None
     app_secret: str | None = None
+    app_keys: str | None = None
+    app_secrets: str | None = None
     rest_url: str | None = None
     ws_url: str | None = None
     master_url: str | None = None

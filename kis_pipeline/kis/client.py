@@ -15,6 +15,7 @@ other calls of a run fail at once instead of each retrying for minutes.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import os
@@ -41,11 +42,11 @@ from kis_pipeline.kis.errors import (
     TokenExpired,
     error_for,
 )
+from kis_pipeline.kis.key_lane import KeyLane, lanes_for
 from kis_pipeline.kis.ratelimit import RateLimiter
 from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.kis.secrets import redact
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.kis.shared_state import rate_limiter, token_store
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class ClientStats:
     token_wait_s: float = 0.0
     token_wait_until: float = 0.0
     calls_by_tr_id: Counter[str] = field(default_factory=Counter)
+    calls_by_key: Counter[str] = field(default_factory=Counter)  # by `KisSettings.key_label`
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict[str, Any]:
@@ -123,6 +125,7 @@ class ClientStats:
                 "token_wait_s": round(self.token_wait_s, 3),
                 "token_wait_until": self.token_wait_until,
                 "calls_by_tr_id": dict(self.calls_by_tr_id),
+                "calls_by_key": dict(self.calls_by_key),
             }
 
 
@@ -153,14 +156,18 @@ class KisClient:
         # Records the endpoint parsers refused (`kis.rejects`); flushed to its sink on close.
         self.rejects = RejectLog() if rejects is None else rejects
         base_url = settings.require_rest_url()
-        self.limiter = limiter or rate_limiter(settings)
-        self.tokens = tokens or token_store(settings, on_wait=self._token_wait)
+        self._lanes = lanes_for(settings, on_wait=self._token_wait, limiter=limiter, tokens=tokens)
+        self.limiter = self._lanes[0].limiter
+        self.tokens = self._lanes[0].tokens
+        self._turns = itertools.count()
         self.stats = ClientStats()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_s
-        self._secrets = (settings.app_key, settings.app_secret)
-        self._token: IssuedToken | None = None
-        self._token_lock = threading.Lock()
+        self._secrets = tuple(
+            secret
+            for lane in self._lanes
+            for secret in (lane.settings.app_key, lane.settings.app_secret)
+        )
         # (scheme, host, port) -> (monotonic time until which calls fail at once, the message)
         self._unreachable: dict[tuple[str, str, int | None], tuple[float, str]] = {}
         self._http = httpx.Client(
@@ -196,24 +203,25 @@ class KisClient:
         refreshed = False
         attempt = 0
         while True:
-            token = self._access_token()
+            # The keys take turns, call by call (a retry too: another key may have room).
+            lane = self._lanes[next(self._turns) % len(self._lanes)]
+            token = lane.access_token(self._issue_access_token)
             headers = {
                 "content-type": "application/json; charset=utf-8",
                 "authorization": f"Bearer {token.value}",
-                "appkey": self.settings.app_key.reveal(),
-                "appsecret": self.settings.app_secret.reveal(),
+                **lane.credentials(),
                 "tr_id": tr_id,
                 "tr_cont": tr_cont,
                 "custtype": "P",
             }
             try:
-                response = self._send("GET", path, tr_id, params=params, headers=headers)
+                response = self._send(lane, "GET", path, tr_id, params=params, headers=headers)
                 return self._envelope(response, tr_id, params)
             except TokenExpired:
                 if refreshed:
                     raise
                 refreshed = True
-                self._refresh_token(token.value)
+                lane.refresh(token.value, self._issue_access_token)
             except KisError as exc:
                 attempt += 1
                 if not exc.retryable or attempt >= self._max_attempts:
@@ -225,7 +233,7 @@ class KisClient:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 response = self._request(
-                    "GET", url, url, setting="KIS_MASTER_URL", limited=False, timeout=60.0
+                    "GET", url, url, setting="KIS_MASTER_URL", lane=None, timeout=60.0
                 )
             except KisTransportError as exc:
                 if not exc.retryable or attempt == self._max_attempts:
@@ -247,20 +255,10 @@ class KisClient:
 
         `stale` is a key KIS refused: a new one is issued unless another process already did.
         """
-        return self.tokens.approval_key(self._issue_approval_key, stale=stale).value
+        lane = self._lanes[0]
+        return lane.tokens.approval_key(lambda: self._issue_approval_key(lane), stale=stale).value
 
     # -- tokens -------------------------------------------------------------------------------
-
-    def _access_token(self) -> IssuedToken:
-        with self._token_lock:
-            token = self._token
-            if token is None or time.time() >= token.refresh_at:
-                token = self._token = self.tokens.access_token(self._issue_access_token)
-            return token
-
-    def _refresh_token(self, rejected: str) -> None:
-        with self._token_lock:
-            self._token = self.tokens.access_token(self._issue_access_token, stale=rejected)
 
     def _token_wait(self, seconds: float, message: str) -> None:
         with self.stats._lock:
@@ -268,14 +266,9 @@ class KisClient:
             self.stats.token_wait_until = time.time() + seconds
         log_wait(seconds, message)
 
-    def _issue_access_token(self) -> IssuedToken:
+    def _issue_access_token(self, lane: KeyLane) -> IssuedToken:
         body = self._post_auth(
-            "/oauth2/tokenP",
-            {
-                "grant_type": "client_credentials",
-                "appkey": self.settings.app_key.reveal(),
-                "appsecret": self.settings.app_secret.reveal(),
-            },
+            lane, "/oauth2/tokenP", {"grant_type": "client_credentials", **lane.credentials()}
         )
         value = body.get("access_token")
         if not isinstance(value, str) or not value:
@@ -289,17 +282,14 @@ class KisClient:
             ttl = TOKEN_TTL_FALLBACK_S
         with self.stats._lock:
             self.stats.token_issues += 1
-        log.info("issued a new KIS access token (valid %.0f s)", ttl)
+        log.info("issued a new KIS access token for %s (valid %.0f s)", lane.label, ttl)
         return IssuedToken(value=value, issued_at=now, expires_at=now + ttl)
 
-    def _issue_approval_key(self) -> IssuedToken:
+    def _issue_approval_key(self, lane: KeyLane) -> IssuedToken:
         body = self._post_auth(
+            lane,
             "/oauth2/Approval",
-            {
-                "grant_type": "client_credentials",
-                "appkey": self.settings.app_key.reveal(),
-                "secretkey": self.settings.app_secret.reveal(),
-            },
+            {"grant_type": "client_credentials", **lane.credentials("secretkey")},
         )
         value = body.get("approval_key")
         if not isinstance(value, str) or not value:
@@ -308,10 +298,10 @@ class KisClient:
         # Valid 24 h (SPEC §3.3); checked only when subscribing.
         return IssuedToken(value=value, issued_at=now, expires_at=now + TOKEN_TTL_FALLBACK_S)
 
-    def _post_auth(self, path: str, payload: dict[str, str]) -> dict[str, Any]:
+    def _post_auth(self, lane: KeyLane, path: str, payload: dict[str, str]) -> dict[str, Any]:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = self._send("POST", path, path, json_body=payload)
+                response = self._send(lane, "POST", path, path, json_body=payload)
                 body = self._kis_body(response)
                 code = str(body.get("error_code") or body.get("msg_cd") or "")
                 if response.status_code == 200 and not code.startswith(("EGW", "OPS")):
@@ -331,6 +321,7 @@ class KisClient:
 
     def _send(
         self,
+        lane: KeyLane,
         method: str,
         path: str,
         label: str,
@@ -344,16 +335,24 @@ class KisClient:
             path,
             label,
             setting="KIS_REST_URL",
-            limited=True,
+            lane=lane,
             params=params,
             headers=headers,
             json=json_body,
         )
 
     def _request(
-        self, method: str, url: str, label: str, *, setting: str, limited: bool, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        label: str,
+        *,
+        setting: str,
+        lane: KeyLane | None,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request, a slot of the budget first when `limited`; transport errors as ours.
+        """One request, a slot of `lane`'s budget first (None: not rate-limited, the master
+        files); transport errors as ours.
 
         A refused connection is retried `CONNECT_ATTEMPTS` times here (it never reached KIS,
         so it costs KIS nothing), then the host is held unreachable for `UNREACHABLE_HOLD_S`.
@@ -365,12 +364,13 @@ class KisClient:
         if held is not None and time.monotonic() < held[0]:
             raise HostUnreachable(held[1])
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
-            if limited:
-                waited = self.limiter.acquire()
+            if lane is not None:
+                waited = lane.limiter.acquire()
                 with self.stats._lock:
                     self.stats.calls += 1
                     self.stats.limiter_wait_s += waited
                     self.stats.calls_by_tr_id[label] += 1
+                    self.stats.calls_by_key[lane.label] += 1
             try:
                 return self._http.request(method, url, **kwargs)
             except httpx.TimeoutException as exc:

@@ -60,6 +60,8 @@ class KisSettings:
     # KIS_WAREHOUSE when it is object storage (s3://bucket/prefix); `warehouse` is then a local
     # folder for what cannot live there (the tick spool, API caches, Dagster's home).
     data_url: str | None = None
+    # The app keys after the first (KIS_APP_KEYS / KIS_APP_SECRETS): (key, secret) pairs.
+    more_keys: tuple[tuple[Secret, Secret], ...] = ()
 
     @classmethod
     def from_env(
@@ -88,8 +90,16 @@ class KisSettings:
             raise KisConfigError(
                 f"KIS_ENV={env!r} is not known; use one of {', '.join(ENVIRONMENTS)} (default sim)"
             )
+        pairs = _key_pairs(environ.get("KIS_APP_KEYS"), environ.get("KIS_APP_SECRETS"))
         app_key = (environ.get("KIS_APP_KEY") or "").strip()
         app_secret = (environ.get("KIS_APP_SECRET") or "").strip()
+        if pairs and app_key and app_key != pairs[0][0]:
+            raise KisConfigError(
+                "KIS_APP_KEY and KIS_APP_KEYS are both set and disagree; set only KIS_APP_KEYS "
+                "(all the keys) or only KIS_APP_KEY (one)"
+            )
+        if pairs:
+            app_key, app_secret = pairs[0]
         if env == "sim":
             app_key = app_key or SIM_APP_KEY
             app_secret = app_secret or SIM_APP_SECRET
@@ -127,6 +137,7 @@ class KisSettings:
             state_dir=state_dir,
             catalog=(environ.get("KIS_CATALOG") or "").strip() or None,
             data_url=data_url or None,
+            more_keys=tuple((Secret(k), Secret(v)) for k, v in pairs[1:]),
         )
 
     @property
@@ -138,6 +149,16 @@ class KisSettings:
         return replace(
             self, rest_url=rest_url, ws_url=ws_url, master_url=f"{rest_url}/common/master"
         )
+
+    def per_key(self) -> list[KisSettings]:
+        """One settings per app key, the first being these without the others."""
+        keys = [(self.app_key, self.app_secret), *self.more_keys]
+        return [replace(self, app_key=k, app_secret=v, more_keys=()) for k, v in keys]
+
+    @property
+    def key_label(self) -> str:
+        """A short name for the app key in logs and tables, derived from `key_id`."""
+        return f"key-{self.key_id[:8]}"
 
     @property
     def key_id(self) -> str:
@@ -227,3 +248,17 @@ def redact_url(url: str) -> str:
         return url
     user = userinfo.split(":", 1)[0]
     return f"{scheme}{sep}{user}:***@{host}"
+
+
+def _key_pairs(keys: str | None, secrets: str | None) -> list[tuple[str, str]]:
+    """KIS_APP_KEYS and KIS_APP_SECRETS (comma-separated, in the same order) as pairs."""
+    names = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    values = [v.strip() for v in (secrets or "").split(",") if v.strip()]
+    if len(names) != len(values):
+        raise KisConfigError(
+            f"KIS_APP_KEYS names {len(names)} key(s) but KIS_APP_SECRETS {len(values)} "
+            "secret(s); give one secret per key, comma-separated, in the same order"
+        )
+    if len(set(names)) != len(names):
+        raise KisConfigError("KIS_APP_KEYS names a key twice; list each app key once")
+    return list(zip(names, values, strict=True))
