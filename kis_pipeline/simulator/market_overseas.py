@@ -1,20 +1,20 @@
 """Overseas stocks: a few real tickers per exchange with synthetic daily bars.
 
 Bars exist on every weekday of the exchange's own calendar (exchange-local dates); exchange
-holidays (US, Hong Kong, Japan) are not modelled, so e.g. 4 July has a bar. A day is complete
-once the exchange's local close has passed. Prices are floats: 2 decimals in USD/HKD, whole
-yen in Tokyo. Each ticker's path depends only on the seed, the ticker and the start.
+holidays are not modelled, so e.g. 4 July has a bar. A day is complete once the exchange's
+local close has passed (`common.overseas_exchanges`: zone, close, tick decimals). Prices are
+floats in local currency: 2 decimals in USD, HKD and CNY (index points too), whole yen and
+whole dong. Each ticker's path depends only on the seed, the ticker and the start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-import zoneinfo
-from dataclasses import dataclass
 
 import numpy as np
 
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.simulator.market_prices import seed_words, weekday_ordinal
 from kis_pipeline.simulator.market_types import OverseasBar
 
@@ -39,6 +39,16 @@ OVERSEAS: list[tuple[str, str, str]] = [
     ("TSE", "7203", "Toyota Motor"),
     ("TSE", "6758", "Sony Group"),
     ("TSE", "9984", "SoftBank Group"),
+    ("SHS", "600519", "Kweichow Moutai"),
+    ("SHS", "601398", "Industrial and Commercial Bank of China"),
+    ("SHI", "000001", "SSE Composite Index"),
+    ("SZS", "000858", "Wuliangye Yibin"),
+    ("SZS", "000333", "Midea Group"),
+    ("SZI", "399001", "SZSE Component Index"),
+    ("HSX", "VNM", "Vinamilk"),
+    ("HSX", "VCB", "Vietcombank"),
+    ("HNX", "PVS", "PetroVietnam Technical Services"),
+    ("HNX", "VCS", "Vicostone"),
 ]
 
 # Approximate price levels in early 2015 (ticker currency).
@@ -61,23 +71,16 @@ _START_PRICE = {
     "7203": 7600.0,
     "6758": 2500.0,
     "9984": 7100.0,
-}
-
-
-@dataclass(frozen=True)
-class Exchange:
-    code: str
-    zone: zoneinfo.ZoneInfo
-    close: dt.time
-    decimals: int
-
-
-EXCHANGES: dict[str, Exchange] = {
-    "NAS": Exchange("NAS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "NYS": Exchange("NYS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "AMS": Exchange("AMS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "HKS": Exchange("HKS", zoneinfo.ZoneInfo("Asia/Hong_Kong"), dt.time(16, 0), 2),
-    "TSE": Exchange("TSE", zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(15, 30), 0),
+    "600519": 190.0,
+    "601398": 4.7,
+    "000001": 3230.0,
+    "000858": 22.5,
+    "000333": 30.0,
+    "399001": 11100.0,
+    "VNM": 100000.0,
+    "VCB": 40000.0,
+    "PVS": 20000.0,
+    "VCS": 30000.0,
 }
 
 
@@ -140,7 +143,8 @@ class OverseasModel:
                 h = max(h, o, c)
                 lo = min(lo, o, c)
                 typical = (h + lo + 2 * c) / 4
-                rows[row] = (o, h, lo, c, volume, round(volume * typical, 2), round(prev, decimals))
+                value = round(volume * typical, decimals)  # whole yen and dong
+                rows[row] = (o, h, lo, c, volume, value, round(prev, decimals))
                 price = c if c > 0 else prev
                 row += 1
         self._series[key] = (days, rows)

@@ -20,6 +20,7 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import now_kst
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.daily import (
     WriteReport,
@@ -42,7 +43,8 @@ from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 
 TABLE = "overseas_daily_prices"
 
-# "EXCD:SYMBOL" (quote exchange codes, SPEC §18.16): large US, Hong Kong and Tokyo names.
+# "EXCD:SYMBOL" (quote exchange codes, SPEC §18.16): large US, Hong Kong and Tokyo names, and
+# one of each other exchange (Shanghai, Shenzhen and their composite indices, Ho Chi Minh, Hanoi).
 DEFAULT_TICKERS = (
     "NAS:AAPL",
     "NAS:MSFT",
@@ -62,6 +64,12 @@ DEFAULT_TICKERS = (
     "TSE:7203",
     "TSE:6758",
     "TSE:9984",
+    "SHS:600519",
+    "SHI:000001",
+    "SZS:000858",
+    "SZI:399001",
+    "HSX:VNM",
+    "HNX:PVS",
 )
 
 
@@ -77,11 +85,18 @@ CONFIG_SCHEMA = {
 
 
 def parse_tickers(tickers: Sequence[str]) -> list[tuple[str, str]]:
+    """("EXCD", "SYMBOL") pairs; a malformed item or an exchange §13.3 does not serve is one
+    line, before any call."""
     parsed = []
     for item in tickers:
         exchange, sep, symbol = item.strip().partition(":")
         if not sep or not exchange or not symbol:
             raise dg.Failure(f"overseas ticker {item!r} is not EXCD:SYMBOL (e.g. NAS:AAPL)")
+        if exchange.upper() not in EXCHANGES:
+            raise dg.Failure(
+                f"overseas ticker {item!r}: unknown exchange {exchange!r}; "
+                f"use one of {', '.join(EXCHANGES)}"
+            )
         parsed.append((exchange.upper(), symbol.upper()))
     return list(dict.fromkeys(parsed))
 
@@ -106,6 +121,11 @@ def backfill_overseas(
         on_done=lambda: progress.update(**client_progress(client)),
     )
     report.cache_hits = fetched.cache_hits
+    if fetched.unlisted:
+        raise dg.Failure(
+            f"{TABLE}: {', '.join(sorted(fetched.unlisted))} not listed there (KIS knows no "
+            "such ticker on that exchange); fix the tickers config, nothing was written"
+        )
     report.failures.update(fetched.failures)
     # A ticker that failed keeps its stored bars (matched by symbol: the configured tickers do
     # not share one across exchanges).
@@ -167,7 +187,8 @@ def overseas_checks(
     ],
     description=(
         "One row per (exchange date, exchange, symbol): daily bars in local currency of a "
-        "configured list of overseas tickers (default: large US, Hong Kong and Tokyo names), "
+        "configured list of overseas tickers (default: large US, Hong Kong and Tokyo names and "
+        "one of each Shanghai, Shenzhen and Vietnam market), "
         "100 days a call."
     ),
 )
