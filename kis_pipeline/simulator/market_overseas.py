@@ -1,10 +1,11 @@
 """Overseas stocks: a few real tickers per exchange with synthetic daily bars.
 
-Bars exist on every weekday of the exchange's own calendar (exchange-local dates); exchange
-holidays are not modelled, so e.g. 4 July has a bar. A day is complete once the exchange's
-local close has passed (`common.overseas_exchanges`: zone, close, tick decimals). Prices are
-floats in local currency: 2 decimals in USD, HKD and CNY (index points too), whole yen and
-whole dong. Each ticker's path depends only on the seed, the ticker and the start.
+Bars exist on every open day of the exchange's own calendar (exchange-local dates): weekdays
+but the country's holidays (`overseas_holidays`), the days the settlement calendar (§13.8)
+answers as open. A day is complete once the exchange's local close has passed
+(`common.overseas_exchanges`: zone, close, tick decimals). Prices are floats in local currency:
+2 decimals in USD, HKD and CNY (index points too), whole yen and whole dong. Each ticker's
+path depends only on the seed, the ticker and the start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.simulator.market_prices import seed_words, weekday_ordinal
 from kis_pipeline.simulator.market_types import OverseasBar
+from kis_pipeline.simulator.overseas_holidays import is_open
 
 STREAM_OVERSEAS = 7
 
@@ -94,14 +96,20 @@ def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
+def open_days(excd: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The exchange's sessions in [start, end]: its country's open weekdays."""
+    country = EXCHANGES[excd].country
+    return [d for d in weekdays(start, end) if is_open(country, d)]
+
+
 def last_completed_day(excd: str, now: dt.datetime) -> dt.date:
-    """The exchange-local date of the last weekday whose session has closed by `now`."""
+    """The exchange-local date of the last session that has closed by `now`."""
     exchange = EXCHANGES[excd]
     local = now.astimezone(exchange.zone)
     day = local.date()
-    if not (day.weekday() < 5 and local.time() >= exchange.close):
+    if not (is_open(exchange.country, day) and local.time() >= exchange.close):
         day -= dt.timedelta(days=1)
-        while day.weekday() >= 5:
+        while not is_open(exchange.country, day):
             day -= dt.timedelta(days=1)
     return day
 
@@ -120,7 +128,7 @@ class OverseasModel:
         cached = self._series.get(key)
         if cached is not None and cached[0] and cached[0][-1] >= horizon:
             return cached
-        days = weekdays(self.start, dt.date(horizon.year, 12, 31))
+        days = open_days(excd, self.start, dt.date(horizon.year, 12, 31))
         decimals = EXCHANGES[excd].decimals
         tag = zlib.crc32(f"{excd}:{symbol}".encode())
         rows = np.zeros((len(days), 7))
