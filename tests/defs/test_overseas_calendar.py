@@ -133,3 +133,14 @@ def test_paper_skips_the_calendar_with_a_reason(
         "overseas_calendar skipped: KIS's paper (mock) service has no countries-holiday (SPEC §16)"
     )
     assert wh.partitions("overseas_calendar") == []
+
+
+def test_a_day_of_overseas_bars_maps_to_its_calendar_year() -> None:
+    # The bars' UTC days and the calendar's KST years must map, or a backfill of both (the
+    # demo's) fails before running: "Timezones Asia/Seoul and UTC don't match".
+    from kis_pipeline.definitions import defs
+
+    parents = defs.resolve_asset_graph().get_parent_partition_keys_for_child(
+        "2026-10-01", dg.AssetKey("overseas_calendar"), dg.AssetKey("overseas_daily_prices")
+    )
+    assert "2026" in set(parents.partitions_subset.get_partition_keys())
