@@ -357,6 +357,19 @@ TRADING_CALENDAR = pl.Schema(
     }
 )
 
+# §13.8 countries-holiday: one row per (date, overseas exchange); settlement dates of a trade
+# made that day, null when the exchange is closed.
+OVERSEAS_CALENDAR = pl.Schema(
+    {
+        "date": _D,
+        "exchange": _S,
+        "country": _S,
+        "is_open": _B,
+        "local_settlement_date": _D,
+        "domestic_settlement_date": _D,
+    }
+)
+
 # §7.11 intstock-multprice: one row per requested symbol, in request order; no date.
 MULTI_QUOTE = pl.Schema(
     {
@@ -405,6 +418,7 @@ ALL: dict[str, pl.Schema] = {
     "financial_ratios": FINANCIAL_RATIOS,
     "dividends": DIVIDENDS,
     "trading_calendar": TRADING_CALENDAR,
+    "overseas_calendar": OVERSEAS_CALENDAR,
     "multi_quote": MULTI_QUOTE,
     **ACTIVITY,
 }

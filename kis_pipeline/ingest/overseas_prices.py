@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zoneinfo
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,26 +13,22 @@ from pathlib import Path
 
 import polars as pl
 
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.ingest.daily_chart import read_cached, write_cached
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.overseas import OVERSEAS_DAILY_PAGE_ROWS, fetch_overseas_daily
+from kis_pipeline.kis.endpoints.overseas import (
+    OVERSEAS_DAILY_PAGE_ROWS,
+    NotListed,
+    fetch_overseas_daily,
+)
 from kis_pipeline.kis.errors import CredentialsRejected, KisConfigError, KisError
 
 FETCH_WORKERS = 4
 
-NEW_YORK = (zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0))
-# Each exchange's time zone and closing time: a weekday's bar is due once its exchange has
-# closed that (local) day. An exchange not listed is taken as New York, the last to close.
-LOCAL_CLOSE: dict[str, tuple[zoneinfo.ZoneInfo, dt.time]] = {
-    **dict.fromkeys(("NAS", "NYS", "AMS", "BAQ", "BAY", "BAA"), NEW_YORK),
-    "HKS": (zoneinfo.ZoneInfo("Asia/Hong_Kong"), dt.time(16, 10)),
-    **dict.fromkeys(
-        ("SHS", "SZS", "SHI", "SZI"), (zoneinfo.ZoneInfo("Asia/Shanghai"), dt.time(15))
-    ),
-    "TSE": (zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(15, 30)),
-    **dict.fromkeys(("HSX", "HNX"), (zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh"), dt.time(15))),
-}
+# A weekday's bar is due once its exchange has closed that (local) day. An exchange not
+# declared is taken as New York, the last to close.
+NEW_YORK = EXCHANGES["NYS"]
 
 
 def planned_calls(tickers: int, days: int) -> int:
@@ -62,10 +57,12 @@ class RangeCache:
 
 @dataclass
 class OverseasBars:
-    """What fetching a range for many tickers produced: the bars, failures by "EXCD:SYMBOL"."""
+    """What fetching a range for many tickers produced: the bars, failures by "EXCD:SYMBOL",
+    and the tickers their exchange does not list (a configuration error, not a KIS failure)."""
 
     frame: pl.DataFrame
     failures: dict[str, str] = field(default_factory=dict)
+    unlisted: list[str] = field(default_factory=list)
     cache_hits: int = 0
 
 
@@ -83,6 +80,7 @@ def fetch_overseas(
     outcome = OverseasBars(pl.DataFrame(schema=schemas.OVERSEAS_DAILY_PRICES))
 
     def one(ticker: tuple[str, str]) -> tuple[str, pl.DataFrame | None, str | None]:
+        # An unlisted ticker comes back as (name, None, None): neither bars nor a failure.
         exchange, symbol = ticker
         name = f"{exchange}:{symbol}"
         cached = cache.load(exchange, symbol, start, end)
@@ -93,6 +91,8 @@ def fetch_overseas(
             frame = fetch_overseas_daily(client, exchange, symbol, start, end)
         except (KisConfigError, CredentialsRejected):
             raise
+        except NotListed:
+            return name, None, None
         except KisError as exc:
             return name, None, f"{type(exc).__name__}: {exc}"
         cache.save(exchange, symbol, start, end, frame)
@@ -105,7 +105,9 @@ def fetch_overseas(
                 on_done()
             if error is not None:
                 outcome.failures[name] = error
-            elif frame is not None and not frame.is_empty():
+            elif frame is None:
+                outcome.unlisted.append(name)
+            elif not frame.is_empty():
                 frames.append(frame)
     if frames:
         outcome.frame = pl.concat(frames, how="vertical")
@@ -114,9 +116,9 @@ def fetch_overseas(
 
 def last_closed_day(exchange: str, now: dt.datetime) -> dt.date:
     """The newest weekday (the exchange's own date) whose session has closed at `now`."""
-    zone, close = LOCAL_CLOSE.get(exchange, NEW_YORK)
-    local = now.astimezone(zone)
-    day = local.date() if local.time() >= close else local.date() - dt.timedelta(days=1)
+    declared = EXCHANGES.get(exchange, NEW_YORK)
+    local = now.astimezone(declared.zone)
+    day = local.date() if local.time() >= declared.close else local.date() - dt.timedelta(days=1)
     while day.weekday() >= 5:
         day -= dt.timedelta(days=1)
     return day

@@ -61,7 +61,7 @@ from kis_pipeline.simulator.market_overseas import (
     OVERSEAS,
     OverseasModel,
     last_completed_day,
-    weekdays,
+    open_days,
 )
 from kis_pipeline.simulator.market_prices import PriceBook, SplitEvent
 from kis_pipeline.simulator.market_quotes import quote_stats
@@ -371,14 +371,14 @@ class Market:
     # --- overseas -----------------------------------------------------------------------
 
     def overseas_last_day(self, excd: str) -> dt.date:
-        """Exchange-local date of the exchange's last completed weekday session."""
+        """Exchange-local date of the exchange's last completed session."""
         return last_completed_day(excd, self.now())
 
     def overseas_days(self, excd: str, start: dt.date, end: dt.date) -> list[dt.date]:
         if excd not in EXCHANGES:
             return []
         last = min(end, self.overseas_last_day(excd))
-        return weekdays(max(start, self.config.start), last)
+        return open_days(excd, max(start, self.config.start), last)
 
     def overseas_bars(
         self, excd: str, symbol: str, start: dt.date, end: dt.date

@@ -1,22 +1,24 @@
 """Overseas stocks: a few real tickers per exchange with synthetic daily bars.
 
-Bars exist on every weekday of the exchange's own calendar (exchange-local dates); exchange
-holidays (US, Hong Kong, Japan) are not modelled, so e.g. 4 July has a bar. A day is complete
-once the exchange's local close has passed. Prices are floats: 2 decimals in USD/HKD, whole
-yen in Tokyo. Each ticker's path depends only on the seed, the ticker and the start.
+Bars exist on every open day of the exchange's own calendar (exchange-local dates): weekdays
+but the country's holidays (`overseas_holidays`), the days the settlement calendar (§13.8)
+answers as open. A day is complete once the exchange's local close has passed
+(`common.overseas_exchanges`: zone, close, tick decimals). Prices are floats in local currency:
+2 decimals in USD, HKD and CNY (index points too), whole yen and whole dong. Each ticker's
+path depends only on the seed, the ticker and the start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-import zoneinfo
-from dataclasses import dataclass
 
 import numpy as np
 
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.simulator.market_prices import seed_words, weekday_ordinal
 from kis_pipeline.simulator.market_types import OverseasBar
+from kis_pipeline.simulator.overseas_holidays import is_open
 
 STREAM_OVERSEAS = 7
 
@@ -39,6 +41,16 @@ OVERSEAS: list[tuple[str, str, str]] = [
     ("TSE", "7203", "Toyota Motor"),
     ("TSE", "6758", "Sony Group"),
     ("TSE", "9984", "SoftBank Group"),
+    ("SHS", "600519", "Kweichow Moutai"),
+    ("SHS", "601398", "Industrial and Commercial Bank of China"),
+    ("SHI", "000001", "SSE Composite Index"),
+    ("SZS", "000858", "Wuliangye Yibin"),
+    ("SZS", "000333", "Midea Group"),
+    ("SZI", "399001", "SZSE Component Index"),
+    ("HSX", "VNM", "Vinamilk"),
+    ("HSX", "VCB", "Vietcombank"),
+    ("HNX", "PVS", "PetroVietnam Technical Services"),
+    ("HNX", "VCS", "Vicostone"),
 ]
 
 # Approximate price levels in early 2015 (ticker currency).
@@ -61,23 +73,16 @@ _START_PRICE = {
     "7203": 7600.0,
     "6758": 2500.0,
     "9984": 7100.0,
-}
-
-
-@dataclass(frozen=True)
-class Exchange:
-    code: str
-    zone: zoneinfo.ZoneInfo
-    close: dt.time
-    decimals: int
-
-
-EXCHANGES: dict[str, Exchange] = {
-    "NAS": Exchange("NAS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "NYS": Exchange("NYS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "AMS": Exchange("AMS", zoneinfo.ZoneInfo("America/New_York"), dt.time(16, 0), 2),
-    "HKS": Exchange("HKS", zoneinfo.ZoneInfo("Asia/Hong_Kong"), dt.time(16, 0), 2),
-    "TSE": Exchange("TSE", zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(15, 30), 0),
+    "600519": 190.0,
+    "601398": 4.7,
+    "000001": 3230.0,
+    "000858": 22.5,
+    "000333": 30.0,
+    "399001": 11100.0,
+    "VNM": 100000.0,
+    "VCB": 40000.0,
+    "PVS": 20000.0,
+    "VCS": 30000.0,
 }
 
 
@@ -91,14 +96,20 @@ def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
+def open_days(excd: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The exchange's sessions in [start, end]: its country's open weekdays."""
+    country = EXCHANGES[excd].country
+    return [d for d in weekdays(start, end) if is_open(country, d)]
+
+
 def last_completed_day(excd: str, now: dt.datetime) -> dt.date:
-    """The exchange-local date of the last weekday whose session has closed by `now`."""
+    """The exchange-local date of the last session that has closed by `now`."""
     exchange = EXCHANGES[excd]
     local = now.astimezone(exchange.zone)
     day = local.date()
-    if not (day.weekday() < 5 and local.time() >= exchange.close):
+    if not (is_open(exchange.country, day) and local.time() >= exchange.close):
         day -= dt.timedelta(days=1)
-        while day.weekday() >= 5:
+        while not is_open(exchange.country, day):
             day -= dt.timedelta(days=1)
     return day
 
@@ -117,7 +128,7 @@ class OverseasModel:
         cached = self._series.get(key)
         if cached is not None and cached[0] and cached[0][-1] >= horizon:
             return cached
-        days = weekdays(self.start, dt.date(horizon.year, 12, 31))
+        days = open_days(excd, self.start, dt.date(horizon.year, 12, 31))
         decimals = EXCHANGES[excd].decimals
         tag = zlib.crc32(f"{excd}:{symbol}".encode())
         rows = np.zeros((len(days), 7))
@@ -140,7 +151,8 @@ class OverseasModel:
                 h = max(h, o, c)
                 lo = min(lo, o, c)
                 typical = (h + lo + 2 * c) / 4
-                rows[row] = (o, h, lo, c, volume, round(volume * typical, 2), round(prev, decimals))
+                value = round(volume * typical, decimals)  # whole yen and dong
+                rows[row] = (o, h, lo, c, volume, value, round(prev, decimals))
                 price = c if c > 0 else prev
                 row += 1
         self._series[key] = (days, rows)

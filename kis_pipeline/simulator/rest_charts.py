@@ -13,7 +13,8 @@ it, rounded to whole numbers), 1 = raw; split days carry `flng_cls_code` "01", `
 example). Overseas: `BYMD` blank = the exchange's last completed day; `diff` is unsigned with
 the direction in `sign`, and `rate` carries an explicit "+" (as in the portal example); an
 unknown ticker answers rt_cd "0" with empty output1 fields and no rows; an `EXCD` outside the
-documented list is OPSQ2001.
+documented list is OPSQ2001. Prices carry the exchange's `zdiv` decimals (4 in the US, none in
+Vietnam: `common.overseas_exchanges`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -43,10 +45,6 @@ STOCK_CHART_ROWS = 100
 INDEX_CHART_ROWS = 50
 OVERSEAS_ROWS = 100
 PERIODS = ("D", "W", "M", "Y")
-OVERSEAS_EXCHANGES = frozenset(
-    {"HKS", "NYS", "NAS", "AMS", "TSE", "SHS", "SZS", "SHI", "SZI", "HSX", "HNX"}
-)
-US_EXCHANGES = frozenset({"NYS", "NAS", "AMS"})
 
 
 @dataclass(frozen=True)
@@ -280,7 +278,7 @@ def _index_summary(view: MarketView, code: str) -> dict[str, str]:
 def overseas_daily(view: MarketView, params: Params, tr_cont: str) -> Reply:
     params.require("AUTH", 32)
     excd = params.require("EXCD", 4)
-    if excd not in OVERSEAS_EXCHANGES:
+    if excd not in EXCHANGES:
         raise invalid_param("EXCD")
     symbol = params.require("SYMB", 16)
     gubn = params.choice("GUBN", ("0", "1", "2"), 1)
@@ -297,7 +295,7 @@ def overseas_daily(view: MarketView, params: Params, tr_cont: str) -> Reply:
         Row(b.date, b.open, b.high, b.low, b.close, b.volume, b.value, b.prev_close) for b in bars
     ]
     rows = aggregate(rows, "DWM"[int(gubn)])[-OVERSEAS_ROWS:]
-    places = 4 if excd in US_EXCHANGES else 2
+    places = EXCHANGES[excd].zdiv
     output2 = []
     for row in reversed(rows):
         change = round(row.close - row.base, places)

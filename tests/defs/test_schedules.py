@@ -28,7 +28,7 @@ from dagster._core.storage.tags import (
 from dagster._utils.schedules import schedule_execution_time_iterator
 
 from kis_pipeline.common.clock import KST, NOW
-from kis_pipeline.defs.calendar import index_daily, trading_calendar
+from kis_pipeline.defs.calendar import index_daily, overseas_calendar, trading_calendar
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.defs.prices.assets import daily_prices, daily_prices_adjusted
@@ -136,6 +136,7 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "dividends_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
         "trading_calendar_schedule": ["2026"],
+        "overseas_calendar_schedule": ["2026"],
     },
 }
 
@@ -249,6 +250,7 @@ def bootstrap(clock: Clock, wh: Warehouse) -> None:
     run_assets([index_daily], partition_range=("2025-12-08", recent[1]))
     for year in ("2025", "2026"):
         run_assets([trading_calendar], partition_key=year)
+        run_assets([overseas_calendar], partition_key=year)
     nightly = [daily_prices, daily_prices_adjusted, investor_flows, market_investor_flows, rankings]
     run_assets(nightly, partition_range=recent)
     run_assets([overseas_daily_prices], partition_range=recent)

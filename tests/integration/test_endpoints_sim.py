@@ -472,6 +472,12 @@ def test_index_daily_matches_the_index_bars(
         ("NYS", "KO", "USD", dt.date(2026, 8, 3)),
         ("HKS", "00700", "HKD", dt.date(2026, 8, 3)),
         ("TSE", "7203", "JPY", dt.date(2026, 10, 1)),
+        ("SHS", "600519", "CNY", dt.date(2026, 8, 3)),
+        ("SHI", "000001", "CNY", dt.date(2026, 8, 3)),
+        ("SZS", "000858", "CNY", dt.date(2026, 8, 3)),
+        ("SZI", "399001", "CNY", dt.date(2026, 8, 3)),
+        ("HSX", "VNM", "VND", dt.date(2026, 8, 3)),
+        ("HNX", "PVS", "VND", dt.date(2026, 8, 3)),
     ],
 )
 def test_overseas_daily_matches_the_exchange_bars(

@@ -401,6 +401,23 @@ def test_overseas_daily_walks_back_with_bymd(api: Api, server: SimulatorServer) 
         assert (row["sign"] == "5") == row["rate"].startswith("-")
 
 
+@pytest.mark.parametrize(
+    ("excd", "symbol", "zdiv"),
+    [("HSX", "VNM", 0), ("HNX", "PVS", 0), ("SHS", "600519", 2), ("SZI", "399001", 2)],
+)
+def test_overseas_prices_carry_the_markets_decimals(
+    api: Api, excd: str, symbol: str, zdiv: int
+) -> None:
+    # Vietnamese prices are whole dong; Chinese ones (and index points) have two decimals.
+    params = {"AUTH": "", "EXCD": excd, "SYMB": symbol, "GUBN": "0", "BYMD": "", "MODP": "0"}
+    body = api.ok(OVERSEAS, params)
+    assert body["output1"] == {"rsym": f"D{excd}{symbol}", "zdiv": str(zdiv), "nrec": "100"}
+    for row in body["output2"]:
+        for field in ("open", "high", "low", "clos"):
+            whole, _, fraction = row[field].partition(".")
+            assert len(fraction) == zdiv and int(whole) > 0, (field, row[field])
+
+
 def test_overseas_unknown_ticker_is_empty_and_unknown_exchange_an_error(api: Api) -> None:
     params = {"AUTH": "", "EXCD": "NAS", "SYMB": "NOPE", "GUBN": "0", "BYMD": "", "MODP": "0"}
     assert api.ok(OVERSEAS, params)["output2"] == []

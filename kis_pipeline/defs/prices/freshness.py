@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+import polars as pl
 
 from kis_pipeline.common.clock import now_kst
 from kis_pipeline.defs.prices import checks
@@ -21,6 +22,7 @@ from kis_pipeline.ingest.reference import latest_session, newest_nonempty
 from kis_pipeline.warehouse import Warehouse
 
 OVERSEAS = "overseas_daily_prices"
+CALENDAR = "overseas_calendar"
 # The exchanges the newest partitions of the overseas table are read for.
 RECENT_PARTITIONS = 10
 
@@ -28,11 +30,22 @@ RECENT_PARTITIONS = 10
 def overseas_expected(
     warehouse: Warehouse, exchanges: frozenset[str], now: dt.datetime
 ) -> dt.date | None:
-    """The newest weekday every exchange of the table (or of `exchanges`, when the table has
-    none yet) has closed at `now`."""
+    """The newest session every exchange of the table (or of `exchanges`, when the table has
+    none yet) has closed at `now`: its last closed weekday, or before it the last day
+    `overseas_calendar` does not call closed (a holiday is not staleness)."""
     recent = warehouse.partitions(OVERSEAS)[-RECENT_PARTITIONS:]
     stored = set(warehouse.read(OVERSEAS, recent)["exchange"].to_list()) if recent else set()
-    return min((last_closed_day(e, now) for e in stored or exchanges), default=None)
+    years = [str(now.year - 1), str(now.year)]
+    calendar = warehouse.read(CALENDAR, years).filter(~pl.col("is_open"))
+    closed = set(calendar.select("date", "exchange").iter_rows())
+
+    def last_session(exchange: str) -> dt.date:
+        day = last_closed_day(exchange, now)
+        while (day, exchange) in closed or day.weekday() >= 5:
+            day -= dt.timedelta(days=1)
+        return day
+
+    return min((last_session(e) for e in stored or exchanges), default=None)
 
 
 def price_freshness(

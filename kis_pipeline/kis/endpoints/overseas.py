@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from kis_pipeline.common.overseas_exchanges import DAY_SESSION_CODES, EXCHANGES
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
+from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.paging import walk_frames
 from kis_pipeline.kis.parse import conform, yyyymmdd
 from kis_pipeline.kis.records import RecordSpec
@@ -36,20 +38,8 @@ DOWN_SIGNS = ("4", "5")
 
 # Quote exchange codes (SPEC §18.16) -> trading currency.
 CURRENCIES = {
-    "NAS": "USD",
-    "NYS": "USD",
-    "AMS": "USD",
-    "BAQ": "USD",
-    "BAY": "USD",
-    "BAA": "USD",
-    "HKS": "HKD",
-    "SHS": "CNY",
-    "SZS": "CNY",
-    "SHI": "CNY",
-    "SZI": "CNY",
-    "TSE": "JPY",
-    "HSX": "VND",
-    "HNX": "VND",
+    **{code: exchange.currency for code, exchange in EXCHANGES.items()},
+    **dict.fromkeys(DAY_SESSION_CODES, "USD"),
 }
 
 # §13.3 output2.
@@ -88,6 +78,11 @@ OVERSEAS_DAILY = Endpoint(
 )
 
 
+class NotListed(KisError):
+    """KIS answered for an (exchange, ticker) it does not list: output1's `rsym` is blank and
+    there are no rows (an unknown ticker is not an error code at KIS)."""
+
+
 def fetch_overseas_daily(
     client: KisClient,
     exchange: str,
@@ -101,7 +96,8 @@ def fetch_overseas_daily(
 
     `exchange` is a quote code (`NAS`, `NYS`, `AMS`, `HKS`, `TSE`, ...). Returns
     `schemas.OVERSEAS_DAILY_PRICES`, one row per exchange trading day in [start, end],
-    ascending; unadjusted unless `adjusted`.
+    ascending; unadjusted unless `adjusted`. Raises `NotListed` for a ticker the exchange
+    does not list.
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
@@ -122,7 +118,16 @@ def fetch_overseas_daily(
             "MODP": ADJUSTED_FLAG[adjusted],
             "KEYB": "",
         }
-        page = OVERSEAS_DAILY.fetch(client, params, constants=constants).frame
+        response = OVERSEAS_DAILY.call(client, params)
+        meta = response.body.get("output1")
+        blank = isinstance(meta, dict) and not str(meta.get("rsym", "x")).strip()
+        if blank and not response.body.get("output2"):
+            raise NotListed(
+                f"{symbol} is not listed on {exchange} (KIS knows no such ticker there)"
+            )
+        page = OVERSEAS_DAILY.parse(
+            client, response, OVERSEAS_DAILY.container, OVERSEAS_BARS, constants=constants
+        ).frame
         signed = (
             pl.when(pl.col("_sign").is_in(DOWN_SIGNS))
             .then(-pl.col("change").abs())

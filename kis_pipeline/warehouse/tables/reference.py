@@ -1,4 +1,4 @@
-"""Reference tables: the trading calendar and the listed universe."""
+"""Reference tables: the trading calendar, the overseas calendar and the listed universe."""
 
 from __future__ import annotations
 
@@ -42,6 +42,17 @@ for _spec in (
         ("date",),
         ("date",),
         "One row per calendar day: whether KRX was (or will be) open, settling, in business.",
+    ),
+    TableSpec(
+        "overseas_calendar",
+        schemas.OVERSEAS_CALENDAR,
+        "year",
+        "date",
+        ("date", "exchange"),
+        ("exchange", "date"),
+        "One row per (date, overseas exchange): whether it trades that day, and when a trade "
+        "made then settles.",
+        gates=("unique_keys",),
     ),
     TableSpec(
         "symbols",
