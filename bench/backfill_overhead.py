@@ -63,7 +63,12 @@ def run_timings(instance: dg.DagsterInstance) -> dict[str, dict[str, float]]:
 
 
 def backfill(
-    start: dt.date, end: dt.date, symbols: list[str], *, missing: bool
+    start: dt.date,
+    end: dt.date,
+    symbols: list[str],
+    *,
+    missing: bool,
+    assets: tuple[str, ...] = (),
 ) -> tuple[Any, float, float]:
     """One `kis-pipeline backfill` in this process: (summary, wall seconds, CPU seconds)."""
     from kis_pipeline.cli.backfill import run_backfill
@@ -73,7 +78,7 @@ def backfill(
     cpu0 = sum(process.cpu_times()[:2])
     wall0 = time.monotonic()
     summary = run_backfill(
-        BackfillRequest(start, end, symbols=tuple(symbols), missing=missing),
+        BackfillRequest(start, end, assets=assets, symbols=tuple(symbols), missing=missing),
         stream=io.StringIO(),
         out=io.StringIO(),
     )
@@ -92,19 +97,27 @@ def main() -> int:
     parser.add_argument("--rate-limit", type=float, default=17.0, help="client KIS_RATE_LIMIT")
     parser.add_argument("--sim-limit", type=float, default=18.0, help="simulator's allowed rate")
     parser.add_argument("--missing", action="store_true", help="then rerun with --missing")
+    parser.add_argument(
+        "--assets", default="", help="comma-separated asset names (default: every batch asset)"
+    )
     args = parser.parse_args()
 
     config = SimConfig(rate_limit=args.sim_limit)
     symbols = [x.symbol for x in Market(config).listings[: args.symbols]]
     with simulated(config, args.rate_limit) as (_, stats):
-        summary, wall, cpu = backfill(args.start, args.end, symbols, missing=False)
+        assets = tuple(a.strip() for a in args.assets.split(",") if a.strip())
+        summary, wall, cpu = backfill(args.start, args.end, symbols, missing=False, assets=assets)
         from kis_pipeline.cli import dagster_runner as runner
         from kis_pipeline.kis.settings import KisSettings
 
         home = runner.dagster_home(KisSettings.from_env())
         with runner.open_instance(home) as instance:
             timings = run_timings(instance)
-        rerun = backfill(args.start, args.end, symbols, missing=True) if args.missing else None
+        rerun = (
+            backfill(args.start, args.end, symbols, missing=True, assets=assets)
+            if args.missing
+            else None
+        )
 
     executed = [o for o in summary.runs if not o.skipped]
     # Outcomes from before `run_id` and `started` existed still give the totals ("before"
