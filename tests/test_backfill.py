@@ -67,9 +67,14 @@ def backfill(*args: str) -> int:
 def test_a_backfill_of_every_asset_names_the_assets_it_leaves_out() -> None:
     from kis_pipeline.definitions import defs
 
-    # Statements are stamped with the day they were fetched: no past day can be fetched, so a
-    # range backfill cannot hold them, and it says so instead of leaving them out silently.
-    assert snapshot_assets(defs) == ["balance_sheet", "financial_ratios", "income_statement"]
+    # Statements and stock info are stamped with the day they were fetched: no past day can be
+    # fetched, so a range backfill cannot hold them, and it says so instead of leaving them out.
+    assert snapshot_assets(defs) == [
+        "balance_sheet",
+        "financial_ratios",
+        "income_statement",
+        "stock_info",
+    ]
     assert not set(snapshot_assets(defs)) & set(date_partitioned_assets(defs))
 
 

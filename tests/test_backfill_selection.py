@@ -20,7 +20,7 @@ __all__ = ["env"]  # the fixture: a seeded warehouse on the module's fast simula
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 SPAN = ("--from", "2026-11-09", "--to", "2026-11-10")
-STATEMENTS = ["balance_sheet", "financial_ratios", "income_statement"]
+STATEMENTS = ["balance_sheet", "financial_ratios", "income_statement", "stock_info"]
 
 
 def test_help_names_what_every_asset_leaves_out(capsys: pytest.CaptureFixture[str]) -> None:

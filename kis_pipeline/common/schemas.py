@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
+from kis_pipeline.common.company_schemas import COMPANY
 
 _I = pl.Int64
 _F = pl.Float64
@@ -407,4 +408,5 @@ ALL: dict[str, pl.Schema] = {
     "trading_calendar": TRADING_CALENDAR,
     "multi_quote": MULTI_QUOTE,
     **ACTIVITY,
+    **COMPANY,
 }

@@ -132,9 +132,11 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "warehouse_maintenance_schedule": [""],
         "run_retention_schedule": [""],
         "overseas_daily_prices_schedule": ["2026-01-02"],
+        "stock_info_schedule": [""],
         "fundamentals_schedule": [""],
         "dividends_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
+        "company_freshness_schedule": [""],
         "trading_calendar_schedule": ["2026"],
     },
 }
