@@ -2,7 +2,9 @@
 
 1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
-   its 2018 split, to show adjusted prices);
+   its 2018 split, to show adjusted prices); then the snapshots KIS serves only as they stand
+   today (statements, stock info, analyst coverage), and stock info of the simulator's
+   delisted names, which the point-in-time universe keeps;
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
    Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;
@@ -47,7 +49,14 @@ BATCH_ASSETS = (
     "daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading"
 )
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
-WEEKLY_ASSETS = ("balance_sheet", "income_statement", "financial_ratios", "stock_info")
+WEEKLY_ASSETS = (
+    "balance_sheet",
+    "income_statement",
+    "financial_ratios",
+    "stock_info",
+    "analyst_estimates",
+    "analyst_opinions",
+)
 # The simulator's names delisted before its history: no master file lists them any more, so a
 # run names them, as a user would the names of an old universe; KIS still describes them.
 DELISTED = tuple(former.symbol for former in FORMER_LISTINGS)
@@ -86,6 +95,14 @@ QUERIES: tuple[tuple[str, str], ...] = (
         """select symbol, name, market, listed_on, delisted_on from stock_info
            where delisted_on is not null and as_of = (select max(as_of) from stock_info)
            order by delisted_on""",
+    ),
+    (
+        "Broker target prices against the close (analyst_opinions, newest reports)",
+        """select o.date, o.symbol, o.broker, o.opinion, o.target_price, p.close,
+                  round(100.0 * o.target_price / p.close - 100, 1) as upside_pct
+           from analyst_opinions o join daily_prices p using (date, symbol)
+           where o.as_of = (select max(as_of) from analyst_opinions)
+           order by o.date desc, o.symbol limit 5""",
     ),
     (
         "Intraday VWAP from the streamed ticks",
@@ -269,7 +286,7 @@ def run_demo() -> int:
             lambda: _backfill(settings, *SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
         )
         ok &= _step(
-            "Financial statements and stock info of the universe (the weekly runs)",
+            "Statements, stock info and analyst coverage of the universe (their scheduled runs)",
             lambda: _weekly(settings),
         )
         if settings.env == "sim":

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated asset names (default: every date-partitioned asset; not the "
         "snapshots stamped as_of, the statements balance_sheet, income_statement and "
-        "financial_ratios and stock_info, which KIS serves only as they stand today)",
+        "financial_ratios, stock_info, analyst_opinions and analyst_estimates, which KIS "
+        "serves only as they stand today)",
     )
     backfill.add_argument(
         "--symbols", default="", help="comma-separated symbols (default: the universe)"

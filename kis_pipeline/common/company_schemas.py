@@ -36,4 +36,6 @@ ANALYST_ESTIMATES = columns(
 
 COMPANY: dict[str, pl.Schema] = {
     "stock_info": STOCK_INFO,
+    "analyst_opinions": ANALYST_OPINIONS,
+    "analyst_estimates": ANALYST_ESTIMATES,
 }

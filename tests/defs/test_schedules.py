@@ -83,6 +83,7 @@ def weekday(
         "flows_schedule": [flows],
         "rankings_schedule": [day],
         **{f"{table}_schedule": [day] for table in TRENDS},
+        "analyst_opinions_schedule": [""],
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},
     }
@@ -134,6 +135,7 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "overseas_daily_prices_schedule": ["2026-01-02"],
         "stock_info_schedule": [""],
         "fundamentals_schedule": [""],
+        "analyst_estimates_schedule": [""],
         "dividends_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
         "company_freshness_schedule": [""],
