@@ -40,6 +40,15 @@ CONFIG = fast_config(SIM_CONFIG)
 MARKET = Market(CONFIG)
 SYMBOLS = [MARKET.listings[i].symbol for i in (0, 3, 47)]
 PRICE_ASSETS = "daily_prices,daily_prices_adjusted"
+# The assets stamped `as_of` the day they were fetched, which no range backfill can hold.
+SNAPSHOT_ASSETS = [
+    "analyst_estimates",
+    "analyst_opinions",
+    "balance_sheet",
+    "financial_ratios",
+    "income_statement",
+    "stock_info",
+]
 
 
 @pytest.fixture
@@ -67,9 +76,9 @@ def backfill(*args: str) -> int:
 def test_a_backfill_of_every_asset_names_the_assets_it_leaves_out() -> None:
     from kis_pipeline.definitions import defs
 
-    # Statements are stamped with the day they were fetched: no past day can be fetched, so a
-    # range backfill cannot hold them, and it says so instead of leaving them out silently.
-    assert snapshot_assets(defs) == ["balance_sheet", "financial_ratios", "income_statement"]
+    # Statements, stock info and analyst figures are stamped with the day they were fetched: no
+    # past day can be fetched, so a range backfill cannot hold them, and it says so instead.
+    assert snapshot_assets(defs) == SNAPSHOT_ASSETS
     assert not set(snapshot_assets(defs)) & set(date_partitioned_assets(defs))
 
 

@@ -13,14 +13,14 @@ from kis_pipeline.cli.backfill_plan import snapshot_assets
 from kis_pipeline.cli.main import main
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.defs.seed import served
-from tests.test_backfill import MARKET, env
+from tests.test_backfill import MARKET, SNAPSHOT_ASSETS, env
 
 __all__ = ["env"]  # the fixture: a seeded warehouse on the module's fast simulator
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 SPAN = ("--from", "2026-11-09", "--to", "2026-11-10")
-STATEMENTS = ["balance_sheet", "financial_ratios", "income_statement"]
+STATEMENTS = SNAPSHOT_ASSETS
 
 
 def test_help_names_what_every_asset_leaves_out(capsys: pytest.CaptureFixture[str]) -> None:

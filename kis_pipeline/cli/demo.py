@@ -2,7 +2,9 @@
 
 1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
-   its 2018 split, to show adjusted prices);
+   its 2018 split, to show adjusted prices); then the snapshots KIS serves only as they stand
+   today (statements, stock info, analyst coverage), and stock info of the simulator's
+   delisted names, which the point-in-time universe keeps;
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
    Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;
@@ -32,6 +34,8 @@ from kis_pipeline.defs.backend import backend, open_warehouse
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.lib.run_context import SYMBOLS_TAG
+from kis_pipeline.simulator.market_company import FORMER_LISTINGS
 from kis_pipeline.warehouse import connect
 
 T = TypeVar("T")
@@ -45,6 +49,17 @@ BATCH_ASSETS = (
     "daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading"
 )
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
+WEEKLY_ASSETS = (
+    "balance_sheet",
+    "income_statement",
+    "financial_ratios",
+    "stock_info",
+    "analyst_estimates",
+    "analyst_opinions",
+)
+# The simulator's names delisted before its history: no master file lists them any more, so a
+# run names them, as a user would the names of an old universe; KIS still describes them.
+DELISTED = tuple(former.symbol for former in FORMER_LISTINGS)
 QUERIES: tuple[tuple[str, str], ...] = (
     (
         "Top movers on the last session (rankings, captured from KIS after the close)",
@@ -74,6 +89,20 @@ QUERIES: tuple[tuple[str, str], ...] = (
             from daily_prices p join daily_prices_adjusted a using (date, symbol)
             where symbol = '{SPLIT_SYMBOL}' and date between '2018-04-27' and '2018-05-10'
             order by date""",
+    ),
+    (
+        "Delisted names kept in the point-in-time universe (stock_info)",
+        """select symbol, name, market, listed_on, delisted_on from stock_info
+           where delisted_on is not null and as_of = (select max(as_of) from stock_info)
+           order by delisted_on""",
+    ),
+    (
+        "Broker target prices against the close (analyst_opinions, newest reports)",
+        """select o.date, o.symbol, o.broker, o.opinion, o.target_price, p.close,
+                  round(100.0 * o.target_price / p.close - 100, 1) as upside_pct
+           from analyst_opinions o join daily_prices p using (date, symbol)
+           where o.as_of = (select max(as_of) from analyst_opinions)
+           order by o.date desc, o.symbol limit 5""",
     ),
     (
         "Intraday VWAP from the streamed ticks",
@@ -124,24 +153,29 @@ def _backfill(
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def _fundamentals(settings: KisSettings) -> bool:
-    """The weekly statements (one call per symbol and statement), as their schedule runs them."""
+def _weekly(
+    settings: KisSettings,
+    assets: tuple[str, ...] = WEEKLY_ASSETS,
+    tags: dict[str, str] | None = None,
+) -> bool:
+    """The weekly snapshots (one call per symbol and table), as their schedules run them."""
     from kis_pipeline.definitions import defs
     from kis_pipeline.defs.resources import simulator_resources
 
     resources = simulator_resources(settings) if settings.env == "sim" else None
-    keys = [dg.AssetKey(t) for t in ("balance_sheet", "income_statement", "financial_ratios")]
+    keys = [dg.AssetKey(t) for t in assets]
     # A job of their own: the implicit job with an asset selection refuses resources given
     # as values (the demo's simulator), a job defined for the selection takes them.
     job = dg.Definitions.merge(
-        defs, dg.Definitions(jobs=[dg.define_asset_job("demo_statements", selection=keys)])
-    ).resolve_job_def("demo_statements")
+        defs, dg.Definitions(jobs=[dg.define_asset_job("demo_weekly", selection=keys)])
+    ).resolve_job_def("demo_weekly")
     with dagster_runner.open_instance(dagster_runner.dagster_home(settings)) as instance:
         result = job.execute_in_process(
             run_config=QUIET,
             instance=instance,
             raise_on_error=False,
             resources=resources,
+            tags=tags,
         )
     for line in dagster_runner.step_errors(result):
         print(f"   {line}", file=sys.stderr)
@@ -252,9 +286,14 @@ def run_demo() -> int:
             lambda: _backfill(settings, *SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
         )
         ok &= _step(
-            "Financial statements of the universe (the weekly fundamentals run)",
-            lambda: _fundamentals(settings),
+            "Statements, stock info and analyst coverage of the universe (their scheduled runs)",
+            lambda: _weekly(settings),
         )
+        if settings.env == "sim":
+            ok &= _step(
+                f"Stock info of the delisted {', '.join(DELISTED)} (KIS still describes them)",
+                lambda: _weekly(settings, ("stock_info",), {SYMBOLS_TAG: ",".join(DELISTED)}),
+            )
         outcome = _step(
             f"Stream ticks for {STREAM_SECONDS:.0f} s (top of the volume ranking)",
             lambda: stream(settings, StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0)),

@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--assets",
         default="",
         help="comma-separated asset names (default: every date-partitioned asset; not the "
-        "statements balance_sheet, income_statement and financial_ratios, which KIS serves "
-        "only as they stand today)",
+        "snapshots stamped as_of, the statements balance_sheet, income_statement and "
+        "financial_ratios, stock_info, analyst_opinions and analyst_estimates, which KIS "
+        "serves only as they stand today)",
     )
     backfill.add_argument(
         "--symbols", default="", help="comma-separated symbols (default: the universe)"

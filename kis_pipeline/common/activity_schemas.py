@@ -3,14 +3,15 @@ symbol), volumes in shares, money in KRW, rates in percent (DESIGN §3.4).
 
 Each table leads with date and symbol and carries the day's close, change and volume as KIS
 sends them next to the family's own figures, so a row can be read without a join. Columns are
-written `name` (Int64, the common case), `name:F` (Float64), `name:S` (String), `name:D` (Date).
+written `name` (Int64, the common case), `name:F` (Float64), `name:S` (String), `name:D` (Date),
+`name:B` (Boolean).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-_TYPES = {"": pl.Int64, "F": pl.Float64, "S": pl.String, "D": pl.Date}
+_TYPES = {"": pl.Int64, "F": pl.Float64, "S": pl.String, "D": pl.Date, "B": pl.Boolean}
 _DAY = "date:D symbol:S"
 _CLOSE = "close change change_rate:F volume"
 

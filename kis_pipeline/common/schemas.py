@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
+from kis_pipeline.common.company_schemas import COMPANY
 
 _I = pl.Int64
 _F = pl.Float64
@@ -421,4 +422,5 @@ ALL: dict[str, pl.Schema] = {
     "overseas_calendar": OVERSEAS_CALENDAR,
     "multi_quote": MULTI_QUOTE,
     **ACTIVITY,
+    **COMPANY,
 }

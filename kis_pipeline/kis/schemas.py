@@ -12,6 +12,7 @@ from kis_pipeline.common.activity_schemas import (
     PROGRAM_TRADING,
     SHORT_SALES,
 )
+from kis_pipeline.common.company_schemas import ANALYST_ESTIMATES, ANALYST_OPINIONS, STOCK_INFO
 from kis_pipeline.common.schemas import (
     ALL,
     BALANCE_SHEET,
@@ -35,6 +36,8 @@ from kis_pipeline.common.schemas import (
 
 __all__ = [
     "ALL",
+    "ANALYST_ESTIMATES",
+    "ANALYST_OPINIONS",
     "BALANCE_SHEET",
     "CREDIT_BALANCE",
     "CURRENT_PRICE",
@@ -56,5 +59,6 @@ __all__ = [
     "RANKINGS",
     "RECENT_EXECUTIONS",
     "SHORT_SALES",
+    "STOCK_INFO",
     "TRADING_CALENDAR",
 ]

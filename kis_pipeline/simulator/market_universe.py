@@ -195,6 +195,8 @@ _SECTORS = (
     "증권",
 )
 _UNIVERSE_SEED = 20_150_102
+# The real large caps, which KIS Research and most brokers cover.
+LARGE_CAP_SYMBOLS = frozenset(code for code, *_ in _LARGE_CAPS)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from kis_pipeline.simulator.rest_admin import add_admin_routes
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
+from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
 from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
 from kis_pipeline.simulator.rest_market import MarketView
@@ -52,6 +53,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *FLOWS,
     *ACTIVITY,
     *FINANCE,
+    *COMPANY,
     *CALENDAR,
 )
 

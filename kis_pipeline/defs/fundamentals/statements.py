@@ -162,15 +162,17 @@ def newest_as_of(warehouse: Warehouse, table: str) -> dt.date | None:
     return dt.date.fromisoformat(partitions[-1]) if partitions else None
 
 
-def statement_fresh(table: str) -> dg.AssetChecksDefinition:
+def statement_fresh(table: str, days: int = 8) -> dg.AssetChecksDefinition:
+    """`<table>_fresh`: the newest as_of partition is at most `days` days old."""
+
     @dg.asset_check(
         asset=table,
         name=f"{table}_fresh",
-        description="The newest as_of partition is at most eight days old.",
+        description=f"The newest as_of partition is at most {days} days old.",
     )
     def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         newest = newest_as_of(warehouse.warehouse(), table)
-        due = today_kst() - dt.timedelta(days=8)
+        due = today_kst() - dt.timedelta(days=days)
         passed = newest is not None and newest >= due
         return dg.AssetCheckResult(
             passed=passed,

@@ -5,6 +5,7 @@
     daily.py          daily bars, rankings, investor flows
     activity.py       per-symbol daily trends: program trading, credit, short sales, lending
     fundamentals.py   financial statements (and their *_latest views), dividends
+    company.py        stock info, analyst opinions and estimates (as_of snapshots)
     rest_rejects.py   the REST records the parsers refused
     ticks.py          trade, order book, expected execution and market status ticks
     stream.py         the tick collector's sessions, gaps and refused frames
@@ -15,6 +16,7 @@ collector fills the tick tables from the wire is `streaming.tables`.
 
 from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its tables)
     activity,
+    company,
     daily,
     fundamentals,
     reference,

@@ -1,0 +1,41 @@
+"""Schemas of the company reference and analyst tables (SPEC §10.9, §10.11, §10.12): snapshots
+stamped `as_of`, the fetch date (KST), because KIS only shows them as they stand today.
+
+Columns are written as in `activity_schemas` (`name` Int64, `name:F` Float64, `name:S` String,
+`name:D` Date, `name:B` Boolean). Money is KRW, shares are shares, rates are percent.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kis_pipeline.common.activity_schemas import columns
+
+# §10.9 search-stock-info: one row per symbol, delisted names included (`delisted_on`).
+STOCK_INFO = columns(
+    "as_of:D symbol:S name:S market:S product_kind:S security_group:S stock_kind:S "
+    "listed_on:D delisted_on:D listed_shares par_value capital listed_capital issue_price "
+    "sector_code:S sector:S sector_mid:S sector_small:S industry_code:S industry:S "
+    "is_kospi200:B is_halted:B is_administrative:B is_nxt_tradable:B standard_code:S "
+    "english_name:S close prev_close"
+)
+
+# §10.12 invest-opinion: one row per report (trading date, symbol, broker).
+ANALYST_OPINIONS = columns(
+    "as_of:D date:D symbol:S broker:S opinion:S opinion_code:S previous_opinion:S "
+    "previous_opinion_code:S target_price prev_close nday_divergence nday_disparity_rate:F "
+    "futures_divergence disparity_rate:F"
+)
+
+# §10.11 estimate-perform: one row per fiscal period (`period`, YYYYMM) of a covered symbol.
+ANALYST_ESTIMATES = columns(
+    "as_of:D symbol:S period:S name:S revenue revenue_growth:F operating_profit "
+    "operating_profit_growth:F net_income net_income_growth:F ebitda eps:F eps_growth:F "
+    "per:F ev_ebitda:F roe:F debt_ratio:F interest_coverage:F"
+)
+
+COMPANY: dict[str, pl.Schema] = {
+    "stock_info": STOCK_INFO,
+    "analyst_opinions": ANALYST_OPINIONS,
+    "analyst_estimates": ANALYST_ESTIMATES,
+}

@@ -1,0 +1,37 @@
+"""Company reference and analyst tables (SPEC §10.9, §10.11, §10.12): snapshots as KIS showed
+them on `as_of` (the fetch date), one partition per as_of, so every refresh stays visible point
+in time. Their schemas are `common.company_schemas`."""
+
+from __future__ import annotations
+
+from kis_pipeline.common.company_schemas import COMPANY
+from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
+
+# No row twice, and no record KIS sent was refused.
+GATES = ("unique_keys", "no_rejects")
+KEYS = {
+    "stock_info": ("as_of", "symbol"),
+    "analyst_opinions": ("as_of", "date", "symbol", "broker"),
+    "analyst_estimates": ("as_of", "symbol", "period"),
+}
+DESCRIPTIONS = {
+    "stock_info": "listing and delisting dates, shares, par value, sector and product kind, "
+    "delisted names included",
+    "analyst_opinions": "a broker's opinion and target price on a symbol, by report date",
+    "analyst_estimates": "KIS Research's actual and estimated results of a fiscal year",
+}
+
+for _name, _schema in COMPANY.items():
+    _key = KEYS[_name]
+    register_table(
+        TableSpec(
+            _name,
+            _schema,
+            "date",
+            "as_of",
+            _key,
+            (*_key[1:], "as_of"),
+            f"One row per ({', '.join(_key)}): {DESCRIPTIONS[_name]}.",
+            gates=GATES,
+        )
+    )
