@@ -132,7 +132,19 @@ def test_rename_maps_target_schema_columns_only(family: str) -> None:
 
 
 def test_no_kis_names_in_schemas() -> None:
-    kis_like = ("stck_", "prdy_", "acml_", "inter", "bstp_", "ntby", "pbmn", "yymm", "_yn")
+    # "inter_"/"inter2_" (KIS's index and short-code fields), not English "interest".
+    kis_like = (
+        "stck_",
+        "prdy_",
+        "acml_",
+        "inter_",
+        "inter2_",
+        "bstp_",
+        "ntby",
+        "pbmn",
+        "yymm",
+        "_yn",
+    )
     for name, schema in schemas.ALL.items():
         for column in schema.names():
             assert not any(part in column for part in kis_like), (name, column)
