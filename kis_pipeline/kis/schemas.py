@@ -9,6 +9,7 @@ from kis_pipeline.common.activity_schemas import (
     CREDIT_BALANCE,
     DAILY_TRADE_VOLUME,
     LENDING_BALANCE,
+    MARKET_PROGRAM_TRADING,
     PROGRAM_TRADING,
     SHORT_SALES,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "INVESTOR_GROUPS",
     "LENDING_BALANCE",
     "MARKET_INVESTOR_FLOWS",
+    "MARKET_PROGRAM_TRADING",
     "MULTI_QUOTE",
     "OVERSEAS_DAILY_PRICES",
     "PROGRAM_TRADING",

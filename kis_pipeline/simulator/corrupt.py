@@ -6,7 +6,8 @@ sends, so tests reproduce a malformed value end to end (`--faults corrupt=...`).
 (an empty date is every day), and only in answers of TR_ID when one is given (several endpoints
 carry the same field for the same code: a stock's chart and its investor flows):
 - in REST answers, a record is SYMBOL's when the request names it (`FID_INPUT_ISCD`, `SYMB`,
-  `MKSC_SHRN_ISCD`: a stock, an index code such as 0001 for index bars and market flows) or the
+  `MKSC_SHRN_ISCD`: a stock, an index code such as 0001 for index bars and market flows;
+  `FID_MRKT_CLS_CODE`: a market, `K` or `Q`, for a market's program trading) or the
   record carries it (`stck_shrn_iscd`, `mksc_shrn_iscd`, `inter_shrn_iscd`); its day is
   `stck_bsop_date`/`xymd`/`deal_date`/`bsop_date`;
 - in the stock master files, a record is the line whose short code is SYMBOL; FIELD is a tail
@@ -39,7 +40,7 @@ from kis_pipeline.simulator.master_format import (
 DROP = "!drop"
 ABSENT = "!absent"
 _MULTIPLY = re.compile(r"^x(\d+(?:\.\d+)?)$")
-REQUEST_SYMBOL = ("FID_INPUT_ISCD", "SYMB", "MKSC_SHRN_ISCD")
+REQUEST_SYMBOL = ("FID_INPUT_ISCD", "SYMB", "MKSC_SHRN_ISCD", "FID_MRKT_CLS_CODE")
 RECORD_SYMBOL = ("stck_shrn_iscd", "mksc_shrn_iscd", "inter_shrn_iscd")
 RECORD_DATE = ("stck_bsop_date", "xymd", "deal_date", "bsop_date")
 SHORT_CODE = "mksc_shrn_iscd"

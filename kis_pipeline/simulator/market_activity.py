@@ -7,6 +7,8 @@ Everything a day holds follows from that day's bar, so the figures agree with th
   value exceeds the day's; the net is the buy less the sell, exactly;
 - short sales are a slice of the volume (and the value) too;
 - the volume taken by buyers and by sellers adds up to the day's volume;
+- a market's program trading (KOSPI, KOSDAQ) is the sum of its stocks' program trading, of
+  which a share that moves from day to day is arbitrage (each side, volume and value, apart);
 - a balance is a level per symbol that drifts with its listed shares and a slow cycle, with a
   daily wobble; the day's new and repaid shares are its change plus a churn both ways, so
   balance(D) = balance(previous session) + new - repaid, exactly, day after day.
@@ -29,6 +31,7 @@ from kis_pipeline.simulator.market_prices import PriceBook, chunked
 # Seed-sequence stream ids, fixed forever (see market_prices).
 STREAM_ACTIVITY = 9
 STREAM_ACTIVITY_PARAMS = 10
+STREAM_MARKET_PROGRAM = 23
 BALANCES = ("loan", "stock_loan", "lending")
 # Typical outstanding balance as a fraction of listed shares, KOSPI and KOSDAQ (or KONEX).
 _LEVELS = {
@@ -39,6 +42,9 @@ _LEVELS = {
 # Share of a day's volume traded by programs, and sold short, KOSPI and KOSDAQ.
 _PROGRAM_SHARE = (0.14, 0.06)
 _SHORT_SHARE = (0.04, 0.015)
+# Share of a market's program trades that are arbitrage (index against futures), low and high.
+_ARBITRAGE_SHARE = (0.03, 0.25)
+MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,21 @@ class Activity:
     @property
     def program_net_value(self) -> int:
         return self.program_buy_value - self.program_sell_value
+
+
+@dataclass(frozen=True)
+class MarketProgram:
+    """A market's program trading on one session: the sum over its stocks (shares, KRW), and
+    the arbitrage part of each figure; the rest is non-arbitrage."""
+
+    date: dt.date
+    market: str
+    total: dict[str, int]
+    arbitrage: dict[str, int]
+
+    @property
+    def non_arbitrage(self) -> dict[str, int]:
+        return {name: value - self.arbitrage[name] for name, value in self.total.items()}
 
 
 @dataclass(frozen=True)
@@ -178,6 +199,35 @@ class ActivityModel:
             stock_loan=balance("stock_loan"),
             lending=balance("lending"),
         )
+
+    def market_program(self, row: int, market: str) -> MarketProgram | None:
+        """The program trading of `market`'s stocks on day `row`, summed; None for a market
+        without stocks."""
+        book = self.book
+        columns = [i for i, spec in enumerate(book.specs) if spec.market == market]
+        if not columns or market not in MARKETS:
+            return None
+        today = self.day(row)
+        # Python integers: a value times shares outgrows int64.
+        volume = book.volume[row, columns].astype(object)
+        value = book.value_rows(row, row + 1)[0, columns].astype(object)
+        safe = np.where(volume > 0, volume, 1)
+        total: dict[str, int] = {}
+        for side, shares in (("buy", today.program_buy), ("sell", today.program_sell)):
+            picked = shares[columns].astype(object)
+            total[f"{side}_volume"] = int(picked.sum())
+            # Each stock's value as `activity` gives it, at its day's average price.
+            total[f"{side}_value"] = int(np.where(volume > 0, value * picked // safe, 0).sum())
+        day = book.days[row]
+        low, high = _ARBITRAGE_SHARE
+        u = chunked(self.seed, STREAM_MARKET_PROGRAM, day.toordinal(), len(MARKETS), "u", 1, 4)
+        # One share per figure: each side's volume and value apart.
+        shares = low + (high - low) * u[0, MARKETS.index(market)]
+        arbitrage = {
+            name: int(figure * share)
+            for (name, figure), share in zip(total.items(), shares, strict=True)
+        }
+        return MarketProgram(day, market, total, arbitrage)
 
 
 def settlement_date(day: dt.date) -> dt.date:

@@ -1,10 +1,11 @@
-"""`SymbolTrend`: a per-symbol daily trend endpoint (SPEC §9.6, §9.9-§9.12) declared once.
+"""`SymbolTrend`: a daily trend endpoint (SPEC §9.6, §9.8-§9.12) declared once.
 
-Each such endpoint takes one symbol and a date (or a range) and answers a run of days, one
-record per session. A family is its `Endpoint` (path, TR_ID, container and `RecordSpec` of
-fields, units and rules), its `Window` (where a call's dates go, and the rows a call holds)
-and its parameters, `SYMBOL` marking the one that carries the symbol; the generic fetcher
-(`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need nothing else.
+Each such endpoint takes one key (a symbol, or a market for §9.8) and a date (or a range) and
+answers a run of days, one record per session. A family is its `Endpoint` (path, TR_ID,
+container and `RecordSpec` of fields, units and rules), its `Window` (where a call's dates go,
+and the rows a call holds) and its parameters, `KEY` marking the one that carries the key; the
+generic fetcher (`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need
+nothing else.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
 
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
-SYMBOL = "{symbol}"
-"""The value, in a family's parameters, that each call replaces with its symbol."""
+KEY = "{key}"
+"""The value, in a family's parameters, that each call replaces with its key (or the value the
+family's `keys` send for it)."""
+SYMBOL = KEY
 # Sessions a walked endpoint answers per call where SPEC states no cap: what KIS's other
 # daily trends answer.
 DEFAULT_SESSIONS = 30
@@ -66,6 +69,9 @@ class SymbolTrend:
     sessions: int | None = None
     lead: dt.timedelta = dt.timedelta(0)
     constants: Mapping[str, str] = field(default_factory=dict)
+    key: str = "symbol"
+    keys: Mapping[str, str] = field(default_factory=dict)
+    kept: dt.timedelta | None = None
 
     @functools.cached_property
     def endpoint(self) -> Endpoint:
@@ -107,13 +113,23 @@ class SymbolTrend:
         return self.sessions or self.window.rows or DEFAULT_SESSIONS
 
     def calls(self, sessions: int) -> int:
-        """Calls one symbol needs for a run of `sessions` sessions."""
+        """Calls one key needs for a run of `sessions` sessions."""
         return max(1, -(-sessions // self.sessions_per_call))
 
-    def fetch(self, client: KisClient, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Rows of `symbol` for the sessions in [start, end], ascending, in `schema`."""
-        params = {k: symbol if v == SYMBOL else v for k, v in self.params.items()}
-        constants = {**self.constants, "symbol": symbol}
+    def too_old(self, first: dt.date, today: dt.date) -> str | None:
+        """Why a run from `first` cannot be served (older than KIS keeps), or None."""
+        if self.kept is None or first >= today - self.kept:
+            return None
+        return (
+            f"{self.table}: KIS keeps {self.kept.days} days of {self.title} (SPEC "
+            f"{self.section}); {first} is older than {today - self.kept}, start from there"
+        )
+
+    def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Rows of `key` for the sessions in [start, end], ascending, in `schema`."""
+        sent = self.keys.get(key, key)
+        params = {k: sent if v == KEY else v for k, v in self.params.items()}
+        constants = {**self.constants, self.key: key}
         frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
         if self.lead:
             frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")
