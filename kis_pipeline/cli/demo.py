@@ -43,7 +43,7 @@ BATCH_ASSETS = (
     "index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
     "overseas_daily_prices,rankings,investor_flows,market_investor_flows,dividends,"
     "daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading,"
-    "market_program_trading"
+    "market_program_trading,member_flows"
 )
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
 QUERIES: tuple[tuple[str, str], ...] = (

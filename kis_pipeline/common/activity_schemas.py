@@ -67,6 +67,10 @@ LENDING_BALANCE = columns(
 # §9.12 inquire-daily-trade-volume: executed volume by the side that took the trade.
 DAILY_TRADE_VOLUME = columns(f"{_DAY} buy_volume sell_volume venue:S")
 
+# §9.13 inquire-member-daily: what one member firm (broker) bought and sold of a stock. KIS
+# sends no amounts, only shares.
+MEMBER_FLOWS = columns(f"{_DAY} member:S buy_volume sell_volume net_volume {_CLOSE}")
+
 ACTIVITY: dict[str, pl.Schema] = {
     "program_trading": PROGRAM_TRADING,
     "credit_balance": CREDIT_BALANCE,
@@ -74,4 +78,7 @@ ACTIVITY: dict[str, pl.Schema] = {
     "lending_balance": LENDING_BALANCE,
     "daily_trade_volume": DAILY_TRADE_VOLUME,
     "market_program_trading": MARKET_PROGRAM_TRADING,
+    "member_flows": MEMBER_FLOWS,
 }
+# The key of each table's rows where it is more than the date and the column after it.
+KEYS: dict[str, tuple[str, ...]] = {"member_flows": ("date", "symbol", "member")}

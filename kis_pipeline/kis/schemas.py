@@ -10,6 +10,7 @@ from kis_pipeline.common.activity_schemas import (
     DAILY_TRADE_VOLUME,
     LENDING_BALANCE,
     MARKET_PROGRAM_TRADING,
+    MEMBER_FLOWS,
     PROGRAM_TRADING,
     SHORT_SALES,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "LENDING_BALANCE",
     "MARKET_INVESTOR_FLOWS",
     "MARKET_PROGRAM_TRADING",
+    "MEMBER_FLOWS",
     "MULTI_QUOTE",
     "OVERSEAS_DAILY_PRICES",
     "PROGRAM_TRADING",

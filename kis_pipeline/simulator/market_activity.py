@@ -7,6 +7,8 @@ Everything a day holds follows from that day's bar, so the figures agree with th
   value exceeds the day's; the net is the buy less the sell, exactly;
 - short sales are a slice of the volume (and the value) too;
 - the volume taken by buyers and by sellers adds up to the day's volume;
+- each member firm of `MEMBERS` takes a share of the buyers' and of the sellers' volume that
+  moves from day to day; together they take less than the whole;
 - a market's program trading (KOSPI, KOSDAQ) is the sum of its stocks' program trading, of
   which a share that moves from day to day is arbitrage (each side, volume and value, apart);
 - a balance is a level per symbol that drifts with its listed shares and a slow cycle, with a
@@ -32,6 +34,7 @@ from kis_pipeline.simulator.market_prices import PriceBook, chunked
 STREAM_ACTIVITY = 9
 STREAM_ACTIVITY_PARAMS = 10
 STREAM_MARKET_PROGRAM = 23
+STREAM_MEMBERS = 24
 BALANCES = ("loan", "stock_loan", "lending")
 # Typical outstanding balance as a fraction of listed shares, KOSPI and KOSDAQ (or KONEX).
 _LEVELS = {
@@ -45,6 +48,11 @@ _SHORT_SHARE = (0.04, 0.015)
 # Share of a market's program trades that are arbitrage (index against futures), low and high.
 _ARBITRAGE_SHARE = (0.03, 0.25)
 MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
+# The member firms (brokers) whose daily trading the simulator serves (SPEC §9.13): 5-digit
+# codes as in KIS's memcode master, 00003 first (the member of KIS's own sample).
+MEMBERS = tuple(f"{n:05d}" for n in (3, 1, 2, 5, 6, 12, 17, 30, 36, 43, 44, 50))
+# Share of each side's volume the listed members take together.
+_MEMBER_COVER = 0.8
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class Activity:
     loan: Balance
     stock_loan: Balance
     lending: Balance
+    # Member code -> (shares bought, shares sold) by that member firm.
+    members: dict[str, tuple[int, int]]
 
     @property
     def program_net_volume(self) -> int:
@@ -108,6 +118,7 @@ class _Day:
     buyer: np.ndarray
     balances: dict[str, np.ndarray]
     churn: dict[str, np.ndarray]
+    member_weights: np.ndarray  # (n, 2, members): each side's share per member
 
 
 class ActivityModel:
@@ -152,6 +163,9 @@ class ActivityModel:
             name: np.rint(balance * 0.03 * np.exp(0.3 * z[:, 7])).astype(np.int64)
             for name, balance in balances.items()
         }
+        w = np.exp(chunked(self.seed, STREAM_MEMBERS, day.toordinal(), n, "normal", 1, 24)[0])
+        w = w.reshape(n, 2, len(MEMBERS))
+        member_weights = _MEMBER_COVER * w / w.sum(axis=2, keepdims=True)
         return _Day(
             program_buy,
             program_sell.astype(np.int64),
@@ -159,6 +173,7 @@ class ActivityModel:
             np.rint(volume * buyer_share).astype(np.int64),
             balances,
             churn,
+            member_weights,
         )
 
     def activity(self, row: int, column: int) -> Activity:
@@ -198,6 +213,13 @@ class ActivityModel:
             loan=balance("loan"),
             stock_loan=balance("stock_loan"),
             lending=balance("lending"),
+            members={
+                member: (
+                    int(buyer * today.member_weights[column, 0, m]),
+                    int((volume - buyer) * today.member_weights[column, 1, m]),
+                )
+                for m, member in enumerate(MEMBERS)
+            },
         )
 
     def market_program(self, row: int, market: str) -> MarketProgram | None:

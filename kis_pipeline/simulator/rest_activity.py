@@ -10,8 +10,9 @@ string. Two shapes, as SPEC describes them:
   fixed-size arrays; a market's program trading answers the 30 sessions up to
   `FID_INPUT_DATE_1` (blank: today) and refuses a date more than 8 months back (SPEC §9.8
   says only that an error comes; the shape is the one for a rejected input, `rest_common`);
-- a range: short sales, lending and the volume by side answer the sessions of [from, to],
-  at most 100 (the newest; the documented cap of §9.11 and §9.12, chosen for §9.10).
+- a range: short sales, lending, the volume by side and a member firm's trading answer the
+  sessions of [from, to], at most 100 (the newest; the documented cap of §9.11 and §9.12,
+  chosen for §9.10 and §9.13); a member code the roster lacks is a rejected input.
 Units: shares and KRW; rates in percent with two decimals.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kis_pipeline.simulator.market_activity import (
+    MEMBERS,
     Activity,
     Balance,
     MarketProgram,
@@ -326,6 +328,27 @@ def trade_volume(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output1=totals, output2=rows))
 
 
+# ---- §9.13 inquire-member-daily ------------------------------------------------------------
+
+
+def member_daily(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    symbol = _symbol(view, params, "FID_INPUT_ISCD", market=True)
+    member = params.choice("FID_INPUT_ISCD_2", MEMBERS, max_len=8)
+    params.require("FID_SCTN_CLS_CODE", 2)
+
+    def record(bar: Any, a: Activity) -> dict[str, str]:
+        bought, sold = a.members[member]
+        return {
+            **_day(bar, close="stck_prpr"),
+            "total_seln_qty": num(sold),
+            "total_shnu_qty": num(bought),
+            "ntby_qty": num(bought - sold),
+        }
+
+    days = _range(view, params, "FID_INPUT_DATE_1", "FID_INPUT_DATE_2")
+    return Reply(ok(output=_records(view, symbol, days, record)))
+
+
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
 ENDPOINTS = tuple(
     Endpoint(f"{QUOTATIONS}/{name}", tr_id, handler)
@@ -336,5 +359,6 @@ ENDPOINTS = tuple(
         ("daily-short-sale", "FHPST04830000", short_sales),
         ("daily-loan-trans", "HHPST074500C0", lending_balance),
         ("inquire-daily-trade-volume", "FHKST03010800", trade_volume),
+        ("inquire-member-daily", "FHPST04540000", member_daily),
     )
 )

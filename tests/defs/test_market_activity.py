@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.defs.market_activity.assets import BUILT
-from kis_pipeline.kis.endpoints.trends import MARKET_TRENDS, TRENDS
+from kis_pipeline.kis.endpoints.trends import ALL_TRENDS, TRENDS
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
@@ -101,7 +101,7 @@ def _assert_matches(frame: pl.DataFrame, table: str, market: Market) -> None:
 
 def test_every_family_is_declared_once_and_built() -> None:
     assert set(TRENDS) == set(TRUTH)
-    assert set(BUILT) == set(TRENDS) | set(MARKET_TRENDS)
+    assert set(BUILT) == set(ALL_TRENDS)
     for table, built in BUILT.items():
         assert built.asset.key.to_user_string() == table
         assert built.schedule.job_name == f"{table}_job"
@@ -251,7 +251,7 @@ def test_paper_skips_every_family_with_a_reason(
     wh = seed.use_simulator(monkeypatch, sim_server, tmp_path, KIS_ENV="paper")
     assets = [built.asset for built in BUILT.values()]
     result = seed.run_assets(assets, partition_key="2026-11-20")
-    for table, trend in {**TRENDS, **MARKET_TRENDS}.items():
+    for table, trend in ALL_TRENDS.items():
         meta = seed.materialization_metadata(result, table)
         assert meta["skipped"] == (
             f"{table} skipped: KIS's paper (mock) service has no {trend.endpoint.name} (SPEC §16)"

@@ -8,6 +8,7 @@ import datetime as dt
 
 from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
 from kis_pipeline.kis.endpoints.market_program_trading import MARKET_PROGRAM_TRADING
+from kis_pipeline.kis.endpoints.member_flows import MEMBER_FLOWS
 from kis_pipeline.kis.endpoints.program_trading import PROGRAM_TRADING
 from kis_pipeline.kis.endpoints.trade_volume import DAILY_TRADE_VOLUME
 from tests.kis.endpoint_fakes import FakeClient, ok
@@ -146,3 +147,36 @@ def test_a_markets_program_trading_refuses_a_start_older_than_kis_keeps() -> Non
         "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8); "
         "2026-03-01 is older than 2026-03-25, start from there"
     )
+
+
+def _member(day: str) -> dict[str, str]:
+    return {
+        "stck_bsop_date": day,
+        "total_seln_qty": "300",
+        "total_shnu_qty": "450",
+        "ntby_qty": "150",
+        "stck_prpr": "70000",
+        "acml_vol": "1000",
+    }
+
+
+def test_member_flows_ask_once_per_member_and_store_its_code(monkeypatch) -> None:
+    monkeypatch.setenv("KIS_MEMBERS", "00044, 00003,00044")
+    client = FakeClient.scripted([ok(output=[_member("20240308")])] * 2)
+    frame = MEMBER_FLOWS.fetch(client, "005930", D(2024, 3, 8), D(2024, 3, 8))
+    assert [c.params for c in client.calls] == [
+        {
+            "FID_COND_MRKT_DIV_CODE": "J",
+            "FID_INPUT_ISCD": "005930",
+            "FID_SCTN_CLS_CODE": "",
+            "FID_INPUT_ISCD_2": member,
+            "FID_INPUT_DATE_1": "20240308",
+            "FID_INPUT_DATE_2": "20240308",
+        }
+        for member in ("00044", "00003")
+    ]
+    assert frame.select("symbol", "member", "buy_volume", "net_volume").rows() == [
+        ("005930", "00044", 450, 150),
+        ("005930", "00003", 450, 150),
+    ]
+    assert MEMBER_FLOWS.calls(30) == 2

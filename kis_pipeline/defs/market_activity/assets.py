@@ -2,8 +2,9 @@
 its nightly run starts, and the rules its rows must meet beyond the record rules.
 
 The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an
-order that leaves the late-settling program trading (per stock, then per market) last; they
-share the `kis_api` pool, so they queue rather than split the request budget.
+order that leaves the late-settling member flows and program trading (per stock, then per
+market) last; they share the `kis_api` pool, so they queue rather than split the request
+budget.
 """
 
 from __future__ import annotations
@@ -11,20 +12,18 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.defs.market_activity.factory import RowRule, TrendAsset, build
-from kis_pipeline.kis.endpoints.trends import MARKET_TRENDS, TRENDS
+from kis_pipeline.kis.endpoints.trends import MARKET_TRENDS, MEMBER_TRENDS, TRENDS
 
 
-def nets(*prefixes: str) -> RowRule:
-    """Each net (`<prefix>net_volume`, `<prefix>net_value`) is the buy less the sell."""
+def nets(*prefixes: str, kinds: tuple[str, ...] = ("volume", "value")) -> RowRule:
+    """Each net (`<prefix>net_<kind>`) is the buy less the sell."""
     exprs = [
         pl.col(f"{p}net_{kind}") == pl.col(f"{p}buy_{kind}") - pl.col(f"{p}sell_{kind}")
         for p in prefixes
-        for kind in ("volume", "value")
+        for kind in kinds
     ]
-    return RowRule(
-        "The program net is the buy less the sell, in shares and in KRW.",
-        pl.all_horizontal(exprs),
-    )
+    units = " and in KRW" if "value" in kinds else ""
+    return RowRule(f"The net is the buy less the sell, in shares{units}.", pl.all_horizontal(exprs))
 
 
 _GROSS = ("buy_volume", "sell_volume", "buy_value", "sell_value")
@@ -40,6 +39,11 @@ DECLARED = (
     TrendAsset(TRENDS["short_sales"], cron="55 18 * * 1-5"),
     TrendAsset(TRENDS["credit_balance"], cron="0 19 * * 1-5"),
     TrendAsset(TRENDS["lending_balance"], cron="5 19 * * 1-5"),
+    TrendAsset(
+        MEMBER_TRENDS["member_flows"],
+        cron="10 19 * * 1-5",
+        rules={"nets": nets("", kinds=("volume",))},
+    ),
     TrendAsset(
         TRENDS["program_trading"],
         cron="15 19 * * 1-5",

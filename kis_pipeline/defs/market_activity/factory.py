@@ -117,8 +117,10 @@ class TrendDefinitions:
 def check_specs(declared: TrendAsset) -> list[dg.AssetCheckSpec]:
     table, key = declared.table, declared.key
     every = "Every listed symbol" if declared.by_symbol else f"Every {key}"
+    each = declared.trend.each
+    every += f" (and each {each.column})" if each else ""
     return [
-        check_spec(table, "unique_keys", f"No (date, {key}) twice."),
+        check_spec(table, "unique_keys", f"No ({', '.join(declared.trend.columns)}) twice."),
         check_spec(table, COMPLETE, f"{every} has a row on every session."),
         no_rejects_spec(table),
         *(check_spec(table, name, rule.description) for name, rule in declared.rules.items()),
@@ -133,10 +135,10 @@ def check_results(
     failures: dict[str, str],
     client: KisClient | None,
 ) -> list[dg.AssetCheckResult]:
-    table, key = declared.table, declared.key
-    pairs = frame.select("date", key)
+    table, columns = declared.table, list(declared.trend.columns)
+    pairs = frame.select(columns)
     dupes = pairs.filter(pairs.is_duplicated())
-    missing = expected.join(pairs, on=["date", key], how="anti").sort("date", key)
+    missing = expected.join(pairs, on=columns, how="anti").sort(columns)
     results = [
         dg.AssetCheckResult(
             check_name=f"{table}_unique_keys",
@@ -152,7 +154,7 @@ def check_results(
         no_rejects_result(context, table, client),
     ]
     for name, rule in declared.rules.items():
-        broken = frame.filter(~rule.expr.fill_null(True)).select("date", key)
+        broken = frame.filter(~rule.expr.fill_null(True)).select(columns)
         results.append(
             dg.AssetCheckResult(
                 check_name=f"{table}_{name}",
@@ -218,7 +220,9 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         if isinstance(run, dg.MaterializeResult):
             return run
         frame = pl.DataFrame(schema=trend.schema)
-        expected = pl.DataFrame(schema={"date": pl.Date, trend.key: pl.String})
+        expected = pl.DataFrame(
+            schema={c: pl.Date if c == "date" else pl.String for c in trend.columns}
+        )
         failures: dict[str, str] = {}
         client = None
         plan = None
@@ -230,11 +234,14 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
                 raise dg.Failure(too_old)
             universe = _keys(declared, run.warehouse, only)
             keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
+            fanned = _fanned(declared)
             plan = plan_calls(trend, keys, days.to_fetch)
             with kis.client() as client:
                 frame, failures = _fetch(client, declared, plan, run.progress)
             frame = frame.filter(pl.col("date").is_in(days.days))
             expected = universe.expected(_sessions(days, frame, client, table))
+            if fanned is not None:
+                expected = expected.join(fanned, how="cross")
         results = check_results(context, declared, frame, expected, failures, client)
         scope = Scope.of(only, by=trend.key).keeping(failures)
         written = write_days(run.warehouse, table, frame, days.days, scope=scope)
@@ -263,6 +270,18 @@ def _keys(
     try:
         return Universe(wh, only=only)
     except MissingReference as exc:
+        raise dg.Failure(f"{declared.table}: {exc}") from None
+
+
+def _fanned(declared: TrendAsset) -> pl.DataFrame | None:
+    """The values each key's call is repeated for (a stock's member firms), or None; an
+    invalid list is one line before any call."""
+    each = declared.trend.each
+    if each is None:
+        return None
+    try:
+        return pl.DataFrame({each.column: list(each.values())}, schema={each.column: pl.String})
+    except ValueError as exc:
         raise dg.Failure(f"{declared.table}: {exc}") from None
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -57,11 +59,38 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Fan:
+    """Each key's call made once per value of `param`, the value stored in `column`: the
+    values are the comma-separated list in the environment variable `env`, else `default`,
+    each matching `pattern` (`what` says what a value looks like)."""
+
+    param: str
+    column: str
+    env: str
+    default: tuple[str, ...]
+    pattern: str
+    what: str
+
+    def values(self) -> tuple[str, ...]:
+        raw = os.environ.get(self.env, "").strip()
+        values = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+        bad = [v for v in values if not re.fullmatch(self.pattern, v)]
+        if bad:
+            raise ValueError(f"{self.env} has invalid codes {', '.join(bad)}; use {self.what}")
+        return values or self.default
+
+
+@dataclass(frozen=True)
 class SymbolTrend:
     """One family. `sessions_per_call` is what one call answers: the window's cap, else
     `DEFAULT_SESSIONS` (the plan's estimate; the walk follows whatever comes). `lead` widens
     the window's end where the window moves by another date than the row's (a settlement
-    date trails its trade by two sessions). `constants` fill columns no record carries."""
+    date trails its trade by two sessions). `constants` fill columns no record carries.
+
+    `key` names the column a call's key fills; `keys`, when given, is the family's fixed set of
+    keys (the markets), each with the value sent for it; empty, the keys are the listed
+    symbols. `kept` is how far back KIS answers (None: as far as the history goes). `each`
+    repeats every key's call for each of its values (a stock's flows per member firm)."""
 
     declared: Endpoint
     window: Window
@@ -72,6 +101,7 @@ class SymbolTrend:
     key: str = "symbol"
     keys: Mapping[str, str] = field(default_factory=dict)
     kept: dt.timedelta | None = None
+    each: Fan | None = None
 
     @functools.cached_property
     def endpoint(self) -> Endpoint:
@@ -109,12 +139,18 @@ class SymbolTrend:
         return self.declared.section
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns that identify a row: the date, the key and the fanned-out column."""
+        return ("date", self.key, *((self.each.column,) if self.each else ()))
+
+    @property
     def sessions_per_call(self) -> int:
         return self.sessions or self.window.rows or DEFAULT_SESSIONS
 
     def calls(self, sessions: int) -> int:
         """Calls one key needs for a run of `sessions` sessions."""
-        return max(1, -(-sessions // self.sessions_per_call))
+        fanned = len(self.each.values()) if self.each else 1
+        return max(1, -(-sessions // self.sessions_per_call)) * fanned
 
     def too_old(self, first: dt.date, today: dt.date) -> str | None:
         """Why a run from `first` cannot be served (older than KIS keeps), or None."""
@@ -127,9 +163,27 @@ class SymbolTrend:
 
     def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Rows of `key` for the sessions in [start, end], ascending, in `schema`."""
+        if self.each is not None:
+            each = self.each
+            frames = [
+                self._walk(client, key, start, end, {each.param: v}, {each.column: v})
+                for v in each.values()
+            ]
+            return pl.concat(frames, how="vertical")
+        return self._walk(client, key, start, end, {}, {})
+
+    def _walk(
+        self,
+        client: KisClient,
+        key: str,
+        start: dt.date,
+        end: dt.date,
+        params: Mapping[str, str],
+        constants: Mapping[str, str],
+    ) -> pl.DataFrame:
         sent = self.keys.get(key, key)
-        params = {k: sent if v == KEY else v for k, v in self.params.items()}
-        constants = {**self.constants, self.key: key}
+        params = {**{k: sent if v == KEY else v for k, v in self.params.items()}, **params}
+        constants = {**self.constants, self.key: key, **constants}
         frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
         if self.lead:
             frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")

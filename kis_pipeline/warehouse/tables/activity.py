@@ -4,7 +4,7 @@ daily bars. Their schemas are `common.activity_schemas`, each leading with date 
 
 from __future__ import annotations
 
-from kis_pipeline.common.activity_schemas import ACTIVITY
+from kis_pipeline.common.activity_schemas import ACTIVITY, KEYS
 from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 
 # Every listed symbol (or market) has a row on every session, each once, and no record was
@@ -17,19 +17,20 @@ DESCRIPTIONS = {
     "lending_balance": "securities lending: shares lent, repaid and outstanding",
     "daily_trade_volume": "the day's volume by the side that took the trade",
     "market_program_trading": "a market's program trading, arbitrage and non-arbitrage",
+    "member_flows": "one member firm's bought and sold shares of a stock",
 }
 
 for _name, _schema in ACTIVITY.items():
-    _key = _schema.names()[1]
+    _keys = KEYS.get(_name, ("date", _schema.names()[1]))
     register_table(
         TableSpec(
             _name,
             _schema,
             "date",
             "date",
-            ("date", _key),
-            (_key, "date"),
-            f"One row per (date, {_key}): {DESCRIPTIONS[_name]}.",
+            _keys,
+            (*_keys[1:], "date"),
+            f"One row per ({', '.join(_keys)}): {DESCRIPTIONS[_name]}.",
             gates=GATES,
         )
     )
