@@ -1,19 +1,29 @@
-"""Schemas of the per-symbol daily trend tables (SPEC §9.6, §9.9-§9.12): one row per (date,
-symbol), volumes in shares, money in KRW, rates in percent (DESIGN §3.4).
+"""Schemas of the daily trend tables (SPEC §9.6, §9.8-§9.12): one row per (date, key), the key
+a symbol or, for the market-wide program trading, a market (KOSPI, KOSDAQ); volumes in shares,
+money in KRW, rates in percent (DESIGN §3.4).
 
-Each table leads with date and symbol and carries the day's close, change and volume as KIS
-sends them next to the family's own figures, so a row can be read without a join. Columns are
-written `name` (Int64, the common case), `name:F` (Float64), `name:S` (String), `name:D` (Date),
-`name:B` (Boolean).
+Each table leads with date and its key; a per-symbol table carries the day's close, change and
+volume as KIS sends them next to the family's own figures, so a row can be read without a join.
+Columns are written `name` (Int64, the common case), `name:F` (Float64), `name:S` (String),
+`name:D` (Date), `name:B` (Boolean).
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
 
 import polars as pl
 
 _TYPES = {"": pl.Int64, "F": pl.Float64, "S": pl.String, "D": pl.Date, "B": pl.Boolean}
 _DAY = "date:D symbol:S"
 _CLOSE = "close change change_rate:F volume"
+_KINDS = ("volume", "value")
+
+
+def names(*words: Sequence[str]) -> str:
+    """Every `a_b_c` of one word from each of `words`, the first varying slowest."""
+    return " ".join("_".join(combination) for combination in itertools.product(*words))
 
 
 def columns(spec: str) -> pl.Schema:
@@ -28,13 +38,15 @@ PROGRAM_TRADING = columns(
     f"net_volume_change net_value_change {_CLOSE} value venue:S"
 )
 
-# §9.9 daily-credit-balance: margin loans (융자) and stock loans for short sale (대주).
-_CREDIT = " ".join(
-    f"{side}_{what}_{kind}"
-    for side in ("loan", "stock_loan")
-    for what in ("new", "repaid", "balance")
-    for kind in ("volume", "value")
+# §9.8 comp-program-trade-daily: a market's program trading, arbitrage and non-arbitrage
+# (each bought, sold and net) and their sum. KIS sends no net of the sum.
+_PROGRAM_PARTS = names(("arbitrage", "non_arbitrage"), ("buy", "sell", "net"), _KINDS)
+MARKET_PROGRAM_TRADING = columns(
+    f"date:D market:S {_PROGRAM_PARTS} buy_volume sell_volume buy_value sell_value venue:S"
 )
+
+# §9.9 daily-credit-balance: margin loans (융자) and stock loans for short sale (대주).
+_CREDIT = names(("loan", "stock_loan"), ("new", "repaid", "balance"), _KINDS)
 CREDIT_BALANCE = columns(
     f"{_DAY} settlement_date:D {_CREDIT} loan_balance_rate:F loan_supply_rate:F "
     f"stock_loan_balance_rate:F stock_loan_supply_rate:F {_CLOSE} open high low"
@@ -55,10 +67,18 @@ LENDING_BALANCE = columns(
 # §9.12 inquire-daily-trade-volume: executed volume by the side that took the trade.
 DAILY_TRADE_VOLUME = columns(f"{_DAY} buy_volume sell_volume venue:S")
 
+# §9.13 inquire-member-daily: what one member firm (broker) bought and sold of a stock. KIS
+# sends no amounts, only shares.
+MEMBER_FLOWS = columns(f"{_DAY} member:S buy_volume sell_volume net_volume {_CLOSE}")
+
 ACTIVITY: dict[str, pl.Schema] = {
     "program_trading": PROGRAM_TRADING,
     "credit_balance": CREDIT_BALANCE,
     "short_sales": SHORT_SALES,
     "lending_balance": LENDING_BALANCE,
     "daily_trade_volume": DAILY_TRADE_VOLUME,
+    "market_program_trading": MARKET_PROGRAM_TRADING,
+    "member_flows": MEMBER_FLOWS,
 }
+# The key of each table's rows where it is more than the date and the column after it.
+KEYS: dict[str, tuple[str, ...]] = {"member_flows": ("date", "symbol", "member")}

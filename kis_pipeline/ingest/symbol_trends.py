@@ -1,5 +1,5 @@
-"""Any per-symbol daily trend family (`kis.endpoints._trend.SymbolTrend`) over a range: one
-walk per symbol over the days to fetch, as few calls as the endpoint's window allows."""
+"""Any daily trend family (`kis.endpoints._trend.SymbolTrend`) over a range: one walk per key
+(a symbol, or a market) over the days to fetch, as few calls as the endpoint's window allows."""
 
 from __future__ import annotations
 
@@ -16,26 +16,24 @@ from kis_pipeline.kis.endpoints._trend import SymbolTrend
 
 @dataclass(frozen=True)
 class TrendPlan:
-    """The calls a run makes: `calls_per_symbol` for each of `symbols` over [start, end]."""
+    """The calls a run makes: `calls_per_key` for each of `keys` over [start, end]."""
 
-    symbols: tuple[str, ...]
+    keys: tuple[str, ...]
     start: dt.date
     end: dt.date
-    calls_per_symbol: int
+    calls_per_key: int
 
     @property
     def calls(self) -> int:
-        return len(self.symbols) * self.calls_per_symbol
+        return len(self.keys) * self.calls_per_key
 
 
-def plan_calls(
-    trend: SymbolTrend, symbols: Sequence[str], sessions: Sequence[dt.date]
-) -> TrendPlan:
-    """One walk per symbol over the first to the last of `sessions` (the days to fetch)."""
+def plan_calls(trend: SymbolTrend, keys: Sequence[str], sessions: Sequence[dt.date]) -> TrendPlan:
+    """One walk per key over the first to the last of `sessions` (the days to fetch)."""
     ordered = sorted(sessions)
     if not ordered:
         raise ValueError(f"{trend.table}: no day to fetch")
-    return TrendPlan(tuple(symbols), ordered[0], ordered[-1], trend.calls(len(ordered)))
+    return TrendPlan(tuple(keys), ordered[0], ordered[-1], trend.calls(len(ordered)))
 
 
 def fetch_trend(
@@ -45,10 +43,10 @@ def fetch_trend(
     *,
     on_key: Callable[[dict[str, str]], None] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The plan's rows in the table's schema, and the symbols KIS rejected (with why)."""
+    """The plan's rows in the table's schema, and the keys KIS rejected (with why)."""
     return fetch_each(
-        plan.symbols,
-        lambda symbol: trend.fetch(client, symbol, plan.start, plan.end),
+        plan.keys,
+        lambda key: trend.fetch(client, key, plan.start, plan.end),
         trend.schema,
         on_key=on_key,
         name=trend.table,

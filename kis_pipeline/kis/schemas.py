@@ -9,6 +9,8 @@ from kis_pipeline.common.activity_schemas import (
     CREDIT_BALANCE,
     DAILY_TRADE_VOLUME,
     LENDING_BALANCE,
+    MARKET_PROGRAM_TRADING,
+    MEMBER_FLOWS,
     PROGRAM_TRADING,
     SHORT_SALES,
 )
@@ -52,6 +54,8 @@ __all__ = [
     "INVESTOR_GROUPS",
     "LENDING_BALANCE",
     "MARKET_INVESTOR_FLOWS",
+    "MARKET_PROGRAM_TRADING",
+    "MEMBER_FLOWS",
     "MULTI_QUOTE",
     "OVERSEAS_CALENDAR",
     "OVERSEAS_DAILY_PRICES",

@@ -40,7 +40,7 @@ import polars as pl
 from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
-from kis_pipeline.simulator.market_activity import Activity, ActivityModel
+from kis_pipeline.simulator.market_activity import Activity, ActivityModel, MarketProgram
 from kis_pipeline.simulator.market_bars import (
     adjustment,
     bar_at,
@@ -396,10 +396,16 @@ class Market:
         `day` (`market_activity`); None off-history, on a closed day or for an unknown code."""
         column = self._column.get(symbol)
         row = self._row(day)
-        if column is None or row is None:
-            return None
-        model = self._model("activity", lambda book: ActivityModel(self.config.seed, book))
-        return model.activity(row, column)
+        return None if column is None or row is None else self._activity.activity(row, column)
+
+    def market_program(self, market: str, day: dt.date) -> MarketProgram | None:
+        """The program trading of `market` (KOSPI, KOSDAQ) on `day`, its stocks' summed."""
+        row = self._row(day)
+        return None if row is None else self._activity.market_program(row, market)
+
+    @property
+    def _activity(self) -> ActivityModel:
+        return self._model("activity", lambda book: ActivityModel(self.config.seed, book))
 
     def investor_flow(self, symbol: str, day: dt.date) -> InvestorFlow | None:
         column = self._column.get(symbol)
@@ -441,9 +447,8 @@ class Market:
         row = self._row(day)
         if column is None or row is None:
             return 0
-        book = self.book
-        shares = round(float(book.shares_rows(row, row + 1)[0, column]))
-        return int(book.close[row, column]) * shares
+        shares = round(float(self.book.shares_rows(row, row + 1)[0, column]))
+        return int(self.book.close[row, column]) * shares
 
     def listed_shares(self, symbol: str, day: dt.date) -> int:
         """Listed shares on `day` (before a split day: the old count)."""

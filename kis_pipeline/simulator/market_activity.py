@@ -7,6 +7,10 @@ Everything a day holds follows from that day's bar, so the figures agree with th
   value exceeds the day's; the net is the buy less the sell, exactly;
 - short sales are a slice of the volume (and the value) too;
 - the volume taken by buyers and by sellers adds up to the day's volume;
+- each member firm of `MEMBERS` takes a share of the buyers' and of the sellers' volume that
+  moves from day to day; together they take less than the whole;
+- a market's program trading (KOSPI, KOSDAQ) is the sum of its stocks' program trading, of
+  which a share that moves from day to day is arbitrage (each side, volume and value, apart);
 - a balance is a level per symbol that drifts with its listed shares and a slow cycle, with a
   daily wobble; the day's new and repaid shares are its change plus a churn both ways, so
   balance(D) = balance(previous session) + new - repaid, exactly, day after day.
@@ -29,6 +33,8 @@ from kis_pipeline.simulator.market_prices import PriceBook, chunked
 # Seed-sequence stream ids, fixed forever (see market_prices).
 STREAM_ACTIVITY = 9
 STREAM_ACTIVITY_PARAMS = 10
+STREAM_MARKET_PROGRAM = 23
+STREAM_MEMBERS = 24
 BALANCES = ("loan", "stock_loan", "lending")
 # Typical outstanding balance as a fraction of listed shares, KOSPI and KOSDAQ (or KONEX).
 _LEVELS = {
@@ -39,6 +45,14 @@ _LEVELS = {
 # Share of a day's volume traded by programs, and sold short, KOSPI and KOSDAQ.
 _PROGRAM_SHARE = (0.14, 0.06)
 _SHORT_SHARE = (0.04, 0.015)
+# Share of a market's program trades that are arbitrage (index against futures), low and high.
+_ARBITRAGE_SHARE = (0.03, 0.25)
+MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
+# The member firms (brokers) whose daily trading the simulator serves (SPEC §9.13): 5-digit
+# codes as in KIS's memcode master, 00003 first (the member of KIS's own sample).
+MEMBERS = tuple(f"{n:05d}" for n in (3, 1, 2, 5, 6, 12, 17, 30, 36, 43, 44, 50))
+# Share of each side's volume the listed members take together.
+_MEMBER_COVER = 0.8
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,8 @@ class Activity:
     loan: Balance
     stock_loan: Balance
     lending: Balance
+    # Member code -> (shares bought, shares sold) by that member firm.
+    members: dict[str, tuple[int, int]]
 
     @property
     def program_net_volume(self) -> int:
@@ -75,6 +91,21 @@ class Activity:
     @property
     def program_net_value(self) -> int:
         return self.program_buy_value - self.program_sell_value
+
+
+@dataclass(frozen=True)
+class MarketProgram:
+    """A market's program trading on one session: the sum over its stocks (shares, KRW), and
+    the arbitrage part of each figure; the rest is non-arbitrage."""
+
+    date: dt.date
+    market: str
+    total: dict[str, int]
+    arbitrage: dict[str, int]
+
+    @property
+    def non_arbitrage(self) -> dict[str, int]:
+        return {name: value - self.arbitrage[name] for name, value in self.total.items()}
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class _Day:
     buyer: np.ndarray
     balances: dict[str, np.ndarray]
     churn: dict[str, np.ndarray]
+    member_weights: np.ndarray  # (n, 2, members): each side's share per member
 
 
 class ActivityModel:
@@ -131,6 +163,9 @@ class ActivityModel:
             name: np.rint(balance * 0.03 * np.exp(0.3 * z[:, 7])).astype(np.int64)
             for name, balance in balances.items()
         }
+        w = np.exp(chunked(self.seed, STREAM_MEMBERS, day.toordinal(), n, "normal", 1, 24)[0])
+        w = w.reshape(n, 2, len(MEMBERS))
+        member_weights = _MEMBER_COVER * w / w.sum(axis=2, keepdims=True)
         return _Day(
             program_buy,
             program_sell.astype(np.int64),
@@ -138,6 +173,7 @@ class ActivityModel:
             np.rint(volume * buyer_share).astype(np.int64),
             balances,
             churn,
+            member_weights,
         )
 
     def activity(self, row: int, column: int) -> Activity:
@@ -177,7 +213,43 @@ class ActivityModel:
             loan=balance("loan"),
             stock_loan=balance("stock_loan"),
             lending=balance("lending"),
+            members={
+                member: (
+                    int(buyer * today.member_weights[column, 0, m]),
+                    int((volume - buyer) * today.member_weights[column, 1, m]),
+                )
+                for m, member in enumerate(MEMBERS)
+            },
         )
+
+    def market_program(self, row: int, market: str) -> MarketProgram | None:
+        """The program trading of `market`'s stocks on day `row`, summed; None for a market
+        without stocks."""
+        book = self.book
+        columns = [i for i, spec in enumerate(book.specs) if spec.market == market]
+        if not columns or market not in MARKETS:
+            return None
+        today = self.day(row)
+        # Python integers: a value times shares outgrows int64.
+        volume = book.volume[row, columns].astype(object)
+        value = book.value_rows(row, row + 1)[0, columns].astype(object)
+        safe = np.where(volume > 0, volume, 1)
+        total: dict[str, int] = {}
+        for side, shares in (("buy", today.program_buy), ("sell", today.program_sell)):
+            picked = shares[columns].astype(object)
+            total[f"{side}_volume"] = int(picked.sum())
+            # Each stock's value as `activity` gives it, at its day's average price.
+            total[f"{side}_value"] = int(np.where(volume > 0, value * picked // safe, 0).sum())
+        day = book.days[row]
+        low, high = _ARBITRAGE_SHARE
+        u = chunked(self.seed, STREAM_MARKET_PROGRAM, day.toordinal(), len(MARKETS), "u", 1, 4)
+        # One share per figure: each side's volume and value apart.
+        shares = low + (high - low) * u[0, MARKETS.index(market)]
+        arbitrage = {
+            name: int(figure * share)
+            for (name, figure), share in zip(total.items(), shares, strict=True)
+        }
+        return MarketProgram(day, market, total, arbitrage)
 
 
 def settlement_date(day: dt.date) -> dt.date:

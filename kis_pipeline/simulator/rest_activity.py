@@ -1,14 +1,18 @@
-"""Per-symbol daily trends (SPEC §9.6, §9.9-§9.12): program trading, credit balance, short
-sales, securities lending and the volume by side, read off `Market.activity`.
+"""Daily trends (SPEC §9.6, §9.8-§9.12): program trading per stock and per market, credit
+balance, short sales, securities lending and the volume by side, read off `Market.activity`
+and `Market.market_program`.
 
 Each answers one symbol's run of sessions, newest first, in KIS's envelope with every value a
 string. Two shapes, as SPEC describes them:
 - walked back from a date: program trading answers the 30 sessions up to `FID_INPUT_DATE_1`
   (documented as `00YYYYMMDD`); the credit balance the 30 trades settled by
   `fid_input_date_1` (a settlement date, T+2), padded with blank records to 30 like KIS's
-  fixed-size arrays;
-- a range: short sales, lending and the volume by side answer the sessions of [from, to],
-  at most 100 (the newest; the documented cap of §9.11 and §9.12, chosen for §9.10).
+  fixed-size arrays; a market's program trading answers the 30 sessions up to
+  `FID_INPUT_DATE_1` (blank: today) and refuses a date more than 8 months back (SPEC §9.8
+  says only that an error comes; the shape is the one for a rejected input, `rest_common`);
+- a range: short sales, lending, the volume by side and a member firm's trading answer the
+  sessions of [from, to], at most 100 (the newest; the documented cap of §9.11 and §9.12,
+  chosen for §9.10 and §9.13); a member code the roster lacks is a rejected input.
 Units: shares and KRW; rates in percent with two decimals.
 """
 
@@ -18,13 +22,20 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from kis_pipeline.simulator.market_activity import Activity, Balance, settlement_date
+from kis_pipeline.simulator.market_activity import (
+    MEMBERS,
+    Activity,
+    Balance,
+    MarketProgram,
+    settlement_date,
+)
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
     Reply,
     blank_row,
     dec,
+    invalid_param,
     num,
     ok,
     rate,
@@ -114,6 +125,46 @@ def program_trading(view: MarketView, params: Params, tr_cont: str) -> Reply:
             net = f"whol_smtn_ntby_{field}"
             row[kis] = num(int(row[net]) - int(previous[net]))
     return Reply(ok(output=rows[:WALK_ROWS]))
+
+
+# ---- §9.8 comp-program-trade-daily --------------------------------------------------------
+
+PROGRAM_MARKETS = {"K": "KOSPI", "Q": "KOSDAQ"}
+KEPT_MONTHS = 8
+# Our figure names -> KIS's, per part (`arbt` arbitrage, `nabt` non-arbitrage, `whol` all).
+_PROGRAM_FIGURES = {
+    "buy_volume": "smtn_shnu_vol",
+    "sell_volume": "smtn_seln_vol",
+    "buy_value": "smtn_shnu_tr_pbmn",
+    "sell_value": "smtn_seln_tr_pbmn",
+}
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, 28))
+
+
+def _market_program(p: MarketProgram) -> dict[str, str]:
+    row = {"stck_bsop_date": ymd(p.date)}
+    for part, figures in (("arbt", p.arbitrage), ("nabt", p.non_arbitrage), ("whol", p.total)):
+        row |= {f"{part}_{kis}": num(figures[name]) for name, kis in _PROGRAM_FIGURES.items()}
+        if part != "whol":
+            for kind, kis in (("volume", "qty"), ("value", "tr_pbmn")):
+                net = figures[f"buy_{kind}"] - figures[f"sell_{kind}"]
+                row[f"{part}_smtn_ntby_{kis}"] = num(net)
+    return row
+
+
+def market_program_trading(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    stock_market_code(params)
+    market = PROGRAM_MARKETS[params.choice("FID_MRKT_CLS_CODE", tuple(PROGRAM_MARKETS))]
+    end = params.date("FID_INPUT_DATE_1", blank=view.session())
+    params.require("FID_INPUT_DATE_2", 10)
+    if end < _months_before(view.market.today(), KEPT_MONTHS):
+        raise invalid_param("FID_INPUT_DATE_1")
+    programs = (view.market.market_program(market, d) for d in view.sessions_until(end, WALK_ROWS))
+    return Reply(ok(output=[_market_program(p) for p in programs if p is not None]))
 
 
 # ---- §9.9 daily-credit-balance -------------------------------------------------------------
@@ -277,14 +328,37 @@ def trade_volume(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output1=totals, output2=rows))
 
 
+# ---- §9.13 inquire-member-daily ------------------------------------------------------------
+
+
+def member_daily(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    symbol = _symbol(view, params, "FID_INPUT_ISCD", market=True)
+    member = params.choice("FID_INPUT_ISCD_2", MEMBERS, max_len=8)
+    params.require("FID_SCTN_CLS_CODE", 2)
+
+    def record(bar: Any, a: Activity) -> dict[str, str]:
+        bought, sold = a.members[member]
+        return {
+            **_day(bar, close="stck_prpr"),
+            "total_seln_qty": num(sold),
+            "total_shnu_qty": num(bought),
+            "ntby_qty": num(bought - sold),
+        }
+
+    days = _range(view, params, "FID_INPUT_DATE_1", "FID_INPUT_DATE_2")
+    return Reply(ok(output=_records(view, symbol, days, record)))
+
+
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
 ENDPOINTS = tuple(
     Endpoint(f"{QUOTATIONS}/{name}", tr_id, handler)
     for name, tr_id, handler in (
         ("program-trade-by-stock-daily", "FHPPG04650201", program_trading),
+        ("comp-program-trade-daily", "FHPPG04600001", market_program_trading),
         ("daily-credit-balance", "FHPST04760000", credit_balance),
         ("daily-short-sale", "FHPST04830000", short_sales),
         ("daily-loan-trans", "HHPST074500C0", lending_balance),
         ("inquire-daily-trade-volume", "FHKST03010800", trade_volume),
+        ("inquire-member-daily", "FHPST04540000", member_daily),
     )
 )

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.defs.market_activity.assets import BUILT
-from kis_pipeline.kis.endpoints.trends import TRENDS
+from kis_pipeline.kis.endpoints.trends import ALL_TRENDS, TRENDS
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
@@ -21,7 +21,7 @@ from kis_pipeline.simulator.market_activity import Activity
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
-from tests.helpers.simulator import SIM_CONFIG
+from tests.helpers.simulator import SIM_CONFIG, SIM_NOW
 
 SYMBOLS = ("005930", "000660", "035420")
 NIGHT = ("2026-11-19", "2026-11-20")
@@ -79,6 +79,8 @@ TRUTH: dict[str, Callable[[dict[str, Any], Activity, Any], dict[str, Any]]] = {
 
 @pytest.fixture
 def wh(wh: Warehouse, market: Market, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    # The simulator's clock: the market families are asked for no day older than KIS keeps.
+    monkeypatch.setenv("KIS_NOW", SIM_NOW.isoformat())
     return seed.seed_watchlist(wh, market, monkeypatch, SYMBOLS, 2026, dt.date(2026, 11, 20))
 
 
@@ -95,7 +97,8 @@ def _assert_matches(frame: pl.DataFrame, table: str, market: Market) -> None:
 
 
 def test_every_family_is_declared_once_and_built() -> None:
-    assert set(BUILT) == set(TRENDS) == set(TRUTH)
+    assert set(TRENDS) == set(TRUTH)
+    assert set(BUILT) == set(ALL_TRENDS)
     for table, built in BUILT.items():
         assert built.asset.key.to_user_string() == table
         assert built.schedule.job_name == f"{table}_job"
@@ -193,7 +196,13 @@ def corrupt_server() -> Iterator[SimulatorServer]:
 def test_a_malformed_record_is_refused_counted_and_fails_the_check(
     corrupt_server: SimulatorServer, market: Market, tmp_path, monkeypatch
 ) -> None:
-    wh = seed.use_simulator(monkeypatch, corrupt_server, tmp_path, KIS_SYMBOLS=",".join(SYMBOLS))
+    wh = seed.use_simulator(
+        monkeypatch,
+        corrupt_server,
+        tmp_path,
+        KIS_SYMBOLS=",".join(SYMBOLS),
+        KIS_NOW=SIM_NOW.isoformat(),
+    )
     seed.seed_calendar(wh, market, years=[2026])
     seed.seed_symbols(wh, market, dt.date(2026, 11, 20))
     assets = [built.asset for built in BUILT.values()]
@@ -239,7 +248,7 @@ def test_paper_skips_every_family_with_a_reason(
     wh = seed.use_simulator(monkeypatch, sim_server, tmp_path, KIS_ENV="paper")
     assets = [built.asset for built in BUILT.values()]
     result = seed.run_assets(assets, partition_key="2026-11-20")
-    for table, trend in TRENDS.items():
+    for table, trend in ALL_TRENDS.items():
         meta = seed.materialization_metadata(result, table)
         assert meta["skipped"] == (
             f"{table} skipped: KIS's paper (mock) service has no {trend.endpoint.name} (SPEC §16)"

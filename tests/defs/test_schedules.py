@@ -35,7 +35,7 @@ from kis_pipeline.defs.prices.assets import daily_prices, daily_prices_adjusted
 from kis_pipeline.defs.prices.overseas import overseas_daily_prices
 from kis_pipeline.defs.rankings.assets import rankings
 from kis_pipeline.defs.resources import RESOURCES
-from kis_pipeline.kis.endpoints.trends import TRENDS
+from kis_pipeline.kis.endpoints.trends import ALL_TRENDS
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
@@ -61,7 +61,7 @@ DAY_PARTITION_SCHEDULES = (
     "daily_prices_schedule",
     "flows_schedule",
     "rankings_schedule",
-    *(f"{table}_schedule" for table in TRENDS),
+    *(f"{table}_schedule" for table in ALL_TRENDS),
 )
 FRESHNESS_SCHEDULES = tuple(
     f"{domain}_freshness_schedule"
@@ -82,7 +82,7 @@ def weekday(
         "daily_prices_schedule": [day],
         "flows_schedule": [flows],
         "rankings_schedule": [day],
-        **{f"{table}_schedule": [day] for table in TRENDS},
+        **{f"{table}_schedule": [day] for table in ALL_TRENDS},
         "analyst_opinions_schedule": [""],
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},

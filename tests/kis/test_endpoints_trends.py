@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
+from kis_pipeline.kis.endpoints.market_program_trading import MARKET_PROGRAM_TRADING
+from kis_pipeline.kis.endpoints.member_flows import MEMBER_FLOWS
 from kis_pipeline.kis.endpoints.program_trading import PROGRAM_TRADING
 from kis_pipeline.kis.endpoints.trade_volume import DAILY_TRADE_VOLUME
 from tests.kis.endpoint_fakes import FakeClient, ok
@@ -97,3 +99,84 @@ def test_the_credit_balance_walks_by_settlement_date_and_keeps_trade_dates() -> 
     assert frame.filter(frame["date"] == D(2024, 3, 1))["settlement_date"].to_list() == [
         D(2024, 3, 3)
     ]
+
+
+def _market_program(day: str) -> dict[str, str]:
+    parts = {
+        "arbt": ("100", "40", "60", "7000", "2800"),
+        "nabt": ("900", "1000", "-100", "63000", "70000"),
+    }
+    row = {"stck_bsop_date": day}
+    for part, (buy, sell, net, buy_value, sell_value) in parts.items():
+        row |= {
+            f"{part}_smtn_shnu_vol": buy,
+            f"{part}_smtn_seln_vol": sell,
+            f"{part}_smtn_ntby_qty": net,
+            f"{part}_smtn_shnu_tr_pbmn": buy_value,
+            f"{part}_smtn_seln_tr_pbmn": sell_value,
+            f"{part}_smtn_ntby_tr_pbmn": str(int(buy_value) - int(sell_value)),
+        }
+    return row | {
+        "whol_smtn_shnu_vol": "1000",
+        "whol_smtn_seln_vol": "1040",
+        "whol_smtn_shnu_tr_pbmn": "70000",
+        "whol_smtn_seln_tr_pbmn": "72800",
+    }
+
+
+def test_a_markets_program_trading_sends_its_market_code_and_stores_its_name() -> None:
+    client = FakeClient.scripted([ok(output=[_market_program("20240308")])])
+    frame = MARKET_PROGRAM_TRADING.fetch(client, "KOSDAQ", D(2024, 3, 8), D(2024, 3, 8))
+    assert client.calls[0].params == {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_MRKT_CLS_CODE": "Q",
+        "FID_INPUT_DATE_1": "20240308",
+        "FID_INPUT_DATE_2": "",
+    }
+    row = frame.row(0, named=True)
+    assert (row["date"], row["market"], row["venue"]) == (D(2024, 3, 8), "KOSDAQ", "KRX")
+    assert (row["arbitrage_net_volume"], row["non_arbitrage_net_value"]) == (60, -7000)
+    assert (row["buy_volume"], row["sell_value"]) == (1000, 72800)
+
+
+def test_a_markets_program_trading_refuses_a_start_older_than_kis_keeps() -> None:
+    today = D(2026, 11, 20)
+    assert MARKET_PROGRAM_TRADING.too_old(D(2026, 4, 1), today) is None
+    reason = MARKET_PROGRAM_TRADING.too_old(D(2026, 3, 1), today)
+    assert reason == (
+        "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8); "
+        "2026-03-01 is older than 2026-03-25, start from there"
+    )
+
+
+def _member(day: str) -> dict[str, str]:
+    return {
+        "stck_bsop_date": day,
+        "total_seln_qty": "300",
+        "total_shnu_qty": "450",
+        "ntby_qty": "150",
+        "stck_prpr": "70000",
+        "acml_vol": "1000",
+    }
+
+
+def test_member_flows_ask_once_per_member_and_store_its_code(monkeypatch) -> None:
+    monkeypatch.setenv("KIS_MEMBERS", "00044, 00003,00044")
+    client = FakeClient.scripted([ok(output=[_member("20240308")])] * 2)
+    frame = MEMBER_FLOWS.fetch(client, "005930", D(2024, 3, 8), D(2024, 3, 8))
+    assert [c.params for c in client.calls] == [
+        {
+            "FID_COND_MRKT_DIV_CODE": "J",
+            "FID_INPUT_ISCD": "005930",
+            "FID_SCTN_CLS_CODE": "",
+            "FID_INPUT_ISCD_2": member,
+            "FID_INPUT_DATE_1": "20240308",
+            "FID_INPUT_DATE_2": "20240308",
+        }
+        for member in ("00044", "00003")
+    ]
+    assert frame.select("symbol", "member", "buy_volume", "net_volume").rows() == [
+        ("005930", "00044", 450, 150),
+        ("005930", "00003", 450, 150),
+    ]
+    assert MEMBER_FLOWS.calls(30) == 2

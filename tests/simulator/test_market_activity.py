@@ -63,3 +63,27 @@ def test_no_activity_off_the_history(market: Market) -> None:
 def test_a_trade_settles_two_settlement_days_later(market: Market) -> None:
     assert settlement_date(dt.date(2023, 9, 26)) == dt.date(2023, 10, 4)
     assert settlement_date(dt.date(2023, 10, 5)) == dt.date(2023, 10, 10)
+
+
+def test_a_markets_program_trading_is_its_stocks_summed(market: Market) -> None:
+    for day in market.trading_days(dt.date(2023, 10, 4), dt.date(2023, 10, 13)):
+        for name in ("KOSPI", "KOSDAQ"):
+            program = market.market_program(name, day)
+            assert program is not None
+            stocks = [
+                a
+                for listing in market.listings
+                if listing.market == name
+                and (a := market.activity(listing.symbol, day)) is not None
+            ]
+            assert program.total == {
+                "buy_volume": sum(a.program_buy_volume for a in stocks),
+                "buy_value": sum(a.program_buy_value for a in stocks),
+                "sell_volume": sum(a.program_sell_volume for a in stocks),
+                "sell_value": sum(a.program_sell_value for a in stocks),
+            }
+            for figure, total in program.total.items():
+                assert 0 < program.arbitrage[figure] < total
+                assert program.arbitrage[figure] + program.non_arbitrage[figure] == total
+    assert market.market_program("KOSPI", dt.date(2023, 10, 3)) is None  # a holiday
+    assert market.market_program("NYSE", dt.date(2023, 10, 4)) is None

@@ -2,8 +2,9 @@
 its nightly run starts, and the rules its rows must meet beyond the record rules.
 
 The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an
-order that leaves the late-settling program trading last; they share the `kis_api` pool, so
-they queue rather than split the request budget.
+order that leaves the late-settling member flows and program trading (per stock, then per
+market) last; they share the `kis_api` pool, so they queue rather than split the request
+budget.
 """
 
 from __future__ import annotations
@@ -11,7 +12,27 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.defs.market_activity.factory import RowRule, TrendAsset, build
-from kis_pipeline.kis.endpoints.trends import TRENDS
+from kis_pipeline.kis.endpoints.trends import MARKET_TRENDS, MEMBER_TRENDS, TRENDS
+
+
+def nets(*prefixes: str, kinds: tuple[str, ...] = ("volume", "value")) -> RowRule:
+    """Each net (`<prefix>net_<kind>`) is the buy less the sell."""
+    exprs = [
+        pl.col(f"{p}net_{kind}") == pl.col(f"{p}buy_{kind}") - pl.col(f"{p}sell_{kind}")
+        for p in prefixes
+        for kind in kinds
+    ]
+    units = " and in KRW" if "value" in kinds else ""
+    return RowRule(f"The net is the buy less the sell, in shares{units}.", pl.all_horizontal(exprs))
+
+
+_GROSS = ("buy_volume", "sell_volume", "buy_value", "sell_value")
+PARTS = RowRule(
+    "Arbitrage and non-arbitrage trades add up to the program total, bought and sold.",
+    pl.all_horizontal(
+        pl.col(f"arbitrage_{c}") + pl.col(f"non_arbitrage_{c}") == pl.col(c) for c in _GROSS
+    ),
+)
 
 DECLARED = (
     TrendAsset(TRENDS["daily_trade_volume"], cron="50 18 * * 1-5"),
@@ -19,15 +40,19 @@ DECLARED = (
     TrendAsset(TRENDS["credit_balance"], cron="0 19 * * 1-5"),
     TrendAsset(TRENDS["lending_balance"], cron="5 19 * * 1-5"),
     TrendAsset(
+        MEMBER_TRENDS["member_flows"],
+        cron="10 19 * * 1-5",
+        rules={"nets": nets("", kinds=("volume",))},
+    ),
+    TrendAsset(
         TRENDS["program_trading"],
         cron="15 19 * * 1-5",
-        rules={
-            "nets": RowRule(
-                "The program net is the buy less the sell, in shares and in KRW.",
-                (pl.col("net_volume") == pl.col("buy_volume") - pl.col("sell_volume"))
-                & (pl.col("net_value") == pl.col("buy_value") - pl.col("sell_value")),
-            )
-        },
+        rules={"nets": nets("")},
+    ),
+    TrendAsset(
+        MARKET_TRENDS["market_program_trading"],
+        cron="20 19 * * 1-5",
+        rules={"nets": nets("arbitrage_", "non_arbitrage_"), "parts": PARTS},
     ),
 )
 BUILT = {declared.table: build(declared) for declared in DECLARED}

@@ -1,28 +1,32 @@
-"""The asset factory of the per-symbol daily trends: from one `TrendAsset` declaration (a
-`SymbolTrend`, a nightly time and the table's own rules), the date-partitioned asset, its
-checks, its job and its schedule.
+"""The asset factory of the daily trends: from one `TrendAsset` declaration (a `SymbolTrend`, a
+nightly time and the table's own rules), the date-partitioned asset, its checks, its job and
+its schedule.
 
-A run plans its calls before the first one (the days to fetch x the universe, one walk per
-symbol over the whole range, `ingest.symbol_trends`), fetches, and replaces its partitions:
+A family is keyed by symbol (the universe of each day) or by market (the family's fixed keys,
+every one on every session; `KIS_SYMBOLS` does not narrow it). A run plans its calls before the
+first one (the days to fetch x the keys, one walk per key over the whole range,
+`ingest.symbol_trends`), refuses a first day older than KIS keeps in one line without a call,
+fetches, and replaces its partitions:
 a closed weekday becomes an empty partition without a call, a run limited to some symbols
 (`KIS_SYMBOLS`, `backfill --symbols`) replaces only their rows, and a symbol KIS rejects keeps
 what it had and fails the run once the others are written. A record that breaks the table's
 rules is never stored: it lands in `rest_rejects` and fails `<table>_no_rejects`.
 
-Checks: `<table>_unique_keys`, `<table>_complete` (every listed symbol on every session the
-data or the calendar says was open; WARN under `--allow-incomplete`), `<table>_no_rejects`,
+Checks: `<table>_unique_keys`, `<table>_complete` (every key on every session the data or the
+calendar says was open; WARN under `--allow-incomplete`), `<table>_no_rejects`,
 and the declaration's row rules (`<table>_<rule>`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
 import polars as pl
 
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS, freshness_check
 from kis_pipeline.defs.calendar.runs import DailyFetch, daily_run, run_scope
 from kis_pipeline.defs.calendar.sessions import SETTLES, DayPlan, resolve_days
@@ -59,7 +63,6 @@ from kis_pipeline.warehouse.lookups import MissingReference
 GROUP = "market_activity"
 # The longest run, in weekday partitions: about a year (see `defs.flows.assets`).
 RUN_WEEKDAYS = 261
-_PAIRS = {"date": pl.Date, "symbol": pl.String}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,29 @@ class TrendAsset:
     def table(self) -> str:
         return self.trend.table
 
+    @property
+    def key(self) -> str:
+        return self.trend.key
+
+    @property
+    def by_symbol(self) -> bool:
+        return not self.trend.keys
+
+
+@dataclass(frozen=True)
+class FixedKeys:
+    """The keys of a family keyed by market: every one of them on every session."""
+
+    keys: tuple[str, ...]
+    column: str
+
+    def on(self, day: dt.date) -> list[str]:
+        return list(self.keys)
+
+    def expected(self, sessions: Sequence[dt.date]) -> pl.DataFrame:
+        days = pl.DataFrame({"date": list(sessions)}, schema={"date": pl.Date})
+        return days.join(pl.DataFrame({self.column: list(self.keys)}), how="cross")
+
 
 @dataclass(frozen=True)
 class TrendDefinitions:
@@ -92,10 +118,13 @@ class TrendDefinitions:
 
 
 def check_specs(declared: TrendAsset) -> list[dg.AssetCheckSpec]:
-    table = declared.table
+    table, key = declared.table, declared.key
+    every = "Every listed symbol" if declared.by_symbol else f"Every {key}"
+    each = declared.trend.each
+    every += f" (and each {each.column})" if each else ""
     return [
-        check_spec(table, "unique_keys", "No (date, symbol) twice."),
-        check_spec(table, COMPLETE, "Every listed symbol has a row on every session."),
+        check_spec(table, "unique_keys", f"No ({', '.join(declared.trend.columns)}) twice."),
+        check_spec(table, COMPLETE, f"{every} has a row on every session."),
         no_rejects_spec(table),
         *(check_spec(table, name, rule.description) for name, rule in declared.rules.items()),
     ]
@@ -109,10 +138,10 @@ def check_results(
     failures: dict[str, str],
     client: KisClient | None,
 ) -> list[dg.AssetCheckResult]:
-    table = declared.table
-    pairs = frame.select("date", "symbol")
+    table, columns = declared.table, list(declared.trend.columns)
+    pairs = frame.select(columns)
     dupes = pairs.filter(pairs.is_duplicated())
-    missing = expected.join(pairs, on=["date", "symbol"], how="anti").sort("date", "symbol")
+    missing = expected.join(pairs, on=columns, how="anti").sort(columns)
     results = [
         dg.AssetCheckResult(
             check_name=f"{table}_unique_keys",
@@ -128,7 +157,7 @@ def check_results(
         no_rejects_result(context, table, client),
     ]
     for name, rule in declared.rules.items():
-        broken = frame.filter(~rule.expr.fill_null(True)).select("date", "symbol")
+        broken = frame.filter(~rule.expr.fill_null(True)).select(columns)
         results.append(
             dg.AssetCheckResult(
                 check_name=f"{table}_{name}",
@@ -163,22 +192,30 @@ def _sessions(days: DayPlan, frame: pl.DataFrame, client: KisClient, table: str)
 
 def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
     """The part of a run that calls KIS, which may run ahead of its step (`lib.read_ahead`):
-    the days to fetch x the run's universe, one walk per symbol."""
+    the days to fetch x the run's keys, one walk per key; a first day older than KIS keeps is
+    one line before any call."""
     trend, table = declared.trend, declared.table
 
     def phase(scope: RunScope) -> DailyFetch:
         run = daily_run(scope, table)
         days = run.days
         if not days.to_fetch:
-            return DailyFetch(run, pl.DataFrame(schema=trend.schema), pl.DataFrame(schema=_PAIRS))
-        universe = _universe(run.warehouse, run.only, table)
-        symbols = sorted({s for day in days.to_fetch for s in universe.on(day)})
-        plan = plan_calls(trend, symbols, days.to_fetch)
+            empty = {c: pl.Date if c == "date" else pl.String for c in trend.columns}
+            return DailyFetch(run, pl.DataFrame(schema=trend.schema), pl.DataFrame(schema=empty))
+        too_old = trend.too_old(min(days.to_fetch), today_kst())
+        if too_old:
+            raise dg.Failure(too_old)
+        universe = _keys(declared, run.warehouse, run.only if declared.by_symbol else None)
+        keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
+        fanned = _fanned(declared)
+        plan = plan_calls(trend, keys, days.to_fetch)
         with scope.client() as client:
             frame, failures = _fetch(client, declared, plan, run.progress)
         frame = frame.filter(pl.col("date").is_in(days.days))
         expected = universe.expected(_sessions(days, frame, client, table))
-        return DailyFetch(run, frame, expected, failures, client, len(plan.symbols), plan.calls)
+        if fanned is not None:
+            expected = expected.join(fanned, how="cross")
+        return DailyFetch(run, frame, expected, failures, client, len(plan.keys), plan.calls)
 
     return phase
 
@@ -193,15 +230,15 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         group_name=GROUP,
         partitions_def=trading_days,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
-        deps=[dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")],
+        deps=["symbols", "trading_calendar"] if declared.by_symbol else ["trading_calendar"],
         pool=POOL,
         kinds={"parquet"},
         metadata={**SETTLES, "kis/source": f"SPEC {trend.section} {trend.endpoint.tr_id}"},
         freshness_policy=NIGHTLY_FRESHNESS,
         description=(
-            f"One row per (date, symbol): {trend.title} ({trend.endpoint.name}, SPEC "
-            f"{trend.section}); one call per symbol per {trend.sessions_per_call} sessions; a "
-            "closed weekday is an empty partition."
+            f"One row per (date, {trend.key}): {trend.title} ({trend.endpoint.name}, SPEC "
+            f"{trend.section}); one call per {trend.key} per {trend.sessions_per_call} sessions; "
+            "a closed weekday is an empty partition."
         ),
         check_specs=check_specs(declared),
     )
@@ -219,17 +256,18 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         got = read_ahead.fetched(context, run_scope(context, kis, warehouse), phase)
         frame, failures, client = got.frame, got.failures, got.client
         results = check_results(context, declared, frame, got.expected, failures, client)
-        scope = Scope.of(got.run.only).keeping(failures)
+        only = got.run.only if declared.by_symbol else None
+        scope = Scope.of(only, by=trend.key).keeping(failures)
         written = write_days(got.run.warehouse, table, frame, got.run.days.days, scope=scope)
         report_written(got.run.progress, written, failures=failures)
-        fail_rejected(table, failures, "symbols")
+        fail_rejected(table, failures, f"{trend.key}s")
         return dg.MaterializeResult(
             metadata=run_metadata(
                 frame,
                 written,
                 client,
                 calls_planned=got.calls_planned,
-                symbols=got.keys,
+                **{f"{trend.key}s": got.keys},
             ),
             check_results=results,
         )
@@ -238,11 +276,28 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
     return trend_asset
 
 
-def _universe(wh: Warehouse, only: tuple[str, ...] | None, table: str) -> Universe:
+def _keys(
+    declared: TrendAsset, wh: Warehouse, only: tuple[str, ...] | None
+) -> Universe | FixedKeys:
+    """The family's keys: the listed symbols of each day, or its fixed markets."""
+    if not declared.by_symbol:
+        return FixedKeys(tuple(declared.trend.keys), declared.key)
     try:
         return Universe(wh, only=only)
     except MissingReference as exc:
-        raise dg.Failure(f"{table}: {exc}") from None
+        raise dg.Failure(f"{declared.table}: {exc}") from None
+
+
+def _fanned(declared: TrendAsset) -> pl.DataFrame | None:
+    """The values each key's call is repeated for (a stock's member firms), or None; an
+    invalid list is one line before any call."""
+    each = declared.trend.each
+    if each is None:
+        return None
+    try:
+        return pl.DataFrame({each.column: list(each.values())}, schema={each.column: pl.String})
+    except ValueError as exc:
+        raise dg.Failure(f"{declared.table}: {exc}") from None
 
 
 def build(declared: TrendAsset) -> TrendDefinitions:
@@ -252,7 +307,7 @@ def build(declared: TrendAsset) -> TrendDefinitions:
     job, schedule = asset_day_schedule(
         asset,
         cron=declared.cron,
-        job_description=f"The day's {trend.title} for the whole universe.",
+        job_description=f"The day's {trend.title} for every {trend.key}.",
         description=f"Weekdays after the close: {trend.title} of the day.",
     )
     freshness = freshness_check(

@@ -8,9 +8,11 @@ names never leave these modules. Malformed answers raise `kis.errors.PayloadErro
 Families: `prices` (§7.1, §7.3), `executions` (§7.7), `quotes` (§7.11), `index` (§12.3),
 `overseas` (§13.3), `rankings` (§8.1-8.3), `flows` (§9.1, §9.3), `fundamentals` (§10.1-10.3),
 `dividends` (§10.8), `calendar` (§11.1); the stock master files are in `master`. The
-per-symbol daily trends are declared, not written as functions: `program_trading` (§9.6),
+daily trends are declared, not written as functions: `program_trading` (§9.6),
 `credit_balance` (§9.9), `short_sales` (§9.10), `lending_balance` (§9.11) and
-`trade_volume` (§9.12), each a `SymbolTrend` (`_trend`), listed in `trends.TRENDS`.
+`trade_volume` (§9.12), each a `SymbolTrend` (`_trend`), listed in `trends.TRENDS`, and
+`market_program_trading` (§9.8), keyed by market, in `trends.MARKET_TRENDS`, and
+`member_flows` (§9.13), per symbol and member firm, in `trends.MEMBER_TRENDS`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""`SymbolTrend`: a per-symbol daily trend endpoint (SPEC §9.6, §9.9-§9.12) declared once.
+"""`SymbolTrend`: a daily trend endpoint (SPEC §9.6, §9.8-§9.12) declared once.
 
-Each such endpoint takes one symbol and a date (or a range) and answers a run of days, one
-record per session. A family is its `Endpoint` (path, TR_ID, container and `RecordSpec` of
-fields, units and rules), its `Window` (where a call's dates go, and the rows a call holds)
-and its parameters, `SYMBOL` marking the one that carries the symbol; the generic fetcher
-(`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need nothing else.
+Each such endpoint takes one key (a symbol, or a market for §9.8) and a date (or a range) and
+answers a run of days, one record per session. A family is its `Endpoint` (path, TR_ID,
+container and `RecordSpec` of fields, units and rules), its `Window` (where a call's dates go,
+and the rows a call holds) and its parameters, `KEY` marking the one that carries the key; the
+generic fetcher (`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need
+nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,8 +28,10 @@ if TYPE_CHECKING:
     from kis_pipeline.kis.client import KisClient
 
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
-SYMBOL = "{symbol}"
-"""The value, in a family's parameters, that each call replaces with its symbol."""
+KEY = "{key}"
+"""The value, in a family's parameters, that each call replaces with its key (or the value the
+family's `keys` send for it)."""
+SYMBOL = KEY
 # Sessions a walked endpoint answers per call where SPEC states no cap: what KIS's other
 # daily trends answer.
 DEFAULT_SESSIONS = 30
@@ -54,11 +59,38 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Fan:
+    """Each key's call made once per value of `param`, the value stored in `column`: the
+    values are the comma-separated list in the environment variable `env`, else `default`,
+    each matching `pattern` (`what` says what a value looks like)."""
+
+    param: str
+    column: str
+    env: str
+    default: tuple[str, ...]
+    pattern: str
+    what: str
+
+    def values(self) -> tuple[str, ...]:
+        raw = os.environ.get(self.env, "").strip()
+        values = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+        bad = [v for v in values if not re.fullmatch(self.pattern, v)]
+        if bad:
+            raise ValueError(f"{self.env} has invalid codes {', '.join(bad)}; use {self.what}")
+        return values or self.default
+
+
+@dataclass(frozen=True)
 class SymbolTrend:
     """One family. `sessions_per_call` is what one call answers: the window's cap, else
     `DEFAULT_SESSIONS` (the plan's estimate; the walk follows whatever comes). `lead` widens
     the window's end where the window moves by another date than the row's (a settlement
-    date trails its trade by two sessions). `constants` fill columns no record carries."""
+    date trails its trade by two sessions). `constants` fill columns no record carries.
+
+    `key` names the column a call's key fills; `keys`, when given, is the family's fixed set of
+    keys (the markets), each with the value sent for it; empty, the keys are the listed
+    symbols. `kept` is how far back KIS answers (None: as far as the history goes). `each`
+    repeats every key's call for each of its values (a stock's flows per member firm)."""
 
     declared: Endpoint
     window: Window
@@ -66,6 +98,10 @@ class SymbolTrend:
     sessions: int | None = None
     lead: dt.timedelta = dt.timedelta(0)
     constants: Mapping[str, str] = field(default_factory=dict)
+    key: str = "symbol"
+    keys: Mapping[str, str] = field(default_factory=dict)
+    kept: dt.timedelta | None = None
+    each: Fan | None = None
 
     @functools.cached_property
     def endpoint(self) -> Endpoint:
@@ -103,17 +139,51 @@ class SymbolTrend:
         return self.declared.section
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns that identify a row: the date, the key and the fanned-out column."""
+        return ("date", self.key, *((self.each.column,) if self.each else ()))
+
+    @property
     def sessions_per_call(self) -> int:
         return self.sessions or self.window.rows or DEFAULT_SESSIONS
 
     def calls(self, sessions: int) -> int:
-        """Calls one symbol needs for a run of `sessions` sessions."""
-        return max(1, -(-sessions // self.sessions_per_call))
+        """Calls one key needs for a run of `sessions` sessions."""
+        fanned = len(self.each.values()) if self.each else 1
+        return max(1, -(-sessions // self.sessions_per_call)) * fanned
 
-    def fetch(self, client: KisClient, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Rows of `symbol` for the sessions in [start, end], ascending, in `schema`."""
-        params = {k: symbol if v == SYMBOL else v for k, v in self.params.items()}
-        constants = {**self.constants, "symbol": symbol}
+    def too_old(self, first: dt.date, today: dt.date) -> str | None:
+        """Why a run from `first` cannot be served (older than KIS keeps), or None."""
+        if self.kept is None or first >= today - self.kept:
+            return None
+        return (
+            f"{self.table}: KIS keeps {self.kept.days} days of {self.title} (SPEC "
+            f"{self.section}); {first} is older than {today - self.kept}, start from there"
+        )
+
+    def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Rows of `key` for the sessions in [start, end], ascending, in `schema`."""
+        if self.each is not None:
+            each = self.each
+            frames = [
+                self._walk(client, key, start, end, {each.param: v}, {each.column: v})
+                for v in each.values()
+            ]
+            return pl.concat(frames, how="vertical")
+        return self._walk(client, key, start, end, {}, {})
+
+    def _walk(
+        self,
+        client: KisClient,
+        key: str,
+        start: dt.date,
+        end: dt.date,
+        params: Mapping[str, str],
+        constants: Mapping[str, str],
+    ) -> pl.DataFrame:
+        sent = self.keys.get(key, key)
+        params = {**{k: sent if v == KEY else v for k, v in self.params.items()}, **params}
+        constants = {**self.constants, self.key: key, **constants}
         frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
         if self.lead:
             frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")
