@@ -20,7 +20,7 @@ and the declaration's row rules (`<table>_<rule>`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -226,12 +226,15 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         failures: dict[str, str] = {}
         client = None
         plan = None
-        days = run.days
+        today = today_kst()
+        too_old = trend.too_old(run.days.days, today)
+        if too_old:
+            # KIS will never serve those days: skipped, not failed, so that a range backfill
+            # of every asset still runs; they are not written, not even as closed days.
+            context.log.warning(too_old)
+        days = _kept(run.days, lambda listed: trend.kept_days(listed, today))
         only = run.only if declared.by_symbol else None
         if days.to_fetch:
-            too_old = trend.too_old(min(days.to_fetch), today_kst())
-            if too_old:
-                raise dg.Failure(too_old)
             universe = _keys(declared, run.warehouse, only)
             keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
             fanned = _fanned(declared)
@@ -254,6 +257,7 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
                 client,
                 calls_planned=plan.calls if plan else 0,
                 **{f"{trend.key}s": len(plan.keys) if plan else 0},
+                **({"skipped": too_old} if too_old else {}),
             ),
             check_results=results,
         )
@@ -271,6 +275,11 @@ def _keys(
         return Universe(wh, only=only)
     except MissingReference as exc:
         raise dg.Failure(f"{declared.table}: {exc}") from None
+
+
+def _kept(days: DayPlan, keep: Callable[[list[dt.date]], list[dt.date]]) -> DayPlan:
+    """The plan narrowed to the days `keep` keeps."""
+    return DayPlan(keep(days.days), keep(days.closed), keep(days.to_fetch), days.known)
 
 
 def _fanned(declared: TrendAsset) -> pl.DataFrame | None:
