@@ -64,6 +64,14 @@ def test_every_sub_index_is_stored_beside_the_main_ones(wh: Warehouse, market: M
     assert wh.read("index_daily").height == frame.height
 
 
+def test_a_closed_weekday_costs_no_call(wh: Warehouse) -> None:
+    # Hangul Day, a Friday.
+    seed.run_assets([index_daily], partition_key="2026-10-09")
+    result = seed.run_assets([sector_index_daily], partition_key="2026-10-09")
+    assert seed.materialization_metadata(result, "sector_index_daily")["calls"] == 0
+    assert wh.read("index_daily", ["2026-10-09"]).is_empty()
+
+
 def test_a_day_index_daily_lacks_is_one_line_and_no_partition(wh: Warehouse) -> None:
     result = seed.run_assets([sector_index_daily], partition_key=NIGHT[1], raise_on_error=False)
     assert not result.success

@@ -3,11 +3,12 @@ in `index_daily` beside the main indices (one row per (date, index_code)).
 
 A run asks each category for its sub-index codes (one call each, SPEC §12.4, which KIS's mock
 lacks: under `paper` the asset is skipped with one line), then walks each code's chart over the
-run's days (50 bars a call, §12.3). It replaces only the sub-indices' rows of a day, and only of
-a day `index_daily` already holds: a partition of that table is the calendar's evidence of a
-session, so this asset never makes one (a day it lacks is one line, no write). A rejected record
-(a code that is not four digits, a bar that breaks the index rules) is not stored and fails
-`sector_index_daily_no_rejects`.
+run's sessions (50 bars a call, §12.3). It replaces only the sub-indices' rows of a day, and
+only of a day `index_daily` already holds: a partition of that table is the calendar's evidence
+of a session, so this asset never makes one (a day it lacks is one line, no write), and the
+KOSPI bar in it tells which days were sessions (a run of closed days makes no call). A rejected
+record (a code that is not four digits, a bar that breaks the index rules) is not stored and
+fails `sector_index_daily_no_rejects`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.runs import start_daily_run
-from kis_pipeline.defs.calendar.sessions import SETTLES, resolve_days
+from kis_pipeline.defs.calendar.sessions import KOSPI, SETTLES
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.index_daily import fetch_sector_days
@@ -102,21 +103,21 @@ def sector_index_daily(
             f"{NAME}: index_daily has no partition for {', '.join(lacking[:5])}; materialize "
             "index_daily for those days first (its partitions tell sessions from holidays)"
         )
+    # The sessions are the days index_daily holds a KOSPI bar for: nothing to guess.
+    keys = [d.isoformat() for d in days.days]
+    kospi = run.warehouse.read(TABLE, keys).filter(pl.col("index_code") == KOSPI)
+    sessions = sorted(set(kospi["date"].to_list()))
     frame = pl.DataFrame(schema=schemas.INDEX_DAILY)
-    expected = pl.DataFrame(schema={"date": pl.Date, "index_code": pl.String})
     codes: tuple[str, ...] = ()
     client = None
-    if days.to_fetch:
+    if sessions:
         with kis.client() as client:
-            frame, codes = fetch_sector_days(client, min(days.to_fetch), max(days.to_fetch))
-        frame = frame.filter(pl.col("date").is_in(days.days))
-        present = set(frame["date"].to_list())
-        status = resolve_days(days, present, max(present, default=None), what=NAME)
-        sessions = [day for day, is_open in status.items() if is_open]
-        expected = pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).join(
-            pl.DataFrame({"index_code": list(codes)}, schema={"index_code": pl.String}),
-            how="cross",
-        )
+            frame, codes = fetch_sector_days(client, sessions[0], sessions[-1])
+        frame = frame.filter(pl.col("date").is_in(sessions))
+    expected = pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).join(
+        pl.DataFrame({"index_code": list(codes)}, schema={"index_code": pl.String}),
+        how="cross",
+    )
     rejected = client.rejects.records(table=TABLE) if client is not None else []
     rejects = pl.DataFrame(
         [(r.symbol, r.date, r.field, r.reason) for r in rejected],
