@@ -5,7 +5,7 @@ its schedule.
 A family is keyed by symbol (the universe of each day) or by market (the family's fixed keys,
 every one on every session; `KIS_SYMBOLS` does not narrow it). A run plans its calls before the
 first one (the days to fetch x the keys, one walk per key over the whole range,
-`ingest.symbol_trends`), refuses a first day older than KIS keeps in one line without a call,
+`ingest.symbol_trends`), skips the days older than KIS keeps (one line, no call, no write),
 fetches, and replaces its partitions:
 a closed weekday becomes an empty partition without a call, a run limited to some symbols
 (`KIS_SYMBOLS`, `backfill --symbols`) replaces only their rows, and a symbol KIS rejects keeps
