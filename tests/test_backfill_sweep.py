@@ -24,6 +24,7 @@ import pytest
 from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.cli.backfill import run_backfill
 from kis_pipeline.cli.backfill_plan import DATA_START, BackfillRequest
+from kis_pipeline.simulator.market_indices import sub_indices
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import fast_environ
@@ -151,4 +152,7 @@ def test_every_asset_is_complete_over_the_range(
         expected = {(day, symbol) for day in sessions for symbol in SYMBOLS}
         assert have == expected, (table, sorted(expected - have)[:5], sorted(have - expected)[:5])
     index = wh.read("index_daily").filter(pl.col("date").is_between(case.start, case.end))
-    assert index.height == 3 * len(sessions)
+    # The three main indices, and beside them every sector sub-index, on every session.
+    sectors = index.filter(~pl.col("index_code").is_in(["0001", "1001", "2001"]))
+    assert sectors.height == len(sub_indices(MARKET.book.specs)) * len(sessions)
+    assert index.height - sectors.height == 3 * len(sessions)

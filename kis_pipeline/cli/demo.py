@@ -44,7 +44,7 @@ STREAM_SECONDS = 30.0
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
 BATCH_ASSETS = (
-    "index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
+    "index_daily,sector_index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
     "overseas_calendar,overseas_daily_prices,rankings,investor_flows,market_investor_flows,"
     "dividends,daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading,"
     "market_program_trading,member_flows"

@@ -1,4 +1,7 @@
-"""Domestic indices (KOSPI 0001, KOSDAQ 1001, KOSPI200 2001) chained from their constituents.
+"""Domestic indices (KOSPI 0001, KOSDAQ 1001, KOSPI200 2001) chained from their constituents,
+and the sector sub-indices of KOSPI and KOSDAQ (SPEC §12.4): one per KRX industry code its
+stocks carry (`masters.sector_code`), KOSPI's under that code (00xx), KOSDAQ's under 10xx,
+each starting at 1,000.
 
 Each day the index moves by the ratio of the constituents' market value at the close (open,
 high, low) to their value at the base prices, so splits never move an index. Highs and lows
@@ -7,16 +10,41 @@ of the index sit between its open/close extremes and the aggregate of the member
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from kis_pipeline.simulator.market_prices import PriceBook
+from kis_pipeline.simulator.masters import sector_code
 
 INDEX_CODES: dict[str, str] = {"0001": "KOSPI", "1001": "KOSDAQ", "2001": "KOSPI200"}
 # Levels on the first day of the history (roughly those of January 2015).
 _START_LEVEL = {"0001": 1926.44, "1001": 553.73, "2001": 244.05}
 KOSPI200_SIZE = 200
+# The parents of the sector sub-indices: index code -> market.
+PARENTS = {"0001": "KOSPI", "1001": "KOSDAQ"}
+_SUB_INDEX_LEVEL = 1000.0
+
+
+def sub_index_code(market: str, sector: str) -> str | None:
+    """The sector sub-index a stock of `market` and `sector` belongs to, or None."""
+    code = sector_code(sector)
+    if market not in PARENTS.values() or code == "0000":
+        return None
+    return code if market == "KOSPI" else "1" + code[1:]
+
+
+def sub_indices(specs: Sequence[Any]) -> dict[str, tuple[str, str]]:
+    """Every sector sub-index of the universe, by code: (its sector name, its parent code)."""
+    parent = {market: code for code, market in PARENTS.items()}
+    found = {}
+    for spec in specs:
+        code = sub_index_code(spec.market, spec.sector)
+        if code is not None:
+            found.setdefault(code, (spec.sector, parent[spec.market]))
+    return dict(sorted(found.items()))
 
 
 @dataclass
@@ -42,7 +70,8 @@ def members(book: PriceBook) -> dict[str, np.ndarray]:
 
 
 def build_indices(book: PriceBook) -> dict[str, IndexSeries]:
-    masks = members(book)
+    codes = np.array([sub_index_code(s.market, s.sector) or "" for s in book.specs])
+    masks = {**members(book), **{code: codes == code for code in sub_indices(book.specs)}}
     rows = len(book.days)
     out: dict[str, IndexSeries] = {}
     step = 256  # bounded temporaries for large universes
@@ -71,8 +100,9 @@ def build_indices(book: PriceBook) -> dict[str, IndexSeries]:
         safe = np.where(s[:, 4] > 0, s[:, 4], 1.0)
         rel = s[:, :4] / safe[:, None]
         rel[s[:, 4] <= 0] = 1.0
-        close = _START_LEVEL[code] * np.cumprod(rel[:, 3])
-        prev = np.concatenate([[_START_LEVEL[code]], close[:-1]])
+        start = _START_LEVEL.get(code, _SUB_INDEX_LEVEL)
+        close = start * np.cumprod(rel[:, 3])
+        prev = np.concatenate([[start], close[:-1]])
         opening = prev * rel[:, 0]
         top = np.maximum(opening, close)
         bottom = np.minimum(opening, close)

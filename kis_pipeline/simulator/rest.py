@@ -42,6 +42,7 @@ from kis_pipeline.simulator.rest_market import MarketView
 from kis_pipeline.simulator.rest_oauth import add_oauth_routes
 from kis_pipeline.simulator.rest_quotes import ENDPOINTS as QUOTES
 from kis_pipeline.simulator.rest_rankings import ENDPOINTS as RANKINGS
+from kis_pipeline.simulator.rest_sectors import ENDPOINTS as SECTORS
 from kis_pipeline.simulator.rest_ticks import ENDPOINTS as TICKS
 from kis_pipeline.simulator.state import MESSAGES, AuthError, SimState
 
@@ -55,6 +56,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *FINANCE,
     *COMPANY,
     *CALENDAR,
+    *SECTORS,
 )
 
 CONTENT_TYPE = "application/json; charset=utf-8"

@@ -242,6 +242,20 @@ def index_chart(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output1=_index_summary(view, code), output2=output2))
 
 
+def index_levels(bar: Any) -> dict[str, str]:
+    """An index's level, change and volume on a day, in KIS's index units (thousands of
+    shares, KRW millions)."""
+    change = bar.close - bar.prev_close
+    return {
+        "prdy_vrss_sign": sign(round(change, 2)),
+        "bstp_nmix_prdy_vrss": dec(change),
+        "bstp_nmix_prdy_ctrt": rate(change, bar.prev_close),
+        "acml_vol": num(bar.volume // 1000),
+        "acml_tr_pbmn": num(bar.value // 1_000_000),
+        "bstp_nmix_prpr": dec(bar.close),
+    }
+
+
 def _index_summary(view: MarketView, code: str) -> dict[str, str]:
     day = view.session()
     bar = view.index_bar(code, day)
@@ -249,17 +263,11 @@ def _index_summary(view: MarketView, code: str) -> dict[str, str]:
     prev = view.index_bar(code, prev_day) if prev_day is not None else None
     if bar is None:
         raise unknown_symbol()
-    change = bar.close - bar.prev_close
     futures = prev or bar
     return {
-        "prdy_vrss_sign": sign(round(change, 2)),
-        "bstp_nmix_prdy_vrss": dec(change),
-        "bstp_nmix_prdy_ctrt": rate(change, bar.prev_close),
+        **index_levels(bar),
         "prdy_nmix": dec(bar.prev_close),
-        "acml_vol": num(bar.volume // 1000),
-        "acml_tr_pbmn": num(bar.value // 1_000_000),
         "hts_kor_isnm": INDEX_NAMES_KR.get(code, code),
-        "bstp_nmix_prpr": dec(bar.close),
         "bstp_cls_code": code,
         "prdy_vol": num(prev.volume // 1000 if prev is not None else 0),
         "bstp_nmix_oprc": dec(bar.open),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from kis_pipeline.simulator.market_indices import sub_indices
 from kis_pipeline.simulator.masters import sector_code
 
 T = TypeVar("T")
@@ -149,7 +150,11 @@ class MarketView:
     # ---- indices -------------------------------------------------------------------------
 
     def is_index(self, code: str) -> bool:
-        return code in self.market.INDEX_CODES
+        return code in self.market.INDEX_CODES or code in self.sub_indices()
+
+    def sub_indices(self) -> dict[str, tuple[str, str]]:
+        """The sector sub-indices by code: (sector name, parent index code)."""
+        return self.memo("sub_indices", lambda: sub_indices(self.market.book.specs))
 
     def index_bars(self, code: str, start: dt.date, end: dt.date) -> list[Any]:
         return self.market.index_bars(code, start, end)

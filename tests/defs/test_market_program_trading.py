@@ -1,7 +1,8 @@
 """A market's program trading (SPEC §9.8) against the simulator's truth: a family keyed by
 market, not by symbol, built by the same factory as the per-symbol trends: one call per market
-whatever the symbols the run is limited to, rows that are the market's stocks summed, a start
-older than KIS keeps refused before any call, and a malformed record refused and counted."""
+whatever the symbols the run is limited to, rows that are the market's stocks summed, days
+older than KIS keeps skipped in one line without a call or a write, and a malformed record
+refused and counted."""
 
 from __future__ import annotations
 
@@ -84,15 +85,20 @@ def test_a_backfill_walks_back_thirty_sessions_a_call_with_holidays_empty(
     _assert_matches(frame, market)
 
 
-def test_a_start_older_than_kis_keeps_is_one_line_without_a_call(wh: Warehouse) -> None:
-    result = seed.run_assets([ASSET], partition_key="2026-03-03", raise_on_error=False)
-    assert not result.success
-    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
-    assert message == (
-        "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8); "
-        "2026-03-03 is older than 2026-03-25, start from there"
+def test_days_older_than_kis_keeps_are_skipped_in_one_line_without_a_call(
+    wh: Warehouse, market: Market
+) -> None:
+    # 2026-03-20 and 2026-03-23 are past the 240 days KIS keeps; 2026-03-25 is not.
+    result = seed.run_assets([ASSET], partition_range=("2026-03-20", "2026-03-25"))
+    meta = seed.materialization_metadata(result, TABLE)
+    assert meta["skipped"] == (
+        "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8): "
+        "3 day(s) from 2026-03-20 to 2026-03-24 are older than 2026-03-25 and are skipped, "
+        "nothing is stored for them"
     )
-    assert wh.partitions(TABLE) == []
+    assert seed.tr_calls(meta, TREND.endpoint.tr_id) == 2
+    assert wh.partitions(TABLE) == ["2026-03-25"]
+    _assert_matches(wh.read(TABLE), market)
 
 
 def test_a_malformed_record_is_refused_counted_and_fails_the_check(

@@ -37,6 +37,7 @@ from kis_pipeline.defs.rankings.assets import rankings
 from kis_pipeline.defs.resources import RESOURCES
 from kis_pipeline.kis.endpoints.trends import ALL_TRENDS
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.market_indices import sub_indices
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import fast_config, fast_environ, run_assets, seed_symbols
@@ -50,6 +51,7 @@ pytestmark = pytest.mark.timeout(900)
 CONFIG = fast_config(SIM_CONFIG, start=dt.date(2025, 9, 1))
 MARKET = Market(CONFIG)
 SYMBOLS = [listing.symbol for listing in MARKET.listings[:3]]
+SECTORS = sub_indices(MARKET.book.specs)
 FIRST, LAST = dt.date(2025, 12, 29), dt.date(2026, 1, 3)
 DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 SESSIONS = [dt.date(2025, 12, 29), dt.date(2025, 12, 30), dt.date(2026, 1, 2)]
@@ -58,6 +60,7 @@ HOLIDAYS = [dt.date(2025, 12, 31), dt.date(2026, 1, 1)]
 DAY_PARTITION_SCHEDULES = (
     "symbols_schedule",
     "index_daily_schedule",
+    "sector_index_daily_schedule",
     "daily_prices_schedule",
     "flows_schedule",
     "rankings_schedule",
@@ -79,6 +82,7 @@ def weekday(
         "run_retention_schedule": [""],
         "symbols_schedule": [day],
         "index_daily_schedule": [day],
+        "sector_index_daily_schedule": [day],
         "daily_prices_schedule": [day],
         "flows_schedule": [flows],
         "rankings_schedule": [day],
@@ -355,7 +359,13 @@ def test_sessions_are_fetched_the_nightly_way_and_closed_days_cost_nothing(
         ):
             assert day.isoformat() in wh.partitions(table), (table, day)
             expected = rows if day in SESSIONS else 0
-            assert wh.read(table, [day.isoformat()]).height == expected, (table, day)
+            stored = wh.read(table, [day.isoformat()])
+            if table == "index_daily":
+                # The sector sub-indices sit beside the three main indices.
+                sectors = stored.filter(~pl.col("index_code").is_in(["0001", "1001", "2001"]))
+                assert sectors.height == (len(SECTORS) if day in SESSIONS else 0), day
+                stored = stored.join(sectors, on="index_code", how="anti")
+            assert stored.height == expected, (table, day)
     # The master files are captured on sessions only.
     snapshots = [d for d in wh.partitions("symbols") if d >= FIRST.isoformat()]
     assert snapshots == [d.isoformat() for d in SESSIONS]

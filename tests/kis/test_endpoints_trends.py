@@ -139,13 +139,15 @@ def test_a_markets_program_trading_sends_its_market_code_and_stores_its_name() -
     assert (row["buy_volume"], row["sell_value"]) == (1000, 72800)
 
 
-def test_a_markets_program_trading_refuses_a_start_older_than_kis_keeps() -> None:
+def test_a_markets_program_trading_names_the_days_older_than_kis_keeps() -> None:
     today = D(2026, 11, 20)
-    assert MARKET_PROGRAM_TRADING.too_old(D(2026, 4, 1), today) is None
-    reason = MARKET_PROGRAM_TRADING.too_old(D(2026, 3, 1), today)
-    assert reason == (
-        "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8); "
-        "2026-03-01 is older than 2026-03-25, start from there"
+    days = [D(2026, 3, 23), D(2026, 3, 24), D(2026, 3, 25), D(2026, 4, 1)]
+    assert MARKET_PROGRAM_TRADING.too_old(days[2:], today) is None
+    assert MARKET_PROGRAM_TRADING.kept_days(days, today) == days[2:]
+    assert MARKET_PROGRAM_TRADING.too_old(days, today) == (
+        "market_program_trading: KIS keeps 240 days of market program trading (SPEC §9.8): "
+        "2 day(s) from 2026-03-23 to 2026-03-24 are older than 2026-03-25 and are skipped, "
+        "nothing is stored for them"
     )
 
 

@@ -41,6 +41,7 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
 )
 from kis_pipeline.lib.run_context import POOL, partition_days
+from kis_pipeline.warehouse import Scope
 
 TABLE = "index_daily"
 UNIQUE_KEYS = "index_daily_unique_keys"
@@ -118,7 +119,9 @@ def index_daily(
             broken |= {d for d in plan.to_fetch if d not in kospi}
         # A day KIS sent a KOSPI bar for was a session, even if the bar was refused.
         status = resolve_days(plan, kospi | broken, newest, what=TABLE)
-    written = write_days(wh, TABLE, frame, [d for d in plan.days if d not in broken])
+    # Only the main indices' rows: the sector sub-indices beside them are another asset's.
+    scope = Scope.of(INDEX_CODES, by="index_code")
+    written = write_days(wh, TABLE, frame, [d for d in plan.days if d not in broken], scope=scope)
     if broken:
         days = ", ".join(sorted(d.isoformat() for d in broken))
         raise dg.Failure(

@@ -31,7 +31,8 @@ class DailyRun:
 class DailyFetch:
     """A run's fetch phase, which may run ahead of its step (`lib.read_ahead`): its days, what
     KIS sent for them, the (date, key) rows expected, the keys KIS refused, the client that
-    fetched (None without a call), how many keys it walked and the calls it planned."""
+    fetched (None without a call), how many keys it walked, the calls it planned, and a
+    one-line note on days it left out (the step logs it)."""
 
     run: DailyRun
     frame: pl.DataFrame
@@ -40,6 +41,7 @@ class DailyFetch:
     client: KisClient | None = None
     keys: int = 0
     calls_planned: int = 0
+    note: str = ""
 
 
 def run_scope(

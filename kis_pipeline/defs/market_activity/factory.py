@@ -5,7 +5,7 @@ its schedule.
 A family is keyed by symbol (the universe of each day) or by market (the family's fixed keys,
 every one on every session; `KIS_SYMBOLS` does not narrow it). A run plans its calls before the
 first one (the days to fetch x the keys, one walk per key over the whole range,
-`ingest.symbol_trends`), refuses a first day older than KIS keeps in one line without a call,
+`ingest.symbol_trends`), skips the days older than KIS keeps (one line, no call, no write),
 fetches, and replaces its partitions:
 a closed weekday becomes an empty partition without a call, a run limited to some symbols
 (`KIS_SYMBOLS`, `backfill --symbols`) replaces only their rows, and a symbol KIS rejects keeps
@@ -19,6 +19,7 @@ and the declaration's row rules (`<table>_<rule>`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,19 +193,22 @@ def _sessions(days: DayPlan, frame: pl.DataFrame, client: KisClient, table: str)
 
 def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
     """The part of a run that calls KIS, which may run ahead of its step (`lib.read_ahead`):
-    the days to fetch x the run's keys, one walk per key; a first day older than KIS keeps is
-    one line before any call."""
+    the days to fetch x the run's keys, one walk per key; days older than KIS keeps are left
+    out, with a one-line note."""
     trend, table = declared.trend, declared.table
 
     def phase(scope: RunScope) -> DailyFetch:
         run = daily_run(scope, table)
-        days = run.days
+        today = today_kst()
+        # Days KIS will never serve are skipped, not failed, so that a range backfill of every
+        # asset still runs; they are not written, not even as closed days.
+        too_old = trend.too_old(run.days.days, today) or ""
+        days = _kept(run.days, lambda listed: trend.kept_days(listed, today))
+        run = dataclasses.replace(run, days=days)
         if not days.to_fetch:
             empty = {c: pl.Date if c == "date" else pl.String for c in trend.columns}
-            return DailyFetch(run, pl.DataFrame(schema=trend.schema), pl.DataFrame(schema=empty))
-        too_old = trend.too_old(min(days.to_fetch), today_kst())
-        if too_old:
-            raise dg.Failure(too_old)
+            nothing = pl.DataFrame(schema=empty)
+            return DailyFetch(run, pl.DataFrame(schema=trend.schema), nothing, note=too_old)
         universe = _keys(declared, run.warehouse, run.only if declared.by_symbol else None)
         keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
         fanned = _fanned(declared)
@@ -215,7 +219,9 @@ def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
         expected = universe.expected(_sessions(days, frame, client, table))
         if fanned is not None:
             expected = expected.join(fanned, how="cross")
-        return DailyFetch(run, frame, expected, failures, client, len(plan.keys), plan.calls)
+        return DailyFetch(
+            run, frame, expected, failures, client, len(plan.keys), plan.calls, note=too_old
+        )
 
     return phase
 
@@ -254,6 +260,8 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         if paper is not None:
             return paper
         got = read_ahead.fetched(context, run_scope(context, kis, warehouse), phase)
+        if got.note:
+            context.log.warning(got.note)
         frame, failures, client = got.frame, got.failures, got.client
         results = check_results(context, declared, frame, got.expected, failures, client)
         only = got.run.only if declared.by_symbol else None
@@ -268,6 +276,7 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
                 client,
                 calls_planned=got.calls_planned,
                 **{f"{trend.key}s": got.keys},
+                **({"skipped": got.note} if got.note else {}),
             ),
             check_results=results,
         )
@@ -286,6 +295,11 @@ def _keys(
         return Universe(wh, only=only)
     except MissingReference as exc:
         raise dg.Failure(f"{declared.table}: {exc}") from None
+
+
+def _kept(days: DayPlan, keep: Callable[[list[dt.date]], list[dt.date]]) -> DayPlan:
+    """The plan narrowed to the days `keep` keeps."""
+    return DayPlan(keep(days.days), keep(days.closed), keep(days.to_fetch), days.known)
 
 
 def _fanned(declared: TrendAsset) -> pl.DataFrame | None:

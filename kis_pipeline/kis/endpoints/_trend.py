@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -152,14 +152,23 @@ class SymbolTrend:
         fanned = len(self.each.values()) if self.each else 1
         return max(1, -(-sessions // self.sessions_per_call)) * fanned
 
-    def too_old(self, first: dt.date, today: dt.date) -> str | None:
-        """Why a run from `first` cannot be served (older than KIS keeps), or None."""
-        if self.kept is None or first >= today - self.kept:
+    def too_old(self, days: Sequence[dt.date], today: dt.date) -> str | None:
+        """The one line that says which of `days` KIS keeps no longer, or None."""
+        if self.kept is None:
+            return None
+        oldest = today - self.kept
+        old = sorted(d for d in days if d < oldest)
+        if not old:
             return None
         return (
             f"{self.table}: KIS keeps {self.kept.days} days of {self.title} (SPEC "
-            f"{self.section}); {first} is older than {today - self.kept}, start from there"
+            f"{self.section}): {len(old)} day(s) from {old[0]} to {old[-1]} are older than "
+            f"{oldest} and are skipped, nothing is stored for them"
         )
+
+    def kept_days(self, days: Sequence[dt.date], today: dt.date) -> list[dt.date]:
+        """The days of `days` KIS still answers for."""
+        return [d for d in days if self.kept is None or d >= today - self.kept]
 
     def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Rows of `key` for the sessions in [start, end], ascending, in `schema`."""

@@ -1,4 +1,5 @@
-"""Domestic index (sector) daily chart, inquire-daily-indexchartprice (SPEC §12.3).
+"""Domestic index (sector) daily chart, inquire-daily-indexchartprice (SPEC §12.3), and the
+sector sub-indices of a category, inquire-index-category-price (SPEC §12.4).
 
 At most 50 bars per call, newest first: a range is fetched by walking `FID_INPUT_DATE_2` back
 (SPEC §6.2). Index levels are floats (2 decimals).
@@ -69,6 +70,43 @@ INDEX_CHART = Endpoint(
     window_end=("FID_INPUT_DATE_2",),
     page_rows=INDEX_CHART_PAGE_ROWS,
 )
+
+
+# §12.4 output2: one record per sub-index of the category; only its code is read, to walk its
+# chart. A code that is not four digits is refused (and counted) like any malformed record.
+SUB_INDEX_ROWS = RecordSpec(
+    table="index_daily",
+    schema=pl.Schema({"index_code": pl.String, "name": pl.String}),
+    fields={"bstp_cls_code": "index_code", "hts_kor_isnm": "name"},
+    required=("index_code",),
+    patterns={"index_code": r"^\d{4}$"},
+    symbol="index_code",
+    date=None,
+)
+INDEX_CATEGORY = Endpoint(
+    "inquire-index-category-price",
+    "/uapi/domestic-stock/v1/quotations/inquire-index-category-price",
+    "FHPUP02140000",
+    container="output2",
+    rows=SUB_INDEX_ROWS,
+    section="§12.4",
+)
+# The categories whose sub-indices are kept: index code -> FID_MRKT_CLS_CODE.
+CATEGORIES = {"0001": "K", "1001": "Q"}
+
+
+def fetch_sub_indices(client: KisClient, parent: str) -> list[str]:
+    """The codes of every sector sub-index of `parent` (`0001` KOSPI, `1001` KOSDAQ), one
+    call (FHPUP02140000, SPEC §12.4, all sectors)."""
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": parent,
+        "FID_COND_SCR_DIV_CODE": "20214",
+        "FID_MRKT_CLS_CODE": CATEGORIES[parent],
+        "FID_BLNG_CLS_CODE": "0",
+    }
+    codes = INDEX_CATEGORY.fetch(client, params).frame["index_code"].to_list()
+    return [code for code in dict.fromkeys(codes) if code != parent]
 
 
 def fetch_index_daily(

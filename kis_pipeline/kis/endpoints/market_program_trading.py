@@ -4,7 +4,7 @@ One call per market (`FID_MRKT_CLS_CODE` `K` KOSPI, `Q` KOSDAQ) answers a run of
 ending at `FID_INPUT_DATE_1` (blank: today); `FID_INPUT_DATE_2` is sent blank, as SPEC says.
 SPEC documents no paging and no cap: older days are reached by moving `FID_INPUT_DATE_1` back,
 30 sessions a call is the planning figure, and KIS refuses a date more than about eight months
-back, so a run asks for no day older than `KEPT`.
+back, so a run skips the days older than `KEPT` (one line, no call, no write).
 
 Each record splits the program trades into arbitrage and non-arbitrage ones, each bought, sold
 and net, and gives their sum bought and sold (KIS sends no net of the sum). Units are not
