@@ -96,7 +96,9 @@ def test_ui_serves_assets_by_domain_with_checks_schedules_and_sensors(webserver:
     ticks = {"trade_ticks", "orderbook_ticks"}
     assert batch | ticks <= set(keys)
     # Every asset is a warehouse table, except the two maintenance assets.
-    assert set(keys) - set(TABLES) == {"warehouse_maintenance"}
+    # Two assets write no table of their own: maintenance, and the sector sub-indices (into
+    # index_daily).
+    assert set(keys) - set(TABLES) == {"warehouse_maintenance", "sector_index_daily"}
     groups = {n["groupName"] for n in nodes}
     assert {"prices", "calendar", "rankings", "flows", "fundamentals", "ticks"} <= groups
     checked = {k for k, n in keys.items() if n["assetChecksOrError"].get("checks")}
