@@ -481,3 +481,32 @@ def test_the_market_activity_families_backfill_and_a_missing_rerun_makes_no_call
         assert wh.read(table).height == len(sessions) * len(SYMBOLS), table
     assert backfill(*span, "--assets", assets, "--missing") == 0
     assert served(fast_sim, key) == len(TRENDS) * len(SYMBOLS)
+
+
+def test_the_summary_rate_counts_assets_fetching_side_by_side_once() -> None:
+    """Two assets read ahead in one run fetch over the same 10 s: 340 calls in 10 s is 34/s,
+    not 17/s over 20 s."""
+    import io
+
+    from kis_pipeline.cli.backfill import RunOutcome, Summary, print_summary
+
+    run = runner.RunSpec((dg.AssetKey("a"), dg.AssetKey("b")), ("2024-01-02",), True)
+    both = {
+        name: {
+            "asset": name,
+            "calls": 170,
+            "calls_planned": 170,
+            "started_at": 100.0,
+            "finished_at": 110.0,
+            "rows": 1,
+        }
+        for name in ("a", "b")
+    }
+    later = {"c": {"asset": "c", "calls": 34, "started_at": 110.0, "finished_at": 112.0}}
+    out = io.StringIO()
+    summary = Summary(
+        runs=[RunOutcome(run, True, 10.0, assets=both), RunOutcome(run, True, 2.0, assets=later)],
+        rate_limit=34.0,
+    )
+    print_summary(summary, out)
+    assert "rate: 31.2 requests/s while assets that report progress ran" in out.getvalue()

@@ -316,10 +316,22 @@ def _count_rows(settings: KisSettings, runs: Sequence[RunOutcome]) -> None:
         state["rows"] = rows
 
 
+def _covered(spans: Sequence[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of `spans`: assets read ahead fetch at the same time,
+    and their overlap is one stretch of the limiter's time, not two."""
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered
+
+
 def print_summary(summary: Summary, out: TextIO) -> None:
     rows: dict[str, int] = {}
     calls = planned = retries = timed_calls = 0
-    wait = busy = 0.0
+    wait = 0.0
+    spans: list[tuple[float, float]] = []
     failures: list[str] = []
     checks: list[str] = []
     warned: list[str] = []
@@ -337,7 +349,7 @@ def print_summary(summary: Summary, out: TextIO) -> None:
             wait += float(state.get("limiter_wait_s", 0.0))
             if "started_at" in state:
                 end = float(state.get("finished_at", state.get("updated_at", 0)))
-                busy += max(end - float(state["started_at"]), 0.0)
+                spans.append((float(state["started_at"]), end))
                 timed_calls += int(state.get("calls", 0))
             for symbol, error in (state.get("failures") or {}).items():
                 failures.append(f"{name} {symbol}: {error}")
@@ -351,6 +363,7 @@ def print_summary(summary: Summary, out: TextIO) -> None:
         f"  requests: {calls} made, {planned} planned, {retries} retries, "
         f"{wait:.1f}s waiting on the limiter\n"
     )
+    busy = _covered(spans)
     if busy > 0 and summary.rate_limit:
         rate = timed_calls / busy
         out.write(
