@@ -37,6 +37,7 @@ from kis_pipeline.cli.stopping import StopOnSignal, Stopped
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib import progress as progress_files
+from kis_pipeline.lib.read_ahead import READ_AHEAD_TAG
 from kis_pipeline.lib.run_context import (
     ALLOW_INCOMPLETE_TAG,
     OWN_TICKERS,
@@ -212,7 +213,8 @@ def _execute(
     resources: Mapping[str, object] | None = None,
 ) -> RunOutcome:
     directory = scratch / f"run-{number}"
-    run_tags = {PROGRESS_TAG: str(directory), **(tags or {})}
+    # Runs execute here, step after step: later steps may fetch while earlier ones write.
+    run_tags = {PROGRESS_TAG: str(directory), READ_AHEAD_TAG: "true", **(tags or {})}
     if request.symbols:
         run_tags[SYMBOLS_TAG] = ",".join(request.symbols)
     if request.allow_incomplete:

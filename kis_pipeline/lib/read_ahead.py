@@ -13,6 +13,10 @@ changes it. Each step then takes its result, or fetches itself when nothing was 
 cancelled, so no step ever waits on another's fetch. The worker and the steps share the
 client's limiter, so the run as a whole stays at the limit.
 
+Only runs tagged `kis/read_ahead` read ahead: the tag says the run's steps execute in this
+process, one after another (`kis-pipeline backfill` sets it). Under the multiprocess executor
+each step is a process of its own, and a worker there would fetch for steps it never serves.
+
 A fetch phase reads only what the whole run shares (`RunScope`) and never calls Dagster (its
 logging is not thread-safe); its exceptions reach the step that takes its result, as if the
 step had fetched itself. When the run ends (`close`, from the `kis` resource's teardown),
@@ -37,6 +41,8 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.warehouse import Warehouse
 
 T = TypeVar("T")
+READ_AHEAD_TAG = "kis/read_ahead"
+"""Run tag ("true"): the run's steps execute in this process, so later steps may be read ahead."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ def fetched(
 ) -> T:
     """`phase(scope)` for this step: the result its run's worker fetched ahead, or fetched
     now. The first call of a run starts the worker for the run's other steps."""
+    if context.run.tags.get(READ_AHEAD_TAG) != "true":
+        return phase(scope)
     with _RUNS_LOCK:
         worker = _RUNS.get(context.run_id)
         if worker is None:

@@ -30,6 +30,8 @@ SYMBOLS = ("005930", "000660")
 RANGE = ("2026-10-01", "2026-11-20")
 ASSETS = [*(built.asset for built in BUILT.values()), investor_flows, market_investor_flows]
 TABLES = sorted(asset.key.to_user_string() for asset in ASSETS)
+# What `kis-pipeline backfill` tags its runs with: their steps run here, one after another.
+AHEAD = {read_ahead.READ_AHEAD_TAG: "true"}
 # A lake slower than the API: what the read-ahead hides.
 SLOW_WRITE_S = 0.3
 
@@ -89,7 +91,7 @@ def test_a_run_reads_ahead_and_stores_what_one_asset_a_run_stores(
     timeline.calls.clear()
     timeline.writes.clear()
 
-    result = seed.run_assets(ASSETS, partition_range=RANGE)
+    result = seed.run_assets(ASSETS, partition_range=RANGE, tags=AHEAD)
 
     assert all(e.passed for e in seed.check_evaluations(result).values())
     together = _tables(wh)
@@ -118,7 +120,7 @@ def test_a_fetch_that_fails_ahead_fails_its_own_step_only(
     monkeypatch.setitem(
         read_ahead._PHASES, declared.asset.key, read_ahead._Registered(refused, False)
     )
-    result = seed.run_assets(ASSETS, partition_range=RANGE, raise_on_error=False)
+    result = seed.run_assets(ASSETS, partition_range=RANGE, raise_on_error=False, tags=AHEAD)
 
     # What `kis-pipeline backfill` prints: the failing step, with the error of its own fetch.
     assert step_errors(result) == [f"{failing}: KIS EGW00123: {failing}: refused for the test"]
@@ -150,3 +152,23 @@ def test_fetches_not_begun_when_the_run_ends_are_cancelled() -> None:
     worker._thread.join(10)
     assert started == ["first"]
     assert worker.take(key_b) is None
+
+
+def test_only_runs_whose_steps_run_here_read_ahead(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run the daemon launches runs each step in a process of its own: a worker there would
+    fetch for steps it never serves, so only runs tagged by the backfill read ahead."""
+    workers: list[object] = []
+    worker = read_ahead._Worker
+
+    def counted() -> object:
+        workers.append(worker())
+        return workers[-1]
+
+    monkeypatch.setattr(read_ahead, "_Worker", counted)
+    flows = [investor_flows, market_investor_flows]
+    seed.run_assets(flows, partition_range=RANGE)
+    assert workers == []
+    seed.run_assets(flows, partition_range=RANGE, tags=AHEAD)
+    assert len(workers) == 1
