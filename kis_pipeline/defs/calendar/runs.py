@@ -4,6 +4,7 @@ to and the progress it publishes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -43,6 +44,15 @@ class DailyFetch:
     calls_planned: int = 0
     note: str = ""
 
+    @classmethod
+    def empty(
+        cls, run: DailyRun, schema: pl.Schema, keys: Sequence[str], note: str = ""
+    ) -> DailyFetch:
+        """A run with nothing to fetch: no rows of `schema`, none of the (date, key) `keys`
+        expected."""
+        expected = pl.DataFrame(schema={c: pl.Date if c == "date" else pl.String for c in keys})
+        return cls(run, pl.DataFrame(schema=schema), expected, note=note)
+
 
 def run_scope(
     context: dg.AssetExecutionContext, kis: KisResource, warehouse: WarehouseResource
@@ -75,7 +85,8 @@ def start_daily_run(
     checks: list[str],
 ) -> DailyRun | dg.MaterializeResult:
     """The run's start, or the result that skips it in paper (`skipped_in_paper`)."""
-    paper = skipped_in_paper(context, kis.settings().env, table, endpoint, checks)
+    scope = run_scope(context, kis, warehouse)
+    paper = skipped_in_paper(context, scope.settings.env, table, endpoint, checks)
     if paper is not None:
         return paper
-    return daily_run(run_scope(context, kis, warehouse), table)
+    return daily_run(scope, table)

@@ -184,7 +184,7 @@ def fetch_stock_flows(scope: RunScope) -> DailyFetch:
     """`investor_flows`' fetch phase: one walk per symbol of the run's universe."""
     run = daily_run(scope, STOCK_TABLE)
     if run.days.fetch_range is None:
-        return _nothing(run, schemas.INVESTOR_FLOWS, "symbol")
+        return DailyFetch.empty(run, schemas.INVESTOR_FLOWS, ("date", "symbol"))
     try:
         universe = Universe(run.warehouse, only=run.only)
     except MissingReference as exc:
@@ -197,14 +197,8 @@ def fetch_market_flows(scope: RunScope) -> DailyFetch:
     """`market_investor_flows`' fetch phase: one walk per market."""
     run = daily_run(scope, MARKET_TABLE)
     if run.days.fetch_range is None:
-        return _nothing(run, schemas.MARKET_INVESTOR_FLOWS, "market")
+        return DailyFetch.empty(run, schemas.MARKET_INVESTOR_FLOWS, ("date", "market"))
     return _walk(scope, run, MARKET_TABLE, list(MARKETS), _market_rows)
-
-
-def _nothing(run: DailyRun, schema: pl.Schema, key: str) -> DailyFetch:
-    return DailyFetch(
-        run, pl.DataFrame(schema=schema), pl.DataFrame(schema={"date": pl.Date, key: pl.String})
-    )
 
 
 def _walk(
@@ -256,10 +250,11 @@ def investor_flows(
 ) -> dg.MaterializeResult:
     checks = [spec.name for spec in flow_specs(STOCK_TABLE, "", "")]
     endpoint = "investor-trade-by-stock-daily"
-    paper = skipped_in_paper(context, kis.settings().env, STOCK_TABLE, endpoint, checks)
+    scope = run_scope(context, kis, warehouse)
+    paper = skipped_in_paper(context, scope.settings.env, STOCK_TABLE, endpoint, checks)
     if paper is not None:
         return paper
-    got = read_ahead.fetched(context, run_scope(context, kis, warehouse), fetch_stock_flows)
+    got = read_ahead.fetched(context, scope, fetch_stock_flows)
     return finish(
         context,
         STOCK_TABLE,
@@ -301,10 +296,11 @@ def market_investor_flows(
 ) -> dg.MaterializeResult:
     checks = [spec.name for spec in flow_specs(MARKET_TABLE, "", "")]
     endpoint = "inquire-investor-daily-by-market"
-    paper = skipped_in_paper(context, kis.settings().env, MARKET_TABLE, endpoint, checks)
+    scope = run_scope(context, kis, warehouse)
+    paper = skipped_in_paper(context, scope.settings.env, MARKET_TABLE, endpoint, checks)
     if paper is not None:
         return paper
-    got = read_ahead.fetched(context, run_scope(context, kis, warehouse), fetch_market_flows)
+    got = read_ahead.fetched(context, scope, fetch_market_flows)
     # Market figures come in thousands of shares (SPEC §9.1).
     return finish(
         context,

@@ -206,9 +206,7 @@ def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
         days = _kept(run.days, lambda listed: trend.kept_days(listed, today))
         run = dataclasses.replace(run, days=days)
         if not days.to_fetch:
-            empty = {c: pl.Date if c == "date" else pl.String for c in trend.columns}
-            nothing = pl.DataFrame(schema=empty)
-            return DailyFetch(run, pl.DataFrame(schema=trend.schema), nothing, note=too_old)
+            return DailyFetch.empty(run, trend.schema, trend.columns, note=too_old)
         universe = _keys(declared, run.warehouse, run.only if declared.by_symbol else None)
         keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
         fanned = _fanned(declared)
@@ -256,17 +254,19 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         checks = [spec.name for spec in check_specs(declared)]
-        paper = skipped_in_paper(context, kis.settings().env, table, trend.endpoint.name, checks)
+        scope = run_scope(context, kis, warehouse)
+        endpoint = trend.endpoint.name
+        paper = skipped_in_paper(context, scope.settings.env, table, endpoint, checks)
         if paper is not None:
             return paper
-        got = read_ahead.fetched(context, run_scope(context, kis, warehouse), phase)
+        got = read_ahead.fetched(context, scope, phase)
         if got.note:
             context.log.warning(got.note)
         frame, failures, client = got.frame, got.failures, got.client
         results = check_results(context, declared, frame, got.expected, failures, client)
         only = got.run.only if declared.by_symbol else None
-        scope = Scope.of(only, by=trend.key).keeping(failures)
-        written = write_days(got.run.warehouse, table, frame, got.run.days.days, scope=scope)
+        kept = Scope.of(only, by=trend.key).keeping(failures)
+        written = write_days(got.run.warehouse, table, frame, got.run.days.days, scope=kept)
         report_written(got.run.progress, written, failures=failures)
         fail_rejected(table, failures, f"{trend.key}s")
         return dg.MaterializeResult(
