@@ -160,6 +160,34 @@ def test_runs_are_planned_in_dependency_order() -> None:
     assert "daily_prices_adjusted" in price_runs[0].names
 
 
+def test_families_whose_policies_cut_a_range_alike_share_its_run() -> None:
+    """daily_prices is one run a range, credit_balance one run a year of weekdays: within a
+    year they share a run (so one's fetching overlaps the other's writing); over three years
+    the prices stay one run and credit_balance is cut by year."""
+    from kis_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    wanted = [dg.AssetKey("daily_prices"), dg.AssetKey("credit_balance")]
+
+    def runs(start: dt.date, end: dt.date) -> list[runner.RunSpec]:
+        keys = {
+            key: runner.partition_keys_in_range(graph.get(key).partitions_def, start, end)
+            for key in wanted
+        }
+        return runner.plan_runs(defs, wanted, keys)
+
+    year = runs(dt.date(2024, 2, 1), dt.date(2024, 11, 29))
+    assert [sorted(run.names) for run in year] == [["credit_balance", "daily_prices"]]
+    assert len(year[0].keys) == 217
+
+    three = runs(dt.date(2022, 1, 3), dt.date(2024, 12, 31))
+    prices = [run for run in three if "daily_prices" in run.names]
+    credit = [run for run in three if "credit_balance" in run.names]
+    assert [run.names for run in prices] == [["daily_prices"]] and len(prices[0].keys) == 782
+    assert len(credit) == 3 and all(len(run.keys) <= 261 for run in credit)
+    assert sorted(k for run in credit for k in run.keys) == sorted(prices[0].keys)
+
+
 def test_backfill_makes_the_planned_calls_and_missing_does_only_new_partitions(
     env: dict[str, str],
     fast_sim: SimulatorServer,

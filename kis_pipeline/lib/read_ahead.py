@@ -4,8 +4,9 @@ Dagster's in-process executor (what `kis-pipeline backfill` runs) executes a run
 after another, so without this the API sits idle while each step checks its frame, writes it
 to the lake and records its events, and a backfill takes well over the time its calls need at
 the limit. An asset whose work splits into a fetch phase and a writing phase registers its
-fetch phase here (`register`). The first such step of a run to call `fetched` starts one worker
-thread that runs, in the executor's order (topological, then by step key), the fetch phase of
+fetch phase here (`register`). The first step of a run to call `fetched` (or `begin`, which
+the price chain calls: it fetches for itself, and goes first) starts one worker thread that
+runs, in the executor's order (topological, then by step key), the fetch phase of
 every other registered step of the run whose parents are not in the run: what those read (the
 calendar, the universe, their own ledger) is already written and no earlier step of the run
 changes it. Each step then takes its result, or fetches itself when nothing was started for it
@@ -78,21 +79,36 @@ def register(key: dg.AssetKey, phase: FetchPhase, *, in_paper: bool = False) -> 
     _PHASES[key] = _Registered(phase, in_paper)
 
 
+def begin(context: dg.AssetExecutionContext, scope: RunScope) -> None:
+    """Start the run's worker, if it has none yet, for the run's other registered steps.
+
+    Steps that fetch for themselves (the price assets, whose calls interleave with their
+    writes) call this first, so the registered steps after them are fetched meanwhile."""
+    _worker(context, scope)
+
+
 def fetched(
     context: dg.AssetExecutionContext, scope: RunScope, phase: Callable[[RunScope], T]
 ) -> T:
     """`phase(scope)` for this step: the result its run's worker fetched ahead, or fetched
     now. The first call of a run starts the worker for the run's other steps."""
+    worker = _worker(context, scope)
+    future = None if worker is None else worker.take(context.asset_key)
+    return phase(scope) if future is None else future.result()
+
+
+def _worker(context: dg.AssetExecutionContext, scope: RunScope) -> _Worker | None:
+    """The run's worker, started with the run's other steps at its first call; None in a
+    run not tagged for read-ahead."""
     if context.run.tags.get(READ_AHEAD_TAG) != "true":
-        return phase(scope)
+        return None
     with _RUNS_LOCK:
         worker = _RUNS.get(context.run_id)
         if worker is None:
             worker = _RUNS[context.run_id] = _Worker()
             for key in _ahead_of(context, scope):
                 worker.submit(key, _PHASES[key].phase, scope)
-    future = worker.take(context.asset_key)
-    return phase(scope) if future is None else future.result()
+    return worker
 
 
 def close(run_id: str | None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from kis_pipeline.warehouse.checks import check_partition, conform, spec_of
+from kis_pipeline.warehouse.checks import PARTITION_LABEL, check_partitions, spec_of
 from kis_pipeline.warehouse.errors import WarehouseError
 from kis_pipeline.warehouse.tables import TableSpec
 
@@ -96,23 +96,22 @@ class Batch:
         scope: Scope | None = None,
     ) -> None:
         spec = spec_of(table)
-        checked = {key: check_partition(spec, key, conform(spec, f)) for key, f in frames.items()}
-        if not checked:
+        if not frames:
             return
         if scope is not None and scope.whole:
             scope = None
+        if scope is not None and part is not None:
+            raise WarehouseError(f"{table}: a piece ({part}) cannot be replaced by scope")
+        rows = check_partitions(spec, frames)
         if scope is not None:
-            if part is not None:
-                raise WarehouseError(f"{table}: a piece ({part}) cannot be replaced by scope")
-            checked = {key: within(spec, key, f, scope) for key, f in checked.items()}
-        frames_ = list(checked.values())
-        rows = pl.concat(frames_) if len(frames_) > 1 else frames_[0]
+            rows = within(spec, rows, scope)
+        heights = dict(rows.group_by(PARTITION_LABEL).len().iter_rows())
         self.writes.append(
             PendingWrite(
                 spec,
-                sorted(checked),
-                rows,
-                {key: f.height for key, f in checked.items()},
+                sorted(frames),
+                rows.drop(PARTITION_LABEL),
+                {key: heights.get(key, 0) for key in frames},
                 scope,
                 part,
                 skipped=scope is not None and scope.empty,
@@ -120,15 +119,17 @@ class Batch:
         )
 
 
-def within(spec: TableSpec, partition: str, frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
-    """The rows of `frame` a scoped write puts in: those of kept values are dropped, and a row
-    outside `only` is an error."""
-    frame = frame.filter(~pl.col(scope.by).is_in(sorted(scope.keep)))
+def within(spec: TableSpec, rows: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    """The rows (labelled by partition, `check_partitions`) a scoped write puts in: those of
+    kept values are dropped, and a row outside `only` is an error."""
+    rows = rows.filter(~pl.col(scope.by).is_in(sorted(scope.keep)))
     if scope.only is not None:
-        outside = frame.filter(~pl.col(scope.by).is_in(sorted(scope.only)))
+        outside = rows.filter(~pl.col(scope.by).is_in(sorted(scope.only)))
         if outside.height:
+            partition = outside[PARTITION_LABEL][0]
+            count = outside.filter(pl.col(PARTITION_LABEL) == partition).height
             raise WarehouseError(
-                f"{spec.name}: {outside.height} rows in {partition} are outside the "
+                f"{spec.name}: {count} rows in {partition} are outside the "
                 f"{scope.by} values this write replaces (e.g. {outside[scope.by][0]})"
             )
-    return frame
+    return rows

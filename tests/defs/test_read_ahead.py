@@ -19,7 +19,9 @@ from kis_pipeline.defs.flows import assets as flows_assets
 from kis_pipeline.defs.flows import investor_flows, market_investor_flows
 from kis_pipeline.defs.market_activity import factory
 from kis_pipeline.defs.market_activity.assets import BUILT
+from kis_pipeline.defs.prices import assets as price_assets
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.prices import DAILY_CHART_TR_ID
 from kis_pipeline.kis.errors import KisApiError
 from kis_pipeline.lib import read_ahead
 from kis_pipeline.simulator.market import Market
@@ -172,3 +174,36 @@ def test_only_runs_whose_steps_run_here_read_ahead(
     assert workers == []
     seed.run_assets(flows, partition_range=RANGE, tags=AHEAD)
     assert len(workers) == 1
+
+
+def test_the_price_chain_goes_first_while_the_other_families_are_fetched(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a backfill's run of prices and another family, daily_prices runs first (it fetches
+    for itself, then checks at length) and its start lets the other be fetched meanwhile."""
+    calls: list[tuple[float, str]] = []
+    get = KisClient.get
+
+    def timed_get(self: KisClient, path: str, tr_id: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append((time.monotonic(), tr_id))
+        return get(self, path, tr_id, *args, **kwargs)
+
+    finished: list[float] = []
+    finish = price_assets._PriceRun.finish
+
+    def timed_finish(self: Any, *args: Any, **kwargs: Any) -> Any:
+        finished.append(time.monotonic())
+        return finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(KisClient, "get", timed_get)
+    monkeypatch.setattr(price_assets._PriceRun, "finish", timed_finish)
+    credit = BUILT["credit_balance"].asset  # a step key that sorts before daily_prices
+    result = seed.run_assets([credit, price_assets.daily_prices], partition_range=RANGE, tags=AHEAD)
+
+    started = [
+        e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START
+    ]
+    assert started == ["daily_prices", "credit_balance"]
+    credit_calls = [t for t, tr_id in calls if tr_id != DAILY_CHART_TR_ID]
+    assert credit_calls and min(credit_calls) < finished[0]
+    assert wh.read("credit_balance").height > 0 and wh.read("daily_prices").height > 0

@@ -21,6 +21,7 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import now_kst
+from kis_pipeline.defs.calendar.runs import run_scope
 from kis_pipeline.defs.calendar.sessions import SETTLES, refuse_unsettled
 from kis_pipeline.defs.prices import checks
 from kis_pipeline.defs.prices.daily import (
@@ -46,10 +47,17 @@ from kis_pipeline.ingest.reference import (
 from kis_pipeline.ingest.restate import boundary_breaks, restate
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.progress import Progress
 from kis_pipeline.lib.quality import completeness_severity, no_rejects_result
-from kis_pipeline.lib.run_context import POOL, partition_days, progress_dir, selected_symbols
+from kis_pipeline.lib.run_context import (
+    FIRST_IN_RUN,
+    POOL,
+    partition_days,
+    progress_dir,
+    selected_symbols,
+)
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
@@ -122,6 +130,8 @@ class _PriceRun:
         wh = warehouse.warehouse()
         days = partition_days(context)
         refuse_unsettled(table, days)
+        # The run's other families fetch while this one's calls and writes interleave.
+        read_ahead.begin(context, run_scope(context, kis, warehouse))
         universe = _universe(context, settings, wh)
         open_set = _open_days(wh, days)
         progress = Progress(progress_dir(context), table, partitions_total=len(days))
@@ -249,6 +259,7 @@ def _day_before(wh: Warehouse, days: Sequence[dt.date]) -> dt.date | None:
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=REFERENCE_DEPS,
     pool=POOL,
+    op_tags=FIRST_IN_RUN,
     kinds={"parquet"},
     metadata=SETTLES,
     check_specs=checks.table_specs(RAW),
@@ -308,6 +319,7 @@ def _nightly_raw(
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[dg.AssetDep(RAW), *REFERENCE_DEPS],
     pool=POOL,
+    op_tags=FIRST_IN_RUN,
     kinds={"parquet"},
     metadata=SETTLES,
     check_specs=checks.table_specs(ADJUSTED, adjusted=True),

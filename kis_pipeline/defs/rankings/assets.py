@@ -18,15 +18,17 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
+from kis_pipeline.defs.calendar.runs import run_scope
 from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.derived_rankings import DERIVE_BLOCK, PRICES, History
 from kis_pipeline.ingest.rankings import capture_from_kis
 from kis_pipeline.kis import schemas
+from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
-from kis_pipeline.lib.run_context import POOL, partition_days
+from kis_pipeline.lib.run_context import FIRST_IN_RUN, POOL, partition_days
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "rankings"
@@ -102,6 +104,7 @@ def rankings_checks(
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[dg.AssetDep(PRICES), dg.AssetDep("symbols")],
     pool=POOL,
+    op_tags=FIRST_IN_RUN,
     kinds={"parquet"},
     metadata=SETTLES,
     freshness_policy=NIGHTLY_FRESHNESS,
@@ -136,6 +139,8 @@ def rankings(
         # KIS's mock service has no ranking endpoints (SPEC §16): derive every day.
         context.log.warning(f"{TABLE}: KIS_ENV=paper has no rankings; deriving from daily_prices")
         source = "derived"
+    # The run's other families fetch while this step derives past days from daily_prices.
+    read_ahead.begin(context, run_scope(context, kis, warehouse))
     wh = warehouse.warehouse()
     plan = plan_days(wh, partition_days(context), table=TABLE)
     frames: list[pl.DataFrame] = []
