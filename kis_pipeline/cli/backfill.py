@@ -249,10 +249,14 @@ def _execute(
         # `--symbols` restricts domestic symbols; an asset of its own tickers wrote them all.
         own = OWN_TICKERS in graph.get(key).metadata
         symbols = () if own else request.symbols
-        state["rows"] = 0
         count = _rows(name, run.keys, symbols)
-        if result.success and count is not None:
-            outcome.to_count[name] = count
+        # An asset that writes into another's table (sector_index_daily into index_daily)
+        # has no row count of its own: that table's line counts its rows.
+        state.pop("rows", None)
+        if count is not None:
+            state["rows"] = 0
+            if result.success:
+                outcome.to_count[name] = count
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     outcome.checks_failed = sorted(
         e.check_name for e in failed if e.severity != dg.AssetCheckSeverity.WARN
@@ -344,7 +348,8 @@ def print_summary(summary: Summary, out: TextIO) -> None:
         checks.extend(outcome.checks_failed)
         warned.extend(outcome.checks_warned)
         for name, state in outcome.assets.items():
-            rows[name] = rows.get(name, 0) + int(state.get("rows", 0))
+            if "rows" in state:
+                rows[name] = rows.get(name, 0) + int(state["rows"])
             calls += int(state.get("calls", 0))
             planned += int(state.get("calls_planned", 0))
             retries += int(state.get("retries", 0))
