@@ -541,13 +541,14 @@ def test_the_summary_rate_counts_assets_fetching_side_by_side_once() -> None:
 
 
 def test_the_summary_counts_sector_indices_under_index_daily(
-    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    env: dict[str, str], fast_sim: SimulatorServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """sector_index_daily writes into index_daily: the summary gives no "0 rows" line of its
-    own, and index_daily's line counts the sector rows."""
+    own, index_daily's line counts the sector rows, and every call is counted."""
     span = ("--from", "2026-11-16", "--to", "2026-11-20")
     assert backfill(*span, "--assets", "index_daily,sector_index_daily") == 0
     out = capsys.readouterr().out
     assert "sector_index_daily:" not in out
     rows = Warehouse(Path(env["KIS_WAREHOUSE"])).read("index_daily").height
     assert rows > 0 and f"index_daily: {rows} rows" in out
+    assert f"requests: {served(fast_sim, env['KIS_APP_KEY'])} made" in out

@@ -19,7 +19,12 @@ import polars as pl
 from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.runs import start_daily_run
 from kis_pipeline.defs.calendar.sessions import KOSPI, SETTLES
-from kis_pipeline.defs.calendar.writing import run_metadata, write_days
+from kis_pipeline.defs.calendar.writing import (
+    report_calls,
+    report_written,
+    run_metadata,
+    write_days,
+)
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.index_daily import fetch_sector_days
 from kis_pipeline.kis import schemas
@@ -113,6 +118,7 @@ def sector_index_daily(
     if sessions:
         with kis.client() as client:
             frame, codes = fetch_sector_days(client, sessions[0], sessions[-1])
+        report_calls(run.progress, client)
         frame = frame.filter(pl.col("date").is_in(sessions))
     expected = pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).join(
         pl.DataFrame({"index_code": list(codes)}, schema={"index_code": pl.String}),
@@ -127,6 +133,7 @@ def sector_index_daily(
     results = _results(context, frame, expected, rejects)
     scope = Scope.of(codes, by="index_code")
     written = write_days(run.warehouse, TABLE, frame, days.days, scope=scope)
+    report_written(run.progress, written)
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, client, sub_indices=list(codes)),
         check_results=results,
