@@ -159,6 +159,34 @@ def test_missing_keys_for_real_are_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
+def test_an_unreachable_catalog_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A backfill whose PostgreSQL catalog is down: one line naming KIS_CATALOG, before any
+    run, and no traceback."""
+    monkeypatch.chdir(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    closed = "postgres:dbname=kis host=127.0.0.1 port=1 user=kis connect_timeout=5"
+    env.update(
+        KIS_ENV="sim",
+        KIS_WAREHOUSE=str(tmp_path / "wh"),
+        KIS_STATE_DIR=str(tmp_path / "state"),
+        KIS_CATALOG=closed,
+    )
+    command = ["backfill", "--assets", "daily_prices", "--from", "2026-11-02", "--to"]
+    result = subprocess.run(
+        [*EXE, *command, "2026-11-06", "--symbols", "005930"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot reach the catalog {closed}")
+    assert "check KIS_CATALOG" in lines[0]
+
+
 def test_a_refused_write_is_one_line_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from kis_pipeline.cli.writable import NotWritable, explain
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.simulator import config as sim_config
+from kis_pipeline.warehouse.errors import WarehouseError
+from kis_pipeline.warehouse.lake import LakeError
 
 
 def _date(text: str) -> dt.date:
@@ -209,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (KisError, ValueError, OSError) as exc:
+    except (KisError, ValueError, OSError, WarehouseError, LakeError) as exc:
         if args.debug:
             raise
         # A refused write the command did not place (no setting known) is still one line.
