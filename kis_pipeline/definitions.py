@@ -5,7 +5,8 @@ The loader imports every module of the `defs` package and collects what each dec
 module level (assets, checks, jobs, schedules, sensors, a domain's `defs`); an object it meets
 more than once is the same object and counts once. It is the loader `dg.load_from_defs_folder`
 runs, given the package directly, so that an installed copy needs no pyproject.toml beside it;
-like that function it silences the preview notices its own module loader raises.
+like that function it silences the preview notices its own module loader raises. The jobs'
+executor is `KIS_EXECUTOR`'s (`lib/executors.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dagster as dg
 
 from kis_pipeline import defs as defs_package
 from kis_pipeline.defs.resources import RESOURCES
+from kis_pipeline.lib.executors import run_executor
 
 T = TypeVar("T")
 
@@ -44,4 +46,6 @@ def _once(items: Iterable[T] | None) -> list[T]:
     return list({id(item): item for item in items or ()}.values())
 
 
-defs = dg.Definitions.merge(_load_defs_package(), dg.Definitions(resources=RESOURCES))
+defs = dg.Definitions.merge(
+    _load_defs_package(), dg.Definitions(resources=RESOURCES, executor=run_executor())
+)

@@ -16,11 +16,12 @@ import dagster as dg
 POOL = "kis_api"
 """Concurrency pool of every asset that calls the KIS REST API."""
 
-FIRST_IN_RUN = {"dagster/priority": "1"}
+FIRST_IN_RUN = {"dagster/priority": "1", "dagster-celery/priority": "1"}
 """Op tags of the price chain (daily_prices, its adjusted twin, rankings): in a run with other
 families these steps go first. They fetch for themselves and then check and derive at length;
 meanwhile the run's read-ahead (`lib.read_ahead`) fetches for the steps after them, so their
-local work overlaps the calls instead of trailing them."""
+local work overlaps the calls instead of trailing them. (The celery executor reads a tag of its
+own for the same.)"""
 
 SYMBOLS_TAG = "kis/symbols"
 """Run tag restricting the domestic universe (comma-separated), set by `backfill --symbols`."""
