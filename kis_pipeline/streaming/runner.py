@@ -31,7 +31,7 @@ from pathlib import Path
 from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
-from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.settings import KisSettings, key_label_of
 from kis_pipeline.kis.state import pid_alive
 from kis_pipeline.streaming.approval import approval_source
 from kis_pipeline.streaming.collector import Collector
@@ -317,12 +317,18 @@ async def _run_all(
         asyncio.create_task(c.run(duration_s=duration_s, until_ns=until_ns)) for c in collectors
     ]
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    failed = [t for t in tasks if t in done and t.exception() is not None]
-    if failed:
-        _stop_all(collectors, "another app key's collector failed")
-        await asyncio.wait(tasks)
-        raise failed[0].exception()  # type: ignore[misc]
-    return [t.result() for t in tasks]
+    failed = [(t, c) for t, c in zip(tasks, collectors, strict=True) if t in done and t.exception()]
+    if not failed:
+        return [t.result() for t in tasks]
+    _stop_all(collectors, "another app key's collector failed")
+    await asyncio.wait(tasks)
+    task, collector = failed[0]
+    error = task.exception()
+    assert error is not None
+    if len(collectors) == 1:
+        raise error
+    # Say which key: the others are fine, and the fix (stop its other session...) is its own.
+    raise StreamError(f"app key {key_label_of(collector.key_id)}: {error}") from error
 
 
 def _stop_all(collectors: list[Collector], reason: str) -> None:

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.cli.main import main
+from kis_pipeline.cli.stream import run_stream
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.key_split import split_plan
@@ -149,3 +150,31 @@ def test_a_warehouse_from_before_key_labels_keeps_its_sessions(
         ("ses-new", "key-01234567"),
         ("ses-old", None),
     ]
+
+
+def test_a_key_whose_session_is_taken_stops_every_collector_in_one_line(
+    private_sim: Callable[..., SimulatorServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = private_sim()
+    settings, keys = two_key_settings(server, tmp_path)
+    # Another session (another host, say) already holds the second key's only session.
+    assert server.state.open_ws_session(keys[1])
+    lines: list[str] = []
+    status = run_stream(
+        settings, duration=30, symbols=symbols_of(server, 30), persist=True, echo=lines.append
+    )
+    assert status == 1
+    labels = [each.key_label for each in settings.per_key()]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: app key {labels[1]}: KIS refused the WebSocket session"), err
+    sessions = server.stats()["ws_sessions"]
+    # The first key's collector was stopped and closed its session instead of streaming on.
+    assert [s["app_key"] for s in sessions] == [keys[0]]
+    assert sessions[0]["closed_at"] is not None
+    warehouse = Warehouse(settings.warehouse)
+    rows = dict(warehouse.read("stream_sessions").select("key_label", "reason").rows())
+    assert rows[labels[0]] == "stopped: another app key's collector failed"
+    assert rows[labels[1]].startswith("app_key_in_use: OPSP8996")
