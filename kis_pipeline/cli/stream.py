@@ -5,7 +5,7 @@
 a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
 --persist, every sealed segment is in the warehouse), 1 when it could not run or persistence left
 segments behind, 2 when the options are wrong (bad --duration, an unknown feed, malformed or
-unlisted symbols).
+unlisted symbols, more symbols than the app keys' WebSocket sessions can hold).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from kis_pipeline.cli.writable import NotWritable, diagnose, places, reporting, 
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
+from kis_pipeline.streaming.key_split import WatchlistTooLarge, check_capacity
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
-from kis_pipeline.streaming.subscriptions import DEFAULT_TRS, FEEDS
+from kis_pipeline.streaming.subscriptions import DEFAULT_TRS, FEEDS, MAX_REGISTRATIONS
 
 BAD_OPTIONS = 2
 
@@ -44,7 +45,11 @@ def run_stream(
         check_duration(duration)
         check_spelling(symbols or ())
         trs = feed_trs(feeds or ())
-    except ValueError as exc:
+        # Before anything starts: symbols beyond what the app keys' sessions hold.
+        check_capacity(
+            symbols or (), trs or DEFAULT_TRS, len(settings.per_key()), MAX_REGISTRATIONS
+        )
+    except (ValueError, WatchlistTooLarge) as exc:
         return _error(exc, BAD_OPTIONS)
     options = StreamOptions(
         duration_s=duration,
@@ -109,6 +114,11 @@ def summary_lines(outcome: StreamOutcome) -> list[str]:
         f"({', '.join(f'{k}={v}' for k, v in sorted(s.records_by_tr.items())) or 'none'}), "
         f"{s.segments} sealed segment(s), {s.bytes / 1e6:.1f} MB",
     ]
+    if len(outcome.by_key) > 1:
+        lines.extend(
+            f"  {label}: {each.sessions} session(s), {each.records} ticks"
+            for label, each in outcome.by_key.items()
+        )
     if s.problems:
         lines.append("refused subscriptions: " + "; ".join(s.problems))
     if s.raw_kept:

@@ -158,7 +158,7 @@ class KisSettings:
     @property
     def key_label(self) -> str:
         """A short name for the app key in logs and tables, derived from `key_id`."""
-        return f"key-{self.key_id[:8]}"
+        return key_label_of(self.key_id)
 
     @property
     def key_id(self) -> str:
@@ -173,6 +173,12 @@ class KisSettings:
                 "KIS_REST_URL, or run a top-level command that starts one for you"
             )
         return self.rest_url
+
+
+def key_label_of(key_id: str) -> str:
+    """The short name of the app key whose `KisSettings.key_id` is `key_id`: a prefix of a
+    hash, so neither the key nor its secret can be read back from it."""
+    return f"key-{key_id[:8]}"
 
 
 def _url(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

@@ -98,6 +98,8 @@ class WsSessionStats:
     opened_at: float  # wall-clock epoch seconds
     closed_at: float | None = None
     end: str | None = None  # why the server dropped it; None: the client closed it
+    # The most registrations it held at once: never above the cap, which tests check here.
+    registrations_peak: int = 0
     records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (tr, symbol) -> sent
 
     def report(self, number: int) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class WsSessionStats:
             "opened_at": self.opened_at,
             "closed_at": self.closed_at,
             "end": self.end,
+            "registrations_peak": self.registrations_peak,
             "ticks": per_tr,
             "ticks_total": sum(sum(per.values()) for per in per_tr.values()),
         }
@@ -307,6 +310,13 @@ class SimState:
             number = next(self._ws_numbers)
             self.stats.ws_sessions[number] = WsSessionStats(app_key, peer, self.now())
             return number
+
+    def ws_session_registered(self, number: int, registrations: int) -> None:
+        """Session `number` now holds `registrations` feeds (its peak is kept)."""
+        with self._lock:
+            entry = self.stats.ws_sessions.get(number)
+            if entry is not None:
+                entry.registrations_peak = max(entry.registrations_peak, registrations)
 
     def ws_session_ended(self, number: int, end: str | None) -> None:
         with self._lock:

@@ -279,6 +279,8 @@ class _Session:
                 self.reply("OPSP0000", tr_id, tr_key, output)
                 self.registrations.add(feed)
                 hub.attach(self, feed)
+                if self.number is not None:
+                    hub.state.ws_session_registered(self.number, len(self.registrations))
         elif feed in self.registrations:
             # Detached first, so no frame of this feed follows the ack.
             self.registrations.discard(feed)

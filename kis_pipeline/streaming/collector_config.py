@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,4 +109,32 @@ class CollectorSummary:
             raw_kept=stats.raw_kept,
             elapsed_s=elapsed_s,
             gaps=gaps,
+        )
+
+    @classmethod
+    def combined(cls, summaries: Sequence[CollectorSummary]) -> CollectorSummary:
+        """One summary of the collectors that ran side by side, one per app key."""
+        if len(summaries) == 1:
+            return summaries[0]
+        by_tr: Counter[str] = Counter()
+        for each in summaries:
+            by_tr.update(each.records_by_tr)
+        first = summaries[0]
+        return cls(
+            collector_id=",".join(s.collector_id for s in summaries),
+            # The first key's reason: they all stop together, for the same reason.
+            stop_reason=first.stop_reason,
+            sessions=sum(s.sessions for s in summaries),
+            frames=sum(s.frames for s in summaries),
+            records=sum(s.records for s in summaries),
+            segments=sum(s.segments for s in summaries),
+            bytes=sum(s.bytes for s in summaries),
+            pings=sum(s.pings for s in summaries),
+            problems=[p for s in summaries for p in s.problems],
+            records_by_tr=dict(by_tr),
+            queue_peak_bytes=max(s.queue_peak_bytes for s in summaries),
+            backpressure_waits=sum(s.backpressure_waits for s in summaries),
+            raw_kept=sum(s.raw_kept for s in summaries),
+            elapsed_s=max(s.elapsed_s for s in summaries),
+            gaps=[g for s in summaries for g in s.gaps],
         )

@@ -11,7 +11,7 @@ second rebuilds from both contributions.
 
 Row: `frames` is the number of messages of the session that reached a sealed segment, `ended_at`
 and `reason` are null while the session is open (or its collector died and has not been
-recovered yet).
+recovered yet); `key_label` names the app key that held it (from the segments' headers).
 
 A gap is told in two records, possibly in two segments: `gap` when it closes (its span and the
 sessions around it) and `gap_refilled` once its trades were refilled from REST. They meet the
@@ -32,6 +32,7 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST, KST_NAME
 from kis_pipeline.common.files import file_lock, read_or_none, write_private
+from kis_pipeline.kis.settings import key_label_of
 from kis_pipeline.streaming.replay import Replay
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import TABLES, Batch, Warehouse
@@ -65,12 +66,14 @@ def record_segments(
     """`record_segment` for several segments, all their days rewritten in one lake transaction;
     per segment, the session ids and gap ids it touched."""
     touched: dict[str, tuple[list[str], list[str]]] = {seg: ([], []) for seg, _, _ in segments}
-    by_day: dict[dt.date, list[tuple[str, Any]]] = {}
+    by_day: dict[dt.date, list[tuple[str, Any, str | None]]] = {}
     gaps_by_day: dict[dt.date, list[tuple[str, dict[str, Any]]]] = {}
     for segment_id, replayed, gap_events in segments:
+        # Every segment of a collector is written by one app key's session, named in its header.
+        key_id = replayed.header.get("key_id")
         for slice_ in replayed.sessions.values():
             started = slice_.started_ns or slice_.ended_ns or replayed.last_ns
-            by_day.setdefault(kst_date(started), []).append((segment_id, slice_))
+            by_day.setdefault(kst_date(started), []).append((segment_id, slice_, key_id))
         for event in gap_events:
             gaps_by_day.setdefault(kst_date(int(event["started_ns"])), []).append(
                 (segment_id, event)
@@ -97,11 +100,12 @@ def record_segments(
         for day, slices in sorted(by_day.items()):
             path = folder / f"{day.isoformat()}.json"
             state = _load(path)
-            for segment_id, s in slices:
+            for segment_id, s, key_id in slices:
                 entry = state.setdefault(s.session_id, {"started_ns": s.started_ns, "segments": {}})
                 if s.started_ns and (not entry["started_ns"] or s.started_ns < entry["started_ns"]):
                     entry["started_ns"] = s.started_ns
                 entry["segments"][segment_id] = {
+                    "key_id": key_id,
                     "frames": s.frames,
                     "subscriptions": s.subscriptions,
                     "ended_ns": s.ended_ns,
@@ -172,6 +176,7 @@ def rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:
         "reason": [],
         "frames": [],
         "subscriptions": [],
+        "key_label": [],
     }
     for session_id, entry in sorted(state.items()):
         parts = entry["segments"].values()
@@ -186,6 +191,8 @@ def rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:
         out["reason"].append(ends[0][1] if ends else None)
         out["frames"].append(sum(int(p.get("frames") or 0) for p in parts))
         out["subscriptions"].append(max(subs) if subs else 0)
+        keys = sorted({p["key_id"] for p in parts if p.get("key_id")})
+        out["key_label"].append(key_label_of(keys[0]) if keys else None)
     schema = TABLES[TABLE].schema
     micro = pl.Datetime("us")
     frame = pl.DataFrame(
@@ -198,6 +205,7 @@ def rows(day: dt.date, state: dict[str, Any]) -> pl.DataFrame:
             "reason": pl.String,
             "frames": pl.Int64,
             "subscriptions": pl.Int64,
+            "key_label": pl.String,
         },
     )
     frame = frame.with_columns(

@@ -359,3 +359,21 @@ def fake_collector(url: str, root: Path, **overrides: float) -> Collector:
         **overrides,  # type: ignore[arg-type]
     )
     return Collector(config, spool=Spool.for_warehouse(root), key_id="fake", approval=lambda s: "k")
+
+
+def stream_persisting(settings: KisSettings, symbols: Sequence[str], duration: float) -> str:
+    """`kis-pipeline stream --persist` of `symbols` for `duration` seconds (exit 0 asserted);
+    its output."""
+    from kis_pipeline.cli.stream import run_stream
+
+    lines: list[str] = []
+    status = run_stream(
+        settings,
+        duration=duration,
+        symbols=list(symbols),
+        persist=True,
+        seal_interval_s=0.2,
+        echo=lines.append,
+    )
+    assert status == 0, lines
+    return "\n".join(lines)

@@ -14,7 +14,7 @@ from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
 from tests.helpers.simulator import sim_environ
-from tests.streaming.helpers import settings_for
+from tests.streaming.helpers import settings_for, stream_persisting
 
 
 @pytest.fixture
@@ -25,18 +25,8 @@ def settings(sim_server: SimulatorServer, tmp_path: Path) -> KisSettings:
 def test_stream_with_persist_leaves_every_sealed_frame_in_the_warehouse(
     sim_server: SimulatorServer, settings: KisSettings
 ) -> None:
-    lines: list[str] = []
     symbols = [listing.symbol for listing in sim_server.state.market.listings[:3]]
-    status = run_stream(
-        settings,
-        duration=1.2,
-        symbols=symbols,
-        persist=True,
-        seal_interval_s=0.2,
-        echo=lines.append,
-    )
-    assert status == 0, lines
-    text = "\n".join(lines)
+    text = stream_persisting(settings, symbols, 1.2)
     assert "streaming 3 symbols (--symbols) as 6 registrations" in text
     assert "6 of 6 subscriptions active" in text
     assert "stopped (duration)" in text and "persisted" in text

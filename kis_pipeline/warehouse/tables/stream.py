@@ -28,13 +28,17 @@ STREAM_SESSIONS = register_table(
                 "reason": _S,
                 "frames": _I,
                 "subscriptions": _I,
+                # The app key that held the session, by its short non-secret name
+                # (`KisSettings.key_label`); null for sessions spooled before it was recorded.
+                "key_label": _S,
             }
         ),
         "date",
         "date",
         ("session_id",),
         ("started_at",),
-        "One row per WebSocket session of the tick collector: when it ran and why it ended.",
+        "One row per WebSocket session of the tick collector: when it ran, why it ended and "
+        "which app key served it.",
     )
 )
 
