@@ -82,6 +82,7 @@ def team(
         # `dagster-celery` starts `celery` from PATH: the one beside this interpreter.
         env={
             **os.environ,
+            "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         },
@@ -119,8 +120,14 @@ def test_a_run_on_celery_executes_its_steps_in_the_worker(team: Team) -> None:
     assert {"daily_prices", "daily_prices_adjusted"} <= {r.step_key for r in starts}
     # The worker executed every step: its log has one finished task per step (its pool
     # processes may be gone by now, so their pids prove nothing).
-    worker_log = (team.root / "worker.log").read_text()
-    done = re.findall(r"Task execute_plan\[[^\]]+\] succeeded", worker_log)
+    # The worker logs a task's end after its result reached the backend: wait for the lines.
+    deadline = time.monotonic() + 60
+    while True:
+        worker_log = (team.root / "worker.log").read_text()
+        done = re.findall(r"Task execute_plan\[[^\]]+\] succeeded", worker_log)
+        if len(done) >= len(starts) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert len(done) == len(starts), worker_log[-3000:]
 
     celery_rows = Warehouse(team.root / "wh").read("daily_prices").sort("date", "symbol")
