@@ -46,6 +46,11 @@ def _once(items: Iterable[T] | None) -> list[T]:
     return list({id(item): item for item in items or ()}.values())
 
 
-defs = dg.Definitions.merge(
-    _load_defs_package(), dg.Definitions(resources=RESOURCES, executor=run_executor())
-)
+def build_defs() -> dg.Definitions:
+    """The code location as the environment configures it now (`KIS_EXECUTOR`)."""
+    return dg.Definitions.merge(
+        _load_defs_package(), dg.Definitions(resources=RESOURCES, executor=run_executor())
+    )
+
+
+defs = build_defs()

@@ -7,6 +7,8 @@ import dagster as dg
 
 
 def daily_prices_job() -> dg.JobDefinition:
-    from kis_pipeline.definitions import defs
+    # Built anew: `kis_pipeline.definitions.defs` may have been imported by an earlier test,
+    # before this one set KIS_EXECUTOR.
+    from kis_pipeline.definitions import build_defs
 
-    return defs.resolve_job_def("daily_prices_job")
+    return build_defs().resolve_job_def("daily_prices_job")
