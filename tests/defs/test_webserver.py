@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from kis_pipeline.warehouse.tables import TABLES
+from tests.helpers.processes import stop_group
 
 ROOT = Path(__file__).parents[2]
 QUERY = """
@@ -143,9 +143,4 @@ def test_kis_pipeline_dev_serves_the_ui_on_the_warehouse_and_stops_cleanly(tmp_p
         # Dagster's home sits beside the warehouse it describes.
         assert (tmp_path / "wh" / ".dagster" / "dagster.yaml").is_file()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
+        assert stop_group(proc, 60), "the webserver did not stop on SIGTERM within 60 s"

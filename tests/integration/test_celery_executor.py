@@ -11,14 +11,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -33,6 +31,7 @@ from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import point_at, seed
 from tests.helpers import celery_jobs
+from tests.helpers.processes import stop_group
 from tests.integration.test_dagster_postgres import PROFILE, _url
 from tests.test_backfill import MARKET, SYMBOLS
 
@@ -43,12 +42,6 @@ ROOT = Path(__file__).parents[2]
 RANGE = {ASSET_PARTITION_RANGE_START_TAG: "2026-11-02", ASSET_PARTITION_RANGE_END_TAG: "2026-11-13"}
 
 
-@dataclass(frozen=True)
-class Team:
-    root: Path
-    worker_pid: int  # `dagster-celery worker start`
-
-
 @pytest.fixture
 def team(
     pg_dsn: str,
@@ -56,7 +49,7 @@ def team(
     fast_sim: SimulatorServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Team]:
+) -> Iterator[Path]:
     """The team's environment in this process, and one celery worker sharing it."""
     point_at(fast_sim, tmp_path / "wh", tmp_path / "state", monkeypatch)
     seed(Warehouse(tmp_path / "wh"), MARKET)
@@ -98,21 +91,17 @@ def team(
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the celery worker did not start in 90 s"
             time.sleep(0.5)
-        yield Team(tmp_path, worker.pid)
+        yield tmp_path
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        stop_group(worker, 30)
         log.close()
 
 
-def test_a_run_on_celery_executes_its_steps_in_the_worker(team: Team) -> None:
+def test_a_run_on_celery_executes_its_steps_in_the_worker(team: Path) -> None:
     instance = dg.DagsterInstance.get()
     recon = dg.reconstructable(celery_jobs.daily_prices_job)
     with dg.execute_job(recon, instance=instance, tags=RANGE) as result:
-        assert result.success, (team.root / "worker.log").read_text()[-3000:]
+        assert result.success, (team / "worker.log").read_text()[-3000:]
         run_id = result.run_id
     starts = [
         record for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
@@ -123,14 +112,14 @@ def test_a_run_on_celery_executes_its_steps_in_the_worker(team: Team) -> None:
     # The worker logs a task's end after its result reached the backend: wait for the lines.
     deadline = time.monotonic() + 60
     while True:
-        worker_log = (team.root / "worker.log").read_text()
+        worker_log = (team / "worker.log").read_text()
         done = re.findall(r"Task execute_plan\[[^\]]+\] succeeded", worker_log)
         if len(done) >= len(starts) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert len(done) == len(starts), worker_log[-3000:]
 
-    celery_rows = Warehouse(team.root / "wh").read("daily_prices").sort("date", "symbol")
+    celery_rows = Warehouse(team / "wh").read("daily_prices").sort("date", "symbol")
     assert celery_rows.height == 10 * len(SYMBOLS)
     assert set(celery_rows["symbol"]) == set(SYMBOLS)
     assert celery_rows.filter(pl.col("close") <= 0).is_empty()

@@ -51,13 +51,8 @@ from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.progress import Progress
 from kis_pipeline.lib.quality import completeness_severity, no_rejects_result
-from kis_pipeline.lib.run_context import (
-    FIRST_IN_RUN,
-    POOL,
-    partition_days,
-    progress_dir,
-    selected_symbols,
-)
+from kis_pipeline.lib.read_ahead import RunScope
+from kis_pipeline.lib.run_context import FIRST_IN_RUN, POOL
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
@@ -91,9 +86,9 @@ def use_multi_quote(
     return days[0] == latest_session(warehouse, now_kst())
 
 
-def _universe(context: dg.AssetExecutionContext, settings: KisSettings, wh: Warehouse) -> Universe:
+def _universe(scope: RunScope) -> Universe:
     try:
-        return Universe(wh, only=selected_symbols(context, settings.symbols))
+        return Universe(scope.warehouse, only=scope.only)
     except MissingReference as exc:
         raise dg.Failure(str(exc)) from None
 
@@ -126,15 +121,14 @@ class _PriceRun:
         warehouse: WarehouseResource,
         table: str,
     ) -> _PriceRun:
-        settings = kis.settings()
-        wh = warehouse.warehouse()
-        days = partition_days(context)
+        scope = run_scope(context, kis, warehouse)
+        settings, wh, days = scope.settings, scope.warehouse, list(scope.days)
         refuse_unsettled(table, days)
         # The run's other families fetch while this one's calls and writes interleave.
-        read_ahead.begin(context, run_scope(context, kis, warehouse))
-        universe = _universe(context, settings, wh)
+        read_ahead.begin(context, scope)
+        universe = _universe(scope)
         open_set = _open_days(wh, days)
-        progress = Progress(progress_dir(context), table, partitions_total=len(days))
+        progress = Progress(scope.progress_dir, table, partitions_total=len(days))
         return cls(table, settings, wh, days, universe, open_set, progress)
 
     def nightly(self, context: dg.AssetExecutionContext) -> bool:

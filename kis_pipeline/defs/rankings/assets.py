@@ -28,7 +28,7 @@ from kis_pipeline.kis import schemas
 from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
-from kis_pipeline.lib.run_context import FIRST_IN_RUN, POOL, partition_days
+from kis_pipeline.lib.run_context import FIRST_IN_RUN, POOL
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "rankings"
@@ -135,14 +135,15 @@ def rankings(
     source = context.run.tags.get(SOURCE_TAG, "auto")
     if source not in SOURCES:
         raise dg.Failure(f"{TABLE}: tag {SOURCE_TAG} must be auto or derived, not {source!r}")
-    if kis.settings().env == "paper":
+    scope = run_scope(context, kis, warehouse)
+    if scope.settings.env == "paper":
         # KIS's mock service has no ranking endpoints (SPEC §16): derive every day.
         context.log.warning(f"{TABLE}: KIS_ENV=paper has no rankings; deriving from daily_prices")
         source = "derived"
     # The run's other families fetch while this step derives past days from daily_prices.
-    read_ahead.begin(context, run_scope(context, kis, warehouse))
-    wh = warehouse.warehouse()
-    plan = plan_days(wh, partition_days(context), table=TABLE)
+    read_ahead.begin(context, scope)
+    wh = scope.warehouse
+    plan = plan_days(wh, scope.days, table=TABLE)
     frames: list[pl.DataFrame] = []
     sources: dict[str, str] = {day.isoformat(): "closed" for day in plan.closed}
     expected: dict[dt.date, int] = {}
