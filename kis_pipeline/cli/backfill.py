@@ -249,7 +249,7 @@ def _execute(
         # `--symbols` restricts domestic symbols; an asset of its own tickers wrote them all.
         own = OWN_TICKERS in graph.get(key).metadata
         symbols = () if own else request.symbols
-        count = _rows(name, run.keys, symbols)
+        count = row_count(name, run.keys, symbols)
         # An asset that writes into another's table (sector_index_daily into index_daily)
         # has no row count of its own: that table's line counts its rows.
         state.pop("rows", None)
@@ -292,7 +292,7 @@ def _meta_int(meta: dict[str, Any], name: str, default: int) -> int:
     return int(raw) if isinstance(raw, int | float) else default
 
 
-def _rows(table: str, keys: Sequence[str], symbols: Sequence[str]) -> Count | None:
+def row_count(table: str, keys: Sequence[str], symbols: Sequence[str]) -> Count | None:
     """The rows the warehouse holds for `table` in a run's partitions, of the run's symbols when
     it was restricted to some (None if not a table): counted once every run has ended."""
     from kis_pipeline.warehouse import TABLES

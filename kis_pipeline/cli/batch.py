@@ -8,11 +8,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kis_pipeline.cli.writable import Place, diagnose, places, reporting, require_writable
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.kis.shared_state import require_reachable
+
+if TYPE_CHECKING:
+    from kis_pipeline.cli.backfill_plan import BackfillRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = """\
@@ -30,17 +33,36 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
     from kis_pipeline.warehouse.lookups import MissingReference
 
     err = err or sys.stderr
-    request = BackfillRequest(
-        start=args.start,
-        end=args.end,
-        assets=split_list(args.assets),
-        symbols=split_list(args.symbols),
-        missing=args.missing,
-        allow_incomplete=args.allow_incomplete,
-    )
+    named = args.follow or args.cancel
+    if named and (args.start or args.end or args.assets or args.symbols or args.missing):
+        print(
+            "error: --follow and --cancel take a backfill id only; the range was set when it "
+            "was submitted",
+            file=err,
+        )
+        return 2
+    if not named and (args.start is None or args.end is None):
+        print(
+            "error: --from and --to are required (or --follow/--cancel ID for a submitted "
+            "backfill)",
+            file=err,
+        )
+        return 2
+    request = None
+    if not named:
+        request = BackfillRequest(
+            start=args.start,
+            end=args.end,
+            assets=split_list(args.assets),
+            symbols=split_list(args.symbols),
+            missing=args.missing,
+            allow_incomplete=args.allow_incomplete,
+        )
     wanted = batch_places(KisSettings.from_env())
     try:
         with reporting(wanted):
+            if request is None or args.submit:
+                return _handed_to_dagster(args, request, err)
             summary = run_backfill(request, stream=err)
     except (BackfillError, MissingReference) as exc:
         print(f"error: {exc}", file=err)
@@ -55,6 +77,36 @@ def backfill_command(args: argparse.Namespace, *, err: TextIO | None = None) -> 
     if cause:
         print(f"error: {cause}", file=err)
     return 1
+
+
+def _handed_to_dagster(
+    args: argparse.Namespace, request: BackfillRequest | None, err: TextIO
+) -> int:
+    """`--submit`, `--follow ID`, `--cancel ID`: the backfill is the Dagster daemon's."""
+    from kis_pipeline.cli import submitted
+    from kis_pipeline.cli.stopping import Stopped
+
+    if args.cancel:
+        submitted.cancel(args.cancel, stream=err)
+        backfill_id = args.cancel
+    elif request is None:
+        backfill_id = args.follow
+    else:
+        backfill_id = submitted.new_id()
+        try:
+            submitted.submit(request, backfill_id, stream=err)
+        except KeyboardInterrupt:
+            if submitted.exists(backfill_id):
+                raise Stopped(signal.SIGINT, submitted.detached(backfill_id)) from None
+            raise
+    try:
+        followed = submitted.follow(backfill_id, stream=err)
+    except KeyboardInterrupt:
+        # Ctrl-C between the submission and the progress line: the backfill is the daemon's.
+        raise Stopped(signal.SIGINT, submitted.detached(backfill_id)) from None
+    if args.cancel:
+        return 0 if followed.status == "CANCELED" else 1
+    return 0 if followed.ok else 1
 
 
 def batch_places(settings: KisSettings) -> list[Place]:

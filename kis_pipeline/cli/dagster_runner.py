@@ -324,8 +324,13 @@ def _job_without_freshness(defs: dg.Definitions, assets: Sequence[dg.AssetKey]) 
 
 def step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per failed step: the step and the innermost error message."""
+    return failure_lines(result.get_step_failure_events())
+
+
+def failure_lines(failures: Sequence[dg.DagsterEvent]) -> list[str]:
+    """`step_errors` of STEP_FAILURE events read from the instance (a run of another process)."""
     lines = []
-    for event in result.get_step_failure_events():
+    for event in failures:
         failure = event.step_failure_data.user_failure_data
         if failure is not None and failure.description:
             lines.append(f"{event.step_key}: {failure.description}")

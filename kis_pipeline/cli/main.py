@@ -80,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     backfill = commands.add_parser("backfill", help="materialize batch assets over a date range")
-    backfill.add_argument("--from", dest="start", type=_date, required=True)
-    backfill.add_argument("--to", dest="end", type=_date, required=True)
+    # Required unless --follow or --cancel names a submitted backfill (`backfill_command`).
+    backfill.add_argument("--from", dest="start", type=_date)
+    backfill.add_argument("--to", dest="end", type=_date)
     backfill.add_argument(
         "--assets",
         default="",
@@ -100,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-incomplete",
         action="store_true",
         help="succeed although rows are missing or records were rejected (they still warn)",
+    )
+    handed = backfill.add_mutually_exclusive_group()
+    handed.add_argument(
+        "--submit",
+        action="store_true",
+        help="hand the range to the Dagster instance's daemon as one backfill and follow it "
+        "(Ctrl-C detaches; it goes on); without it the runs execute in this process",
+    )
+    handed.add_argument("--follow", metavar="ID", help="follow a submitted backfill until it ends")
+    handed.add_argument(
+        "--cancel", metavar="ID", help="cancel a submitted backfill and terminate its runs"
     )
 
     stream = commands.add_parser("stream", help="run the WebSocket tick collector")

@@ -19,7 +19,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -127,10 +128,21 @@ def read_all(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 class ProgressBar:
-    """Polls the assets' progress files and redraws one status line."""
+    """Polls the assets' progress files (or `source`, which returns states of the same
+    shape) and redraws one status line."""
 
-    def __init__(self, directory: Path, label: str, stream: TextIO) -> None:
-        self.directory = directory
+    def __init__(
+        self,
+        directory: Path | None,
+        label: str,
+        stream: TextIO,
+        *,
+        source: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        if source is None:
+            assert directory is not None, "a progress bar reads a directory or a source"
+            source = partial(read_all, directory)
+        self.source = source
         self.label = label
         self.stream = stream
         self.tty = stream.isatty()
@@ -166,7 +178,7 @@ class ProgressBar:
             self.draw()
 
     def draw(self, *, final: bool = False) -> None:
-        states = read_all(self.directory)
+        states = self.source()
         elapsed = _clock(time.monotonic() - self._started)
         body = "; ".join(render(state) for state in states.values()) or "running"
         if final and self.failed:
@@ -198,6 +210,12 @@ def render(state: dict[str, Any]) -> str:
     eta = ""
     if not state.get("done") and rate > 0 and planned > calls:
         eta = f" ETA {_clock((planned - calls) / rate)}"
+    if "calls_planned" not in state:
+        # A backfill the daemon runs: the instance knows its partitions, not its calls.
+        failed = int(state.get("partitions_failed", 0))
+        return f"{state.get('asset')} [{bar}] {done}/{total} partitions" + (
+            f", {failed} failed" if failed else ""
+        )
     retries = int(state.get("retries", 0))
     return (
         f"{state.get('asset')} [{bar}] {done}/{total} partitions, "

@@ -82,3 +82,7 @@ def env_number(name: str, default: float, *, minimum: float) -> float:
             f"{name}={raw!r} is not a number >= {minimum:g}; fix it or unset it for {default:g}"
         )
     return value
+
+
+BACKFILL_TAG = "dagster/backfill"
+"""Run tag Dagster sets on the runs of a backfill it runs (`kis-pipeline backfill --submit`)."""

@@ -147,7 +147,11 @@ def test_dividends_fresh_on_the_first_days_of_a_year(
 
     def fresh_on(day: dt.datetime) -> bool:
         monkeypatch.setattr(module, "now_kst", lambda: day)
-        return bool(module.dividends_fresh(warehouse=WarehouseResource()).passed)
+        return bool(
+            module.dividends_fresh(
+                dg.build_asset_check_context(), warehouse=WarehouseResource()
+            ).passed
+        )
 
     assert fresh_on(dt.datetime(2027, 1, 1, 12, 0, tzinfo=KST))
     assert fresh_on(dt.datetime(2027, 1, 2, 9, 0, tzinfo=KST))
@@ -204,9 +208,9 @@ def test_statement_freshness_over_the_new_year(
     )
     check = statement_fresh("balance_sheet")
     monkeypatch.setattr(module, "today_kst", lambda: dt.date(2027, 1, 2))
-    assert check(warehouse=WarehouseResource()).passed
+    assert check(dg.build_asset_check_context(), warehouse=WarehouseResource()).passed
     monkeypatch.setattr(module, "today_kst", lambda: dt.date(2027, 1, 4))
-    assert not check(warehouse=WarehouseResource()).passed
+    assert not check(dg.build_asset_check_context(), warehouse=WarehouseResource()).passed
 
 
 # -- monthly compaction: which months are closed --------------------------------------------

@@ -15,7 +15,7 @@ import dagster as dg
 
 from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.sessions import known_sessions
-from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.lib.domain import FRESHNESS_CRON
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.warehouse import Warehouse
@@ -61,8 +61,6 @@ def daily_freshness(table: str, warehouse: Warehouse) -> dg.AssetCheckResult:
 def freshness_check(table: str, *, description: str) -> dg.AssetChecksDefinition:
     """`<table>_fresh`: every due session of the last ten days has its partition."""
 
-    @dg.asset_check(asset=table, name=f"{table}_fresh", description=description)
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return daily_freshness(table, warehouse.warehouse())
-
-    return check
+    return clock_check(asset=table, name=f"{table}_fresh", description=description)(
+        lambda warehouse: daily_freshness(table, warehouse)
+    )

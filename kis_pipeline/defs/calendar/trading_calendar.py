@@ -18,6 +18,7 @@ from kis_pipeline.defs.calendar.index_daily import index_daily
 from kis_pipeline.defs.calendar.partitions import calendar_years
 from kis_pipeline.defs.calendar.sessions import days_between
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
+from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.calendar_build import build_year
 from kis_pipeline.ingest.calendar_evidence import year_evidence
@@ -25,6 +26,7 @@ from kis_pipeline.ingest.holiday_memory import holiday_answer
 from kis_pipeline.kis import schemas
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.run_context import POOL
+from kis_pipeline.warehouse import Warehouse
 
 TABLE = "trading_calendar"
 UNIQUE_DATES = "trading_calendar_unique_dates"
@@ -154,16 +156,16 @@ def trading_calendar(
     )
 
 
-@dg.asset_check(
+@clock_check(
     asset=trading_calendar,
     name="trading_calendar_fresh",
     description="The calendar reaches a week past today (chk-holiday ran recently).",
 )
-def trading_calendar_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def trading_calendar_fresh(warehouse: Warehouse) -> dg.AssetCheckResult:
     today = today_kst()
     reach = today + AHEAD
     years = [str(y) for y in range(today.year, reach.year + 1)]
-    dates = warehouse.warehouse().read(TABLE, years)["date"]
+    dates = warehouse.read(TABLE, years)["date"]
     newest = dates.max() if dates.len() else None
     passed = newest is not None and newest >= reach  # type: ignore[operator]
     return dg.AssetCheckResult(

@@ -16,11 +16,12 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME, now_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
+from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.dividends import fetch_year
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.run_context import POOL, selected_symbols
-from kis_pipeline.warehouse import Scope
+from kis_pipeline.warehouse import Scope, Warehouse
 
 TABLE = "dividends"
 KEY = ["symbol", "record_date", "dividend_kind", "share_class"]
@@ -97,13 +98,12 @@ def refreshed_years(day: dt.date) -> list[str]:
     return [str(day.year - 1), str(day.year)] if day.month <= 4 else [str(day.year)]
 
 
-@dg.asset_check(
+@clock_check(
     asset=dividends,
     name="dividends_fresh",
     description="The weekly run rewrote its year's partition within the last eight days.",
 )
-def dividends_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    wh = warehouse.warehouse()
+def dividends_fresh(wh: Warehouse) -> dg.AssetCheckResult:
     now = now_kst()
     # The year every weekly run of the last eight days rewrote: until the first Saturday of a
     # year has run, the newest partition is last year's (the schedule keeps it until April).

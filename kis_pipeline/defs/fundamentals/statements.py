@@ -18,6 +18,7 @@ import polars as pl
 
 from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
+from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.ingest.statements import FETCHES, fetch_statements
@@ -165,13 +166,13 @@ def newest_as_of(warehouse: Warehouse, table: str) -> dt.date | None:
 def statement_fresh(table: str, days: int = 8) -> dg.AssetChecksDefinition:
     """`<table>_fresh`: the newest as_of partition is at most `days` days old."""
 
-    @dg.asset_check(
+    @clock_check(
         asset=table,
         name=f"{table}_fresh",
         description=f"The newest as_of partition is at most {days} days old.",
     )
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        newest = newest_as_of(warehouse.warehouse(), table)
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        newest = newest_as_of(warehouse, table)
         due = today_kst() - dt.timedelta(days=days)
         passed = newest is not None and newest >= due
         return dg.AssetCheckResult(

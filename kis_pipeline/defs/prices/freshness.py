@@ -15,8 +15,8 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import now_kst
+from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.defs.prices import checks
-from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.ingest.overseas_prices import last_closed_day
 from kis_pipeline.ingest.reference import latest_session, newest_nonempty
 from kis_pipeline.warehouse import Warehouse
@@ -66,8 +66,6 @@ def price_freshness(
 def price_freshness_check(
     table: str, description: str, *, exchanges: frozenset[str] = frozenset()
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=table, name=f"{table}_fresh", description=description)
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return price_freshness(table, warehouse.warehouse(), exchanges=exchanges)
-
-    return check
+    return clock_check(asset=table, name=f"{table}_fresh", description=description)(
+        lambda warehouse: price_freshness(table, warehouse, exchanges=exchanges)
+    )

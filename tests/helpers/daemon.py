@@ -1,0 +1,63 @@
+"""A real `dagster-daemon` on a test's instance, polling every second instead of every 30.
+
+The daemon's loops (backfills, the run queue) sleep `DEFAULT_DAEMON_INTERVAL_SECONDS` between
+iterations, a module constant with no setting; a backfill that takes three iterations would make
+a test wait a minute and a half. The constant is lowered in the daemon's own process before it
+starts: everything else is Dagster's daemon as a team runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from tests.helpers.processes import stop_group
+
+ROOT = Path(__file__).parents[2]
+INTERVAL_S = 1
+START = (
+    "import sys, dagster._daemon.controller as controller; "
+    f"controller.DEFAULT_DAEMON_INTERVAL_SECONDS = {INTERVAL_S}; "
+    "from dagster._daemon.cli import main; sys.argv[0] = 'dagster-daemon'; main()"
+)
+
+
+@contextlib.contextmanager
+def running_daemon(
+    environ: Mapping[str, str], log: Path, *, ready_s: float = 120
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`dagster-daemon run` on `workspace.yaml` with `environ` (DAGSTER_HOME and the product's
+    variables), until the block ends; waits until its backfill loop has started."""
+    out = log.open("wb")
+    bindir = Path(sys.executable).parent
+    daemon = subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-c", START, "run", "-w", str(ROOT / "workspace.yaml")],
+        env={
+            **os.environ,
+            **environ,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            # The code server and the runs it launches start from PATH: this interpreter's.
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        # The daemon starts a code server and run workers: they are stopped as one group.
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + ready_s
+        while b"BackfillDaemon" not in log.read_bytes():
+            assert daemon.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"the daemon did not start in {ready_s} s"
+            time.sleep(0.5)
+        yield daemon
+    finally:
+        stop_group(daemon, 30)
+        out.close()
