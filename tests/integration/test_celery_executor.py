@@ -8,13 +8,9 @@ another process over Redis, and the warehouse ends up as a run in this process l
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,14 +27,13 @@ from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import point_at, seed
 from tests.helpers import celery_jobs
-from tests.helpers.processes import stop_group
+from tests.helpers.celery_worker import broker_config, running_worker
 from tests.integration.test_dagster_postgres import PROFILE, _url
 from tests.test_backfill import MARKET, SYMBOLS
 
 pytestmark = pytest.mark.services
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-ROOT = Path(__file__).parents[2]
 RANGE = {ASSET_PARTITION_RANGE_START_TAG: "2026-11-02", ASSET_PARTITION_RANGE_END_TAG: "2026-11-13"}
 
 
@@ -65,36 +60,9 @@ def team(
         "KIS_SYMBOLS": ",".join(SYMBOLS),
     }.items():
         monkeypatch.setenv(name, value)
-    config = tmp_path / "celery.yaml"
-    config.write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
-    log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start",
-         "-A", "dagster_celery.app", "-y", str(config),
-         "--name", f"kis-test-{uuid.uuid4().hex[:8]}", "-l", "INFO"],
-        # `dagster-celery` starts `celery` from PATH: the one beside this interpreter.
-        env={
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": str(ROOT),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        },
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # `dagster-celery` runs `celery` as a child: the group is stopped as one.
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while b"ready" not in (tmp_path / "worker.log").read_bytes():
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the celery worker did not start in 90 s"
-            time.sleep(0.5)
+    config = broker_config(tmp_path / "celery.yaml", broker)
+    with running_worker(config, {}, tmp_path / "worker.log"):
         yield tmp_path
-    finally:
-        stop_group(worker, 30)
-        log.close()
 
 
 def test_a_run_on_celery_executes_its_steps_in_the_worker(team: Path) -> None:
