@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -259,3 +260,35 @@ def test_an_unreachable_state_url_is_one_line_before_any_work(
         "(connection refused); start it or correct KIS_STATE_URL. No request goes to KIS "
         "without the shared rate limit"
     ]
+
+
+@pytest.mark.parametrize("handed", [False, True], ids=["in-process", "submitted"])
+def test_an_unreachable_dagster_postgres_is_one_clear_line(tmp_path: Path, handed: bool) -> None:
+    """The team profile (docs/deploy/dagster.yaml) with its PostgreSQL down: one line naming
+    DAGSTER_PG_URL, its password hidden, and no traceback or retry chatter."""
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copyfile(
+        Path(__file__).parents[1] / "docs" / "deploy" / "dagster.yaml", home / "dagster.yaml"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "DAGSTER_"))}
+    env.update(
+        KIS_ENV="sim",
+        KIS_WAREHOUSE=str(tmp_path / "wh"),
+        KIS_STATE_DIR=str(tmp_path / "state"),
+        DAGSTER_HOME=str(home),
+        DAGSTER_PG_URL="postgresql+psycopg2://kis:sesame@127.0.0.1:1/dagster",
+    )
+    command = ["backfill", "--assets", "daily_prices", "--from", "2026-11-02", "--to"]
+    command += ["2026-11-06", *(["--submit"] if handed else [])]
+    result = subprocess.run(
+        [*EXE, *command], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        "error: cannot reach the Dagster instance's PostgreSQL at "
+        "DAGSTER_PG_URL=postgresql+psycopg2://kis:***@127.0.0.1:1/dagster ("
+    )
+    assert "sesame" not in result.stderr

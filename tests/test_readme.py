@@ -127,3 +127,17 @@ def test_quick_start_sql_command(warehouse: Warehouse) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "005930" in result.stdout
+
+
+def test_the_scale_out_recipe_starts_what_the_multi_host_test_starts() -> None:
+    """`tests/integration/test_multi_host.py` runs the recipe of "Growing past one machine":
+    the README must give the commands and variables that test uses."""
+    from tests.helpers import celery_worker, daemon
+    from tests.integration.test_multi_host import team_variables
+
+    recipe = README.read_text().split("## Growing past one machine", 1)[1].split("\n## ", 1)[0]
+    assert f"dagster-daemon {' '.join(daemon.ARGUMENTS)}" in recipe
+    assert f"dagster-celery {' '.join(celery_worker.ARGUMENTS)} celery.yaml" in recipe
+    assert "kis-pipeline backfill --from" in recipe and "--submit" in recipe
+    for name in team_variables():
+        assert f"{name}=" in recipe, name

@@ -91,7 +91,41 @@ def open_instance(home: Path) -> dg.DagsterInstance:
         overrides["event_log_storage"] = _local_class(
             dagster_event_log.FastSqliteEventLogStorage, home / "history" / "runs"
         )
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
+    try:
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
+    except Exception as exc:
+        unreachable = _storage_unreachable(exc, config)
+        if unreachable is None:
+            raise
+        raise unreachable from exc
+
+
+class InstanceUnreachable(ConnectionError):
+    """The server of the Dagster instance's storage (PostgreSQL) cannot be reached; the message
+    is one line saying where and what to do."""
+
+
+def _storage_unreachable(
+    exc: Exception, config: Mapping[str, object]
+) -> InstanceUnreachable | None:
+    if type(exc).__module__.split(".")[0] not in {"dagster_postgres", "sqlalchemy", "psycopg2"}:
+        return None
+    from kis_pipeline.warehouse.lake import redact
+
+    storage = config.get("storage") or {}
+    postgres = storage.get("postgres") if isinstance(storage, Mapping) else None
+    url = postgres.get("postgres_url") if isinstance(postgres, Mapping) else None
+    if isinstance(url, Mapping) and "env" in url:
+        where = f"{url['env']}={redact(os.environ.get(str(url['env']), ''))}"
+    else:
+        where = "the storage of its dagster.yaml"
+    cause = exc.__cause__ or exc
+    cause = getattr(cause, "orig", None) or cause  # SQLAlchemy's wrapper: the driver's words
+    said = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return InstanceUnreachable(
+        f"cannot reach the Dagster instance's PostgreSQL at {where} ({said}); start it or "
+        f"correct that setting (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})"
+    )
 
 
 def _local_class(cls: type, base_dir: Path) -> dict[str, object]:

@@ -202,6 +202,15 @@ class BriefFormatter(logging.Formatter):
         return super().format(brief)
 
 
+def _not_storage_retries(record: logging.LogRecord) -> bool:
+    # dagster-postgres logs each retry of an unreachable server; the command's one error line
+    # says it once, after the last.
+    return not (
+        "dagster_postgres" in record.pathname
+        and record.getMessage().startswith("Retrying failed database connection")
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.debug:
@@ -211,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     handler = logging.StreamHandler()
+    if not args.debug:
+        handler.addFilter(_not_storage_retries)
     handler.setFormatter((logging.Formatter if args.debug else BriefFormatter)(LOG_FORMAT))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:

@@ -14,6 +14,8 @@ from pathlib import Path
 from tests.helpers.processes import stop_group
 
 ROOT = Path(__file__).parents[2]
+# As README's scale-out recipe starts it, with `-y` the worker's config file.
+ARGUMENTS = ("worker", "start", "-A", "dagster_celery.app", "-y")
 
 
 def broker_config(path: Path, broker: str) -> Path:
@@ -31,8 +33,8 @@ def running_worker(
     bindir = Path(sys.executable).parent
     out = log.open("wb")
     worker = subprocess.Popen(
-        [str(bindir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-         "-y", str(config), "--name", f"kis-test-{uuid.uuid4().hex[:8]}", "-l", "INFO",
+        [str(bindir / "dagster-celery"), *ARGUMENTS, str(config),
+         "--name", f"kis-test-{uuid.uuid4().hex[:8]}", "-l", "INFO",
          # One task at a time: a host's worth of steps, and the test can tell who ran what.
          "--", "--concurrency", "1"],
         env={

@@ -20,6 +20,8 @@ from tests.helpers.processes import stop_group
 
 ROOT = Path(__file__).parents[2]
 INTERVAL_S = 1
+# As README's scale-out recipe starts it (`dagster-daemon` + these arguments).
+ARGUMENTS = ("run", "-w", "workspace.yaml")
 START = (
     "import sys, dagster._daemon.controller as controller; "
     f"controller.DEFAULT_DAEMON_INTERVAL_SECONDS = {INTERVAL_S}; "
@@ -36,7 +38,7 @@ def running_daemon(
     out = log.open("wb")
     bindir = Path(sys.executable).parent
     daemon = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-c", START, "run", "-w", str(ROOT / "workspace.yaml")],
+        [sys.executable, "-W", "ignore", "-c", START, *ARGUMENTS],
         env={
             **os.environ,
             **environ,

@@ -87,6 +87,23 @@ class Team:
         ]
 
 
+def team_variables() -> list[str]:
+    """The variables every host is given (besides the app key and the simulator's URLs)."""
+    return [
+        "KIS_STATE_URL",
+        "KIS_EXECUTOR",
+        "DAGSTER_PG_URL",
+        "DAGSTER_HOME",
+        "KIS_WAREHOUSE",
+        "KIS_CATALOG",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "KIS_STATE_DIR",
+    ]
+
+
 def team_environment(
     root: Path,
     server: SimulatorServer,
