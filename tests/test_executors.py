@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from kis_pipeline.lib.executors import ExecutorConfigError, celery_broker, run_executor
+from kis_pipeline.lib.executors import (
+    BrokerUnreachable,
+    ExecutorConfigError,
+    celery_broker,
+    require_broker,
+    run_executor,
+)
+from tests.services import free_port
 
 
 def test_default_is_dagsters_own_executor() -> None:
@@ -35,3 +42,17 @@ def test_celery_takes_the_database_after_the_shared_state() -> None:
 def test_a_wrong_setting_says_what_to_set(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ExecutorConfigError, match=message.replace("(", r"\(")):
         run_executor(environ)
+
+
+def test_a_broker_that_does_not_answer_is_one_line_before_a_submission() -> None:
+    broker = f"redis://:sesame@127.0.0.1:{free_port()}/1"
+    environ = {"KIS_EXECUTOR": "celery", "KIS_CELERY_BROKER": broker}
+
+    with pytest.raises(BrokerUnreachable) as raised:
+        require_broker(environ)
+
+    message = str(raised.value)
+    assert message.startswith("cannot reach the celery broker redis://:***@127.0.0.1:")
+    assert "sesame" not in message and "\n" not in message
+    assert "KIS_CELERY_BROKER" in message
+    require_broker({})  # the default executor needs no broker

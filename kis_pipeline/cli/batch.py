@@ -92,6 +92,9 @@ def _handed_to_dagster(
     elif request is None:
         backfill_id = args.follow
     else:
+        from kis_pipeline.lib.executors import require_broker
+
+        require_broker()
         backfill_id = submitted.new_id()
         try:
             submitted.submit(request, backfill_id, stream=err)

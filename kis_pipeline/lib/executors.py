@@ -7,7 +7,8 @@
   The broker is `KIS_CELERY_BROKER`, or else the Redis of `KIS_STATE_URL` in the database after
   the shared state's own, so that the queue never mixes with the limiter's and the tokens' keys.
 
-`kis-pipeline backfill` executes its runs in its own process and is not affected.
+`kis-pipeline backfill` executes its runs in its own process and is not affected; with
+`--submit` the daemon launches them, with this executor.
 """
 
 from __future__ import annotations
@@ -61,3 +62,28 @@ def celery_broker(environ: Mapping[str, str]) -> str:
     path = parts.path.strip("/")
     database = int(path) if path.isdigit() else 0
     return parts._replace(path=f"/{database + 1}").geturl()
+
+
+class BrokerUnreachable(ConnectionError):
+    """The celery broker does not answer; the message is one line saying which and what to do."""
+
+
+def require_broker(environ: Mapping[str, str] | None = None) -> None:
+    """With `KIS_EXECUTOR=celery`, fail now with one line when the broker does not answer:
+    the steps of a submitted backfill would otherwise wait for a queue nobody can reach."""
+    environ = os.environ if environ is None else environ
+    if run_executor(environ) is None:
+        return
+    import redis
+
+    from kis_pipeline.kis.settings import redact_url
+
+    broker = celery_broker(environ)
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as exc:
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BrokerUnreachable(
+            f"cannot reach the celery broker {redact_url(broker)} ({said}); start it or correct "
+            f"{BROKER_ENV} (or KIS_STATE_URL, whose next database it defaults to)"
+        ) from None
