@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-slow dev bench lint format clean
+.PHONY: venv demo test test-slow dev bench bench-ci lint format clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ not found on PATH; install it and retry" >&2; exit 1; }
@@ -34,6 +34,12 @@ dev: $(STAMP)
 	$(BIN)/kis-pipeline dev
 
 # The quick versions; bench/README.md gives the full-size commands and their results.
+# The limiter benches on the real Redis (`.ci/services start` sets KIS_TEST_REDIS_URL), short:
+# .ci/run runs them after the tests. They fail on a rejection or a second over the limit.
+bench-ci: $(STAMP)
+	$(BIN)/python bench/redis_limit.py --duration 15 --processes 4 --rounds 1 --acquires 500
+	$(BIN)/python bench/rate_limit.py --keys 3 --duration 15
+
 bench: $(STAMP)
 	$(BIN)/python bench/rate_limit.py --duration 30
 	$(BIN)/python bench/backfill_rate.py --universe 300

@@ -34,6 +34,8 @@ LAYERS: dict[str, frozenset[str]] = {
     "streaming": frozenset({"common", "kis", "warehouse"}),
     "lib": frozenset({"common", "kis", "warehouse", "ingest", "streaming"}),
     "defs": frozenset({"common", "kis", "simulator", "warehouse", "ingest", "streaming", "lib"}),
+    # The data-quality report: SQL on the lake and frames the command hands it.
+    "report": frozenset({"common", "warehouse"}),
     # The command loads the code location (`definitions`) to plan and run what it defines.
     "cli": frozenset(
         {
@@ -46,6 +48,7 @@ LAYERS: dict[str, frozenset[str]] = {
             "lib",
             "defs",
             "definitions",
+            "report",
         }
     ),
     "definitions": frozenset({"defs", "lib"}),
@@ -61,6 +64,7 @@ FORBIDDEN_EXTERNAL: dict[str, tuple[str, ...]] = {
     "simulator": NO_DAGSTER,
     "ingest": NO_DAGSTER,
     "streaming": NO_DAGSTER,
+    "report": NO_DAGSTER,
 }
 
 # Upward imports that other parts of issue 13 remove (the simulator's own copy of what it now

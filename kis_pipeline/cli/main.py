@@ -12,6 +12,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from kis_pipeline.cli.writable import NotWritable, explain
 from kis_pipeline.kis.errors import KisError
@@ -157,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="copy a warehouse of the manifest layout (before DuckLake) into the lake"
     )
 
+    report = commands.add_parser(
+        "report", help="write the data-quality report of a span of days as one HTML page"
+    )
+    report.add_argument("--out", type=Path, default=Path("kis-report.html"))
+    report.add_argument("--from", dest="start", type=_date, help="default: 90 days before --to")
+    report.add_argument("--to", dest="end", type=_date, help="default: today (KST)")
+
     dev = commands.add_parser("dev", help="start the Dagster UI on the warehouse")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
@@ -280,6 +288,10 @@ def _run(args: argparse.Namespace) -> int:
         from kis_pipeline.cli.lake import migrate_command
 
         return migrate_command()
+    if args.command == "report":
+        from kis_pipeline.cli.report import report_command
+
+        return report_command(args.out, args.start, args.end)
     if args.command == "dev":
         from kis_pipeline.cli.batch import dev_command
 
