@@ -160,6 +160,12 @@ def test_without_a_daemon_submit_says_the_backfill_waits_for_one(
     assert "no Dagster daemon is running backfills on this instance" in err
     assert dg.DagsterInstance.get().get_backfill(backfill_id) is not None
 
+    # Cancelling it marks it so and returns at once, rather than wait for a daemon.
+    assert main(["backfill", "--cancel", backfill_id]) == 0
+    assert "is marked for cancelling; warning: no Dagster daemon" in capsys.readouterr().err
+    held = dg.DagsterInstance.get().get_backfill(backfill_id)
+    assert held is not None and held.status == BulkActionStatus.CANCELING
+
 
 @pytest.mark.parametrize(
     ("argv", "said"),

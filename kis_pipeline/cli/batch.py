@@ -87,7 +87,8 @@ def _handed_to_dagster(
     from kis_pipeline.cli.stopping import Stopped
 
     if args.cancel:
-        submitted.cancel(args.cancel, stream=err)
+        if not submitted.cancel(args.cancel, stream=err):
+            return 0  # nothing would end it now: following would wait for a daemon
         backfill_id = args.cancel
     elif request is None:
         backfill_id = args.follow

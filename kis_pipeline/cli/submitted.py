@@ -175,18 +175,23 @@ def _existing(instance: dg.DagsterInstance, backfill_id: str) -> PartitionBackfi
     return backfill
 
 
-def cancel(backfill_id: str, *, stream: TextIO, settings: KisSettings | None = None) -> None:
+def cancel(backfill_id: str, *, stream: TextIO, settings: KisSettings | None = None) -> bool:
     """Ask the daemon to cancel a backfill: it stops requesting runs and terminates its runs
-    (which record nothing for the steps they interrupt)."""
+    (which record nothing for the steps they interrupt). Whether a daemon is there to do it."""
     settings = settings or KisSettings.from_env()
     with runner.open_instance(runner.dagster_home(settings)) as instance:
         backfill = _existing(instance, backfill_id)
         if backfill.status in BULK_ACTION_TERMINAL_STATUSES:
             stream.write(f"backfill {backfill_id} has already ended: {backfill.status.value}\n")
-            return
+            return True
         if backfill.status != BulkActionStatus.CANCELING:
             instance.update_backfill(backfill.with_status(BulkActionStatus.CANCELING))
+        silent = _daemon_silence(instance)
+        if silent:
+            stream.write(f"backfill {backfill_id} is marked for cancelling; warning: {silent}\n")
+            return False
         stream.write(f"cancelling backfill {backfill_id}: the daemon terminates its runs\n")
+        return True
 
 
 def follow(
@@ -212,7 +217,9 @@ def follow(
         with StopOnSignal() as stop:
             try:
                 # The bar draws from `latest`, which only this thread reads the instance for.
-                with ProgressBar(None, f"backfill {backfill_id}", stream, source=lambda: latest):
+                with ProgressBar(
+                    None, f"backfill {backfill_id}", stream, source=lambda: dict(latest)
+                ):
                     while True:
                         backfill = _existing(instance, backfill_id)
                         latest.update(_asset_states(backfill, graph))
