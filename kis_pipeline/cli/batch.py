@@ -115,13 +115,19 @@ def _handed_to_dagster(
 
 def batch_places(settings: KisSettings) -> list[Place]:
     """Check that the warehouse, the state dir and Dagster's home (made in the warehouse) can
-    be written, and that KIS_STATE_URL answers, before any run; returns them for `reporting`."""
+    be written, and that KIS_STATE_URL and an `s3://` warehouse's object store answer, before
+    any run; returns them for `reporting`."""
     from kis_pipeline.cli.dagster_runner import dagster_home
 
     require_writable(places(settings))
     wanted = places(settings, dagster_home=dagster_home(settings))
     require_writable(wanted[-1:])
     require_reachable(settings)
+    if settings.data_url:
+        from kis_pipeline.defs.backend import open_warehouse
+        from kis_pipeline.warehouse.lake import check_store
+
+        check_store(open_warehouse(settings).lake)
     return wanted
 
 

@@ -205,6 +205,25 @@ def connect(
     return con
 
 
+def check_store(config: LakeConfig) -> None:
+    """For an `s3://` data path: list it once, so that an object store that does not answer or
+    refuses the credentials is one `LakeError` before any work, not a failure of the first run
+    that writes a file (small writes may go to the catalog alone and succeed meanwhile)."""
+    if config.s3 is None:
+        return
+    con = duckdb.connect()
+    try:
+        load(con, extensions_for(config), None)
+        con.execute(secret_sql(config.s3))
+        con.execute("SELECT count(*) FROM glob(?)", [config.data_path.rstrip("/") + "/*"])
+    except ExtensionMissing as exc:
+        raise LakeError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise LakeError(explain(exc, config)) from None
+    finally:
+        con.close()
+
+
 def _readable(config: LakeConfig) -> LakeConfig:
     """`config`, or, when its SQLite catalog is on a read-only file system, a copy of it.
 
@@ -378,6 +397,13 @@ def _explain(exc: BaseException, config: LakeConfig) -> str:
             f"the catalog {where} is of an older DuckLake format ({found}, this kis-pipeline "
             f"reads {wanted}); back it up, then open it once with DuckDB's ATTACH option "
             "AUTOMATIC_MIGRATION TRUE"
+        )
+    if config.s3 is not None and "http" in lowered and "could not connect" in lowered:
+        # DuckDB's S3 client: the object store, not the catalog, is what did not answer.
+        server = config.s3.endpoint or "AWS S3"
+        return (
+            f"cannot reach the object store {server} for {config.data_path}: {first}; check "
+            "AWS_ENDPOINT_URL and that the server is running"
         )
     if config.kind == "postgres" and (
         "connection" in lowered or "could not" in lowered or "password" in lowered

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from kis_pipeline.warehouse import LakeConfig, Scope, Warehouse, WarehouseError, connect
-from kis_pipeline.warehouse.lake import S3
+from kis_pipeline.warehouse.lake import S3, LakeError, check_store
 from kis_pipeline.warehouse.maintenance import maintain
-from tests.services import S3Bucket
+from tests.services import S3Bucket, free_port
 from tests.helpers.daily_prices import DAY, SYMBOLS, prices
 
 pytestmark = pytest.mark.services
@@ -71,3 +71,33 @@ def test_refused_s3_credentials_are_one_line_that_names_the_variables(
     assert "AWS_ACCESS_KEY_ID" in message and "AWS_SECRET_ACCESS_KEY" in message
     # Nothing of the write was committed: the table (created first) holds no partition.
     assert wh.partitions("daily_prices") == []
+
+
+def test_the_store_check_says_in_one_line_that_s3_refuses_before_any_write(
+    tmp_path: Path, s3_refusing_endpoint: str
+) -> None:
+    s3 = S3.from_environ(
+        {
+            "AWS_ENDPOINT_URL": s3_refusing_endpoint,
+            "AWS_ACCESS_KEY_ID": "AKIAWRONGKEY",
+            "AWS_SECRET_ACCESS_KEY": "wrong",
+            "AWS_REGION": "us-east-1",
+        }
+    )
+    config = LakeConfig(f"sqlite:{tmp_path / 'catalog.sqlite'}", "s3://kis-refused/lake/", s3)
+    with pytest.raises(LakeError) as caught:
+        check_store(config)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("the object store refused the credentials for s3://kis-refused")
+
+
+def test_the_store_check_names_an_object_store_that_does_not_answer(tmp_path: Path) -> None:
+    s3 = S3.from_environ({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})
+    config = LakeConfig(f"sqlite:{tmp_path / 'catalog.sqlite'}", "s3://kis-nowhere/lake/", s3)
+    with pytest.raises(LakeError) as caught:
+        check_store(config)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("cannot reach the object store 127.0.0.1:")
+    assert "check AWS_ENDPOINT_URL" in message
