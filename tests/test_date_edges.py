@@ -16,6 +16,8 @@ from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.session_clock import SessionClock
+from kis_pipeline.simulator.ticks import TickGenerator
+from kis_pipeline.streaming.market_hours import TradingCalendar
 
 D = dt.date
 
@@ -141,3 +143,40 @@ def test_the_synthetic_night_session_keeps_its_date_across_midnight_and_the_new_
     assert {day for day, _ in seen} == {D(2027, 1, 4)}
     seconds = [s for _, s in seen]
     assert seconds == sorted(seconds) and seconds[1] - seconds[0] == pytest.approx(20.0)
+
+
+# -- the college entrance exam: the market opens and closes an hour late --------------------
+
+EXAM = D(2026, 11, 19)
+
+
+def test_on_an_exam_day_the_session_runs_10_to_16_30_and_settles_after() -> None:
+    assert cal.session_hours(EXAM) == (dt.time(10, 0), dt.time(16, 30))
+    assert cal.session_hours(D(2026, 11, 20)) == (dt.time(9, 0), dt.time(15, 30))
+    at = dt.datetime.combine(EXAM, dt.time(16, 0), KST)
+    assert cal.last_completed_session(at) == D(2026, 11, 18)  # still trading at 16:00
+    assert cal.last_completed_session(at + dt.timedelta(minutes=30)) == EXAM
+
+
+def test_the_collector_keeps_streaming_the_exam_days_last_hour() -> None:
+    calendar = TradingCalendar()
+    at_four = dt.datetime.combine(EXAM, dt.time(16, 0), KST)
+    assert calendar.session_end(at_four) == dt.datetime.combine(EXAM, dt.time(16, 45), KST)
+
+
+def test_the_simulators_tapes_open_at_10_on_an_exam_day() -> None:
+    """Trades printed on the exam day start at 10:00:00 and run to 16:29:59; before 10:00 the
+    simulator plays its synthetic session, as before any open."""
+    ticker = Ticker()
+    ten = dt.datetime.combine(EXAM, dt.time(10, 0), KST)
+    market = Market(SimConfig(seed=3, universe=5, now=ten))
+    generator = TickGenerator(market, 100.0, clock=SessionClock(market, monotonic=ticker))
+    symbol = market.listings[0].symbol
+    day, seconds = generator.clock.now()
+    assert (day, seconds) == (EXAM, 9 * 3600)  # the tape's 09:00 clock at the 10:00 open
+    tape = generator.tape(symbol, day, seconds)
+    first = tape.trades(1, seconds)[0]
+    assert first.split("^")[1] == "100000"
+    ticker.t += 6.5 * 3600 - 1  # 16:29:59
+    day, seconds = generator.clock.now()
+    assert day == EXAM and tape.trades(1, seconds)[0].split("^")[1] == "162959"

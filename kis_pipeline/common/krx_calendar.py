@@ -24,6 +24,28 @@ from kis_pipeline.common.clock import KST
 
 SESSION_OPEN = dt.time(9, 0)
 SESSION_CLOSE = dt.time(15, 30)
+# The college scholastic ability test (수능): the KRX opens an hour late and closes an hour late,
+# 10:00-16:30, to keep the morning traffic light for the candidates. Listed as held; the 2017
+# test was put off a week by the Pohang earthquake, and the market moved with it. Dates after
+# 2026 are announced a year ahead and are not known here yet.
+EXAM_DAYS = frozenset(
+    dt.date.fromisoformat(day)
+    for day in (
+        "2015-11-12",
+        "2016-11-17",
+        "2017-11-23",
+        "2018-11-15",
+        "2019-11-14",
+        "2020-12-03",
+        "2021-11-18",
+        "2022-11-17",
+        "2023-11-16",
+        "2024-11-14",
+        "2025-11-13",
+        "2026-11-19",
+    )
+)
+EXAM_DAY_DELAY = dt.timedelta(hours=1)
 FIRST_LISTED_YEAR = 2015
 LAST_LISTED_YEAR = 2028
 
@@ -292,10 +314,20 @@ def to_kst(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(KST)
 
 
+def session_hours(day: dt.date) -> tuple[dt.time, dt.time]:
+    """When the regular session of `day` opens and closes (KST): 09:00-15:30, an hour later on
+    the day of the college entrance exam."""
+    if day not in EXAM_DAYS:
+        return SESSION_OPEN, SESSION_CLOSE
+    shift = dt.datetime.combine(day, SESSION_OPEN) + EXAM_DAY_DELAY
+    return shift.time(), (dt.datetime.combine(day, SESSION_CLOSE) + EXAM_DAY_DELAY).time()
+
+
 def last_completed_session(now: dt.datetime) -> dt.date:
-    """The last trading day whose regular session (closing 15:30 KST) ended at or before `now`."""
+    """The last trading day whose regular session ended at or before `now` (15:30 KST, 16:30
+    on an exam day)."""
     local = to_kst(now)
     today = local.date()
-    if is_trading_day(today) and local.time() >= SESSION_CLOSE:
+    if is_trading_day(today) and local.time() >= session_hours(today)[1]:
         return today
     return previous_trading_day(today)

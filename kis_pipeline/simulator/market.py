@@ -169,7 +169,7 @@ class Market:
         """The session being played now (today if a trading day not yet closed) or next."""
         local = cal.to_kst(now or self.now())
         today = local.date()
-        if cal.is_trading_day(today) and local.time() < cal.SESSION_CLOSE:
+        if cal.is_trading_day(today) and local.time() < cal.session_hours(today)[1]:
             return today
         return cal.next_trading_day(today)
 

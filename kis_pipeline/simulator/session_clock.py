@@ -1,7 +1,9 @@
 """The simulator's session clock: which KRX session the WebSocket plays, and where in it.
 
-During KRX hours (09:00-15:30 KST) on a trading day the session follows the wall clock
-(or `config.now` plus elapsed time). Otherwise the simulator plays a synthetic session for the
+During KRX hours (09:00-15:30 KST; 10:00-16:30 on the day of the college entrance exam) on a
+trading day the session follows the wall clock (or `config.now` plus elapsed time). The tapes
+run on a clock that starts at 09:00, so on the exam day the clock is an hour behind the wall
+and the tapes add the hour back to the times they print (`late_open_s`). Otherwise the simulator plays a synthetic session for the
 next trading day after the last completed one, starting at 09:00:00 when it begins and
 advancing with real time; it stays at 15:29:59 once it gets there, so record times never go
 backwards (except at 09:00 on a trading day when a synthetic session begun before the open
@@ -15,6 +17,8 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from kis_pipeline.common import krx_calendar
 
 SESSION_OPEN_S = 9 * 3600
 SESSION_CLOSE_S = 15 * 3600 + 30 * 60
@@ -56,9 +60,17 @@ class SessionClock:
         wall = self.wall()
         seconds = wall.hour * 3600 + wall.minute * 60 + wall.second + wall.microsecond / 1e6
         today = wall.date()
-        if SESSION_OPEN_S <= seconds < SESSION_CLOSE_S and self._market.is_trading_day(today):
+        shift = late_open_s(today)
+        if (
+            SESSION_OPEN_S + shift <= seconds < SESSION_CLOSE_S + shift
+            and self._market.is_trading_day(today)
+        ):
             self._synthetic_date = None
-            return today, seconds
+            # On the tape's own clock, which starts at 09:00 (`late_open_s` shifts its prints).
+            return today, seconds - shift
+        return self._synthetic(wall)
+
+    def _synthetic(self, wall: dt.datetime) -> tuple[dt.date, float]:
         last = self._market.last_completed_session(wall)
         session = _next_trading_day(self._market, last)
         if session != self._synthetic_date:
@@ -69,6 +81,13 @@ class SessionClock:
 
     def last_completed(self) -> dt.date:
         return self._market.last_completed_session(self.wall())
+
+
+def late_open_s(day: dt.date) -> int:
+    """Seconds the regular session of `day` starts after 09:00: an hour on an exam day. Tapes
+    run on a 09:00 clock and add this to the times they print."""
+    opens = krx_calendar.session_hours(day)[0]
+    return (opens.hour - 9) * 3600 + opens.minute * 60
 
 
 def _next_trading_day(market: MarketLike, day: dt.date) -> dt.date:

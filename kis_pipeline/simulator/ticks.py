@@ -36,6 +36,7 @@ from kis_pipeline.simulator.session_clock import (
     MarketLike,
     SessionClock,
     hhmmss,
+    late_open_s,
 )
 from kis_pipeline.simulator.session_plan import (
     SESSION_S,
@@ -85,6 +86,8 @@ class SymbolTape:
     ) -> None:
         self.symbol = plan.symbol
         self.session_date = plan.date
+        # The tape runs on a 09:00 clock; what it prints is shifted on a late-opening day.
+        self._shift = late_open_s(plan.date)
         self.plan = plan
         key = zlib.crc32(f"{plan.symbol}:{plan.date.isoformat()}".encode())
         rng = np.random.default_rng([seed & 0xFFFF_FFFF, key])
@@ -168,18 +171,22 @@ class SymbolTape:
         self.sell_count = trades - self.buy_count
         self.buy_qty = self.acml_vol // 2
         self.sell_qty = self.acml_vol - self.buy_qty
-        self.open_hour = hhmmss(SESSION_OPEN_S)
+        self.open_hour = self._hour(0)
         self.high = ladder[int(done.max())] if second else plan.open
         self.low = ladder[int(done.min())] if second else plan.open
-        self.high_hour = hhmmss(SESSION_OPEN_S + int(done.argmax())) if second else ""
-        self.low_hour = hhmmss(SESSION_OPEN_S + int(done.argmin())) if second else ""
+        self.high_hour = self._hour(int(done.argmax())) if second else ""
+        self.low_hour = self._hour(int(done.argmin())) if second else ""
         self.level = int(done[-1])
+
+    def _hour(self, second: int) -> str:
+        """HHMMSS of the session's `second` (0 = the open)."""
+        return hhmmss(SESSION_OPEN_S + self._shift + second)
 
     def trades(self, n: int, seconds: float) -> list[str]:
         """The next `n` H0STCNT0 records at `seconds` after midnight (KST)."""
         plan = self.plan
         second = min(max(int(seconds) - SESSION_OPEN_S, 0), SESSION_S - 1)
-        hour = hhmmss(SESSION_OPEN_S + second)
+        hour = self._hour(second)
         if not self.high_hour:
             self.high_hour = self.low_hour = hour
         base = int(self._path[second])
@@ -295,7 +302,7 @@ class SymbolTape:
 
     def quotes(self, n: int, seconds: float) -> list[str]:
         """`n` H0STASP0 records around the last trade (the book moves with the trade tape)."""
-        hour = hhmmss(int(seconds))
+        hour = hhmmss(int(seconds) + self._shift)
         prices = self._asp_prices_at(self.level)
         fmt, variants, acml = self._asp_fmt, self._asp_qty, self.acml_vol
         out = []
@@ -309,7 +316,7 @@ class SymbolTape:
 
     def expected(self, n: int, seconds: float) -> list[str]:
         """`n` H0STANC0 records: the expected execution at the current state."""
-        hour = hhmmss(int(seconds))
+        hour = hhmmss(int(seconds) + self._shift)
         plan = self.plan
         i = self.level - self._off
         price = self._ladder[self.level]

@@ -1,4 +1,5 @@
-"""When the collector should run: KRX trading days from 08:30 to 15:45 KST.
+"""When the collector should run: KRX trading days from 08:30 to 15:45 KST (16:45 on the day of
+the college entrance exam, when the market opens and closes an hour late).
 
 08:30 is when the opening auction's expected executions start (H0STANC0); the regular session
 closes at 15:30 after the closing auction, and the last prints of the day arrive within minutes,
@@ -20,8 +21,8 @@ from kis_pipeline.common.clock import KST
 log = logging.getLogger(__name__)
 
 START = dt.time(8, 30)
-CLOSE = dt.time(15, 30)
-STOP = dt.time(15, 45)
+# How long after the close the last prints of the day may still arrive.
+AFTER_CLOSE = dt.timedelta(minutes=15)
 
 # day -> True/False, or None when the source does not know that day.
 CalendarLookup = Callable[[dt.date], bool | None]
@@ -42,9 +43,10 @@ class TradingCalendar:
 
     def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The collector's window on `day` (whether or not it is a trading day)."""
+        close = krx_calendar.session_hours(day)[1]
         return (
             dt.datetime.combine(day, START, KST),
-            dt.datetime.combine(day, STOP, KST),
+            dt.datetime.combine(day, close, KST) + AFTER_CLOSE,
         )
 
     def session_end(self, now: dt.datetime) -> dt.datetime | None:

@@ -34,9 +34,11 @@ def running_daemon(
     environ: Mapping[str, str], log: Path, *, ready_s: float = 120
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`dagster-daemon run` on `workspace.yaml` with `environ` (DAGSTER_HOME and the product's
-    variables), until the block ends; waits until its backfill loop has started."""
+    variables), until the block ends; waits until its backfill loop has told the instance it
+    is alive (what `backfill --submit` and `--cancel` look for)."""
     out = log.open("wb")
     bindir = Path(sys.executable).parent
+    daemon_home = {**os.environ, **environ}["DAGSTER_HOME"]
     daemon = subprocess.Popen(
         [sys.executable, "-W", "ignore", "-c", START, *ARGUMENTS],
         env={
@@ -55,7 +57,7 @@ def running_daemon(
     )
     try:
         deadline = time.monotonic() + ready_s
-        while b"BackfillDaemon" not in log.read_bytes():
+        while not _heard_from(daemon_home):
             assert daemon.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, f"the daemon did not start in {ready_s} s"
             time.sleep(0.5)
@@ -63,3 +65,11 @@ def running_daemon(
     finally:
         stop_group(daemon, 30)
         out.close()
+
+
+def _heard_from(home: str) -> bool:
+    """Whether the instance at `home` holds a heartbeat of a backfill daemon."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(home) as instance:
+        return "BACKFILL" in instance.get_daemon_heartbeats()
