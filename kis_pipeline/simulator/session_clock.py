@@ -3,12 +3,14 @@
 During KRX hours (09:00-15:30 KST; 10:00-16:30 on the day of the college entrance exam) on a
 trading day the session follows the wall clock (or `config.now` plus elapsed time). The tapes
 run on a clock that starts at 09:00, so on the exam day the clock is an hour behind the wall
-and the tapes add the hour back to the times they print (`late_open_s`). Otherwise the simulator plays a synthetic session for the
-next trading day after the last completed one, starting at 09:00:00 when it begins and
-advancing with real time; it stays at 15:29:59 once it gets there, so record times never go
-backwards (except at 09:00 on a trading day when a synthetic session begun before the open
-hands over to the wall clock). Frames carry that session's date (BSOP_DATE), and when it
-changes every tape starts the new day afresh.
+and the tapes add the hour back to the times they print (`late_open_s`).
+
+Otherwise the simulator plays a synthetic session for the next trading day after the last
+completed one, starting at 09:00:00 when it begins and advancing with real time; it stays at
+15:29:59 once it gets there, so record times never go backwards (except at the open of a
+trading day, when a synthetic session begun before it hands over to the wall clock). Frames
+carry that session's date (BSOP_DATE), and when it changes every tape starts the new day
+afresh.
 """
 
 from __future__ import annotations
