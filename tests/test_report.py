@@ -178,3 +178,15 @@ def test_a_headless_browser_renders_the_page(report: str, tmp_path: Path) -> Non
     for title in ("Completeness against the calendar", "Days the market opened late"):
         assert title in rendered
     assert dom.count("<svg") == 5
+
+
+def test_without_a_warehouse_it_says_so_in_one_line_and_makes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KIS_WAREHOUSE", str(tmp_path / "wh"))
+    monkeypatch.setenv("KIS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["report", "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: no warehouse at {tmp_path / 'wh'}") and "\n" not in err
+    assert not (tmp_path / "wh").exists() and not (tmp_path / "r.html").exists()

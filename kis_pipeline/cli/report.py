@@ -36,10 +36,12 @@ def report_command(
     if start > end:
         print(f"error: --from {start} is after --to {end}", file=err)
         return 2
-    with runner.open_instance(runner.dagster_home(settings)) as instance:
-        checks = check_evaluations(instance, now_kst().date() - dt.timedelta(days=DEFAULT_DAYS))
-        quotes = multi_quote_runs(instance, start, end)
+    # The lake first: without a warehouse there is nothing to report (and no instance to make).
     with connect(open_warehouse(settings)) as con:
+        with runner.open_instance(runner.dagster_home(settings)) as instance:
+            since = now_kst().date() - dt.timedelta(days=DEFAULT_DAYS)
+            checks = check_evaluations(instance, since)
+            quotes = multi_quote_runs(instance, start, end)
         parts = [
             sections.completeness(con, start, end),
             sections.tick_volume(con, start, end),
