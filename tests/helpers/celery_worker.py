@@ -6,12 +6,11 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tests.helpers.processes import stop_group
+from tests.helpers.processes import stop_group, wait_until_ready
 
 ROOT = Path(__file__).parents[2]
 # As README's scale-out recipe starts it, with `-y` the worker's config file.
@@ -52,11 +51,9 @@ def running_worker(
         start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + ready_s
-        while b"ready" not in log.read_bytes():
-            assert worker.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the celery worker did not start in {ready_s} s"
-            time.sleep(0.5)
+        wait_until_ready(
+            worker, log, lambda: b"ready" in log.read_bytes(), "the celery worker", ready_s
+        )
         yield worker
     finally:
         stop_group(worker, 30)

@@ -12,11 +12,10 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tests.helpers.processes import stop_group
+from tests.helpers.processes import stop_group, wait_until_ready
 
 ROOT = Path(__file__).parents[2]
 INTERVAL_S = 1
@@ -56,11 +55,15 @@ def running_daemon(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + ready_s
-        while not _heard_from(daemon_home):
-            assert daemon.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the daemon did not start in {ready_s} s"
-            time.sleep(0.5)
+        # The log line first: opening the instance here while the daemon creates its storage
+        # would race it for the schema.
+        wait_until_ready(
+            daemon,
+            log,
+            lambda: b"BackfillDaemon" in log.read_bytes() and _heard_from(daemon_home),
+            "the daemon",
+            ready_s,
+        )
         yield daemon
     finally:
         stop_group(daemon, 30)

@@ -47,17 +47,21 @@ def test_writes_reads_scopes_and_maintenance_on_postgres_and_s3(lake_on_servers:
         assert con.execute("select count(*) from daily_prices").fetchone() == (3,)
 
 
-def test_refused_s3_credentials_are_one_line_that_names_the_variables(
-    tmp_path: Path, s3_refusing_endpoint: str
-) -> None:
-    s3 = S3.from_environ(
+def wrong_credentials(endpoint: str) -> S3:
+    return S3.from_environ(
         {
-            "AWS_ENDPOINT_URL": s3_refusing_endpoint,
+            "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "AKIAWRONGKEY",
             "AWS_SECRET_ACCESS_KEY": "wrong",
             "AWS_REGION": "us-east-1",
         }
     )
+
+
+def test_refused_s3_credentials_are_one_line_that_names_the_variables(
+    tmp_path: Path, s3_refusing_endpoint: str
+) -> None:
+    s3 = wrong_credentials(s3_refusing_endpoint)
     # A local catalog, so the object store is the only thing that can refuse.
     config = LakeConfig(f"sqlite:{tmp_path / 'catalog.sqlite'}", "s3://kis-refused/lake/", s3)
     wh = Warehouse(tmp_path, lake=config)
@@ -76,14 +80,7 @@ def test_refused_s3_credentials_are_one_line_that_names_the_variables(
 def test_the_store_check_says_in_one_line_that_s3_refuses_before_any_write(
     tmp_path: Path, s3_refusing_endpoint: str
 ) -> None:
-    s3 = S3.from_environ(
-        {
-            "AWS_ENDPOINT_URL": s3_refusing_endpoint,
-            "AWS_ACCESS_KEY_ID": "AKIAWRONGKEY",
-            "AWS_SECRET_ACCESS_KEY": "wrong",
-            "AWS_REGION": "us-east-1",
-        }
-    )
+    s3 = wrong_credentials(s3_refusing_endpoint)
     config = LakeConfig(f"sqlite:{tmp_path / 'catalog.sqlite'}", "s3://kis-refused/lake/", s3)
     with pytest.raises(LakeError) as caught:
         check_store(config)
