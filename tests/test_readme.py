@@ -141,3 +141,18 @@ def test_the_scale_out_recipe_starts_what_the_multi_host_test_starts() -> None:
     assert "kis-pipeline backfill --from" in recipe and "--submit" in recipe
     for name in team_variables():
         assert f"{name}=" in recipe, name
+
+
+def test_the_kubernetes_files_parse_and_use_only_documented_settings() -> None:
+    """docs/deploy is described, not run: at least its YAML parses, and every KIS_ variable it
+    sets is one the README's configuration table documents."""
+    import yaml
+
+    deploy = README.parent / "docs" / "deploy"
+    for name in ("values.yaml", "workers.yaml", "dagster.yaml"):
+        assert list(yaml.safe_load_all((deploy / name).read_text())), name
+    configuration = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    used = set(re.findall(r"\b(KIS_[A-Z_]+)=", (deploy / "kubernetes.md").read_text()))
+    assert used, "kubernetes.md sets no KIS_ variable"
+    for name in sorted(used):
+        assert f"`{name}`" in configuration, name
