@@ -129,8 +129,9 @@ def test_ctrl_c_detaches_and_follow_attaches_again(
 
 
 def test_cancel_stops_a_submitted_backfill(daemon: Path, instance_home: Path) -> None:
+    # Long enough (about a minute) that only the cancel can end it within the test.
     request = BackfillRequest(
-        start=dt.date(2026, 6, 1),
+        start=dt.date(2024, 1, 2),
         end=dt.date(2026, 11, 13),
         assets=("investor_flows",),
     )

@@ -108,9 +108,10 @@ def _handed_to_dagster(
     except KeyboardInterrupt:
         # Ctrl-C between the submission and the progress line: the backfill is the daemon's.
         raise Stopped(signal.SIGINT, submitted.detached(backfill_id)) from None
-    if args.cancel:
-        return 0 if followed.status == "CANCELED" else 1
-    return 0 if followed.ok else 1
+    if args.cancel and followed.status != "CANCELED":
+        # Its runs ended before the daemon acted on the cancel: nothing is left running.
+        err.write(f"backfill {backfill_id} ended before the cancel reached it\n")
+    return 0 if followed.ok or followed.status == "CANCELED" else 1
 
 
 def batch_places(settings: KisSettings) -> list[Place]:

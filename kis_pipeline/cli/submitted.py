@@ -184,14 +184,32 @@ def cancel(backfill_id: str, *, stream: TextIO, settings: KisSettings | None = N
         if backfill.status in BULK_ACTION_TERMINAL_STATUSES:
             stream.write(f"backfill {backfill_id} has already ended: {backfill.status.value}\n")
             return True
-        if backfill.status != BulkActionStatus.CANCELING:
-            instance.update_backfill(backfill.with_status(BulkActionStatus.CANCELING))
+        _mark_canceling(instance, backfill_id)
         silent = _daemon_silence(instance)
         if silent:
             stream.write(f"backfill {backfill_id} is marked for cancelling; warning: {silent}\n")
             return False
         stream.write(f"cancelling backfill {backfill_id}: the daemon terminates its runs\n")
         return True
+
+
+# The daemon writes back the backfill it read at the start of an iteration, so a mark made
+# meanwhile can be lost (seen on a backfill submitted and cancelled within a second): the mark
+# is made again until an iteration has kept it.
+CANCEL_CONFIRM_S = 1.5
+CANCEL_ATTEMPTS = 5
+
+
+def _mark_canceling(instance: dg.DagsterInstance, backfill_id: str) -> None:
+    for _ in range(CANCEL_ATTEMPTS):
+        backfill = _existing(instance, backfill_id)
+        if backfill.status in BULK_ACTION_TERMINAL_STATUSES:
+            return
+        if backfill.status != BulkActionStatus.CANCELING:
+            instance.update_backfill(backfill.with_status(BulkActionStatus.CANCELING))
+        time.sleep(CANCEL_CONFIRM_S)
+        if _existing(instance, backfill_id).status != BulkActionStatus.REQUESTED:
+            return
 
 
 def follow(

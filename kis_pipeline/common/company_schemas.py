@@ -34,6 +34,15 @@ ANALYST_ESTIMATES = columns(
     "per:F ev_ebitda:F roe:F debt_ratio:F interest_coverage:F"
 )
 
+# KSD listing schedule (ksdinfo/list-info): one row per listing of shares on `date`, an IPO
+# (`reason` "신규상장") or new shares of a listed name (a rights issue, a split, an option).
+LISTING_EVENTS = columns(
+    "date:D symbol:S name:S share_class:S reason:S shares total_shares issue_price"
+)
+
+# The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
+LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
+
 COMPANY: dict[str, pl.Schema] = {
     "stock_info": STOCK_INFO,
     "analyst_opinions": ANALYST_OPINIONS,

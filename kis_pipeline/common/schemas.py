@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
-from kis_pipeline.common.company_schemas import COMPANY
+from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS
 
 _I = pl.Int64
 _F = pl.Float64
@@ -423,4 +423,5 @@ ALL: dict[str, pl.Schema] = {
     "multi_quote": MULTI_QUOTE,
     **ACTIVITY,
     **COMPANY,
+    "listing_events": LISTING_EVENTS,
 }

@@ -5,7 +5,9 @@ table holds.
 The master files only describe today's listing, so a `symbols` snapshot exists only for the
 days the symbols asset ran. A day older than the oldest snapshot is answered from that oldest
 snapshot: the best knowledge there is. A symbol counts as listed on a day when it is in that
-day's snapshot and its `list_date` is not after the day.
+day's snapshot and its `list_date` is not after the day. Asked with `delisted`, the names
+the newest `listings` snapshot shows as delisted count too, on the days they were listed: the
+universe of that day, as far as the warehouse knows it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from kis_pipeline.ingest.listings import listed_between
 from kis_pipeline.warehouse import Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference, trading_days
 
@@ -32,7 +35,13 @@ class _Listings:
 class Universe:
     """Listed symbols per day, restricted to `only` (KIS_SYMBOLS / --symbols)."""
 
-    def __init__(self, warehouse: Warehouse, *, only: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        *,
+        only: Sequence[str] | None = None,
+        delisted: bool = False,
+    ) -> None:
         self._warehouse = warehouse
         self._dates = warehouse.partitions("symbols")
         if not self._dates:
@@ -43,9 +52,16 @@ class Universe:
         self._by_list_date: dict[str, _Listings] = {}
         self._answers: dict[tuple[str, int], list[str]] = {}
         self.only = None if only is None else tuple(dict.fromkeys(only))
+        newest = self._snapshot(self._dates[-1])
+        self._gone = (
+            self._delisted(warehouse, set(newest["symbol"].to_list())) if delisted else None
+        )
         if self.only is not None:
-            newest = self._snapshot(self._dates[-1])
-            unknown = sorted(set(self.only) - set(newest["symbol"].to_list()))
+            known = set(newest["symbol"].to_list())
+            if self._gone is not None:
+                known |= set(self._gone["symbol"].to_list())
+                self._gone = self._gone.filter(pl.col("symbol").is_in(self.only))
+            unknown = sorted(set(self.only) - known)
             if unknown:
                 raise MissingReference(
                     f"unknown symbols {', '.join(unknown)} (not in the {self._dates[-1]} "
@@ -63,15 +79,33 @@ class Universe:
         i = bisect.bisect_right(self._dates, day.isoformat())
         return self._dates[max(i - 1, 0)]
 
+    @staticmethod
+    def _delisted(warehouse: Warehouse, listed: set[str]) -> pl.DataFrame | None:
+        """The names of the newest `listings` that have left the market, None without one."""
+        dates = warehouse.partitions("listings")
+        if not dates:
+            return None
+        frame = warehouse.read("listings", [dates[-1]])
+        return frame.filter(
+            pl.col("delisted_on").is_not_null() & ~pl.col("symbol").is_in(sorted(listed))
+        ).select("symbol", "listed_on", "delisted_on")
+
+    @property
+    def with_delisted(self) -> bool:
+        """Whether delisted names count (a `listings` snapshot exists and was asked for)."""
+        return self._gone is not None
+
     def on(self, day: dt.date) -> list[str]:
-        """Symbols listed on `day`, sorted."""
+        """Symbols listed on `day`, sorted (with the names delisted since, if asked for)."""
         listings = self._listings(self.snapshot_date(day))
         # Days between two listings in a snapshot share one answer: a range asks for each day.
         count = bisect.bisect_right(listings.dates, day)
         key = (self.snapshot_date(day), count)
         if key not in self._answers:
             self._answers[key] = sorted(listings.symbols[:count])
-        return list(self._answers[key])
+        if self._gone is None:
+            return list(self._answers[key])
+        return sorted({*self._answers[key], *listed_between(self._gone, day)})
 
     def _listings(self, date: str) -> _Listings:
         found = self._by_list_date.get(date)

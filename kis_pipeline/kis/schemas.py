@@ -14,7 +14,12 @@ from kis_pipeline.common.activity_schemas import (
     PROGRAM_TRADING,
     SHORT_SALES,
 )
-from kis_pipeline.common.company_schemas import ANALYST_ESTIMATES, ANALYST_OPINIONS, STOCK_INFO
+from kis_pipeline.common.company_schemas import (
+    ANALYST_ESTIMATES,
+    ANALYST_OPINIONS,
+    LISTING_EVENTS,
+    STOCK_INFO,
+)
 from kis_pipeline.common.schemas import (
     ALL,
     BALANCE_SHEET,
@@ -53,6 +58,7 @@ __all__ = [
     "INVESTOR_FLOWS",
     "INVESTOR_GROUPS",
     "LENDING_BALANCE",
+    "LISTING_EVENTS",
     "MARKET_INVESTOR_FLOWS",
     "MARKET_PROGRAM_TRADING",
     "MEMBER_FLOWS",

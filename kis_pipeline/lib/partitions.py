@@ -32,3 +32,8 @@ overseas_days = dg.TimeWindowPartitionsDefinition(
 )
 
 weeks = dg.WeeklyPartitionsDefinition(start_date=HISTORY_START, timezone=KST_NAME, day_offset=6)
+
+# Calendar years, for tables fetched a year at a time (KSD schedules); this year's is exposed.
+years = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", timezone=KST_NAME, end_offset=1
+)

@@ -49,6 +49,7 @@ from kis_pipeline.simulator.market_bars import (
     ranked,
     split_factor,
 )
+from kis_pipeline.simulator.market_delisted import DelistedBook, LaterDelisting
 from kis_pipeline.simulator.market_flows import FlowModel
 from kis_pipeline.simulator.market_fundamentals import (
     EX_DIVIDEND_CODE,
@@ -201,6 +202,22 @@ class Market:
     def symbols(self) -> list[str]:
         return [spec.symbol for spec in self._specs]
 
+    def delisted(self, symbol: str) -> LaterDelisting | None:
+        """A name listed and delisted inside the history (`market_delisted`), by code."""
+        return self._delisted_book().names.get(symbol)
+
+    def _delisted_book(self) -> DelistedBook:
+        last = self.last_completed_session()
+        with self._lock:
+            book = self._derived.get("delisted")
+            if book is None or book[0] != last:
+                book = (last, DelistedBook(self.config.seed, self.first_day(), last))
+                self._derived["delisted"] = book
+            return book[1]
+
+    def delisted_last_close(self, symbol: str) -> int:
+        return self._delisted_book().last_close(symbol)
+
     def index_members(self, code: str) -> list[str]:
         """Constituents of index `code` ("0001", "1001", "2001"), in universe order."""
         mask = members(self.book).get(code)
@@ -291,7 +308,9 @@ class Market:
     def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> list[DailyBar]:
         column = self._column.get(symbol)
         if column is None:
-            return []
+            return self._delisted_book().bars(
+                symbol, start, min(end, self.last_completed_session())
+            )
         rows = self._rows_between(start, end)
         return [self._bar(row, column) for row in rows]
 

@@ -5,7 +5,8 @@ Research's estimates (§10.11), all derived from the market and a stable hash, n
 - Former listings: a KOSPI and a KOSDAQ name delisted before the default history start
   (2015-01-02). They never trade in the modelled history, so every price endpoint treats their
   codes as unknown; the reference endpoint answers for them with their listing and delisting
-  dates. A history starting before a delisting leaves that name out.
+  dates. A history starting before a delisting leaves that name out. The names listed and
+  delisted inside the history (`market_delisted`) are described the same way.
 - Opinions: each covered symbol (the real large caps and about a quarter of the others) gets,
   per broker and session, a report with probability `REPORT_ODDS`; its target price comes from
   the previous close and the opinion, its previous opinion is the broker's report before it.
@@ -62,9 +63,26 @@ FORMER_LISTINGS: tuple[FormerListing, ...] = (
 
 
 def former_listing(market: Any, symbol: str) -> FormerListing | None:
-    """A name delisted before the market's first history day, by code."""
+    """A name no longer listed, by code: delisted before the market's first history day, or
+    listed and delisted inside it (`market_delisted`)."""
     first = market.first_day()
-    return next((f for f in FORMER_LISTINGS if f.symbol == symbol and f.delist_date < first), None)
+    found = next((f for f in FORMER_LISTINGS if f.symbol == symbol and f.delist_date < first), None)
+    if found is not None:
+        return found
+    later = market.delisted(symbol)
+    if later is None:
+        return None
+    return FormerListing(
+        later.symbol,
+        later.name,
+        later.market,
+        later.listed_shares,
+        later.par_value,
+        later.list_date,
+        later.sector,
+        later.delist_date,
+        market.delisted_last_close(symbol),
+    )
 
 
 # ---- §10.12 broker opinions ------------------------------------------------------------

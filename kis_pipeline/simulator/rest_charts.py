@@ -8,13 +8,14 @@ list (rt_cd "0"), which is how a walk knows it is done.
 
 Stock chart: `FID_ORG_ADJ_PRC` 0 = adjusted (prices x `Market.adj_factor`, volumes divided by
 it, rounded to whole numbers), 1 = raw; split days carry `flng_cls_code` "01", `prtt_rate` and
-`revl_issu_reas` in both. W/M/Y periods aggregate the daily bars of the window. Index chart:
-`acml_vol`/`acml_tr_pbmn` are in thousand shares / KRW million (the magnitudes of the portal
-example). Overseas: `BYMD` blank = the exchange's last completed day; `diff` is unsigned with
-the direction in `sign`, and `rate` carries an explicit "+" (as in the portal example); an
-unknown ticker answers rt_cd "0" with empty output1 fields and no rows; an `EXCD` outside the
-documented list is OPSQ2001. Prices carry the exchange's `zdiv` decimals (4 in the US, none in
-Vietnam: `common.overseas_exchanges`).
+`revl_issu_reas` in both. A name delisted inside the history (`market_delisted`) is charted
+up to its last session, with a summary of its identity only. W/M/Y periods aggregate the
+daily bars of the window. Index chart: `acml_vol`/`acml_tr_pbmn` are in thousand shares /
+KRW million (the magnitudes of the portal example). Overseas: `BYMD` blank = the exchange's
+last completed day; `diff` is unsigned with the direction in `sign`, and `rate` carries an
+explicit "+" (as in the portal example); an unknown ticker answers rt_cd "0" with empty
+output1 fields and no rows; an `EXCD` outside the documented list is OPSQ2001. Prices carry
+the exchange's `zdiv` decimals (4 in the US, none in Vietnam: `common.overseas_exchanges`).
 """
 
 from __future__ import annotations
@@ -116,10 +117,11 @@ def stock_chart(view: MarketView, params: Params, tr_cont: str) -> Reply:
     period = params.choice("FID_PERIOD_DIV_CODE", PERIODS, 32)
     adjusted = params.choice("FID_ORG_ADJ_PRC", ("0", "1"), 10) == "0"
     listing = view.listing(symbol)
-    if listing is None:
+    gone = view.market.delisted(symbol) if listing is None else None
+    if listing is None and gone is None:
         raise unknown_symbol()
     bars = view.market.daily_bars(symbol, start, end) if start <= end else []
-    has_actions = adjusted and bool(view.market.corporate_actions(symbol))
+    has_actions = adjusted and listing is not None and bool(view.market.corporate_actions(symbol))
     rows = []
     for bar in bars:
         factor = view.market.adj_factor(symbol, bar.date) if has_actions else 1.0
@@ -159,7 +161,20 @@ def stock_chart(view: MarketView, params: Params, tr_cont: str) -> Reply:
                 "revl_issu_reas": row.revl_issu_reas,
             }
         )
-    return Reply(ok(output1=_stock_summary(view, listing), output2=output2))
+    summary = _stock_summary(view, listing) if listing is not None else _delisted_summary(gone)
+    return Reply(ok(output1=summary, output2=output2))
+
+
+def _delisted_summary(gone: Any) -> dict[str, str]:
+    """The summary of a name no longer traded: its identity and nothing of a session."""
+    return {
+        "hts_kor_isnm": gone.name,
+        "stck_shrn_iscd": gone.symbol,
+        "stck_prpr": "0",
+        "acml_vol": "0",
+        "stck_fcam": num(gone.par_value),
+        "lstn_stcn": num(gone.listed_shares),
+    }
 
 
 def _stock_summary(view: MarketView, listing: Any) -> dict[str, str]:

@@ -15,6 +15,9 @@
   screen. A listed symbol KIS Research does not cover answers empty arrays.
 - invest-opinion answers the reports dated in `FID_INPUT_DATE_1`..`_2` (`00YYYYMMDD`
   accepted), newest first, at most 100: the caller narrows the window to page.
+- ksdinfo/list-info (KSD listing schedule, HHKDB669107C0) answers the share listings dated in
+  `F_DT`..`T_DT`, newest first, at most 100 (`LIST_INFO_ROWS`): the IPOs (`신규상장`) of the
+  names listed and delisted inside the history and the new shares of each split (`액면분할`).
 An unknown code is MCA05918 everywhere.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from kis_pipeline.simulator.market_company import estimates, former_listing, opinions
+from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
 from kis_pipeline.simulator.master_format import isin_for
 from kis_pipeline.simulator.masters import NON_STOCKS, sector_code
 from kis_pipeline.simulator.rest_common import (
@@ -292,8 +296,60 @@ def invest_opinion(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output=rows))
 
 
+# ---- KSD listing schedule, ksdinfo/list-info ----------------------------------------------
+
+# At most this many rows a call, newest first; the CTS continuation does not page (the
+# official samples split a range into single days for that reason).
+LIST_INFO_ROWS = 100
+
+
+def listing_schedule(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    params.require("CTS", 17)
+    start = params.date("F_DT", max_len=8)
+    end = params.date("T_DT", max_len=8)
+    symbol = params.require("SHT_CD", 9)
+    events = view.memo(("listing_events", view.market.today()), lambda: _listing_events(view))
+    rows = [e for e in events if start <= e[0] <= end and (not symbol or e[1]["sht_cd"] == symbol)]
+    return Reply(ok(output1=[row for _, row in rows[:LIST_INFO_ROWS]]))
+
+
+def _listing_events(view: MarketView) -> list[tuple[Any, dict[str, str]]]:
+    """(date, row) of every share listing the model knows, newest first: the IPOs of the names
+    listed and delisted inside the history, and the new shares of each split."""
+    market = view.market
+    out: list[tuple[Any, dict[str, str]]] = []
+    for gone in LATER_DELISTINGS:
+        if market.delisted(gone.symbol) is not None:
+            shares = gone.listed_shares
+            row = _event(gone.list_date, gone, "신규상장", shares, shares, gone.ipo_price)
+            out.append((gone.list_date, row))
+    for listing in market.listings:
+        for action in market.corporate_actions(listing.symbol):
+            shares = market.listed_shares(listing.symbol, action.date)
+            added = shares - round(shares / action.ratio)
+            out.append((action.date, _event(action.date, listing, "액면분할", added, shares, 0)))
+    out.sort(key=lambda e: (e[0], e[1]["sht_cd"]), reverse=True)
+    return out
+
+
+def _event(
+    day: Any, listing: Any, reason: str, shares: int, total: int, price: int
+) -> dict[str, str]:
+    return {
+        "list_dt": ymd(day),
+        "sht_cd": listing.symbol,
+        "isin_name": listing.name,
+        "stk_kind": "보통",
+        "issue_type": reason,
+        "issue_stk_qty": f"{shares:12d}",
+        "tot_issue_stk_qty": f"{total:12d}",
+        "issue_price": f"{price:9d}",
+    }
+
+
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
 ENDPOINTS = (
+    Endpoint("/uapi/domestic-stock/v1/ksdinfo/list-info", "HHKDB669107C0", listing_schedule),
     Endpoint(f"{QUOTATIONS}/search-stock-info", "CTPF1002R", search_stock_info),
     Endpoint(f"{QUOTATIONS}/estimate-perform", "HHKST668300C0", estimate_perform),
     Endpoint(f"{QUOTATIONS}/invest-opinion", "FHKST663300C0", invest_opinion),

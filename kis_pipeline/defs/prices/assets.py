@@ -87,8 +87,10 @@ def use_multi_quote(
 
 
 def _universe(scope: RunScope) -> Universe:
+    # Prices of the past are of that day's universe: the names delisted since count on the
+    # days they traded, once a `listings` snapshot knows them (survivorship).
     try:
-        return Universe(scope.warehouse, only=scope.only)
+        return Universe(scope.warehouse, only=scope.only, delisted=True)
     except MissingReference as exc:
         raise dg.Failure(str(exc)) from None
 

@@ -4,7 +4,7 @@ in time. Their schemas are `common.company_schemas`."""
 
 from __future__ import annotations
 
-from kis_pipeline.common.company_schemas import COMPANY
+from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, LISTINGS
 from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 
 # No row twice, and no record KIS sent was refused.
@@ -35,3 +35,30 @@ for _name, _schema in COMPANY.items():
             gates=GATES,
         )
     )
+
+register_table(
+    TableSpec(
+        "listing_events",
+        LISTING_EVENTS,
+        "year",
+        "date",
+        ("date", "symbol", "reason", "shares"),
+        ("date", "symbol"),
+        "One row per share listing (date, symbol, reason, shares): the KSD listing schedule, "
+        "IPOs (`신규상장`) and new shares of listed names, delisted names included.",
+        gates=GATES,
+    )
+)
+register_table(
+    TableSpec(
+        "listings",
+        LISTINGS,
+        "date",
+        "as_of",
+        ("as_of", "symbol"),
+        ("symbol", "as_of"),
+        "One row per (as_of, symbol): every stock the warehouse knows of, listed or delisted, "
+        "with its listing and delisting dates as known on as_of: the point-in-time universe.",
+        gates=("unique_keys",),
+    )
+)
