@@ -134,6 +134,8 @@ def test_every_asset_is_complete_over_the_range(
     with runner.open_instance(tmp_path / "wh" / ".dagster") as instance:
         for run in summary.runs:
             for key in run.run.assets:
+                if graph.get(key).partitions_def is None:
+                    continue  # `listings`, built once as of today
                 wanted = runner.partition_keys_in_range(
                     graph.get(key).partitions_def, case.start, case.end
                 )

@@ -96,6 +96,7 @@ def figures(notebook: Any) -> dict[str, dict[str, Any]]:
         "trades": "ticks",
         "credit balance": "credit",
         "short-sale share": "shorts",
+        "survivorship": "survivorship",
     }
     found = {}
     for axes in described:
@@ -133,7 +134,7 @@ def span(line: list[list[float]]) -> float:
 @pytest.mark.timeout(240)
 def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
     images = [o for o in outputs(executed) if "image/png" in o.get("data", {})]
-    assert len(images) == 7
+    assert len(images) == 8
     texts = " ".join(o.get("text", "") for o in outputs(executed))
     assert "is empty" not in texts
     assert set(figures(executed)) == {
@@ -144,6 +145,7 @@ def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
         "program",
         "credit",
         "shorts",
+        "survivorship",
     }
 
 
@@ -181,6 +183,20 @@ def test_the_activity_plots_draw_what_the_simulator_served(executed: Any) -> Non
     assert [axes["ylabel"] for axes in credit] == ["margin balance (thousand shares)"]
     closes = [axes for axes in figures_all(executed) if axes["ylabel"] == "close (KRW)"]
     assert len(closes) == 1 and closes[0]["lines"]
+
+
+@pytest.mark.timeout(240)
+def test_the_survivorship_example_loses_what_the_survivors_hide(executed: Any) -> None:
+    """The cohort of the window's first day holds the games maker delisted on 2023-03-31 after
+    its slide; buying it too ends below buying the survivors only."""
+    plot = figures(executed)["survivorship"]
+    assert "1 delisted" in plot["title"], plot["title"]
+    survivors, everyone = ([y for _, y in line] for line in plot["lines"])
+    assert len(survivors) == len(everyone) > 100
+    assert survivors[0] == everyone[0] == 1.0
+    assert everyone[-1] < survivors[-1]
+    texts = " ".join(o.get("text", "") for o in outputs(executed))
+    assert "survivors only: " in texts and "with the delisted: " in texts
 
 
 @pytest.mark.timeout(240)

@@ -18,7 +18,7 @@ from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
 from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.lib.run_context import SYMBOLS_TAG, tagged_symbols
+from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, SYMBOLS_TAG, tagged_symbols
 
 DATA_START = dt.date(2015, 1, 2)
 
@@ -61,12 +61,23 @@ def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
     )
 
 
+def once_assets(defs: dg.Definitions) -> list[str]:
+    """Assets without date partitions that a backfill runs once, before the assets reading
+    them (`ONCE_IN_BACKFILL`: `listings`); part of the default selection."""
+    graph = defs.resolve_asset_graph()
+    return sorted(
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if graph.get(key).metadata.get(ONCE_IN_BACKFILL) == "true"
+    )
+
+
 def snapshot_assets(defs: dg.Definitions) -> list[str]:
     """Batch assets a range backfill leaves out: those not partitioned by day, month or year
     (statements stamped `as_of` the fetch day, the newest master file), which KIS serves only
     as they stand today."""
     graph = defs.resolve_asset_graph()
-    ranged = set(date_partitioned_assets(defs))
+    ranged = {*date_partitioned_assets(defs), *once_assets(defs)}
     return sorted(
         name
         for key in graph.materializable_asset_keys
@@ -117,14 +128,17 @@ def validate_request(
     validate_dates(request, today=now.date())
     graph = defs.resolve_asset_graph()
     known = sorted(k.to_user_string() for k in graph.materializable_asset_keys)
-    names = request.assets or tuple(date_partitioned_assets(defs))
+    names = request.assets or (*date_partitioned_assets(defs), *once_assets(defs))
     unknown = [n for n in names if n not in known]
     if unknown:
         raise BackfillError(
             f"unknown asset(s) {', '.join(unknown)}; known assets: {', '.join(known)}"
         )
     # A named asset without date partitions would be left out of every run: say so instead.
-    undated = [n for n in names if graph.get(dg.AssetKey(n)).partitions_def is None]
+    once = set(once_assets(defs))
+    undated = [
+        n for n in names if graph.get(dg.AssetKey(n)).partitions_def is None and n not in once
+    ]
     snapshots = [n for n in undated if n in snapshot_assets(defs)]
     if snapshots:
         raise BackfillError(f"{', '.join(snapshots)} cannot be backfilled: {SNAPSHOT_REASON}")
@@ -222,6 +236,10 @@ def plan(
                 _calendar_keys(graph, selected, settings, request),
                 f"the daily assets need the trading calendar of {request.start}..{request.end}",
             ),
+            (
+                _listing_years(graph, selected, settings, request),
+                "listings learns the names delisted since from the KSD listing schedule's IPOs",
+            ),
         )
         for extra, reason in prerequisites:
             for key, keys in extra.items():
@@ -308,6 +326,20 @@ def _calendar_keys(
         if keys:
             out[key] = keys
     return out
+
+
+def _listing_years(
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
+) -> dict[dg.AssetKey, list[str]]:
+    """The years of the KSD listing schedule not yet stored, from the data start through the
+    range, when the backfill builds `listings`: a name listed in 2016 and delisted in 2020 is
+    known to a backfill of 2020 only by its IPO (about 12 calls a year, once)."""
+    events, listings = dg.AssetKey("listing_events"), dg.AssetKey("listings")
+    if listings not in selected or not graph.has(events) or settings.env == "paper":
+        return {}
+    have = set(open_warehouse(settings).partitions("listing_events"))
+    years = [str(y) for y in range(DATA_START.year, request.end.year + 1) if str(y) not in have]
+    return {events: years} if years else {}
 
 
 def _reference_keys(

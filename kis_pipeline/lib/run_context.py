@@ -33,6 +33,11 @@ OWN_TICKERS = "kis/own_tickers"
 """Asset metadata ("true"): the asset's `symbol` column holds tickers of its own list (overseas
 ones), which the domestic `kis/symbols` restriction does not apply to."""
 
+ONCE_IN_BACKFILL = "kis/once_in_backfill"
+"""Asset metadata ("true"): an asset without date partitions that a range backfill runs once,
+before the assets that read it, because it is built from the warehouse (and a handful of
+calls) as of today (`listings`)."""
+
 ALLOW_INCOMPLETE_TAG = "kis/allow_incomplete"
 """Run tag ("true"): missing rows and rejected records warn instead of failing the run
 (`lib.quality`), set by `backfill --allow-incomplete`."""

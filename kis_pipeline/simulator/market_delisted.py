@@ -2,7 +2,8 @@
 has a survivorship question to answer.
 
 Each name comes to market on its listing date (an IPO, which the KSD listing schedule shows as
-`신규상장`) and trades until the session before its delisting date. Only the endpoints a
+`신규상장`) and trades until the session before its delisting date, sliding over its last
+quarter and falling through its liquidation sessions, as delisted stocks do. Only the endpoints a
 backfill of the past needs know them: the daily chart (SPEC §7.3) serves their bars up to the
 last session, stock basic info (§10.9) their listing and delisting dates, and the KSD listing
 schedule their IPO. Every other endpoint, the master files included, treats their codes as
@@ -19,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+
 from kis_pipeline.common import krx_calendar as cal
 from kis_pipeline.simulator.market_bars import bar_at
 from kis_pipeline.simulator.market_prices import PriceBook
+from kis_pipeline.simulator.market_ticks import round_tick
 from kis_pipeline.simulator.market_types import DailyBar, Listing
 from kis_pipeline.simulator.market_universe import SymbolSpec
 
@@ -75,11 +79,13 @@ class DelistedBook:
         }
         # A book from the IPO to the last session: the walk starts at the IPO price.
         self._books = {
-            x.symbol: PriceBook(
-                seed + _SEED_OFFSET + i,
-                [_spec(x)],
-                cal.trading_days(x.list_date, cal.previous_trading_day(x.delist_date)),
-                [],
+            x.symbol: _slide(
+                PriceBook(
+                    seed + _SEED_OFFSET + i,
+                    [_spec(x)],
+                    cal.trading_days(x.list_date, cal.previous_trading_day(x.delist_date)),
+                    [],
+                )
             )
             for i, x in enumerate(self.names.values())
         }
@@ -94,6 +100,29 @@ class DelistedBook:
 
     def last_close(self, symbol: str) -> int:
         return int(self._books[symbol].close[-1, 0])
+
+
+# How a listing ends: a slide over its last quarter to half its level (the trouble that gets
+# a stock delisted), then the liquidation sessions (정리매매) down to a tenth of it.
+SLIDE_SESSIONS = 60
+LIQUIDATION_SESSIONS = 7
+SLIDE_TO, LIQUIDATED_TO = 0.5, 0.1
+
+
+def _slide(book: PriceBook) -> PriceBook:
+    n = len(book.days)
+    scale = np.ones(n)
+    slide = np.arange(n) - (n - SLIDE_SESSIONS)
+    falling = (slide >= 0) & (slide < SLIDE_SESSIONS - LIQUIDATION_SESSIONS)
+    scale[falling] = 1 - (1 - SLIDE_TO) * slide[falling] / (SLIDE_SESSIONS - LIQUIDATION_SESSIONS)
+    last = np.arange(n) - (n - LIQUIDATION_SESSIONS)
+    ending = last >= 0
+    scale[ending] = SLIDE_TO * (LIQUIDATED_TO / SLIDE_TO) ** (
+        (last[ending] + 1) / LIQUIDATION_SESSIONS
+    )
+    for prices in (book.open, book.high, book.low, book.close):
+        prices[:, 0] = round_tick(prices[:, 0] * scale).astype(prices.dtype)
+    return book
 
 
 def _spec(x: LaterDelisting) -> SymbolSpec:

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from kis_pipeline.cli.main import main
 from kis_pipeline.defs.prices import daily_prices
 from kis_pipeline.defs.universe.listings import listing_events, listings
 from kis_pipeline.ingest.listings import combine
@@ -201,3 +202,32 @@ def test_a_full_answer_is_split_until_every_listing_is_fetched(
     assert cut == []
     # The full year, then its halves, and so on down to windows of at most one listing less.
     assert calls > 1
+
+
+def test_a_backfill_of_a_past_month_builds_the_universe_of_then_first(
+    server: SimulatorServer,
+    market: Market,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As a user would, on a warehouse with today's universe and nothing of the past: the KSD
+    schedule from the data start through the range, then `listings`, then the prices of June
+    2020 with the shipping line's last sessions."""
+    seed.point_at(server, tmp_path / "wh", tmp_path / "state", monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    seed.seed(Warehouse(tmp_path / "wh"), market)
+    span = ["--from", JUNE[0].isoformat(), "--to", JUNE[1].isoformat()]
+    assert main(["backfill", *span, "--assets", "listings,daily_prices"]) == 0
+    err = capsys.readouterr().err
+    assert "adding listing_events for 2015..2020" in err, err
+
+    wh = Warehouse(tmp_path / "wh")
+    gone = wh.read("listings").filter(pl.col("delisted_on").is_not_null())
+    assert sorted(gone["symbol"].to_list()) == [SHIPPING.symbol, GAMES.symbol]
+    shipping = _prices(wh).filter(pl.col("symbol") == SHIPPING.symbol)
+    assert shipping["date"].to_list() == [b.date for b in market.daily_bars(SHIPPING.symbol, *JUNE)]
+
+    # Asked again, the schedule's years are stored: none is fetched twice.
+    assert main(["backfill", *span, "--assets", "listings,daily_prices", "--missing"]) == 0
+    assert "adding listing_events" not in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """A small warehouse for the research notebook and the README's examples: daily tables over two
 stretches of years (prices, flows, program trading, margin balances, short sales), rankings,
-and two collector sessions of trade ticks."""
+two collector sessions of trade ticks, and a cohort's prices around a delisting with the
+`listings` that knows it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
 from kis_pipeline.warehouse import TABLES, Warehouse
 
 START, END = dt.date(2018, 4, 2), dt.date(2018, 6, 29)
 # Years later the warehouse holds another stretch: nothing was fetched in between.
 LATER = (dt.date(2026, 10, 5), dt.date(2026, 11, 20))
+# Daily prices of a cohort around the delisting of a name the simulator lists and delists
+# inside its history (when its clock has passed it), and the `listings` that knows it.
+COHORT_SPAN = (dt.date(2022, 11, 1), dt.date(2023, 6, 30))
+COHORT = slice(5, 10)
 # A short ranking, so the rank axis spans only a few ranks (where fractional ticks appear).
 RANKED = 4
 # Two collector sessions on END, the second 20 minutes after the first stopped.
@@ -95,6 +101,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
                 },
             ),
         )
+    _seed_cohort(warehouse, market)
     for segment, first, count in SESSIONS:
         times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
         warehouse.write_partition(
@@ -117,6 +124,49 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             ),
             part=segment,
         )
+
+
+def _seed_cohort(warehouse: Warehouse, market: Market) -> None:
+    """Daily prices of `COHORT_SPAN` for a few listed names and the names delisted in it, and
+    the `listings` of the last day of `LATER`."""
+    gone = [x for x in LATER_DELISTINGS if market.delisted(x.symbol) is not None]
+    listed = market.listings
+    symbols = [x.symbol for x in listed[COHORT]] + [
+        x.symbol for x in gone if COHORT_SPAN[0] < x.delist_date <= COHORT_SPAN[1]
+    ]
+    bars = [b for s in symbols for b in market.daily_bars(s, *COHORT_SPAN)]
+    owners = [s for s in symbols for _ in market.daily_bars(s, *COHORT_SPAN)]
+    frame = frame_like(
+        "daily_prices",
+        {
+            "date": [b.date for b in bars],
+            "symbol": owners,
+            **{c: [getattr(b, c) for b in bars] for c in ("open", "high", "low", "close")},
+            "volume": [b.volume for b in bars],
+            "value": [b.value for b in bars],
+        },
+    )
+    for (day,), rows in frame.group_by("date"):
+        warehouse.write_partition("daily_prices", day.isoformat(), rows)  # type: ignore[union-attr]
+    as_of = LATER[1]
+    names = [*listed, *gone]
+    warehouse.write_partition(
+        "listings",
+        as_of.isoformat(),
+        frame_like(
+            "listings",
+            {
+                "as_of": [as_of] * len(names),
+                "symbol": [x.symbol for x in names],
+                "name": [x.name for x in names],
+                "market": [x.market for x in names],
+                "kind": ["stock"] * len(names),
+                "listed_on": [x.list_date for x in names],
+                "delisted_on": [getattr(x, "delist_date", None) for x in names],
+                "source": ["stock_info"] * len(names),
+            },
+        ),
+    )
 
 
 def _seed_activity(warehouse: Warehouse, market: Market, day: dt.date, symbols: list[str]) -> None:

@@ -58,7 +58,13 @@ from kis_pipeline.warehouse.lookups import MissingReference
 
 SOURCE_TAG = "kis/price_source"
 SOURCES = ("auto", "chart", "multi_quote")
-REFERENCE_DEPS = [dg.AssetDep("symbols"), dg.AssetDep("trading_calendar")]
+# `listings` names the delisted stocks of a past day (`_universe`): a backfill that holds it
+# runs it first.
+REFERENCE_DEPS = [
+    dg.AssetDep("symbols"),
+    dg.AssetDep("trading_calendar"),
+    dg.AssetDep("listings"),
+]
 
 
 def chart_cache(warehouse: Warehouse) -> ChartCache:

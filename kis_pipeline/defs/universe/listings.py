@@ -34,7 +34,7 @@ from kis_pipeline.kis.endpoints.stock_info import fetch_stock_info
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import years
 from kis_pipeline.lib.quality import check_spec, no_rejects_result, no_rejects_spec
-from kis_pipeline.lib.run_context import POOL
+from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, POOL
 from kis_pipeline.lib.schedules import asset_job, scheduled_day, years_schedule
 from kis_pipeline.warehouse import TABLES
 
@@ -106,7 +106,10 @@ _LISTING_CHECKS = [
     deps=[dg.AssetDep("symbols"), dg.AssetDep("stock_info"), dg.AssetDep(EVENTS)],
     pool=POOL,
     kinds={"parquet"},
-    metadata={"kis/source": "symbols, stock_info, listing_events; SPEC §10.9 CTPF1002R"},
+    metadata={
+        "kis/source": "symbols, stock_info, listing_events; SPEC §10.9 CTPF1002R",
+        ONCE_IN_BACKFILL: "true",
+    },
     description=(
         f"{TABLES[LISTINGS].description} One call (§10.9) per code no master file lists today."
     ),
