@@ -2,7 +2,8 @@
 
 1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
-   its 2018 split, to show adjusted prices); then the snapshots KIS serves only as they stand
+   its 2018 split, to show adjusted prices, and June 2020 on that day's universe, with a name
+   delisted since, through `listings`); then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), and stock info of the simulator's
    delisted names, which the point-in-time universe keeps;
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
@@ -43,6 +44,9 @@ SESSIONS = 60
 STREAM_SECONDS = 30.0
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
+# A past month whose universe holds a name delisted since (the simulator's shipping line traded
+# until 2020-06-12): the backfill builds `listings` first and prices that day's universe.
+SURVIVORSHIP_RANGE = (dt.date(2020, 6, 1), dt.date(2020, 6, 19))
 BATCH_ASSETS = (
     "index_daily,sector_index_daily,trading_calendar,symbols,daily_prices,daily_prices_adjusted,"
     "overseas_calendar,overseas_daily_prices,rankings,investor_flows,market_investor_flows,"
@@ -96,6 +100,15 @@ QUERIES: tuple[tuple[str, str], ...] = (
         """select symbol, name, market, listed_on, delisted_on from stock_info
            where delisted_on is not null and as_of = (select max(as_of) from stock_info)
            order by delisted_on""",
+    ),
+    (
+        "Names delisted since, priced in their last sessions of June 2020 (listings)",
+        """select l.symbol, l.name, l.listed_on, l.delisted_on, l.source,
+                  max(p.date) as last_priced, arg_max(p.close, p.date) as last_close
+           from listings l join daily_prices p using (symbol)
+           where l.as_of = (select max(as_of) from listings) and l.delisted_on is not null
+             and p.date between '2020-06-01' and '2020-06-19'
+           group by all order by l.delisted_on""",
     ),
     (
         "Broker target prices against the close (analyst_opinions, newest reports)",
@@ -285,6 +298,12 @@ def run_demo() -> int:
         ok &= _step(
             f"Backfill {SPLIT_SYMBOL} around its 2018 split (raw and adjusted)",
             lambda: _backfill(settings, *SPLIT_RANGE, SPLIT_ASSETS, (SPLIT_SYMBOL,)),
+        )
+        first, last = SURVIVORSHIP_RANGE
+        ok &= _step(
+            f"Backfill {first} .. {last} on that day's universe: listings (the KSD IPOs since "
+            "2015, delisting dates from KIS), then daily prices, delisted names included",
+            lambda: _backfill(settings, first, last, "listings,daily_prices"),
         )
         ok &= _step(
             "Statements, stock info and analyst coverage of the universe (their scheduled runs)",

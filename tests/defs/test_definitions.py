@@ -89,7 +89,11 @@ def test_the_prices_domain_exactly(defs: dg.Definitions) -> None:
         checks = {c.name for c in node.check_keys}
         assert checks == {f"{name}_{prop}" for prop in PRICE_CHECKS[name]}, name
     raw = graph.get(dg.AssetKey("daily_prices"))
-    assert {k.to_user_string() for k in raw.parent_keys} == {"symbols", "trading_calendar"}
+    assert {k.to_user_string() for k in raw.parent_keys} == {
+        "symbols",
+        "trading_calendar",
+        "listings",
+    }
     adjusted = graph.get(dg.AssetKey("daily_prices_adjusted"))
     assert dg.AssetKey("daily_prices") in adjusted.parent_keys
 
