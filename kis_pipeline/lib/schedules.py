@@ -47,6 +47,26 @@ def day_schedule(
     return request
 
 
+def today_schedule(
+    name: str, job: dg.UnresolvedAssetJobDefinition, *, cron: str, description: str
+) -> dg.ScheduleDefinition:
+    """`job` (unpartitioned: its assets are stamped with the day they run) on `cron` in
+    Asia/Seoul, one run a tick (run key `<job's asset name>-<day>`, from `name`)."""
+    prefix = name.removesuffix("_schedule")
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=KST_NAME,
+        description=description,
+    )
+    def request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(run_key=f"{prefix}-{scheduled_day(context)}")
+
+    return request
+
+
 def asset_job(asset: dg.AssetsDefinition, description: str) -> dg.UnresolvedAssetJobDefinition:
     """`<asset>_job`: `asset` alone."""
     return dg.define_asset_job(

@@ -24,7 +24,7 @@ from typing import Literal
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.common.clock import KST_NAME, today_kst
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import (
     fail_rejected,
     run_metadata,
@@ -51,7 +51,7 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
 )
 from kis_pipeline.lib.run_context import POOL, selected_symbols
-from kis_pipeline.lib.schedules import asset_job, scheduled_day
+from kis_pipeline.lib.schedules import asset_job, today_schedule
 from kis_pipeline.warehouse import TABLES, Scope
 from kis_pipeline.warehouse.lookups import MissingReference
 
@@ -201,15 +201,11 @@ def build(declared: SnapshotAsset) -> SnapshotDefinitions:
     table = declared.table
     job = asset_job(asset, f"The {declared.title} of the universe as KIS shows them today.")
 
-    @dg.schedule(
-        name=f"{table}_schedule",
-        job=job,
-        cron_schedule=declared.cron,
-        execution_timezone=KST_NAME,
+    schedule = today_schedule(
+        f"{table}_schedule",
+        job,
+        cron=declared.cron,
         description=f"Refresh the {declared.title} (as_of = the day of the tick).",
     )
-    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return dg.RunRequest(run_key=f"{table}-{scheduled_day(context)}")
-
     freshness = statement_fresh(table, declared.fresh_days)
     return SnapshotDefinitions(asset, freshness, job, schedule)

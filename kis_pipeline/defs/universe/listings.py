@@ -18,7 +18,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from kis_pipeline.common.clock import KST_NAME, today_kst
+from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.company import fetch_snapshots
@@ -35,7 +35,7 @@ from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import years
 from kis_pipeline.lib.quality import check_spec, no_rejects_result, no_rejects_spec
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, POOL
-from kis_pipeline.lib.schedules import asset_job, scheduled_day, years_schedule
+from kis_pipeline.lib.schedules import asset_job, today_schedule, years_schedule
 from kis_pipeline.warehouse import TABLES
 
 GROUP = "universe"
@@ -181,11 +181,9 @@ listing_events_schedule = years_schedule(
 )
 
 
-@dg.schedule(
-    job=listings_job,
-    cron_schedule="45 8 * * 1-5",
-    execution_timezone=KST_NAME,
+listings_schedule = today_schedule(
+    "listings_schedule",
+    listings_job,
+    cron="45 8 * * 1-5",
     description="Weekday mornings after the symbols snapshot: the point-in-time universe.",
 )
-def listings_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"listings-{scheduled_day(context)}")
