@@ -186,7 +186,7 @@ def _check_settled(
 def validate_symbols(symbols: Sequence[str], settings: KisSettings) -> None:
     """Every symbol must be listed (see `symbol_checks`)."""
     try:
-        check_listed(symbols, settings)
+        check_listed(symbols, settings, delisted=True)
     except SymbolError as exc:
         raise BackfillError(str(exc)) from None
 

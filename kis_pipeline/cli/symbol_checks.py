@@ -28,8 +28,10 @@ def check_spelling(symbols: Sequence[str]) -> None:
         )
 
 
-def check_listed(symbols: Sequence[str], settings: KisSettings) -> None:
-    """Raise `SymbolError` naming every symbol that is not listed (and the list asked)."""
+def check_listed(symbols: Sequence[str], settings: KisSettings, *, delisted: bool = False) -> None:
+    """Raise `SymbolError` naming every symbol that is not listed (and the list asked); with
+    `delisted`, a name the newest `listings` knows as delisted is accepted too (a backfill of
+    the days it traded)."""
     if not symbols:
         return
 
@@ -45,6 +47,12 @@ def check_listed(symbols: Sequence[str], settings: KisSettings) -> None:
         with KisClient(settings) as client:
             listed = set(fetch_universe(client)["symbol"].to_list())
         source = f"the master files ({len(listed)} stocks)"
+    if delisted and (known := wh.partitions("listings")):
+        gone = wh.select(
+            "listings", "as_of = CAST(? AS DATE) AND delisted_on IS NOT NULL", [known[-1]]
+        )
+        listed |= set(gone["symbol"].to_list())
+        source += f" or the names delisted since in the {known[-1]} listings"
     unknown = [s for s in symbols if s not in listed]
     if unknown:
         raise SymbolError(f"unknown symbol(s) {', '.join(unknown)}: not in {source}")

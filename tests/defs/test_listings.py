@@ -218,6 +218,10 @@ def test_a_backfill_of_a_past_month_builds_the_universe_of_then_first(
     monkeypatch.chdir(tmp_path)
     seed.seed(Warehouse(tmp_path / "wh"), market)
     span = ["--from", JUNE[0].isoformat(), "--to", JUNE[1].isoformat()]
+    # No master file lists the shipping line: before listings knows it, naming it is refused.
+    only = ["--assets", "daily_prices", "--symbols", SHIPPING.symbol]
+    assert main(["backfill", *span, *only]) == 1
+    assert f"unknown symbol(s) {SHIPPING.symbol}" in capsys.readouterr().err
     assert main(["backfill", *span, "--assets", "listings,daily_prices"]) == 0
     err = capsys.readouterr().err
     assert "adding listing_events for 2015..2020" in err, err
@@ -227,6 +231,9 @@ def test_a_backfill_of_a_past_month_builds_the_universe_of_then_first(
     assert sorted(gone["symbol"].to_list()) == [SHIPPING.symbol, GAMES.symbol]
     shipping = _prices(wh).filter(pl.col("symbol") == SHIPPING.symbol)
     assert shipping["date"].to_list() == [b.date for b in market.daily_bars(SHIPPING.symbol, *JUNE)]
+
+    # Now it can be named, for the days it traded.
+    assert main(["backfill", *span, *only]) == 0, capsys.readouterr().err
 
     # Asked again, the schedule's years are stored: none is fetched twice.
     assert main(["backfill", *span, "--assets", "listings,daily_prices", "--missing"]) == 0
