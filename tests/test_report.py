@@ -190,3 +190,48 @@ def test_without_a_warehouse_it_says_so_in_one_line_and_makes_nothing(
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: no warehouse at {tmp_path / 'wh'}") and "\n" not in err
     assert not (tmp_path / "wh").exists() and not (tmp_path / "r.html").exists()
+
+
+def test_completeness_counts_a_name_delisted_since_on_the_days_it_was_listed(
+    tmp_path: Path,
+) -> None:
+    """The universe of a past day holds the names `listings` knows were listed then: the daily
+    prices that include one are complete, a family without it is short by one (and a name both
+    in the snapshot and in listings is counted once)."""
+    from kis_pipeline.report.sections import completeness
+    from kis_pipeline.warehouse import connect
+
+    wh = Warehouse(tmp_path / "wh")
+    seed_calendar(wh, MARKET, years=[2026])
+    listed = seed_symbols(wh, MARKET, DAYS[0])
+    gone, last = "037565", DAYS[5]
+    as_of = DAYS[-1]
+    wh.write_partition(
+        "listings",
+        str(as_of),
+        frame_like(
+            "listings",
+            {
+                "as_of": [as_of] * 2,
+                "symbol": [gone, listed[0]],
+                "listed_on": [dt.date(2016, 5, 10), dt.date(2000, 1, 4)],
+                # The second leaves after the snapshot that holds it: not counted twice.
+                "delisted_on": [DAYS[6], DAYS[9]],
+            },
+        ),
+    )
+    for day in DAYS:
+        symbols = [*listed, gone] if day <= last else listed
+        rows = {"date": [day] * len(symbols), "symbol": symbols}
+        wh.write_partition("daily_prices", str(day), frame_like("daily_prices", rows))
+        flows = {"date": [day] * len(listed), "symbol": listed}
+        wh.write_partition("investor_flows", str(day), frame_like("investor_flows", flows))
+    with connect(wh) as con:
+        section = completeness(con, DAYS[0], DAYS[-1])
+    assert section.chart is not None
+    chart = {row["date"]: row for row in section.chart.iter_rows(named=True)}
+    assert all(chart[day]["daily_prices"] == 100.0 for day in DAYS)
+    size = len(listed)
+    for day in DAYS:
+        expected = 100.0 if day > last else round(100 * size / (size + 1), 1)
+        assert chart[day]["investor_flows"] == expected, day

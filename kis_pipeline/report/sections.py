@@ -72,11 +72,18 @@ def completeness(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -
     )["date"].to_list()
     universe = _frame(
         con,
-        # The universe of a day: the newest symbols snapshot on or before it, else the first.
-        "WITH snaps AS (SELECT date, count(*) AS n FROM symbols GROUP BY date) "
-        "SELECT d.date, coalesce((SELECT n FROM snaps WHERE snaps.date <= d.date "
-        "ORDER BY snaps.date DESC LIMIT 1), (SELECT n FROM snaps ORDER BY date LIMIT 1)) AS n "
-        "FROM (SELECT unnest(?::DATE[]) AS date) d",
+        # The universe of a day: the newest symbols snapshot on or before it (else the first),
+        # and the names the newest listings knows as delisted since that were listed then and
+        # are not in that snapshot.
+        "WITH days AS (SELECT d.date, coalesce((SELECT max(date) FROM symbols "
+        "WHERE date <= d.date), (SELECT min(date) FROM symbols)) AS snap "
+        "FROM (SELECT unnest(?::DATE[]) AS date) d), "
+        "gone AS (SELECT symbol, listed_on, delisted_on FROM listings "
+        "WHERE as_of = (SELECT max(as_of) FROM listings) AND delisted_on IS NOT NULL) "
+        "SELECT days.date, (SELECT count(*) FROM symbols s WHERE s.date = days.snap) "
+        "+ (SELECT count(*) FROM gone WHERE coalesce(listed_on <= days.date, true) "
+        "AND delisted_on > days.date AND symbol NOT IN "
+        "(SELECT symbol FROM symbols s WHERE s.date = days.snap)) AS n FROM days",
         [sessions],
     )
     if not sessions:
@@ -113,7 +120,8 @@ def completeness(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -
     section.lines.append(
         f"{len(sessions)} open sessions in {start}..{end} by trading_calendar; each table's "
         "symbols per session against the universe of that day (the newest symbols snapshot "
-        "on or before it)."
+        "on or before it, and the names delisted since that listings knows were listed then: "
+        "only the daily price tables cover those)."
     )
     if not rows:
         section.lines.append("No daily table holds rows in that span.")
