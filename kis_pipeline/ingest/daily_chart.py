@@ -88,8 +88,17 @@ def write_cached(path: Path, frame: pl.DataFrame) -> None:
 class ChartCache:
     """Fetched chart windows on disk, reused by reruns (see the module docstring)."""
 
-    def __init__(self, root: Path, *, as_of: dt.date, final_through: dt.date | None = None) -> None:
-        self.root = Path(root)
+    def __init__(
+        self,
+        root: Path,
+        *,
+        as_of: dt.date,
+        final_through: dt.date | None = None,
+        market: str = "J",
+    ) -> None:
+        # Each venue's bars apart (KRX's where they always were).
+        self.market = market
+        self.root = Path(root) if market == "J" else Path(root) / f"venue={market}"
         self.as_of = as_of
         # Bars after this day may still change (a session in progress): never kept.
         self.final_through = final_through or as_of
@@ -173,10 +182,18 @@ def fetch_window(
                 if raw is None:
                     raw = _raw_window(client, cache, symbol, window)
                 frame = fetch_daily_chart(
-                    client, symbol, window.start, window.end, adjusted=True, original=raw
+                    client,
+                    symbol,
+                    window.start,
+                    window.end,
+                    adjusted=True,
+                    market=cache.market,
+                    original=raw,
                 )
             else:
-                frame = fetch_daily_chart(client, symbol, window.start, window.end, adjusted=False)
+                frame = fetch_daily_chart(
+                    client, symbol, window.start, window.end, adjusted=False, market=cache.market
+                )
         except (KisConfigError, CredentialsRejected):
             # Nothing another symbol could do better: the settings are wrong.
             raise
@@ -216,7 +233,9 @@ def _raw_window(client: KisClient, cache: ChartCache, symbol: str, window: Windo
     if cached is not None:
         return cached
     rejected = _rejected(client, symbol)
-    frame = fetch_daily_chart(client, symbol, window.start, window.end, adjusted=False)
+    frame = fetch_daily_chart(
+        client, symbol, window.start, window.end, adjusted=False, market=cache.market
+    )
     if _rejected(client, symbol) == rejected:
         cache.save(symbol, window, frame, adjusted=False)
     return frame

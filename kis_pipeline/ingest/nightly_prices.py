@@ -97,13 +97,15 @@ def fetch_nightly(
     day: dt.date,
     *,
     previous_close: pl.DataFrame | None = None,
+    market: str = "J",
 ) -> NightlyOutcome:
-    """The day's rows of `symbols`: multi-quote, cross-checked and corrected by the chart."""
+    """The day's rows of `symbols` on venue `market`: multi-quote, cross-checked and corrected
+    by the chart."""
     batches = [
         list(symbols[i : i + MAX_SYMBOLS_PER_CALL])
         for i in range(0, len(symbols), MAX_SYMBOLS_PER_CALL)
     ]
-    quotes = fetch_multi_quote(client, symbols)
+    quotes = fetch_multi_quote(client, symbols, market=market)
     outcome = NightlyOutcome(
         frame=pl.DataFrame(schema=schemas.DAILY_PRICES), calls_planned=2 * len(batches)
     )
@@ -118,7 +120,12 @@ def fetch_nightly(
         if probe is None:
             continue
         chart = fetch_daily_chart(
-            client, probe, day - dt.timedelta(days=CROSS_CHECK_DAYS), day, adjusted=False
+            client,
+            probe,
+            day - dt.timedelta(days=CROSS_CHECK_DAYS),
+            day,
+            adjusted=False,
+            market=market,
         )
         newest = chart["date"].max() if not chart.is_empty() else None
         if newest != day:
@@ -147,7 +154,7 @@ def fetch_nightly(
         if symbol in chart_rows:
             continue
         try:
-            chart = fetch_daily_chart(client, symbol, day, day, adjusted=False)
+            chart = fetch_daily_chart(client, symbol, day, day, adjusted=False, market=market)
         except KisError as exc:
             outcome.failures[symbol] = f"{type(exc).__name__}: {exc}"
             continue

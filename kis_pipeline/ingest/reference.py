@@ -144,20 +144,41 @@ def previous_trading_day(warehouse: Warehouse, day: dt.date, *, lookback: int = 
     return days[-1]
 
 
-# The multi-quote is the day's summary once the after-hours sessions end (SPEC §7.11).
+# The multi-quote is the day's summary once the after-hours sessions end (SPEC §7.11): KRX's
+# at 18:00, NXT's evening session at 20:00 (for NXT and the combined market).
 SESSION_FINAL = dt.time(18, 0)
+FINAL_BY_MARKET = {"J": SESSION_FINAL, "NX": dt.time(20, 0), "UN": dt.time(20, 0)}
 
 
-def latest_session(warehouse: Warehouse, now: dt.datetime) -> dt.date | None:
-    """The newest trading day whose quotes are final at `now` (KST), per the calendar."""
+def session_final(market: str) -> dt.time:
+    return FINAL_BY_MARKET.get(market, SESSION_FINAL)
+
+
+def latest_session(
+    warehouse: Warehouse, now: dt.datetime, *, final: dt.time = SESSION_FINAL
+) -> dt.date | None:
+    """The newest trading day whose quotes are final at `now` (KST, after `final`), per the
+    calendar."""
     today = now.date()
     try:
         days = trading_days(warehouse, today - dt.timedelta(days=20), today)
     except MissingReference:
         return None
-    if days and days[-1] == today and now.time() < SESSION_FINAL:
+    if days and days[-1] == today and now.time() < final:
         days = days[:-1]
     return days[-1] if days else None
+
+
+def nxt_names(warehouse: Warehouse) -> list[str]:
+    """The symbols the newest `stock_info` snapshot describes as tradable on Nextrade."""
+    dates = warehouse.partitions("stock_info")
+    if not dates:
+        raise MissingReference(
+            "KIS_VENUE=NXT prices the names tradable on Nextrade, which stock_info records "
+            "(is_nxt_tradable); materialize stock_info first"
+        )
+    frame = warehouse.read("stock_info", [dates[-1]])
+    return frame.filter(pl.col("is_nxt_tradable").fill_null(False))["symbol"].sort().to_list()
 
 
 def newest_nonempty(warehouse: Warehouse, table: str) -> dt.date | None:

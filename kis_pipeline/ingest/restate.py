@@ -90,6 +90,7 @@ def restate(
     symbols: Sequence[str],
     *,
     before: dt.date,
+    market: str = "J",
 ) -> Restatement:
     """Fetch the stored adjusted history (< `before`) of `symbols` again, one replacement per
     stored partition it touches."""
@@ -124,7 +125,13 @@ def restate(
                         original = None
                 fresh.append(
                     fetch_daily_chart(
-                        client, symbol, window.start, window.end, adjusted=True, original=original
+                        client,
+                        symbol,
+                        window.start,
+                        window.end,
+                        adjusted=True,
+                        market=market,
+                        original=original,
                     )
                 )
         except KisError as exc:

@@ -62,6 +62,13 @@ class KisSettings:
     data_url: str | None = None
     # The app keys after the first (KIS_APP_KEYS / KIS_APP_SECRETS): (key, secret) pairs.
     more_keys: tuple[tuple[Secret, Secret], ...] = ()
+    # KIS_VENUE: whose daily prices (KRX, NXT or both summed); the `venue` column records it.
+    venue: str = "KRX"
+
+    @property
+    def market_code(self) -> str:
+        """The venue as KIS's FID_COND_MRKT_DIV_CODE (SPEC §1): J, NX or UN."""
+        return VENUE_CODES[self.venue]
 
     @classmethod
     def from_env(
@@ -138,6 +145,7 @@ class KisSettings:
             catalog=(environ.get("KIS_CATALOG") or "").strip() or None,
             data_url=data_url or None,
             more_keys=tuple((Secret(k), Secret(v)) for k, v in pairs[1:]),
+            venue=parse_venue(environ.get("KIS_VENUE")),
         )
 
     @property
@@ -173,6 +181,20 @@ class KisSettings:
                 "KIS_REST_URL, or run a top-level command that starts one for you"
             )
         return self.rest_url
+
+
+# KIS_VENUE values and their market division codes; the names are the `venue` column's.
+VENUE_CODES = {"KRX": "J", "NXT": "NX", "KRX+NXT": "UN"}
+
+
+def parse_venue(raw: str | None) -> str:
+    """KIS_VENUE as one of `VENUE_CODES` (KisConfigError names the choices)."""
+    value = (raw or "KRX").strip().upper()
+    if value not in VENUE_CODES:
+        raise KisConfigError(
+            f"KIS_VENUE={raw!r} is not known; use one of {', '.join(VENUE_CODES)} (default KRX)"
+        )
+    return value
 
 
 def key_label_of(key_id: str) -> str:

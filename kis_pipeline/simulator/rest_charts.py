@@ -10,12 +10,13 @@ Stock chart: `FID_ORG_ADJ_PRC` 0 = adjusted (prices x `Market.adj_factor`, volum
 it, rounded to whole numbers), 1 = raw; split days carry `flng_cls_code` "01", `prtt_rate` and
 `revl_issu_reas` in both. A name delisted inside the history (`market_delisted`) is charted
 up to its last session, with a summary of its identity only. W/M/Y periods aggregate the
-daily bars of the window. Index chart: `acml_vol`/`acml_tr_pbmn` are in thousand shares /
-KRW million (the magnitudes of the portal example). Overseas: `BYMD` blank = the exchange's
-last completed day; `diff` is unsigned with the direction in `sign`, and `rate` carries an
-explicit "+" (as in the portal example); an unknown ticker answers rt_cd "0" with empty
-output1 fields and no rows; an `EXCD` outside the documented list is OPSQ2001. Prices carry
-the exchange's `zdiv` decimals (4 in the US, none in Vietnam: `common.overseas_exchanges`).
+daily bars of the window; `NX` and `UN` chart the venue's bars (`venues`). Index chart:
+`acml_vol`/`acml_tr_pbmn` are in thousand shares / KRW million (the magnitudes of the portal
+example). Overseas: `BYMD` blank = the exchange's last completed day; `diff` is unsigned with
+the direction in `sign`, and `rate` carries an explicit "+" (as in the portal example); an
+unknown ticker answers rt_cd "0" with empty output1 fields and no rows; an `EXCD` outside the
+documented list is OPSQ2001. Prices carry the exchange's `zdiv` decimals (4 in the US, none in
+Vietnam: `common.overseas_exchanges`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from kis_pipeline.simulator.rest_common import (
 )
 from kis_pipeline.simulator.rest_market import INDEX_NAMES_KR, MarketView, noise
 from kis_pipeline.simulator.rest_quotes import change_fields, stock_market_code
+from kis_pipeline.simulator.venues import on_venue
 
 STOCK_CHART_ROWS = 100
 INDEX_CHART_ROWS = 50
@@ -111,7 +113,7 @@ def _window(params: Params) -> tuple[dt.date, dt.date]:
 
 
 def stock_chart(view: MarketView, params: Params, tr_cont: str) -> Reply:
-    stock_market_code(params)
+    venue = stock_market_code(params)
     symbol = params.require("FID_INPUT_ISCD", 12)
     start, end = _window(params)
     period = params.choice("FID_PERIOD_DIV_CODE", PERIODS, 32)
@@ -121,6 +123,8 @@ def stock_chart(view: MarketView, params: Params, tr_cont: str) -> Reply:
     if listing is None and gone is None:
         raise unknown_symbol()
     bars = view.market.daily_bars(symbol, start, end) if start <= end else []
+    seen = [on_venue(venue, listing or gone, bar) for bar in bars]
+    bars = [bar for bar in seen if bar is not None]
     has_actions = adjusted and listing is not None and bool(view.market.corporate_actions(symbol))
     rows = []
     for bar in bars:

@@ -41,8 +41,9 @@ from kis_pipeline.simulator.rest_common import (
     ymd,
     yn,
 )
-from kis_pipeline.simulator.rest_market import MarketView, is_preferred, noise
+from kis_pipeline.simulator.rest_market import MarketView, is_preferred
 from kis_pipeline.simulator.rest_quotes import change_fields
+from kis_pipeline.simulator.venues import nxt_tradable
 
 OPINION_ROWS = 100
 MARKET_IDS = {"KOSPI": "STK", "KOSDAQ": "KSQ", "KONEX": "KNX"}
@@ -52,7 +53,6 @@ LISTING_FIELDS = {
     "KOSPI": ("scts_mket_lstg_dt", "scts_mket_lstg_abol_dt"),
     "KOSDAQ": ("kosdaq_mket_lstg_dt", "kosdaq_mket_lstg_abol_dt"),
 }
-NXT_SHARE = 0.3  # of the synthetic names tradable on Nextrade
 STOCK_INFO_FIELDS = [
     "pdno",
     "prdt_type_cd",
@@ -204,7 +204,7 @@ def _listed(view: MarketView, listing: Any) -> dict[str, str]:
     bar = view.last_bar(listing.symbol, day)
     if bar is not None:
         row.update(thdt_clpr=num(bar.close), bfdy_clpr=num(bar.prev_close), clpr_chng_dt=ymd(day))
-    nxt = listing.market != "KONEX" and noise(listing.symbol, "nxt") < NXT_SHARE
+    nxt = nxt_tradable(listing)
     row.update(kospi200_item_yn=yn(listing.symbol in view.kospi200()), cptt_trad_tr_psbl_yn=yn(nxt))
     return row
 

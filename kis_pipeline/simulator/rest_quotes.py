@@ -8,8 +8,9 @@ empty strings instead of failing; index codes with market `U` answer an index ro
 limit/quote fields and volume/value in thousand shares/KRW million; change and rate are
 measured against the base price `inter2_sdpr`, which differs from `inter2_prdy_clpr` on a
 split day; no field carries a date. A halted symbol (no bar on the session) reports its last
-price with zero open/high/low/volume. The simulator models one venue: market codes NX and UN
-are answered with the same figures as J.
+price with zero open/high/low/volume. Market codes NX and UN answer the venue's figures
+(`venues`): a name not traded on NXT answers NX with a row of empty strings. The current
+price (§7.1) models KRX only and answers NX and UN with its figures.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from kis_pipeline.simulator.rest_market import (
     noise,
     resting_quantities,
 )
+from kis_pipeline.simulator.venues import on_venue
 
 STOCK_MARKETS = frozenset({"J", "NX", "UN"})
 MULTI_SLOTS = 30
@@ -238,25 +240,27 @@ def multprice(view: MarketView, params: Params, tr_cont: str) -> Reply:
     day = view.session()
     prev_day = view.prev_session(day)
     rows = [
-        _index_row(view, code, day) if market == "U" else _stock_row(view, code, day, prev_day)
+        _index_row(view, code, day)
+        if market == "U"
+        else _stock_row(view, code, day, prev_day, market)
         for market, code in slots
     ]
     return Reply(ok(output=rows))
 
 
 def _stock_row(
-    view: MarketView, symbol: str, day: dt.date, prev_day: dt.date | None
+    view: MarketView, symbol: str, day: dt.date, prev_day: dt.date | None, venue: str = "J"
 ) -> dict[str, str]:
     listing = view.listing(symbol)
     if listing is None:
         return blank_row(MULTI_FIELDS)
-    bar = view.bar(symbol, day)
-    last = bar or view.last_bar(symbol, day)
+    bar = on_venue(venue, listing, view.bar(symbol, day))
+    last = bar or on_venue(venue, listing, view.last_bar(symbol, day))
     if last is None:
         return blank_row(MULTI_FIELDS)
     traded = bar is not None
     base = bar.prev_close if traded else last.close
-    prev = view.bar(symbol, prev_day) if prev_day is not None else None
+    prev = on_venue(venue, listing, view.bar(symbol, prev_day)) if prev_day is not None else None
     upper, lower = price_limits(base)
     change, change_sign, change_rate = change_fields(last.close, base)
     volume = bar.volume if traded else 0

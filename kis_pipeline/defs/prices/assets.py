@@ -38,11 +38,12 @@ from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.daily_chart import ChartCache, TooManyFailures
 from kis_pipeline.ingest.nightly_prices import SessionMismatch, fetch_nightly
 from kis_pipeline.ingest.reference import (
-    SESSION_FINAL,
     Universe,
     latest_session,
+    nxt_names,
     open_days,
     previous_trading_day,
+    session_final,
 )
 from kis_pipeline.ingest.restate import boundary_breaks, restate
 from kis_pipeline.kis.client import KisClient
@@ -67,10 +68,16 @@ REFERENCE_DEPS = [
 ]
 
 
-def chart_cache(warehouse: Warehouse) -> ChartCache:
+def chart_cache(warehouse: Warehouse, market: str = "J") -> ChartCache:
     now = now_kst()
-    final = now.date() if now.time() >= SESSION_FINAL else now.date() - dt.timedelta(days=1)
-    return ChartCache(warehouse.root / "raw" / "daily_chart", as_of=now.date(), final_through=final)
+    settled = now.time() >= session_final(market)
+    final = now.date() if settled else now.date() - dt.timedelta(days=1)
+    return ChartCache(
+        warehouse.root / "raw" / "daily_chart",
+        as_of=now.date(),
+        final_through=final,
+        market=market,
+    )
 
 
 def use_multi_quote(
@@ -89,14 +96,20 @@ def use_multi_quote(
     # The paper environment has no multi-quote (SPEC §16): the chart serves it too.
     if settings.env == "paper":
         return False
-    return days[0] == latest_session(warehouse, now_kst())
+    final = session_final(settings.market_code)
+    return days[0] == latest_session(warehouse, now_kst(), final=final)
 
 
 def _universe(scope: RunScope) -> Universe:
     # Prices of the past are of that day's universe: the names delisted since count on the
     # days they traded, once a `listings` snapshot knows them (survivorship).
+    # Only part of the market trades on Nextrade: KIS_VENUE=NXT prices that part.
+    only = scope.only
     try:
-        return Universe(scope.warehouse, only=scope.only, delisted=True)
+        if scope.settings.venue == "NXT":
+            tradable = nxt_names(scope.warehouse)
+            only = [s for s in (only or tradable) if s in set(tradable)]
+        return Universe(scope.warehouse, only=only, delisted=True)
     except MissingReference as exc:
         raise dg.Failure(str(exc)) from None
 
@@ -281,17 +294,16 @@ def daily_prices(
     with kis.client() as client:
         try:
             if run.nightly(context):
-                report = _nightly_raw(client, run.wh, run.universe, run.days[0], run.progress)
+                report = _nightly_raw(client, run, run.days[0])
             else:
-                report = run.backfill(client, chart_cache(run.wh))
+                report = run.backfill(client, chart_cache(run.wh, run.settings.market_code))
         except (SessionMismatch, TooManyFailures) as exc:
             raise run.failed(client, exc) from None
         return run.finish(context, client, report)
 
 
-def _nightly_raw(
-    client: KisClient, wh: Warehouse, universe: Universe, day: dt.date, progress: Progress
-) -> WriteReport:
+def _nightly_raw(client: KisClient, run: _PriceRun, day: dt.date) -> WriteReport:
+    wh, universe, progress = run.wh, run.universe, run.progress
     symbols = universe.on(day)
     previous = None
     try:
@@ -300,7 +312,9 @@ def _nightly_raw(
     except MissingReference:
         pass
     progress.update(force=True, calls_planned=2 * -(-len(symbols) // 30), symbols=len(symbols))
-    outcome = fetch_nightly(client, symbols, day, previous_close=previous)
+    outcome = fetch_nightly(
+        client, symbols, day, previous_close=previous, market=run.settings.market_code
+    )
     report = WriteReport(RAW, trading_days=1, symbols=len(symbols))
     report.calls_planned = outcome.calls_planned
     report.failures = outcome.failures
@@ -339,7 +353,7 @@ def daily_prices_adjusted(
 ) -> dg.MaterializeResult:
     run = _PriceRun.start(context, kis, warehouse, ADJUSTED)
     wh, days = run.wh, run.days
-    cache = chart_cache(wh)
+    cache = chart_cache(wh, run.settings.market_code)
     cache.prune_adjusted()
     with kis.client() as client:
         try:
@@ -352,7 +366,7 @@ def daily_prices_adjusted(
         written = wh.read(ADJUSTED, [d.isoformat() for d in days])
         raw = wh.read(RAW, [d.isoformat() for d in days])
         breaks = boundary_breaks(wh, written, raw)
-        restated = restate(client, wh, breaks, before=min(days))
+        restated = restate(client, wh, breaks, before=min(days), market=cache.market)
         write_restatement(wh, restated)
         report.failures.update(restated.failures)
         report.notes["restated_symbols"] = restated.symbols
