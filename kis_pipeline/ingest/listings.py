@@ -35,19 +35,29 @@ def newest_snapshot(wh: Warehouse) -> str | None:
     return dates[-1] if dates else None
 
 
-def unlisted_codes(wh: Warehouse) -> list[str]:
-    """Codes the warehouse has seen that the newest master snapshot does not list: the names
-    whose delisting date this asset asks KIS for."""
+def previous_listings(wh: Warehouse) -> pl.DataFrame:
+    """The newest `listings` snapshot (empty without one)."""
+    earlier = wh.partitions("listings")
+    return wh.read("listings", [earlier[-1]]) if earlier else pl.DataFrame(schema=SCHEMA)
+
+
+def unlisted_codes(wh: Warehouse, previous: pl.DataFrame) -> list[str]:
+    """Codes the warehouse has seen that the newest master snapshot does not list, the names
+    whose delisting date this asset asks KIS for: those of earlier snapshots and the KSD IPOs.
+    A delisting KIS already gave (`previous` has it from stock_info) is final: not asked again,
+    so the calls stay those of the names that left since."""
     newest = newest_snapshot(wh)
     listed = set(wh.read("symbols", [newest])["symbol"].to_list()) if newest else set()
-    seen = wh.query('SELECT DISTINCT symbol FROM "symbols"') if wh.partitions("symbols") else None
+    seen = wh.query('SELECT DISTINCT symbol FROM "symbols"') if newest else None
     codes = set(seen["symbol"].to_list()) if seen is not None else set()
     if wh.partitions("listing_events"):
-        codes |= set(wh.select("listing_events")["symbol"].to_list())
-    earlier = wh.partitions("listings")
-    if earlier:
-        codes |= set(wh.read("listings", [earlier[-1]])["symbol"].to_list())
-    return sorted(codes - listed)
+        ipos = wh.select("listing_events", "reason = ?", [NEW_LISTING])
+        codes |= set(ipos["symbol"].to_list())
+    codes |= set(previous["symbol"].to_list())
+    settled = previous.filter(
+        pl.col("delisted_on").is_not_null() & pl.col("source").str.contains("stock_info")
+    )
+    return sorted(codes - listed - set(settled["symbol"].to_list()))
 
 
 def from_snapshots(wh: Warehouse) -> pl.DataFrame:
@@ -121,27 +131,46 @@ def combine(
     master: pl.DataFrame,
     described: pl.DataFrame,
     ksd: pl.DataFrame,
+    previous: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per symbol: KIS's description first, then the master snapshots, then the KSD
-    schedule; the name, market, kind and listing date from the first that has them, the
-    delisting from the first that knows the name; `source` names every source that knows it,
-    in that order."""
-    sources = (("stock_info", described), ("master", master), ("ksd", ksd))
-    tagged = [frame.with_columns(_source=pl.lit(name)) for name, frame in sources]
-    merged = pl.concat(tagged, how="vertical").with_columns(
-        _rank=pl.col("_source").replace_strict(
-            {name: i for i, (name, _) in enumerate(sources)}, return_dtype=pl.Int32
-        )
+    """One row per symbol: KIS's description first, then the previous `listings` snapshot (a
+    delisting KIS gave before), then the master snapshots, then the KSD schedule; the name,
+    market, kind and listing date from the first that has them, the delisting from the first
+    that knows the name; `source` names every source that knows it, in that order."""
+    earlier = previous if previous is not None else pl.DataFrame(schema=SCHEMA)
+    sources = (
+        ("stock_info", described),
+        ("previous", earlier.select(_COLUMNS)),
+        ("master", master),
+        ("ksd", ksd),
     )
+    kept = dict(zip(earlier["symbol"], earlier["source"], strict=True))
+    tagged = [
+        frame.with_columns(
+            _rank=pl.lit(rank, dtype=pl.Int32),
+            # A carried row keeps the sources it had; one row per source, for `source` below.
+            _source=(
+                pl.col("symbol").replace_strict(kept, default="", return_dtype=pl.String)
+                if name == "previous"
+                else pl.lit(name)
+            ).str.split(","),
+        ).explode("_source")
+        for rank, (name, frame) in enumerate(sources)
+    ]
     out = (
-        merged.sort("symbol", "_rank")
+        pl.concat(tagged, how="vertical")
+        .sort("symbol", "_rank", maintain_order=True)
         .group_by("symbol", maintain_order=True)
         .agg(
             *(pl.col(c).drop_nulls().first() for c in ("name", "market", "kind", "listed_on")),
             # A delisting only from the best source that knows the name: KIS describing a name
             # as listed outweighs a master snapshot without it (a run limited to some symbols).
             pl.col("delisted_on").first(),
-            pl.col("_source").unique(maintain_order=True).str.join(",").alias("source"),
+            pl.col("_source")
+            .filter(pl.col("_source") != "")
+            .unique(maintain_order=True)
+            .str.join(",")
+            .alias("source"),
         )
         .with_columns(as_of=pl.lit(as_of, dtype=pl.Date))
     )

@@ -95,6 +95,22 @@ def test_a_past_backfill_prices_the_names_delisted_since_once_listings_knows_the
         assert row["source"] == "stock_info,ksd" and row["name"] == gone.name
     assert all(known[s]["delisted_on"] is None for s in listed_today)
 
+    # The next night: KIS's delistings are final, nobody is asked again, nothing is lost.
+    again = seed.run_assets([listings])
+    meta = seed.materialization_metadata(again, "listings")
+    assert meta["calls_planned"] == seed.tr_calls(meta, "CTPF1002R") == 0
+    assert (
+        wh.read("listings")
+        .drop("as_of")
+        .sort("symbol")
+        .equals(
+            pl.DataFrame(list(known.values()))
+            .drop("as_of")
+            .sort("symbol")
+            .cast(dict(wh.read("listings").drop("as_of").schema))
+        )
+    )
+
     # The same backfill again: the shipping line's last sessions are there, and nothing after.
     _backfill_june()
     stored = _prices(wh).filter(pl.col("symbol") == SHIPPING.symbol)

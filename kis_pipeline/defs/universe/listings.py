@@ -6,9 +6,10 @@ year) and `listings` (every stock known, listed or delisted, as of the run day).
   year (and last year in January, whose last weeks settle then). Real only: in `paper` it is
   skipped with its reason.
 - `listings` combines the master snapshots, `stock_info` and `listing_events`
-  (`ingest.listings`) and asks §10.9 about the codes no master file lists today (one call
-  each: the names that left the market). Weekdays 08:45, after the morning `symbols`
-  snapshot. The daily price assets read it for the universe of a past day.
+  (`ingest.listings`) and asks §10.9 about the codes no master file lists today whose
+  delisting KIS has not given yet (one call each: the names that left the market since).
+  Weekdays 08:45, after the morning `symbols` snapshot. The daily price assets read it for
+  the universe of a past day.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kis_pipeline.ingest.listings import (
     from_listing_events,
     from_snapshots,
     from_stock_info,
+    previous_listings,
     unlisted_codes,
 )
 from kis_pipeline.kis.endpoints.listing_events import fetch_listing_events
@@ -124,7 +126,8 @@ def listings(
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     as_of = today_kst()
-    codes = [] if kis.settings().env == "paper" else unlisted_codes(wh)
+    previous = previous_listings(wh)
+    codes = [] if kis.settings().env == "paper" else unlisted_codes(wh, previous)
     stored = wh.partitions("stock_info")
     frames = [wh.read("stock_info", [stored[-1]])] if stored else []
     failures: dict[str, str] = {}
@@ -142,7 +145,13 @@ def listings(
         frames.append(described)
     for code, reason in failures.items():
         context.log.warning(f"{LISTINGS}: KIS does not describe {code}: {reason}")
-    frame = combine(as_of, from_snapshots(wh), from_stock_info(frames), from_listing_events(wh))
+    frame = combine(
+        as_of,
+        from_snapshots(wh),
+        from_stock_info(frames),
+        from_listing_events(wh),
+        previous,
+    )
     written = write_one(wh, LISTINGS, as_of.isoformat(), frame)
     backwards = frame.filter(pl.col("delisted_on") <= pl.col("listed_on")).select(
         "symbol", "listed_on", "delisted_on"
