@@ -237,8 +237,9 @@ def plan(
                 f"the daily assets need the trading calendar of {request.start}..{request.end}",
             ),
             (
-                _listing_years(graph, selected, settings, request),
-                "listings learns the names delisted since from the KSD listing schedule's IPOs",
+                _listing_years(graph, selected, settings),
+                "listings and corporate_actions learn the IPOs and splits since 2015 from the "
+                "KSD listing schedule",
             ),
         )
         for extra, reason in prerequisites:
@@ -329,16 +330,19 @@ def _calendar_keys(
 
 
 def _listing_years(
-    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings
 ) -> dict[dg.AssetKey, list[str]]:
-    """The years of the KSD listing schedule not yet stored, from the data start through the
-    range, when the backfill builds `listings`: a name listed in 2016 and delisted in 2020 is
-    known to a backfill of 2020 only by its IPO (about 12 calls a year, once)."""
-    events, listings = dg.AssetKey("listing_events"), dg.AssetKey("listings")
-    if listings not in selected or not graph.has(events) or settings.env == "paper":
+    """The years of the KSD listing schedule not yet stored, from the data start through this
+    year, when the backfill builds `listings` or the corporate actions: a name listed in 2016
+    and delisted in 2020 is known to a backfill of 2020 only by its IPO, and a split after the
+    range still changes its adjusted prices (about 12 calls a year, each year once)."""
+    events = dg.AssetKey("listing_events")
+    readers = {dg.AssetKey(n) for n in ("listings", "corporate_actions", "adj_factors")}
+    if not readers & set(selected) or not graph.has(events) or settings.env == "paper":
         return {}
     have = set(open_warehouse(settings).partitions("listing_events"))
-    years = [str(y) for y in range(DATA_START.year, request.end.year + 1) if str(y) not in have]
+    last = now_kst().year
+    years = [str(y) for y in range(DATA_START.year, last + 1) if str(y) not in have]
     return {events: years} if years else {}
 
 

@@ -43,6 +43,16 @@ LISTING_EVENTS = columns(
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 
+# A corporate action by its ex-date: a split or a reverse split (`ratio`: new shares per old
+# share), a cash dividend (`cash_per_share`, KRW, with its `record_date`). `source` names who
+# reported it: `chart` (the daily chart's event flags), `ksd` (the KSD schedules).
+CORPORATE_ACTIONS = columns(
+    "symbol:S ex_date:D kind:S ratio:F cash_per_share record_date:D source:S"
+)
+
+# What a raw price of `date` is multiplied by to be on the share basis of `as_of`.
+ADJ_FACTORS = columns("as_of:D symbol:S date:D factor:F")
+
 COMPANY: dict[str, pl.Schema] = {
     "stock_info": STOCK_INFO,
     "analyst_opinions": ANALYST_OPINIONS,

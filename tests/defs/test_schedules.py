@@ -82,6 +82,7 @@ def weekday(
         "run_retention_schedule": [""],
         "symbols_schedule": [day],
         "listings_schedule": [""],
+        "corporate_actions_schedule": [""],
         "index_daily_schedule": [day],
         "sector_index_daily_schedule": [day],
         "daily_prices_schedule": [day],

@@ -10,6 +10,7 @@ import datetime as dt
 import polars as pl
 
 from kis_pipeline.common.clock import KST
+from kis_pipeline.ingest.corporate_actions import factors
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
 from kis_pipeline.warehouse import TABLES, Warehouse
@@ -102,6 +103,7 @@ def seed(warehouse: Warehouse, market: Market) -> None:
             ),
         )
     _seed_cohort(warehouse, market)
+    _seed_adjustment(warehouse, market, symbols)
     for segment, first, count in SESSIONS:
         times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
         warehouse.write_partition(
@@ -167,6 +169,29 @@ def _seed_cohort(warehouse: Warehouse, market: Market) -> None:
             },
         ),
     )
+
+
+def _seed_adjustment(warehouse: Warehouse, market: Market, symbols: list[str]) -> None:
+    """The symbols' splits as `corporate_actions`, and the `adj_factors` they give, as of the
+    last day of `LATER`."""
+    splits = [a for s in symbols for a in market.corporate_actions(s)]
+    if not splits:
+        return
+    actions = frame_like(
+        "corporate_actions",
+        {
+            "symbol": [a.symbol for a in splits],
+            "ex_date": [a.date for a in splits],
+            "kind": ["split"] * len(splits),
+            "ratio": [a.ratio for a in splits],
+            "source": ["chart,ksd"] * len(splits),
+        },
+    )
+    for (year,), rows in actions.group_by(pl.col("ex_date").dt.year()):
+        warehouse.write_partition("corporate_actions", str(year), rows)
+    days = warehouse.read("daily_prices").select("date", "symbol")
+    as_of = LATER[1]
+    warehouse.write_partition("adj_factors", as_of.isoformat(), factors(days, actions, as_of))
 
 
 def _seed_activity(warehouse: Warehouse, market: Market, day: dt.date, symbols: list[str]) -> None:

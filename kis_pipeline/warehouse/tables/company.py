@@ -4,7 +4,13 @@ in time. Their schemas are `common.company_schemas`."""
 
 from __future__ import annotations
 
-from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, LISTINGS
+from kis_pipeline.common.company_schemas import (
+    ADJ_FACTORS,
+    COMPANY,
+    CORPORATE_ACTIONS,
+    LISTING_EVENTS,
+    LISTINGS,
+)
 from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 
 # No row twice, and no record KIS sent was refused.
@@ -59,6 +65,33 @@ register_table(
         ("symbol", "as_of"),
         "One row per (as_of, symbol): every stock the warehouse knows of, listed or delisted, "
         "with its listing and delisting dates as known on as_of: the point-in-time universe.",
+        gates=("unique_keys",),
+    )
+)
+register_table(
+    TableSpec(
+        "corporate_actions",
+        CORPORATE_ACTIONS,
+        "year",
+        "ex_date",
+        ("symbol", "ex_date", "kind"),
+        ("symbol", "ex_date"),
+        "One row per (symbol, ex_date, kind): a split or reverse split with its ratio (new "
+        "shares per old share), or a cash dividend with its amount per share (KRW), and who "
+        "reported it (`chart`, `ksd`).",
+        gates=("unique_keys",),
+    )
+)
+register_table(
+    TableSpec(
+        "adj_factors",
+        ADJ_FACTORS,
+        "date",
+        "as_of",
+        ("as_of", "symbol", "date"),
+        ("symbol", "date", "as_of"),
+        "One row per (as_of, symbol, date) of a symbol with a split: the factor that puts the "
+        "raw prices of `date` on the share basis of `as_of` (a symbol without one has factor 1).",
         gates=("unique_keys",),
     )
 )

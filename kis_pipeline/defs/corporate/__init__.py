@@ -1,0 +1,1 @@
+"""Corporate actions and the adjustment factors they give: built from the warehouse, no call."""

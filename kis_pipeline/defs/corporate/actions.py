@@ -1,0 +1,142 @@
+"""`corporate_actions` and `adj_factors` (`ingest.corporate_actions`): rebuilt from what the
+warehouse holds (the daily chart's flags, the KSD listing and dividend schedules, the raw and
+adjusted prices) without a call, after the nightly families (weekdays 19:45), and once in a
+backfill after the prices.
+
+`adj_factors_match_kis` compares raw × our factor with KIS's adjusted close of every stored
+day and fails on a difference beyond the won of rounding: a split we miss or misread.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from kis_pipeline.common import krx_calendar
+from kis_pipeline.common.clock import today_kst
+from kis_pipeline.defs.calendar.writing import Written, run_metadata, write_one
+from kis_pipeline.defs.resources import WarehouseResource
+from kis_pipeline.ingest.corporate_actions import (
+    combine,
+    disagreements,
+    factors,
+    from_chart,
+    from_dividends,
+    from_listing_events,
+)
+from kis_pipeline.lib.metadata import check_metadata
+from kis_pipeline.lib.quality import check_spec
+from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL
+from kis_pipeline.lib.schedules import today_schedule
+from kis_pipeline.warehouse import Warehouse
+
+GROUP = "corporate"
+ACTIONS, FACTORS = "corporate_actions", "adj_factors"
+ONCE = {ONCE_IN_BACKFILL: "true"}
+
+
+def _unique(table: str, frame: pl.DataFrame, key: list[str]) -> dg.AssetCheckResult:
+    dupes = frame.filter(frame.select(key).is_duplicated()).select(key)
+    return dg.AssetCheckResult(
+        check_name=f"{table}_unique_keys", passed=dupes.is_empty(), metadata=check_metadata(dupes)
+    )
+
+
+def _by_year(wh: Warehouse, frame: pl.DataFrame) -> Written:
+    """Replace every year of `corporate_actions` the frame or the table holds: an action
+    reported late (a KSD schedule fetched later) lands, one withdrawn leaves."""
+    years = {str(d.year) for d in frame["ex_date"].to_list()} | set(wh.partitions(ACTIONS))
+    parts = {y: frame.filter(pl.col("ex_date").dt.year() == int(y)) for y in sorted(years)}
+    results = wh.write_partitions(ACTIONS, parts) if parts else []
+    return Written(
+        len(results),
+        sum(r.rows for r in results),
+        sum(r.bytes for r in results),
+        max((r.snapshot for r in results if r.snapshot is not None), default=None),
+    )
+
+
+@dg.asset(
+    name=ACTIONS,
+    group_name=GROUP,
+    deps=[dg.AssetDep(t) for t in ("daily_prices", "listing_events", "dividends")],
+    kinds={"parquet"},
+    metadata={"kis/source": "daily_prices flags, listing_events, dividends", **ONCE},
+    description=(
+        "One row per (symbol, ex_date, kind): splits, reverse splits and cash dividends from "
+        "the daily chart's flags and the KSD schedules already stored; no call."
+    ),
+    check_specs=[check_spec(ACTIONS, "unique_keys", "No action twice.")],
+)
+def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    frame = combine(
+        # Only the flagged days are read: the lake prunes the rest by its column statistics.
+        from_chart(wh.select("daily_prices", "split_ratio > 0")),
+        from_listing_events(wh.read("listing_events")),
+        from_dividends(wh.read("dividends"), krx_calendar.previous_trading_day),
+    )
+    written = _by_year(wh, frame)
+    kinds = frame.group_by("kind").len().sort("kind")
+    return dg.MaterializeResult(
+        metadata=run_metadata(frame, written, None, **dict(kinds.iter_rows())),
+        check_results=[_unique(ACTIONS, frame, ["symbol", "ex_date", "kind"])],
+    )
+
+
+@dg.asset(
+    name=FACTORS,
+    group_name=GROUP,
+    deps=[dg.AssetDep(t) for t in (ACTIONS, "daily_prices", "daily_prices_adjusted")],
+    kinds={"parquet"},
+    metadata={"kis/source": "corporate_actions, daily_prices", **ONCE},
+    description=(
+        "One row per (as_of, symbol, date) of a symbol with a split: raw × factor is the price "
+        "on the share basis of as_of, checked against KIS's adjusted chart; no call."
+    ),
+    check_specs=[
+        check_spec(FACTORS, "unique_keys", "No factor twice."),
+        check_spec(
+            FACTORS,
+            "match_kis",
+            "Raw close × factor is KIS's adjusted close, to the won, on every stored day.",
+        ),
+    ],
+)
+def adj_factors(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    as_of = today_kst()
+    actions = wh.read(ACTIONS)
+    # The symbols with a split, and those KIS adjusts although we know of no split.
+    adjusted = wh.select("daily_prices_adjusted", "abs(adj_factor - 1) > 1e-9")
+    split = set(actions.filter(pl.col("ratio").is_not_null())["symbol"].to_list())
+    names = sorted(split | set(adjusted["symbol"].to_list()))
+    where = f"symbol IN ({', '.join('?' * len(names))})" if names else "false"
+    raw = wh.select("daily_prices", where, names)
+    frame = factors(raw.select("date", "symbol"), actions, as_of)
+    written = write_one(wh, FACTORS, as_of.isoformat(), frame)
+    missed = disagreements(raw, wh.select("daily_prices_adjusted", where, names), frame)
+    return dg.MaterializeResult(
+        metadata=run_metadata(frame, written, None, as_of=as_of.isoformat()),
+        check_results=[
+            _unique(FACTORS, frame, ["as_of", "symbol", "date"]),
+            dg.AssetCheckResult(
+                check_name=f"{FACTORS}_match_kis",
+                passed=missed.is_empty(),
+                metadata=check_metadata(missed),
+            ),
+        ],
+    )
+
+
+corporate_job = dg.define_asset_job(
+    "corporate_actions_job",
+    selection=dg.AssetSelection.assets(corporate_actions, adj_factors),
+    description="Corporate actions and adjustment factors, from the warehouse.",
+)
+corporate_schedule = today_schedule(
+    "corporate_actions_schedule",
+    corporate_job,
+    cron="45 19 * * 1-5",
+    description="After the nightly families: corporate actions and adjustment factors.",
+)

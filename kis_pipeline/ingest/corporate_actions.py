@@ -1,0 +1,162 @@
+"""`corporate_actions` and `adj_factors`, built from what the warehouse already holds: no call.
+
+Corporate actions come from two reporters, each for what it knows:
+
+- the daily chart's event flags, stored in `daily_prices` (SPEC §7.3): a day whose
+  `split_ratio` (the new base price over the old close) is set is a split below 1 and a
+  reverse split above it, `ratio` = 1 / split_ratio new shares per old share;
+- the KSD schedules: the new shares of a split in the listing schedule (`listing_events`,
+  `액면분할`; ratio = total shares over the shares before), and every cash dividend of the
+  dividend schedule (`dividends`), ex-dividend the session before its record date.
+
+A split both report is one row, `source` `chart,ksd`, with the KSD's exact share counts. Bonus
+and rights issues, mergers and capital reductions have KSD schedules of their own, not fetched
+yet.
+
+`adj_factors` puts a raw price of a day on the share basis of `as_of`: the product of 1 / ratio
+over the splits after that day and by `as_of`. The adjusted series is raw × factor, which the
+check compares with KIS's own adjusted chart (`daily_prices_adjusted`). Each run stores its
+factors under its own `as_of`, so the factors of any earlier day stay readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import polars as pl
+
+from kis_pipeline.warehouse import TABLES
+
+ACTIONS = TABLES["corporate_actions"].schema
+FACTORS = TABLES["adj_factors"].schema
+SPLIT, REVERSE_SPLIT, CASH_DIVIDEND = "split", "reverse_split", "cash_dividend"
+SPLIT_REASONS = ("액면분할",)
+# A whole-won adjusted price rounds raw × factor: one won either way is rounding, not a miss.
+ROUNDING_WON = 1
+
+
+def from_chart(prices: pl.DataFrame) -> pl.DataFrame:
+    """Splits and reverse splits the daily chart flagged (`daily_prices` rows)."""
+    flagged = prices.filter(pl.col("split_ratio").fill_null(0.0) > 0)
+    return _actions(
+        flagged.select(
+            "symbol",
+            pl.col("date").alias("ex_date"),
+            pl.when(pl.col("split_ratio") < 1)
+            .then(pl.lit(SPLIT))
+            .otherwise(pl.lit(REVERSE_SPLIT))
+            .alias("kind"),
+            (1.0 / pl.col("split_ratio")).round(6).alias("ratio"),
+            pl.lit("chart").alias("source"),
+        )
+    )
+
+
+def from_listing_events(events: pl.DataFrame) -> pl.DataFrame:
+    """Splits in the KSD listing schedule: the new shares and the total after them."""
+    splits = events.filter(
+        pl.col("reason").is_in(SPLIT_REASONS) & (pl.col("total_shares") > pl.col("shares"))
+    )
+    return _actions(
+        splits.select(
+            "symbol",
+            pl.col("date").alias("ex_date"),
+            pl.lit(SPLIT).alias("kind"),
+            (pl.col("total_shares") / (pl.col("total_shares") - pl.col("shares")))
+            .round(6)
+            .alias("ratio"),
+            pl.lit("ksd").alias("source"),
+        )
+    )
+
+
+def from_dividends(
+    dividends: pl.DataFrame, session_before: Callable[[dt.date], dt.date]
+) -> pl.DataFrame:
+    """Cash dividends of the KSD schedule, by ex-date (the session before the record date);
+    a symbol's share classes are one row (the common share's amount first)."""
+    cash = dividends.filter(pl.col("dividend_per_share").fill_null(0) > 0).sort(
+        pl.col("share_class") != "common"
+    )
+    cash = cash.group_by("symbol", "record_date", maintain_order=True).first()
+    return _actions(
+        cash.select(
+            "symbol",
+            pl.col("record_date")
+            .map_elements(session_before, return_dtype=pl.Date)
+            .alias("ex_date"),
+            pl.lit(CASH_DIVIDEND).alias("kind"),
+            pl.col("dividend_per_share").alias("cash_per_share"),
+            "record_date",
+            pl.lit("ksd").alias("source"),
+        )
+    )
+
+
+def _actions(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in ACTIONS.items() if c not in frame]
+    return frame.with_columns(missing).select(list(ACTIONS)).cast(dict(ACTIONS))
+
+
+def combine(*reported: pl.DataFrame) -> pl.DataFrame:
+    """One row per (symbol, ex_date, kind): the KSD's figures first, every reporter named."""
+    merged = pl.concat([_actions(f) for f in reported], how="vertical").with_columns(
+        _rank=(pl.col("source") != "ksd").cast(pl.Int8)
+    )
+    out = (
+        merged.sort("symbol", "ex_date", "kind", "_rank", maintain_order=True)
+        .group_by("symbol", "ex_date", "kind", maintain_order=True)
+        .agg(
+            pl.col("ratio").drop_nulls().first(),
+            pl.col("cash_per_share").drop_nulls().first(),
+            pl.col("record_date").drop_nulls().first(),
+            pl.col("source").unique().sort().str.join(","),
+        )
+    )
+    return out.select(list(ACTIONS)).cast(dict(ACTIONS)).sort("symbol", "ex_date")
+
+
+def factors(days: pl.DataFrame, actions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split."""
+    splits = actions.filter(
+        pl.col("kind").is_in([SPLIT, REVERSE_SPLIT]) & (pl.col("ex_date") <= as_of)
+    ).select("symbol", "ex_date", "ratio")
+    wanted = days.filter(pl.col("symbol").is_in(splits["symbol"].unique().to_list()))
+    if wanted.is_empty():
+        return pl.DataFrame(schema=FACTORS)
+    per_day = (
+        wanted.select("date", "symbol")
+        .join(splits, on="symbol", how="left")
+        .with_columns(
+            step=pl.when(pl.col("ex_date") > pl.col("date"))
+            .then(1.0 / pl.col("ratio"))
+            .otherwise(1.0)
+        )
+        .group_by("symbol", "date")
+        .agg(pl.col("step").product().alias("factor"))
+    )
+    return (
+        per_day.with_columns(as_of=pl.lit(as_of, dtype=pl.Date))
+        .select(list(FACTORS))
+        .cast(dict(FACTORS))
+        .sort("symbol", "date")
+    )
+
+
+def disagreements(
+    raw: pl.DataFrame, adjusted: pl.DataFrame, factor_rows: pl.DataFrame
+) -> pl.DataFrame:
+    """(date, symbol) where raw close × our factor (1 without a row) is not KIS's adjusted
+    close to the won: a split we miss or misread, or KIS's adjustment of something else."""
+    joined = (
+        adjusted.select("date", "symbol", pl.col("close").alias("kis_adjusted"))
+        .join(raw.select("date", "symbol", "close"), on=["date", "symbol"])
+        .join(factor_rows.select("date", "symbol", "factor"), on=["date", "symbol"], how="left")
+        .with_columns(
+            ours=(pl.col("close") * pl.col("factor").fill_null(1.0)).round(0).cast(pl.Int64)
+        )
+    )
+    return joined.filter((pl.col("ours") - pl.col("kis_adjusted")).abs() > ROUNDING_WON).select(
+        "date", "symbol", "close", "factor", "ours", "kis_adjusted"
+    )
