@@ -6,7 +6,6 @@ factor is KIS's adjusted close on every stored day; a wrong adjusted price fails
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,21 +20,13 @@ from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
-from tests.helpers.simulator import SIM_CONFIG
+from tests.helpers.simulator import SIM_CONFIG, own_simulator
 
 CONFIG = seed.fast_config(SIM_CONFIG)
 SPAN = (dt.date(2023, 8, 21), dt.date(2023, 9, 22))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as running:
-        yield running
-
-
-@pytest.fixture
-def market(server: SimulatorServer) -> Market:
-    return server.state.market
+server, market = own_simulator(CONFIG)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ limited to some symbols is not taken for a delisting."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +26,7 @@ from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import TABLES, Warehouse
 from tests.defs import seed
-from tests.helpers.simulator import SIM_CONFIG, sim_environ
+from tests.helpers.simulator import SIM_CONFIG, own_simulator, sim_environ
 
 SHIPPING, GAMES = LATER_DELISTINGS  # delisted 2020-06-15 and 2023-03-31
 # Around the shipping line's delisting: it traded until Friday 2020-06-12.
@@ -35,15 +34,7 @@ JUNE = (dt.date(2020, 6, 1), dt.date(2020, 6, 19))
 CONFIG = seed.fast_config(SIM_CONFIG, universe=12, start=dt.date(2015, 1, 2))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as running:
-        yield running
-
-
-@pytest.fixture
-def market(server: SimulatorServer) -> Market:
-    return server.state.market
+server, market = own_simulator(CONFIG)
 
 
 @pytest.fixture

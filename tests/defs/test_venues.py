@@ -6,7 +6,6 @@ nightly run through the multi-quote (cross-checked against the chart on the same
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +22,7 @@ from kis_pipeline.simulator.venues import NXT_START, nxt_tradable, on_venue
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
 from tests.helpers.research_data import frame_like
-from tests.helpers.simulator import SIM_CONFIG
+from tests.helpers.simulator import SIM_CONFIG, own_simulator
 
 CONFIG = seed.fast_config(SIM_CONFIG, universe=24, start=dt.date(2025, 1, 2))
 # Across NXT's first session (2025-03-04): before it only KRX traded.
@@ -31,15 +30,7 @@ OPENING = (dt.date(2025, 2, 24), dt.date(2025, 3, 7))
 CODES = {"KRX": "J", "NXT": "NX", "KRX+NXT": "UN"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as running:
-        yield running
-
-
-@pytest.fixture
-def market(server: SimulatorServer) -> Market:
-    return server.state.market
+server, market = own_simulator(CONFIG)
 
 
 def _warehouse(

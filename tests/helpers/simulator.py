@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from kis_pipeline.common.clock import KST
 from kis_pipeline.simulator.config import SimConfig
+from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 
 # A fixed clock keeps the simulator's history, and so every expected value, reproducible.
@@ -29,3 +34,20 @@ def sim_environ(server: SimulatorServer, state_dir: Path, **extra: str) -> dict[
         "KIS_STATE_DIR": str(state_dir),
         **extra,
     }
+
+
+def own_simulator(config: SimConfig) -> tuple[Any, Any]:
+    """`server` (one simulator of `config` per test module) and `market` (its model) fixtures,
+    for a module whose history or universe differs from the session's simulator:
+    `server, market = own_simulator(CONFIG)` at module level."""
+
+    @pytest.fixture(scope="module")
+    def server() -> Iterator[SimulatorServer]:
+        with SimulatorServer(config) as running:
+            yield running
+
+    @pytest.fixture
+    def market(server: SimulatorServer) -> Market:
+        return server.state.market
+
+    return server, market
