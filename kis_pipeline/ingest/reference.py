@@ -170,7 +170,7 @@ def latest_session(
 
 
 def nxt_names(warehouse: Warehouse) -> list[str]:
-    """The symbols the newest `stock_info` snapshot describes as tradable on Nextrade."""
+    """The listed symbols the newest `stock_info` snapshot describes as tradable on Nextrade."""
     dates = warehouse.partitions("stock_info")
     if not dates:
         raise MissingReference(
@@ -178,7 +178,11 @@ def nxt_names(warehouse: Warehouse) -> list[str]:
             "(is_nxt_tradable); materialize stock_info first"
         )
     frame = warehouse.read("stock_info", [dates[-1]])
-    return frame.filter(pl.col("is_nxt_tradable").fill_null(False))["symbol"].sort().to_list()
+    # stock_info is weekly: a name it still flags may have left the newest master snapshot.
+    snapshots = warehouse.partitions("symbols")
+    listed = warehouse.read("symbols", snapshots[-1:])["symbol"].to_list() if snapshots else []
+    tradable = pl.col("is_nxt_tradable").fill_null(False) & pl.col("symbol").is_in(listed)
+    return frame.filter(tradable)["symbol"].sort().to_list()
 
 
 def newest_nonempty(warehouse: Warehouse, table: str) -> dt.date | None:
