@@ -20,6 +20,7 @@ import polars as pl
 from kis_pipeline.ingest.per_key import fetch_each
 from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.stock_info import fetch_stock_info
 from kis_pipeline.warehouse import TABLES, Warehouse
 
 # (client, symbol, as_of, the table's previous as_of or None) -> the symbol's rows.
@@ -53,6 +54,14 @@ def known_symbols(
         if since:
             names |= set(wh.read("symbols", since)["symbol"].to_list())
     return sorted(names)
+
+
+def stock_info_of(
+    client: KisClient, symbol: str, as_of: dt.date, since: dt.date | None
+) -> pl.DataFrame:
+    """A `SnapshotFetch` of stock basic info (§10.9): one symbol's row as of today; `since`
+    does not matter to a description."""
+    return fetch_stock_info(client, symbol, as_of=as_of)
 
 
 def fetch_snapshots(

@@ -30,26 +30,20 @@ SCHEMA = TABLES["listings"].schema
 STOCK_KINDS = ("stock", "foreign_stock", "depositary_receipt")
 
 
-def newest_snapshot(wh: Warehouse) -> str | None:
-    dates = wh.partitions("symbols")
-    return dates[-1] if dates else None
-
-
 def previous_listings(wh: Warehouse) -> pl.DataFrame:
     """The newest `listings` snapshot (empty without one)."""
     earlier = wh.partitions("listings")
     return wh.read("listings", [earlier[-1]]) if earlier else pl.DataFrame(schema=SCHEMA)
 
 
-def unlisted_codes(wh: Warehouse, previous: pl.DataFrame) -> list[str]:
+def unlisted_codes(wh: Warehouse, master: pl.DataFrame, previous: pl.DataFrame) -> list[str]:
     """Codes the warehouse has seen that the newest master snapshot does not list, the names
-    whose delisting date this asset asks KIS for: those of earlier snapshots and the KSD IPOs.
-    A delisting KIS already gave (`previous` has it from stock_info) is final: not asked again,
-    so the calls stay those of the names that left since."""
-    newest = newest_snapshot(wh)
-    listed = set(wh.read("symbols", [newest])["symbol"].to_list()) if newest else set()
-    seen = wh.query('SELECT DISTINCT symbol FROM "symbols"') if newest else None
-    codes = set(seen["symbol"].to_list()) if seen is not None else set()
+    whose delisting date this asset asks KIS for: those of earlier snapshots (`master`, from
+    `from_snapshots`: a name of the newest has no delisting) and the KSD IPOs. A delisting KIS
+    already gave (`previous` has it from stock_info) is final: not asked again, so the calls
+    stay those of the names that left since."""
+    listed = set(master.filter(pl.col("delisted_on").is_null())["symbol"].to_list())
+    codes = set(master["symbol"].to_list())
     if wh.partitions("listing_events"):
         ipos = wh.select("listing_events", "reason = ?", [NEW_LISTING])
         codes |= set(ipos["symbol"].to_list())

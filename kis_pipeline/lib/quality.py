@@ -54,6 +54,15 @@ def completeness_severity(context: dg.AssetExecutionContext) -> dg.AssetCheckSev
     return dg.AssetCheckSeverity.ERROR
 
 
+def unique_keys_result(table: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
+    """`<table>_unique_keys` over `frame`: the rows whose table key occurs twice."""
+    key = list(TABLES[table].key)
+    dupes = frame.filter(frame.select(key).is_duplicated()).select(key)
+    return dg.AssetCheckResult(
+        check_name=f"{table}_unique_keys", passed=dupes.is_empty(), metadata=check_metadata(dupes)
+    )
+
+
 def no_rejects_result(
     context: dg.AssetExecutionContext, table: str, client: KisClient | None
 ) -> dg.AssetCheckResult:

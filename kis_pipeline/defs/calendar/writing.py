@@ -9,7 +9,7 @@ rows of those it failed to fetch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -23,7 +23,7 @@ from kis_pipeline.lib.metadata import (
     snapshot_metadata,
 )
 from kis_pipeline.lib.progress import Progress
-from kis_pipeline.warehouse import TABLES, Scope, Warehouse
+from kis_pipeline.warehouse import TABLES, Scope, Warehouse, WriteResult
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,16 @@ class Written:
     rows: int
     bytes: int
     snapshot: int | None = None  # the lake snapshot the write committed
+
+    @classmethod
+    def of(cls, results: Sequence[WriteResult]) -> Written:
+        """What a batch of partition writes wrote, with the newest snapshot they made."""
+        return cls(
+            len(results),
+            sum(r.rows for r in results),
+            sum(r.bytes for r in results),
+            max((r.snapshot for r in results if r.snapshot is not None), default=None),
+        )
 
 
 def write_days(
@@ -47,13 +57,7 @@ def write_days(
     column = TABLES[table].partition_column
     by_day = {key[0]: part for key, part in frame.partition_by(column, as_dict=True).items()}
     frames = {day.isoformat(): by_day.get(day, frame.clear()) for day in sorted(set(days))}
-    results = warehouse.write_partitions(table, frames, scope=scope)
-    return Written(
-        len(results),
-        sum(r.rows for r in results),
-        sum(r.bytes for r in results),
-        max((r.snapshot for r in results if r.snapshot is not None), default=None),
-    )
+    return Written.of(warehouse.write_partitions(table, frames, scope=scope))
 
 
 def write_one(
@@ -64,8 +68,7 @@ def write_one(
     *,
     scope: Scope | None = None,
 ) -> Written:
-    result = warehouse.write_partition(table, partition, frame, scope=scope)
-    return Written(1, result.rows, result.bytes, result.snapshot)
+    return Written.of([warehouse.write_partition(table, partition, frame, scope=scope)])
 
 
 def run_metadata(

@@ -17,6 +17,7 @@ import datetime as dt
 import polars as pl
 
 from kis_pipeline.defs.company.factory import SnapshotAsset, build
+from kis_pipeline.ingest.company import stock_info_of
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.analyst import (
     ANALYST_ESTIMATES,
@@ -24,7 +25,7 @@ from kis_pipeline.kis.endpoints.analyst import (
     fetch_estimates,
     fetch_opinions,
 )
-from kis_pipeline.kis.endpoints.stock_info import STOCK_INFO, fetch_stock_info
+from kis_pipeline.kis.endpoints.stock_info import STOCK_INFO
 
 WEEKLY_DAYS = 8
 # A Friday's opinions are still the newest on Tuesday morning.
@@ -42,7 +43,7 @@ def _opinions(
 DECLARED = (
     SnapshotAsset(
         STOCK_INFO,
-        lambda client, symbol, as_of, since: fetch_stock_info(client, symbol, as_of=as_of),
+        stock_info_of,
         cron="30 8 * * 6",
         fresh_days=WEEKLY_DAYS,
         title="stock basic info",

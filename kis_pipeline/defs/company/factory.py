@@ -49,6 +49,7 @@ from kis_pipeline.lib.quality import (
     completeness_severity,
     no_rejects_result,
     no_rejects_spec,
+    unique_keys_result,
 )
 from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.lib.schedules import asset_job, today_schedule
@@ -106,16 +107,7 @@ def check_results(
     client: KisClient | None,
 ) -> list[dg.AssetCheckResult]:
     table = declared.table
-    key = list(TABLES[table].key)
-    dupes = frame.filter(frame.select(key).is_duplicated()).select(key)
-    results = [
-        dg.AssetCheckResult(
-            check_name=f"{table}_unique_keys",
-            passed=dupes.is_empty(),
-            metadata=check_metadata(dupes),
-        ),
-        no_rejects_result(context, table, client),
-    ]
+    results = [unique_keys_result(table, frame), no_rejects_result(context, table, client)]
     if declared.complete:
         covered = set(frame["symbol"].to_list())
         missing = [s for s in symbols if s not in covered]

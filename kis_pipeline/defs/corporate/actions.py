@@ -25,7 +25,7 @@ from kis_pipeline.ingest.corporate_actions import (
     from_listing_events,
 )
 from kis_pipeline.lib.metadata import check_metadata
-from kis_pipeline.lib.quality import check_spec
+from kis_pipeline.lib.quality import check_spec, unique_keys_result
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL
 from kis_pipeline.lib.schedules import today_schedule
 from kis_pipeline.warehouse import Warehouse
@@ -35,25 +35,12 @@ ACTIONS, FACTORS = "corporate_actions", "adj_factors"
 ONCE = {ONCE_IN_BACKFILL: "true"}
 
 
-def _unique(table: str, frame: pl.DataFrame, key: list[str]) -> dg.AssetCheckResult:
-    dupes = frame.filter(frame.select(key).is_duplicated()).select(key)
-    return dg.AssetCheckResult(
-        check_name=f"{table}_unique_keys", passed=dupes.is_empty(), metadata=check_metadata(dupes)
-    )
-
-
 def _by_year(wh: Warehouse, frame: pl.DataFrame) -> Written:
     """Replace every year of `corporate_actions` the frame or the table holds: an action
     reported late (a KSD schedule fetched later) lands, one withdrawn leaves."""
     years = {str(d.year) for d in frame["ex_date"].to_list()} | set(wh.partitions(ACTIONS))
     parts = {y: frame.filter(pl.col("ex_date").dt.year() == int(y)) for y in sorted(years)}
-    results = wh.write_partitions(ACTIONS, parts) if parts else []
-    return Written(
-        len(results),
-        sum(r.rows for r in results),
-        sum(r.bytes for r in results),
-        max((r.snapshot for r in results if r.snapshot is not None), default=None),
-    )
+    return Written.of(wh.write_partitions(ACTIONS, parts) if parts else [])
 
 
 @dg.asset(
@@ -80,7 +67,7 @@ def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     kinds = frame.group_by("kind").len().sort("kind")
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, None, **dict(kinds.iter_rows())),
-        check_results=[_unique(ACTIONS, frame, ["symbol", "ex_date", "kind"])],
+        check_results=[unique_keys_result(ACTIONS, frame)],
     )
 
 
@@ -119,7 +106,7 @@ def adj_factors(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, None, as_of=as_of.isoformat()),
         check_results=[
-            _unique(FACTORS, frame, ["as_of", "symbol", "date"]),
+            unique_keys_result(FACTORS, frame),
             dg.AssetCheckResult(
                 check_name=f"{FACTORS}_match_kis",
                 passed=missed.is_empty(),

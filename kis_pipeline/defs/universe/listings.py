@@ -22,7 +22,7 @@ import polars as pl
 from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.ingest.company import fetch_snapshots
+from kis_pipeline.ingest.company import fetch_snapshots, stock_info_of
 from kis_pipeline.ingest.listings import (
     combine,
     from_listing_events,
@@ -32,10 +32,14 @@ from kis_pipeline.ingest.listings import (
     unlisted_codes,
 )
 from kis_pipeline.kis.endpoints.listing_events import fetch_listing_events
-from kis_pipeline.kis.endpoints.stock_info import fetch_stock_info
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import years
-from kis_pipeline.lib.quality import check_spec, no_rejects_result, no_rejects_spec
+from kis_pipeline.lib.quality import (
+    check_spec,
+    no_rejects_result,
+    no_rejects_spec,
+    unique_keys_result,
+)
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, POOL
 from kis_pipeline.lib.schedules import asset_job, today_schedule, years_schedule
 from kis_pipeline.warehouse import TABLES
@@ -43,14 +47,6 @@ from kis_pipeline.warehouse import TABLES
 GROUP = "universe"
 EVENTS = "listing_events"
 LISTINGS = "listings"
-
-
-def _unique(table: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
-    key = list(TABLES[table].key)
-    dupes = frame.filter(frame.select(key).is_duplicated()).select(key)
-    return dg.AssetCheckResult(
-        check_name=f"{table}_unique_keys", passed=dupes.is_empty(), metadata=check_metadata(dupes)
-    )
 
 
 _EVENT_CHECKS = [
@@ -92,7 +88,10 @@ def listing_events(
     written = write_one(warehouse.warehouse(), EVENTS, str(year), frame)
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, client, cut_days=len(cut)),
-        check_results=[_unique(EVENTS, frame), no_rejects_result(context, EVENTS, client)],
+        check_results=[
+            unique_keys_result(EVENTS, frame),
+            no_rejects_result(context, EVENTS, client),
+        ],
     )
 
 
@@ -127,7 +126,8 @@ def listings(
     wh = warehouse.warehouse()
     as_of = today_kst()
     previous = previous_listings(wh)
-    codes = [] if kis.settings().env == "paper" else unlisted_codes(wh, previous)
+    master = from_snapshots(wh)
+    codes = [] if kis.settings().env == "paper" else unlisted_codes(wh, master, previous)
     stored = wh.partitions("stock_info")
     frames = [wh.read("stock_info", [stored[-1]])] if stored else []
     failures: dict[str, str] = {}
@@ -135,19 +135,14 @@ def listings(
     if codes:
         with kis.client() as client:
             described, failures = fetch_snapshots(
-                client,
-                "stock_info",
-                lambda c, s, day, since: fetch_stock_info(c, s, as_of=day),
-                codes,
-                as_of,
-                None,
+                client, "stock_info", stock_info_of, codes, as_of, None
             )
         frames.append(described)
     for code, reason in failures.items():
         context.log.warning(f"{LISTINGS}: KIS does not describe {code}: {reason}")
     frame = combine(
         as_of,
-        from_snapshots(wh),
+        master,
         from_stock_info(frames),
         from_listing_events(wh),
         previous,
@@ -167,7 +162,7 @@ def listings(
             calls_planned=len(codes),
         ),
         check_results=[
-            _unique(LISTINGS, frame),
+            unique_keys_result(LISTINGS, frame),
             dg.AssetCheckResult(
                 check_name=f"{LISTINGS}_dated",
                 passed=backwards.is_empty(),
