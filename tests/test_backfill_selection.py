@@ -5,6 +5,7 @@ command says so in `--help`, once in a run over every asset, and when they are n
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from kis_pipeline.cli.backfill_plan import snapshot_assets
 from kis_pipeline.cli.main import main
 from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.warehouse import Warehouse
 from tests.defs.seed import served
 from tests.test_backfill import MARKET, SNAPSHOT_ASSETS, env
 
@@ -65,13 +67,31 @@ def test_a_backfill_of_every_asset_says_once_which_it_leaves_out_and_why(
 ) -> None:
     symbol = MARKET.listings[0].symbol
     assert main(["backfill", *SPAN, "--symbols", symbol]) == 0
-    lines = [
-        line
-        for line in capsys.readouterr().err.splitlines()
-        if line.startswith("not in a range backfill")
-    ]
+    err = capsys.readouterr().err.splitlines()
+    lines = [line for line in err if line.startswith("not in a range backfill")]
     assert lines == [
         f"not in a range backfill: {', '.join(STATEMENTS)} (KIS serves them only as they "
         "stand today, so no past day can be fetched; their weekly schedule keeps them, or "
         "materialize them in `kis-pipeline dev`)"
     ]
+    # Minute bars, 4 calls per symbol-day, are fetched only when named.
+    named = [line for line in err if line.startswith("only when named")]
+    assert len(named) == 1 and named[0].startswith("only when named: minute_bars (4 calls per")
+    assert not Warehouse(Path(env["KIS_WAREHOUSE"])).partitions("minute_bars")
+
+
+def test_named_minute_bars_fetch_the_days_prices_they_need_first(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KIS_NOW", "2026-11-20T18:00")
+    symbol = MARKET.listings[0].symbol
+    assert main(["backfill", *SPAN, "--assets", "minute_bars", "--symbols", symbol]) == 0
+    err = capsys.readouterr().err
+    assert "adding daily_prices for 2026-11-09..2026-11-10: minute_bars takes" in err, err
+    wh = Warehouse(Path(env["KIS_WAREHOUSE"]))
+    bars = wh.read("minute_bars")
+    assert set(bars["symbol"]) == {symbol} and bars["date"].n_unique() == 2
+    assert bars.height == 2 * 381

@@ -25,10 +25,9 @@ import dagster as dg
 from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.cli.backfill_plan import (
     KST,
-    SNAPSHOT_REASON,
     BackfillRequest,
+    left_out,
     plan,
-    snapshot_assets,
     validate_dates,
     validate_request,
     validate_symbols,
@@ -110,8 +109,7 @@ def run_backfill(
         resources = simulator_resources(live) if live.env == "sim" else None
         validate_symbols(request.symbols, live)
         if not request.assets:
-            left_out = snapshot_assets(defs)
-            stream.write(f"not in a range backfill: {', '.join(left_out)} ({SNAPSHOT_REASON})\n")
+            stream.write("".join(f"{line}\n" for line in left_out(defs)))
         reaped = runner.reap_stale_runs(instance)
         if reaped:
             stream.write(f"marked {len(reaped)} abandoned run(s) as failed\n")

@@ -47,18 +47,43 @@ def split_list(text: str) -> tuple[str, ...]:
 # Tick tables come from the WebSocket stream, not from the API over a date range: a backfill
 # touches them only when named.
 STREAM_GROUPS = frozenset({"ticks"})
+# Minute bars cost 4 calls per symbol-day, 400 a day for the default watchlist: a backfill of
+# every asset over a year would spend most of its 100,000 calls on them, so they are fetched
+# only when named.
+NAMED_ONLY_GROUPS = frozenset({"intraday"})
+NAMED_ONLY_REASON = (
+    "4 calls per symbol-day, about 99,000 for a year of the 100 most traded names; name them, "
+    "e.g. --assets minute_bars --symbols 005930"
+)
+
+
+def _ranged(defs: dg.Definitions) -> list[tuple[str, str | None]]:
+    """(name, group) of every materializable asset partitioned by time."""
+    graph = defs.resolve_asset_graph()
+    return sorted(
+        (key.to_user_string(), graph.get(key).group_name)
+        for key in graph.materializable_asset_keys
+        if isinstance(graph.get(key).partitions_def, dg.TimeWindowPartitionsDefinition)
+    )
 
 
 def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
     """The default selection: every materializable asset partitioned by time, except the
-    stream's."""
-    graph = defs.resolve_asset_graph()
-    return sorted(
-        key.to_user_string()
-        for key in graph.materializable_asset_keys
-        if isinstance(graph.get(key).partitions_def, dg.TimeWindowPartitionsDefinition)
-        and graph.get(key).group_name not in STREAM_GROUPS
-    )
+    stream's and those fetched only when named."""
+    skipped = STREAM_GROUPS | NAMED_ONLY_GROUPS
+    return [name for name, group in _ranged(defs) if group not in skipped]
+
+
+def named_only_assets(defs: dg.Definitions) -> list[str]:
+    return [name for name, group in _ranged(defs) if group in NAMED_ONLY_GROUPS]
+
+
+def left_out(defs: dg.Definitions) -> list[str]:
+    """The lines a backfill of every asset prints about the batch assets it leaves out."""
+    return [
+        f"not in a range backfill: {', '.join(snapshot_assets(defs))} ({SNAPSHOT_REASON})",
+        f"only when named: {', '.join(named_only_assets(defs))} ({NAMED_ONLY_REASON})",
+    ]
 
 
 def once_assets(defs: dg.Definitions) -> list[str]:
@@ -77,7 +102,7 @@ def snapshot_assets(defs: dg.Definitions) -> list[str]:
     (statements stamped `as_of` the fetch day, the newest master file), which KIS serves only
     as they stand today."""
     graph = defs.resolve_asset_graph()
-    ranged = {*date_partitioned_assets(defs), *once_assets(defs)}
+    ranged = {*(name for name, _ in _ranged(defs)), *once_assets(defs)}
     return sorted(
         name
         for key in graph.materializable_asset_keys
@@ -237,6 +262,10 @@ def plan(
                 f"the daily assets need the trading calendar of {request.start}..{request.end}",
             ),
             (
+                _daily_price_keys(graph, selected, settings, request),
+                "minute_bars takes each day's watchlist from the day's traded names",
+            ),
+            (
                 _listing_years(graph, selected, settings),
                 "listings and corporate_actions learn the IPOs and splits since 2015 from the "
                 "KSD listing schedule",
@@ -327,6 +356,22 @@ def _calendar_keys(
         if keys:
             out[key] = keys
     return out
+
+
+def _daily_price_keys(
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
+) -> dict[dg.AssetKey, list[str]]:
+    """The `daily_prices` partitions of the range the warehouse lacks, when the backfill builds
+    `minute_bars` without them: the day's bars say which names traded."""
+    prices, minutes = dg.AssetKey("daily_prices"), dg.AssetKey("minute_bars")
+    if minutes not in selected or prices in selected or not graph.has(prices):
+        return {}
+    have = set(open_warehouse(settings).partitions("daily_prices"))
+    keys = runner.partition_keys_in_range(
+        graph.get(prices).partitions_def, request.start, request.end
+    )
+    missing = [k for k in keys if k not in have]
+    return {prices: missing} if missing else {}
 
 
 def _listing_years(

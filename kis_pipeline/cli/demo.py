@@ -3,7 +3,8 @@
 1. backfill about 60 trading days of every batch asset (prices, flows, rankings, the market
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
    its 2018 split, to show adjusted prices, and June 2020 on that day's universe, with a name
-   delisted since, through `listings`); then the snapshots KIS serves only as they stand
+   delisted since, through `listings`), and the last session's one-minute bars of the most
+   traded names; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), and stock info of the simulator's
    delisted names, which the point-in-time universe keeps;
 2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
@@ -117,6 +118,15 @@ QUERIES: tuple[tuple[str, str], ...] = (
            from analyst_opinions o join daily_prices p using (date, symbol)
            where o.as_of = (select max(as_of) from analyst_opinions)
            order by o.date desc, o.symbol limit 5""",
+    ),
+    (
+        "The last session's VWAP and its last half hour, from the minute bars",
+        """select symbol, count(*) as bars, round(sum(value) / sum(volume), 1) as vwap,
+                  round(sum(value) filter (where ts::time >= '15:00') /
+                        sum(volume) filter (where ts::time >= '15:00'), 1) as vwap_close,
+                  arg_max(close, ts) as close
+           from minute_bars where date = (select max(date) from minute_bars)
+           group by symbol order by sum(value) desc limit 5""",
     ),
     (
         "Intraday VWAP from the streamed ticks",
@@ -304,6 +314,10 @@ def run_demo() -> int:
             f"Backfill {first} .. {last} on that day's universe: listings (the KSD IPOs since "
             "2015, delisting dates from KIS), then daily prices, delisted names included",
             lambda: _backfill(settings, first, last, "listings,daily_prices"),
+        )
+        ok &= _step(
+            f"One-minute bars of {end} for the day's most traded names (4 calls per name)",
+            lambda: _backfill(settings, end, end, "minute_bars"),
         )
         ok &= _step(
             "Statements, stock info and analyst coverage of the universe (their scheduled runs)",

@@ -39,11 +39,10 @@ from dagster._core.execution.backfill import (
 from kis_pipeline.cli import dagster_runner as runner
 from kis_pipeline.cli.backfill import row_count
 from kis_pipeline.cli.backfill_plan import (
-    SNAPSHOT_REASON,
     BackfillError,
     BackfillRequest,
+    left_out,
     plan,
-    snapshot_assets,
     validate_dates,
     validate_request,
     validate_symbols,
@@ -102,8 +101,7 @@ def submit(
     with backend(settings) as live, runner.open_instance(runner.dagster_home(live)) as instance:
         validate_symbols(request.symbols, live)
         if not request.assets:
-            left_out = snapshot_assets(defs)
-            stream.write(f"not in a range backfill: {', '.join(left_out)} ({SNAPSHOT_REASON})\n")
+            stream.write("".join(f"{line}\n" for line in left_out(defs)))
         runs = plan(request, defs, assets, instance, settings=live, stream=stream)
         if not runs:
             raise BackfillError("nothing to submit: every partition in the range is materialized")

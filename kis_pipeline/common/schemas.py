@@ -22,6 +22,7 @@ import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS
+from kis_pipeline.common.intraday_schemas import INTRADAY
 
 _I = pl.Int64
 _F = pl.Float64
@@ -424,4 +425,5 @@ ALL: dict[str, pl.Schema] = {
     **ACTIVITY,
     **COMPANY,
     "listing_events": LISTING_EVENTS,
+    **INTRADAY,
 }

@@ -64,6 +64,8 @@ class KisSettings:
     more_keys: tuple[tuple[Secret, Secret], ...] = ()
     # KIS_VENUE: whose daily prices (KRX, NXT or both summed); the `venue` column records it.
     venue: str = "KRX"
+    # KIS_MINUTE_SYMBOLS: the minute-bar watchlist; None: the day's most traded names.
+    minute_symbols: tuple[str, ...] | None = None
 
     @property
     def market_code(self) -> str:
@@ -139,6 +141,7 @@ class KisSettings:
             master_url=master_url,
             rate_limit=_rate(environ.get("KIS_RATE_LIMIT"), DEFAULT_RATE_LIMITS[env]),
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
+            minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
             state_url=_state_url(environ.get("KIS_STATE_URL")),
             warehouse=state_dir / "warehouse" if data_url else Path(warehouse).expanduser(),
             state_dir=state_dir,
@@ -241,14 +244,14 @@ def _rate(raw: str | None, default: float) -> float:
     return value
 
 
-def _symbols(raw: str | None) -> tuple[str, ...] | None:
+def _symbols(raw: str | None, name: str = "KIS_SYMBOLS") -> tuple[str, ...] | None:
     if raw is None or not raw.strip():
         return None
     symbols = tuple(dict.fromkeys(s.strip().upper() for s in raw.split(",") if s.strip()))
     bad = [s for s in symbols if not _SYMBOL.match(s)]
     if bad:
         raise KisConfigError(
-            f"KIS_SYMBOLS has invalid codes {', '.join(bad)}; use 6-character KRX codes like 005930"
+            f"{name} has invalid codes {', '.join(bad)}; use 6-character KRX codes like 005930"
         )
     return symbols
 

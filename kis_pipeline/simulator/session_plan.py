@@ -141,8 +141,17 @@ def level_path(
     t2 = max(t2, t1 + 1)
     anchors = [(0, open_lv), (t1, first), (t2, second), (SESSION_S - 1, close_lv)]
     sigma = max(high_lv - low_lv, 1) / 260.0
-    path = np.empty(SESSION_S, dtype=np.float64)
-    path[0] = open_lv
+    path = bridge(rng, anchors, sigma, SESSION_S)
+    return np.clip(np.rint(path), low_lv, high_lv).astype(np.int32)
+
+
+def bridge(
+    rng: np.random.Generator, anchors: list[tuple[int, int]], sigma: float, length: int
+) -> np.ndarray:
+    """A path of `length` steps through every (step, level) of `anchors` (in step order, the
+    first at step 0): a random walk of `sigma` per step between each two, pinned at both."""
+    path = np.empty(length, dtype=np.float64)
+    path[0] = anchors[0][1]
     for (ta, va), (tb, vb) in itertools.pairwise(anchors):
         span = tb - ta
         if span <= 0:
@@ -150,4 +159,4 @@ def level_path(
         walk = np.cumsum(rng.normal(0.0, sigma, span))
         ramp = np.arange(1, span + 1, dtype=np.float64) / span
         path[ta + 1 : tb + 1] = va + (vb - va) * ramp + walk - ramp * walk[-1]
-    return np.clip(np.rint(path), low_lv, high_lv).astype(np.int32)
+    return path

@@ -135,6 +135,17 @@ def use_simulator(monkeypatch: Any, server: Any, tmp_path: Path, **extra: str) -
     return Warehouse(tmp_path / "wh")
 
 
+def seeded_fast(
+    monkeypatch: Any, server: Any, market: Market, tmp_path: Path, **extra: str
+) -> Warehouse:
+    """`use_simulator` on a `fast_config` simulator, paced just under its limit, with the
+    market's calendar and universe in the warehouse."""
+    wh = use_simulator(monkeypatch, server, tmp_path, **extra)
+    monkeypatch.setenv("KIS_RATE_LIMIT", str(FAST_RATE * 0.9))
+    seed(wh, market)
+    return wh
+
+
 def run_assets(
     assets: Sequence[Any],
     *,

@@ -65,6 +65,7 @@ DAY_PARTITION_SCHEDULES = (
     "flows_schedule",
     "rankings_schedule",
     *(f"{table}_schedule" for table in ALL_TRENDS),
+    "minute_bars_schedule",
 )
 FRESHNESS_SCHEDULES = tuple(
     f"{domain}_freshness_schedule"
@@ -89,6 +90,7 @@ def weekday(
         "flows_schedule": [flows],
         "rankings_schedule": [day],
         **{f"{table}_schedule": [day] for table in ALL_TRENDS},
+        "minute_bars_schedule": [day],
         "analyst_opinions_schedule": [""],
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},

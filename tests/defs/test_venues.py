@@ -40,10 +40,7 @@ def _warehouse(
     monkeypatch: pytest.MonkeyPatch,
     venue: str,
 ) -> Warehouse:
-    wh = seed.use_simulator(monkeypatch, server, tmp_path, KIS_VENUE=venue)
-    monkeypatch.setenv("KIS_RATE_LIMIT", str(seed.FAST_RATE * 0.9))
-    seed.seed(wh, market)
-    return wh
+    return seed.seeded_fast(monkeypatch, server, market, tmp_path, KIS_VENUE=venue)
 
 
 def _truth(market: Market, venue: str, days: list[dt.date]) -> pl.DataFrame:

@@ -6,6 +6,7 @@
     activity.py       per-symbol daily trends: program trading, credit, short sales, lending
     fundamentals.py   financial statements (and their *_latest views), dividends
     company.py        stock info, analyst opinions and estimates (as_of snapshots)
+    intraday.py       one-minute bars
     rest_rejects.py   the REST records the parsers refused
     ticks.py          trade, order book, expected execution and market status ticks
     stream.py         the tick collector's sessions, gaps and refused frames
@@ -19,6 +20,7 @@ from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its t
     company,
     daily,
     fundamentals,
+    intraday,
     reference,
     rest_rejects,
     stream,

@@ -1,0 +1,1 @@
+"""Intraday history kept night by night: one-minute bars of a watchlist."""

@@ -1,0 +1,154 @@
+"""A stock's one-minute bars: today's (SPEC §7.5, FHKST03010200, 30 bars a call) and any day's
+of the last year (§7.6, FHKST03010230, 120 bars a call). The bars are `market_minutes`'s, so
+they add up to the day's chart bar.
+
+Both answer the bars that start at or before `FID_INPUT_HOUR_1`, newest first, and do not page
+with tr_cont: the caller asks again from a minute before the oldest bar it got. §7.6 with
+`FID_PW_DATA_INCU_YN` "Y" goes on into earlier sessions to fill its 120; "N" keeps to the day.
+A day older than KIS keeps (`MINUTE_HISTORY`), a closed day or a future one answers rt_cd "0"
+with no bars. A session in progress has the bars up to the current minute. Only the KRX
+market division (`J`) is modelled; `NX` and `UN` are refused like an unknown code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kis_pipeline.simulator.market_minutes import MinuteBar, at_or_before, minute_bars
+from kis_pipeline.simulator.rest_common import (
+    Endpoint,
+    Params,
+    Reply,
+    invalid_param,
+    num,
+    ok,
+    unknown_symbol,
+    ymd,
+)
+from kis_pipeline.simulator.rest_market import MarketView
+from kis_pipeline.simulator.rest_quotes import change_fields
+from kis_pipeline.simulator.session_clock import hhmmss
+
+QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
+TODAY_ROWS = 30
+HISTORY_ROWS = 120
+MINUTE_HISTORY = dt.timedelta(days=365)
+# How many earlier sessions "include past data" may reach into for one answer.
+_PAST_SESSIONS = 3
+
+
+def _hour(params: Params) -> int:
+    text = params.require("FID_INPUT_HOUR_1", 10)
+    if len(text) != 6 or not text.isdigit():
+        raise invalid_param("FID_INPUT_HOUR_1")
+    hh, mm, ss = int(text[:2]), int(text[2:4]), int(text[4:])
+    if hh > 23 or mm > 59 or ss > 59:
+        raise invalid_param("FID_INPUT_HOUR_1")
+    return hh * 3600 + mm * 60 + ss
+
+
+def _day_bars(view: MarketView, symbol: str, day: dt.date) -> list[MinuteBar]:
+    """The bars of `day` so far (all of them once it completed); none on a closed day."""
+    market = view.market
+    now = market.now()
+    if not market.is_trading_day(day) or day > now.date():
+        return []
+    if day < now.date() - MINUTE_HISTORY:
+        return []
+    bar = market.session_bar(symbol, day)
+    if bar is None or bar.volume <= 0:
+        return []
+    bars = view.memo(("minutes", symbol, day), lambda: minute_bars(market.config.seed, symbol, bar))
+    if day == now.date() and day > market.last_completed_session(now):
+        second = now.hour * 3600 + now.minute * 60 + now.second
+        return bars[: at_or_before(bars, second)]
+    return bars
+
+
+def _rows(day: dt.date, bars: list[MinuteBar]) -> list[dict[str, str]]:
+    """Bars newest first, as KIS writes them; `acml_tr_pbmn` runs from the day's open, so
+    `bars` must start there."""
+    rows = []
+    cumulative = 0
+    for b in bars:
+        cumulative += b.value
+        rows.append(
+            {
+                "stck_bsop_date": ymd(day),
+                "stck_cntg_hour": hhmmss(b.second),
+                "stck_prpr": num(b.close),
+                "stck_oprc": num(b.open),
+                "stck_hgpr": num(b.high),
+                "stck_lwpr": num(b.low),
+                "cntg_vol": num(b.volume),
+                "acml_tr_pbmn": num(cumulative),
+            }
+        )
+    return rows[::-1]
+
+
+def _summary(view: MarketView, symbol: str, day: dt.date, bars: list[MinuteBar]) -> dict[str, str]:
+    listing = view.listing(symbol)
+    bar = view.market.session_bar(symbol, day)
+    base = int(bar.prev_close) if bar is not None else 0
+    price = bars[-1].close if bars else base
+    change, change_sign, change_rate = change_fields(price, base) if base else ("0", "3", "0.00")
+    return {
+        "prdy_vrss": change,
+        "prdy_vrss_sign": change_sign,
+        "prdy_ctrt": change_rate,
+        "stck_prdy_clpr": num(base),
+        "acml_vol": num(sum(b.volume for b in bars)),
+        "acml_tr_pbmn": num(sum(b.value for b in bars)),
+        "hts_kor_isnm": listing.name,
+        "stck_prpr": num(price),
+    }
+
+
+def _symbol(view: MarketView, params: Params) -> str:
+    if params.require("FID_COND_MRKT_DIV_CODE", 2) != "J":
+        raise invalid_param("FID_COND_MRKT_DIV_CODE")
+    symbol = params.require("FID_INPUT_ISCD", 12)
+    if view.listing(symbol) is None:
+        raise unknown_symbol()
+    return symbol
+
+
+def today_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    """§7.5: the current session's bars (the last completed one before today's open)."""
+    symbol = _symbol(view, params)
+    second = _hour(params)
+    params.require("FID_PW_DATA_INCU_YN", 2)
+    day = view.market.now().date()
+    bars = _day_bars(view, symbol, day)
+    if not bars:
+        day = view.session()
+        bars = _day_bars(view, symbol, day)
+    shown = _rows(day, bars[: at_or_before(bars, second)])[:TODAY_ROWS]
+    return Reply(ok(output1=_summary(view, symbol, day, bars), output2=shown))
+
+
+def dated_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    """§7.6: the bars of `FID_INPUT_DATE_1` at or before `FID_INPUT_HOUR_1`, up to 120."""
+    symbol = _symbol(view, params)
+    second = _hour(params)
+    day = params.date("FID_INPUT_DATE_1")
+    past = params.choice("FID_PW_DATA_INCU_YN", ("Y", "N")) == "Y"
+    bars = _day_bars(view, symbol, day)
+    output2 = _rows(day, bars[: at_or_before(bars, second)])[:HISTORY_ROWS]
+    earlier = day
+    for _ in range(_PAST_SESSIONS if past else 0):
+        if len(output2) >= HISTORY_ROWS:
+            break
+        prev = view.prev_session(earlier)
+        if prev is None:
+            break
+        earlier = prev
+        output2 += _rows(earlier, _day_bars(view, symbol, earlier))[: HISTORY_ROWS - len(output2)]
+    return Reply(ok(output1=_summary(view, symbol, day, bars), output2=output2))
+
+
+ENDPOINTS = (
+    Endpoint(f"{QUOTATIONS}/inquire-time-itemchartprice", "FHKST03010200", today_minutes),
+    Endpoint(f"{QUOTATIONS}/inquire-time-dailychartprice", "FHKST03010230", dated_minutes),
+)

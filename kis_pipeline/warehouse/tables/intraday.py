@@ -1,0 +1,26 @@
+"""Intraday bar tables: one row per (symbol, minute) of a session, partitioned by trading day.
+
+A year of minute bars for a hundred names is about ten million rows, so each day gets a folder
+of its own (as the ticks do) and files are sorted by symbol, then time. Their schemas are
+`common.intraday_schemas`.
+"""
+
+from __future__ import annotations
+
+from kis_pipeline.common.intraday_schemas import MINUTE_BARS
+from kis_pipeline.warehouse.tables.spec import Layout, TableSpec, register_table
+
+MINUTE_BAR_TABLE = register_table(
+    TableSpec(
+        "minute_bars",
+        MINUTE_BARS,
+        "date",
+        "date",
+        ("symbol", "ts"),
+        ("symbol", "ts"),
+        "One row per (symbol, minute): a stock's one-minute bar (ts = its start, KST), the "
+        "bar's own traded value and the day's so far, for the minute-bar watchlist.",
+        layout=Layout(("date",)),
+        gates=("unique_keys", "no_rejects"),
+    )
+)
