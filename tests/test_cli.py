@@ -79,8 +79,8 @@ def test_an_unknown_feed_is_one_line_naming_the_valid_ones(
 ) -> None:
     assert main(["stream", "--duration", "2", "--feeds", "trades,ticks"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: unknown feed(s) ticks; valid feeds: trades, quotes, expected, market_status "
-        "(e.g. --feeds trades,quotes)"
+        "error: unknown feed(s) ticks; valid feeds: trades, quotes, expected, market_status, "
+        "program (e.g. --feeds trades,quotes)"
     ]
 
 
@@ -114,6 +114,31 @@ def test_stream_feeds_choose_what_is_collected(tmp_path: Path) -> None:
     assert counted.returncode == 0, counted.stderr
     [row] = json.loads(counted.stdout)
     assert row["expected"] > 0 and row["status"] > 0 and row["trades"] == 0
+
+
+def test_program_ticks_and_vi_events_from_the_stream(tmp_path: Path) -> None:
+    """Program trading per stock (H0STPGM0) and the VIs of the market-status notices, beside
+    the trades they belong to."""
+    feeds = ("--feeds", "trades,program,market_status")
+    env, printed = stream_for(tmp_path, "--duration", "3", "--symbols", "005930", *feeds)
+    query = (
+        "select (select count(*) from program_ticks) as program, "
+        "(select count(*) from program_ticks where net_volume <> buy_volume - sell_volume "
+        "or net_value <> buy_value - sell_value) as bad_nets, "
+        "(select max(buy_volume + sell_volume) from program_ticks) as program_volume, "
+        "(select max(cum_volume) from trade_ticks) as volume, "
+        "(select count(*) from vi_events) as vis, "
+        "(select count(*) from vi_events where released_at < triggered_at) as bad_vis"
+    )
+    counted = subprocess.run(
+        [*EXE, "sql", "--format", "json", query], capture_output=True, text=True, env=env
+    )
+    assert counted.returncode == 0, counted.stderr
+    [row] = json.loads(counted.stdout)
+    assert row["program"] > 0 and row["bad_nets"] == 0, (row, printed)
+    # Program trades are part of the day's trading.
+    assert 0 < row["program_volume"] <= row["volume"], row
+    assert row["vis"] > 0 and row["bad_vis"] == 0, row
 
 
 def test_stream_then_sql_from_the_command_line(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@
    traded names; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), and stock info of the simulator's
    delisted names, which the point-in-time universe keeps;
-2. stream ticks for 30 seconds through the collector, then persist the sealed spool segments
+2. stream ticks (trades, quotes, program trading, market status) for 30 seconds through the
+   collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
    Dagster's tick evaluation and each run it requests (one per batch of segments) is executed;
 3. compact, and print rows per table, the requests made against the limit, and a few SQL
@@ -38,11 +39,13 @@ from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market_company import FORMER_LISTINGS
+from kis_pipeline.streaming.subscriptions import FEEDS
 from kis_pipeline.warehouse import connect
 
 T = TypeVar("T")
 SESSIONS = 60
 STREAM_SECONDS = 30.0
+STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
 # A past month whose universe holds a name delisted since (the simulator's shipping line traded
@@ -329,8 +332,12 @@ def run_demo() -> int:
                 lambda: _weekly(settings, ("stock_info",), {SYMBOLS_TAG: ",".join(DELISTED)}),
             )
         outcome = _step(
-            f"Stream ticks for {STREAM_SECONDS:.0f} s (top of the volume ranking)",
-            lambda: stream(settings, StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0)),
+            f"Stream ticks for {STREAM_SECONDS:.0f} s (top of the volume ranking): trades, "
+            "quotes, program trading and market status",
+            lambda: stream(
+                settings,
+                StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0, trs=STREAM_TRS),
+            ),
         )
         runs = _step(
             "Persist the sealed segments: tick_segments_sensor -> one run per batch",

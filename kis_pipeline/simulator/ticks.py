@@ -59,6 +59,7 @@ TR_WEIGHTS: dict[str, float] = {
     "H0STASP0": 1.0,
     "H0STANC0": 0.25,
     "H0STMKO0": 0.05,
+    "H0STPGM0": 0.1,
 }
 SUPPORTED_TRS: frozenset[str] = frozenset(TR_WEIGHTS)
 
@@ -148,6 +149,10 @@ class SymbolTape:
         )
         self._asp_fmt = f"{sym}^%s^0^%s^%s^%d^%s{tail}"
         self._mko_fmt = f"{sym}^N^(null)^%s^^^^00^%s^N^{tail}"
+        # H0STPGM0, 11 fields: program trading so far today, a share of the day's volume that
+        # differs per symbol and side (arbitrage desks and index funds lean one way).
+        self._pgm_fmt = f"{sym}^%s^%d^%d^%d^%d^%d^%d^%s"
+        self._pgm_share = (0.04 + 0.12 * rng.random(), 0.04 + 0.12 * rng.random())
         self._mko_n = 0
         self._k = key % 997  # offset into the shared per-tick patterns
         self._book_n = 0
@@ -364,6 +369,28 @@ class SymbolTape:
             out.append(self._mko_fmt % ("112", "Y" if self._mko_n % 2 else "N"))
         return out
 
+    def program(self, n: int, seconds: float) -> list[str]:
+        """`n` H0STPGM0 records: the day's program sells and buys so far, their net, and the
+        resting quantities of the current book (the net resting bid last)."""
+        hour = hhmmss(int(seconds) + self._shift)
+        sell_share, buy_share = self._pgm_share
+        sold, bought = int(self.acml_vol * sell_share), int(self.acml_vol * buy_share)
+        price = self.acml_value / self.acml_vol if self.acml_vol else self.plan.open
+        sold_value, bought_value = round(sold * price), round(bought * price)
+        ask, bid = self._rsqn[self._book_n % _BOOK_VARIANTS].split("^")[:2]
+        book = f"{ask}^{bid}^{int(bid) - int(ask)}"
+        record = self._pgm_fmt % (
+            hour,
+            sold,
+            sold_value,
+            bought,
+            bought_value,
+            bought - sold,
+            bought_value - sold_value,
+            book,
+        )
+        return [record] * n
+
     def records(self, tr_id: str, n: int, seconds: float) -> list[str]:
         if tr_id == "H0STCNT0":
             return self.trades(n, seconds)
@@ -373,6 +400,8 @@ class SymbolTape:
             return self.expected(n, seconds)
         if tr_id == "H0STMKO0":
             return self.status(n, seconds)
+        if tr_id == "H0STPGM0":
+            return self.program(n, seconds)
         raise ValueError(f"no records for {tr_id}")
 
 

@@ -10,7 +10,7 @@ What a client meets, as on the real service:
 - acks in the §15.3 shape with a per-session AES iv/key;
 - PINGPONG every `ping_interval_s`; a client that answers neither with a pong frame nor by
   echoing the text within `pong_timeout_s` is dropped;
-- data frames for H0STCNT0/H0STASP0/H0STANC0/H0STMKO0 from `ticks.py`, several records per
+- data frames for H0STCNT0/H0STASP0/H0STANC0/H0STMKO0/H0STPGM0 from `ticks.py`, several records per
   frame when the rate is high (one frame per feed per pump round);
 - faults: `ws_drop_every_s` drops every session after that long, at its next data frame (so
   ticks are lost in flight, as when a real connection breaks), `extra_column` appends a field

@@ -36,6 +36,7 @@ TRADES = "H0STCNT0"
 ORDERBOOK = "H0STASP0"
 EXPECTED = "H0STANC0"
 STATUS = "H0STMKO0"
+PROGRAM = "H0STPGM0"
 DEFAULT_TRS: tuple[str, ...] = (TRADES, ORDERBOOK)
 # The feeds by the names people choose them with (`kis-pipeline stream --feeds`).
 FEEDS: dict[str, str] = {
@@ -43,6 +44,7 @@ FEEDS: dict[str, str] = {
     "quotes": ORDERBOOK,
     "expected": EXPECTED,
     "market_status": STATUS,
+    "program": PROGRAM,
 }
 MAX_REGISTRATIONS = 41
 ALREADY_SUBSCRIBED = "OPSP0002"

@@ -185,12 +185,40 @@ MARKET_STATUS = TickTable(
 )
 
 
+PROGRAM_TICKS = TickTable(
+    spec=ticks.PROGRAM_TICKS,
+    tr_ids=("H0STPGM0",),
+    fields={
+        "symbol": (("MKSC_SHRN_ISCD", "str"),),
+        "sell_volume": (("SELN_CNQN", "int"),),
+        "sell_value": (("SELN_TR_PBMN", "int"),),
+        "buy_volume": (("SHNU_CNQN", "int"),),
+        "buy_value": (("SHNU_TR_PBMN", "int"),),
+        "net_volume": (("NTBY_CNQN", "int"),),
+        "net_value": (("NTBY_TR_PBMN", "int"),),
+        "ask_quantity": (("SELN_RSQN", "int"),),
+        "bid_quantity": (("SHNU_RSQN", "int"),),
+        "net_bid_quantity": (("WHOL_NTBY_QTY", "int"),),
+    },
+    time_field="STCK_CNTG_HOUR",
+    date_field=None,
+    required=("symbol",),
+    non_negative=("sell_volume", "sell_value", "buy_volume", "buy_value"),
+)
+
+
 def from_us(value: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     """Epoch microseconds as KST timestamps (how `ts` and `received_at` are stored)."""
     return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(KST_NAME)
 
 
-TICK_TABLES: tuple[TickTable, ...] = (TRADE_TICKS, ORDERBOOK_TICKS, EXPECTED_TICKS, MARKET_STATUS)
+TICK_TABLES: tuple[TickTable, ...] = (
+    TRADE_TICKS,
+    ORDERBOOK_TICKS,
+    EXPECTED_TICKS,
+    MARKET_STATUS,
+    PROGRAM_TICKS,
+)
 TABLE_BY_TR: dict[str, TickTable] = {tr: table for table in TICK_TABLES for tr in table.tr_ids}
 
 TICK_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TICK_TABLES)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import duckdb
 
 from kis_pipeline.warehouse.lake import ALIAS
-from kis_pipeline.warehouse.statements import ident, latest_sql, sql_type
-from kis_pipeline.warehouse.tables import LATEST_VIEWS, TABLES, TableSpec
+from kis_pipeline.warehouse.statements import ident, sql_type
+from kis_pipeline.warehouse.tables import TABLES, VIEWS, TableSpec
 
 
 def present(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -38,9 +38,7 @@ def placeholder_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
     view the lake lacks."""
     have = present(con)
     statements = [empty_view_sql(spec) for name, spec in TABLES.items() if name not in have]
-    for view, base in LATEST_VIEWS.items():
-        if view not in have:
-            statements.append(latest_sql(view, base).replace(" VIEW ", " TEMP VIEW ", 1))
+    statements += [view.sql(temp=True) for name, view in VIEWS.items() if name not in have]
     return statements
 
 

@@ -23,7 +23,7 @@ from kis_pipeline.warehouse.batch import PendingWrite
 from kis_pipeline.warehouse.errors import WarehouseError
 from kis_pipeline.warehouse.lake import ALIAS
 from kis_pipeline.warehouse.parquet_files import ParquetFiles
-from kis_pipeline.warehouse.tables import LATEST_VIEWS, TableSpec, layout_of
+from kis_pipeline.warehouse.tables import VIEWS, TableSpec, layout_of
 
 LEDGER_SCHEMA = "_kis"
 # The ledger's sentinel: every write deletes and re-inserts it (see the module docstring).
@@ -176,9 +176,9 @@ def create_or_alter(cur: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         f'(SELECT 1 FROM {ledger(spec.name)} WHERE "partition" = ?)',
         [SENTINEL, SENTINEL],
     )
-    for view, base in LATEST_VIEWS.items():
-        if base == spec.name:
-            cur.execute(latest_sql(view, base))
+    for view in VIEWS.values():
+        if view.base == spec.name:
+            cur.execute(view.sql())
 
 
 def table_layouts(
@@ -210,14 +210,6 @@ def table_options(spec: TableSpec) -> list[str]:
 def run_all(cur: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:
     for statement in statements:
         cur.execute(statement)
-
-
-def latest_sql(view: str, table: str) -> str:
-    return (
-        f'CREATE OR REPLACE VIEW "{view}" AS SELECT * EXCLUDE (_newest) FROM ('
-        f"SELECT *, row_number() OVER (PARTITION BY symbol, period, period_type "
-        f'ORDER BY as_of DESC) AS _newest FROM "{table}") WHERE _newest = 1'
-    )
 
 
 _SQL_TYPES: dict[type[pl.DataType], str] = {

@@ -29,19 +29,25 @@ from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its t
 from kis_pipeline.warehouse.tables.fundamentals import LATEST_VIEWS
 from kis_pipeline.warehouse.tables.spec import (
     TABLES,
+    VIEWS,
     Layout,
     PartitionBy,
     TableSpec,
+    ViewSpec,
     layout_of,
     register_table,
+    register_view,
 )
 
 __all__ = [
     "LATEST_VIEWS",
     "TABLES",
+    "VIEWS",
     "Layout",
     "PartitionBy",
     "TableSpec",
+    "ViewSpec",
     "layout_of",
     "register_table",
+    "register_view",
 ]

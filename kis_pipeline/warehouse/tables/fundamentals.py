@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common import schemas
-from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
+from kis_pipeline.warehouse.tables.spec import TableSpec, ViewSpec, register_table, register_view
 
 
 def _statement(name: str, schema: pl.Schema, what: str) -> TableSpec:
@@ -44,3 +44,13 @@ register_table(
 LATEST_VIEWS = {
     f"{name}_latest": name for name in ("balance_sheet", "income_statement", "financial_ratios")
 }
+for _view, _base in LATEST_VIEWS.items():
+    register_view(
+        ViewSpec(
+            _view,
+            _base,
+            "SELECT * EXCLUDE (_newest) FROM (SELECT *, row_number() OVER (PARTITION BY symbol, "
+            f'period, period_type ORDER BY as_of DESC) AS _newest FROM "{_base}") '
+            "WHERE _newest = 1",
+        )
+    )

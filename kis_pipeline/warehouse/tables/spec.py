@@ -130,3 +130,24 @@ def register_table(spec: TableSpec) -> TableSpec:
         raise ValueError(f"table {spec.name} is already registered with a different spec")
     TABLES[spec.name] = spec
     return spec
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """A view over one table (`base`), created with it: `select` is the view's query."""
+
+    name: str
+    base: str
+    select: str
+
+    def sql(self, *, temp: bool = False) -> str:
+        kind = "TEMP VIEW" if temp else "VIEW"
+        return f'CREATE OR REPLACE {kind} "{self.name}" AS {self.select}'
+
+
+VIEWS: dict[str, ViewSpec] = {}
+
+
+def register_view(view: ViewSpec) -> ViewSpec:
+    VIEWS[view.name] = view
+    return view

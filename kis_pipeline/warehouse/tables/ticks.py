@@ -20,7 +20,13 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME
-from kis_pipeline.warehouse.tables.spec import Layout, TableSpec, register_table
+from kis_pipeline.warehouse.tables.spec import (
+    Layout,
+    TableSpec,
+    ViewSpec,
+    register_table,
+    register_view,
+)
 
 TS = pl.Datetime("us", KST_NAME)
 _I = pl.Int64
@@ -136,3 +142,47 @@ MARKET_STATUS = _tick_table(
     },
     "One row per market-operation / VI status notice (H0STMKO0); ts = received_at.",
 )
+
+PROGRAM_TICKS = _tick_table(
+    "program_ticks",
+    {
+        "sell_volume": _I,
+        "sell_value": _I,
+        "buy_volume": _I,
+        "buy_value": _I,
+        "net_volume": _I,
+        "net_value": _I,
+        "ask_quantity": _I,
+        "bid_quantity": _I,
+        "net_bid_quantity": _I,
+    },
+    "One row per program-trading update of a stock (H0STPGM0): the day's program sells, buys "
+    "and net so far, in shares and KRW, and the resting quantities of the book.",
+)
+
+# A VI is applied on a notice with VI_CLS_CODE (or, after hours, OVTM_VI_CLS_CODE) Y after one
+# without, and released on the next notice without; notices come in the order received.
+_NOTICES = (
+    "SELECT date, symbol, ts, received_at, status_code, segment_id, seq, record, "
+    "CASE WHEN after_hours_vi_code = 'Y' THEN 'after_hours' ELSE 'regular' END AS kind, "
+    "coalesce(vi_code = 'Y' OR after_hours_vi_code = 'Y', false) AS applied "
+    'FROM "market_status"'
+)
+_CHANGES = (
+    "SELECT *, applied AND NOT coalesce(lag(applied) OVER w, false) AS starts, "
+    "NOT applied AND coalesce(lag(applied) OVER w, false) AS ends "
+    f"FROM ({_NOTICES}) WINDOW w AS (PARTITION BY date, symbol ORDER BY ts, segment_id, seq, "
+    "record)"
+)
+VI_EVENTS = register_view(
+    ViewSpec(
+        "vi_events",
+        "market_status",
+        "SELECT date, symbol, kind, ts AS triggered_at, released_at, status_code FROM ("
+        "SELECT *, lead(ts) OVER (PARTITION BY date, symbol ORDER BY ts, segment_id, seq, "
+        f"record) AS released_at FROM ({_CHANGES}) WHERE starts OR ends) WHERE starts",
+    )
+)
+"""One row per volatility interruption (VI) of a stock, from the streamed market-status
+notices (H0STMKO0): when it was applied (`triggered_at`) and released (`released_at`, null
+while it lasts or when the stream stopped first), regular or after-hours (`kind`)."""
