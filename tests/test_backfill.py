@@ -46,7 +46,11 @@ SNAPSHOT_ASSETS = [
     "analyst_opinions",
     "balance_sheet",
     "financial_ratios",
+    "growth_ratios",
     "income_statement",
+    "other_ratios",
+    "profit_ratios",
+    "stability_ratios",
     "stock_info",
 ]
 

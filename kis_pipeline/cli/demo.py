@@ -34,6 +34,7 @@ from kis_pipeline.cli import dagster_runner
 from kis_pipeline.cli.backfill import run_backfill
 from kis_pipeline.cli.backfill_plan import BackfillRequest
 from kis_pipeline.defs.backend import backend, open_warehouse
+from kis_pipeline.defs.fundamentals.statements import STATEMENTS
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
@@ -58,10 +59,9 @@ BATCH_ASSETS = (
     "market_program_trading,member_flows"
 )
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
+# What KIS shows only as it stands today, refreshed by the weekly schedules.
 WEEKLY_ASSETS = (
-    "balance_sheet",
-    "income_statement",
-    "financial_ratios",
+    *(asset.key.path[-1] for asset in STATEMENTS),
     "stock_info",
     "analyst_estimates",
     "analyst_opinions",
@@ -123,12 +123,13 @@ QUERIES: tuple[tuple[str, str], ...] = (
            order by o.date desc, o.symbol limit 5""",
     ),
     (
-        "The last session's VWAP and its last half hour, from the minute bars",
+        "The last session's VWAP and that of its last 30 minute bars (minute_bars)",
         """select symbol, count(*) as bars, round(sum(value) / sum(volume), 1) as vwap,
-                  round(sum(value) filter (where ts::time >= '15:00') /
-                        sum(volume) filter (where ts::time >= '15:00'), 1) as vwap_close,
+                  round(sum(value) filter (where late) / sum(volume) filter (where late), 1)
+                      as vwap_close,
                   arg_max(close, ts) as close
-           from minute_bars where date = (select max(date) from minute_bars)
+           from (select *, row_number() over (partition by symbol order by ts desc) <= 30 as late
+                 from minute_bars where date = (select max(date) from minute_bars))
            group by symbol order by sum(value) desc limit 5""",
     ),
     (

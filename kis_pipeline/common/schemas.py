@@ -327,6 +327,43 @@ FINANCIAL_RATIOS = pl.Schema(
     }
 )
 
+# §10.4 profit-ratio: net income over total capital, equity and revenue, gross margin; %.
+PROFIT_RATIOS = pl.Schema(
+    {
+        **_STATEMENT_KEYS,
+        "return_on_assets": _F,
+        "return_on_equity": _F,
+        "net_margin": _F,
+        "gross_margin": _F,
+    }
+)
+
+# §10.5 other-major-ratios: EVA and EBITDA in KRW, EV/EBITDA a multiple. KIS's payout ratio
+# is left out: KIS itself flags it as abnormal output.
+OTHER_RATIOS = pl.Schema({**_STATEMENT_KEYS, "eva": _I, "ebitda": _I, "ev_ebitda": _F})
+
+# §10.6 stability-ratio: %.
+STABILITY_RATIOS = pl.Schema(
+    {
+        **_STATEMENT_KEYS,
+        "debt_ratio": _F,
+        "borrowing_dependence": _F,
+        "current_ratio": _F,
+        "quick_ratio": _F,
+    }
+)
+
+# §10.7 growth-ratio: against the same period a year before; %.
+GROWTH_RATIOS = pl.Schema(
+    {
+        **_STATEMENT_KEYS,
+        "revenue_growth": _F,
+        "operating_profit_growth": _F,
+        "equity_growth": _F,
+        "total_assets_growth": _F,
+    }
+)
+
 # §10.8 KSD dividend schedule.
 DIVIDENDS = pl.Schema(
     {
@@ -418,6 +455,10 @@ ALL: dict[str, pl.Schema] = {
     "balance_sheet": BALANCE_SHEET,
     "income_statement": INCOME_STATEMENT,
     "financial_ratios": FINANCIAL_RATIOS,
+    "profit_ratios": PROFIT_RATIOS,
+    "other_ratios": OTHER_RATIOS,
+    "stability_ratios": STABILITY_RATIOS,
+    "growth_ratios": GROWTH_RATIOS,
     "dividends": DIVIDENDS,
     "trading_calendar": TRADING_CALENDAR,
     "overseas_calendar": OVERSEAS_CALENDAR,

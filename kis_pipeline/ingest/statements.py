@@ -1,29 +1,16 @@
-"""`balance_sheet`, `income_statement` and `financial_ratios` as KIS shows them today: two
-calls per symbol (annual, quarterly)."""
+"""The statements and ratio tables (`kis.endpoints.fundamentals.STATEMENTS`) as KIS shows them
+today: two calls per symbol and table (annual, quarterly)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import polars as pl
 
 from kis_pipeline.kis.client import KisClient
-from kis_pipeline.kis.endpoints.fundamentals import (
-    PERIOD_CODES,
-    fetch_balance_sheet,
-    fetch_financial_ratios,
-    fetch_income_statement,
-)
+from kis_pipeline.kis.endpoints.fundamentals import PERIOD_CODES, fetch_statement
 from kis_pipeline.kis.errors import BusinessError
 from kis_pipeline.warehouse import TABLES
-
-Fetch = Callable[..., pl.DataFrame]
-FETCHES: dict[str, Fetch] = {
-    "balance_sheet": fetch_balance_sheet,
-    "income_statement": fetch_income_statement,
-    "financial_ratios": fetch_financial_ratios,
-}
 
 
 def fetch_statements(
@@ -31,13 +18,13 @@ def fetch_statements(
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """`table`'s figures of every symbol as of today (stamped `as_of`); a request KIS rejects
     is reported under "<symbol>/<period type>", not raised."""
-    fetch = FETCHES[table]
     frames = [pl.DataFrame(schema=TABLES[table].schema)]
     failures: dict[str, str] = {}
     for symbol in symbols:
         for period_type in PERIOD_CODES:
             try:
-                frames.append(fetch(client, symbol, period_type=period_type, as_of=as_of))
+                frame = fetch_statement(client, table, symbol, period_type=period_type, as_of=as_of)
+                frames.append(frame)
             except BusinessError as exc:
                 failures[f"{symbol}/{period_type}"] = str(exc)
     return pl.concat(frames, how="vertical"), failures

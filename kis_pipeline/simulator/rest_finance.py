@@ -1,5 +1,6 @@
 """Stock information: balance sheet (SPEC §10.1), income statement (§10.2), financial ratios
-(§10.3) and the KSD dividend schedule (§10.8).
+(§10.3), the profitability, other major, stability and growth ratios (§10.4-§10.7, computed
+from the same books: `derived_ratios`) and the KSD dividend schedule (§10.8).
 
 Financial endpoints return every period published by today for the requested kind
 (`FID_DIV_CLS_CODE` 0 annual, 1 quarterly, year-to-date), newest first, amounts in KRW 100
@@ -71,24 +72,82 @@ NOT_POPULATED = 99.99  # what KIS sends for the statement lines it does not fill
 PERIOD_KINDS = {"0": "annual", "1": "quarter"}
 
 
+# KIS flags §10.5's payout ratio as abnormal output; the simulator sends a value to match.
+ABNORMAL_PAYOUT = -99999.99
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(part / whole * 100.0, 2) if whole > 0 else 0.0
+
+
+def derived_ratios(period: Any, prior: Any | None) -> dict[str, float]:
+    """The §10.4-§10.7 fields of a period, from its balance sheet and income statement and
+    those of the same period a year before (`prior`, None before the history)."""
+    b, i, r = period.balance, period.income, period.ratios
+    net, revenue = i["thtr_ntin"], i["sale_account"]
+    assets, equity = b["total_aset"], b["total_cptl"]
+    ebitda = round(i["bsop_prti"] * 1.18, 2)
+    before = prior.balance if prior is not None else None
+    return {
+        "cptl_ntin_rate": _pct(net, assets),
+        "self_cptl_ntin_inrt": _pct(net, equity),
+        "sale_ntin_rate": _pct(net, revenue),
+        "sale_totl_rate": _pct(i["sale_totl_prfi"], revenue),
+        "payout_rate": ABNORMAL_PAYOUT,
+        "eva": round(i["bsop_prti"] * 0.78 - equity * 0.02, 2),
+        "ebitda": ebitda,
+        "ev_ebitda": round((b["total_lblt"] + equity) / ebitda, 2) if ebitda > 0 else 0.0,
+        "lblt_rate": r["lblt_rate"],
+        "bram_depn": _pct(b["fix_lblt"], assets),
+        "crnt_rate": _pct(b["cras"], b["flow_lblt"]),
+        "quck_rate": _pct(b["cras"] * 0.8, b["flow_lblt"]),
+        "grs": r["grs"],
+        "bsop_prfi_inrt": r["bsop_prfi_inrt"],
+        "equt_inrt": _pct(equity - before["total_cptl"], before["total_cptl"]) if before else 0.0,
+        "totl_aset_inrt": _pct(assets - before["total_aset"], before["total_aset"])
+        if before
+        else 0.0,
+    }
+
+
 def _statement(section: str, fields: tuple[str, ...]) -> Callable[[MarketView, Params, str], Reply]:
+    """A statement endpoint: `section` names the period's dict of fields (`derived`: those of
+    `derived_ratios`)."""
+
     def handler(view: MarketView, params: Params, tr_cont: str) -> Reply:
         kind = PERIOD_KINDS[params.choice("FID_DIV_CLS_CODE", tuple(PERIOD_KINDS))]
         params.choice("fid_cond_mrkt_div_code", ("J",))
         symbol = params.require("fid_input_iscd", 12)
         if view.listing(symbol) is None:
             raise unknown_symbol()
+        periods = [p for p in view.market.financials(symbol) if p.period_type == kind]
+        by_period = {p.period: p for p in periods}
         rows = []
-        for period in view.market.financials(symbol):
-            if period.period_type != kind:
-                continue
-            values: dict[str, float] = getattr(period, section)
+        for period in periods:
+            if section == "derived":
+                prior = by_period.get(f"{int(period.period[:4]) - 1}{period.period[4:]}")
+                values = derived_ratios(period, prior)
+            else:
+                values = getattr(period, section)
             row = {"stac_yymm": period.period}
             row.update({name: dec(values.get(name, NOT_POPULATED)) for name in fields})
             rows.append(row)
         return Reply(ok(output=rows))
 
     return handler
+
+
+# §10.4-§10.7: (path name, TR_ID, fields).
+DERIVED_ENDPOINTS = (
+    (
+        "profit-ratio",
+        "FHKST66430400",
+        ("cptl_ntin_rate", "self_cptl_ntin_inrt", "sale_ntin_rate", "sale_totl_rate"),
+    ),
+    ("other-major-ratios", "FHKST66430500", ("payout_rate", "eva", "ebitda", "ev_ebitda")),
+    ("stability-ratio", "FHKST66430600", ("lblt_rate", "bram_depn", "crnt_rate", "quck_rate")),
+    ("growth-ratio", "FHKST66430800", ("grs", "bsop_prfi_inrt", "equt_inrt", "totl_aset_inrt")),
+)
 
 
 # ---- §10.8 ksdinfo/dividend --------------------------------------------------------------
@@ -163,6 +222,10 @@ ENDPOINTS = (
         "/uapi/domestic-stock/v1/finance/financial-ratio",
         "FHKST66430300",
         _statement("ratios", RATIO_FIELDS),
+    ),
+    *(
+        Endpoint(f"/uapi/domestic-stock/v1/finance/{name}", tr_id, _statement("derived", fields))
+        for name, tr_id, fields in DERIVED_ENDPOINTS
     ),
     Endpoint("/uapi/domestic-stock/v1/ksdinfo/dividend", "HHKDB669102C0", dividend_schedule),
 )

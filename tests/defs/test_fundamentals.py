@@ -17,9 +17,16 @@ from kis_pipeline.defs.fundamentals import (
     financial_ratios,
     income_statement,
 )
+from kis_pipeline.defs.fundamentals.statements import (
+    growth_ratios,
+    other_ratios,
+    profit_ratios,
+    stability_ratios,
+)
 from kis_pipeline.kis.endpoints.dividends import DIVIDEND_KINDS
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.rest_finance import derived_ratios
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse, connect
 from tests.defs.seed import (
@@ -82,6 +89,46 @@ def test_statements_equal_the_market_and_reruns_replace_the_day(
     for table, frame in before.items():
         assert wh.read(table).sort(frame.columns).equals(frame.sort(frame.columns))
         assert len(wh.partitions(table)) == 1
+
+
+# KIS field -> column of the ratio families (SPEC §10.4-§10.7), and their TR_IDs.
+RATIO_FIELDS = {
+    "profit_ratios": ("FHKST66430400", {"self_cptl_ntin_inrt": "return_on_equity"}),
+    "other_ratios": ("FHKST66430500", {"ebitda": "ebitda", "ev_ebitda": "ev_ebitda"}),
+    "stability_ratios": ("FHKST66430600", {"crnt_rate": "current_ratio"}),
+    "growth_ratios": ("FHKST66430800", {"totl_aset_inrt": "total_assets_growth"}),
+}
+
+
+def test_the_ratio_families_equal_the_market_with_amounts_in_krw(
+    wh: Warehouse, market: Market
+) -> None:
+    assets = [profit_ratios, other_ratios, stability_ratios, growth_ratios]
+    result = run_assets(assets)
+    assert all(e.passed for e in check_evaluations(result).values())
+    for table, (tr_id, fields) in RATIO_FIELDS.items():
+        assert tr_calls(materialization_metadata(result, table), tr_id) == 2 * len(SYMBOLS)
+        frame = wh.read(table)
+        for symbol in SYMBOLS:
+            periods = market.financials(symbol)
+            truth = {(p.period, p.period_type): p for p in periods}
+            rows = frame.filter(pl.col("symbol") == symbol)
+            assert set(rows.select("period", "period_type").iter_rows()) == set(truth)
+            for row in rows.iter_rows(named=True):
+                period = truth[(row["period"], row["period_type"])]
+                prior = truth.get(
+                    (f"{int(row['period'][:4]) - 1}{row['period'][4:]}", row["period_type"])
+                )
+                values = derived_ratios(period, prior)
+                for kis_name, column in fields.items():
+                    # EBITDA is KRW 100 million at KIS and KRW here; the ratios as they are.
+                    scale = 1e8 if column == "ebitda" else 1
+                    assert row[column] == pytest.approx(round(values[kis_name], 2) * scale), column
+    # KIS's own abnormal payout ratio is not kept.
+    assert "payout_ratio" not in wh.read("other_ratios").columns
+    with connect(wh) as con:
+        latest = con.execute("SELECT count(*) FROM growth_ratios_latest").fetchone()
+    assert latest is not None and latest[0] == wh.read("growth_ratios").height
 
 
 def test_latest_view_prefers_the_newest_as_of(wh: Warehouse) -> None:

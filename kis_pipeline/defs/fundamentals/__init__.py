@@ -25,10 +25,7 @@ defs = domain_definitions(
     "fundamentals",
     assets=[*STATEMENTS, dividends],
     checks=[
-        *(
-            statement_fresh(name)
-            for name in ("balance_sheet", "income_statement", "financial_ratios")
-        ),
+        *(statement_fresh(asset.key.path[-1]) for asset in STATEMENTS),
         dividends_fresh,
     ],
     jobs=[fundamentals_job, dividends_job],

@@ -1,5 +1,6 @@
-"""`balance_sheet`, `income_statement`, `financial_ratios`: every fiscal period KIS shows for
-each listed symbol, annual and quarterly (SPEC §10.1-§10.3), refreshed weekly.
+"""`balance_sheet`, `income_statement`, `financial_ratios` and the ratio tables
+`profit_ratios`, `other_ratios`, `stability_ratios`, `growth_ratios`: every fiscal period KIS
+shows for each listed symbol, annual and quarterly (SPEC §10.1-§10.7), refreshed weekly.
 
 KIS only shows the figures as they stand today, so each refresh is stamped `as_of` = the run
 date (KST) and written as that day's partition: restatements stay visible point in time, a
@@ -21,7 +22,8 @@ from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, w
 from kis_pipeline.defs.clock_checks import clock_check
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.reference import Universe
-from kis_pipeline.ingest.statements import FETCHES, fetch_statements
+from kis_pipeline.ingest.statements import fetch_statements
+from kis_pipeline.kis.endpoints.fundamentals import STATEMENTS as ENDPOINTS
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.run_context import POOL, selected_symbols
 from kis_pipeline.warehouse import Scope, Warehouse
@@ -117,7 +119,7 @@ def statement_asset(table: str, measures: str) -> dg.AssetsDefinition:
             context,
             kis.settings().env,
             table,
-            FETCHES[table].__name__,
+            ENDPOINTS[table].name,
             [spec.name for spec in specs],
         )
         if paper is not None:
@@ -155,7 +157,19 @@ income_statement = statement_asset(
     "income_statement", "income items in KRW (quarters year to date)"
 )
 financial_ratios = statement_asset("financial_ratios", "growth, profitability and per-share ratios")
-STATEMENTS = [balance_sheet, income_statement, financial_ratios]
+profit_ratios = statement_asset("profit_ratios", "net income over assets, equity and revenue (%)")
+other_ratios = statement_asset("other_ratios", "EVA and EBITDA in KRW, EV/EBITDA")
+stability_ratios = statement_asset("stability_ratios", "debt, borrowing, current, quick ratios (%)")
+growth_ratios = statement_asset("growth_ratios", "revenue, profit, equity, asset growth (%)")
+STATEMENTS = [
+    balance_sheet,
+    income_statement,
+    financial_ratios,
+    profit_ratios,
+    other_ratios,
+    stability_ratios,
+    growth_ratios,
+]
 
 
 def newest_as_of(warehouse: Warehouse, table: str) -> dt.date | None:

@@ -1,4 +1,5 @@
-"""Financial statements and ratios: balance sheet §10.1, income statement §10.2, ratios §10.3.
+"""Financial statements and ratios: balance sheet §10.1, income statement §10.2, ratios §10.3,
+and the profitability (§10.4), other major (§10.5), stability (§10.6) and growth (§10.7) ratios.
 
 Each call returns the fiscal periods KIS has for one symbol, newest first, keyed by `stac_yymm`
 (`period`, `YYYYMM`); annual or quarterly by `FID_DIV_CLS_CODE`. Quarterly figures are year-to-
@@ -8,7 +9,8 @@ fetch date, so the warehouse keeps every restatement point in time.
 Units: statement items come in KRW 100 million (억원) and leave in KRW. Unpopulated lines come
 back as the placeholder `99.99` (SPEC §10.1, §10.2, §18.14); since real items are whole 억원
 amounts, `99.99` in a statement item is null. Ratios stay as KIS gives them (percent; EPS, BPS
-and sales per share in KRW), placeholders included, because 99.99 % is a possible ratio.
+and sales per share in KRW), placeholders included, because 99.99 % is a possible ratio; the
+amounts among them (EVA, EBITDA of §10.5) are KRW 100 million and leave in KRW.
 
 Each period is declared as a `RecordSpec`: a `YYYYMM` period and the statement's key lines
 must be there and be numbers. A period that breaks one is refused into the client's rejects
@@ -90,17 +92,75 @@ FINANCIAL_RATIOS_FIELDS = {
 }
 FINANCIAL_RATIOS_REQUIRED = ("stac_yymm", "roe_val", "eps", "bps", "lblt_rate")
 
+# §10.4-§10.7 outputs: (path name, TR_ID, field map, fields every period carries, amounts).
+RATIO_FAMILIES: dict[str, tuple[str, str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
+    "profit_ratios": (
+        "profit-ratio",
+        "FHKST66430400",
+        {
+            "stac_yymm": "period",
+            "cptl_ntin_rate": "return_on_assets",
+            "self_cptl_ntin_inrt": "return_on_equity",
+            "sale_ntin_rate": "net_margin",
+            "sale_totl_rate": "gross_margin",
+        },
+        ("stac_yymm", "self_cptl_ntin_inrt", "sale_ntin_rate"),
+        (),
+    ),
+    "other_ratios": (
+        "other-major-ratios",
+        "FHKST66430500",
+        {"stac_yymm": "period", "eva": "eva", "ebitda": "ebitda", "ev_ebitda": "ev_ebitda"},
+        ("stac_yymm", "ebitda"),
+        ("eva", "ebitda"),
+    ),
+    "stability_ratios": (
+        "stability-ratio",
+        "FHKST66430600",
+        {
+            "stac_yymm": "period",
+            "lblt_rate": "debt_ratio",
+            "bram_depn": "borrowing_dependence",
+            "crnt_rate": "current_ratio",
+            "quck_rate": "quick_ratio",
+        },
+        ("stac_yymm", "lblt_rate", "crnt_rate"),
+        (),
+    ),
+    "growth_ratios": (
+        "growth-ratio",
+        "FHKST66430800",
+        {
+            "stac_yymm": "period",
+            "grs": "revenue_growth",
+            "bsop_prfi_inrt": "operating_profit_growth",
+            "equt_inrt": "equity_growth",
+            "totl_aset_inrt": "total_assets_growth",
+        },
+        ("stac_yymm", "grs", "totl_aset_inrt"),
+        (),
+    ),
+}
+
 
 def _periods(
-    table: str, fields: Mapping[str, str], carried: tuple[str, ...], *, amounts: bool
+    table: str,
+    fields: Mapping[str, str],
+    carried: tuple[str, ...],
+    *,
+    amounts: bool,
+    money: tuple[str, ...] = (),
 ) -> RecordSpec:
+    """The periods of a statement; `amounts`: every item is KRW 100 million, with KIS's
+    placeholder for the lines it does not fill; else only the columns of `money` are."""
     items = [column for column in fields.values() if column != "period"]
+    scaled = items if amounts else list(money)
     return RecordSpec(
         table=table,
         schema=schemas.ALL[table],
         fields=fields,
         carried=carried,
-        scale={c: KRW_PER_HUNDRED_MILLION for c in items} if amounts else {},
+        scale=dict.fromkeys(scaled, KRW_PER_HUNDRED_MILLION),
         null_values={c: PLACEHOLDERS for c in items} if amounts else {},
         required=("period",),
         patterns={"period": r"^\d{6}$"},
@@ -131,6 +191,24 @@ FINANCIAL_RATIOS = Endpoint(
         "financial_ratios", FINANCIAL_RATIOS_FIELDS, FINANCIAL_RATIOS_REQUIRED, amounts=False
     ),
 )
+
+FINANCE = "/uapi/domestic-stock/v1/finance"
+# Every statement endpoint by the table its periods fill.
+STATEMENTS: dict[str, Endpoint] = {
+    "balance_sheet": BALANCE_SHEET,
+    "income_statement": INCOME_STATEMENT,
+    "financial_ratios": FINANCIAL_RATIOS,
+    **{
+        table: Endpoint(
+            name,
+            f"{FINANCE}/{name}",
+            tr_id,
+            rows=_periods(table, fields, carried, amounts=False, money=money),
+            section=f"§10.{4 + i}",
+        )
+        for i, (table, (name, tr_id, fields, carried, money)) in enumerate(RATIO_FAMILIES.items())
+    },
+}
 
 PeriodType = Literal["annual", "quarter"]
 
@@ -177,6 +255,18 @@ def fetch_financial_ratios(
     Returns `schemas.FINANCIAL_RATIOS`, newest period first.
     """
     return _statement(client, FINANCIAL_RATIOS, symbol, period_type=period_type, as_of=as_of)
+
+
+def fetch_statement(
+    client: KisClient,
+    table: str,
+    symbol: str,
+    *,
+    period_type: PeriodType = "annual",
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """`table`'s periods of `symbol` as KIS shows them today (`STATEMENTS`), newest first."""
+    return _statement(client, STATEMENTS[table], symbol, period_type=period_type, as_of=as_of)
 
 
 def _statement(

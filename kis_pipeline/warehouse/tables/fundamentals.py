@@ -27,6 +27,10 @@ def _statement(name: str, schema: pl.Schema, what: str) -> TableSpec:
 _statement("balance_sheet", schemas.BALANCE_SHEET, "balance-sheet items in KRW")
 _statement("income_statement", schemas.INCOME_STATEMENT, "income items in KRW (quarters YTD)")
 _statement("financial_ratios", schemas.FINANCIAL_RATIOS, "growth and per-share ratios")
+_statement("profit_ratios", schemas.PROFIT_RATIOS, "profitability ratios (%)")
+_statement("other_ratios", schemas.OTHER_RATIOS, "EVA and EBITDA (KRW), EV/EBITDA")
+_statement("stability_ratios", schemas.STABILITY_RATIOS, "stability ratios (%)")
+_statement("growth_ratios", schemas.GROWTH_RATIOS, "growth against a year before (%)")
 
 register_table(
     TableSpec(
@@ -42,7 +46,16 @@ register_table(
 
 # Views that keep only the newest figures per (symbol, period, period_type).
 LATEST_VIEWS = {
-    f"{name}_latest": name for name in ("balance_sheet", "income_statement", "financial_ratios")
+    f"{name}_latest": name
+    for name in (
+        "balance_sheet",
+        "income_statement",
+        "financial_ratios",
+        "profit_ratios",
+        "other_ratios",
+        "stability_ratios",
+        "growth_ratios",
+    )
 }
 for _view, _base in LATEST_VIEWS.items():
     register_view(
