@@ -94,6 +94,8 @@ def figures(notebook: Any) -> dict[str, dict[str, Any]]:
         "program net buying": "program",
         "net buying": "flows",
         "trades": "ticks",
+        "minute bars": "minutes",
+        "target prices": "targets",
         "credit balance": "credit",
         "short-sale share": "shorts",
         "survivorship": "survivorship",
@@ -134,7 +136,7 @@ def span(line: list[list[float]]) -> float:
 @pytest.mark.timeout(240)
 def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
     images = [o for o in outputs(executed) if "image/png" in o.get("data", {})]
-    assert len(images) == 8
+    assert len(images) == 10
     texts = " ".join(o.get("text", "") for o in outputs(executed))
     assert "is empty" not in texts
     assert set(figures(executed)) == {
@@ -146,6 +148,8 @@ def test_research_notebook_executes_and_draws_every_plot(executed: Any) -> None:
         "credit",
         "shorts",
         "survivorship",
+        "minutes",
+        "targets",
     }
 
 
@@ -222,3 +226,30 @@ def test_notebook_explains_what_is_missing_on_an_empty_warehouse(
     assert "run `kis-pipeline stream --duration 30 --persist` first" in texts
     for table in ("program_trading", "credit_balance", "short_sales"):
         assert f"run `kis-pipeline backfill --assets {table}` first" in texts
+
+
+@pytest.mark.timeout(240)
+def test_the_minute_bars_span_the_session_in_seoul_time_with_their_vwap(executed: Any) -> None:
+    minutes = figures(executed)["minutes"]
+    assert "381 minute bars" in minutes["title"], minutes["title"]
+    close, vwap = minutes["lines"]
+    # 09:00 to the 15:30 closing auction, no bar joined across a gap.
+    assert span(close) * 24 * 60 == pytest.approx(390)
+    assert minutes["x_zone"] == "Asia/Seoul"
+    labels = [t for t in minutes["x_ticks"] if t]
+    assert labels and all("09" <= t[:2] <= "15" for t in labels), labels
+    # The day's VWAP stays inside the range its closes cover (NaN: the line's breaks, here
+    # the closing auction's ten minutes without trades).
+    closes = [y for _, y in close if not math.isnan(y)]
+    averages = [y for _, y in vwap[30:] if not math.isnan(y)]
+    assert averages and all(min(closes) <= y <= max(closes) for y in averages)
+
+
+@pytest.mark.timeout(240)
+def test_the_target_prices_are_drawn_against_the_close(executed: Any) -> None:
+    targets = figures(executed)["targets"]
+    assert "reports) against the close" in targets["title"]
+    reported = int(targets["title"].split("(")[1].split()[0])
+    assert reported >= 3
+    [close] = targets["lines"]
+    assert widest_step(close) <= 10 and span(close) > 3000

@@ -1,7 +1,7 @@
 """A small warehouse for the research notebook and the README's examples: daily tables over two
 stretches of years (prices, flows, program trading, margin balances, short sales), rankings,
-two collector sessions of trade ticks, and a cohort's prices around a delisting with the
-`listings` that knows it."""
+two collector sessions of trade ticks, a session of minute bars, a year of broker reports, and
+a cohort's prices around a delisting with the `listings` that knows it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import polars as pl
 from kis_pipeline.common.clock import KST
 from kis_pipeline.ingest.corporate_actions import factors
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.market_company import opinions
 from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
+from kis_pipeline.simulator.market_minutes import minute_bars
 from kis_pipeline.warehouse import TABLES, Warehouse
 
 START, END = dt.date(2018, 4, 2), dt.date(2018, 6, 29)
@@ -104,6 +106,8 @@ def seed(warehouse: Warehouse, market: Market) -> None:
         )
     _seed_cohort(warehouse, market)
     _seed_adjustment(warehouse, market, symbols)
+    _seed_minutes(warehouse, market, "005930", LATER[1])
+    _seed_opinions(warehouse, market, "005930", [(START, END), LATER])
     for segment, first, count in SESSIONS:
         times = [first + dt.timedelta(seconds=7 * i) for i in range(count)]
         warehouse.write_partition(
@@ -215,3 +219,49 @@ def _seed_activity(warehouse: Warehouse, market: Market, day: dt.date, symbols: 
     for table, columns in rows.items():
         frame = frame_like(table, {"date": [day] * len(symbols), "symbol": symbols, **columns})
         warehouse.write_partition(table, day.isoformat(), frame)
+
+
+def _seed_minutes(warehouse: Warehouse, market: Market, symbol: str, day: dt.date) -> None:
+    """One session of `symbol`'s minute bars, as the simulator serves them."""
+    bar = market.bar(symbol, day)
+    bars = minute_bars(market.config.seed, symbol, bar)
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=KST)
+    cumulative = [sum(b.value for b in bars[: i + 1]) for i in range(len(bars))]
+    frame = frame_like(
+        "minute_bars",
+        {
+            "date": [day] * len(bars),
+            "ts": [midnight + dt.timedelta(seconds=b.second) for b in bars],
+            "symbol": [symbol] * len(bars),
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+            "value": [b.value for b in bars],
+            "cum_value": cumulative,
+            "venue": ["KRX"] * len(bars),
+        },
+    )
+    warehouse.write_partition("minute_bars", day.isoformat(), frame)
+
+
+def _seed_opinions(
+    warehouse: Warehouse, market: Market, symbol: str, spans: list[tuple[dt.date, dt.date]]
+) -> None:
+    """The broker reports on `symbol` dated in `spans`, as of the last day."""
+    reports = [r for span in spans for r in opinions(market, symbol, *span)]
+    as_of = spans[-1][1]
+    frame = frame_like(
+        "analyst_opinions",
+        {
+            "as_of": [as_of] * len(reports),
+            "date": [r.date for r in reports],
+            "symbol": [r.symbol for r in reports],
+            "broker": [r.broker for r in reports],
+            "opinion": [r.opinion for r in reports],
+            "target_price": [r.target_price for r in reports],
+            "prev_close": [r.prev_close for r in reports],
+        },
+    )
+    warehouse.write_partition("analyst_opinions", as_of.isoformat(), frame)
