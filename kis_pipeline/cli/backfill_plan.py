@@ -48,12 +48,13 @@ def split_list(text: str) -> tuple[str, ...]:
 # touches them only when named.
 STREAM_GROUPS = frozenset({"ticks"})
 # Minute bars cost 4 calls per symbol-day, 400 a day for the default watchlist: a backfill of
-# every asset over a year would spend most of its 100,000 calls on them, so they are fetched
-# only when named.
+# every asset over a year would spend most of its 100,000 calls on them; the index bars exist
+# for the newest session only. Both are fetched only when named.
 NAMED_ONLY_GROUPS = frozenset({"intraday"})
 NAMED_ONLY_REASON = (
-    "4 calls per symbol-day, about 99,000 for a year of the 100 most traded names; name them, "
-    "e.g. --assets minute_bars --symbols 005930"
+    "minute bars cost 4 calls per symbol-day, about 99,000 for a year of the 100 most traded "
+    "names, and KIS serves the index bars of the newest session only; name them, e.g. "
+    "--assets minute_bars --symbols 005930"
 )
 
 

@@ -320,8 +320,9 @@ def run_demo() -> int:
             lambda: _backfill(settings, first, last, "listings,daily_prices"),
         )
         ok &= _step(
-            f"One-minute bars of {end} for the day's most traded names (4 calls per name)",
-            lambda: _backfill(settings, end, end, "minute_bars"),
+            f"Intraday bars of {end}: one-minute bars of the day's most traded names (4 calls "
+            "per name), ten-minute bars of the main indices (1 call each)",
+            lambda: _backfill(settings, end, end, "minute_bars,index_minute_bars"),
         )
         ok &= _step(
             "Statements, stock info and analyst coverage of the universe (their scheduled runs)",

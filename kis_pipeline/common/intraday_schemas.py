@@ -1,7 +1,8 @@
-"""Schemas of the intraday bar tables (SPEC §7.5, §7.6): one row per bar, `ts` the minute the
-bar starts (KST), `date` its session. Prices are KRW, volumes shares; `value` is the bar's own
-traded value in KRW and `cum_value` the day's value up to and including the bar, as KIS sends
-it (the bar's value is the difference between two bars' `cum_value`).
+"""Schemas of the intraday bar tables (SPEC §7.5, §7.6, §12.5): one row per bar, `ts` the time
+the bar starts (KST), `date` its session. Stock prices are KRW, index levels points, volumes
+shares; `value` is the bar's own traded value in KRW and `cum_value` the day's value up to and
+including the bar, as KIS sends it (the bar's value is the difference between two bars'
+`cum_value`).
 """
 
 from __future__ import annotations
@@ -32,4 +33,28 @@ MINUTE_BARS = pl.Schema(
     }
 )
 
-INTRADAY: dict[str, pl.Schema] = {"minute_bars": MINUTE_BARS}
+INDEX_MINUTE_RECORDS = columns(
+    "date:D time:S index_code:S bar_seconds open:F high:F low:F close:F volume cum_value"
+)
+
+# `bar_seconds`: the bar's length (600 = ten minutes), as asked of KIS (KIS_INDEX_BAR_SECONDS).
+INDEX_MINUTE_BARS = pl.Schema(
+    {
+        "date": pl.Date,
+        "ts": TS_KST,
+        "index_code": pl.String,
+        "bar_seconds": pl.Int64,
+        "open": pl.Float64,
+        "high": pl.Float64,
+        "low": pl.Float64,
+        "close": pl.Float64,
+        "volume": pl.Int64,
+        "value": pl.Int64,
+        "cum_value": pl.Int64,
+    }
+)
+
+INTRADAY: dict[str, pl.Schema] = {
+    "minute_bars": MINUTE_BARS,
+    "index_minute_bars": INDEX_MINUTE_BARS,
+}

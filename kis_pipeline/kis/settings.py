@@ -66,6 +66,8 @@ class KisSettings:
     venue: str = "KRX"
     # KIS_MINUTE_SYMBOLS: the minute-bar watchlist; None: the day's most traded names.
     minute_symbols: tuple[str, ...] | None = None
+    # KIS_INDEX_BAR_SECONDS: the length of the index bars kept (SPEC §12.5 does not page).
+    index_bar_seconds: int = 600
 
     @property
     def market_code(self) -> str:
@@ -142,6 +144,7 @@ class KisSettings:
             rate_limit=_rate(environ.get("KIS_RATE_LIMIT"), DEFAULT_RATE_LIMITS[env]),
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
             minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
+            index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
             state_url=_state_url(environ.get("KIS_STATE_URL")),
             warehouse=state_dir / "warehouse" if data_url else Path(warehouse).expanduser(),
             state_dir=state_dir,
@@ -242,6 +245,21 @@ def _rate(raw: str | None, default: float) -> float:
     if value <= 0:
         raise KisConfigError(f"KIS_RATE_LIMIT must be positive, got {raw!r}")
     return value
+
+
+INDEX_BAR_SECONDS = (60, 600, 3600)
+
+
+def _bar_seconds(raw: str | None) -> int:
+    text = (raw or "").strip()
+    if not text:
+        return 600
+    if not text.isdigit() or int(text) not in INDEX_BAR_SECONDS:
+        raise KisConfigError(
+            f"KIS_INDEX_BAR_SECONDS must be one of {', '.join(map(str, INDEX_BAR_SECONDS))} "
+            f"(one minute, ten minutes, an hour), got {raw!r}"
+        )
+    return int(text)
 
 
 def _symbols(raw: str | None, name: str = "KIS_SYMBOLS") -> tuple[str, ...] | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kis_pipeline.simulator.market_types import DailyBar
+from kis_pipeline.simulator.market_types import DailyBar, IndexBar
 from kis_pipeline.simulator.session_clock import SESSION_OPEN_S, late_open_s
 from kis_pipeline.simulator.session_plan import bridge, price_ladder
 
@@ -70,9 +70,18 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return whole
 
 
-def minute_bars(seed: int, symbol: str, bar: DailyBar) -> list[MinuteBar]:
-    """The session's bars, oldest first, that add up to `bar` (see the module docstring)."""
-    grid = _grid(bar)
+def minute_bars(
+    seed: int,
+    symbol: str,
+    bar: DailyBar,
+    grid: list[int] | None = None,
+    *,
+    every_minute: bool = False,
+) -> list[MinuteBar]:
+    """The session's bars, oldest first, that add up to `bar` (see the module docstring);
+    `grid`, the prices it can print (the KRX grid of its base price by default);
+    `every_minute`, a bar even for a minute without a trade (an index moves regardless)."""
+    grid = grid if grid is not None else _grid(bar)
     top = len(grid) - 1
     level = {price: i for i, price in enumerate(grid)}
     rng = np.random.default_rng(zlib.crc32(f"minutes:{seed}:{symbol}:{bar.date}".encode()))
@@ -104,7 +113,7 @@ def minute_bars(seed: int, symbol: str, bar: DailyBar) -> list[MinuteBar]:
         prev = c
     auction = CLOSING_AUCTION_S + late_open_s(bar.date)
     rows.append((auction, bar.close, bar.close, bar.close, bar.close, int(volumes[-1])))
-    traded = [r for r in rows if r[5] > 0]
+    traded = rows if every_minute else [r for r in rows if r[5] > 0]
     # The day's value, shared in proportion to each bar's shares at its middle price.
     worth = np.array([r[5] * (r[2] + r[3]) / 2.0 for r in traded], dtype=np.float64)
     values = _allocate(bar.value, worth) if traded and worth.sum() > 0 else np.zeros(len(traded))
@@ -114,6 +123,47 @@ def minute_bars(seed: int, symbol: str, bar: DailyBar) -> list[MinuteBar]:
     ]
 
 
-def at_or_before(bars: list[MinuteBar], second: int) -> int:
+def index_minute_bars(seed: int, code: str, bar: IndexBar) -> list[IndexMinute]:
+    """An index's bars of a session, in index points, drawn as a stock's are on a grid of
+    hundredths of a point; volumes and values add up to the day's."""
+
+    def cents(level: float) -> int:
+        return round(level * 100)
+
+    low, high = cents(bar.low), cents(bar.high)
+    as_stock = DailyBar(
+        bar.date,
+        cents(bar.open),
+        high,
+        low,
+        cents(bar.close),
+        bar.volume,
+        bar.value,
+        cents(bar.prev_close or bar.open),
+    )
+    grid = list(range(low, high + 1))
+    bars = minute_bars(seed, f"index:{code}", as_stock, grid, every_minute=True)
+    return [
+        IndexMinute(
+            b.second, b.open / 100, b.high / 100, b.low / 100, b.close / 100, b.volume, b.value
+        )
+        for b in bars
+    ]
+
+
+@dataclass(frozen=True)
+class IndexMinute:
+    """One bar of an index: levels in points, volume in shares, value in KRW."""
+
+    second: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    value: int
+
+
+def at_or_before(bars: list[MinuteBar] | list[IndexMinute], second: int) -> int:
     """How many of `bars` (oldest first) start at or before `second`."""
     return bisect.bisect_right([b.second for b in bars], second)

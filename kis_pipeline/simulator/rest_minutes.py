@@ -1,6 +1,12 @@
 """A stock's one-minute bars: today's (SPEC §7.5, FHKST03010200, 30 bars a call) and any day's
-of the last year (§7.6, FHKST03010230, 120 bars a call). The bars are `market_minutes`'s, so
-they add up to the day's chart bar.
+of the last year (§7.6, FHKST03010230, 120 bars a call); an index's bars (§12.5,
+FHKUP03500200). The bars are `market_minutes`'s, so they add up to the day's chart bar.
+
+§12.5 takes the bar size in seconds (`FID_INPUT_HOUR_1`: 30 or 60 one minute, 600 ten, 3600 an
+hour) and answers the newest 102 bars of the last completed session (the simulator does not
+play an index's session in progress), newest first, with no way to ask for older ones; "Y" in
+`FID_PW_DATA_INCU_YN` fills the 102 from earlier sessions. Its volumes are thousands of shares
+and its values KRW millions, as in the index's daily chart.
 
 Both answer the bars that start at or before `FID_INPUT_HOUR_1`, newest first, and do not page
 with tr_cont: the caller asks again from a minute before the oldest bar it got. §7.6 with
@@ -14,11 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kis_pipeline.simulator.market_minutes import MinuteBar, at_or_before, minute_bars
+from kis_pipeline.simulator.market_minutes import (
+    IndexMinute,
+    MinuteBar,
+    at_or_before,
+    index_minute_bars,
+    minute_bars,
+)
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
     Reply,
+    dec,
     invalid_param,
     num,
     ok,
@@ -65,9 +78,13 @@ def _day_bars(view: MarketView, symbol: str, day: dt.date) -> list[MinuteBar]:
     return bars
 
 
-def _rows(day: dt.date, bars: list[MinuteBar]) -> list[dict[str, str]]:
+def _rows(day: dt.date, bars: list[MinuteBar] | list[IndexMinute]) -> list[dict[str, str]]:
     """Bars newest first, as KIS writes them; `acml_tr_pbmn` runs from the day's open, so
-    `bars` must start there."""
+    `bars` must start there. An index's levels carry two decimals, its volumes are thousands
+    of shares and its values KRW millions."""
+    index = bool(bars) and isinstance(bars[0], IndexMinute)
+    price, prefix = (dec, "bstp_nmix_") if index else (num, "stck_")
+    shares, krw = (1000, 1_000_000) if index else (1, 1)
     rows = []
     cumulative = 0
     for b in bars:
@@ -76,12 +93,12 @@ def _rows(day: dt.date, bars: list[MinuteBar]) -> list[dict[str, str]]:
             {
                 "stck_bsop_date": ymd(day),
                 "stck_cntg_hour": hhmmss(b.second),
-                "stck_prpr": num(b.close),
-                "stck_oprc": num(b.open),
-                "stck_hgpr": num(b.high),
-                "stck_lwpr": num(b.low),
-                "cntg_vol": num(b.volume),
-                "acml_tr_pbmn": num(cumulative),
+                f"{prefix}prpr": price(b.close),
+                f"{prefix}oprc": price(b.open),
+                f"{prefix}hgpr": price(b.high),
+                f"{prefix}lwpr": price(b.low),
+                "cntg_vol": num(b.volume // shares),
+                "acml_tr_pbmn": num(cumulative // krw),
             }
         )
     return rows[::-1]
@@ -148,7 +165,65 @@ def dated_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output1=_summary(view, symbol, day, bars), output2=output2))
 
 
+INDEX_ROWS = 102
+INDEX_BAR_SECONDS = {"30": 60, "60": 60, "600": 600, "3600": 3600}
+
+
+def _index_day(view: MarketView, code: str, day: dt.date) -> list[IndexMinute]:
+    """The index's one-minute bars of `day`, a completed session (none otherwise)."""
+    bar = view.index_bar(code, day)
+    if bar is None:
+        return []
+    seed = view.market.config.seed
+    return view.memo(("index_minutes", code, day), lambda: index_minute_bars(seed, code, bar))
+
+
+def _buckets(bars: list[IndexMinute], size: int) -> list[IndexMinute]:
+    """One-minute bars merged into bars of `size` seconds from the session's open."""
+    if size == 60 or not bars:
+        return bars
+    start = bars[0].second
+    groups: dict[int, list[IndexMinute]] = {}
+    for b in bars:
+        groups.setdefault(start + (b.second - start) // size * size, []).append(b)
+    return [
+        IndexMinute(
+            second,
+            group[0].open,
+            max(b.high for b in group),
+            min(b.low for b in group),
+            group[-1].close,
+            sum(b.volume for b in group),
+            sum(b.value for b in group),
+        )
+        for second, group in groups.items()
+    ]
+
+
+def index_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    """§12.5: the newest 102 bars of the index's current session (see the module docstring)."""
+    params.choice("FID_COND_MRKT_DIV_CODE", ("U",))
+    params.choice("FID_ETC_CLS_CODE", ("0", "1"), 12)
+    code = params.require("FID_INPUT_ISCD", 12)
+    size = INDEX_BAR_SECONDS.get(params.require("FID_INPUT_HOUR_1", 12))
+    if size is None:
+        raise invalid_param("FID_INPUT_HOUR_1")
+    past = params.choice("FID_PW_DATA_INCU_YN", ("Y", "N"), 12) == "Y"
+    if not view.is_index(code):
+        raise unknown_symbol()
+    day = view.session()
+    output2 = _rows(day, _buckets(_index_day(view, code, day), size))[:INDEX_ROWS]
+    earlier = day
+    while past and len(output2) < INDEX_ROWS and (prev := view.prev_session(earlier)) is not None:
+        earlier = prev
+        older = _rows(earlier, _buckets(_index_day(view, code, earlier), size))
+        output2 += older[: INDEX_ROWS - len(output2)]
+    summary = {"bstp_cls_code": code, "hts_kor_isnm": code}
+    return Reply(ok(output1=summary, output2=output2))
+
+
 ENDPOINTS = (
     Endpoint(f"{QUOTATIONS}/inquire-time-itemchartprice", "FHKST03010200", today_minutes),
     Endpoint(f"{QUOTATIONS}/inquire-time-dailychartprice", "FHKST03010230", dated_minutes),
+    Endpoint(f"{QUOTATIONS}/inquire-time-indexchartprice", "FHKUP03500200", index_minutes),
 )

@@ -66,6 +66,7 @@ DAY_PARTITION_SCHEDULES = (
     "rankings_schedule",
     *(f"{table}_schedule" for table in ALL_TRENDS),
     "minute_bars_schedule",
+    "index_minute_bars_schedule",
 )
 FRESHNESS_SCHEDULES = tuple(
     f"{domain}_freshness_schedule"
@@ -91,6 +92,7 @@ def weekday(
         "rankings_schedule": [day],
         **{f"{table}_schedule": [day] for table in ALL_TRENDS},
         "minute_bars_schedule": [day],
+        "index_minute_bars_schedule": [day],
         "analyst_opinions_schedule": [""],
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},

@@ -1,5 +1,6 @@
 """A stock's one-minute bars: any day of the last year (SPEC §7.6, FHKST03010230, real only,
-120 bars a call) or today's (§7.5, FHKST03010200, in paper too, 30 bars a call).
+120 bars a call) or today's (§7.5, FHKST03010200, in paper too, 30 bars a call); an index's
+bars of the current session (§12.5, FHKUP03500200, real only).
 
 Neither pages with tr_cont. A call answers the bars that start at or before
 `FID_INPUT_HOUR_1`, newest first; the next call asks from a minute before the oldest bar it got,
@@ -7,6 +8,11 @@ until an answer holds fewer bars than the cap or reaches the session's open. A K
 has 381 bars (380 continuous minutes and the closing auction), so a symbol-day costs 4 calls
 through §7.6 and 13 through §7.5. `cntg_vol` is the bar's volume; `acml_tr_pbmn` is the day's
 value so far, from which each bar's own value is the difference (`bars_frame`).
+
+§12.5 answers only the newest 102 bars of the session, of the size asked (`FID_INPUT_HOUR_1`,
+in seconds) and pages no further: one-minute bars reach back 102 minutes from the close, ten-
+minute bars cover the whole session (39 bars) in one call. Its volumes are thousands of shares
+and its values KRW millions (the index chart's units), stored as shares and KRW.
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from kis_pipeline.common import krx_calendar
 from kis_pipeline.common.clock import KST_NAME
-from kis_pipeline.common.intraday_schemas import MINUTE_BARS, MINUTE_RECORDS
+from kis_pipeline.common.intraday_schemas import (
+    INDEX_MINUTE_BARS,
+    INDEX_MINUTE_RECORDS,
+    MINUTE_BARS,
+    MINUTE_RECORDS,
+)
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.endpoints._trend import quotation
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
@@ -51,6 +63,57 @@ MINUTE_ROWS = RecordSpec(
     ordered=OHLC_ORDER,
     patterns={"time": r"^([01]\d|2[0-3])[0-5]\d[0-5]\d$"},
 )
+INDEX_MINUTE_ROWS = RecordSpec(
+    table="index_minute_bars",
+    schema=INDEX_MINUTE_RECORDS,
+    fields=field_map(
+        """
+        stck_bsop_date  date
+        stck_cntg_hour  time
+        bstp_nmix_oprc  open
+        bstp_nmix_hgpr  high
+        bstp_nmix_lwpr  low
+        bstp_nmix_prpr  close
+        cntg_vol        volume
+        acml_tr_pbmn    cum_value
+        """
+    ),
+    scale={"volume": 1000, "cum_value": 1_000_000},
+    required=("date", "time", *PRICES, "volume", "cum_value"),
+    positive=PRICES,
+    non_negative=("volume", "cum_value"),
+    ordered=OHLC_ORDER,
+    patterns={"time": r"^([01]\d|2[0-3])[0-5]\d[0-5]\d$"},
+    symbol="index_code",
+)
+INDEX_BARS = quotation(
+    "§12.5", "inquire-time-indexchartprice", "FHKUP03500200", INDEX_MINUTE_ROWS, "output2"
+)
+INDEX_BARS_PER_CALL = 102
+
+
+def fetch_index_bars(client: KisClient, code: str, *, seconds: int) -> pl.DataFrame:
+    """The newest bars (at most 102) of `seconds` each of index `code`'s current session, in
+    `INDEX_MINUTE_BARS`, oldest first."""
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_ETC_CLS_CODE": "0",
+        "FID_INPUT_ISCD": code,
+        "FID_INPUT_HOUR_1": str(seconds),
+        "FID_PW_DATA_INCU_YN": "N",
+    }
+    constants = {"index_code": code, "bar_seconds": seconds}
+    split = INDEX_BARS.fetch(client, params, constants=constants)
+    frame = bars_frame(split.frame, key="index_code", schema=INDEX_MINUTE_BARS)
+    if frame.is_empty():
+        return frame
+    # The bar before the oldest one returned is out of reach: unless the oldest opens the
+    # session, its own value is unknown (its cum_value holds the whole day so far).
+    opens = krx_calendar.session_hours(frame["date"][0])[0]
+    first = (pl.col("ts") == pl.col("ts").min()) & (pl.col("ts").dt.time() > opens)
+    return frame.with_columns(pl.when(first).then(None).otherwise(pl.col("value")).alias("value"))
+
+
 # Bars of a regular KRX session: 09:00-15:19 and the closing auction at 15:30.
 KRX_SESSION_BARS = 381
 
@@ -133,9 +196,12 @@ def _minute_before(hhmmss: str) -> str:
     return "000000" if moment.day != 1 else f"{moment:%H%M%S}"
 
 
-def bars_frame(records: pl.DataFrame) -> pl.DataFrame:
-    """Parsed records as table rows: the time made a KST timestamp, one row per minute (a bar
-    asked for twice is kept once), each bar's own value out of the running total."""
+def bars_frame(
+    records: pl.DataFrame, *, key: str = "symbol", schema: pl.Schema = MINUTE_BARS
+) -> pl.DataFrame:
+    """Parsed records as rows of `schema`: the time made a KST timestamp, one row per `key`
+    and time (a bar asked for twice is kept once), each bar's own value out of the running
+    total."""
     time = pl.col("time")
     since_midnight = pl.duration(
         hours=time.str.slice(0, 2).cast(pl.Int64),
@@ -145,12 +211,12 @@ def bars_frame(records: pl.DataFrame) -> pl.DataFrame:
     ts = (pl.col("date").cast(pl.Datetime("us")) + since_midnight).dt.replace_time_zone(KST_NAME)
     frame = (
         records.with_columns(ts.alias("ts"))
-        .unique(subset=["symbol", "ts"], keep="first", maintain_order=True)
-        .sort("symbol", "ts")
+        .unique(subset=[key, "ts"], keep="first", maintain_order=True)
+        .sort(key, "ts")
     )
-    value = pl.col("cum_value") - pl.col("cum_value").shift(1).over("symbol", "date")
+    value = pl.col("cum_value") - pl.col("cum_value").shift(1).over(key, "date")
     frame = frame.with_columns(value.fill_null(pl.col("cum_value")).alias("value"))
-    return frame.select(MINUTE_BARS.names()).cast(dict(MINUTE_BARS))  # type: ignore[arg-type]
+    return frame.select(schema.names()).cast(dict(schema))  # type: ignore[arg-type]
 
 
 DATED = MinuteChart(

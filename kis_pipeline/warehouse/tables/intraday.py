@@ -7,7 +7,7 @@ of its own (as the ticks do) and files are sorted by symbol, then time. Their sc
 
 from __future__ import annotations
 
-from kis_pipeline.common.intraday_schemas import MINUTE_BARS
+from kis_pipeline.common.intraday_schemas import INDEX_MINUTE_BARS, MINUTE_BARS
 from kis_pipeline.warehouse.tables.spec import Layout, TableSpec, register_table
 
 MINUTE_BAR_TABLE = register_table(
@@ -20,6 +20,21 @@ MINUTE_BAR_TABLE = register_table(
         ("symbol", "ts"),
         "One row per (symbol, minute): a stock's one-minute bar (ts = its start, KST), the "
         "bar's own traded value and the day's so far, for the minute-bar watchlist.",
+        layout=Layout(("date",)),
+        gates=("unique_keys", "no_rejects"),
+    )
+)
+
+INDEX_MINUTE_BAR_TABLE = register_table(
+    TableSpec(
+        "index_minute_bars",
+        INDEX_MINUTE_BARS,
+        "date",
+        "date",
+        ("index_code", "bar_seconds", "ts"),
+        ("index_code", "bar_seconds", "ts"),
+        "One row per (index_code, bar_seconds, ts): a main index's intraday bar (ts = its "
+        "start, KST) of bar_seconds, in points, with its volume and value.",
         layout=Layout(("date",)),
         gates=("unique_keys", "no_rejects"),
     )
