@@ -40,6 +40,13 @@ LISTING_EVENTS = columns(
     "date:D symbol:S name:S share_class:S reason:S shares total_shares issue_price"
 )
 
+# §7.12 psearch-result: the names a saved screening condition matched when it ran (`as_of`),
+# best first (`rank`), with the quote KIS sends beside each; market_cap in KRW.
+CONDITION_RESULTS = columns(
+    "as_of:D condition:S rank symbol:S name:S price change change_rate:F volume value "
+    "high52 low52 base_price market_cap"
+)
+
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 
@@ -57,4 +64,5 @@ COMPANY: dict[str, pl.Schema] = {
     "stock_info": STOCK_INFO,
     "analyst_opinions": ANALYST_OPINIONS,
     "analyst_estimates": ANALYST_ESTIMATES,
+    "condition_results": CONDITION_RESULTS,
 }

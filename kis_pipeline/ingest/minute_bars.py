@@ -1,8 +1,9 @@
 """Minute bars for a watchlist: which names each day (`watchlist`), what they cost in calls, and
 the fetch, one walk per symbol-day (`kis.endpoints.minute_bars`).
 
-The watchlist of a day is `KIS_MINUTE_SYMBOLS`, else the day's `TOP_BY_VALUE` most traded names
-by value; `backfill --symbols` (or `KIS_SYMBOLS`) names it outright. Either way it keeps only
+The watchlist of a day is `KIS_MINUTE_SYMBOLS`, else what the saved condition `KIS_CONDITION`
+matched that day (`condition_results`), else the day's `TOP_BY_VALUE` most traded names by
+value; `backfill --symbols` (or `KIS_SYMBOLS`) names it outright. Either way it keeps only
 the names that traded that day, which the day's `daily_prices` say, so a name that was
 suspended costs no call and is not expected.
 """
@@ -58,15 +59,33 @@ def daily_bars(warehouse: Warehouse, days: Sequence[dt.date]) -> pl.DataFrame:
     return warehouse.read("daily_prices", [d.isoformat() for d in days])
 
 
+def screened(
+    warehouse: Warehouse, condition: str, days: Sequence[dt.date]
+) -> dict[dt.date, tuple[str, ...]]:
+    """The names `condition` matched on each of `days` it ran (`condition_results`), best
+    first; the days it did not run are left out."""
+    stored = set(warehouse.partitions("condition_results"))
+    wanted = [d.isoformat() for d in days if d.isoformat() in stored]
+    if not wanted:
+        return {}
+    frame = warehouse.read("condition_results", wanted).filter(pl.col("condition") == condition)
+    return {
+        day: tuple(part.sort("rank")["symbol"].to_list())
+        for (day,), part in frame.partition_by("as_of", as_dict=True).items()
+    }
+
+
 def watchlist(
     daily: pl.DataFrame,
     days: Sequence[dt.date],
     *,
     chosen: Sequence[str] | None,
+    by_day: Mapping[dt.date, Sequence[str]] | None = None,
     top: int | None = None,
 ) -> dict[dt.date, tuple[str, ...]]:
-    """The names to fetch on each of `days`: those of `chosen` that traded, else the `top` most
-    traded by value. A chosen name listed on none of the days is an error (a typo, most likely)."""
+    """The names to fetch on each of `days`: those of `chosen` that traded, else those of the
+    day's `by_day` (a screen) that traded, else the `top` most traded by value. A chosen name
+    listed on none of the days is an error (a typo, most likely)."""
     if chosen is not None:
         listed = set(daily["symbol"].to_list())
         unknown = [s for s in chosen if s not in listed]
@@ -80,8 +99,9 @@ def watchlist(
     names: dict[dt.date, tuple[str, ...]] = {}
     for day in days:
         today = traded.filter(pl.col("date") == day)
-        if chosen is not None:
-            names[day] = tuple(s for s in chosen if s in set(today["symbol"].to_list()))
+        picked = chosen if chosen is not None else (by_day or {}).get(day)
+        if picked is not None:
+            names[day] = tuple(s for s in picked if s in set(today["symbol"].to_list()))
         else:
             ranked = today.sort(["value", "symbol"], descending=[True, False]).head(top)
             names[day] = tuple(ranked["symbol"].to_list())

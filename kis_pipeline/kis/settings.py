@@ -66,6 +66,9 @@ class KisSettings:
     venue: str = "KRX"
     # KIS_MINUTE_SYMBOLS: the minute-bar watchlist; None: the day's most traded names.
     minute_symbols: tuple[str, ...] | None = None
+    # KIS_CONDITION / KIS_HTS_ID: a screening condition saved from the HTS and its user.
+    condition: str | None = None
+    hts_id: str | None = None
     # KIS_INDEX_BAR_SECONDS: the length of the index bars kept (SPEC §12.5 does not page).
     index_bar_seconds: int = 600
 
@@ -145,6 +148,8 @@ class KisSettings:
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
             minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
             index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
+            condition=(environ.get("KIS_CONDITION") or "").strip() or None,
+            hts_id=(environ.get("KIS_HTS_ID") or "").strip() or None,
             state_url=_state_url(environ.get("KIS_STATE_URL")),
             warehouse=state_dir / "warehouse" if data_url else Path(warehouse).expanduser(),
             state_dir=state_dir,

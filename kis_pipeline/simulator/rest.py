@@ -36,6 +36,7 @@ from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
 from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
+from kis_pipeline.simulator.rest_conditions import ENDPOINTS as CONDITIONS
 from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
 from kis_pipeline.simulator.rest_market import MarketView
@@ -57,6 +58,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ACTIVITY,
     *FINANCE,
     *COMPANY,
+    *CONDITIONS,
     *CALENDAR,
     *SECTORS,
 )

@@ -136,14 +136,38 @@ def use_simulator(monkeypatch: Any, server: Any, tmp_path: Path, **extra: str) -
 
 
 def seeded_fast(
-    monkeypatch: Any, server: Any, market: Market, tmp_path: Path, **extra: str
+    monkeypatch: Any,
+    server: Any,
+    market: Market,
+    tmp_path: Path,
+    *,
+    now: dt.datetime | None = None,
+    unset: Sequence[str] = (),
+    **extra: str,
 ) -> Warehouse:
     """`use_simulator` on a `fast_config` simulator, paced just under its limit, with the
-    market's calendar and universe in the warehouse."""
+    market's calendar and universe in the warehouse; the pipeline's clock at `now` (when
+    given) and the variables of `unset` removed from the environment first."""
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    if now is not None:
+        monkeypatch.setenv("KIS_NOW", now.isoformat())
     wh = use_simulator(monkeypatch, server, tmp_path, **extra)
     monkeypatch.setenv("KIS_RATE_LIMIT", str(FAST_RATE * 0.9))
     seed(wh, market)
     return wh
+
+
+def warehouse_at(now: dt.datetime, *, unset: Sequence[str] = ()) -> Any:
+    """`seeded_fast` with the clock at `now` and `unset` removed, as a module's helper:
+    `_warehouse(server, market, tmp_path, monkeypatch, **env)`."""
+
+    def make(
+        server: Any, market: Market, tmp_path: Path, monkeypatch: Any, **extra: str
+    ) -> Warehouse:
+        return seeded_fast(monkeypatch, server, market, tmp_path, now=now, unset=unset, **extra)
+
+    return make
 
 
 def run_assets(

@@ -20,7 +20,6 @@ from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_minutes import index_minute_bars as simulated
 from kis_pipeline.simulator.rest_minutes import _buckets
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
 from tests.helpers.simulator import SIM_CONFIG, SIM_NOW, own_simulator
 
@@ -28,16 +27,7 @@ server, market = own_simulator(seed.fast_config(SIM_CONFIG, universe=12))
 WEEK = (dt.date(2026, 11, 16), dt.date(2026, 11, 20))
 
 
-def _warehouse(
-    server: SimulatorServer,
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    **env: str,
-) -> Warehouse:
-    monkeypatch.delenv("KIS_INDEX_BAR_SECONDS", raising=False)
-    monkeypatch.setenv("KIS_NOW", SIM_NOW.isoformat())
-    return seed.seeded_fast(monkeypatch, server, market, tmp_path, **env)
+_warehouse = seed.warehouse_at(SIM_NOW, unset=("KIS_INDEX_BAR_SECONDS",))
 
 
 def _truth(market: Market, day: dt.date, size: int) -> pl.DataFrame:

@@ -24,7 +24,6 @@ from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_minutes import minute_bars as simulated_bars
 from kis_pipeline.simulator.server import SimulatorServer
-from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
 from tests.helpers.simulator import SIM_CONFIG, SIM_NOW, own_simulator
 
@@ -37,16 +36,7 @@ MINUTES_TR = "FHKST03010230"
 server, market = own_simulator(CONFIG)
 
 
-def _warehouse(
-    server: SimulatorServer,
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    **env: str,
-) -> Warehouse:
-    monkeypatch.delenv("KIS_MINUTE_SYMBOLS", raising=False)
-    monkeypatch.setenv("KIS_NOW", SIM_NOW.isoformat())
-    return seed.seeded_fast(monkeypatch, server, market, tmp_path, **env)
+_warehouse = seed.warehouse_at(SIM_NOW, unset=("KIS_MINUTE_SYMBOLS",))
 
 
 def _truth(market: Market, days: list[dt.date], symbols: list[str]) -> pl.DataFrame:

@@ -84,6 +84,7 @@ def weekday(
         "run_retention_schedule": [""],
         "symbols_schedule": [day],
         "listings_schedule": [""],
+        "condition_results_schedule": [""],
         "corporate_actions_schedule": [""],
         "index_daily_schedule": [day],
         "sector_index_daily_schedule": [day],

@@ -222,8 +222,11 @@ def _seed_activity(warehouse: Warehouse, market: Market, day: dt.date, symbols: 
 
 
 def _seed_minutes(warehouse: Warehouse, market: Market, symbol: str, day: dt.date) -> None:
-    """One session of `symbol`'s minute bars, as the simulator serves them."""
+    """One session of `symbol`'s minute bars, as the simulator serves them (none when the
+    market's history stops before `day`)."""
     bar = market.bar(symbol, day)
+    if bar is None:
+        return
     bars = minute_bars(market.config.seed, symbol, bar)
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=KST)
     cumulative = [sum(b.value for b in bars[: i + 1]) for i in range(len(bars))]

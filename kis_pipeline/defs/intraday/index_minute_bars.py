@@ -88,8 +88,9 @@ SHORT = {"date": pl.Date, "index_code": pl.String, "first": pl.Time, "last": pl.
         "kis/calls": f"{len(INDEX_CODES)} a night (one per index)",
     },
     description=(
-        f"Intraday bars of {', '.join(INDEX_CODES)} (KIS_INDEX_BAR_SECONDS, ten minutes by "
-        "default); only the newest session can be fetched."
+        "One row per (index_code, bar_seconds, ts): intraday bars of "
+        f"{', '.join(INDEX_CODES)} (KIS_INDEX_BAR_SECONDS, ten minutes by default); only the "
+        "newest session can be fetched."
     ),
     check_specs=CHECKS,
 )

@@ -45,7 +45,7 @@ from kis_pipeline.lib.quality import (
 )
 from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_day_schedule
-from kis_pipeline.warehouse import Scope
+from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
 TABLE = "minute_bars"
@@ -85,12 +85,36 @@ def _not_served(chart: MinuteChart, days: list[dt.date], today: dt.date, env: st
     return f"{TABLE}: {why}: {span} are skipped, nothing is stored for them"
 
 
+def _names(
+    context: dg.AssetExecutionContext,
+    wh: Warehouse,
+    daily: pl.DataFrame,
+    days: list[dt.date],
+    chosen: tuple[str, ...] | None,
+    condition: str | None,
+) -> dict[dt.date, tuple[str, ...]]:
+    """Each day's watchlist: `chosen`, else the names `condition` matched that day, else the
+    day's most traded (`ingest.minute_bars.watchlist`); a day the condition did not run is said
+    in one line."""
+    if not days:
+        return {}
+    screen = ingest.screened(wh, condition, days) if condition and chosen is None else {}
+    unscreened = [d for d in days if condition and chosen is None and d not in screen]
+    if unscreened:
+        context.log.warning(
+            f"{TABLE}: KIS_CONDITION {condition!r} did not run on {len(unscreened)} day(s) from "
+            f"{unscreened[0]} to {unscreened[-1]} (condition_results): their watchlist is the "
+            f"{ingest.TOP_BY_VALUE} most traded names"
+        )
+    return ingest.watchlist(daily, days, chosen=chosen, by_day=screen)
+
+
 @dg.asset(
     name=TABLE,
     group_name="intraday",
     partitions_def=trading_days,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
-    deps=["daily_prices", "trading_calendar"],
+    deps=["daily_prices", "trading_calendar", "condition_results"],
     pool=POOL,
     kinds={"parquet"},
     metadata={
@@ -102,8 +126,9 @@ def _not_served(chart: MinuteChart, days: list[dt.date], today: dt.date, env: st
         ),
     },
     description=(
-        "One row per (symbol, minute): one-minute bars of KIS_MINUTE_SYMBOLS, else the day's "
-        f"{ingest.TOP_BY_VALUE} most traded names by value; within the year KIS keeps."
+        "One row per (symbol, minute): one-minute bars of KIS_MINUTE_SYMBOLS, else of the names "
+        f"KIS_CONDITION matched, else of the day's {ingest.TOP_BY_VALUE} most traded names by "
+        "value; within the year KIS keeps."
     ),
     check_specs=CHECKS,
 )
@@ -124,8 +149,14 @@ def minute_bars(
     to_fetch = [d for d in run.days.to_fetch if d in set(served)]
     try:
         daily = ingest.daily_bars(run.warehouse, to_fetch)
-        chosen = run.only or settings.minute_symbols
-        names = ingest.watchlist(daily, to_fetch, chosen=chosen) if to_fetch else {}
+        names = _names(
+            context,
+            run.warehouse,
+            daily,
+            to_fetch,
+            run.only or settings.minute_symbols,
+            settings.condition,
+        )
     except MissingReference as exc:
         raise dg.Failure(f"{TABLE}: {exc}") from None
     planned = ingest.plan(chart, names)

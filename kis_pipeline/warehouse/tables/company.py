@@ -19,12 +19,14 @@ KEYS = {
     "stock_info": ("as_of", "symbol"),
     "analyst_opinions": ("as_of", "date", "symbol", "broker"),
     "analyst_estimates": ("as_of", "symbol", "period"),
+    "condition_results": ("as_of", "condition", "symbol"),
 }
 DESCRIPTIONS = {
     "stock_info": "listing and delisting dates, shares, par value, sector and product kind, "
     "delisted names included",
     "analyst_opinions": "a broker's opinion and target price on a symbol, by report date",
     "analyst_estimates": "KIS Research's actual and estimated results of a fiscal year",
+    "condition_results": "a name a saved screening condition (KIS_CONDITION) matched, by rank",
 }
 
 for _name, _schema in COMPANY.items():
