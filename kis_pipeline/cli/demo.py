@@ -4,7 +4,8 @@
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
    its 2018 split, to show adjusted prices, and June 2020 on that day's universe, with a name
    delisted since, through `listings`), and the last session's one-minute bars of the most
-   traded names; then the snapshots KIS serves only as they stand
+   traded names and the main indices' ten-minute bars, and what the simulator's saved
+   screening condition matches; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), and stock info of the simulator's
    delisted names, which the point-in-time universe keeps;
 2. stream ticks (trades, quotes, program trading, market status) for 30 seconds through the
@@ -20,6 +21,7 @@ materialized (`--missing`), and the stream adds another 30 seconds of ticks.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import sys
@@ -40,12 +42,14 @@ from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market_company import FORMER_LISTINGS
+from kis_pipeline.simulator.rest_conditions import SAVED
 from kis_pipeline.streaming.subscriptions import FEEDS
 from kis_pipeline.warehouse import connect
 
 T = TypeVar("T")
 SESSIONS = 60
 STREAM_SECONDS = 30.0
+SIM_CONDITION = SAVED["0"][1]  # the simulator's saved screen of the most traded names
 STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
@@ -319,6 +323,15 @@ def run_demo() -> int:
             "2015, delisting dates from KIS), then daily prices, delisted names included",
             lambda: _backfill(settings, first, last, "listings,daily_prices"),
         )
+        screen = settings
+        if settings.env == "sim" and settings.condition is None:
+            # The simulator's saved condition, as if KIS_CONDITION named it.
+            screen = dataclasses.replace(settings, condition=SIM_CONDITION)
+        if screen.condition is not None:
+            ok &= _step(
+                f"What the saved condition {screen.condition!r} matches (KIS_CONDITION)",
+                lambda: _weekly(screen, ("condition_results",)),
+            )
         ok &= _step(
             f"Intraday bars of {end}: one-minute bars of the day's most traded names (4 calls "
             "per name), ten-minute bars of the main indices (1 call each)",
