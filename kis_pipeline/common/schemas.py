@@ -23,6 +23,7 @@ import polars as pl
 from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS
 from kis_pipeline.common.intraday_schemas import INTRADAY
+from kis_pipeline.common.news_schemas import NEWS_TITLES
 
 _I = pl.Int64
 _F = pl.Float64
@@ -467,4 +468,5 @@ ALL: dict[str, pl.Schema] = {
     **COMPANY,
     "listing_events": LISTING_EVENTS,
     **INTRADAY,
+    "news_titles": NEWS_TITLES,
 }

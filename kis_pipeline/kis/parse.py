@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from kis_pipeline.common.clock import KST
+from kis_pipeline.common.clock import KST, KST_NAME
 from kis_pipeline.kis.errors import PayloadError
 
 # Unit factors from KIS's units to the warehouse's (DESIGN §3.4: KRW and shares).
@@ -178,3 +178,14 @@ def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
 
 def empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
+
+
+def kst_timestamp(date: str = "date", time: str = "time") -> pl.Expr:
+    """A `date` column and an `HHMMSS` text column as one timestamp in Asia/Seoul."""
+    text = pl.col(time)
+    since_midnight = pl.duration(
+        hours=text.str.slice(0, 2).cast(pl.Int64),
+        minutes=text.str.slice(2, 2).cast(pl.Int64),
+        seconds=text.str.slice(4, 2).cast(pl.Int64),
+    )
+    return (pl.col(date).cast(pl.Datetime("us")) + since_midnight).dt.replace_time_zone(KST_NAME)

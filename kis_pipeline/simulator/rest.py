@@ -41,6 +41,7 @@ from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
 from kis_pipeline.simulator.rest_market import MarketView
 from kis_pipeline.simulator.rest_minutes import ENDPOINTS as MINUTES
+from kis_pipeline.simulator.rest_news import ENDPOINTS as NEWS
 from kis_pipeline.simulator.rest_oauth import add_oauth_routes
 from kis_pipeline.simulator.rest_quotes import ENDPOINTS as QUOTES
 from kis_pipeline.simulator.rest_rankings import ENDPOINTS as RANKINGS
@@ -59,6 +60,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *FINANCE,
     *COMPANY,
     *CONDITIONS,
+    *NEWS,
     *CALENDAR,
     *SECTORS,
 )

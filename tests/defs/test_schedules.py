@@ -85,6 +85,8 @@ def weekday(
         "symbols_schedule": [day],
         "listings_schedule": [""],
         "condition_results_schedule": [""],
+        # Hourly from 08:05 to 18:05.
+        "news_titles_schedule": [""] * 11,
         "corporate_actions_schedule": [""],
         "index_daily_schedule": [day],
         "sector_index_daily_schedule": [day],

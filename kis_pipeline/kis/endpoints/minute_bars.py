@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from kis_pipeline.common import krx_calendar
-from kis_pipeline.common.clock import KST_NAME
 from kis_pipeline.common.intraday_schemas import (
     INDEX_MINUTE_BARS,
     INDEX_MINUTE_RECORDS,
@@ -35,7 +34,7 @@ from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.endpoints._trend import quotation
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
 from kis_pipeline.kis.errors import PayloadError
-from kis_pipeline.kis.parse import yyyymmdd
+from kis_pipeline.kis.parse import kst_timestamp, yyyymmdd
 from kis_pipeline.kis.records import RecordSpec, field_map
 
 if TYPE_CHECKING:
@@ -202,13 +201,7 @@ def bars_frame(
     """Parsed records as rows of `schema`: the time made a KST timestamp, one row per `key`
     and time (a bar asked for twice is kept once), each bar's own value out of the running
     total."""
-    time = pl.col("time")
-    since_midnight = pl.duration(
-        hours=time.str.slice(0, 2).cast(pl.Int64),
-        minutes=time.str.slice(2, 2).cast(pl.Int64),
-        seconds=time.str.slice(4, 2).cast(pl.Int64),
-    )
-    ts = (pl.col("date").cast(pl.Datetime("us")) + since_midnight).dt.replace_time_zone(KST_NAME)
+    ts = kst_timestamp()
     frame = (
         records.with_columns(ts.alias("ts"))
         .unique(subset=[key, "ts"], keep="first", maintain_order=True)

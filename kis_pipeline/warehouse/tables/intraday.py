@@ -1,4 +1,5 @@
-"""Intraday bar tables: one row per (symbol, minute) of a session, partitioned by trading day.
+"""Intraday tables: bars, one row per (symbol, minute) of a session, partitioned by trading day;
+and the day's news headlines.
 
 A year of minute bars for a hundred names is about ten million rows, so each day gets a folder
 of its own (as the ticks do) and files are sorted by symbol, then time. Their schemas are
@@ -8,6 +9,7 @@ of its own (as the ticks do) and files are sorted by symbol, then time. Their sc
 from __future__ import annotations
 
 from kis_pipeline.common.intraday_schemas import INDEX_MINUTE_BARS, MINUTE_BARS
+from kis_pipeline.common.news_schemas import NEWS_TITLES
 from kis_pipeline.warehouse.tables.spec import Layout, TableSpec, register_table
 
 MINUTE_BAR_TABLE = register_table(
@@ -36,6 +38,20 @@ INDEX_MINUTE_BAR_TABLE = register_table(
         "One row per (index_code, bar_seconds, ts): a main index's intraday bar (ts = its "
         "start, KST) of bar_seconds, in points, with its volume and value.",
         layout=Layout(("date",)),
+        gates=("unique_keys", "no_rejects"),
+    )
+)
+
+NEWS_TITLE_TABLE = register_table(
+    TableSpec(
+        "news_titles",
+        NEWS_TITLES,
+        "date",
+        "date",
+        ("news_id",),
+        ("ts", "news_id"),
+        "One row per news_id: a news or disclosure headline as KIS listed it, with when it was "
+        "written (ts, KST), its provider, category, source and the stocks it names.",
         gates=("unique_keys", "no_rejects"),
     )
 )

@@ -1,0 +1,1 @@
+"""News: the headlines KIS lists, kept hour by hour, since KIS shows only the newest."""
