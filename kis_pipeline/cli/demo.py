@@ -21,9 +21,9 @@ materialized (`--missing`), and the stream adds another 30 seconds of ticks.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -222,6 +222,20 @@ def _weekly(
     return result.success
 
 
+def _with_condition(condition: str, settings: KisSettings) -> bool:
+    """`condition_results` with KIS_CONDITION set to `condition` for the run (the runs read
+    their settings from the environment)."""
+    before = os.environ.get("KIS_CONDITION")
+    os.environ["KIS_CONDITION"] = condition
+    try:
+        return _weekly(settings, ("condition_results",))
+    finally:
+        if before is None:
+            del os.environ["KIS_CONDITION"]
+        else:
+            os.environ["KIS_CONDITION"] = before
+
+
 def _persist_with_sensor(settings: KisSettings) -> int:
     """Evaluate `tick_segments_sensor` of the code location and run what it requests, as the
     daemon would: Dagster's own tick evaluation, given the code location's resources the way its
@@ -323,14 +337,13 @@ def run_demo() -> int:
             "2015, delisting dates from KIS), then daily prices, delisted names included",
             lambda: _backfill(settings, first, last, "listings,daily_prices"),
         )
-        screen = settings
-        if settings.env == "sim" and settings.condition is None:
-            # The simulator's saved condition, as if KIS_CONDITION named it.
-            screen = dataclasses.replace(settings, condition=SIM_CONDITION)
-        if screen.condition is not None:
+        condition = settings.condition
+        if settings.env == "sim" and condition is None:
+            condition = SIM_CONDITION  # the simulator's saved screen, as if KIS_CONDITION named it
+        if condition is not None:
             ok &= _step(
-                f"What the saved condition {screen.condition!r} matches (KIS_CONDITION)",
-                lambda: _weekly(screen, ("condition_results",)),
+                f"What the saved condition {condition!r} matches (KIS_CONDITION)",
+                lambda: _with_condition(condition, settings),
             )
         ok &= _step(
             f"Intraday bars of {end}: one-minute bars of the day's most traded names (4 calls "
