@@ -47,6 +47,15 @@ CONDITION_RESULTS = columns(
     "high52 low52 base_price market_cap"
 )
 
+# The market as it stood at a session's close, per listed name, built from the warehouse with no
+# call: listed shares from that day's master snapshot (`shares_as_of`), market cap at the close,
+# EPS and BPS of the newest annual figures published by then (`statements_as_of`, `period`)
+# and PER/PBR at the close. KIS serves the foreign ratios only per symbol (§7.1, §7.4): null.
+MARKET_DAILY = columns(
+    "date:D symbol:S close listed_shares market_cap per:F pbr:F eps:F bps:F foreign_ratio:F "
+    "foreign_limit_exhaustion:F shares_as_of:D statements_as_of:D period:S"
+)
+
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 

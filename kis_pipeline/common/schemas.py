@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
-from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS
+from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, MARKET_DAILY
 from kis_pipeline.common.intraday_schemas import INTRADAY
 from kis_pipeline.common.news_schemas import NEWS_TITLES
 
@@ -469,4 +469,5 @@ ALL: dict[str, pl.Schema] = {
     "listing_events": LISTING_EVENTS,
     **INTRADAY,
     "news_titles": NEWS_TITLES,
+    "market_daily": MARKET_DAILY,
 }

@@ -67,6 +67,7 @@ DAY_PARTITION_SCHEDULES = (
     *(f"{table}_schedule" for table in ALL_TRENDS),
     "minute_bars_schedule",
     "index_minute_bars_schedule",
+    "market_daily_schedule",
 )
 FRESHNESS_SCHEDULES = tuple(
     f"{domain}_freshness_schedule"
@@ -96,6 +97,7 @@ def weekday(
         **{f"{table}_schedule": [day] for table in ALL_TRENDS},
         "minute_bars_schedule": [day],
         "index_minute_bars_schedule": [day],
+        "market_daily_schedule": [day],
         "analyst_opinions_schedule": [""],
         "trading_calendar_schedule": calendar_years,
         **{name: [""] for name in FRESHNESS_SCHEDULES},

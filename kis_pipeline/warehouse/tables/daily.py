@@ -82,3 +82,12 @@ register_table(
         "One row per (date, ranking, rank): top 30 by volume, rise, fall, market cap.",
     )
 )
+
+_per_day(
+    "market_daily",
+    schemas.ALL["market_daily"],
+    "symbol",
+    "One row per (date, symbol): listed shares, market cap, PER, PBR, EPS and BPS at the "
+    "session's close, built from the warehouse with no call.",
+    ("unique_keys", "complete"),
+)
