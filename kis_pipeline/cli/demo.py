@@ -6,8 +6,9 @@
    delisted since, through `listings`), and the last session's one-minute bars of the most
    traded names and the main indices' ten-minute bars, and what the simulator's saved
    screening condition matches; then the snapshots KIS serves only as they stand
-   today (statements, stock info, analyst coverage), and stock info of the simulator's
-   delisted names, which the point-in-time universe keeps;
+   today (statements, stock info, analyst coverage), `market_daily` from the warehouse,
+   today's headlines, and stock info of the simulator's delisted names, which the
+   point-in-time universe keeps;
 2. stream ticks (trades, quotes, program trading, market status) for 30 seconds through the
    collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
@@ -354,6 +355,11 @@ def run_demo() -> int:
             "Statements, stock info and analyst coverage of the universe (their scheduled runs)",
             lambda: _weekly(settings),
         )
+        ok &= _step(
+            f"Market cap and valuation of {start} .. {end} from the warehouse (no call)",
+            lambda: _backfill(settings, start, end, "market_daily"),
+        )
+        ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         if settings.env == "sim":
             ok &= _step(
                 f"Stock info of the delisted {', '.join(DELISTED)} (KIS still describes them)",
