@@ -20,6 +20,7 @@ from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.quality import COMPLETE, check_spec, unique_keys_result
 from kis_pipeline.lib.schedules import asset_day_schedule
+from kis_pipeline.lib.table_asset import NO_CALL, table_asset
 
 TABLE = "market_daily"
 CHECKS = [
@@ -29,19 +30,19 @@ CHECKS = [
 ]
 
 
-@dg.asset(
-    name=TABLE,
-    group_name="corporate",
-    partitions_def=trading_days,
-    deps=["daily_prices", "symbols", "financial_ratios"],
-    kinds={"parquet"},
-    metadata={"kis/source": "daily_prices, symbols, financial_ratios", "kis/calls": "none"},
-    freshness_policy=NIGHTLY_FRESHNESS,
+@table_asset(
+    TABLE,
+    group="corporate",
     description=(
         "One row per (date, symbol): listed shares, market cap, PER, PBR, EPS and BPS at the "
         "session's close, from the warehouse (no call); foreign ratios null."
     ),
-    check_specs=CHECKS,
+    checks=CHECKS,
+    source="daily_prices, symbols, financial_ratios",
+    calls=NO_CALL,
+    partitions_def=trading_days,
+    deps=["daily_prices", "symbols", "financial_ratios"],
+    freshness_policy=NIGHTLY_FRESHNESS,
 )
 def market_daily(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`

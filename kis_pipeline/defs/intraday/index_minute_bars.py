@@ -39,8 +39,8 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
     unique_keys_result,
 )
-from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_day_schedule
+from kis_pipeline.lib.table_asset import table_asset
 
 TABLE = "index_minute_bars"
 CHECKS = [
@@ -75,24 +75,20 @@ def short_sessions(frame: pl.DataFrame, fetched: dt.date | None) -> pl.DataFrame
 SHORT = {"date": pl.Date, "index_code": pl.String, "first": pl.Time, "last": pl.Time}
 
 
-@dg.asset(
-    name=TABLE,
-    group_name="intraday",
-    partitions_def=trading_days,
-    deps=["trading_calendar"],
-    pool=POOL,
-    kinds={"parquet"},
-    metadata={
-        **SETTLES,
-        "kis/source": f"SPEC §12.5 {INDEX_BARS.tr_id}",
-        "kis/calls": f"{len(INDEX_CODES)} a night (one per index)",
-    },
+@table_asset(
+    TABLE,
+    group="intraday",
     description=(
         "One row per (index_code, bar_seconds, ts): intraday bars of "
         f"{', '.join(INDEX_CODES)} (KIS_INDEX_BAR_SECONDS, ten minutes by default); only the "
         "newest session can be fetched."
     ),
-    check_specs=CHECKS,
+    checks=CHECKS,
+    source=f"SPEC §12.5 {INDEX_BARS.tr_id}",
+    calls=f"{len(INDEX_CODES)} a night (one per index)",
+    metadata=SETTLES,
+    partitions_def=trading_days,
+    deps=["trading_calendar"],
 )
 def index_minute_bars(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`

@@ -43,8 +43,8 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
     unique_keys_result,
 )
-from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_day_schedule
+from kis_pipeline.lib.table_asset import table_asset
 from kis_pipeline.warehouse import Scope, Warehouse
 from kis_pipeline.warehouse.lookups import MissingReference
 
@@ -109,28 +109,24 @@ def _names(
     return ingest.watchlist(daily, days, chosen=chosen, by_day=screen)
 
 
-@dg.asset(
-    name=TABLE,
-    group_name="intraday",
-    partitions_def=trading_days,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
-    deps=["daily_prices", "trading_calendar", "condition_results"],
-    pool=POOL,
-    kinds={"parquet"},
-    metadata={
-        **SETTLES,
-        "kis/source": "SPEC §7.6 FHKST03010230 (paper: §7.5 FHKST03010200, today only)",
-        "kis/calls": (
-            f"{DATED.calls()} per symbol-day ({TODAY.calls()} in paper); "
-            f"{ingest.TOP_BY_VALUE} names a night by default: {ingest.TOP_BY_VALUE * DATED.calls()}"
-        ),
-    },
+@table_asset(
+    TABLE,
+    group="intraday",
     description=(
         "One row per (symbol, minute): one-minute bars of KIS_MINUTE_SYMBOLS, else of the names "
         f"KIS_CONDITION matched, else of the day's {ingest.TOP_BY_VALUE} most traded names by "
         "value; within the year KIS keeps."
     ),
-    check_specs=CHECKS,
+    checks=CHECKS,
+    source="SPEC §7.6 FHKST03010230 (paper: §7.5 FHKST03010200, today only)",
+    calls=(
+        f"{DATED.calls()} per symbol-day ({TODAY.calls()} in paper); "
+        f"{ingest.TOP_BY_VALUE} names a night by default: {ingest.TOP_BY_VALUE * DATED.calls()}"
+    ),
+    metadata=SETTLES,
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
+    deps=["daily_prices", "trading_calendar", "condition_results"],
 )
 def minute_bars(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`

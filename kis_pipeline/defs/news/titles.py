@@ -21,8 +21,8 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
     unique_keys_result,
 )
-from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_job
+from kis_pipeline.lib.table_asset import table_asset
 from kis_pipeline.warehouse import Warehouse
 
 TABLE = "news_titles"
@@ -51,17 +51,16 @@ def merge(wh: Warehouse, fetched: pl.DataFrame) -> Written:
     return Written.of(wh.write_partitions(TABLE, frames) if frames else [])
 
 
-@dg.asset(
-    name=TABLE,
-    group_name="news",
-    pool=POOL,
-    kinds={"parquet"},
-    metadata={"kis/source": f"SPEC §17.2 {NEWS.tr_id}", "kis/calls": "a few an hour"},
+@table_asset(
+    TABLE,
+    group="news",
     description=(
         "One row per news_id: news and disclosure headlines as KIS lists them, kept hour by "
         "hour from the first run on (KIS shows only the newest)."
     ),
-    check_specs=CHECKS,
+    checks=CHECKS,
+    source=f"SPEC §17.2 {NEWS.tr_id}",
+    calls="a few an hour",
 )
 def news_titles(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`

@@ -19,8 +19,8 @@ from kis_pipeline.lib.quality import (
     no_rejects_spec,
     unique_keys_result,
 )
-from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_job, today_schedule
+from kis_pipeline.lib.table_asset import table_asset
 from kis_pipeline.warehouse import Scope
 
 TABLE = "condition_results"
@@ -29,17 +29,16 @@ CHECKS = [check_spec(TABLE, "unique_keys", "No name twice in a screen."), no_rej
 SIM_USER = "simulator"
 
 
-@dg.asset(
-    name=TABLE,
-    group_name="universe",
-    pool=POOL,
-    kinds={"parquet"},
-    metadata={"kis/source": f"SPEC §7.12 {RESULT.tr_id}", "kis/calls": "2 a run"},
+@table_asset(
+    TABLE,
+    group="universe",
     description=(
         "One row per (as_of, condition, symbol): the names the saved condition KIS_CONDITION "
         "matched on as_of, best first, with their quote; none without KIS_CONDITION."
     ),
-    check_specs=CHECKS,
+    checks=CHECKS,
+    source=f"SPEC §7.12 {RESULT.tr_id}",
+    calls="2 a run",
 )
 def condition_results(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`
