@@ -51,6 +51,7 @@ SNAPSHOT_ASSETS = [
     "income_statement",
     "news_titles",
     "other_ratios",
+    "overseas_minute_bars",
     "profit_ratios",
     "stability_ratios",
     "stock_info",

@@ -50,6 +50,7 @@ from kis_pipeline.warehouse import connect
 T = TypeVar("T")
 SESSIONS = 60
 STREAM_SECONDS = 30.0
+SIM_OVERSEAS = "NAS:AAPL,HKS:00700"
 SIM_CONDITION = SAVED["0"][1]  # the simulator's saved screen of the most traded names
 STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
@@ -223,18 +224,18 @@ def _weekly(
     return result.success
 
 
-def _with_condition(condition: str, settings: KisSettings) -> bool:
-    """`condition_results` with KIS_CONDITION set to `condition` for the run (the runs read
-    their settings from the environment)."""
-    before = os.environ.get("KIS_CONDITION")
-    os.environ["KIS_CONDITION"] = condition
+def _with_env(name: str, value: str, settings: KisSettings, asset: str) -> bool:
+    """`asset` with the variable `name` set to `value` for the run (the runs read their
+    settings from the environment)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
-        return _weekly(settings, ("condition_results",))
+        return _weekly(settings, (asset,))
     finally:
         if before is None:
-            del os.environ["KIS_CONDITION"]
+            del os.environ[name]
         else:
-            os.environ["KIS_CONDITION"] = before
+            os.environ[name] = before
 
 
 def _persist_with_sensor(settings: KisSettings) -> int:
@@ -344,13 +345,23 @@ def run_demo() -> int:
         if condition is not None:
             ok &= _step(
                 f"What the saved condition {condition!r} matches (KIS_CONDITION)",
-                lambda: _with_condition(condition, settings),
+                lambda: _with_env("KIS_CONDITION", condition, settings, "condition_results"),
             )
         ok &= _step(
             f"Intraday bars of {end}: one-minute bars of the day's most traded names (4 calls "
             "per name), ten-minute bars of the main indices (1 call each)",
             lambda: _backfill(settings, end, end, "minute_bars,index_minute_bars"),
         )
+        overseas = ",".join(f"{e}:{t}" for e, t in settings.overseas_minute_symbols)
+        if not overseas and settings.env == "sim":
+            overseas = SIM_OVERSEAS  # as if KIS_OVERSEAS_MINUTE_SYMBOLS named them
+        if overseas:
+            ok &= _step(
+                f"One-minute bars of {overseas}'s newest session (KIS_OVERSEAS_MINUTE_SYMBOLS)",
+                lambda: _with_env(
+                    "KIS_OVERSEAS_MINUTE_SYMBOLS", overseas, settings, "overseas_minute_bars"
+                ),
+            )
         ok &= _step(
             "Statements, stock info and analyst coverage of the universe (their scheduled runs)",
             lambda: _weekly(settings),

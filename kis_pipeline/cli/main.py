@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated asset names (default: every date-partitioned asset; not the "
         "snapshots stamped as_of, the statements balance_sheet, income_statement and "
         "financial_ratios, the ratio tables profit_ratios, other_ratios, stability_ratios and "
-        "growth_ratios, stock_info, analyst_opinions, analyst_estimates, condition_results "
-        "and news_titles, which KIS "
+        "growth_ratios, stock_info, analyst_opinions, analyst_estimates, condition_results, "
+        "news_titles and overseas_minute_bars, which KIS "
         "serves only as they stand today; and minute_bars, 4 calls per symbol-day, only when "
         "named)",
     )

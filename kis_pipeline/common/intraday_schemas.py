@@ -54,7 +54,29 @@ INDEX_MINUTE_BARS = pl.Schema(
     }
 )
 
+# §13.5: `date` the exchange's local business date, `ts` the bar's start (an instant, shown in
+# KST), prices and `value_local` in the exchange's currency.
+OVERSEAS_MINUTE_RECORDS = columns(
+    "date:D local_date:D local_time:S korea_date:D korea_time:S exchange:S symbol:S "
+    "open:F high:F low:F close:F volume value_local:F"
+)
+OVERSEAS_MINUTE_BARS = pl.Schema(
+    {
+        "date": pl.Date,
+        "ts": TS_KST,
+        "exchange": pl.String,
+        "symbol": pl.String,
+        "open": pl.Float64,
+        "high": pl.Float64,
+        "low": pl.Float64,
+        "close": pl.Float64,
+        "volume": pl.Int64,
+        "value_local": pl.Float64,
+    }
+)
+
 INTRADAY: dict[str, pl.Schema] = {
     "minute_bars": MINUTE_BARS,
     "index_minute_bars": INDEX_MINUTE_BARS,
+    "overseas_minute_bars": OVERSEAS_MINUTE_BARS,
 }

@@ -2,6 +2,8 @@
 declaration each: adding an exchange is one `OverseasExchange` line here.
 
 `zone` and `close` say when a local day's bar is final (the closing auction included);
+`sessions` are the local trading periods of a regular day (a lunch break between two), whose
+minutes the intraday bars (§13.5) cover;
 `currency` is the trading currency of `value_local` and the prices; `decimals` is the tick
 precision of a price on that market (whole yen and dong) and `zdiv` the decimal places KIS
 formats them with (§13.3 output1); `country` and `product_type` are the country
@@ -29,6 +31,18 @@ class OverseasExchange:
     zdiv: int
     country: str
     product_type: str
+    sessions: tuple[tuple[dt.time, dt.time], ...] = ()
+
+    def minutes(self) -> list[dt.time]:
+        """The local start of every one-minute bar of a regular session."""
+        out = []
+        for start, end in self.sessions:
+            moment = dt.datetime.combine(dt.date(2000, 1, 3), start)
+            stop = dt.datetime.combine(moment.date(), end)
+            while moment < stop:
+                out.append(moment.time())
+                moment += dt.timedelta(minutes=1)
+        return out
 
 
 def _declare(
@@ -41,23 +55,44 @@ def _declare(
     zdiv: int,
     country: str,
     product_type: str,
+    sessions: str,
 ) -> OverseasExchange:
     tz, closes = zoneinfo.ZoneInfo(zone), dt.time.fromisoformat(close)
-    return OverseasExchange(code, name, tz, closes, currency, decimals, zdiv, country, product_type)
+    periods = tuple(
+        (dt.time.fromisoformat(a), dt.time.fromisoformat(b))
+        for a, b in (part.split("-") for part in sessions.split(","))
+    )
+    return OverseasExchange(
+        code, name, tz, closes, currency, decimals, zdiv, country, product_type, periods
+    )
 
 
+US, CN, VN = "09:30-16:00", "09:30-11:30,13:00-15:00", "09:00-11:30,13:00-14:45"
 _DECLARED = (
-    _declare("NAS", "NASDAQ", "America/New_York", "16:00", "USD", 2, 4, "US", "512"),
-    _declare("NYS", "NYSE", "America/New_York", "16:00", "USD", 2, 4, "US", "513"),
-    _declare("AMS", "NYSE American", "America/New_York", "16:00", "USD", 2, 4, "US", "529"),
-    _declare("HKS", "Hong Kong", "Asia/Hong_Kong", "16:10", "HKD", 2, 2, "HK", "501"),
-    _declare("TSE", "Tokyo", "Asia/Tokyo", "15:30", "JPY", 0, 2, "JP", "515"),
-    _declare("SHS", "Shanghai", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "551"),
-    _declare("SHI", "Shanghai index", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "551"),
-    _declare("SZS", "Shenzhen", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "552"),
-    _declare("SZI", "Shenzhen index", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "552"),
-    _declare("HSX", "Ho Chi Minh", "Asia/Ho_Chi_Minh", "15:00", "VND", 0, 0, "VN", "508"),
-    _declare("HNX", "Hanoi", "Asia/Ho_Chi_Minh", "15:00", "VND", 0, 0, "VN", "507"),
+    _declare("NAS", "NASDAQ", "America/New_York", "16:00", "USD", 2, 4, "US", "512", US),
+    _declare("NYS", "NYSE", "America/New_York", "16:00", "USD", 2, 4, "US", "513", US),
+    _declare("AMS", "NYSE American", "America/New_York", "16:00", "USD", 2, 4, "US", "529", US),
+    _declare(
+        "HKS",
+        "Hong Kong",
+        "Asia/Hong_Kong",
+        "16:10",
+        "HKD",
+        2,
+        2,
+        "HK",
+        "501",
+        "09:30-12:00,13:00-16:00",
+    ),
+    _declare(
+        "TSE", "Tokyo", "Asia/Tokyo", "15:30", "JPY", 0, 2, "JP", "515", "09:00-11:30,12:30-15:30"
+    ),
+    _declare("SHS", "Shanghai", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "551", CN),
+    _declare("SHI", "Shanghai index", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "551", CN),
+    _declare("SZS", "Shenzhen", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "552", CN),
+    _declare("SZI", "Shenzhen index", "Asia/Shanghai", "15:00", "CNY", 2, 2, "CN", "552", CN),
+    _declare("HSX", "Ho Chi Minh", "Asia/Ho_Chi_Minh", "15:00", "VND", 0, 0, "VN", "508", VN),
+    _declare("HNX", "Hanoi", "Asia/Ho_Chi_Minh", "15:00", "VND", 0, 0, "VN", "507", VN),
 )
 EXCHANGES: dict[str, OverseasExchange] = {e.code: e for e in _DECLARED}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from dotenv import dotenv_values
 
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.kis.errors import KisConfigError
 from kis_pipeline.kis.secrets import Secret
 
@@ -66,6 +67,8 @@ class KisSettings:
     venue: str = "KRX"
     # KIS_MINUTE_SYMBOLS: the minute-bar watchlist; None: the day's most traded names.
     minute_symbols: tuple[str, ...] | None = None
+    # KIS_OVERSEAS_MINUTE_SYMBOLS: (exchange, ticker) pairs whose minute bars are kept.
+    overseas_minute_symbols: tuple[tuple[str, str], ...] = ()
     # KIS_CONDITION / KIS_HTS_ID: a screening condition saved from the HTS and its user.
     condition: str | None = None
     hts_id: str | None = None
@@ -148,6 +151,7 @@ class KisSettings:
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
             minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
             index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
+            overseas_minute_symbols=_overseas_pairs(environ.get("KIS_OVERSEAS_MINUTE_SYMBOLS")),
             condition=(environ.get("KIS_CONDITION") or "").strip() or None,
             hts_id=(environ.get("KIS_HTS_ID") or "").strip() or None,
             state_url=_state_url(environ.get("KIS_STATE_URL")),
@@ -253,6 +257,23 @@ def _rate(raw: str | None, default: float) -> float:
 
 
 INDEX_BAR_SECONDS = (60, 600, 3600)
+
+
+def _overseas_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """`NAS:AAPL,HKS:00700` as (exchange, ticker) pairs; a wrong one is one line."""
+    pairs = []
+    for item in (raw or "").split(","):
+        item = item.strip().upper()
+        if not item:
+            continue
+        excd, _, ticker = item.partition(":")
+        if excd not in EXCHANGES or not ticker:
+            raise KisConfigError(
+                f"KIS_OVERSEAS_MINUTE_SYMBOLS has {item!r}; write EXCHANGE:TICKER pairs such as "
+                f"NAS:AAPL,HKS:00700 (exchanges: {', '.join(EXCHANGES)})"
+            )
+        pairs.append((excd, ticker))
+    return tuple(dict.fromkeys(pairs))
 
 
 def _bar_seconds(raw: str | None) -> int:

@@ -14,12 +14,14 @@ Everything is a function of (seed, symbol, day): the same bars on every call.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from kis_pipeline.simulator.market_types import DailyBar, IndexBar
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
+from kis_pipeline.simulator.market_types import DailyBar, IndexBar, OverseasBar
 from kis_pipeline.simulator.session_clock import SESSION_OPEN_S, late_open_s
 from kis_pipeline.simulator.session_plan import bridge, price_ladder
 
@@ -167,3 +169,65 @@ class IndexMinute:
 def at_or_before(bars: list[MinuteBar] | list[IndexMinute], second: int) -> int:
     """How many of `bars` (oldest first) start at or before `second`."""
     return bisect.bisect_right([b.second for b in bars], second)
+
+
+@dataclass(frozen=True)
+class OverseasMinute:
+    """One bar of an overseas stock: `start` local (naive), prices in the local currency."""
+
+    start: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    value: int
+
+
+def overseas_minute_bars(
+    seed: int, excd: str, symbol: str, bar: OverseasBar
+) -> list[OverseasMinute]:
+    """A regular session's bars of an overseas stock (`EXCHANGES[excd].sessions`, lunch breaks
+    left out), drawn on a grid of the exchange's price step: the first opens on the day's open,
+    the last closes on its close, they touch its high and low, and their volumes and values
+    sum to the day's."""
+    exchange = EXCHANGES[excd]
+    step = 10**exchange.decimals
+
+    def units(price: float) -> int:
+        return round(price * step)
+
+    low, high = units(bar.low), units(bar.high)
+    top = high - low
+    rng = np.random.default_rng(zlib.crc32(f"overseas:{seed}:{excd}:{symbol}:{bar.date}".encode()))
+    starts = exchange.minutes()
+    n = len(starts)
+    t1, t2 = sorted(int(x) for x in rng.choice(np.arange(1, n - 1), 2, replace=False))
+    first, second = (top, 0) if rng.random() < 0.5 else (0, top)
+    opens, closes = units(bar.open) - low, units(bar.close) - low
+    anchors = [(0, opens), (t1, first), (t2, second), (n - 1, closes)]
+    path = np.clip(np.rint(bridge(rng, anchors, max(top, 1) / 12.0, n)), 0, top).astype(np.int64)
+    t = np.arange(n, dtype=np.float64)
+    shape = 1.0 + 2.0 * np.exp(-t / 20.0) + 2.0 * np.exp(-t[::-1] / 20.0)
+    volumes = _allocate(bar.volume, shape * rng.lognormal(0.0, 0.6, n))
+    rows = []
+    prev = opens
+    for i, start in enumerate(starts):
+        o, c = prev, int(path[i])
+        rows.append((start, o, max(o, c), min(o, c), c, int(volumes[i])))
+        prev = c
+    worth = np.array([v * (h + lo + 2 * low) / 2.0 for _, _, h, lo, _, v in rows], dtype=np.float64)
+    values = _allocate(int(bar.value), worth) if worth.sum() > 0 else np.zeros(n, dtype=np.int64)
+    day = bar.date
+    return [
+        OverseasMinute(
+            dt.datetime.combine(day, start),
+            (o + low) / step,
+            (h + low) / step,
+            (lo + low) / step,
+            (c + low) / step,
+            v,
+            int(value),
+        )
+        for (start, o, h, lo, c, v), value in zip(rows, values, strict=True)
+    ]

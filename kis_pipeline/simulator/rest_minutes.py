@@ -1,6 +1,7 @@
 """A stock's one-minute bars: today's (SPEC §7.5, FHKST03010200, 30 bars a call) and any day's
 of the last year (§7.6, FHKST03010230, 120 bars a call); an index's bars (§12.5,
-FHKUP03500200). The bars are `market_minutes`'s, so they add up to the day's chart bar.
+FHKUP03500200); an overseas stock's (§13.5, HHDFS76950200, 120 a call, the last month, paged
+with `NEXT`/`KEYB`). The bars are `market_minutes`'s, so they add up to the day's chart bar.
 
 §12.5 takes the bar size in seconds (`FID_INPUT_HOUR_1`: 30 or 60 one minute, 600 ten, 3600 an
 hour) and answers the newest 102 bars of the last completed session (the simulator does not
@@ -19,13 +20,18 @@ market division (`J`) is modelled; `NX` and `UN` are refused like an unknown cod
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from kis_pipeline.common.clock import KST
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.simulator.market_minutes import (
     IndexMinute,
     MinuteBar,
+    OverseasMinute,
     at_or_before,
     index_minute_bars,
     minute_bars,
+    overseas_minute_bars,
 )
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
@@ -222,8 +228,93 @@ def index_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
     return Reply(ok(output1=summary, output2=output2))
 
 
+OVERSEAS_ROWS = 120
+OVERSEAS_HISTORY = dt.timedelta(days=31)
+
+
+def _overseas_day(view: MarketView, excd: str, symbol: str, bar: Any) -> list[OverseasMinute]:
+    seed = view.market.config.seed
+    return view.memo(
+        ("overseas_minutes", excd, symbol, bar.date),
+        lambda: overseas_minute_bars(seed, excd, symbol, bar),
+    )
+
+
+def _keyb(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise invalid_param("KEYB") from None
+
+
+def overseas_minutes(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    """§13.5: the newest bars (at most `NREC`, 120) of the exchange's sessions of the last month,
+    newest first; `PINC` "0" keeps to the newest session; `KEYB` (local `YYYYMMDDHHMMSS`)
+    starts from that bar back. An unknown ticker answers no rows."""
+    params.require("AUTH", 32)
+    excd = params.require("EXCD", 4)
+    if excd not in EXCHANGES:
+        raise invalid_param("EXCD")
+    symbol = params.require("SYMB", 16)
+    if params.require("NMIN", 4) != "1":
+        raise invalid_param("NMIN")
+    past = params.choice("PINC", ("0", "1"), 1) == "1"
+    params.choice("NEXT", ("", "1"), 1)
+    nrec = params.require("NREC", 4)
+    if not nrec.isdigit() or not 1 <= int(nrec) <= OVERSEAS_ROWS:
+        raise invalid_param("NREC")
+    params.require("FILL", 1)
+    key = params.require("KEYB", 32)
+    exchange = EXCHANGES[excd]
+    known = (excd, symbol) in {(e, s) for e, s, _ in view.market.OVERSEAS}
+    last = view.market.overseas_last_day(excd)
+    bars = view.market.overseas_bars(excd, symbol, last - OVERSEAS_HISTORY, last) if known else []
+    if bars and not past:
+        bars = bars[-1:]
+    newest_first = [
+        m for bar in reversed(bars) for m in reversed(_overseas_day(view, excd, symbol, bar))
+    ]
+    if key:
+        until = _keyb(key)
+        newest_first = [m for m in newest_first if m.start <= until]
+    shown = newest_first[: int(nrec)]
+    places = exchange.zdiv
+    output2 = []
+    for m in shown:
+        korea = m.start.replace(tzinfo=exchange.zone).astimezone(KST)
+        output2.append(
+            {
+                "tymd": ymd(m.start.date()),
+                "xymd": ymd(m.start.date()),
+                "xhms": f"{m.start:%H%M%S}",
+                "kymd": ymd(korea.date()),
+                "khms": f"{korea:%H%M%S}",
+                "open": dec(m.open, places),
+                "high": dec(m.high, places),
+                "low": dec(m.low, places),
+                "last": dec(m.close, places),
+                "evol": num(m.volume),
+                "eamt": num(m.value),
+            }
+        )
+    more = "1" if len(newest_first) > len(shown) else "0"
+    output1 = {
+        "rsym": f"D{excd}{symbol}" if known else "",
+        "zdiv": str(places),
+        "next": more,
+        "more": more,
+        "nrec": str(len(output2)),
+    }
+    return Reply(ok(output1=output1, output2=output2))
+
+
 ENDPOINTS = (
     Endpoint(f"{QUOTATIONS}/inquire-time-itemchartprice", "FHKST03010200", today_minutes),
     Endpoint(f"{QUOTATIONS}/inquire-time-dailychartprice", "FHKST03010230", dated_minutes),
     Endpoint(f"{QUOTATIONS}/inquire-time-indexchartprice", "FHKUP03500200", index_minutes),
+    Endpoint(
+        "/uapi/overseas-price/v1/quotations/inquire-time-itemchartprice",
+        "HHDFS76950200",
+        overseas_minutes,
+    ),
 )

@@ -29,6 +29,8 @@ from kis_pipeline.common.intraday_schemas import (
     INDEX_MINUTE_RECORDS,
     MINUTE_BARS,
     MINUTE_RECORDS,
+    OVERSEAS_MINUTE_BARS,
+    OVERSEAS_MINUTE_RECORDS,
 )
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.endpoints._trend import quotation
@@ -224,3 +226,91 @@ TODAY = MinuteChart(
     dated=False,
     kept=None,
 )
+
+
+OVERSEAS_MINUTE_ROWS = RecordSpec(
+    table="overseas_minute_bars",
+    schema=OVERSEAS_MINUTE_RECORDS,
+    fields=field_map(
+        """
+        tymd  date
+        xymd  local_date
+        xhms  local_time
+        kymd  korea_date
+        khms  korea_time
+        open  open
+        high  high
+        low   low
+        last  close
+        evol  volume
+        eamt  value_local
+        """
+    ),
+    required=("date", "korea_date", "korea_time", "local_date", "local_time", *PRICES, "volume"),
+    positive=PRICES,
+    non_negative=("volume", "value_local"),
+    ordered=OHLC_ORDER,
+    patterns={t: r"^([01]\d|2[0-3])[0-5]\d[0-5]\d$" for t in ("local_time", "korea_time")},
+)
+OVERSEAS_BARS = Endpoint(
+    "inquire-time-itemchartprice",
+    "/uapi/overseas-price/v1/quotations/inquire-time-itemchartprice",
+    "HHDFS76950200",
+    "output2",
+    OVERSEAS_MINUTE_ROWS,
+    section="§13.5",
+)
+OVERSEAS_BARS_PER_CALL = 120
+
+
+def fetch_overseas_session(client: KisClient, excd: str, symbol: str) -> pl.DataFrame:
+    """Every bar of the newest regular session of `excd:symbol` (§13.5), oldest first, in
+    `OVERSEAS_MINUTE_BARS`; no rows for a ticker the exchange does not list. The first call
+    asks for the newest bars, the next ones from a minute before the oldest bar received
+    (`KEYB`, local time), until a bar of an earlier session appears or a call comes back
+    short."""
+    params = {
+        "AUTH": "",
+        "EXCD": excd,
+        "SYMB": symbol,
+        "NMIN": "1",
+        "PINC": "1",
+        "NEXT": "",
+        "NREC": str(OVERSEAS_BARS_PER_CALL),
+        "FILL": "",
+        "KEYB": "",
+    }
+    constants = {"exchange": excd, "symbol": symbol}
+    frames: list[pl.DataFrame] = []
+    session: dt.date | None = None
+    for _ in range(1440 // OVERSEAS_BARS_PER_CALL + 2):
+        records = OVERSEAS_BARS.records(OVERSEAS_BARS.call(client, params))
+        split = OVERSEAS_BARS.parse_rows(
+            client, records, "output2", OVERSEAS_MINUTE_ROWS, constants=constants
+        )
+        page = split.frame
+        if page.is_empty():
+            break
+        session = session or page["date"].max()
+        frames.append(page.filter(pl.col("date") == session))
+        oldest = page.sort("local_date", "local_time").row(0, named=True)
+        if len(records) < OVERSEAS_BARS_PER_CALL or oldest["date"] != session:
+            break
+        start = dt.datetime.combine(
+            oldest["local_date"], dt.time.fromisoformat(_colons(oldest["local_time"]))
+        )
+        params |= {"NEXT": "1", "KEYB": f"{start - dt.timedelta(minutes=1):%Y%m%d%H%M%S}"}
+    if not frames:
+        return pl.DataFrame(schema=OVERSEAS_MINUTE_BARS)
+    frame = pl.concat(frames, how="vertical")
+    ts = kst_timestamp("korea_date", "korea_time").alias("ts")
+    return (
+        frame.with_columns(ts)
+        .unique(subset=["ts"], keep="first")
+        .sort("ts")
+        .select(OVERSEAS_MINUTE_BARS.names())
+    )
+
+
+def _colons(hhmmss: str) -> str:
+    return f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}"

@@ -8,7 +8,11 @@ of its own (as the ticks do) and files are sorted by symbol, then time. Their sc
 
 from __future__ import annotations
 
-from kis_pipeline.common.intraday_schemas import INDEX_MINUTE_BARS, MINUTE_BARS
+from kis_pipeline.common.intraday_schemas import (
+    INDEX_MINUTE_BARS,
+    MINUTE_BARS,
+    OVERSEAS_MINUTE_BARS,
+)
 from kis_pipeline.common.news_schemas import NEWS_TITLES
 from kis_pipeline.warehouse.tables.spec import Layout, TableSpec, register_table
 
@@ -52,6 +56,21 @@ NEWS_TITLE_TABLE = register_table(
         ("ts", "news_id"),
         "One row per news_id: a news or disclosure headline as KIS listed it, with when it was "
         "written (ts, KST), its provider, category, source and the stocks it names.",
+        gates=("unique_keys", "no_rejects"),
+    )
+)
+
+OVERSEAS_MINUTE_BAR_TABLE = register_table(
+    TableSpec(
+        "overseas_minute_bars",
+        OVERSEAS_MINUTE_BARS,
+        "date",
+        "date",
+        ("exchange", "symbol", "ts"),
+        ("exchange", "symbol", "ts"),
+        "One row per (exchange, symbol, ts): an overseas stock's one-minute bar of its "
+        "exchange's regular session (date: the exchange's local date), in its currency.",
+        layout=Layout(("date",)),
         gates=("unique_keys", "no_rejects"),
     )
 )
