@@ -1,6 +1,7 @@
 """A stock's one-minute bars: any day of the last year (SPEC §7.6, FHKST03010230, real only,
 120 bars a call) or today's (§7.5, FHKST03010200, in paper too, 30 bars a call); an index's
-bars of the current session (§12.5, FHKUP03500200, real only).
+bars of the current session (§12.5, FHKUP03500200, real only); an overseas stock's bars of its
+exchange's newest session (§13.5, HHDFS76950200, real only, 120 a call, paged with `KEYB`).
 
 Neither pages with tr_cont. A call answers the bars that start at or before
 `FID_INPUT_HOUR_1`, newest first; the next call asks from a minute before the oldest bar it got,
@@ -90,7 +91,6 @@ INDEX_MINUTE_ROWS = RecordSpec(
 INDEX_BARS = quotation(
     "§12.5", "inquire-time-indexchartprice", "FHKUP03500200", INDEX_MINUTE_ROWS, "output2"
 )
-INDEX_BARS_PER_CALL = 102
 
 
 def fetch_index_bars(client: KisClient, code: str, *, seconds: int) -> pl.DataFrame:
