@@ -30,10 +30,12 @@ def build(daily: pl.DataFrame, shares: pl.DataFrame, ratios: pl.DataFrame) -> pl
         "shares_as_of"
     )
     figures = newest_annual(ratios).rename({"as_of": "statements_as_of"})
+    # Both sides are sorted by their dates above; polars cannot verify it within `by` groups.
+    asof = {"by": "symbol", "check_sortedness": False}
     frame = (
         closes.sort("date")
-        .join_asof(snapshots, left_on="date", right_on="shares_as_of", by="symbol")
-        .join_asof(figures, left_on="date", right_on="statements_as_of", by="symbol")
+        .join_asof(snapshots, left_on="date", right_on="shares_as_of", **asof)
+        .join_asof(figures, left_on="date", right_on="statements_as_of", **asof)
     )
     positive = {c: pl.when(pl.col(c) > 0).then(pl.col(c)) for c in ("eps", "bps")}
     frame = frame.with_columns(

@@ -23,6 +23,7 @@ from kis_pipeline.lib.schedules import asset_day_schedule
 from kis_pipeline.lib.table_asset import NO_CALL, table_asset
 
 TABLE = "market_daily"
+RUN_WEEKDAYS = 261
 CHECKS = [
     check_spec(TABLE, "unique_keys", "No (date, symbol) twice."),
     check_spec(TABLE, COMPLETE, "Every close of daily_prices has its row."),
@@ -41,6 +42,8 @@ CHECKS = [
     source="daily_prices, symbols, financial_ratios",
     calls=NO_CALL,
     partitions_def=trading_days,
+    # No call: a year of days is one run.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_WEEKDAYS),
     deps=["daily_prices", "symbols", "financial_ratios"],
     freshness_policy=NIGHTLY_FRESHNESS,
 )
