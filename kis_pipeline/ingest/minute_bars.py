@@ -101,7 +101,8 @@ def watchlist(
         today = traded.filter(pl.col("date") == day)
         picked = chosen if chosen is not None else (by_day or {}).get(day)
         if picked is not None:
-            names[day] = tuple(s for s in picked if s in set(today["symbol"].to_list()))
+            traded_today = set(today["symbol"].to_list())
+            names[day] = tuple(s for s in picked if s in traded_today)
         else:
             ranked = today.sort(["value", "symbol"], descending=[True, False]).head(top)
             names[day] = tuple(ranked["symbol"].to_list())
