@@ -7,7 +7,7 @@
    traded names and the main indices' ten-minute bars, and what the simulator's saved
    screening condition matches; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), `market_daily` from the warehouse,
-   today's headlines, and stock info of the simulator's delisted names, which the
+   today's headlines, KIS's ranking screens of the session, and stock info of the simulator's delisted names, which the
    point-in-time universe keeps;
 2. stream ticks (trades, quotes, program trading, market status) for 30 seconds through the
    collector, then persist the sealed spool segments
@@ -36,6 +36,7 @@ import polars as pl
 from kis_pipeline.cli import dagster_runner
 from kis_pipeline.cli.backfill import run_backfill
 from kis_pipeline.cli.backfill_plan import BackfillRequest
+from kis_pipeline.common.ranking_schemas import RANKING_LISTS
 from kis_pipeline.defs.backend import backend, open_warehouse
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
 from kis_pipeline.kis.client import KisClient
@@ -64,6 +65,7 @@ BATCH_ASSETS = (
     "dividends,daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading,"
     "market_program_trading,member_flows"
 )
+RANKING_LIST_TABLES = tuple(RANKING_LISTS)
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
 # What KIS shows only as it stands today, refreshed by the weekly schedules.
 WEEKLY_ASSETS = (
@@ -80,6 +82,13 @@ QUERIES: tuple[tuple[str, str], ...] = (
         "Top movers on the last session (rankings, captured from KIS after the close)",
         """select rank, symbol, name, price, change_rate
            from rankings where ranking = 'rise' and date = (select max(date) from rankings)
+           order by rank limit 5""",
+    ),
+    (
+        "Highest margin-loan balances on the last session (credit_rankings, %)",
+        """select rank, symbol, name, loan_balance_rate, loan_balance_change_rate
+           from credit_rankings where ranking = 'loan_rate'
+             and date = (select max(date) from credit_rankings)
            order by rank limit 5""",
     ),
     (
@@ -371,6 +380,11 @@ def run_demo() -> int:
             lambda: _backfill(settings, start, end, "market_daily"),
         )
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
+        ok &= _step(
+            "KIS's ranking screens of the session: valuation, ratios, profits, execution "
+            "strength, dividends, short sales, credit, new highs and lows (one call each)",
+            lambda: _weekly(settings, RANKING_LIST_TABLES),
+        )
         if settings.env == "sim":
             ok &= _step(
                 f"Stock info of the delisted {', '.join(DELISTED)} (KIS still describes them)",

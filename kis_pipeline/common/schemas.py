@@ -24,6 +24,7 @@ from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, MARKET_DAILY
 from kis_pipeline.common.intraday_schemas import INTRADAY
 from kis_pipeline.common.news_schemas import NEWS_TITLES
+from kis_pipeline.common.ranking_schemas import RANKING_LISTS
 
 _I = pl.Int64
 _F = pl.Float64
@@ -451,6 +452,7 @@ ALL: dict[str, pl.Schema] = {
     "index_daily": INDEX_DAILY,
     "overseas_daily_prices": OVERSEAS_DAILY_PRICES,
     "rankings": RANKINGS,
+    **RANKING_LISTS,
     "investor_flows": INVESTOR_FLOWS,
     "market_investor_flows": MARKET_INVESTOR_FLOWS,
     "balance_sheet": BALANCE_SHEET,

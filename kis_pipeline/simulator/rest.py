@@ -44,6 +44,7 @@ from kis_pipeline.simulator.rest_minutes import ENDPOINTS as MINUTES
 from kis_pipeline.simulator.rest_news import ENDPOINTS as NEWS
 from kis_pipeline.simulator.rest_oauth import add_oauth_routes
 from kis_pipeline.simulator.rest_quotes import ENDPOINTS as QUOTES
+from kis_pipeline.simulator.rest_ranking_lists import ENDPOINTS as RANKING_LISTS
 from kis_pipeline.simulator.rest_rankings import ENDPOINTS as RANKINGS
 from kis_pipeline.simulator.rest_sectors import ENDPOINTS as SECTORS
 from kis_pipeline.simulator.rest_ticks import ENDPOINTS as TICKS
@@ -55,6 +56,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *CHARTS,
     *MINUTES,
     *RANKINGS,
+    *RANKING_LISTS,
     *FLOWS,
     *ACTIVITY,
     *FINANCE,

@@ -94,6 +94,7 @@ def weekday(
         "daily_prices_schedule": [day],
         "flows_schedule": [flows],
         "rankings_schedule": [day],
+        "ranking_lists_schedule": [""],
         **{f"{table}_schedule": [day] for table in ALL_TRENDS},
         "minute_bars_schedule": [day],
         "index_minute_bars_schedule": [day],

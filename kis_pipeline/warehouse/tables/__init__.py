@@ -7,6 +7,7 @@
     fundamentals.py   financial statements (and their *_latest views), dividends
     company.py        stock info, analyst opinions and estimates (as_of snapshots)
     intraday.py       one-minute bars
+    ranking_lists.py  the snapshot rankings of KIS's screens (valuation, credit, ...)
     rest_rejects.py   the REST records the parsers refused
     ticks.py          trade, order book, expected execution and market status ticks
     stream.py         the tick collector's sessions, gaps and refused frames
@@ -21,6 +22,7 @@ from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its t
     daily,
     fundamentals,
     intraday,
+    ranking_lists,
     reference,
     rest_rejects,
     stream,
