@@ -7,8 +7,8 @@
    traded names and the main indices' ten-minute bars, and what the simulator's saved
    screening condition matches; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), `market_daily` from the warehouse,
-   today's headlines, KIS's ranking screens of the session, and stock info of the simulator's delisted names, which the
-   point-in-time universe keeps;
+   today's headlines, KIS's ranking screens of the session, and stock info of the
+   simulator's delisted names, which the point-in-time universe keeps;
 2. stream ticks (trades, quotes, program trading, market status) for 30 seconds through the
    collector, then persist the sealed spool segments
    the way production does: the code location's `tick_segments_sensor` is evaluated through
