@@ -71,6 +71,7 @@ SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
 WEEKLY_ASSETS = (
     *(asset.key.path[-1] for asset in STATEMENTS),
     "stock_info",
+    "stock_status",
     "analyst_estimates",
     "analyst_opinions",
 )

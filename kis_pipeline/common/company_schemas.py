@@ -69,8 +69,19 @@ CORPORATE_ACTIONS = columns(
 # What a raw price of `date` is multiplied by to be on the share basis of `as_of`.
 ADJ_FACTORS = columns("as_of:D symbol:S date:D factor:F")
 
+# §7.2 inquire-price-2: a stock's trading status after the session (VI, halt, warnings, short-sale
+# overheating, credit), with its quote and price limits.
+STOCK_STATUS = columns(
+    "as_of:D symbol:S market_name:S sector:S price change change_rate:F volume value open high "
+    "low base_price upper_limit lower_limit vi_applied:B halted:B short_sale_overheat:B "
+    "short_term_overheat:B administrative:B investment_caution:B abnormal_surge:B "
+    "low_liquidity:B liquidation_trading:B unfaithful_disclosure:B credit_allowed:B "
+    "credit_rate:F margin_rate:F market_warning:S market_warning_name:S"
+)
+
 COMPANY: dict[str, pl.Schema] = {
     "stock_info": STOCK_INFO,
+    "stock_status": STOCK_STATUS,
     "analyst_opinions": ANALYST_OPINIONS,
     "analyst_estimates": ANALYST_ESTIMATES,
     "condition_results": CONDITION_RESULTS,

@@ -1,5 +1,6 @@
-"""Snapshot quotes: current price (SPEC §7.1, FHKST01010100) and the 30-symbol multi-quote
-(§7.11, FHKST11300006).
+"""Snapshot quotes: current price (SPEC §7.1, FHKST01010100), its status-flag variant (§7.2,
+FHPST01010000; the flags are `status_flags`'s) and the 30-symbol multi-quote (§7.11,
+FHKST11300006).
 
 Both describe the last completed session (after the close a quote is that day's summary).
 Quirks reproduced from §7.11: slots `_1`..`_30` are read in order and anything past 30 is
@@ -19,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from kis_pipeline.simulator.market import price_limits, tick_size
+from kis_pipeline.simulator.status_flags import status_flags
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -134,6 +136,7 @@ def price_output(
     capital = round(stats.listed_shares * listing.par_value / 1e8)
     change, change_sign, change_rate = change_fields(close, base)
     kospi200 = symbol in view.kospi200()
+    flags = status_flags(view.market, symbol, bar, day)
     return {
         "iscd_stat_cls_code": "00" if listing.market == "KONEX" else "55",
         "marg_rate": "20.00" if kospi200 else "40.00",
@@ -209,15 +212,86 @@ def price_output(
         "cpfn_cnnm": f"{capital:,} 억",
         "apprch_rate": "0.00",
         "frgn_hldn_qty": num(stats.foreign_holding_qty),
-        "vi_cls_code": "N",
+        "vi_cls_code": yn(flags.vi_applied),
         "ovtm_vi_cls_code": "N",
         "last_ssts_cntg_qty": num(volume * 0.004 * noise(symbol, day, "short")),
-        "invt_caful_yn": "N",
-        "mrkt_warn_cls_code": "00",
+        "invt_caful_yn": yn(flags.caution),
+        "mrkt_warn_cls_code": flags.market_warning,
         "short_over_yn": "N",
         "sltr_yn": "N",
         "mang_issu_cls_code": "N",
     }
+
+
+# ---- §7.2 inquire-price-2 -----------------------------------------------------------------
+
+WARNING_NAMES = {"00": "", "01": "투자주의"}
+
+
+def inquire_price_2(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    """The status flags of one stock after the last session (`status_flags`), with its quote."""
+    stock_market_code(params)
+    symbol = params.require("FID_INPUT_ISCD", 12)
+    listing = view.listing(symbol)
+    day = view.session()
+    bar = view.bar(symbol, day) if listing is not None else None
+    last = bar or (view.last_bar(symbol, day) if listing is not None else None)
+    if listing is None or last is None:
+        raise unknown_symbol()
+    flags = status_flags(view.market, symbol, bar, day)
+    traded = bar is not None
+    close, base = last.close, (bar.prev_close if traded else last.close)
+    upper, lower = price_limits(base)
+    change, change_sign, change_rate = change_fields(close, base)
+    kospi200 = symbol in view.kospi200()
+    return Reply(
+        ok(
+            output={
+                "rprs_mrkt_kor_name": view.representative_market(listing),
+                "new_hgpr_lwpr_cls_code": "",
+                "mxpr_llam_cls_code": "",
+                "crdt_able_yn": yn(listing.market != "KONEX" and not flags.caution),
+                "stck_mxpr": num(upper),
+                "elw_pblc_yn": yn(kospi200),
+                "crdt_rate": "0.00" if listing.market == "KONEX" else "45.00",
+                "marg_rate": "20.00" if kospi200 else "40.00",
+                "stck_lwpr": num(bar.low if traded else 0),
+                "stck_hgpr": num(bar.high if traded else 0),
+                "mang_issu_yn": "N",
+                "short_over_yn": "N",
+                "mrkt_warn_cls_code": flags.market_warning,
+                "invt_caful_yn": yn(flags.caution),
+                "stange_runup_yn": "N",
+                "ssts_hot_yn": yn(flags.short_sale_overheat),
+                "low_current_yn": "N",
+                "vi_cls_code": yn(flags.vi_applied),
+                "short_over_cls_code": "",
+                "stck_llam": num(lower),
+                "new_lstn_cls_name": "",
+                "vlnt_deal_cls_name": "",
+                "flng_cls_name": "",
+                "revl_issu_reas_name": "",
+                "mrkt_warn_cls_name": WARNING_NAMES[flags.market_warning],
+                "stck_sdpr": num(base),
+                "bstp_cls_code": "",
+                "stck_prdy_clpr": num(base),
+                "insn_pbnt_yn": "N",
+                "fcam_mod_cls_name": "",
+                "stck_prpr": num(close),
+                "prdy_vrss": change,
+                "prdy_vrss_sign": change_sign,
+                "prdy_ctrt": change_rate,
+                "acml_tr_pbmn": num(bar.value if traded else 0),
+                "acml_vol": num(bar.volume if traded else 0),
+                "bstp_kor_isnm": listing.sector,
+                "sltr_yn": "N",
+                "trht_yn": yn(flags.halted),
+                "oprc_rang_cont_yn": "N",
+                "vlnt_fin_cls_code": "",
+                "stck_oprc": num(bar.open if traded else 0),
+            }
+        )
+    )
 
 
 # ---- §7.11 intstock-multprice --------------------------------------------------------------
@@ -338,4 +412,5 @@ def _index_row(view: MarketView, code: str, day: dt.date) -> dict[str, str]:
 ENDPOINTS = (
     Endpoint("/uapi/domestic-stock/v1/quotations/inquire-price", "FHKST01010100", inquire_price),
     Endpoint("/uapi/domestic-stock/v1/quotations/intstock-multprice", "FHKST11300006", multprice),
+    Endpoint("/uapi/domestic-stock/v1/quotations/inquire-price-2", "FHPST01010000", inquire_price_2),
 )

@@ -86,6 +86,7 @@ def weekday(
         "symbols_schedule": [day],
         "listings_schedule": [""],
         "condition_results_schedule": [""],
+        "stock_status_schedule": [""],
         # Hourly from 08:05 to 18:05.
         "news_titles_schedule": [""] * 11,
         "corporate_actions_schedule": [""],

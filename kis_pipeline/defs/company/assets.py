@@ -3,6 +3,8 @@ symbol, when it runs and how fresh it must stay.
 
 - `stock_info` (SPEC §10.9), Saturdays 08:30 KST, before the statements: every listed name and
   every name seen before, delisted ones included, so the table is a point-in-time universe.
+- `stock_status` (§7.2), weekdays 18:25, after the close: every listed name's trading status
+  (VI, halt, market warning, short-sale overheating), which KIS shows only as it stands.
 - `analyst_opinions` (§10.12), weekdays 19:30, after the market activity families: the reports
   dated since the previous snapshot's day (a year back on the first run), so a day missed is
   caught up by the next run.
@@ -26,6 +28,7 @@ from kis_pipeline.kis.endpoints.analyst import (
     fetch_opinions,
 )
 from kis_pipeline.kis.endpoints.stock_info import STOCK_INFO
+from kis_pipeline.kis.endpoints.stock_status import STOCK_STATUS, fetch_stock_status
 
 WEEKLY_DAYS = 8
 # A Friday's opinions are still the newest on Tuesday morning.
@@ -48,6 +51,14 @@ DECLARED = (
         fresh_days=WEEKLY_DAYS,
         title="stock basic info",
         universe="known",
+        complete=True,
+    ),
+    SnapshotAsset(
+        STOCK_STATUS,
+        lambda client, symbol, as_of, since: fetch_stock_status(client, symbol, as_of=as_of),
+        cron="25 18 * * 1-5",
+        fresh_days=WEEKDAY_DAYS,
+        title="trading status",
         complete=True,
     ),
     SnapshotAsset(

@@ -17,6 +17,7 @@ from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 GATES = ("unique_keys", "no_rejects")
 KEYS = {
     "stock_info": ("as_of", "symbol"),
+    "stock_status": ("as_of", "symbol"),
     "analyst_opinions": ("as_of", "date", "symbol", "broker"),
     "analyst_estimates": ("as_of", "symbol", "period"),
     "condition_results": ("as_of", "condition", "symbol"),
@@ -24,6 +25,8 @@ KEYS = {
 DESCRIPTIONS = {
     "stock_info": "listing and delisting dates, shares, par value, sector and product kind, "
     "delisted names included",
+    "stock_status": "a stock's trading status after the session: VI, halt, market warning, "
+    "short-sale overheating, credit, price limits",
     "analyst_opinions": "a broker's opinion and target price on a symbol, by report date",
     "analyst_estimates": "KIS Research's actual and estimated results of a fiscal year",
     "condition_results": "a name a saved screening condition (KIS_CONDITION) matched, by rank",
