@@ -20,7 +20,6 @@ import datetime as dt
 from typing import Any
 
 from kis_pipeline.simulator.market import price_limits, tick_size
-from kis_pipeline.simulator.status_flags import status_flags
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -42,6 +41,7 @@ from kis_pipeline.simulator.rest_market import (
     noise,
     resting_quantities,
 )
+from kis_pipeline.simulator.status_flags import status_flags
 from kis_pipeline.simulator.venues import on_venue
 
 STOCK_MARKETS = frozenset({"J", "NX", "UN"})
@@ -409,8 +409,9 @@ def _index_row(view: MarketView, code: str, day: dt.date) -> dict[str, str]:
     return row
 
 
+QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
 ENDPOINTS = (
     Endpoint("/uapi/domestic-stock/v1/quotations/inquire-price", "FHKST01010100", inquire_price),
     Endpoint("/uapi/domestic-stock/v1/quotations/intstock-multprice", "FHKST11300006", multprice),
-    Endpoint("/uapi/domestic-stock/v1/quotations/inquire-price-2", "FHPST01010000", inquire_price_2),
+    Endpoint(f"{QUOTATIONS}/inquire-price-2", "FHPST01010000", inquire_price_2),
 )
