@@ -304,11 +304,13 @@ def _show_tables(settings: KisSettings) -> None:
 
     wh = open_warehouse(settings)
     files = file_counts(wh)
+    tables = wh.tables()
+    width = max((len(t) for t in tables), default=0)
     with connect(wh) as con:
-        for table in wh.tables():
+        for table in tables:
             found = con.execute(f'select count(*) from "{table}"').fetchone()
             count = found[0] if found else 0
-            print(f"   {table:24} {count:>10,} rows  {files.get(table, 0):>4} files")
+            print(f"   {table:{width}} {count:>10,} rows  {files.get(table, 0):>4} files")
     print(f"   (lake snapshot {wh.snapshot()}: `kis-pipeline sql --snapshot N` reads an older one)")
 
 
