@@ -44,8 +44,16 @@ RANKING_LISTS: dict[str, pl.Schema] = {
         "fiscal_year gross_profit operating_profit ordinary_profit net_income total_assets "
         "total_liabilities total_equity fiscal_month"
     ),
+    # §8.7: the closing order book's resting quantities (shares) and each side's share (%).
+    "quote_balance_rankings": ranking_table(
+        "total_ask_volume total_bid_volume net_bid_volume bid_ratio:F ask_ratio:F"
+    ),
     # §8.8: execution strength (buyers' volume against sellers', %) and both volumes.
     "execution_strength_rankings": ranking_table("strength:F buy_volume sell_volume"),
+    # §8.9: the close against its 5- to 120-session moving averages (%, 100 = on the average).
+    "disparity_rankings": ranking_table(
+        "disparity_5d:F disparity_10d:F disparity_20d:F disparity_60d:F disparity_120d:F"
+    ),
     # §8.10: cash dividends with a record date in the year to the session; KIS sends no quote.
     "dividend_yield_rankings": ranking_table(
         "record_date:D dividend_per_share dividend_rate:F dividend_kind:S"

@@ -1,14 +1,16 @@
 """The ranking screens of SPEC §8.4-§8.13: valuation (FHPST01790000), financial ratios
-(FHPST01750000), profits and assets (FHPST01730000), execution strength (FHPST01680000),
+(FHPST01750000), profits and assets (FHPST01730000), resting quantities (FHPST01720000),
+execution strength (FHPST01680000), disparity (FHPST01780000),
 dividend rate (HHKDB13470100), short sales (FHPST04820000), credit balances (FHKST17010000)
 and names near a new high or low (FHPST01870000).
 
 Each answers the top 30 of the last completed session, with no paging and no way to ask for
 another day (§8), read off the same books as the endpoints a user can check them against: the
 annual accounts of §10.1-§10.7 (a period's figures once published), the day's activity of
-§9.9-§9.12, the dividends of §10.8 and the 52-week extremes of §7.1. A screen's rows are built
-once per session and request, then ordered by the field its sort code names, largest first
-(ties by code); names near a new high or low come nearest first.
+§9.9-§9.12, the dividends of §10.8, the 52-week extremes of §7.1, the closing order book of §7.1
+and the daily bars (the disparity is the close against its moving average). A screen's rows
+are built once per session and request, then ordered by the field its sort code names,
+largest first (ties by code); names near a new high or low come nearest first.
 
 Left out: the valuation screen's PCR and EBITDA-to-financial-cost (the books hold no cash flow
 or financial cost), so their sort codes are refused; the market filters beyond the market
@@ -224,6 +226,59 @@ PROFIT_ASSET_FIELDS = {
 
 def _profits_and_assets(period: Any, prior: Any, bar: Any) -> dict[str, float]:
     return {name: getattr(period, part)[name] for name, part in PROFIT_ASSET_FIELDS.items()}
+
+
+# ---- the closing book and the averages: §8.7 resting quantities, §8.9 disparity -------------
+
+
+def _resting(view: MarketView, params: Params, session: dt.date) -> list[Any]:
+    out = []
+    for listing, bar in _names(view, session, _market(params)):
+        _, _, ask, bid = resting_quantities(listing.symbol, session, bar.volume)
+        bid_ratio = bid / (ask + bid) * 100.0 if ask + bid else 0.0
+        row = {
+            "mksc_shrn_iscd": listing.symbol,
+            **_quote(listing, bar),
+            "total_askp_rsqn": num(ask),
+            "total_bidp_rsqn": num(bid),
+            "total_ntsl_bidp_rsqn": num(bid - ask),
+            "shnu_rsqn_rate": dec(bid_ratio),
+            "seln_rsqn_rate": dec(100.0 - bid_ratio),
+        }
+        keys = {
+            "net_bid": float(bid - ask),
+            "net_ask": float(ask - bid),
+            "bid_ratio": round(bid_ratio, 2),
+            "ask_ratio": round(100.0 - bid_ratio, 2),
+        }
+        out.append((listing.symbol, row, keys))
+    return out
+
+
+DISPARITY_WINDOWS = (5, 10, 20, 60, 120)
+
+
+def _disparity(view: MarketView, params: Params, session: dt.date) -> list[Any]:
+    window = params.choice("fid_hour_cls_code", tuple(map(str, DISPARITY_WINDOWS)), 5)
+    days = view.sessions_until(session, max(DISPARITY_WINDOWS))
+    out = []
+    for listing, bar in _names(view, session, _market(params)):
+        closes = [
+            b.close for b in reversed(view.market.daily_bars(listing.symbol, days[-1], session))
+        ]
+        # Newest first; a name with a shorter history is measured on what it has.
+        figures = {
+            n: round(bar.close / (sum(closes[:n]) / len(closes[:n])) * 100.0, 2)
+            for n in DISPARITY_WINDOWS
+        }
+        row = {
+            "mksc_shrn_iscd": listing.symbol,
+            **_quote(listing, bar),
+            **{f"d{n}_dsrt": dec(value) for n, value in figures.items()},
+        }
+        chosen = figures[int(window)]
+        out.append((listing.symbol, row, {"above": chosen, "below": -chosen}))
+    return out
 
 
 # ---- the day's activity: §8.8 execution strength, §8.11 short sales, §8.12 credit -----------
@@ -476,6 +531,22 @@ PROFIT_ASSET_SCREEN = Screen(
     "fid_rank_sort_cls_code",
     {str(code): name for code, name in enumerate(PROFIT_ASSET_FIELDS)},
 )
+QUOTE_BALANCE_SCREEN = Screen(
+    "/uapi/domestic-stock/v1/ranking/quote-balance",
+    "FHPST01720000",
+    _FID_OPEN,
+    _resting,
+    "fid_rank_sort_cls_code",
+    {"0": "net_bid", "1": "net_ask", "2": "bid_ratio", "3": "ask_ratio"},
+)
+DISPARITY_SCREEN = Screen(
+    "/uapi/domestic-stock/v1/ranking/disparity",
+    "FHPST01780000",
+    _FID_OPEN,
+    _disparity,
+    "fid_rank_sort_cls_code",
+    {"0": "above", "1": "below"},
+)
 STRENGTH_SCREEN = Screen(
     "/uapi/domestic-stock/v1/ranking/volume-power",
     "FHPST01680000",
@@ -542,7 +613,9 @@ ENDPOINTS = tuple(
         VALUATION_SCREEN,
         FINANCE_RATIO_SCREEN,
         PROFIT_ASSET_SCREEN,
+        QUOTE_BALANCE_SCREEN,
         STRENGTH_SCREEN,
+        DISPARITY_SCREEN,
         DIVIDEND_SCREEN,
         SHORT_SALE_SCREEN,
         CREDIT_SCREEN,

@@ -18,6 +18,7 @@ from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS, settled_year
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.faults import FaultSpec
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.rest_market import resting_quantities
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.defs import seed
 from tests.helpers.simulator import SIM_CONFIG, SIM_NOW, own_simulator
@@ -56,6 +57,14 @@ def _check_truth(table: str, frame: pl.DataFrame, market: Market) -> None:
         elif table == "credit_rankings":
             assert row["loan_balance_volume"] == activity.loan.balance
             assert row["stock_loan_balance_volume"] == activity.stock_loan.balance
+        elif table == "quote_balance_rankings":
+            _, _, ask, bid = resting_quantities(symbol, DAY, bar[0].volume)
+            assert (row["total_ask_volume"], row["total_bid_volume"]) == (ask, bid)
+            assert row["net_bid_volume"] == bid - ask
+        elif table == "disparity_rankings":
+            closes = [b.close for b in market.daily_bars(symbol, DAY - dt.timedelta(days=40), DAY)]
+            average = sum(closes[-20:]) / 20
+            assert row["disparity_20d"] == pytest.approx(bar[0].close / average * 100, abs=0.006)
         elif table == "new_high_low_rankings":
             stats = market.quote_stats(symbol, DAY)
             assert (row["new_high"], row["new_low"]) == (stats.w52_high, stats.w52_low)

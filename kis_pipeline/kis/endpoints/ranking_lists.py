@@ -286,6 +286,36 @@ PROFIT_ASSET = RankingList(
     market_param="fid_cond_mrkt_div_code",
 )
 
+QUOTE_BALANCE = RankingList(
+    _screen(
+        "quote-balance",
+        "FHPST01720000",
+        "§8.7",
+        _rows(
+            "quote_balance_rankings",
+            "mksc_shrn_iscd",
+            """
+            total_askp_rsqn       total_ask_volume
+            total_bidp_rsqn       total_bid_volume
+            total_ntsl_bidp_rsqn  net_bid_volume
+            shnu_rsqn_rate        bid_ratio
+            seln_rsqn_rate        ask_ratio
+            """,
+            non_negative=("total_ask_volume", "total_bid_volume"),
+        ),
+    ),
+    {**_OPEN, "fid_cond_scr_div_code": "20172"},
+    # The net ask residual orders by the bid's net negated: no column to check it by.
+    {
+        "net_bid": Ordering("0", "net_bid_volume"),
+        "net_ask": Ordering("1"),
+        "bid_ratio": Ordering("2", "bid_ratio"),
+        "ask_ratio": Ordering("3", "ask_ratio"),
+    },
+    sort_param="fid_rank_sort_cls_code",
+    market_param="fid_cond_mrkt_div_code",
+)
+
 EXECUTION_STRENGTH = RankingList(
     _screen(
         "volume-power",
@@ -304,6 +334,33 @@ EXECUTION_STRENGTH = RankingList(
     ),
     {**_OPEN, "fid_cond_scr_div_code": "20168"},
     {"strength": Ordering(None, "strength")},
+    market_param="fid_cond_mrkt_div_code",
+)
+
+DISPARITY = RankingList(
+    _screen(
+        "disparity",
+        "FHPST01780000",
+        "§8.9",
+        _rows(
+            "disparity_rankings",
+            "mksc_shrn_iscd",
+            """
+            d5_dsrt    disparity_5d
+            d10_dsrt   disparity_10d
+            d20_dsrt   disparity_20d
+            d60_dsrt   disparity_60d
+            d120_dsrt  disparity_120d
+            """,
+        ),
+    ),
+    {**_OPEN, "fid_cond_scr_div_code": "20178"},
+    # Against the 20-session average, the furthest above first and the furthest below first.
+    {
+        "above_20d": Ordering("0", "disparity_20d", {"fid_hour_cls_code": "20"}),
+        "below_20d": Ordering("1", None, {"fid_hour_cls_code": "20"}),
+    },
+    sort_param="fid_rank_sort_cls_code",
     market_param="fid_cond_mrkt_div_code",
 )
 
@@ -458,7 +515,9 @@ RANKING_LISTS: dict[str, RankingList] = {
         VALUATION,
         FINANCE_RATIO,
         PROFIT_ASSET,
+        QUOTE_BALANCE,
         EXECUTION_STRENGTH,
+        DISPARITY,
         DIVIDEND_YIELD,
         SHORT_SALE,
         CREDIT,
