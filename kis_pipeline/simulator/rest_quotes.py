@@ -102,15 +102,24 @@ def _vs(price: int, reference: int) -> str:
 # ---- §7.1 inquire-price --------------------------------------------------------------------
 
 
-def inquire_price(view: MarketView, params: Params, tr_cont: str) -> Reply:
+def _asked_stock(view: MarketView, params: Params) -> tuple[Any, dt.date, Any | None, Any]:
+    """The stock a quote asks for: its listing, the session, its bar of the session (None if
+    it did not trade) and its last bar; KIS's error for a code it does not know."""
     stock_market_code(params)
     symbol = params.require("FID_INPUT_ISCD", 12)
     listing = view.listing(symbol)
     day = view.session()
     bar = view.bar(symbol, day) if listing is not None else None
     last = bar or (view.last_bar(symbol, day) if listing is not None else None)
-    stats = view.market.quote_stats(symbol, last.date) if last is not None else None
-    if listing is None or last is None or stats is None:
+    if listing is None or last is None:
+        raise unknown_symbol()
+    return listing, day, bar, last
+
+
+def inquire_price(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    listing, day, bar, last = _asked_stock(view, params)
+    stats = view.market.quote_stats(listing.symbol, last.date)
+    if stats is None:
         raise unknown_symbol()
     return Reply(ok(output=price_output(view, listing, day, bar, last, stats)))
 
@@ -230,14 +239,8 @@ WARNING_NAMES = {"00": "", "01": "투자주의"}
 
 def inquire_price_2(view: MarketView, params: Params, tr_cont: str) -> Reply:
     """The status flags of one stock after the last session (`status_flags`), with its quote."""
-    stock_market_code(params)
-    symbol = params.require("FID_INPUT_ISCD", 12)
-    listing = view.listing(symbol)
-    day = view.session()
-    bar = view.bar(symbol, day) if listing is not None else None
-    last = bar or (view.last_bar(symbol, day) if listing is not None else None)
-    if listing is None or last is None:
-        raise unknown_symbol()
+    listing, day, bar, last = _asked_stock(view, params)
+    symbol = listing.symbol
     flags = status_flags(view.market, symbol, bar, day)
     traded = bar is not None
     close, base = last.close, (bar.prev_close if traded else last.close)
