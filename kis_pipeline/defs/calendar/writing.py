@@ -23,6 +23,10 @@ from kis_pipeline.lib.metadata import (
     snapshot_metadata,
 )
 from kis_pipeline.lib.progress import Progress
+
+# The skipped runs' results are the lib's; the assets import them from here with the writes.
+from kis_pipeline.lib.skips import skipped as skipped
+from kis_pipeline.lib.skips import skipped_in_paper as skipped_in_paper
 from kis_pipeline.warehouse import TABLES, Scope, Warehouse, WriteResult
 
 
@@ -94,37 +98,6 @@ def run_metadata(
     for name, value in extra.items():
         meta[name] = metadata_value(value)
     return meta
-
-
-def skipped_in_paper(
-    context: dg.AssetExecutionContext,
-    env: str,
-    table: str,
-    endpoint: str,
-    checks: list[str],
-) -> dg.MaterializeResult | None:
-    """In `KIS_ENV=paper`, a result that skips an asset whose endpoint KIS's mock service
-    lacks (SPEC §16), with a one-line reason; None elsewhere."""
-    if env != "paper":
-        return None
-    reason = f"{table} skipped: KIS's paper (mock) service has no {endpoint} (SPEC §16)"
-    return skipped(context, reason, checks)
-
-
-def skipped(
-    context: dg.AssetExecutionContext, reason: str, checks: list[str]
-) -> dg.MaterializeResult:
-    """A result that writes nothing, says why in one line, and passes `checks` with it."""
-    context.log.warning(reason)
-    return dg.MaterializeResult(
-        metadata={"skipped": dg.MetadataValue.text(reason), "rows": dg.MetadataValue.int(0)},
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=name, passed=True, metadata={"skipped": dg.MetadataValue.text(reason)}
-            )
-            for name in checks
-        ],
-    )
 
 
 def fail_rejected(table: str, failures: dict[str, str], what: str = "keys") -> None:

@@ -15,7 +15,6 @@ from kis_pipeline.defs.calendar.writing import (
     Written,
     run_metadata,
     skipped,
-    skipped_in_paper,
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.kis.endpoints.minute_bars import OVERSEAS_BARS, fetch_overseas_session
@@ -46,6 +45,7 @@ CHECKS = [
     checks=CHECKS,
     source=f"SPEC §13.5 {OVERSEAS_BARS.tr_id}",
     calls="about 4 per US stock, 2 to 3 per Asian one",
+    real_only=OVERSEAS_BARS.name,
 )
 def overseas_minute_bars(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`
@@ -53,14 +53,10 @@ def overseas_minute_bars(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     settings = kis.settings()
-    names = [c.name for c in CHECKS]
-    paper = skipped_in_paper(context, settings.env, TABLE, OVERSEAS_BARS.name, names)
-    if paper is not None:
-        return paper
     pairs = settings.overseas_minute_symbols
     if not pairs:
         reason = f"{TABLE} skipped: KIS_OVERSEAS_MINUTE_SYMBOLS is not set (e.g. NAS:AAPL)"
-        return skipped(context, reason, names)
+        return skipped(context, reason, [c.name for c in CHECKS])
     frames = [pl.DataFrame(schema=OVERSEAS_MINUTE_BARS)]
     unlisted = []
     with kis.client() as client:

@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 
 from kis_pipeline.common.clock import KST, KST_NAME, now_kst
-from kis_pipeline.defs.calendar.writing import Written, run_metadata, skipped_in_paper
+from kis_pipeline.defs.calendar.writing import Written, run_metadata
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.kis.endpoints.news import NEWS, fetch_news
 from kis_pipeline.lib.quality import (
@@ -61,17 +61,13 @@ def merge(wh: Warehouse, fetched: pl.DataFrame) -> Written:
     checks=CHECKS,
     source=f"SPEC §17.2 {NEWS.tr_id}",
     calls="a few an hour",
+    real_only=NEWS.name,
 )
 def news_titles(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`
     kis: KisResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    settings = kis.settings()
-    names = [c.name for c in CHECKS]
-    paper = skipped_in_paper(context, settings.env, TABLE, NEWS.name, names)
-    if paper is not None:
-        return paper
     wh = warehouse.warehouse()
     now = now_kst()
     since = newest_stored(wh) or dt.datetime.combine(now.date(), dt.time(), tzinfo=KST)

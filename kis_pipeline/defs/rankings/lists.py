@@ -22,7 +22,7 @@ import polars as pl
 
 from kis_pipeline.common.clock import today_kst
 from kis_pipeline.defs.calendar.sessions import newest_session
-from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
+from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS, RankingList
 from kis_pipeline.lib.metadata import check_metadata
@@ -103,15 +103,13 @@ def build(screen: RankingList) -> BuiltList:
         checks=specs,
         source=f"SPEC {endpoint.section} {endpoint.tr_id}",
         calls=f"{screen.calls + 1} a run",
+        real_only=endpoint.name,
     )
     def ranking_list(
         context,  # unannotated: Dagster rejects the string annotation of `from __future__`
         kis: KisResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        paper = skipped_in_paper(context, kis.settings().env, table, endpoint.name, names)
-        if paper is not None:
-            return paper
         with kis.client() as client:
             session = newest_session(client, today_kst())
             if session is None:

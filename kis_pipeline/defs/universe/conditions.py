@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from kis_pipeline.common.clock import today_kst
-from kis_pipeline.defs.calendar.writing import run_metadata, skipped, skipped_in_paper, write_one
+from kis_pipeline.defs.calendar.writing import run_metadata, skipped, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.kis.endpoints.conditions import RESULT, fetch_condition
 from kis_pipeline.kis.errors import KisConfigError
@@ -39,6 +39,7 @@ SIM_USER = "simulator"
     checks=CHECKS,
     source=f"SPEC §7.12 {RESULT.tr_id}",
     calls="2 a run",
+    real_only=RESULT.name,
 )
 def condition_results(
     context,  # unannotated: Dagster rejects the string annotation of `from __future__`
@@ -46,13 +47,9 @@ def condition_results(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     settings = kis.settings()
-    names = [c.name for c in CHECKS]
-    paper = skipped_in_paper(context, settings.env, TABLE, RESULT.name, names)
-    if paper is not None:
-        return paper
     if settings.condition is None:
         reason = f"{TABLE} skipped: KIS_CONDITION is not set (the name of a condition you saved)"
-        return skipped(context, reason, names)
+        return skipped(context, reason, [c.name for c in CHECKS])
     user = settings.hts_id or (SIM_USER if settings.env == "sim" else None)
     if user is None:
         raise dg.Failure(
