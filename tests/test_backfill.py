@@ -24,6 +24,7 @@ from kis_pipeline.cli.backfill_plan import (
 )
 from kis_pipeline.cli.main import main
 from kis_pipeline.common.clock import KST
+from kis_pipeline.common.ranking_schemas import RANKING_LISTS
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices
 from kis_pipeline.defs.resources import RESOURCES
@@ -41,21 +42,26 @@ MARKET = Market(CONFIG)
 SYMBOLS = [MARKET.listings[i].symbol for i in (0, 3, 47)]
 PRICE_ASSETS = "daily_prices,daily_prices_adjusted"
 # The assets stamped `as_of` the day they were fetched, which no range backfill can hold.
-SNAPSHOT_ASSETS = [
-    "analyst_estimates",
-    "analyst_opinions",
-    "balance_sheet",
-    "condition_results",
-    "financial_ratios",
-    "growth_ratios",
-    "income_statement",
-    "news_titles",
-    "other_ratios",
-    "overseas_minute_bars",
-    "profit_ratios",
-    "stability_ratios",
-    "stock_info",
-]
+SNAPSHOT_ASSETS = sorted(
+    [
+        "analyst_estimates",
+        "analyst_opinions",
+        "balance_sheet",
+        "condition_results",
+        "financial_ratios",
+        "growth_ratios",
+        "income_statement",
+        "news_titles",
+        "other_ratios",
+        "overseas_minute_bars",
+        "profit_ratios",
+        "stability_ratios",
+        "stock_info",
+        "stock_status",
+        # KIS's ranking screens (SPEC §8.4-§8.13): what they show after the session only.
+        *RANKING_LISTS,
+    ]
+)
 
 
 @pytest.fixture
