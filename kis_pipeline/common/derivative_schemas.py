@@ -2,8 +2,8 @@
 one row per (date, symbol), prices in index points, volume in contracts, value in KRW as KIS
 sends it, open interest in contracts. The day's snapshot columns (open interest, the KOSPI200
 level, basis, KIS's theoretical price) come from the call's `output1`, which describes the
-code's latest session only: they are filled on the night of the session and null in a
-backfill of an older day.
+code's latest session only: they are filled while the day is the newest session and null in
+a backfill of an older day.
 """
 
 from __future__ import annotations

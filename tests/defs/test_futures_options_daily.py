@@ -1,8 +1,8 @@
 """KOSPI200 futures and options daily bars against the simulator's model: the night's chain
 (two futures, calls and puts around the money) stored as the model prices it, the snapshot
-columns on the session's night only, a rerun writes the same rows, paper runs it too, an
-unknown code is one line and no write, and a garbled bar is refused, counted and fails the
-checks."""
+columns only while the day is the newest session, a rerun writes the same rows, paper runs it
+too, a day not yet settled is one line and no write, an unknown code is KIS's error, and a
+garbled bar is refused, counted and fails the checks."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from kis_pipeline.common.krx_derivatives import (
     parse_code,
 )
 from kis_pipeline.defs.market_activity.futures_options import futures_options_daily
+from kis_pipeline.kis.endpoints import futures_options as endpoint
 from kis_pipeline.kis.endpoints.futures_options import DAILY_CHART, TABLE, calls_per_day
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.faults import FaultSpec
@@ -121,6 +122,15 @@ def test_a_backfilled_day_has_its_bars_but_no_snapshot(
     _assert_stored_is_the_model(stored, market, EARLIER)
 
 
+def test_on_saturday_friday_is_still_the_newest_session_and_keeps_its_snapshot(
+    server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saturday = seed.warehouse_at(SIM_NOW + dt.timedelta(hours=16))
+    wh = saturday(server, market, tmp_path, monkeypatch)
+    seed.run_assets([futures_options_daily], partition_key=DAY.isoformat())
+    _assert_stored_is_the_model(wh.read(TABLE), market, DAY)
+
+
 def test_paper_serves_the_tr_and_the_asset_runs(
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,6 +138,13 @@ def test_paper_serves_the_tr_and_the_asset_runs(
     result = seed.run_assets([futures_options_daily], partition_key=DAY.isoformat())
     assert "skipped" not in seed.materialization_metadata(result, TABLE)
     assert wh.read(TABLE).height == calls_per_day()
+
+
+def _failure(result: object) -> str:
+    """The message of the run's failed step."""
+    events = result.all_events  # type: ignore[attr-defined]
+    failure = next(e for e in events if e.event_type_value == "STEP_FAILURE")
+    return str(failure.step_failure_data.error.message).split("Failure: ", 1)[-1].strip()
 
 
 def test_a_day_after_today_is_one_line_and_no_write(
@@ -138,6 +155,23 @@ def test_a_day_after_today_is_one_line_and_no_write(
         [futures_options_daily], partition_key="2026-11-23", raise_on_error=False
     )
     assert not result.success
+    assert _failure(result).startswith(f"{TABLE}: ") and "nothing was written" in _failure(result)
+    assert wh.partitions(TABLE) == []
+
+
+def test_a_code_kis_does_not_list_is_one_line_and_no_write(
+    server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = _warehouse(server, market, tmp_path, monkeypatch)
+    # Futures two years out are not listed yet: KIS answers its unknown-code error.
+    unlisted = [Contract(FUTURE, 2028, 12)]
+    monkeypatch.setattr(endpoint, "front_futures", lambda day: unlisted)
+    result = seed.run_assets(
+        [futures_options_daily], partition_key=DAY.isoformat(), raise_on_error=False
+    )
+    assert not result.success
+    message = _failure(result)
+    assert f"KIS refused a code of the {DAY} chain" in message and "nothing written" in message
     assert wh.partitions(TABLE) == []
 
 

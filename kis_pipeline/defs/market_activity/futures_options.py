@@ -4,8 +4,9 @@
 A run asks for the two nearest quarterly futures, then for the calls and puts of the front
 option month at the strikes around the nearest futures' close; a day on which the nearest
 futures has no bar was closed and becomes an empty partition. On the night of the session the
-snapshot columns (open interest, KOSPI200 level, basis, theoretical price) are filled; a
-backfill of an older day leaves them null, since KIS sends them for the latest session only.
+snapshot columns (open interest, KOSPI200 level, basis, theoretical price) are filled while the
+day is the newest session (the calendar closes every later day up to today); a backfill of an
+older day leaves them null, since KIS sends them for the latest session only.
 KIS's paper service answers this TR_ID, so the asset runs there as well.
 
 Checks: `unique_keys`, `complete` (every planned code has its bar), `ohlc` (low <= open, close
@@ -25,6 +26,7 @@ from kis_pipeline.common.derivative_schemas import FUTURES_OPTIONS_DAILY
 from kis_pipeline.defs.calendar.sessions import SETTLES, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.ingest.days import days_between, split_closed
 from kis_pipeline.kis.endpoints.futures_options import (
     DAILY_CHART,
     TABLE,
@@ -45,6 +47,7 @@ from kis_pipeline.lib.quality import (
 )
 from kis_pipeline.lib.schedules import asset_day_schedule
 from kis_pipeline.lib.table_asset import table_asset
+from kis_pipeline.warehouse import Warehouse
 
 GROUP = "market_activity"
 # Call less put may differ from futures less strike by the carry between the option's and the
@@ -114,6 +117,13 @@ def check_results(
     ]
 
 
+def is_latest_session(wh: Warehouse, day: dt.date) -> bool:
+    """Whether `day` is the newest session by now: every later day up to today is closed by the
+    calendar (`output1`, which carries no date, then describes it)."""
+    later = days_between(day + dt.timedelta(days=1), today_kst())
+    return not split_closed(wh, later).to_fetch
+
+
 @table_asset(
     TABLE,
     group=GROUP,
@@ -147,7 +157,7 @@ def futures_options_daily(
         )
     with kis.client() as client:
         try:
-            chain = fetch_chain(client, day, snapshot=day == today_kst())
+            chain = fetch_chain(client, day, snapshot=is_latest_session(wh, day))
         except BusinessError as exc:
             raise dg.Failure(
                 f"{TABLE}: KIS refused a code of the {day} chain ({exc}); nothing written"
