@@ -1,4 +1,4 @@
-"""Schema of the KOSPI200 futures and options daily bars (SPEC §17, `inquire-daily-fuopchartprice`):
+"""Schema of the KOSPI200 futures and options daily bars (`inquire-daily-fuopchartprice`):
 one row per (date, symbol), prices in index points, volume in contracts, value in KRW as KIS
 sends it, open interest in contracts. The day's snapshot columns (open interest, the KOSPI200
 level, basis, KIS's theoretical price) come from the call's `output1`, which describes the

@@ -23,7 +23,10 @@ from kis_pipeline.common.krx_derivatives import (
     option_chain,
     parse_code,
 )
-from kis_pipeline.defs.market_activity.futures_options import futures_options_daily
+from kis_pipeline.defs.market_activity.futures_options import (
+    futures_options_daily,
+    parity_breaks,
+)
 from kis_pipeline.kis.endpoints import futures_options as endpoint
 from kis_pipeline.kis.endpoints.futures_options import DAILY_CHART, TABLE, calls_per_day
 from kis_pipeline.simulator.corrupt import Corruption
@@ -105,6 +108,13 @@ def test_the_nights_chain_is_stored_as_the_model_prices_it(
         0 < b < 0.01 * u for b, u in zip(futures["basis"], futures["underlying"], strict=True)
     )
     assert futures["basis"][0] < futures["basis"][1]
+
+    # The parity rule sees a put whose close strays by more than 1 % of the futures.
+    assert parity_breaks(stored).is_empty()
+    atm_put = stored.filter(pl.col("kind") == "put").sort("strike")["symbol"][2]
+    strayed = pl.col("close") + pl.when(pl.col("symbol") == atm_put).then(5.0).otherwise(0.0)
+    broken = parity_breaks(stored.with_columns(strayed.alias("close")))
+    assert broken["strike"].to_list() == [stored.filter(pl.col("symbol") == atm_put)["strike"][0]]
 
     # A rerun writes the same rows.
     before = stored.sort("symbol")

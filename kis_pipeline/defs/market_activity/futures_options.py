@@ -27,6 +27,7 @@ from kis_pipeline.defs.calendar.sessions import SETTLES, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.days import days_between, split_closed
+from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.futures_options import (
     DAILY_CHART,
     TABLE,
@@ -86,7 +87,10 @@ def parity_breaks(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def check_results(
-    context: dg.AssetExecutionContext, frame: pl.DataFrame, planned: tuple[str, ...], client: object
+    context: dg.AssetExecutionContext,
+    frame: pl.DataFrame,
+    planned: tuple[str, ...],
+    client: KisClient | None,
 ) -> list[dg.AssetCheckResult]:
     missing = sorted(set(planned) - set(frame["symbol"].to_list()))
     bad_bars = frame.filter(
@@ -113,7 +117,7 @@ def check_results(
             passed=broken.is_empty(),
             metadata=check_metadata(broken),
         ),
-        no_rejects_result(context, TABLE, client),  # type: ignore[arg-type]
+        no_rejects_result(context, TABLE, client),
     ]
 
 

@@ -1,5 +1,6 @@
 """KOSPI200 futures and options daily bars, inquire-daily-fuopchartprice FHKIF03020100
-(the official sample `examples_llm/domestic_futureoption/inquire_daily_fuopchartprice`).
+(the official sample `examples_llm/domestic_futureoption/inquire_daily_fuopchartprice`; SPEC
+does not list it, what the pipeline relies on is in `docs/futures_options_daily.md`).
 
 One call per code (`FID_INPUT_ISCD`, KRX's 8-character derivative short code, see
 `common.krx_derivatives`) and date range: `output2` holds the daily bars, newest first, at most
@@ -87,7 +88,7 @@ DAILY_CHART = Endpoint(
     "FHKIF03020100",
     "output2",
     BAR_ROWS,
-    section="§17 (sample inquire_daily_fuopchartprice)",
+    section="docs/futures_options_daily.md",
 )
 
 
