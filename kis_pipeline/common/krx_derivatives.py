@@ -7,9 +7,10 @@ Codes are KRX's 8-character derivative short codes (`101W9000` in the official s
 strike's integer part for an option (`201W9340` is the September 2025 call struck at 340;
 a 342.5 strike is `342`, unique because strikes are 2.5 points apart).
 
-Year letters run A (2006) ... W (2025) without I, O and U; KRX has published no letter after
-2025, so this cycle is assumed to restart at A in 2026 (check against the derivatives master
-before trusting a code of 2026 or later).
+The year character runs through a 30-year cycle, `6789012345ABCDEFGHJKLMNPQRSTVW` (no I, O,
+U, X, Y, Z), from 1996 (`6`) to 2025 (`W`), then again from `6` in 2026: the September 2025
+futures is `101W9000`, the December 2026 one `1016C000` (the cycle as CQG's API documentation
+gives KRX's short code; the samples show only codes of 2022-2025).
 
 Every contract expires on the second Thursday of its month, or the trading day before it when
 that Thursday is closed. Futures are quarterly (March, June, September, December); options are
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 
 from kis_pipeline.common import krx_calendar as cal
 
-_YEAR_LETTERS = "ABCDEFGHJKLMNPQRSTVW"
-_FIRST_YEAR = 2006
+_YEAR_LETTERS = "6789012345ABCDEFGHJKLMNPQRSTVW"
+_FIRST_YEAR = 1996
 _MONTHS = "123456789ABC"
 KOSPI200 = "01"
 FUTURE, CALL, PUT = "future", "call", "put"
@@ -69,7 +70,7 @@ def expiry_day(year: int, month: int) -> dt.date:
 
 
 def parse_code(code: str, near: dt.date) -> Contract | None:
-    """The contract of `code`, its year the one of its letter nearest `near`; None if `code`
+    """The contract of `code`, its year the one of its character nearest `near`; None if `code`
     is not a KOSPI200 futures or option code."""
     if len(code) != 8 or code[0] not in _KINDS or code[1:3] != KOSPI200:
         return None

@@ -48,6 +48,10 @@ _warehouse = seed.warehouse_at(SIM_NOW)
 
 def test_codes_follow_krx_and_the_expiry_calendar() -> None:
     assert Contract(FUTURE, 2025, 9).code == "101W9000"
+    # The year cycle starts again after W (2025): 2026 is 6.
+    assert Contract(FUTURE, 2026, 12).code == "1016C000"
+    assert Contract(CALL, 2027, 3, 402.5).code == "20173402"
+    assert parse_code("1016C000", DAY) == Contract(FUTURE, 2026, 12)
     assert Contract(CALL, 2025, 9, 340.0).code == "201W9340"
     assert Contract("put", 2025, 12, 342.5).code == "301WC342"
     assert parse_code("301WC342", dt.date(2025, 11, 1)) == Contract("put", 2025, 12, 342.5)
@@ -195,7 +199,10 @@ def test_the_simulator_refuses_an_unknown_code(server: SimulatorServer) -> None:
         "FID_INPUT_DATE_2": "20261120",
         "FID_PERIOD_DIV_CODE": "D",
     }
-    for market_code, code in (("F", "101XX000"), ("O", "1016C000"), ("F", "201WC400")):
+    # Not a year character; a futures code asked as an option; an option asked as a futures;
+    # a contract not listed yet.
+    unknown = (("F", "101XC000"), ("O", "1016C000"), ("F", "2016C400"), ("F", "1018C000"))
+    for market_code, code in unknown:
         params = Params({**base, "FID_COND_MRKT_DIV_CODE": market_code, "FID_INPUT_ISCD": code})
         with pytest.raises(BusinessError) as err:
             futures_options_chart(view, params, "")
