@@ -11,7 +11,8 @@
   on every session from its listing to its expiry day. Volumes and open interest are drawn
   from `rest_market.noise`, larger at the money and in the front contract.
 
-Prices are rounded to KRX's ticks (0.05 for futures, 0.01 for options, at least one tick);
+Prices are rounded to KRX's ticks (0.05 for futures and for option premiums of 10 points or
+more, 0.01 below, at least one tick); the theoretical price is the value before the tick;
 value is volume x price x the 250,000 KRW multiplier.
 """
 
@@ -30,6 +31,7 @@ MULTIPLIER = 250_000  # KRW per index point
 FUTURES_LISTED_DAYS = 365
 OPTION_LISTED_DAYS = 100
 _BASE_VOL = 0.17
+OPTION_TICK_BREAK = 10.0  # premium (points) from which options move in 0.05
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,25 @@ def _tick(price: float, tick: float) -> float:
     return round(max(round(price / tick) * tick, tick), 2)
 
 
-def price(contract: Contract, level: float, day: dt.date) -> float:
-    """The contract's price at index `level` on `day`, on its tick."""
+def fair_value(contract: Contract, level: float, day: dt.date) -> float:
+    """The model's value of the contract at index `level` on `day`, before ticks (KIS's
+    theoretical price, `hts_thpr`)."""
     fwd = forward(level, contract, day)
     if contract.kind == FUTURE:
-        return _tick(fwd, 0.05)
+        return fwd
     assert contract.strike is not None
     vol = implied_vol(contract.strike, fwd, day)
     # A few hours of the expiry day are left at its close: never a zero-time price.
     years = max(years_to_expiry(contract, day), 0.5 / 365)
-    return _tick(black(contract.kind, fwd, contract.strike, years, vol), 0.01)
+    return black(contract.kind, fwd, contract.strike, years, vol)
+
+
+def price(contract: Contract, level: float, day: dt.date) -> float:
+    """The fair value on KRX's tick: 0.05 for futures and for premiums of 10 points or more,
+    0.01 below."""
+    value = fair_value(contract, level, day)
+    coarse = contract.kind == FUTURE or value >= OPTION_TICK_BREAK
+    return _tick(value, 0.05 if coarse else 0.01)
 
 
 def derivative_bar(view: MarketView, contract: Contract, day: dt.date) -> DerivativeBar | None:
@@ -118,12 +129,7 @@ def derivative_bar(view: MarketView, contract: Contract, day: dt.date) -> Deriva
         round(volume * close * MULTIPLIER),
         open_interest,
         index.close,
-        round(
-            price(contract, index.close, day)
-            if contract.kind != FUTURE
-            else forward(index.close, contract, day),
-            2,
-        ),
+        round(fair_value(contract, index.close, day), 2),
     )
 
 

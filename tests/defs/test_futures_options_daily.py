@@ -88,6 +88,7 @@ def _assert_stored_is_the_model(stored: pl.DataFrame, market: Market, day: dt.da
         if day == DAY:
             assert row["open_interest"] == bar.open_interest
             assert row["underlying"] == bar.underlying
+            assert row["theoretical"] == bar.theoretical
             assert row["basis"] == pytest.approx(bar.close - bar.underlying, abs=0.006)
         else:
             assert row["open_interest"] is None and row["underlying"] is None
