@@ -4,7 +4,8 @@
    activity families, ...) for the simulator's universe through Dagster (and 005930 around
    its 2018 split, to show adjusted prices, and June 2020 on that day's universe, with a name
    delisted since, through `listings`), and the last session's one-minute bars of the most
-   traded names and the main indices' ten-minute bars, and what the simulator's saved
+   traded names and the main indices' ten-minute bars, that session's KOSPI200 futures and
+   options chain, and what the simulator's saved
    screening condition matches; then the snapshots KIS serves only as they stand
    today (statements, stock info, analyst coverage), `market_daily` from the warehouse,
    today's headlines, KIS's ranking screens of the session, and stock info of the
@@ -381,6 +382,11 @@ def run_demo() -> int:
         ok &= _step(
             f"Market cap and valuation of {start} .. {end} from the warehouse (no call)",
             lambda: _backfill(settings, start, end, "market_daily"),
+        )
+        ok &= _step(
+            f"KOSPI200 futures and at-the-money options of {end} (12 calls: two futures, then "
+            "five strikes of calls and puts)",
+            lambda: _backfill(settings, end, end, "futures_options_daily"),
         )
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         ok &= _step(

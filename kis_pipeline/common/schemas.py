@@ -22,6 +22,7 @@ import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, MARKET_DAILY
+from kis_pipeline.common.derivative_schemas import DERIVATIVES
 from kis_pipeline.common.intraday_schemas import INTRADAY
 from kis_pipeline.common.news_schemas import NEWS_TITLES
 from kis_pipeline.common.ranking_schemas import RANKING_LISTS
@@ -467,6 +468,7 @@ ALL: dict[str, pl.Schema] = {
     "overseas_calendar": OVERSEAS_CALENDAR,
     "multi_quote": MULTI_QUOTE,
     **ACTIVITY,
+    **DERIVATIVES,
     **COMPANY,
     "listing_events": LISTING_EVENTS,
     **INTRADAY,

@@ -39,6 +39,7 @@ from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
 from kis_pipeline.simulator.rest_conditions import ENDPOINTS as CONDITIONS
 from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
+from kis_pipeline.simulator.rest_futures_options import ENDPOINTS as FUTURES_OPTIONS
 from kis_pipeline.simulator.rest_market import MarketView
 from kis_pipeline.simulator.rest_minutes import ENDPOINTS as MINUTES
 from kis_pipeline.simulator.rest_news import ENDPOINTS as NEWS
@@ -58,6 +59,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *RANKINGS,
     *RANKING_LISTS,
     *FLOWS,
+    *FUTURES_OPTIONS,
     *ACTIVITY,
     *FINANCE,
     *COMPANY,

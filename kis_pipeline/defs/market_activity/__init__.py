@@ -1,15 +1,21 @@
 """The market activity domain: per-symbol daily trends (program trading, credit balance, short
-sales, securities lending, volume by side), each built from its declaration."""
+sales, securities lending, volume by side), each built from its declaration, and the KOSPI200
+futures and options chain."""
 
 from __future__ import annotations
 
 from kis_pipeline.defs.market_activity.assets import BUILT
+from kis_pipeline.defs.market_activity.futures_options import (
+    futures_options_daily,
+    futures_options_job,
+    futures_options_schedule,
+)
 from kis_pipeline.lib.domain import domain_definitions
 
 defs = domain_definitions(
     "market_activity",
-    assets=[built.asset for built in BUILT.values()],
+    assets=[*(built.asset for built in BUILT.values()), futures_options_daily],
     checks=[built.freshness for built in BUILT.values()],
-    jobs=[built.job for built in BUILT.values()],
-    schedules=[built.schedule for built in BUILT.values()],
+    jobs=[*(built.job for built in BUILT.values()), futures_options_job],
+    schedules=[*(built.schedule for built in BUILT.values()), futures_options_schedule],
 )

@@ -3,6 +3,7 @@
     spec.py           TableSpec and Layout (what a table is), the TABLES registry
     reference.py      trading_calendar, symbols
     daily.py          daily bars, rankings, investor flows
+    derivatives.py    KOSPI200 futures and options daily bars
     activity.py       per-symbol daily trends: program trading, credit, short sales, lending
     fundamentals.py   financial statements (and their *_latest views), dividends
     company.py        stock info, analyst opinions and estimates (as_of snapshots)
@@ -20,6 +21,7 @@ from kis_pipeline.warehouse.tables import (  # noqa: F401  (each registers its t
     activity,
     company,
     daily,
+    derivatives,
     fundamentals,
     intraday,
     ranking_lists,

@@ -1,0 +1,21 @@
+"""KOSPI200 futures and options daily bars (`common.derivative_schemas`): one row per
+(date, symbol), a day's partition per session."""
+
+from __future__ import annotations
+
+from kis_pipeline.common.derivative_schemas import FUTURES_OPTIONS_DAILY
+from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
+
+register_table(
+    TableSpec(
+        "futures_options_daily",
+        FUTURES_OPTIONS_DAILY,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol", "date"),
+        "One row per (date, symbol): the daily bar of the two nearest KOSPI200 futures and of "
+        "the front month's calls and puts around the money.",
+        gates=("unique_keys", "complete", "no_rejects"),
+    )
+)
