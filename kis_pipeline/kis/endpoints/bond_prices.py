@@ -1,0 +1,53 @@
+"""Exchange-listed bond period prices, inquire-daily-itemchartprice FHKBJ773701C0.
+
+Not in SPEC; read from the official samples (`examples_llm/domestic_bond/
+inquire_daily_itemchartprice`, 국내주식-159), see docs/bond_prices.md. KIS takes the market
+division `B` and a bond's 12-character ISIN, no date: it answers the latest sessions, newest
+first, and more pages behind `tr_cont` "M". Prices are KRW per 10,000 KRW face, so a record
+reads near 10,000 and never zero: a zero or a broken high/low range is refused, not stored.
+The sample declares no mock (VTS) TR_ID.
+"""
+
+from __future__ import annotations
+
+from kis_pipeline.common.bond_schemas import BOND_PRICES
+from kis_pipeline.kis.endpoints._base import Endpoint
+from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
+from kis_pipeline.kis.records import RecordSpec, field_map
+
+BOND_QUOTATIONS = "/uapi/domestic-bond/v1/quotations"
+BOND_MARKET = "B"
+# A KRX bond code: KR, then ten letters or digits (KR103502GA34).
+BOND_CODE = r"KR[0-9A-Z]{10}"
+
+BOND_PRICE_FIELDS = field_map(
+    """
+    stck_bsop_date  date
+    bond_oprc       open
+    bond_hgpr       high
+    bond_lwpr       low
+    bond_prpr       close
+    acml_vol        volume
+    """
+)
+BOND_PRICE_ROWS = RecordSpec(
+    table="bond_prices",
+    schema=BOND_PRICES,
+    fields=BOND_PRICE_FIELDS,
+    required=("date", *PRICES, "volume"),
+    positive=PRICES,
+    non_negative=("volume",),
+    ordered=OHLC_ORDER,
+)
+BOND_PRICES_DAILY = Endpoint(
+    "inquire-daily-itemchartprice",
+    f"{BOND_QUOTATIONS}/inquire-daily-itemchartprice",
+    "FHKBJ773701C0",
+    "output",
+    BOND_PRICE_ROWS,
+)
+
+
+def bond_price_params(code: str) -> dict[str, str]:
+    """The query string of one bond's call."""
+    return {"FID_COND_MRKT_DIV_CODE": BOND_MARKET, "FID_INPUT_ISCD": code}
