@@ -80,3 +80,39 @@ def clean_price(bond: Bond, day: dt.date, yield_pct: float) -> float:
     )
     accrued = coupon * (1 - min(first, 1.0))
     return dirty - accrued
+
+
+@dataclass(frozen=True)
+class BondBar:
+    """One session of a listed bond: prices per 10,000 face (two decimals, as KIS shows
+    them), the face amount traded, and the closing yield the close was priced from."""
+
+    day: dt.date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    yield_pct: float
+
+
+def bond_bars(seed: int, bond: Bond, sessions: Sequence[dt.date]) -> list[BondBar]:
+    """The bond's bars over `sessions` (every session from the book's start, oldest first):
+    the open priced at the yield halfway from the previous close's, the range a seeded margin
+    around open and close."""
+    path = yield_path(seed, bond, sessions)
+    digest = hashlib.sha256(f"{seed}:bond-range:{bond.code}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    margins = rng.uniform(0.0, 8.0, len(sessions))
+    volumes = rng.integers(1, 400, len(sessions)) * 10_000_000
+    bars: list[BondBar] = []
+    previous = bond.start_yield
+    for i, day in enumerate(sessions):
+        level = path[day]
+        close = round(clean_price(bond, day, level), 2)
+        open_ = round(clean_price(bond, day, (previous + level) / 2), 2)
+        high = round(max(open_, close) + margins[i], 2)
+        low = round(min(open_, close) - margins[i], 2)
+        bars.append(BondBar(day, open_, high, low, close, int(volumes[i]), level))
+        previous = level
+    return bars

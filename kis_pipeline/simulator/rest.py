@@ -32,6 +32,7 @@ from kis_pipeline.simulator.corrupt import corrupt_body
 from kis_pipeline.simulator.faults import truncate_body
 from kis_pipeline.simulator.rest_activity import ENDPOINTS as ACTIVITY
 from kis_pipeline.simulator.rest_admin import add_admin_routes
+from kis_pipeline.simulator.rest_bonds import ENDPOINTS as BONDS
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
@@ -58,6 +59,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *MINUTES,
     *RANKINGS,
     *RANKING_LISTS,
+    *BONDS,
     *FLOWS,
     *FUTURES_OPTIONS,
     *ACTIVITY,
