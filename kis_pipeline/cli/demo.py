@@ -44,6 +44,7 @@ from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
+from kis_pipeline.simulator.market_bonds import TREASURIES
 from kis_pipeline.simulator.market_company import FORMER_LISTINGS
 from kis_pipeline.simulator.rest_conditions import SAVED
 from kis_pipeline.streaming.subscriptions import FEEDS
@@ -53,6 +54,7 @@ T = TypeVar("T")
 SESSIONS = 60
 STREAM_SECONDS = 30.0
 SIM_OVERSEAS = "NAS:AAPL,HKS:00700"
+SIM_BONDS = ",".join(bond.code for bond in TREASURIES)
 SIM_CONDITION = SAVED["0"][1]  # the simulator's saved screen of the most traded names
 STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
@@ -235,13 +237,15 @@ def _weekly(
     return result.success
 
 
-def _with_env(name: str, value: str, settings: KisSettings, asset: str) -> bool:
-    """`asset` with the variable `name` set to `value` for the run (the runs read their
-    settings from the environment)."""
+def _with_env(
+    name: str, value: str, settings: KisSettings, asset: str, work: Callable[[], bool] | None = None
+) -> bool:
+    """`asset` (or `work`) with the variable `name` set to `value` for the run (the runs read
+    their settings from the environment)."""
     before = os.environ.get(name)
     os.environ[name] = value
     try:
-        return _weekly(settings, (asset,))
+        return work() if work is not None else _weekly(settings, (asset,))
     finally:
         if before is None:
             del os.environ[name]
@@ -388,6 +392,20 @@ def run_demo() -> int:
             "five strikes of calls and puts)",
             lambda: _backfill(settings, end, end, "futures_options_daily"),
         )
+        bonds = ",".join(settings.bond_symbols)
+        if not bonds and settings.env == "sim":
+            bonds = SIM_BONDS  # as if KIS_BOND_SYMBOLS named them
+        if bonds:
+            ok &= _step(
+                f"Bars of the bonds {bonds} on {end} (one call each, KIS_BOND_SYMBOLS)",
+                lambda: _with_env(
+                    "KIS_BOND_SYMBOLS",
+                    bonds,
+                    settings,
+                    "bond_prices",
+                    lambda: _backfill(settings, end, end, "bond_prices"),
+                ),
+            )
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         ok &= _step(
             "KIS's ranking screens of the session: valuation, ratios, profits, execution "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
+from kis_pipeline.common.bond_schemas import BOND_PRICES
 from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, MARKET_DAILY
 from kis_pipeline.common.derivative_schemas import DERIVATIVES
 from kis_pipeline.common.intraday_schemas import INTRADAY
@@ -454,6 +455,7 @@ ALL: dict[str, pl.Schema] = {
     "overseas_daily_prices": OVERSEAS_DAILY_PRICES,
     "rankings": RANKINGS,
     **RANKING_LISTS,
+    "bond_prices": BOND_PRICES,
     "investor_flows": INVESTOR_FLOWS,
     "market_investor_flows": MARKET_INVESTOR_FLOWS,
     "balance_sheet": BALANCE_SHEET,

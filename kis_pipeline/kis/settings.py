@@ -69,6 +69,8 @@ class KisSettings:
     minute_symbols: tuple[str, ...] | None = None
     # KIS_OVERSEAS_MINUTE_SYMBOLS: (exchange, ticker) pairs whose minute bars are kept.
     overseas_minute_symbols: tuple[tuple[str, str], ...] = ()
+    # KIS_BOND_SYMBOLS: the KRX-listed bonds (12-character codes) whose daily bars are kept.
+    bond_symbols: tuple[str, ...] = ()
     # KIS_CONDITION / KIS_HTS_ID: a screening condition saved from the HTS and its user.
     condition: str | None = None
     hts_id: str | None = None
@@ -152,6 +154,7 @@ class KisSettings:
             minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
             index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
             overseas_minute_symbols=_overseas_pairs(environ.get("KIS_OVERSEAS_MINUTE_SYMBOLS")),
+            bond_symbols=_bond_codes(environ.get("KIS_BOND_SYMBOLS")),
             condition=(environ.get("KIS_CONDITION") or "").strip() or None,
             hts_id=(environ.get("KIS_HTS_ID") or "").strip() or None,
             state_url=_state_url(environ.get("KIS_STATE_URL")),
@@ -298,6 +301,21 @@ def _symbols(raw: str | None, name: str = "KIS_SYMBOLS") -> tuple[str, ...] | No
             f"{name} has invalid codes {', '.join(bad)}; use 6-character KRX codes like 005930"
         )
     return symbols
+
+
+_BOND_CODE = re.compile(r"^KR[0-9A-Z]{10}$")
+
+
+def _bond_codes(raw: str | None) -> tuple[str, ...]:
+    """KIS_BOND_SYMBOLS: KRX bond codes (KR and ten letters or digits), checked now."""
+    codes = tuple(dict.fromkeys(s.strip().upper() for s in (raw or "").split(",") if s.strip()))
+    bad = [c for c in codes if not _BOND_CODE.match(c)]
+    if bad:
+        raise KisConfigError(
+            f"KIS_BOND_SYMBOLS has invalid codes {', '.join(bad)}; use KRX bond codes like "
+            "KR103502GA34"
+        )
+    return codes
 
 
 def _state_url(raw: str | None) -> str | None:

@@ -10,10 +10,17 @@ The sample declares no mock (VTS) TR_ID.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import polars as pl
+
 from kis_pipeline.common.bond_schemas import BOND_PRICES
 from kis_pipeline.kis.endpoints._base import Endpoint
 from kis_pipeline.kis.endpoints.prices import OHLC_ORDER, PRICES
 from kis_pipeline.kis.records import RecordSpec, field_map
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
 
 BOND_QUOTATIONS = "/uapi/domestic-bond/v1/quotations"
 BOND_MARKET = "B"
@@ -51,3 +58,10 @@ BOND_PRICES_DAILY = Endpoint(
 def bond_price_params(code: str) -> dict[str, str]:
     """The query string of one bond's call."""
     return {"FID_COND_MRKT_DIV_CODE": BOND_MARKET, "FID_INPUT_ISCD": code}
+
+
+def fetch_bond_page(client: KisClient, code: str) -> pl.DataFrame:
+    """One bond's newest sessions as KIS answers them in one call (no date is asked for), one
+    row per day of `BOND_PRICES`, oldest first; refused records go to the client's rejects."""
+    split = BOND_PRICES_DAILY.fetch(client, bond_price_params(code), constants={"symbol": code})
+    return split.frame.sort("date")

@@ -1,8 +1,9 @@
-"""KOSPI200 futures and options daily bars (`common.derivative_schemas`): one row per
-(date, symbol), a day's partition per session."""
+"""KOSPI200 futures and options daily bars (`common.derivative_schemas`) and exchange-listed
+bond bars (`common.bond_schemas`): one row per (date, symbol), a day's partition per session."""
 
 from __future__ import annotations
 
+from kis_pipeline.common.bond_schemas import BOND_PRICES
 from kis_pipeline.common.derivative_schemas import FUTURES_OPTIONS_DAILY
 from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 
@@ -16,6 +17,20 @@ register_table(
         ("symbol", "date"),
         "One row per (date, symbol): the daily bar of the two nearest KOSPI200 futures and of "
         "the front month's calls and puts around the money.",
+        gates=("unique_keys", "complete", "no_rejects"),
+    )
+)
+
+register_table(
+    TableSpec(
+        "bond_prices",
+        BOND_PRICES,
+        "date",
+        "date",
+        ("date", "symbol"),
+        ("symbol", "date"),
+        "One row per (date, symbol): a KRX-listed bond's daily bar, prices in KRW per 10,000 "
+        "KRW of face value, volume the face amount traded.",
         gates=("unique_keys", "complete", "no_rejects"),
     )
 )
