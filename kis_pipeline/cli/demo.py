@@ -408,8 +408,9 @@ def run_demo() -> int:
             )
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         ok &= _step(
-            "KIS's ranking screens of the session: valuation, ratios, profits, execution "
-            "strength, dividends, short sales, credit, new highs and lows (one call each)",
+            "KIS's ranking screens of the session: valuation, ratios, profits, resting "
+            "quantities, execution strength, disparity, dividends, short sales, credit, new "
+            "highs and lows (one call per ordering)",
             lambda: _weekly(settings, RANKING_LIST_TABLES),
         )
         if settings.env == "sim":
