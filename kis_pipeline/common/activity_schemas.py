@@ -71,6 +71,14 @@ DAILY_TRADE_VOLUME = columns(f"{_DAY} buy_volume sell_volume venue:S")
 # sends no amounts, only shares.
 MEMBER_FLOWS = columns(f"{_DAY} member:S buy_volume sell_volume net_volume {_CLOSE}")
 
+# nav-comparison-daily-trend (SPEC §17.2; fields from the official samples, docs/etf_nav.md):
+# an ETF's (or ETN's) close against its NAV, KRW per share with two decimals; `close_vs_nav` is
+# the close less the NAV (KRW), `premium_rate` KIS's disparity (괴리율), the same over the NAV
+# in percent: above zero a premium, below a discount.
+ETF_NAV = columns(
+    f"{_DAY} {_CLOSE} nav:F nav_change:F nav_change_rate:F close_vs_nav:F premium_rate:F"
+)
+
 ACTIVITY: dict[str, pl.Schema] = {
     "program_trading": PROGRAM_TRADING,
     "credit_balance": CREDIT_BALANCE,
