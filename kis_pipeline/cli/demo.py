@@ -152,6 +152,20 @@ QUERIES: tuple[tuple[str, str], ...] = (
            group by symbol order by sum(value) desc limit 5""",
     ),
     (
+        "ETFs against their NAV: the last premium, its mean and spread over the period (%), and "
+        "the NAV's return against KOSPI200's (etf_nav, index_daily)",
+        """select e.symbol, arg_max(e.close, e.date) as close, arg_max(e.nav, e.date) as nav,
+                  arg_max(e.premium_rate, e.date) as premium,
+                  round(avg(e.premium_rate), 3) as avg_premium,
+                  round(stddev(e.premium_rate), 3) as sd_premium,
+                  round(100 * (arg_max(e.nav, e.date) / arg_min(e.nav, e.date) - 1), 2)
+                      as nav_return,
+                  round(100 * (arg_max(k.close, e.date) / arg_min(k.close, e.date) - 1), 2)
+                      as kospi200_return
+           from etf_nav e join index_daily k on k.date = e.date and k.index_code = '2001'
+           group by e.symbol order by e.symbol""",
+    ),
+    (
         "Intraday VWAP from the streamed ticks",
         """select symbol, count(*) as trades, round(sum(price * volume) / sum(volume), 1) as vwap,
                   min(price) as low, max(price) as high
@@ -406,6 +420,11 @@ def run_demo() -> int:
                     lambda: _backfill(settings, end, end, "bond_prices"),
                 ),
             )
+        ok &= _step(
+            f"ETFs against their NAV, {start} .. {end}: {','.join(settings.etf_symbols)} (one "
+            "call each for up to 100 sessions, KIS_ETF_SYMBOLS)",
+            lambda: _backfill(settings, start, end, "etf_nav"),
+        )
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         ok &= _step(
             "KIS's ranking screens of the session: valuation, ratios, profits, resting "

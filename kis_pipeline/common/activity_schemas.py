@@ -87,6 +87,7 @@ ACTIVITY: dict[str, pl.Schema] = {
     "daily_trade_volume": DAILY_TRADE_VOLUME,
     "market_program_trading": MARKET_PROGRAM_TRADING,
     "member_flows": MEMBER_FLOWS,
+    "etf_nav": ETF_NAV,
 }
 # The key of each table's rows where it is more than the date and the column after it.
 KEYS: dict[str, tuple[str, ...]] = {"member_flows": ("date", "symbol", "member")}

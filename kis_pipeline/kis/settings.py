@@ -36,6 +36,9 @@ SIM_APP_KEY = "PSSIMULATORKEY0000000000000000000000"
 SIM_APP_SECRET = "SIMULATORSECRET" + "0" * 165
 
 _SYMBOL = re.compile(r"^(?:Q?\d{6}|[0-9A-Z]{6})$")
+# KIS_ETF_SYMBOLS when unset: four large KRX ETFs on KOSPI200 (KODEX 200, TIGER 200,
+# KODEX 레버리지, KODEX 인버스).
+DEFAULT_ETF_SYMBOLS = ("069500", "102110", "122630", "114800")
 # A DNS name or an IPv4/IPv6 address: what httpx leaves after parsing a usable URL.
 _HOST = re.compile(r"^[0-9A-Za-z.:_-]+$")
 
@@ -71,6 +74,8 @@ class KisSettings:
     overseas_minute_symbols: tuple[tuple[str, str], ...] = ()
     # KIS_BOND_SYMBOLS: the KRX-listed bonds (12-character codes) whose daily bars are kept.
     bond_symbols: tuple[str, ...] = ()
+    # KIS_ETF_SYMBOLS: the ETFs (and ETNs) whose NAV against price is kept day by day.
+    etf_symbols: tuple[str, ...] = DEFAULT_ETF_SYMBOLS
     # KIS_CONDITION / KIS_HTS_ID: a screening condition saved from the HTS and its user.
     condition: str | None = None
     hts_id: str | None = None
@@ -155,6 +160,8 @@ class KisSettings:
             index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
             overseas_minute_symbols=_overseas_pairs(environ.get("KIS_OVERSEAS_MINUTE_SYMBOLS")),
             bond_symbols=_bond_codes(environ.get("KIS_BOND_SYMBOLS")),
+            etf_symbols=_symbols(environ.get("KIS_ETF_SYMBOLS"), "KIS_ETF_SYMBOLS")
+            or DEFAULT_ETF_SYMBOLS,
             condition=(environ.get("KIS_CONDITION") or "").strip() or None,
             hts_id=(environ.get("KIS_HTS_ID") or "").strip() or None,
             state_url=_state_url(environ.get("KIS_STATE_URL")),

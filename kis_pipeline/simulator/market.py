@@ -50,6 +50,7 @@ from kis_pipeline.simulator.market_bars import (
     split_factor,
 )
 from kis_pipeline.simulator.market_delisted import DelistedBook, LaterDelisting
+from kis_pipeline.simulator.market_etfs import EtfBar, EtfSeries, build_etfs
 from kis_pipeline.simulator.market_flows import FlowModel
 from kis_pipeline.simulator.market_fundamentals import (
     EX_DIVIDEND_CODE,
@@ -274,6 +275,12 @@ class Market:
         return self._model("indices", build_indices)
 
     @property
+    def _etf_series(self) -> dict[str, EtfSeries]:
+        return self._model(
+            "etfs", lambda book: build_etfs(self.config.seed, book.days, self._index_series)
+        )
+
+    @property
     def _flow_model(self) -> FlowModel:
         return self._model("flows", lambda book: FlowModel(self.config.seed, book))
 
@@ -386,6 +393,21 @@ class Market:
             )
             for r in self._rows_between(start, end)
         ]
+
+    # --- ETFs ---------------------------------------------------------------------------
+
+    def etf_bars(self, code: str, start: dt.date, end: dt.date) -> list[EtfBar]:
+        """The sessions of an ETF of `market_etfs.ETFS` in [start, end], oldest first (none
+        for another code)."""
+        series = self._etf_series.get(code)
+        if series is None:
+            return []
+        bars = (series.bar(row) for row in self._rows_between(start, end))
+        return [bar for bar in bars if bar is not None]
+
+    def etf_bar(self, code: str, day: dt.date) -> EtfBar | None:
+        bars = self.etf_bars(code, day, day)
+        return bars[0] if bars else None
 
     # --- overseas -----------------------------------------------------------------------
 

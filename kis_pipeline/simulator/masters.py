@@ -12,9 +12,10 @@ What is synthetic about the content: the stocks are `market.listings` as of the 
 session (base price and previous volume from that session's bar, market cap from
 `market.market_cap`); the KOSPI200 sector code is set for the members of the market's KOSPI200
 index, other index memberships and size classes come from the market-cap rank; the financial
-summary fields are zero. KOSPI also lists three non-stock securities that the market
-does not trade (an ETF, an ETN with its Q code and a REIT), so that consumers meet the same
-mix as in the real file and must filter on the security group.
+summary fields are zero. KOSPI also lists non-stock securities, so that consumers meet the
+same mix as in the real file and must filter on the security group: three that the market does
+not trade (an ETF, an ETN with its Q code and a REIT) and the ETFs of `market_etfs`, whose
+base price is their close of the session (`non_stocks`).
 
 Files are cached per market instance and session date: the real host refreshes them daily.
 """
@@ -30,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kis_pipeline.simulator.market_etfs import ETFS
 from kis_pipeline.simulator.master_format import (
     ENCODING,
     HUNDRED_MILLION_KRW,
@@ -41,7 +43,14 @@ from kis_pipeline.simulator.master_format import (
     stock_line,
 )
 
-__all__ = ["MASTER_FILES", "NON_STOCKS", "SECTOR_CODES", "master_file", "sector_code"]
+__all__ = [
+    "MASTER_FILES",
+    "NON_STOCKS",
+    "SECTOR_CODES",
+    "master_file",
+    "non_stocks",
+    "sector_code",
+]
 
 
 class _ListingLike(Protocol):
@@ -149,6 +158,33 @@ NON_STOCKS: tuple[NonStock, ...] = (
     NonStock("395402", "시뮬리츠", "RT", "0", 60_000_000, 1_000, dt.date(2021, 8, 10), 5_100),
 )
 
+# KRX's ETP class of a beneficiary-certificate ETF (수익증권형 ETF), as KODEX and TIGER funds are.
+_BENEFICIARY_ETF = "2"
+
+
+def non_stocks(market: Any, session: dt.date | None) -> list[NonStock]:
+    """The KOSPI master's securities that are not shares: `NON_STOCKS`, then the ETFs of
+    `market_etfs.ETFS` at their close of `session` (0 without one)."""
+    etf_bar = getattr(market, "etf_bar", None)
+    etfs = []
+    for etf in ETFS:
+        bar = etf_bar(etf.code, session) if callable(etf_bar) and session is not None else None
+        close = bar.close if bar is not None else 0
+        etfs.append(
+            NonStock(
+                etf.code,
+                etf.name,
+                "EF",
+                _BENEFICIARY_ETF,
+                etf.listed_shares,
+                0,
+                etf.list_date,
+                close,
+            )
+        )
+    return [*NON_STOCKS, *etfs]
+
+
 _STOCK_FILES: dict[str, str] = {f"{stock_file_name(market)}.zip": market for market in TAILS}
 _INDEX_ZIP = f"{INDEX_FILE}.zip"
 MASTER_FILES: tuple[str, ...] = (*_STOCK_FILES, _INDEX_ZIP)
@@ -211,7 +247,8 @@ def _build(market: Any, name: str, session: dt.date | None) -> bytes | None:
     lines = list(_stock_lines(market, board, listings, session))
     if board == "KOSPI":
         taken = {x.symbol for x in listings}
-        lines += [_non_stock_line(item) for item in NON_STOCKS if item.symbol not in taken]
+        others = non_stocks(market, session)
+        lines += [_non_stock_line(item) for item in others if item.symbol not in taken]
     # Records sorted by short code, like the published files.
     lines.sort(key=lambda line: line[:9])
     return _zip(stock_file_name(board), lines, session)

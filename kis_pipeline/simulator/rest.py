@@ -38,6 +38,7 @@ from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
 from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
 from kis_pipeline.simulator.rest_conditions import ENDPOINTS as CONDITIONS
+from kis_pipeline.simulator.rest_etfs import ENDPOINTS as ETFS
 from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
 from kis_pipeline.simulator.rest_futures_options import ENDPOINTS as FUTURES_OPTIONS
@@ -60,6 +61,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *RANKINGS,
     *RANKING_LISTS,
     *BONDS,
+    *ETFS,
     *FLOWS,
     *FUTURES_OPTIONS,
     *ACTIVITY,

@@ -28,7 +28,7 @@ from typing import Any
 from kis_pipeline.simulator.market_company import estimates, former_listing, opinions
 from kis_pipeline.simulator.market_delisted import LATER_DELISTINGS
 from kis_pipeline.simulator.master_format import isin_for
-from kis_pipeline.simulator.masters import NON_STOCKS, sector_code
+from kis_pipeline.simulator.masters import non_stocks, sector_code
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -140,7 +140,8 @@ def _stock_info(view: MarketView, symbol: str) -> dict[str, str] | None:
     listing = view.listing(symbol)
     if listing is not None:
         return _listed(view, listing)
-    other = next((n for n in NON_STOCKS if n.symbol == symbol), None)
+    others = non_stocks(view.market, view.session())
+    other = next((n for n in others if n.symbol == symbol), None)
     if other is not None:
         row = _record(symbol, other.name, "KOSPI", other.listed_shares, other.par_value)
         row.update(scty_grp_id_cd=other.security_group, stck_kind_cd="000")

@@ -24,6 +24,7 @@ from kis_pipeline.kis.errors import PayloadError
 from kis_pipeline.kis.master_layout import KONEX, KOSDAQ, KOSPI, layout_for
 from kis_pipeline.kis.rejects import RejectLog
 from kis_pipeline.simulator.corrupt import Corruption, corrupt_master
+from kis_pipeline.simulator.market_etfs import ETFS
 from kis_pipeline.simulator.master_format import TAILS, Slot, isin_check_digit, stock_line
 from kis_pipeline.simulator.masters import NON_STOCKS, master_file, sector_code
 
@@ -517,11 +518,14 @@ def test_universe_keeps_only_ordinary_stocks() -> None:
     sim = _StandInMarket()
     client = _FakeClient(sim)
     kospi = fetch_master(client, "KOSPI")
-    non_stock = {item.symbol for item in NON_STOCKS}
+    non_stock = {item.symbol for item in NON_STOCKS} | {etf.code for etf in ETFS}
     assert non_stock <= set(kospi["symbol"])
     etn = kospi.filter(pl.col("symbol").str.starts_with("Q")).row(0, named=True)
     assert (etn["security_group"], etn["etp_type"]) == ("EN", "3")
-    assert kospi.filter(pl.col("security_group") == "EF")["etp_type"].to_list() == ["2"]
+    etfs = kospi.filter(pl.col("security_group") == "EF").sort("symbol")
+    # The example ETF and the ETFs the simulator models a NAV for (`market_etfs`).
+    assert etfs["symbol"].to_list() == ["069500", "102110", "114800", "122630", "459583"]
+    assert set(etfs["etp_type"]) == {"2"}
 
     client.urls.clear()
     universe = fetch_universe(client)

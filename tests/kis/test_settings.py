@@ -135,3 +135,17 @@ def test_state_url_chooses_redis_and_a_wrong_one_is_one_line_without_its_passwor
         "KIS_STATE_URL='http://user:***@10.0.0.5:6379' is not a Redis URL; use "
         "redis://host:6379/0 (or unset it to keep the rate limit and tokens in KIS_STATE_DIR)"
     )
+
+
+def test_the_etf_watchlist_defaults_to_four_kospi200_etfs_and_refuses_a_malformed_code() -> None:
+    assert KisSettings.from_env({}).etf_symbols == ("069500", "102110", "122630", "114800")
+    given = KisSettings.from_env({"KIS_ETF_SYMBOLS": " 069500,q500001 ,069500, 0080G0"})
+    assert given.etf_symbols == ("069500", "Q500001", "0080G0")
+    assert KisSettings.from_env({"KIS_ETF_SYMBOLS": " , "}).etf_symbols == (
+        "069500",
+        "102110",
+        "122630",
+        "114800",
+    )
+    with pytest.raises(KisConfigError, match="KIS_ETF_SYMBOLS has invalid codes 69500"):
+        KisSettings.from_env({"KIS_ETF_SYMBOLS": "069500,69500"})

@@ -100,13 +100,17 @@ def run_metadata(
     return meta
 
 
-def fail_rejected(table: str, failures: dict[str, str], what: str = "keys") -> None:
-    """Fail the run, once every other key's rows are written, naming the keys KIS rejected."""
+def fail_rejected(
+    table: str, failures: dict[str, str], what: str = "keys", *, advice: str = ""
+) -> None:
+    """Fail the run, once every other key's rows are written, naming the keys KIS rejected
+    (and what to do about them, `advice`)."""
     if not failures:
         return
+    advice = f"; {advice}" if advice else ""
     raise dg.Failure(
         f"{table}: KIS rejected {len(failures)} of the {what} (they keep their stored rows; "
-        "the others' are written): "
+        f"the others' are written{advice}): "
         + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5]),
         metadata={"failures": dg.MetadataValue.json(failures)},
     )

@@ -3,16 +3,22 @@ its nightly run starts, and the rules its rows must meet beyond the record rules
 
 The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an
 order that leaves the late-settling member flows and program trading (per stock, then per
-market) last; they share the `kis_api` pool, so they queue rather than split the request
-budget.
+market) last, and the ETFs' NAV against price (`etf_nav`, the ETFs of `KIS_ETF_SYMBOLS`) after
+them; they share the `kis_api` pool, so they queue rather than split the request budget.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from kis_pipeline.defs.market_activity.factory import RowRule, TrendAsset, build
-from kis_pipeline.kis.endpoints.trends import MARKET_TRENDS, MEMBER_TRENDS, TRENDS
+from kis_pipeline.defs.market_activity.factory import RowRule, TrendAsset, Watchlist, build
+from kis_pipeline.kis.endpoints.trends import (
+    MARKET_TRENDS,
+    MEMBER_TRENDS,
+    TRENDS,
+    WATCHLIST_TRENDS,
+)
+from kis_pipeline.kis.settings import KisSettings
 
 
 def nets(*prefixes: str, kinds: tuple[str, ...] = ("volume", "value")) -> RowRule:
@@ -33,6 +39,25 @@ PARTS = RowRule(
         pl.col(f"arbitrage_{c}") + pl.col(f"non_arbitrage_{c}") == pl.col(c) for c in _GROSS
     ),
 )
+# KIS sends the premium (괴리율) and the close less the NAV to two decimals: a hundredth covers
+# their rounding (or a truncation) and the float arithmetic.
+ROUNDING = 0.01
+_GAP = pl.col("close") - pl.col("nav")
+PREMIUM = RowRule(
+    "premium_rate is 100 * (close - nav) / nav, within 0.01 (KIS rounds it to two decimals).",
+    (pl.col("premium_rate") - 100 * _GAP / pl.col("nav")).abs() <= ROUNDING,
+)
+CLOSE_VS_NAV = RowRule(
+    "close_vs_nav is the close less the NAV, within 0.01 KRW.",
+    (pl.col("close_vs_nav") - _GAP).abs() <= ROUNDING,
+)
+
+
+def etf_symbols(settings: KisSettings) -> tuple[str, ...]:
+    return settings.etf_symbols
+
+
+ETFS = Watchlist("KIS_ETF_SYMBOLS", "ETF", etf_symbols)
 
 DECLARED = (
     TrendAsset(TRENDS["daily_trade_volume"], cron="50 18 * * 1-5"),
@@ -53,6 +78,13 @@ DECLARED = (
         MARKET_TRENDS["market_program_trading"],
         cron="20 19 * * 1-5",
         rules={"nets": nets("arbitrage_", "non_arbitrage_"), "parts": PARTS},
+    ),
+    TrendAsset(
+        WATCHLIST_TRENDS["etf_nav"],
+        cron="40 19 * * 1-5",
+        rules={"premium": PREMIUM, "close_vs_nav": CLOSE_VS_NAV},
+        watchlist=ETFS,
+        source="official samples etfetn/nav_comparison_daily_trend, SPEC §17.2",
     ),
 )
 BUILT = {declared.table: build(declared) for declared in DECLARED}

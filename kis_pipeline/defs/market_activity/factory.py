@@ -2,9 +2,11 @@
 nightly time and the table's own rules), the date-partitioned asset, its checks, its job and
 its schedule.
 
-A family is keyed by symbol (the universe of each day) or by market (the family's fixed keys,
-every one on every session; `KIS_SYMBOLS` does not narrow it). A run plans its calls before the
-first one (the days to fetch x the keys, one walk per key over the whole range,
+A family is keyed by symbol (the universe of each day), by market (the family's fixed keys,
+every one on every session; `KIS_SYMBOLS` does not narrow it) or by a watchlist setting (the
+codes of `KIS_ETF_SYMBOLS`, every one on every session, not narrowed either; a run replaces
+only their rows, so a code dropped from the list keeps what it had). A run plans its calls
+before the first one (the days to fetch x the keys, one walk per key over the whole range,
 `ingest.symbol_trends`), skips the days older than KIS keeps (one line, no call, no write),
 fetches, and replaces its partitions:
 a closed weekday becomes an empty partition without a call, a run limited to some symbols
@@ -44,6 +46,7 @@ from kis_pipeline.ingest.reference import Universe
 from kis_pipeline.ingest.symbol_trends import TrendPlan, fetch_trend, plan_calls
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints._trend import SymbolTrend
+from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
@@ -75,12 +78,26 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class Watchlist:
+    """The keys of a family that a setting names rather than the universe lists: `codes` reads
+    them from the settings, `setting` is the variable and `what` one key (\"ETF\")."""
+
+    setting: str
+    what: str
+    codes: Callable[[KisSettings], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class TrendAsset:
-    """One family as an asset: the endpoint's declaration, when it runs, and its row rules."""
+    """One family as an asset: the endpoint's declaration, when it runs, and its row rules;
+    `watchlist` when a setting names its keys; `source` where the endpoint is documented when
+    that is not a SPEC section of its own (the official samples)."""
 
     trend: SymbolTrend
     cron: str
     rules: Mapping[str, RowRule] = field(default_factory=dict)
+    watchlist: Watchlist | None = None
+    source: str = ""
 
     @property
     def table(self) -> str:
@@ -92,7 +109,11 @@ class TrendAsset:
 
     @property
     def by_symbol(self) -> bool:
-        return not self.trend.keys
+        return not self.trend.keys and self.watchlist is None
+
+    @property
+    def documented(self) -> str:
+        return self.source or f"SPEC {self.trend.section}"
 
 
 @dataclass(frozen=True)
@@ -119,8 +140,8 @@ class TrendDefinitions:
 
 
 def check_specs(declared: TrendAsset) -> list[dg.AssetCheckSpec]:
-    table, key = declared.table, declared.key
-    every = "Every listed symbol" if declared.by_symbol else f"Every {key}"
+    table = declared.table
+    every = "Every listed symbol" if declared.by_symbol else f"Every {_key_name(declared)}"
     each = declared.trend.each
     every += f" (and each {each.column})" if each else ""
     return [
@@ -207,7 +228,8 @@ def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
         run = dataclasses.replace(run, days=days)
         if not days.to_fetch:
             return DailyFetch.empty(run, trend.schema, trend.columns, note=too_old)
-        universe = _keys(declared, run.warehouse, run.only if declared.by_symbol else None)
+        only = run.only if declared.by_symbol else None
+        universe = _keys(declared, run.warehouse, only, scope.settings)
         keys = sorted({k for day in days.to_fetch for k in universe.on(day)})
         fanned = _fanned(declared)
         plan = plan_calls(trend, keys, days.to_fetch)
@@ -237,12 +259,12 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         deps=["symbols", "trading_calendar"] if declared.by_symbol else ["trading_calendar"],
         pool=POOL,
         kinds={"parquet"},
-        metadata={**SETTLES, "kis/source": f"SPEC {trend.section} {trend.endpoint.tr_id}"},
+        metadata={**SETTLES, "kis/source": f"{declared.documented} {trend.endpoint.tr_id}"},
         freshness_policy=NIGHTLY_FRESHNESS,
         description=(
-            f"One row per (date, {trend.key}): {trend.title} ({trend.endpoint.name}, SPEC "
-            f"{trend.section}); one call per {trend.key} per {trend.sessions_per_call} sessions; "
-            "a closed weekday is an empty partition."
+            f"One row per (date, {trend.key}): {trend.title} ({trend.endpoint.name}, "
+            f"{declared.documented}); one call per {_key_name(declared)} per "
+            f"{trend.sessions_per_call} sessions; a closed weekday is an empty partition."
         ),
         check_specs=check_specs(declared),
     )
@@ -264,11 +286,14 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
             context.log.warning(got.note)
         frame, failures, client = got.frame, got.failures, got.client
         results = check_results(context, declared, frame, got.expected, failures, client)
+        watchlist = declared.watchlist
         only = got.run.only if declared.by_symbol else None
+        only = watchlist.codes(scope.settings) if watchlist else only
         kept = Scope.of(only, by=trend.key).keeping(failures)
         written = write_days(got.run.warehouse, table, frame, got.run.days.days, scope=kept)
         report_written(got.run.progress, written, failures=failures)
-        fail_rejected(table, failures, f"{trend.key}s")
+        advice = f"check the codes in {watchlist.setting}" if watchlist else ""
+        fail_rejected(table, failures, _key_name(declared, plural=True), advice=advice)
         return dg.MaterializeResult(
             metadata=run_metadata(
                 frame,
@@ -285,10 +310,21 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
     return trend_asset
 
 
+def _key_name(declared: TrendAsset, *, plural: bool = False) -> str:
+    """What a key is in a sentence: `symbol`, `market` or `ETF of KIS_ETF_SYMBOLS` (with
+    `plural`, `symbols` ... `ETFs of KIS_ETF_SYMBOLS`)."""
+    s = "s" if plural else ""
+    watchlist = declared.watchlist
+    return f"{watchlist.what}{s} of {watchlist.setting}" if watchlist else f"{declared.key}{s}"
+
+
 def _keys(
-    declared: TrendAsset, wh: Warehouse, only: tuple[str, ...] | None
+    declared: TrendAsset, wh: Warehouse, only: tuple[str, ...] | None, settings: KisSettings
 ) -> Universe | FixedKeys:
-    """The family's keys: the listed symbols of each day, or its fixed markets."""
+    """The family's keys: the listed symbols of each day, its fixed markets, or its
+    watchlist's codes."""
+    if declared.watchlist is not None:
+        return FixedKeys(declared.watchlist.codes(settings), declared.key)
     if not declared.by_symbol:
         return FixedKeys(tuple(declared.trend.keys), declared.key)
     try:
@@ -321,7 +357,7 @@ def build(declared: TrendAsset) -> TrendDefinitions:
     job, schedule = asset_day_schedule(
         asset,
         cron=declared.cron,
-        job_description=f"The day's {trend.title} for every {trend.key}.",
+        job_description=f"The day's {trend.title} for every {_key_name(declared)}.",
         description=f"Weekdays after the close: {trend.title} of the day.",
     )
     freshness = freshness_check(

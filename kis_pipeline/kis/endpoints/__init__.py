@@ -11,8 +11,10 @@ Families: `prices` (§7.1, §7.3), `executions` (§7.7), `quotes` (§7.11), `ind
 daily trends are declared, not written as functions: `program_trading` (§9.6),
 `credit_balance` (§9.9), `short_sales` (§9.10), `lending_balance` (§9.11) and
 `trade_volume` (§9.12), each a `SymbolTrend` (`_trend`), listed in `trends.TRENDS`, and
-`market_program_trading` (§9.8), keyed by market, in `trends.MARKET_TRENDS`, and
-`member_flows` (§9.13), per symbol and member firm, in `trends.MEMBER_TRENDS`.
+`market_program_trading` (§9.8), keyed by market, in `trends.MARKET_TRENDS`,
+`member_flows` (§9.13), per symbol and member firm, in `trends.MEMBER_TRENDS`, and `etf_nav`
+(§17.2, the ETFs' NAV against price), per ETF of `KIS_ETF_SYMBOLS`, in
+`trends.WATCHLIST_TRENDS`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ DESCRIPTIONS = {
     "daily_trade_volume": "the day's volume by the side that took the trade",
     "market_program_trading": "a market's program trading, arbitrage and non-arbitrage",
     "member_flows": "one member firm's bought and sold shares of a stock",
+    "etf_nav": "an ETF's close against its NAV (KRW) and KIS's premium over the NAV (%)",
 }
 
 for _name, _schema in ACTIVITY.items():
