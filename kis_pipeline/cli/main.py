@@ -127,8 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--feeds",
         default="",
         help="comma-separated feeds among trades, quotes (the order book), expected (expected "
-        "executions of the auctions), market_status (market and VI status); default "
-        "trades,quotes",
+        "executions of the auctions), market_status (market and VI status), program "
+        "(program trading); default trades,quotes",
+    )
+    stream.add_argument(
+        "--venue",
+        default=None,
+        help="whose feeds: KRX, NXT (Nextrade, 08:00-20:00) or KRX+NXT (the two combined); "
+        "default KIS_VENUE, else KRX",
     )
     # Tuning for tests and benches: faster sealing.
     stream.add_argument(
@@ -311,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
             symbols=symbols or None,
             persist=args.persist,
             feeds=[f.strip().lower() for f in args.feeds.split(",") if f.strip()] or None,
+            venue=args.venue,
             seal_interval_s=args.seal_interval,
         )
     raise AssertionError(f"unhandled command {args.command}")

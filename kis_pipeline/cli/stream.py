@@ -1,11 +1,12 @@
 """`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--feeds trades,quotes]
-[--persist]` (DESIGN §3.3).
+[--venue KRX|NXT|KRX+NXT] [--persist]` (DESIGN §3.3).
 
 `run_stream` checks its input before it connects, prints progress while the collector runs and
 a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
 --persist, every sealed segment is in the warehouse), 1 when it could not run or persistence left
 segments behind, 2 when the options are wrong (bad --duration, an unknown feed, malformed or
-unlisted symbols, more symbols than the app keys' WebSocket sessions can hold).
+unlisted symbols, an unknown venue, more symbols than the app keys' WebSocket sessions can
+hold).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from collections.abc import Callable, Sequence
 
 from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spelling
 from kis_pipeline.cli.writable import NotWritable, diagnose, places, reporting, require_writable
-from kis_pipeline.kis.errors import KisError
-from kis_pipeline.kis.settings import KisSettings
+from kis_pipeline.kis.errors import KisConfigError, KisError
+from kis_pipeline.kis.settings import KisSettings, parse_venue
 from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.streaming.key_split import WatchlistTooLarge, check_capacity
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
@@ -34,6 +35,7 @@ def run_stream(
     symbols: list[str] | None,
     persist: bool,
     feeds: Sequence[str] | None = None,
+    venue: str | None = None,
     seal_interval_s: float | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> int:
@@ -45,17 +47,19 @@ def run_stream(
         check_duration(duration)
         check_spelling(symbols or ())
         trs = feed_trs(feeds or ())
+        chosen = settings.venue if venue is None else parse_venue(venue, "--venue")
         # Before anything starts: symbols beyond what the app keys' sessions hold.
         check_capacity(
             symbols or (), trs or DEFAULT_TRS, len(settings.per_key()), MAX_REGISTRATIONS
         )
-    except (ValueError, WatchlistTooLarge) as exc:
+    except (ValueError, WatchlistTooLarge, KisConfigError) as exc:
         return _error(exc, BAD_OPTIONS)
     options = StreamOptions(
         duration_s=duration,
         symbols=symbols or None,
         persist=persist,
         trs=trs or DEFAULT_TRS,
+        venue=chosen,
         **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
     )
     wanted = places(settings)

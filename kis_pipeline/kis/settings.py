@@ -66,7 +66,7 @@ class KisSettings:
     data_url: str | None = None
     # The app keys after the first (KIS_APP_KEYS / KIS_APP_SECRETS): (key, secret) pairs.
     more_keys: tuple[tuple[Secret, Secret], ...] = ()
-    # KIS_VENUE: whose daily prices (KRX, NXT or both summed); the `venue` column records it.
+    # KIS_VENUE: whose daily prices and ticks (KRX, NXT or both combined); `venue` records it.
     venue: str = "KRX"
     # KIS_MINUTE_SYMBOLS: the minute-bar watchlist; None: the day's most traded names.
     minute_symbols: tuple[str, ...] | None = None
@@ -212,12 +212,14 @@ class KisSettings:
 VENUE_CODES = {"KRX": "J", "NXT": "NX", "KRX+NXT": "UN"}
 
 
-def parse_venue(raw: str | None) -> str:
-    """KIS_VENUE as one of `VENUE_CODES` (KisConfigError names the choices)."""
+def parse_venue(raw: str | None, name: str = "KIS_VENUE") -> str:
+    """KIS_VENUE (or the option `name`) as one of `VENUE_CODES` (KisConfigError names the
+    choices)."""
     value = (raw or "KRX").strip().upper()
     if value not in VENUE_CODES:
+        given = f"{name} {raw!r}" if name.startswith("-") else f"{name}={raw!r}"
         raise KisConfigError(
-            f"KIS_VENUE={raw!r} is not known; use one of {', '.join(VENUE_CODES)} (default KRX)"
+            f"{given} is not known; use one of {', '.join(VENUE_CODES)} (default KRX)"
         )
     return value
 

@@ -41,10 +41,13 @@ def noise(*parts: object) -> float:
 
 
 class MarketView:
-    def __init__(self, market: Any, executions: Callable[[str], list[str]] | None = None) -> None:
+    def __init__(
+        self, market: Any, executions: Callable[[str, str], list[str]] | None = None
+    ) -> None:
         self.market = market
-        # A symbol's newest H0STCNT0 records, oldest first (the WebSocket tapes, ticks.py).
-        self.executions = executions or (lambda symbol: [])
+        # A symbol's newest trade records on a venue (J, NX, UN), oldest first (the WebSocket
+        # tapes, ticks.py).
+        self.executions = executions or (lambda symbol, venue: [])
         self._snapshots: dict[dt.date, dict[str, DaySnap]] = {}
         self._kospi200: frozenset[str] | None = None
         self._memo: dict[object, Any] = {}

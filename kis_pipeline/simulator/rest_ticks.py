@@ -5,7 +5,8 @@ They come from the WebSocket's own trade tapes (`ticks.py`), so they are the ver
 WebSocket sends (same time, price, volume and strength): a client that lost ticks in flight at
 a drop or a crash finds them here, if fewer than 30 trades followed them. Like KIS, the answer
 carries no date, no cumulative volume and no id: only the time to the second. Market codes NX
-and UN answer the KRX tape (the simulator models one venue).
+and UN answer the Nextrade and the combined tapes (`venues`), the ones H0NXCNT0 and H0UNCNT0
+stream; NX has none for a name Nextrade does not trade.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ _FIELDS = {
 
 
 def inquire_ccnl(view: MarketView, params: Params, tr_cont: str) -> Reply:
-    stock_market_code(params)
+    venue = stock_market_code(params)
     symbol = params.require("FID_INPUT_ISCD", 12)
     if view.listing(symbol) is None:
         raise unknown_symbol()
     rows = []
-    for record in reversed(view.executions(symbol)):
+    for record in reversed(view.executions(symbol, venue)):
         fields = record.split("^")
         rows.append({name: fields[i] for name, i in _FIELDS.items()})
     return Reply(ok(output=rows))

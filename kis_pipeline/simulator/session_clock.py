@@ -1,30 +1,65 @@
-"""The simulator's session clock: which KRX session the WebSocket plays, and where in it.
+"""The simulator's session clock: which session the WebSocket plays, and where in it, on each
+venue's hours (`Hours`: KRX 09:00-15:30, Nextrade 08:00-20:00 with its two breaks).
 
-During KRX hours (09:00-15:30 KST; 10:00-16:30 on the day of the college entrance exam) on a
-trading day the session follows the wall clock (or `config.now` plus elapsed time). The tapes
-run on a clock that starts at 09:00, so on the exam day the clock is an hour behind the wall
-and the tapes add the hour back to the times they print (`late_open_s`).
+During a venue's hours on a trading day the session follows the wall clock (or `config.now`
+plus elapsed time). KRX opens and closes an hour late on the day of the college entrance exam:
+its tapes run on a clock that starts at 09:00, so that day the clock is an hour behind the wall
+and the tapes add the hour back to the times they print (`late_open_s`). Nextrade's hours are
+kept as they are.
 
 Otherwise the simulator plays a synthetic session for the next trading day after the last
-completed one, starting at 09:00:00 when it begins and advancing with real time; it stays at
-15:29:59 once it gets there, so record times never go backwards (except at the open of a
-trading day, when a synthetic session begun before it hands over to the wall clock). Frames
-carry that session's date (BSOP_DATE), and when it changes every tape starts the new day
-afresh.
-"""
+completed one, starting at the venue's open when it begins and advancing with real time; it
+stays at the last second before the close once it gets there, so record times never go
+backwards (except at the open of a trading day, when a synthetic session begun before it hands
+over to the wall clock). Frames carry that session's date (BSOP_DATE), and when it changes
+every tape starts the new day afresh."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kis_pipeline.common import krx_calendar
 
 SESSION_OPEN_S = 9 * 3600
 SESSION_CLOSE_S = 15 * 3600 + 30 * 60
-_LAST_SECOND = SESSION_CLOSE_S - 1
+
+
+@dataclass(frozen=True)
+class Hours:
+    """A venue's trading day in seconds after midnight KST: [open_s, close_s), without trades in
+    `breaks`. `late_open` venues move with KRX's exam-day late open (`late_open_s`)."""
+
+    name: str
+    open_s: int
+    close_s: int
+    breaks: tuple[tuple[int, int], ...] = ()
+    late_open: bool = False
+
+    @property
+    def length(self) -> int:
+        return self.close_s - self.open_s
+
+    def shift(self, day: dt.date) -> int:
+        return late_open_s(day) if self.late_open else 0
+
+    def trading(self, seconds: float) -> bool:
+        """Whether `seconds` (on this venue's clock) is inside a session, not a break."""
+        return not any(start <= seconds < end for start, end in self.breaks)
+
+
+KRX_HOURS = Hours("KRX", SESSION_OPEN_S, SESSION_CLOSE_S, late_open=True)
+# Nextrade: pre-market 08:00-08:50, main market 09:00:30-15:20 (it pauses for KRX's closing
+# auction), after-market 15:40-20:00.
+NXT_HOURS = Hours(
+    "NXT",
+    8 * 3600,
+    20 * 3600,
+    breaks=((8 * 3600 + 50 * 60, 9 * 3600 + 30), (15 * 3600 + 20 * 60, 15 * 3600 + 40 * 60)),
+)
 
 
 class MarketLike(Protocol):
@@ -48,8 +83,8 @@ class SessionClock:
         self._t0 = monotonic()
         self._fixed_now: dt.datetime | None = getattr(market.config, "now", None)
         self._now0 = market.now()
-        self._synthetic_date: dt.date | None = None
-        self._synthetic_t0 = 0.0
+        # Per venue hours: the synthetic session being played and when it began.
+        self._synthetic: dict[str, tuple[dt.date, float]] = {}
 
     def wall(self) -> dt.datetime:
         """The market's notion of now (a fixed `config.now` advances with real time)."""
@@ -57,29 +92,29 @@ class SessionClock:
             return self._now0 + dt.timedelta(seconds=self._mono() - self._t0)
         return self._market.now()
 
-    def now(self) -> tuple[dt.date, float]:
-        """(session date, seconds after midnight KST on the session clock)."""
+    def now(self, hours: Hours = KRX_HOURS) -> tuple[dt.date, float]:
+        """(session date, seconds after midnight KST on the session clock) of a venue."""
         wall = self.wall()
         seconds = wall.hour * 3600 + wall.minute * 60 + wall.second + wall.microsecond / 1e6
         today = wall.date()
-        shift = late_open_s(today)
-        if (
-            SESSION_OPEN_S + shift <= seconds < SESSION_CLOSE_S + shift
-            and self._market.is_trading_day(today)
+        shift = hours.shift(today)
+        if hours.open_s + shift <= seconds < hours.close_s + shift and self._market.is_trading_day(
+            today
         ):
-            self._synthetic_date = None
-            # On the tape's own clock, which starts at 09:00 (`late_open_s` shifts its prints).
+            self._synthetic.pop(hours.name, None)
+            # On the tape's own clock, which starts at the venue's open (`late_open_s` shifts
+            # KRX's prints).
             return today, seconds - shift
-        return self._synthetic(wall)
+        return self._synthetic_now(wall, hours)
 
-    def _synthetic(self, wall: dt.datetime) -> tuple[dt.date, float]:
+    def _synthetic_now(self, wall: dt.datetime, hours: Hours) -> tuple[dt.date, float]:
         last = self._market.last_completed_session(wall)
         session = _next_trading_day(self._market, last)
-        if session != self._synthetic_date:
-            self._synthetic_date = session
-            self._synthetic_t0 = self._mono()
-        elapsed = self._mono() - self._synthetic_t0
-        return session, min(SESSION_OPEN_S + elapsed, _LAST_SECOND)
+        played = self._synthetic.get(hours.name)
+        if played is None or played[0] != session:
+            played = self._synthetic[hours.name] = (session, self._mono())
+        elapsed = self._mono() - played[1]
+        return session, min(hours.open_s + elapsed, hours.close_s - 1)
 
     def last_completed(self) -> dt.date:
         return self._market.last_completed_session(self.wall())

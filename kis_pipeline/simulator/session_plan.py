@@ -6,34 +6,41 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from kis_pipeline.simulator.market_ticks import price_limits, tick_size
-from kis_pipeline.simulator.session_clock import SESSION_CLOSE_S, SESSION_OPEN_S, MarketLike
+from kis_pipeline.simulator.session_clock import KRX_HOURS, Hours, MarketLike
+from kis_pipeline.simulator.venues import KRX, on_venue, trades_on
 
-SESSION_S = SESSION_CLOSE_S - SESSION_OPEN_S
+SESSION_S = KRX_HOURS.length
 
 
-def _volume_profile() -> np.ndarray:
-    """Cumulative share of the day's volume by session second (U-shaped intensity), S+1 long."""
-    t = np.arange(SESSION_S, dtype=np.float64)
-    intensity = 1.0 + 2.0 * np.exp(-t / 1200.0) + 2.0 * np.exp(-(SESSION_S - 1 - t) / 1200.0)
+@functools.cache
+def volume_profile(length: int = SESSION_S) -> np.ndarray:
+    """Cumulative share of the day's volume by session second (U-shaped intensity) over a
+    session of `length` seconds, length + 1 long."""
+    t = np.arange(length, dtype=np.float64)
+    intensity = 1.0 + 2.0 * np.exp(-t / 1200.0) + 2.0 * np.exp(-(length - 1 - t) / 1200.0)
     cum = np.concatenate(([0.0], np.cumsum(intensity)))
     return cum / cum[-1]
 
 
-VOLUME_PROFILE = _volume_profile()
+VOLUME_PROFILE = volume_profile()
 
 
-def session_fraction(seconds: float) -> float:
-    """Share of a normal day's volume traded by `seconds` after midnight."""
-    offset = min(max(seconds - SESSION_OPEN_S, 0.0), float(SESSION_S))
-    i = min(int(offset), SESSION_S - 1)
-    return float(VOLUME_PROFILE[i] + (VOLUME_PROFILE[i + 1] - VOLUME_PROFILE[i]) * (offset - i))
+def session_fraction(seconds: float, hours: Hours = KRX_HOURS) -> float:
+    """Share of a normal day's volume traded by `seconds` after midnight on `hours`."""
+    length = hours.length
+    profile = volume_profile(length)
+    offset = min(max(seconds - hours.open_s, 0.0), float(length))
+    i = min(int(offset), length - 1)
+    return float(profile[i] + (profile[i + 1] - profile[i]) * (offset - i))
 
 
 @dataclass(frozen=True)
@@ -99,18 +106,30 @@ def synthetic_plan(
 
 
 def session_plan(
-    market: MarketLike, symbol: str, day: dt.date, last_session: dt.date, *, seed: int
+    market: MarketLike,
+    symbol: str,
+    day: dt.date,
+    last_session: dt.date,
+    *,
+    seed: int,
+    venue: str = KRX,
 ) -> SessionPlan | None:
-    """The plan for `symbol` on `day`: the market's own bar of that session when it has one
-    (so the ticks agree with the daily history once the day completes), else synthetic."""
+    """The plan for `symbol` on `day` on `venue` (`venues`: J, NX, UN): the market's own bar of
+    that session as the venue saw it when it has one (so the ticks agree with the daily history
+    once the day completes), else synthetic. None when the symbol is not listed, or not traded
+    on the venue (NX for a name Nextrade does not list)."""
     listing = market.listing(symbol)
     if listing is None:
         return None
-    prev = market.bar(symbol, last_session)
+    prev = _on(venue, listing, market.bar(symbol, last_session))
     prev_volume = int(getattr(prev, "volume", 0) or 0) or 100_000
     shares = int(getattr(listing, "listed_shares", 0) or 0) or 10_000_000
     session_bar = getattr(market, "session_bar", None)
     bar = session_bar(symbol, day) if session_bar is not None else None
+    if venue != KRX:
+        if not trades_on(venue, listing, day):
+            return None
+        bar = _on(venue, listing, bar)
     if (
         bar is not None
         and bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
@@ -131,17 +150,31 @@ def session_plan(
     return synthetic_plan(symbol, day, prev_close, prev_volume, shares, seed=seed)
 
 
+def _on(venue: str, listing: Any, bar: Any) -> Any:
+    """`bar` as `venue` saw it (the KRX bar itself when it is not a `DailyBar`)."""
+    if venue == KRX or bar is None or not hasattr(bar, "prev_close"):
+        return bar
+    return on_venue(venue, listing, bar)
+
+
 def level_path(
-    rng: np.random.Generator, open_lv: int, high_lv: int, low_lv: int, close_lv: int
+    rng: np.random.Generator,
+    open_lv: int,
+    high_lv: int,
+    low_lv: int,
+    close_lv: int,
+    length: int = SESSION_S,
 ) -> np.ndarray:
-    """Grid level per session second: Brownian bridges open -> high/low -> low/high -> close,
-    kept inside [low, high], so the day touches exactly its open, high, low and close."""
+    """Grid level per session second of a `length`-second day: Brownian bridges open ->
+    high/low -> low/high -> close, kept inside [low, high], so the day touches exactly its open,
+    high, low and close."""
     first, second = (high_lv, low_lv) if rng.random() < 0.5 else (low_lv, high_lv)
-    t1, t2 = sorted(int(x) for x in rng.uniform(0.05, 0.95, 2) * SESSION_S)
+    t1, t2 = sorted(int(x) for x in rng.uniform(0.05, 0.95, 2) * length)
     t2 = max(t2, t1 + 1)
-    anchors = [(0, open_lv), (t1, first), (t2, second), (SESSION_S - 1, close_lv)]
+    anchors = [(0, open_lv), (t1, first), (t2, second), (length - 1, close_lv)]
+    # The same wander per second as a KRX day, whatever the venue's length.
     sigma = max(high_lv - low_lv, 1) / 260.0
-    path = bridge(rng, anchors, sigma, SESSION_S)
+    path = bridge(rng, anchors, sigma, length)
     return np.clip(np.rint(path), low_lv, high_lv).astype(np.int32)
 
 

@@ -296,13 +296,13 @@ class SimState:
         with self._lock:
             self._ws_sessions.discard(app_key)
 
-    def recent_executions(self, symbol: str) -> list[str]:
-        """`symbol`'s newest H0STCNT0 records on the WebSocket tapes, oldest first."""
+    def recent_executions(self, symbol: str, venue: str = "J") -> list[str]:
+        """`symbol`'s newest trade records on `venue`'s WebSocket tape, oldest first."""
         if self.tick_generator is None:
             from kis_pipeline.simulator.ticks import TickGenerator
 
             self.tick_generator = TickGenerator(self.market, self.config.tick_rate)
-        return list(self.tick_generator.recent_executions(symbol))
+        return list(self.tick_generator.recent_executions(symbol, venue))
 
     def ws_session_started(self, app_key: str, peer: str) -> int:
         """Number a session that holds `app_key`, for its per-session counts in /sim/stats."""
@@ -344,8 +344,13 @@ class SimState:
                 "ticks": ticks,
                 "ticks_total": sum(sum(per.values()) for per in ticks.values()),
                 "ws_sessions": [e.report(n) for n, e in sorted(stats.ws_sessions.items())],
-                # Trades per symbol on the tapes this session: what a stream could have got.
+                # Trades per symbol on the tapes this session: what a stream could have got
+                # (KRX's; per venue code, J, NX and UN, in `executions_by_venue`).
                 "executions": self.tick_generator.executions() if self.tick_generator else {},
+                "executions_by_venue": {
+                    venue: self.tick_generator.executions(venue) if self.tick_generator else {}
+                    for venue in ("J", "NX", "UN")
+                },
                 "faults": dict(self.faults.counts),
                 "faults_config": self.config.faults.describe(),
             }

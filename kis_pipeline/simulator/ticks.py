@@ -32,36 +32,47 @@ from collections.abc import Iterable
 import numpy as np
 
 from kis_pipeline.simulator.session_clock import (
-    SESSION_OPEN_S,
+    KRX_HOURS,
+    NXT_HOURS,
+    Hours,
     MarketLike,
     SessionClock,
     hhmmss,
-    late_open_s,
 )
 from kis_pipeline.simulator.session_plan import (
-    SESSION_S,
-    VOLUME_PROFILE,
     SessionPlan,
     level_path,
     price_ladder,
     session_fraction,
     session_plan,
     synthetic_plan,
+    volume_profile,
 )
+from kis_pipeline.simulator.venues import COMBINED, KRX, NXT, nxt_on
 
 _BOOK_VARIANTS = 97  # order-book quantity patterns, cycled (prime so it drifts against prices)
 MAX_RECORDS_PER_FRAME = 999  # `count` has three digits
 RECENT_EXECUTIONS = 30  # what REST inquire-ccnl answers (SPEC §7.7)
 
-# Share of the tick rate each TR gets relative to trades; operation/VI notices are rare.
+# Share of the tick rate each kind of TR gets relative to trades; operation/VI notices are rare.
+_KIND_WEIGHTS: dict[str, float] = {
+    "CNT0": 1.0,
+    "ASP0": 1.0,
+    "ANC0": 0.25,
+    "MKO0": 0.05,
+    "PGM0": 0.1,
+}
+# Each kind on KRX (H0ST), Nextrade (H0NX) and the combined market (H0UN), SPEC §15.6.
+VENUE_OF_PREFIX: dict[str, str] = {"H0ST": KRX, "H0NX": NXT, "H0UN": COMBINED}
 TR_WEIGHTS: dict[str, float] = {
-    "H0STCNT0": 1.0,
-    "H0STASP0": 1.0,
-    "H0STANC0": 0.25,
-    "H0STMKO0": 0.05,
-    "H0STPGM0": 0.1,
+    prefix + kind: weight for prefix in VENUE_OF_PREFIX for kind, weight in _KIND_WEIGHTS.items()
 }
 SUPPORTED_TRS: frozenset[str] = frozenset(TR_WEIGHTS)
+
+
+def venue_of_tr(tr_id: str) -> str:
+    """The venue code (`venues`: J, NX, UN) whose tape a TR plays."""
+    return VENUE_OF_PREFIX[tr_id[:4]]
 
 
 # --- per-symbol tape ---------------------------------------------------------------------
@@ -83,14 +94,26 @@ class SymbolTape:
     """One symbol's trading day (see the module docstring)."""
 
     def __init__(
-        self, plan: SessionPlan, *, seed: int, start_s: float, extra_column: bool = False
+        self,
+        plan: SessionPlan,
+        *,
+        seed: int,
+        start_s: float,
+        extra_column: bool = False,
+        hours: Hours = KRX_HOURS,
+        venue: str = KRX,
     ) -> None:
         self.symbol = plan.symbol
         self.session_date = plan.date
-        # The tape runs on a 09:00 clock; what it prints is shifted on a late-opening day.
-        self._shift = late_open_s(plan.date)
+        self.hours = hours
+        self.venue = venue
+        # The tape runs on its venue's clock; KRX's prints shift on a late-opening day.
+        self._shift = hours.shift(plan.date)
+        self._length = hours.length
+        self._profile = volume_profile(hours.length)
         self.plan = plan
-        key = zlib.crc32(f"{plan.symbol}:{plan.date.isoformat()}".encode())
+        tag = f"{plan.symbol}:{plan.date.isoformat()}" + ("" if venue == KRX else f":{venue}")
+        key = zlib.crc32(tag.encode())
         rng = np.random.default_rng([seed & 0xFFFF_FFFF, key])
         ladder = price_ladder(plan.prev_close)
 
@@ -99,7 +122,9 @@ class SymbolTape:
 
         self._lo = level_of(plan.low)
         self._hi = max(level_of(plan.high), self._lo)
-        self._path = level_path(rng, level_of(plan.open), self._hi, self._lo, level_of(plan.close))
+        self._path = level_path(
+            rng, level_of(plan.open), self._hi, self._lo, level_of(plan.close), hours.length
+        )
         # String pieces per grid level of the day's range (one below and above for the book).
         self._off = off = max(self._lo - 1, 0)
         levels = range(off, min(self._hi + 2, len(ladder)))
@@ -135,6 +160,9 @@ class SymbolTape:
             )
         self._asp_prices: dict[int, str] = {}
         tail = "^0" if extra_column else ""
+        # Nextrade's and the combined book add six mid-price fields (none resting here), their
+        # expected executions VI_STND_PRC (SPEC §15.7).
+        mid, anc_vi = ("", "") if venue == KRX else ("^0^0^0^0^0^0", f"^{prev}")
         day = plan.date.strftime("%Y%m%d")
         sym = plan.symbol
         # H0STCNT0, 46 fields; %-slots are the values that change per record.
@@ -145,9 +173,9 @@ class SymbolTape:
         # H0STANC0, 45 fields: the expected execution at the current state (hour class C).
         self._anc_fmt = (
             f"{sym}^%s^%s^%.2f^{plan.open}^%d^%d^%s^%d^%d^%d^%d^%d^%d^%.2f^%d^%d^%s^%.2f^%.2f"
-            f"^%s^%s^%s^%s^%d^%s^%s^%d^{day}^20^N^%s^%.2f^%d^%.2f^C^{tail}"
+            f"^%s^%s^%s^%s^%d^%s^%s^%d^{day}^20^N^%s^%.2f^%d^%.2f^C^{anc_vi}{tail}"
         )
-        self._asp_fmt = f"{sym}^%s^0^%s^%s^%d^%s{tail}"
+        self._asp_fmt = f"{sym}^%s^0^%s^%s^%d^%s{mid}{tail}"
         self._mko_fmt = f"{sym}^N^(null)^%s^^^^00^%s^N^{tail}"
         # H0STPGM0, 11 fields: program trading so far today, a share of the day's volume that
         # differs per symbol and side (arbitrage desks and index funds lean one way).
@@ -162,13 +190,13 @@ class SymbolTape:
         self._start(start_s)
 
     def _start(self, start_s: float) -> None:
-        """State as if the day had traded from 09:00 to `start_s` (a late joiner's view)."""
+        """State as if the day had traded from the open to `start_s` (a late joiner's view)."""
         plan = self.plan
-        second = min(max(int(start_s) - SESSION_OPEN_S, 0), SESSION_S - 1)
+        second = self._second(start_s)
         done = self._path[: second + 1]
         ladder = self._ladder
         prices = np.asarray(ladder, dtype=np.float64)[done]
-        traded = np.diff(VOLUME_PROFILE[: second + 2]) * plan.volume
+        traded = np.diff(self._profile[: second + 2]) * plan.volume
         self.acml_vol = int(traded.sum()) if second else 0
         self.acml_value = int((traded * prices).sum()) if second else 0
         trades = self.acml_vol // max(1, int(plan.volume / 20_000)) if second else 0
@@ -183,23 +211,27 @@ class SymbolTape:
         self.low_hour = self._hour(int(done.argmin())) if second else ""
         self.level = int(done[-1])
 
+    def _second(self, seconds: float) -> int:
+        """The session's second (0 = the open) at `seconds` after midnight on its clock."""
+        return min(max(int(seconds) - self.hours.open_s, 0), self._length - 1)
+
     def _hour(self, second: int) -> str:
         """HHMMSS of the session's `second` (0 = the open)."""
-        return hhmmss(SESSION_OPEN_S + self._shift + second)
+        return hhmmss(self.hours.open_s + self._shift + second)
 
     def trades(self, n: int, seconds: float) -> list[str]:
         """The next `n` H0STCNT0 records at `seconds` after midnight (KST)."""
         plan = self.plan
-        second = min(max(int(seconds) - SESSION_OPEN_S, 0), SESSION_S - 1)
+        second = self._second(seconds)
         hour = self._hour(second)
         if not self.high_hour:
             self.high_hour = self.low_hour = hour
         base = int(self._path[second])
         # Track the day's cumulative volume curve; one share per tick at the least.
-        want = plan.volume * session_fraction(seconds) - self.acml_vol
+        want = plan.volume * session_fraction(seconds, self.hours) - self.acml_vol
         mean = want / n if want > n else 1.0
         # The day opens and closes exactly on the plan's prices.
-        noise = _NO_NOISE if second == 0 or second >= SESSION_S - 10 else _NOISE
+        noise = _NO_NOISE if second == 0 or second >= self._length - 10 else _NOISE
         n_noise, n_mult, n_coin = len(_NOISE), len(_MULT), len(_COIN)
         lo, hi, off = self._lo, self._hi, self._off
         ladder, px, buy_book, sell_book, open_vs, rsqn = (
@@ -211,7 +243,7 @@ class SymbolTape:
             self._rsqn,
         )
         prev_volume = plan.prev_volume
-        prdy_smns = max(1, int(prev_volume * session_fraction(seconds)))
+        prdy_smns = max(1, int(prev_volume * session_fraction(seconds, self.hours)))
         shares = plan.listed_shares
         fmt = self._cnt_fmt
         k, level = self._k, self.level
@@ -392,17 +424,19 @@ class SymbolTape:
         return [record] * n
 
     def records(self, tr_id: str, n: int, seconds: float) -> list[str]:
-        if tr_id == "H0STCNT0":
+        """`n` records of `tr_id` (any venue's: the tape is its venue's) at `seconds`."""
+        kind = tr_id[4:]
+        if tr_id not in SUPPORTED_TRS:
+            raise ValueError(f"no records for {tr_id}")
+        if kind == "CNT0":
             return self.trades(n, seconds)
-        if tr_id == "H0STASP0":
+        if kind == "ASP0":
             return self.quotes(n, seconds)
-        if tr_id == "H0STANC0":
+        if kind == "ANC0":
             return self.expected(n, seconds)
-        if tr_id == "H0STMKO0":
+        if kind == "MKO0":
             return self.status(n, seconds)
-        if tr_id == "H0STPGM0":
-            return self.program(n, seconds)
-        raise ValueError(f"no records for {tr_id}")
+        return self.program(n, seconds)
 
 
 def build_frames(tr_id: str, records: list[str]) -> list[tuple[str, int]]:
@@ -436,8 +470,7 @@ class TickGenerator:
         self._seed = int(getattr(market.config, "seed", 0))
         self._max_burst_s = max_burst_s
         self._symbols: set[str] | None = None
-        self._session_date: dt.date | None = None
-        self._tapes: dict[str, SymbolTape] = {}
+        self._tapes: dict[tuple[str, str], SymbolTape] = {}
         self._credit: dict[tuple[str, str], float] = {}
 
     def is_symbol(self, symbol: str) -> bool:
@@ -460,54 +493,88 @@ class TickGenerator:
     def remove_feed(self, tr_id: str, symbol: str) -> None:
         self._credit.pop((tr_id, symbol), None)
 
-    def tape(self, symbol: str, session_date: dt.date, seconds: float) -> SymbolTape:
-        """The symbol's tape for the session, created as of `seconds` on first use."""
-        if session_date != self._session_date:
-            self._tapes.clear()
-            self._session_date = session_date
-        tape = self._tapes.get(symbol)
-        if tape is None:
-            last = self.clock.last_completed()
-            plan = session_plan(self.market, symbol, session_date, last, seed=self._seed)
-            if plan is None:  # not listed: feeds are only accepted for listed symbols
-                plan = synthetic_plan(
-                    symbol, session_date, 10_000, 100_000, 10_000_000, seed=self._seed
-                )
-            tape = SymbolTape(
-                plan, seed=self._seed, start_s=seconds, extra_column=self.extra_column
+    def hours(self, symbol: str, venue: str = KRX) -> Hours:
+        """The hours `venue`'s tape of `symbol` plays: Nextrade's where it trades the name."""
+        if venue == KRX:
+            return KRX_HOURS
+        listing = self.market.listing(symbol)
+        today = self.clock.wall().date()
+        return NXT_HOURS if listing is not None and nxt_on(listing, today) else KRX_HOURS
+
+    def tape(
+        self, symbol: str, session_date: dt.date, seconds: float, venue: str = KRX
+    ) -> SymbolTape | None:
+        """The symbol's tape on `venue` for the session, created as of `seconds` on first use
+        (a new session starts it afresh); None where the venue does not trade the symbol."""
+        key = (venue, symbol)
+        tape = self._tapes.get(key)
+        if tape is not None and tape.session_date == session_date:
+            return tape
+        last = self.clock.last_completed()
+        plan = session_plan(self.market, symbol, session_date, last, seed=self._seed, venue=venue)
+        if plan is None:
+            if venue != KRX and self.market.listing(symbol) is not None:
+                return None  # listed, but not on Nextrade: its NX feeds stay silent
+            # Not listed: feeds are only accepted for listed symbols.
+            plan = synthetic_plan(
+                symbol, session_date, 10_000, 100_000, 10_000_000, seed=self._seed
             )
-            self._tapes[symbol] = tape
+        tape = SymbolTape(
+            plan,
+            seed=self._seed,
+            start_s=seconds,
+            extra_column=self.extra_column,
+            hours=self.hours(symbol, venue),
+            venue=venue,
+        )
+        self._tapes[key] = tape
         return tape
 
-    def recent_executions(self, symbol: str) -> list[str]:
-        """The symbol's newest H0STCNT0 records of the session, oldest first. A tape nobody
-        has streamed yet starts with the trades of its first second, as if they had just
-        happened: the market trades whether or not anyone watches."""
-        session_date, seconds = self.clock.now()
-        tape = self.tape(symbol, session_date, seconds)
+    def recent_executions(self, symbol: str, venue: str = KRX) -> list[str]:
+        """The symbol's newest trade records of the session on `venue`, oldest first. A tape
+        nobody has streamed yet starts with the trades of its first second, as if they had
+        just happened: the market trades whether or not anyone watches."""
+        session_date, seconds = self.clock.now(self.hours(symbol, venue))
+        tape = self.tape(symbol, session_date, seconds, venue)
+        if tape is None:
+            return []
         if not tape.recent:
             tape.trades(RECENT_EXECUTIONS, seconds)
         return list(tape.recent)
 
-    def executions(self) -> dict[str, int]:
-        """Trades each symbol's tape made this session (whoever they were sent to)."""
-        return {symbol: tape.executions for symbol, tape in sorted(self._tapes.items())}
+    def executions(self, venue: str = KRX) -> dict[str, int]:
+        """Trades each symbol's tape on `venue` made this session (whoever they were sent to)."""
+        return {
+            symbol: tape.executions
+            for (on, symbol), tape in sorted(self._tapes.items())
+            if on == venue
+        }
 
     def generate(self, elapsed_s: float) -> list[tuple[str, str, list[str]]]:
-        """Records due after `elapsed_s` seconds: (tr_id, symbol, records) per due feed."""
+        """Records due after `elapsed_s` seconds: (tr_id, symbol, records) per due feed. A feed
+        whose venue is in a break (Nextrade's) or does not trade the symbol sends nothing."""
         if not self._credit or self.tick_rate <= 0:
             return []
         total_weight = sum(TR_WEIGHTS.get(tr, 1.0) for tr, _ in self._credit)
         per_weight = self.tick_rate / total_weight
         elapsed_s = min(elapsed_s, self._max_burst_s)
-        session_date, seconds = self.clock.now()
+        now: dict[Hours, tuple[dt.date, float]] = {}
         due = []
         for feed, credit in self._credit.items():
             credit += per_weight * TR_WEIGHTS.get(feed[0], 1.0) * elapsed_s
             n = int(credit)
             self._credit[feed] = credit - n
-            if n:
-                tr_id, symbol = feed
-                tape = self.tape(symbol, session_date, seconds)
+            if not n:
+                continue
+            tr_id, symbol = feed
+            venue = venue_of_tr(tr_id)
+            hours = self.hours(symbol, venue)
+            if hours not in now:
+                now[hours] = self.clock.now(hours)
+            session_date, seconds = now[hours]
+            if not hours.trading(seconds):
+                continue
+            tape = self.tape(symbol, session_date, seconds, venue)
+            if tape is not None:
                 due.append((tr_id, symbol, tape.records(tr_id, n, seconds)))
         return due

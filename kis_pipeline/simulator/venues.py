@@ -36,11 +36,21 @@ def nxt_tradable(listing: Any) -> bool:
     return listing.market != "KONEX" and noise(listing.symbol, "nxt") < NXT_SHARE
 
 
+def trades_on(code: str, listing: Any, day: dt.date) -> bool:
+    """Whether venue `code` has the name's trades on `day` (the combined market always does)."""
+    return code != NXT or nxt_on(listing, day)
+
+
+def nxt_on(listing: Any, day: dt.date) -> bool:
+    """Whether Nextrade trades the name on `day` (and so its longer hours apply)."""
+    return day >= NXT_START and nxt_tradable(listing)
+
+
 def on_venue(code: str, listing: Any, bar: DailyBar | None) -> DailyBar | None:
     """`bar` (KRX's) as venue `code` saw the day, or None where the venue has no bar."""
     if bar is None or code == KRX:
         return bar
-    if bar.date < NXT_START or not nxt_tradable(listing):
+    if not nxt_on(listing, bar.date):
         return None if code == NXT else bar
     nxt = _nxt_bar(listing.symbol, bar)
     return nxt if code == NXT else _combined(bar, nxt)

@@ -47,6 +47,7 @@ from kis_pipeline.kis.errors import (
     PayloadError,
 )
 from kis_pipeline.kis.ws import Ack, PingPong, parse_message
+from kis_pipeline.kis.ws.columns import TRADE_TRS
 from kis_pipeline.streaming.backoff import Backoff
 from kis_pipeline.streaming.collector_config import (
     ApprovalSource,
@@ -69,7 +70,6 @@ from kis_pipeline.streaming.connection import (
 from kis_pipeline.streaming.errors import ApprovalRefused, SessionRefused, SpoolFailed
 from kis_pipeline.streaming.gaps import (
     STOPPED,
-    TRADE_PREFIX,
     GapKeeper,
     Previous,
     RecentExecutions,
@@ -80,7 +80,8 @@ from kis_pipeline.streaming.session_reasons import (
     refusal_reason,
 )
 from kis_pipeline.streaming.spool import DECRYPTED, RAW, Spool, new_id
-from kis_pipeline.streaming.subscriptions import TRADES, SubscriptionManager
+from kis_pipeline.streaming.subscriptions import SubscriptionManager
+from kis_pipeline.streaming.trade_marks import TRADE_PREFIX, TRADE_PREFIXES
 from kis_pipeline.streaming.writer import SealedSegment, SpoolWriter
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,11 @@ class Collector:
         # Holes in the stream and their refill from REST (`recent`); `previous`: those the
         # previous collectors of this key left.
         self.gaps = GapKeeper(
-            self._gap_control, recent=recent, previous=previous, first_wait_s=config.refill_wait_s
+            self._gap_control,
+            recent=recent,
+            previous=previous,
+            first_wait_s=config.refill_wait_s,
+            venue=config.venue,
         )
         self.stop_reason = ""
         self._seq = 0
@@ -396,7 +401,7 @@ class Collector:
         self._echo(line)
         if report.active:
             # The stream is back: close the hole the last session left, refilling its trades.
-            trades = sorted(f.tr_key for f in self.subs.active if f.tr_id == TRADES)
+            trades = sorted(f.tr_key for f in self.subs.active if f.tr_id in TRADE_TRS)
             await self.gaps.close(live.session_id, trades)
 
     async def _receive(self, live: Live) -> None:
@@ -416,7 +421,7 @@ class Collector:
             head = data[:1]
             if head == b"0":
                 kind = RAW
-                if data.startswith(TRADE_PREFIX):
+                if data.startswith(TRADE_PREFIXES):
                     # The newest (and, after a hole, the first) trade frame per symbol: what
                     # a refill from REST lines up with (gaps.py).
                     bar = data.find(b"|", len(TRADE_PREFIX))

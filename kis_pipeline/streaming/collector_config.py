@@ -44,6 +44,8 @@ class CollectorConfig:
     max_message_bytes: int = 16 * MiB
     # After a hole, how long to wait for a symbol's first trade before refilling it (gaps.py).
     refill_wait_s: float = 2.0
+    # The market the feeds stream (KIS_VENUE): what refilled trades are marked with.
+    venue: str = "KRX"
 
 
 @dataclass

@@ -46,7 +46,7 @@ from kis_pipeline.streaming.recovery import LOST_REASON
 from kis_pipeline.streaming.replay import replay
 from kis_pipeline.streaming.spool import CONTROL, SUFFIX, Spool, SpoolCorrupt, new_id, read_segment
 from kis_pipeline.streaming.trade_marks import (
-    TRADE_PREFIX,
+    TRADE_PREFIXES,
     Trade,
     align,
     execution_trades,
@@ -107,8 +107,10 @@ class GapKeeper:
         recent: RecentExecutions | None = None,
         previous: Previous | None = None,
         first_wait_s: float = 2.0,
+        venue: str = "KRX",
     ) -> None:
         self._control = control
+        self._venue = venue
         self._recent = recent
         self._previous = previous or Previous()
         self.hole = self._previous.open
@@ -219,6 +221,7 @@ class GapKeeper:
                     "gap_id": hole.gap_id,
                     "symbol": symbol,
                     "tr_id": REST_TR_ID,
+                    "venue": self._venue,
                     "day": day,
                     "covered": fit.covered,
                     "rows": rows.select(_ROW_FIELDS).to_dicts(),
@@ -322,7 +325,7 @@ def previous_holes(spool: Spool, key_id: str, *, lookback: int = 8) -> Previous:
         frames = (
             payload
             for kind, payload in zip(records.kinds, records.payloads, strict=True)
-            if kind != CONTROL and payload.startswith(TRADE_PREFIX)
+            if kind != CONTROL and payload.startswith(TRADE_PREFIXES)
         )
         for symbol, trades in last_trades(frames).items():
             before.setdefault(symbol, trades)  # newest segment first: the newest trades win

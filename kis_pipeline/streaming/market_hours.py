@@ -1,11 +1,13 @@
 """When the collector should run: KRX trading days from 08:30 to 15:45 KST (16:45 on the day of
-the college entrance exam, when the market opens and closes an hour late).
+the college entrance exam, when the market opens and closes an hour late) for KRX's feeds, and
+from 07:50 to 20:15 for Nextrade's and the combined ones.
 
 08:30 is when the opening auction's expected executions start (H0STANC0); the regular session
 closes at 15:30 after the closing auction, and the last prints of the day arrive within minutes,
-hence 15:45. Trading days come from the warehouse's `trading_calendar` table when it has the
-day (KIS's own calendar), otherwise from the built-in KRX holiday list (weekends, Korean public
-holidays, Labour Day, the year-end closing day; it knows 2015-2028).
+hence 15:45. Nextrade trades from its 08:00 pre-market to the end of its after-market at 20:00.
+Trading days come from the warehouse's `trading_calendar` table when it has the day (KIS's own
+calendar), otherwise from the built-in KRX holiday list (weekends, Korean public holidays,
+Labour Day, the year-end closing day; it knows 2015-2028).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 START = dt.time(8, 30)
 # How long after the close the last prints of the day may still arrive.
 AFTER_CLOSE = dt.timedelta(minutes=15)
+# Nextrade's day (and so the combined market's): ten minutes before its pre-market to its close.
+NXT_START, NXT_CLOSE = dt.time(7, 50), dt.time(20, 0)
 
 # day -> True/False, or None when the source does not know that day.
 CalendarLookup = Callable[[dt.date], bool | None]
@@ -33,6 +37,7 @@ class TradingCalendar:
     """Trading days from `lookup` where it knows them, the built-in list otherwise."""
 
     lookup: CalendarLookup | None = None
+    venue: str = "KRX"  # KIS_VENUE: KRX's hours, or Nextrade's for NXT and KRX+NXT
 
     def is_trading_day(self, day: dt.date) -> bool:
         if self.lookup is not None:
@@ -43,9 +48,11 @@ class TradingCalendar:
 
     def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The collector's window on `day` (whether or not it is a trading day)."""
-        close = krx_calendar.session_hours(day)[1]
+        start, close = START, krx_calendar.session_hours(day)[1]
+        if self.venue != "KRX":
+            start, close = NXT_START, NXT_CLOSE
         return (
-            dt.datetime.combine(day, START, KST),
+            dt.datetime.combine(day, start, KST),
             dt.datetime.combine(day, close, KST) + AFTER_CLOSE,
         )
 

@@ -43,7 +43,7 @@ import polars as pl
 
 from kis_pipeline.common.clock import KST_NAME as KST
 from kis_pipeline.kis.ws import FRAME_INDEX, BulkResult, parse_segment
-from kis_pipeline.kis.ws.columns import COLUMNS
+from kis_pipeline.kis.ws.columns import COLUMNS, venue_of_tr
 from kis_pipeline.streaming import session_ledger as sessions
 from kis_pipeline.streaming.refills import Refused, refill_rows
 from kis_pipeline.streaming.replay import replay
@@ -367,7 +367,12 @@ def _typed(
         *(_cast(pl.col(source), kind).alias(column) for column, source, kind in sources),
     )
     good, rejected = _screened(frame, table, tr_id, sources, session_date)
-    made = {"source": pl.lit(WEBSOCKET), "tr_id": pl.lit(tr_id), "segment_id": pl.lit(segment_id)}
+    made = {
+        "source": pl.lit(WEBSOCKET),
+        "venue": pl.lit(venue_of_tr(tr_id)),
+        "tr_id": pl.lit(tr_id),
+        "segment_id": pl.lit(segment_id),
+    }
     return good.select(made.get(c, pl.col(c)).cast(t).alias(c) for c, t in schema.items()), rejected
 
 

@@ -52,6 +52,8 @@ def refill_rows(
                     "date": day,
                     "clock": str(row["time"]),
                     "symbol": body.get("symbol"),
+                    # Refills spooled before venues were recorded were all KRX's.
+                    "venue": body.get("venue") or "KRX",
                     "received_us": received_ns // 1000,
                     "seq": seq,
                     "record": index,
@@ -65,6 +67,7 @@ def refill_rows(
             "date": pl.Date,
             "clock": pl.String,
             "symbol": pl.String,
+            "venue": pl.String,
             "received_us": pl.Int64,
             "seq": pl.Int64,
             "record": pl.Int32,

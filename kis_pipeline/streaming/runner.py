@@ -31,8 +31,9 @@ from pathlib import Path
 from kis_pipeline.common.clock import KST
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
-from kis_pipeline.kis.settings import KisSettings, key_label_of
+from kis_pipeline.kis.settings import VENUE_CODES, KisSettings, key_label_of
 from kis_pipeline.kis.state import pid_alive
+from kis_pipeline.kis.ws.columns import tr_on_venue
 from kis_pipeline.streaming.approval import approval_source
 from kis_pipeline.streaming.collector import Collector
 from kis_pipeline.streaming.collector_config import CollectorConfig, CollectorSummary
@@ -74,6 +75,8 @@ class StreamOptions:
     symbols: Sequence[str] | None = None
     persist: bool = False
     trs: Sequence[str] = DEFAULT_TRS
+    # KIS_VENUE: KRX, NXT or KRX+NXT; `trs` are named as KRX's and streamed on this venue.
+    venue: str = "KRX"
     until: dt.datetime | None = None
     seal_interval_s: float = 5.0
     subscribe_gap_s: float | None = None
@@ -115,6 +118,7 @@ def collector_config(
         backoff_base_s=options.backoff_base_s,
         backoff_cap_s=options.backoff_cap_s,
         previous_session_may_linger=after_crash,
+        venue=options.venue,
     )
 
 
@@ -132,14 +136,15 @@ def stop_time(
         return end
     if settings.env == "sim":
         echo(
-            "KRX is closed now; the simulator plays a synthetic session, so streaming until "
-            "stopped (Ctrl-C). Pass --duration SECONDS to stop on its own."
+            f"{options.venue} is closed now; the simulator plays a synthetic session, so "
+            "streaming until stopped (Ctrl-C). Pass --duration SECONDS to stop on its own."
         )
         return None
     nxt = calendar.next_start(now)
     when = f"the next window opens {nxt:%Y-%m-%d %H:%M} KST" if nxt else "no trading day ahead"
     raise MarketClosed(
-        f"the KRX market is closed now ({when}); pass --duration SECONDS to stream anyway"
+        f"the {options.venue} market is closed now ({when}); pass --duration SECONDS to stream "
+        "anyway"
     )
 
 
@@ -153,13 +158,14 @@ def stream(
     """Run one collector per app key to its end (one key: one collector); see the module
     docstring and key_split.py. Raises StreamError subclasses."""
     keys = settings.per_key()
+    trs = tuple(tr_on_venue(tr, options.venue) for tr in options.trs)
     if options.symbols:
-        check_capacity(_normalized(options.symbols), options.trs, len(keys), options.budget)
+        check_capacity(_normalized(options.symbols), trs, len(keys), options.budget)
     warehouse = Warehouse.at(
         settings.warehouse, catalog=settings.catalog, data_url=settings.data_url
     )
     spool = Spool.for_warehouse(settings.warehouse)
-    calendar = TradingCalendar(warehouse_lookup(warehouse))
+    calendar = TradingCalendar(warehouse_lookup(warehouse), venue=options.venue)
     with contextlib.ExitStack() as stack:
         recovered = [_lock_and_recover(stack, settings.state_dir, spool, k, echo) for k in keys]
         stop_at = stop_time(settings, options, calendar, echo)
@@ -172,7 +178,7 @@ def stream(
             client=clients[0],
             limit=budget,
         )
-        plan = plan_feeds(watchlist.symbols, options.trs, budget=budget)
+        plan = plan_feeds(watchlist.symbols, trs, budget=budget)
         limit = (
             f"{options.budget}-registration limit of a KIS session"
             if len(keys) == 1
@@ -180,7 +186,7 @@ def stream(
         )
         echo(
             f"streaming {len(plan.symbols)} symbols ({watchlist.source}) as {len(plan.feeds)} "
-            f"registrations of {', '.join(options.trs)}"
+            f"registrations of {', '.join(trs)}"
             + (
                 f"; {len(plan.over_budget)} more feed(s) left out by the {limit}"
                 if plan.over_budget
@@ -205,6 +211,7 @@ def stream(
                 ),
                 spool=spool,
                 client=client,
+                market=VENUE_CODES[options.venue],
                 promoter=promoter,
                 echo=echo if len(keys) == 1 else _prefixed(echo, each.key_label),
             )
@@ -255,6 +262,7 @@ def _collector(
     config: CollectorConfig,
     spool: Spool,
     client: KisClient,
+    market: str,
     promoter: Promoter | None,
     echo: Echo,
 ) -> Collector:
@@ -266,7 +274,8 @@ def _collector(
         approval=approval_source(client),
         on_seal=promoter.notify if promoter else None,
         echo=echo,
-        recent=functools.partial(fetch_recent_executions, client),
+        # The venue's own executions (FID_COND_MRKT_DIV_CODE J, NX or UN) refill its trades.
+        recent=functools.partial(fetch_recent_executions, client, market=market),
         # A previous collector of this key that died (or lost its connection and was stopped)
         # left a hole: this one records it, and closes it once streaming, refilling its trades.
         previous=previous_holes(spool, settings.key_id),

@@ -99,7 +99,7 @@ TRADE_TICKS = TickTable(
 
 ORDERBOOK_TICKS = TickTable(
     spec=ticks.ORDERBOOK_TICKS,
-    tr_ids=("H0STASP0",),
+    tr_ids=("H0STASP0", "H0UNASP0", "H0NXASP0"),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
         "hour_class": (("HOUR_CLS_CODE", "str"),),
@@ -133,7 +133,7 @@ ORDERBOOK_TICKS = TickTable(
 
 EXPECTED_TICKS = TickTable(
     spec=ticks.EXPECTED_TICKS,
-    tr_ids=("H0STANC0",),
+    tr_ids=("H0STANC0", "H0UNANC0", "H0NXANC0"),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
         "expected_price": (("STCK_PRPR", "int"),),
@@ -187,7 +187,7 @@ MARKET_STATUS = TickTable(
 
 PROGRAM_TICKS = TickTable(
     spec=ticks.PROGRAM_TICKS,
-    tr_ids=("H0STPGM0",),
+    tr_ids=("H0STPGM0", "H0UNPGM0", "H0NXPGM0"),
     fields={
         "symbol": (("MKSC_SHRN_ISCD", "str"),),
         "sell_volume": (("SELN_CNQN", "int"),),

@@ -17,7 +17,12 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from kis_pipeline.kis.ws.columns import TRADE_TRS
+
 TRADE_PREFIX = b"0|H0STCNT0|"
+# Trade frames of every venue: the same layout up to the positions below (SPEC §15.6).
+TRADE_PREFIXES: tuple[bytes, ...] = tuple(f"0|{tr}|".encode() for tr in TRADE_TRS)
+_TRADE_TRS = frozenset(tr.encode() for tr in TRADE_TRS)
 REST_WINDOW = 30  # executions per answer: fewer means the whole day is in it
 # H0STCNT0 positions (SPEC §15.7.1): symbol, time, price, volume, the day's cumulative volume,
 # strength, business date.
@@ -51,9 +56,10 @@ def _cum_volume(text: str) -> int | None:
 
 
 def frame_trades(payload: bytes) -> list[tuple[str, Trade]]:
-    """(symbol, trade) of each record of a plain H0STCNT0 frame; [] for anything else."""
+    """(symbol, trade) of each record of a plain trade frame (H0STCNT0, or its NXT or combined
+    twin); [] for anything else."""
     parts = payload.split(b"|", 3)
-    if len(parts) != 4 or parts[1] != b"H0STCNT0" or not parts[2].isdigit():
+    if len(parts) != 4 or parts[1] not in _TRADE_TRS or not parts[2].isdigit():
         return []
     count = int(parts[2])
     fields = parts[3].decode("utf-8", "replace").split("^")

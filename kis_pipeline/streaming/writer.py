@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kis_pipeline.kis.ws.columns import H0STCNT0
+from kis_pipeline.kis.ws.columns import H0STCNT0, TRADE_TRS
 from kis_pipeline.streaming import heartbeat
 from kis_pipeline.streaming.spool import (
     CONTROL,
@@ -43,7 +43,7 @@ from kis_pipeline.streaming.spool import (
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-_TRADE_PREFIX = b"0|H0STCNT0|"
+_TRADE_PREFIX = tuple(f"0|{tr}|".encode() for tr in TRADE_TRS)
 _BSOP_DATE_FIELD = H0STCNT0.index("BSOP_DATE")
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kis_pipeline.kis.settings import KisSettings
-from kis_pipeline.kis.ws.columns import COLUMNS
+from kis_pipeline.kis.settings import VENUE_CODES, KisSettings
+from kis_pipeline.kis.ws.columns import COLUMNS, tr_on_venue
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.streaming.approval import approval_source
@@ -173,16 +173,19 @@ def collector_for(
     *,
     seal_interval_s: float = 0.25,
     refill: bool = False,
+    venue: str = "KRX",
     **overrides: Any,
 ) -> Collector:
-    """A collector of `symbols` on `settings`; `refill`: holes' trades refilled from REST."""
+    """A collector of `symbols` on `settings`; `refill`: holes' trades refilled from REST;
+    `venue`: the market whose feeds (`trs` named as KRX's) it streams."""
     from kis_pipeline.kis.client import KisClient
     from kis_pipeline.kis.endpoints import fetch_recent_executions
 
     assert settings.ws_url
     config = CollectorConfig(
         ws_url=settings.ws_url,
-        plan=plan_feeds(symbols, trs),
+        plan=plan_feeds(symbols, [tr_on_venue(tr, venue) for tr in trs]),
+        venue=venue,
         writer=WriterConfig(seal_interval_s=seal_interval_s),
         subscribe_gap_s=0.0,
         backoff_base_s=0.05,
@@ -195,7 +198,11 @@ def collector_for(
         spool=Spool.for_warehouse(settings.warehouse),
         key_id=settings.key_id,
         approval=approval_source(client),
-        recent=functools.partial(fetch_recent_executions, client) if refill else None,
+        recent=(
+            functools.partial(fetch_recent_executions, client, market=VENUE_CODES[venue])
+            if refill
+            else None
+        ),
     )
 
 
@@ -263,11 +270,13 @@ class Ledger:
 TABLE_OF_TR = {"H0STCNT0": "trade_ticks", "H0STASP0": "orderbook_ticks"}
 
 
-def sent_against_stored(server: Any, warehouse: Any, spool: Spool, app_key: str) -> Ledger:
+def sent_against_stored(
+    server: Any, warehouse: Any, spool: Spool, app_key: str, venue: str = "KRX"
+) -> Ledger:
     """The ledger of what the simulator sent `app_key` and the warehouse holds, with a problem
     for each broken promise: every tick sent is stored, or was lost in a session a recorded
-    gap follows; every trade the tapes made is stored (from the WebSocket or REST) once, or
-    belongs to a gap whose refill says it did not reach back."""
+    gap follows; every trade `venue`'s tapes made is stored (from the WebSocket or REST) once,
+    or belongs to a gap whose refill says it did not reach back."""
     import polars as pl
 
     stats = server.stats()
@@ -310,7 +319,7 @@ def sent_against_stored(server: Any, warehouse: Any, spool: Spool, app_key: str)
             if "source" in frame.columns:
                 frame = frame.filter(pl.col("source").fill_null("websocket") == "websocket")
             ledger.websocket[tr_id] = frame.height
-    for symbol, executed in stats["executions"].items():
+    for symbol, executed in stats["executions_by_venue"][VENUE_CODES[venue]].items():
         mine = trades.filter(pl.col("symbol") == symbol)
         ws = mine.filter(pl.col("source") == "websocket")
         rest = mine.filter(pl.col("source") == "rest")

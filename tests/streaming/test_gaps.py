@@ -19,8 +19,10 @@ from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import fetch_recent_executions
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.simulator.venues import nxt_on
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.streaming.trade_marks import Trade, align, frame_trades
+from tests.helpers.simulator import SIM_NOW
 from tests.streaming.helpers import (
     collector_for,
     fake_collector,
@@ -161,13 +163,17 @@ def test_rest_answers_the_newest_30_trades_the_websocket_sent(
         assert answer[column].to_list() == stored[column].to_list(), column
 
 
+@pytest.mark.parametrize("venue", ["KRX", "NXT"])
 def test_trades_lost_at_each_drop_are_refilled_and_every_gap_is_recorded(
-    private_sim: Callable[..., SimulatorServer], tmp_path: Path
+    private_sim: Callable[..., SimulatorServer], tmp_path: Path, venue: str
 ) -> None:
     # The drop fault breaks each session with a frame on its way: those ticks are lost.
     server = private_sim(tick_rate=60, faults=FaultSpec(ws_drop_every_s=0.8))
     settings = settings_for(server, tmp_path)
-    collector = collector_for(settings, symbols_of(server, 4), refill=True)
+    market = server.state.market
+    # Nextrade's evening session (18:00), of names it trades: refilled from its own REST tape.
+    symbols = [x.symbol for x in market.listings if venue == "KRX" or nxt_on(x, SIM_NOW.date())]
+    collector = collector_for(settings, symbols[:4], refill=True, venue=venue)
 
     def refilled() -> list[dict[str, object]]:
         return [g for g in collector.gaps.recorded if g["type"] == "gap_refilled"]
@@ -184,9 +190,13 @@ def test_trades_lost_at_each_drop_are_refilled_and_every_gap_is_recorded(
     asyncio.run(scenario())
     warehouse = persist_all(settings)
     spool = Spool.for_warehouse(settings.warehouse)
-    ledger = sent_against_stored(server, warehouse, spool, settings.app_key.reveal())
-    assert ledger.problems == []
-    assert ledger.rest > 0 and ledger.missing == 0, ledger.report()
+    ledger = sent_against_stored(server, warehouse, spool, settings.app_key.reveal(), venue)
+    # Every trade lost is refilled, or its symbol is named in a gap left uncovered.
+    assert ledger.problems == [] and ledger.rest > 0, ledger.report()
+    # Nextrade's evening trades are small: one share at one price in one second repeats, and
+    # REST (no trade id) cannot tell such twins apart, so a hole among them may stay unplaced.
+    strict = venue == "KRX"
+    assert ledger.missing == 0 or not strict, ledger.report()
     gaps = warehouse.read("stream_gaps").sort("started_at")
     sessions = warehouse.read("stream_sessions").sort("started_at")
     # One gap after each dropped session, from its last frame to the next one's subscriptions.
@@ -194,10 +204,12 @@ def test_trades_lost_at_each_drop_are_refilled_and_every_gap_is_recorded(
     assert gaps["session_before"].to_list() == dropped["session_id"].to_list()
     assert gaps["session_after"].to_list() == sessions["session_id"].to_list()[1:]
     assert (gaps["started_at"] <= gaps["ended_at"]).all()
-    assert gaps["rest_covered"].all() and gaps["rest_uncovered"].null_count() == gaps.height
+    covered = gaps["rest_covered"].all() and gaps["rest_uncovered"].null_count() == gaps.height
+    assert covered or not strict
     refills = warehouse.read("trade_ticks").filter(pl.col("source") == "rest")
     assert refills.height == gaps["rest_rows"].sum() == ledger.rest
     assert (refills["tr_id"] == "FHKST01010300").all() and refills["cum_volume"].is_null().all()
+    assert set(warehouse.read("trade_ticks")["venue"]) == {venue}
 
 
 def test_a_collector_stopped_while_disconnected_records_its_gap_unfilled(

@@ -27,6 +27,15 @@ def test_window_on_trading_days_only() -> None:
     assert calendar.next_start(at("2026-11-23", "09:10")) == at("2026-11-23", "09:10")
 
 
+@pytest.mark.parametrize("venue", ["NXT", "KRX+NXT"])
+def test_nextrades_feeds_run_from_its_pre_market_to_its_evening_close(venue: str) -> None:
+    calendar = TradingCalendar(venue=venue)
+    assert calendar.session_end(at("2026-11-20", "18:00")) == at("2026-11-20", "20:15")
+    assert calendar.session_end(at("2026-11-20", "07:49")) is None
+    assert calendar.next_start(at("2026-11-20", "20:30")) == at("2026-11-23", "07:50")
+    assert calendar.session_end(at("2026-11-21", "18:00")) is None  # Saturday
+
+
 def test_the_warehouse_calendar_wins_where_it_knows_the_day() -> None:
     closed = dt.date(2026, 11, 20)
     calendar = TradingCalendar(lambda day: False if day == closed else None)

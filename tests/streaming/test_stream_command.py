@@ -10,10 +10,11 @@ from kis_pipeline.cli.main import main
 from kis_pipeline.cli.stream import run_stream
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
+from kis_pipeline.simulator.venues import NXT, nxt_on, on_venue
 from kis_pipeline.streaming.locks import collector_locks
 from kis_pipeline.streaming.spool import Spool
 from kis_pipeline.warehouse import Warehouse, connect
-from tests.helpers.simulator import sim_environ
+from tests.helpers.simulator import SIM_NOW, sim_environ
 from tests.streaming.helpers import settings_for, stream_persisting
 
 
@@ -57,6 +58,10 @@ def test_a_second_collector_refuses_to_start_in_one_line(
         (["--symbols", "005930,12AB"], "error: malformed symbol(s) 12AB: a symbol is a 6-"),
         (["--symbols", "005930", "--duration", "-5"], "error: --duration -5 is not a positive"),
         (["--symbols", "005930", "--duration", "0"], "error: --duration 0 is not a positive"),
+        (
+            ["--symbols", "005930", "--venue", "NYSE"],
+            "error: --venue 'NYSE' is not known; use one of KRX, NXT, KRX+NXT (default KRX)",
+        ),
     ],
 )
 def test_bad_stream_input_is_one_line_exit_2_before_any_connection(
@@ -80,3 +85,40 @@ def test_bad_stream_input_is_one_line_exit_2_before_any_connection(
     assert stats["rest"].get(key, {}).get("served", 0) == 0
     assert stats["approval_keys_issued"].get(key, 0) == 0
     assert stats["ws_sessions_opened"].get(key, 0) == 0
+
+
+def test_a_nextrade_stream_stores_nextrades_evening_marked_nxt(
+    sim_server: SimulatorServer, settings: KisSettings
+) -> None:
+    market = sim_server.state.market
+    day = SIM_NOW.date()
+    traded = [x.symbol for x in market.listings if nxt_on(x, day)][:2]
+    lines: list[str] = []
+    status = run_stream(
+        settings,
+        duration=1.2,
+        symbols=traded,
+        persist=True,
+        venue="nxt",
+        seal_interval_s=0.2,
+        echo=lines.append,
+    )
+    assert status == 0, lines
+    assert "as 4 registrations of H0NXCNT0, H0NXASP0" in "\n".join(lines)
+    with connect(Warehouse(settings.warehouse)) as con:
+        trades = con.execute(
+            "select symbol, venue, tr_id, date, price, "
+            "strftime(timezone('Asia/Seoul', ts), '%H') as hour from trade_ticks"
+        ).pl()
+        books = con.execute("select distinct venue, tr_id from orderbook_ticks").fetchall()
+        (rejects,) = con.execute("select count(*) from stream_rejects").fetchone() or (0,)
+    assert trades.height > 0 and rejects == 0
+    # 18:00 is Nextrade's after-market of the day, while KRX has closed.
+    assert set(trades.select("venue", "tr_id", "date", "hour").rows()) == {
+        ("NXT", "H0NXCNT0", day, "18")
+    }
+    assert books == [("NXT", "H0NXASP0")]
+    for symbol, prices in trades.group_by("symbol").agg("price").iter_rows():
+        bar = on_venue(NXT, market.listing(symbol), market.session_bar(symbol, day))
+        assert bar is not None
+        assert bar.low <= min(prices) <= max(prices) <= bar.high

@@ -95,6 +95,20 @@ H0STANC0: tuple[str, ...] = (*_TRADE_COMMON, "CNTG_CLS_CODE", *_TRADE_TAIL)
 # §15.7.4 KRX+NXT combined / NXT-only trade ticks: the H0STCNT0 layout.
 H0UNCNT0: tuple[str, ...] = (*_TRADE_COMMON, "CNTG_CLS_CODE", *_TRADE_TAIL, "VI_STND_PRC")
 
+# §15.6 Nextrade / combined order books: the KRX book and the KRX and NXT mid-price fields.
+H0UNASP0: tuple[str, ...] = (
+    *H0STASP0,
+    "KMID_PRC",
+    "KMID_TOTAL_RSQN",
+    "KMID_CLS_CODE",
+    "NMID_PRC",
+    "NMID_TOTAL_RSQN",
+    "NMID_CLS_CODE",
+)
+
+# §15.6 Nextrade / combined expected executions: the KRX layout and VI_STND_PRC.
+H0UNANC0: tuple[str, ...] = (*H0STANC0, "VI_STND_PRC")
+
 # §15.7.5 market operation / VI status: 11 columns; the portal example still has 10.
 H0STMKO0: tuple[str, ...] = (
     "MKSC_SHRN_ISCD",
@@ -164,11 +178,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "H0NXCNT0": H0UNCNT0,
     "H0UNCNT0": H0UNCNT0,
     "H0STASP0": H0STASP0,
+    "H0NXASP0": H0UNASP0,
+    "H0UNASP0": H0UNASP0,
     "H0STANC0": H0STANC0,
+    "H0NXANC0": H0UNANC0,
+    "H0UNANC0": H0UNANC0,
     "H0STMKO0": H0STMKO0,
     "H0NXMKO0": H0STMKO0,
     "H0UNMKO0": H0STMKO0,
     "H0STPGM0": H0STPGM0,
+    "H0NXPGM0": H0STPGM0,
+    "H0UNPGM0": H0STPGM0,
     "H0UPCNT0": H0UPCNT0,
 }
 
@@ -182,6 +202,25 @@ OLDER_WIDTHS: dict[str, tuple[int, ...]] = {
     "H0NXMKO0": (10,),
     "H0UNMKO0": (10,),
 }
+
+
+# Every real-time stock TR exists per venue (SPEC §15.6): KRX (H0ST...), Nextrade (H0NX...) and
+# the two combined (H0UN...), named as KIS_VENUE names them.
+VENUE_PREFIXES: dict[str, str] = {"KRX": "H0ST", "NXT": "H0NX", "KRX+NXT": "H0UN"}
+TRADE_TRS: tuple[str, ...] = tuple(f"{prefix}CNT0" for prefix in VENUE_PREFIXES.values())
+
+
+def venue_of_tr(tr_id: str) -> str | None:
+    """The venue a stock TR streams (`VENUE_PREFIXES`), or None for another TR."""
+    return next((v for v, prefix in VENUE_PREFIXES.items() if tr_id.startswith(prefix)), None)
+
+
+def tr_on_venue(tr_id: str, venue: str) -> str:
+    """The KRX stock TR `tr_id` as `venue` streams it (H0STCNT0 -> H0NXCNT0 on NXT)."""
+    prefix = VENUE_PREFIXES["KRX"]
+    if not tr_id.startswith(prefix):
+        return tr_id
+    return VENUE_PREFIXES[venue] + tr_id[len(prefix) :]
 
 
 def columns_for(tr_id: str) -> tuple[str, ...] | None:

@@ -39,7 +39,8 @@ LEVELS = range(1, 11)
 # few files sorted by (symbol, ts).
 DAILY_FILES = Layout(("date",))
 
-_HEAD = {"date": pl.Date, "ts": TS, "received_at": TS, "symbol": _S}
+# `venue`: KRX, NXT or KRX+NXT, the market whose feed the row came from (KIS_VENUE).
+_HEAD = {"date": pl.Date, "ts": TS, "received_at": TS, "symbol": _S, "venue": _S}
 _TAIL = {"tr_id": _S, "segment_id": _S, "seq": _I, "record": pl.Int32}
 
 
