@@ -308,6 +308,12 @@ def test_the_collector_sensor_runs_on_trading_days_inside_the_window(
             {"day": "2026-11-20", "runs": collector_defs.MAX_RUNS_PER_DAY, "last": 0}
         )
         assert isinstance(evaluate(capped), dg.SkipReason)
+        # Nextrade's feeds: its evening is inside the window.
+        monkeypatch.setenv("KIS_VENUE", "NXT")
+        at("2026-11-20T19:00")
+        evening = evaluate(None)
+        assert isinstance(evening, dg.SensorResult)
+        assert [r.run_key for r in evening.run_requests or []] == ["collector-2026-11-20-1"]
 
 
 def test_the_collector_job_streams_for_its_duration(

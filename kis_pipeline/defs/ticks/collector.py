@@ -14,14 +14,17 @@ gets an app key blocked (SPEC §5).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import time
 
 import dagster as dg
 
 from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
+from kis_pipeline.kis.settings import parse_venue
 from kis_pipeline.streaming import heartbeat
 from kis_pipeline.streaming.market_hours import TradingCalendar, warehouse_lookup
 from kis_pipeline.streaming.runner import StreamOptions, stream
@@ -76,6 +79,8 @@ def run_tick_collector(context, kis: KisResource) -> None:
         progress_s=60.0,
     )
     with backend(kis.settings()) as settings:
+        # KIS_VENUE chooses whose feeds, as it chooses whose daily prices.
+        options = dataclasses.replace(options, venue=settings.venue)
         outcome = stream(settings, options, echo=context.log.info)
     summary = outcome.summary
     context.log.info(
@@ -102,20 +107,23 @@ def _now() -> dt.datetime:
     job=tick_collector_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts tick_collector_job on trading days during KRX hours (08:30-15:45 KST).",
+    description="Starts tick_collector_job on trading days during KRX hours (08:30-15:45 KST; "
+    "07:50-20:15 when KIS_VENUE is NXT or KRX+NXT).",
 )
 def tick_collector_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
     wh = warehouse.warehouse()
     now = _now()
-    calendar = TradingCalendar(warehouse_lookup(wh))
+    # The collector streams KIS_VENUE's feeds: Nextrade's day is longer than KRX's.
+    venue = parse_venue(os.environ.get("KIS_VENUE"))
+    calendar = TradingCalendar(warehouse_lookup(wh), venue=venue)
     if calendar.session_end(now) is None:
         nxt = calendar.next_start(now)
         return dg.SkipReason(
-            f"KRX window closed; next one opens {nxt:%Y-%m-%d %H:%M} KST"
+            f"{venue} window closed; next one opens {nxt:%Y-%m-%d %H:%M} KST"
             if nxt
-            else "KRX window closed; no trading day ahead in the calendar"
+            else f"{venue} window closed; no trading day ahead in the calendar"
         )
     active = context.instance.get_runs(
         filters=dg.RunsFilter(job_name=tick_collector_job.name, statuses=list(_ACTIVE)), limit=1
