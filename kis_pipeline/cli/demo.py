@@ -57,6 +57,8 @@ SIM_OVERSEAS = "NAS:AAPL,HKS:00700"
 SIM_BONDS = ",".join(bond.code for bond in TREASURIES)
 SIM_CONDITION = SAVED["0"][1]  # the simulator's saved screen of the most traded names
 STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
+# Overseas tickers whose delayed trades the demo's stream carries beside the domestic feeds.
+STREAM_OVERSEAS = (("NAS", "AAPL"), ("HKS", "00700"))
 SPLIT_SYMBOL = "005930"  # the simulator splits it 1:50 on 2018-05-04, as KRX did
 SPLIT_RANGE = (dt.date(2018, 4, 23), dt.date(2018, 5, 16))
 # A past month whose universe holds a name delisted since (the simulator's shipping line traded
@@ -164,6 +166,13 @@ QUERIES: tuple[tuple[str, str], ...] = (
                       as kospi200_return
            from etf_nav e join index_daily k on k.date = e.date and k.index_code = '2001'
            group by e.symbol order by e.symbol""",
+    ),
+    (
+        "Delayed overseas trades streamed beside them (overseas_ticks): per ticker, the trades, "
+        "the last price and the local time of the last one",
+        """select venue as exchange, symbol, count(*) as trades, arg_max(price, ts) as last,
+                  max(local_time) as local_time
+           from overseas_ticks group by all order by exchange, symbol""",
     ),
     (
         "Intraday VWAP from the streamed ticks",
@@ -439,10 +448,16 @@ def run_demo() -> int:
             )
         outcome = _step(
             f"Stream ticks for {STREAM_SECONDS:.0f} s (top of the volume ranking): trades, "
-            "quotes, program trading and market status",
+            "quotes, program trading and market status, and the delayed trades of "
+            + ", ".join(f"{excd}:{ticker}" for excd, ticker in STREAM_OVERSEAS),
             lambda: stream(
                 settings,
-                StreamOptions(duration_s=STREAM_SECONDS, progress_s=10.0, trs=STREAM_TRS),
+                StreamOptions(
+                    duration_s=STREAM_SECONDS,
+                    progress_s=10.0,
+                    trs=STREAM_TRS,
+                    overseas=STREAM_OVERSEAS,
+                ),
             ),
         )
         runs = _step(

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose feeds: KRX, NXT (Nextrade, 08:00-20:00) or KRX+NXT (the two combined); "
         "default KIS_VENUE, else KRX",
     )
+    stream.add_argument(
+        "--overseas",
+        default=None,
+        help="EXCHANGE:TICKER pairs (NAS:AAPL,HKS:00700) whose delayed trades stream beside "
+        "the domestic feeds into overseas_ticks; default KIS_OVERSEAS_TICK_SYMBOLS",
+    )
     # Tuning for tests and benches: faster sealing.
     stream.add_argument(
         "--seal-interval", type=float, default=None, help="seconds between sealed spool segments"
@@ -318,6 +324,7 @@ def _run(args: argparse.Namespace) -> int:
             persist=args.persist,
             feeds=[f.strip().lower() for f in args.feeds.split(",") if f.strip()] or None,
             venue=args.venue,
+            overseas=args.overseas,
             seal_interval_s=args.seal_interval,
         )
     raise AssertionError(f"unhandled command {args.command}")

@@ -1,5 +1,5 @@
 """`kis-pipeline stream [--duration SECONDS] [--symbols s1,s2] [--feeds trades,quotes]
-[--venue KRX|NXT|KRX+NXT] [--persist]` (DESIGN §3.3).
+[--venue KRX|NXT|KRX+NXT] [--overseas NAS:AAPL,HKS:00700] [--persist]` (DESIGN §3.3).
 
 `run_stream` checks its input before it connects, prints progress while the collector runs and
 a summary at the end, and returns the exit status: 0 when it stopped as asked (and, with
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spelling
 from kis_pipeline.cli.writable import NotWritable, diagnose, places, reporting, require_writable
 from kis_pipeline.kis.errors import KisConfigError, KisError
-from kis_pipeline.kis.settings import KisSettings, parse_venue
+from kis_pipeline.kis.settings import KisSettings, parse_overseas_pairs, parse_venue
 from kis_pipeline.kis.shared_state import require_reachable
 from kis_pipeline.streaming.key_split import WatchlistTooLarge, check_capacity
 from kis_pipeline.streaming.runner import StreamOptions, StreamOutcome, stream
@@ -36,6 +36,7 @@ def run_stream(
     persist: bool,
     feeds: Sequence[str] | None = None,
     venue: str | None = None,
+    overseas: str | None = None,
     seal_interval_s: float | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> int:
@@ -48,9 +49,18 @@ def run_stream(
         check_spelling(symbols or ())
         trs = feed_trs(feeds or ())
         chosen = settings.venue if venue is None else parse_venue(venue, "--venue")
+        abroad = (
+            settings.overseas_tick_symbols
+            if overseas is None
+            else parse_overseas_pairs(overseas, "--overseas")
+        )
         # Before anything starts: symbols beyond what the app keys' sessions hold.
         check_capacity(
-            symbols or (), trs or DEFAULT_TRS, len(settings.per_key()), MAX_REGISTRATIONS
+            symbols or (),
+            trs or DEFAULT_TRS,
+            len(settings.per_key()),
+            MAX_REGISTRATIONS,
+            extra=len(dict.fromkeys(abroad)),
         )
     except (ValueError, WatchlistTooLarge, KisConfigError) as exc:
         return _error(exc, BAD_OPTIONS)
@@ -60,6 +70,7 @@ def run_stream(
         persist=persist,
         trs=trs or DEFAULT_TRS,
         venue=chosen,
+        overseas=abroad,
         **({"seal_interval_s": seal_interval_s} if seal_interval_s else {}),
     )
     wanted = places(settings)

@@ -72,6 +72,9 @@ class KisSettings:
     minute_symbols: tuple[str, ...] | None = None
     # KIS_OVERSEAS_MINUTE_SYMBOLS: (exchange, ticker) pairs whose minute bars are kept.
     overseas_minute_symbols: tuple[tuple[str, str], ...] = ()
+    # KIS_OVERSEAS_TICK_SYMBOLS: (exchange, ticker) pairs whose delayed trades the tick
+    # collector streams beside the domestic feeds (`overseas_ticks`).
+    overseas_tick_symbols: tuple[tuple[str, str], ...] = ()
     # KIS_BOND_SYMBOLS: the KRX-listed bonds (12-character codes) whose daily bars are kept.
     bond_symbols: tuple[str, ...] = ()
     # KIS_ETF_SYMBOLS: the ETFs (and ETNs) whose NAV against price is kept day by day.
@@ -158,7 +161,12 @@ class KisSettings:
             symbols=_symbols(environ.get("KIS_SYMBOLS")),
             minute_symbols=_symbols(environ.get("KIS_MINUTE_SYMBOLS"), "KIS_MINUTE_SYMBOLS"),
             index_bar_seconds=_bar_seconds(environ.get("KIS_INDEX_BAR_SECONDS")),
-            overseas_minute_symbols=_overseas_pairs(environ.get("KIS_OVERSEAS_MINUTE_SYMBOLS")),
+            overseas_minute_symbols=parse_overseas_pairs(
+                environ.get("KIS_OVERSEAS_MINUTE_SYMBOLS")
+            ),
+            overseas_tick_symbols=parse_overseas_pairs(
+                environ.get("KIS_OVERSEAS_TICK_SYMBOLS"), "KIS_OVERSEAS_TICK_SYMBOLS"
+            ),
             bond_symbols=_bond_codes(environ.get("KIS_BOND_SYMBOLS")),
             etf_symbols=_symbols(environ.get("KIS_ETF_SYMBOLS"), "KIS_ETF_SYMBOLS")
             or DEFAULT_ETF_SYMBOLS,
@@ -271,8 +279,11 @@ def _rate(raw: str | None, default: float) -> float:
 INDEX_BAR_SECONDS = (60, 600, 3600)
 
 
-def _overseas_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:
-    """`NAS:AAPL,HKS:00700` as (exchange, ticker) pairs; a wrong one is one line."""
+def parse_overseas_pairs(
+    raw: str | None, name: str = "KIS_OVERSEAS_MINUTE_SYMBOLS"
+) -> tuple[tuple[str, str], ...]:
+    """`NAS:AAPL,HKS:00700` as (exchange, ticker) pairs; a wrong one is one line naming the
+    setting (or option) `name`."""
     pairs = []
     for item in (raw or "").split(","):
         item = item.strip().upper()
@@ -281,7 +292,7 @@ def _overseas_pairs(raw: str | None) -> tuple[tuple[str, str], ...]:
         excd, _, ticker = item.partition(":")
         if excd not in EXCHANGES or not ticker:
             raise KisConfigError(
-                f"KIS_OVERSEAS_MINUTE_SYMBOLS has {item!r}; write EXCHANGE:TICKER pairs such as "
+                f"{name} has {item!r}; write EXCHANGE:TICKER pairs such as "
                 f"NAS:AAPL,HKS:00700 (exchanges: {', '.join(EXCHANGES)})"
             )
         pairs.append((excd, ticker))

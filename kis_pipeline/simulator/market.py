@@ -430,6 +430,14 @@ class Market:
             excd, symbol, max(start, self.config.start), end, self.overseas_last_day(excd)
         )
 
+    def overseas_session_bar(self, excd: str, symbol: str, day: dt.date) -> OverseasBar | None:
+        """The full bar of any modelled session of the exchange, the one in progress or to come
+        included: what the WebSocket's overseas tape ends on (`overseas_ticks`)."""
+        if excd not in EXCHANGES or day < self.config.start:
+            return None
+        bars = self._overseas.bars(excd, symbol, day, day, day)
+        return bars[0] if bars else None
+
     # --- investor flows -----------------------------------------------------------------
 
     def activity(self, symbol: str, day: dt.date) -> Activity | None:

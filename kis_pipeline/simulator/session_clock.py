@@ -17,12 +17,16 @@ every tape starts the new day afresh."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kis_pipeline.common import krx_calendar
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
+from kis_pipeline.simulator.market_overseas import last_completed_day
+from kis_pipeline.simulator.overseas_holidays import is_open
 
 SESSION_OPEN_S = 9 * 3600
 SESSION_CLOSE_S = 15 * 3600 + 30 * 60
@@ -38,6 +42,8 @@ class Hours:
     close_s: int
     breaks: tuple[tuple[int, int], ...] = ()
     late_open: bool = False
+    # An overseas exchange's (`common.overseas_exchanges`): its local clock and calendar.
+    exchange: str = ""
 
     @property
     def length(self) -> int:
@@ -93,23 +99,32 @@ class SessionClock:
         return self._market.now()
 
     def now(self, hours: Hours = KRX_HOURS) -> tuple[dt.date, float]:
-        """(session date, seconds after midnight KST on the session clock) of a venue."""
+        """(session date, seconds after midnight on the session clock) of a venue: KST, or an
+        overseas exchange's local time and date."""
         wall = self.wall()
+        if hours.exchange:
+            wall = wall.astimezone(EXCHANGES[hours.exchange].zone)
         seconds = wall.hour * 3600 + wall.minute * 60 + wall.second + wall.microsecond / 1e6
         today = wall.date()
         shift = hours.shift(today)
-        if hours.open_s + shift <= seconds < hours.close_s + shift and self._market.is_trading_day(
-            today
-        ):
+        if hours.open_s + shift <= seconds < hours.close_s + shift and self._open(hours, today):
             self._synthetic.pop(hours.name, None)
             # On the tape's own clock, which starts at the venue's open (`late_open_s` shifts
             # KRX's prints).
             return today, seconds - shift
         return self._synthetic_now(wall, hours)
 
+    def _open(self, hours: Hours, day: dt.date) -> bool:
+        if hours.exchange:
+            return is_open(EXCHANGES[hours.exchange].country, day)
+        return self._market.is_trading_day(day)
+
     def _synthetic_now(self, wall: dt.datetime, hours: Hours) -> tuple[dt.date, float]:
-        last = self._market.last_completed_session(wall)
-        session = _next_trading_day(self._market, last)
+        if hours.exchange:
+            last = last_completed_day(hours.exchange, wall)
+        else:
+            last = self._market.last_completed_session(wall)
+        session = _next_open_day(lambda day: self._open(hours, day), last)
         played = self._synthetic.get(hours.name)
         if played is None or played[0] != session:
             played = self._synthetic[hours.name] = (session, self._mono())
@@ -127,13 +142,24 @@ def late_open_s(day: dt.date) -> int:
     return (opens.hour - 9) * 3600 + opens.minute * 60
 
 
-def _next_trading_day(market: MarketLike, day: dt.date) -> dt.date:
+def _next_open_day(is_open_day: Callable[[dt.date], bool], day: dt.date) -> dt.date:
     nxt = day + dt.timedelta(days=1)
     for _ in range(60):
-        if market.is_trading_day(nxt):
+        if is_open_day(nxt):
             return nxt
         nxt += dt.timedelta(days=1)
     return day + dt.timedelta(days=1)
+
+
+def exchange_hours(excd: str) -> Hours:
+    """An overseas exchange's regular day on its local clock, its lunch break a break."""
+    sessions = [(_seconds(a), _seconds(b)) for a, b in EXCHANGES[excd].sessions]
+    breaks = tuple((a[1], b[0]) for a, b in itertools.pairwise(sessions))
+    return Hours(excd, sessions[0][0], sessions[-1][1], breaks, exchange=excd)
+
+
+def _seconds(moment: dt.time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
 def hhmmss(seconds: int) -> str:

@@ -31,12 +31,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from kis_pipeline.simulator.overseas_ticks import OVERSEAS_TR, OverseasTape, parse_key
 from kis_pipeline.simulator.session_clock import (
     KRX_HOURS,
     NXT_HOURS,
     Hours,
     MarketLike,
     SessionClock,
+    exchange_hours,
     hhmmss,
 )
 from kis_pipeline.simulator.session_plan import (
@@ -67,6 +69,7 @@ VENUE_OF_PREFIX: dict[str, str] = {"H0ST": KRX, "H0NX": NXT, "H0UN": COMBINED}
 TR_WEIGHTS: dict[str, float] = {
     prefix + kind: weight for prefix in VENUE_OF_PREFIX for kind, weight in _KIND_WEIGHTS.items()
 }
+TR_WEIGHTS[OVERSEAS_TR] = 1.0
 SUPPORTED_TRS: frozenset[str] = frozenset(TR_WEIGHTS)
 
 
@@ -471,7 +474,27 @@ class TickGenerator:
         self._max_burst_s = max_burst_s
         self._symbols: set[str] | None = None
         self._tapes: dict[tuple[str, str], SymbolTape] = {}
+        self._overseas: dict[str, OverseasTape] = {}
         self._credit: dict[tuple[str, str], float] = {}
+
+    def is_key(self, tr_id: str, tr_key: str) -> bool:
+        """Whether `tr_key` names something `tr_id` streams: a listed symbol, or for
+        HDFSCNT0 a listed overseas ticker's `D`/`R` + exchange + ticker."""
+        if tr_id == OVERSEAS_TR:
+            return parse_key(tr_key) is not None
+        return self.is_symbol(tr_key)
+
+    def overseas_tape(self, tr_key: str, day: dt.date) -> OverseasTape | None:
+        """The overseas feed's tape of the local `day` (None off the ticker's history)."""
+        tape = self._overseas.get(tr_key)
+        if tape is not None and tape.session_date == day:
+            return tape
+        excd, ticker = parse_key(tr_key) or ("", "")
+        bar = self.market.overseas_session_bar(excd, ticker, day)  # type: ignore[attr-defined]
+        if bar is None:
+            return None
+        tape = self._overseas[tr_key] = OverseasTape(tr_key, bar, seed=self._seed)
+        return tape
 
     def is_symbol(self, symbol: str) -> bool:
         if self._symbols is None:
@@ -567,6 +590,9 @@ class TickGenerator:
             if not n:
                 continue
             tr_id, symbol = feed
+            if tr_id == OVERSEAS_TR:
+                due.extend(self._overseas_due(symbol, n, now))
+                continue
             venue = venue_of_tr(tr_id)
             hours = self.hours(symbol, venue)
             if hours not in now:
@@ -578,3 +604,14 @@ class TickGenerator:
             if tape is not None:
                 due.append((tr_id, symbol, tape.records(tr_id, n, seconds)))
         return due
+
+    def _overseas_due(
+        self, tr_key: str, n: int, now: dict[Hours, tuple[dt.date, float]]
+    ) -> list[tuple[str, str, list[str]]]:
+        """`n` records of an overseas feed on its exchange's local clock (none in a break)."""
+        hours = exchange_hours(tr_key[1:4])
+        if hours not in now:
+            now[hours] = self.clock.now(hours)
+        day, seconds = now[hours]
+        tape = self.overseas_tape(tr_key, day) if hours.trading(seconds) else None
+        return [] if tape is None else [(OVERSEAS_TR, tr_key, tape.records(n, seconds))]

@@ -264,7 +264,7 @@ class _Session:
         if tr_id not in SUPPORTED_TRS:
             self.reply("OPSP8991", tr_id, tr_key)
             return
-        if not hub.generator.is_symbol(tr_key):
+        if not hub.generator.is_key(tr_id, tr_key):
             self.reply("OPSP8993", tr_id, tr_key)
             return
         feed = (tr_id, tr_key)

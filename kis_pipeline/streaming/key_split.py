@@ -33,18 +33,22 @@ def keys_needed(registrations: int, budget: int) -> int:
     return max(1, math.ceil(registrations / budget))
 
 
-def check_capacity(symbols: Sequence[str], trs: Sequence[str], keys: int, budget: int) -> None:
+def check_capacity(
+    symbols: Sequence[str], trs: Sequence[str], keys: int, budget: int, *, extra: int = 0
+) -> None:
     """Raise WatchlistTooLarge (one line, saying how many keys it needs) unless every feed of
-    `symbols` x `trs` fits in `keys` sessions of `budget` registrations."""
+    `symbols` x `trs`, and `extra` more (overseas feeds), fits in `keys` sessions of `budget`
+    registrations."""
     count = len(dict.fromkeys(symbols))
     feeds = len(dict.fromkeys(trs))
-    needed = count * feeds
+    needed = count * feeds + extra
     if needed <= keys * budget:
         return
     have = f"{keys} app key{'s' if keys > 1 else ''}"
     raise WatchlistTooLarge(
         f"the watchlist needs {needed} WebSocket registrations ({count} symbols x {feeds} "
-        f"feed(s)) but {have} allow {keys * budget} ({budget} per key's session); it needs "
+        f"feed(s){f' and {extra} overseas' if extra else ''}) but {have} allow "
+        f"{keys * budget} ({budget} per key's session); it needs "
         f"{keys_needed(needed, budget)} app keys: list them in KIS_APP_KEYS/KIS_APP_SECRETS, "
         "or stream fewer symbols or feeds"
     )

@@ -292,6 +292,10 @@ def _cast(expr: pl.Expr, kind: str) -> pl.Expr:
     if kind == "yn":
         upper = expr.str.to_uppercase()
         return pl.when(upper == "Y").then(True).when(upper == "N").then(False).otherwise(None)
+    if kind == "ymd":
+        return _clean(expr).str.strptime(pl.Date, "%Y%m%d", strict=False)
+    if kind == "excd":
+        return _clean(expr).str.slice(1, 3)
     return _clean(expr)
 
 
@@ -367,12 +371,10 @@ def _typed(
         *(_cast(pl.col(source), kind).alias(column) for column, source, kind in sources),
     )
     good, rejected = _screened(frame, table, tr_id, sources, session_date)
-    made = {
-        "source": pl.lit(WEBSOCKET),
-        "venue": pl.lit(venue_of_tr(tr_id)),
-        "tr_id": pl.lit(tr_id),
-        "segment_id": pl.lit(segment_id),
-    }
+    made = {"source": pl.lit(WEBSOCKET), "tr_id": pl.lit(tr_id), "segment_id": pl.lit(segment_id)}
+    venue = venue_of_tr(tr_id)
+    if venue is not None:  # else the table's fields say it (an overseas feed's exchange)
+        made["venue"] = pl.lit(venue)
     return good.select(made.get(c, pl.col(c)).cast(t).alias(c) for c, t in schema.items()), rejected
 
 
@@ -431,7 +433,7 @@ def _checks(table: TickTable, session_date: dt.date | None) -> list[Check]:
         own, field_ = pl.col("_own_day"), _quoted(table.date_field)
         dated = own.is_not_null()
         checks.append((~dated, pl.format("business date {} is not YYYYMMDD", field_)))
-        if session_date is not None:
+        if session_date is not None and not table.own_calendar:
             # Filed under its own date it would land in another day's partition.
             session = pl.lit(session_date.isoformat())
             reason = pl.format("business date {} is not the session date {}", field_, session)

@@ -77,6 +77,8 @@ class StreamOptions:
     trs: Sequence[str] = DEFAULT_TRS
     # KIS_VENUE: KRX, NXT or KRX+NXT; `trs` are named as KRX's and streamed on this venue.
     venue: str = "KRX"
+    # (exchange, ticker) pairs whose delayed trades stream beside them (HDFSCNT0).
+    overseas: Sequence[tuple[str, str]] = ()
     until: dt.datetime | None = None
     seal_interval_s: float = 5.0
     subscribe_gap_s: float | None = None
@@ -159,8 +161,10 @@ def stream(
     docstring and key_split.py. Raises StreamError subclasses."""
     keys = settings.per_key()
     trs = tuple(tr_on_venue(tr, options.venue) for tr in options.trs)
-    if options.symbols:
-        check_capacity(_normalized(options.symbols), trs, len(keys), options.budget)
+    overseas = tuple(dict.fromkeys(options.overseas))
+    check_capacity(
+        _normalized(options.symbols or ()), trs, len(keys), options.budget, extra=len(overseas)
+    )
     warehouse = Warehouse.at(
         settings.warehouse, catalog=settings.catalog, data_url=settings.data_url
     )
@@ -178,15 +182,16 @@ def stream(
             client=clients[0],
             limit=budget,
         )
-        plan = plan_feeds(watchlist.symbols, trs, budget=budget)
+        plan = plan_feeds(watchlist.symbols, trs, budget=budget, overseas=overseas)
         limit = (
             f"{options.budget}-registration limit of a KIS session"
             if len(keys) == 1
             else f"{options.budget}-registration limit of each of {len(keys)} KIS sessions"
         )
+        abroad = f" and {len(overseas)} overseas tickers' delayed trades" if overseas else ""
         echo(
-            f"streaming {len(plan.symbols)} symbols ({watchlist.source}) as {len(plan.feeds)} "
-            f"registrations of {', '.join(trs)}"
+            f"streaming {len(plan.symbols) - len(overseas)} symbols ({watchlist.source}){abroad} "
+            f"as {len(plan.feeds)} registrations of {', '.join(trs)}"
             + (
                 f"; {len(plan.over_budget)} more feed(s) left out by the {limit}"
                 if plan.over_budget

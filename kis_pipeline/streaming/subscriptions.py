@@ -37,6 +37,7 @@ ORDERBOOK = "H0STASP0"
 EXPECTED = "H0STANC0"
 STATUS = "H0STMKO0"
 PROGRAM = "H0STPGM0"
+OVERSEAS_TRADES = "HDFSCNT0"  # delayed overseas trades, keyed by `overseas_key`
 DEFAULT_TRS: tuple[str, ...] = (TRADES, ORDERBOOK)
 # The feeds by the names people choose them with (`kis-pipeline stream --feeds`).
 FEEDS: dict[str, str] = {
@@ -73,11 +74,23 @@ class FeedPlan:
 
 
 def plan_feeds(
-    symbols: Iterable[str], trs: Sequence[str] = DEFAULT_TRS, *, budget: int = MAX_REGISTRATIONS
+    symbols: Iterable[str],
+    trs: Sequence[str] = DEFAULT_TRS,
+    *,
+    budget: int = MAX_REGISTRATIONS,
+    overseas: Iterable[tuple[str, str]] = (),
 ) -> FeedPlan:
-    """The desired feeds, symbol-major in the given order, cut at `budget` registrations."""
-    wanted = [Feed(tr, symbol) for symbol in dict.fromkeys(symbols) for tr in dict.fromkeys(trs)]
+    """The desired feeds, cut at `budget` registrations: the `overseas` (exchange, ticker)
+    pairs' delayed trades first (asked for by name), then the symbols' TRs, symbol-major in the
+    given order."""
+    wanted = [Feed(OVERSEAS_TRADES, overseas_key(*pair)) for pair in dict.fromkeys(overseas)]
+    wanted += [Feed(tr, symbol) for symbol in dict.fromkeys(symbols) for tr in dict.fromkeys(trs)]
     return FeedPlan(tuple(wanted[:budget]), tuple(wanted[budget:]))
+
+
+def overseas_key(exchange: str, ticker: str) -> str:
+    """The free delayed feed's key of an overseas ticker (SPEC §15.7.9): `DNASAAPL`."""
+    return f"D{exchange}{ticker}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from kis_pipeline.warehouse.tables.ticks import LEVELS
 
 # STREAM_GAPS and STREAM_REJECTS are named here too: persistence writes them beside the ticks.
 
-# Source field kinds: "int", "float", "str" (blank -> null), "yn" (Y/N -> bool).
+# Source field kinds: "int", "float", "str" (blank -> null), "yn" (Y/N -> bool), "ymd"
+# (YYYYMMDD -> date), "excd" (the exchange code inside an overseas feed key, DNASAAPL -> NAS).
 Field = tuple[str, str]
 
 
@@ -40,6 +41,9 @@ class TickTable:
     required: tuple[str, ...]  # columns a record must have to be a row (else a reject)
     positive: tuple[str, ...] = ()  # columns that, when present, must be > 0 (else a reject)
     non_negative: tuple[str, ...] = ()  # ... must be >= 0 (0 = no quote on the order book)
+    # Dated by its own calendar (an overseas exchange's trades run past midnight in Korea), so
+    # not held to the domestic session's date.
+    own_calendar: bool = False
 
     @property
     def name(self) -> str:
@@ -212,12 +216,49 @@ def from_us(value: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     return value.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(KST_NAME)
 
 
+OVERSEAS_TICKS = TickTable(
+    spec=ticks.OVERSEAS_TICKS,
+    tr_ids=("HDFSCNT0",),
+    fields={
+        "symbol": (("SYMB", "str"),),
+        "venue": (("RSYM", "excd"),),
+        "price": (("LAST", "float"),),
+        "volume": (("EVOL", "int"),),
+        "cum_volume": (("TVOL", "int"),),
+        "cum_value": (("TAMT", "float"),),
+        "open": (("OPEN", "float"),),
+        "high": (("HIGH", "float"),),
+        "low": (("LOW", "float"),),
+        "change": (("DIFF", "float"),),
+        "change_sign": (("SIGN", "str"),),
+        "change_rate": (("RATE", "float"),),
+        "bid_price": (("PBID", "float"),),
+        "ask_price": (("PASK", "float"),),
+        "bid_volume": (("VBID", "int"),),
+        "ask_volume": (("VASK", "int"),),
+        "sold_volume": (("BIVL", "int"),),
+        "bought_volume": (("ASVL", "int"),),
+        "trade_strength": (("STRN", "float"),),
+        "session": (("MTYP", "str"),),
+        "local_date": (("TYMD", "ymd"),),
+        "local_time": (("XHMS", "str"),),
+    },
+    time_field="KHMS",
+    date_field="KYMD",
+    required=("symbol", "venue", "price", "volume"),
+    positive=("price",),
+    non_negative=("volume", "cum_volume", "cum_value", "bid_volume", "ask_volume"),
+    own_calendar=True,
+)
+
+
 TICK_TABLES: tuple[TickTable, ...] = (
     TRADE_TICKS,
     ORDERBOOK_TICKS,
     EXPECTED_TICKS,
     MARKET_STATUS,
     PROGRAM_TICKS,
+    OVERSEAS_TICKS,
 )
 TABLE_BY_TR: dict[str, TickTable] = {tr: table for table in TICK_TABLES for tr in table.tr_ids}
 

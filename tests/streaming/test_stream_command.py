@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from kis_pipeline.cli.main import main
 from kis_pipeline.cli.stream import run_stream
+from kis_pipeline.common.clock import KST
+from kis_pipeline.common.overseas_exchanges import EXCHANGES
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.simulator.venues import NXT, nxt_on, on_venue
@@ -58,6 +61,10 @@ def test_a_second_collector_refuses_to_start_in_one_line(
         (["--symbols", "005930,12AB"], "error: malformed symbol(s) 12AB: a symbol is a 6-"),
         (["--symbols", "005930", "--duration", "-5"], "error: --duration -5 is not a positive"),
         (["--symbols", "005930", "--duration", "0"], "error: --duration 0 is not a positive"),
+        (
+            ["--symbols", "005930", "--overseas", "NAS-AAPL"],
+            "error: --overseas has 'NAS-AAPL'; write EXCHANGE:TICKER pairs such as NAS:AAPL",
+        ),
         (
             ["--symbols", "005930", "--venue", "NYSE"],
             "error: --venue 'NYSE' is not known; use one of KRX, NXT, KRX+NXT (default KRX)",
@@ -122,3 +129,42 @@ def test_a_nextrade_stream_stores_nextrades_evening_marked_nxt(
         bar = on_venue(NXT, market.listing(symbol), market.session_bar(symbol, day))
         assert bar is not None
         assert bar.low <= min(prices) <= max(prices) <= bar.high
+
+
+def test_overseas_delayed_trades_stream_beside_the_domestic_feeds(
+    sim_server: SimulatorServer, settings: KisSettings
+) -> None:
+    market = sim_server.state.market
+    lines: list[str] = []
+    status = run_stream(
+        settings,
+        duration=1.2,
+        symbols=["005930"],
+        persist=True,
+        overseas="nas:aapl,HKS:00700,NAS:ZZZZ",
+        seal_interval_s=0.2,
+        echo=lines.append,
+    )
+    text = "\n".join(lines)
+    assert status == 0, lines
+    assert "1 symbols (--symbols) and 3 overseas tickers' delayed trades as 5 registrations" in text
+    # A ticker KIS does not know is refused by the server and named; the others stream.
+    assert "4 of 4 subscriptions active; refused: HDFSCNT0/DNASZZZZ: OPSP8993" in text
+    with connect(Warehouse(settings.warehouse)) as con:
+        abroad = con.execute(
+            "select venue, symbol, local_date, price, ts, local_time, tr_id from overseas_ticks"
+        ).pl()
+        (domestic,) = con.execute("select count(*) from trade_ticks").fetchone() or (0,)
+        (rejects,) = con.execute("select count(*) from stream_rejects").fetchone() or (0,)
+    assert domestic > 0 and rejects == 0
+    assert set(abroad.select("venue", "symbol", "tr_id").rows()) == {
+        ("NAS", "AAPL", "HDFSCNT0"),
+        ("HKS", "00700", "HDFSCNT0"),
+    }
+    for excd, ticker, day, price, ts, clock, _ in abroad.iter_rows():
+        bar = market.overseas_session_bar(excd, ticker, day)
+        assert bar is not None and bar.low <= price <= bar.high
+        # ts is the Korean time of the exchange's local date and time.
+        local = dt.datetime.strptime(f"{day:%Y%m%d}{clock}", "%Y%m%d%H%M%S")
+        zone = EXCHANGES[excd].zone
+        assert ts == local.replace(tzinfo=zone).astimezone(KST)

@@ -80,7 +80,9 @@ def run_tick_collector(context, kis: KisResource) -> None:
     )
     with backend(kis.settings()) as settings:
         # KIS_VENUE chooses whose feeds, as it chooses whose daily prices.
-        options = dataclasses.replace(options, venue=settings.venue)
+        options = dataclasses.replace(
+            options, venue=settings.venue, overseas=settings.overseas_tick_symbols
+        )
         outcome = stream(settings, options, echo=context.log.info)
     summary = outcome.summary
     context.log.info(

@@ -173,6 +173,37 @@ H0UPCNT0: tuple[str, ...] = (
     "tick_vrss",
 )
 
+# §15.7.9 overseas delayed trades: 26 columns, the echoed feed key (D/R + exchange + ticker)
+# first (the newer official sample omits it and reads every column one place off).
+HDFSCNT0: tuple[str, ...] = (
+    "RSYM",
+    "SYMB",
+    "ZDIV",
+    "TYMD",
+    "XYMD",
+    "XHMS",
+    "KYMD",
+    "KHMS",
+    "OPEN",
+    "HIGH",
+    "LOW",
+    "LAST",
+    "SIGN",
+    "DIFF",
+    "RATE",
+    "PBID",
+    "PASK",
+    "VBID",
+    "VASK",
+    "EVOL",
+    "TVOL",
+    "TAMT",
+    "BIVL",
+    "ASVL",
+    "STRN",
+    "MTYP",
+)
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "H0STCNT0": H0STCNT0,
     "H0NXCNT0": H0UNCNT0,
@@ -190,6 +221,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "H0NXPGM0": H0STPGM0,
     "H0UNPGM0": H0STPGM0,
     "H0UPCNT0": H0UPCNT0,
+    "HDFSCNT0": HDFSCNT0,
 }
 
 # Record widths KIS has sent before the current layout (SPEC §15.8, §18.19): H0STCNT0 gained

@@ -161,6 +161,36 @@ PROGRAM_TICKS = _tick_table(
     "and net so far, in shares and KRW, and the resting quantities of the book.",
 )
 
+OVERSEAS_TICKS = _tick_table(
+    "overseas_ticks",
+    {
+        "price": _F,
+        "volume": _I,
+        "cum_volume": _I,
+        "cum_value": _F,
+        "open": _F,
+        "high": _F,
+        "low": _F,
+        "change": _F,
+        "change_sign": _S,
+        "change_rate": _F,
+        "bid_price": _F,
+        "ask_price": _F,
+        "bid_volume": _I,
+        "ask_volume": _I,
+        "sold_volume": _I,
+        "bought_volume": _I,
+        "trade_strength": _F,
+        "session": _S,
+        "local_date": pl.Date,
+        "local_time": _S,
+    },
+    "One row per delayed overseas trade (HDFSCNT0): ts and date in Korean time, local_date and "
+    "local_time the exchange's; venue the exchange code (NAS, HKS, ...); prices in the local "
+    "currency; change is the size of the move from the previous close, change_sign its "
+    "direction (2 up, 5 down); session 1 regular, 2 pre-market, 3 after-market.",
+)
+
 # A VI is applied on a notice with VI_CLS_CODE (or, after hours, OVTM_VI_CLS_CODE) Y after one
 # without, and released on the next notice without; notices come in the order received.
 _NOTICES = (
