@@ -14,13 +14,14 @@ import polars as pl
 import pytest
 
 from kis_pipeline.cli.dagster_runner import step_errors
+from kis_pipeline.cli.demo import QUERIES
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.kis.endpoints.trends import WATCHLIST_TRENDS
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_elws import ELWS
 from kis_pipeline.simulator.rest_elws import ROWS_PER_CALL
-from kis_pipeline.warehouse import Warehouse
+from kis_pipeline.warehouse import Warehouse, connect
 from tests.defs import seed
 from tests.defs.garbled import assert_caught
 
@@ -69,6 +70,13 @@ def test_a_night_is_one_call_per_elw_and_matches_the_model(wh: Warehouse, market
         (day, code) for day in DAYS for code in CODES
     )
     _assert_matches(frame, market)
+    # The demo's query reads the table: one line per ELW, its last close and volatilities.
+    query = next(sql for title, sql in QUERIES if "(elw_prices)" in title)
+    with connect(wh) as con:
+        lines = con.execute(query).fetchall()
+    last = frame.filter(pl.col("date") == DAYS[1]).sort("symbol")
+    assert [line[:2] for line in lines] == last.select("symbol", "close").rows()
+    assert [line[-1] for line in lines] == [2] * 4
 
 
 def test_a_backfill_keeps_the_one_page_kis_answers_and_skips_older_days_in_one_line(
