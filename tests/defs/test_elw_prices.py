@@ -103,6 +103,18 @@ def test_a_backfill_keeps_the_one_page_kis_answers_and_skips_older_days_in_one_l
     _assert_matches(frame, market)
 
 
+def test_a_day_older_than_the_page_is_skipped_in_one_line_without_a_write(
+    wh: Warehouse,
+) -> None:
+    result = seed.run_assets([ASSET], partition_key="2026-08-03")
+    meta = seed.materialization_metadata(result, TABLE)
+    # The answer is what tells how far back KIS reaches: the calls are made, nothing is kept.
+    assert seed.tr_calls(meta, TR_ID) == 4
+    assert "1 day(s) from 2026-08-03 to 2026-08-03 are older than the oldest" in meta["skipped"]
+    assert all(e.passed for e in seed.check_evaluations(result).values())
+    assert wh.partitions(TABLE) == []
+
+
 def _weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
     days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
     return [day for day in days if day.weekday() < 5]

@@ -94,7 +94,7 @@ def test_one_call_sends_market_w_and_the_code_and_no_date_whatever_the_range() -
             {"FID_COND_MRKT_DIV_CODE": "W", "FID_INPUT_ISCD": "58J297"},
         )
     ]
-    # The page up to the range's end, oldest first: the caller sees how far back it reached.
-    assert frame["date"].to_list() == sorted(days)[:-1]
+    # The whole page, oldest first, whatever the range: the caller sees how far back it reached.
+    assert frame["date"].to_list() == sorted(days)
     assert set(frame["symbol"]) == {"58J297"}
     assert ELW_PRICES.calls(250) == ELW_PRICES.calls(1) == 1

@@ -2,11 +2,10 @@
 
 Each such endpoint takes one key (a symbol, or a market for §9.8) and a date (or a range) and
 answers a run of days, one record per session; an undated one (no date parameter) answers its
-newest sessions, one page. A family is its `Endpoint` (path, TR_ID,
-container and `RecordSpec` of fields, units and rules), its `Window` (where a call's dates go,
-and the rows a call holds) and its parameters, `KEY` marking the one that carries the key; the
-generic fetcher (`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need
-nothing else.
+newest sessions, one page. A family is its `Endpoint` (path, TR_ID, container and `RecordSpec`
+of fields, units and rules), its `Window` (where a call's dates go, and the rows a call holds)
+and its parameters, `KEY` marking the one that carries the key; the generic fetcher
+(`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need nothing else.
 """
 
 from __future__ import annotations
@@ -181,8 +180,8 @@ class SymbolTrend:
 
     def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Rows of `key` for the sessions in [start, end], ascending, in `schema`; from an
-        undated endpoint, every row of its page up to `end`, so that the caller sees how far
-        back the page reached."""
+        undated endpoint, every row of its one page, whatever the range, so that the caller
+        sees how far back (and forward) the page reached and keeps its own days."""
         if self.each is not None:
             each = self.each
             frames = [
@@ -205,8 +204,7 @@ class SymbolTrend:
         params = {**{k: sent if v == KEY else v for k, v in self.params.items()}, **params}
         constants = {**self.constants, self.key: key, **constants}
         if not self.dated:
-            page = self.endpoint.fetch(client, params, constants=constants).frame
-            return page.filter(pl.col("date") <= end).sort("date")
+            return self.endpoint.fetch(client, params, constants=constants).frame.sort("date")
         frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
         if self.lead:
             frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")
