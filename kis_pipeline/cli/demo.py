@@ -46,6 +46,7 @@ from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import SYMBOLS_TAG
 from kis_pipeline.simulator.market_bonds import TREASURIES
 from kis_pipeline.simulator.market_company import FORMER_LISTINGS
+from kis_pipeline.simulator.market_elws import ELWS
 from kis_pipeline.simulator.rest_conditions import SAVED
 from kis_pipeline.streaming.subscriptions import FEEDS
 from kis_pipeline.warehouse import connect
@@ -55,6 +56,7 @@ SESSIONS = 60
 STREAM_SECONDS = 30.0
 SIM_OVERSEAS = "NAS:AAPL,HKS:00700"
 SIM_BONDS = ",".join(bond.code for bond in TREASURIES)
+SIM_ELWS = ",".join(elw.code for elw in ELWS)
 SIM_CONDITION = SAVED["0"][1]  # the simulator's saved screen of the most traded names
 STREAM_TRS = tuple(FEEDS[name] for name in ("trades", "quotes", "program", "market_status"))
 # Overseas tickers whose delayed trades the demo's stream carries beside the domestic feeds.
@@ -166,6 +168,14 @@ QUERIES: tuple[tuple[str, str], ...] = (
                       as kospi200_return
            from etf_nav e join index_daily k on k.date = e.date and k.index_code = '2001'
            group by e.symbol order by e.symbol""",
+    ),
+    (
+        "ELWs: the last close, implied volatility against the underlying's 20-day historical "
+        "one (%), and the close's range over the period (elw_prices)",
+        """select symbol, arg_max(close, date) as close, arg_max(implied_vol, date) as implied,
+                  arg_max(hist_vol_20d, date) as hist_20d, min(low) as low, max(high) as high,
+                  count(*) as sessions
+           from elw_prices group by symbol order by symbol""",
     ),
     (
         "Delayed overseas trades streamed beside them (overseas_ticks): per ticker, the trades, "
@@ -427,6 +437,21 @@ def run_demo() -> int:
                     settings,
                     "bond_prices",
                     lambda: _backfill(settings, end, end, "bond_prices"),
+                ),
+            )
+        elws = ",".join(settings.elw_symbols)
+        if not elws and settings.env == "sim":
+            elws = SIM_ELWS  # as if KIS_ELW_SYMBOLS named them
+        if elws:
+            ok &= _step(
+                f"ELWs {elws}, {start} .. {end}: daily bars and volatilities (one call each; "
+                "KIS answers the newest sessions, no date, KIS_ELW_SYMBOLS)",
+                lambda: _with_env(
+                    "KIS_ELW_SYMBOLS",
+                    elws,
+                    settings,
+                    "elw_prices",
+                    lambda: _backfill(settings, start, end, "elw_prices"),
                 ),
             )
         ok &= _step(

@@ -79,6 +79,15 @@ ETF_NAV = columns(
     f"{_DAY} {_CLOSE} nav:F nav_change:F nav_change_rate:F close_vs_nav:F premium_rate:F"
 )
 
+# volatility-trend-daily (official samples, docs/elw_prices.md): an ELW's daily bar in KRW per
+# warrant (KRX's ELW tick is 5 KRW), the historical volatilities over 10 to 90 sessions and
+# KIS's implied volatility, all annualised in percent.
+ELW_PRICES = columns(
+    f"{_DAY} open high low {_CLOSE} "
+    + " ".join(f"hist_vol_{n}d:F" for n in (10, 20, 30, 60, 90))
+    + " implied_vol:F"
+)
+
 ACTIVITY: dict[str, pl.Schema] = {
     "program_trading": PROGRAM_TRADING,
     "credit_balance": CREDIT_BALANCE,
@@ -88,6 +97,7 @@ ACTIVITY: dict[str, pl.Schema] = {
     "market_program_trading": MARKET_PROGRAM_TRADING,
     "member_flows": MEMBER_FLOWS,
     "etf_nav": ETF_NAV,
+    "elw_prices": ELW_PRICES,
 }
 # The key of each table's rows where it is more than the date and the column after it.
 KEYS: dict[str, tuple[str, ...]] = {"member_flows": ("date", "symbol", "member")}

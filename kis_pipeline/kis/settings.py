@@ -79,6 +79,9 @@ class KisSettings:
     bond_symbols: tuple[str, ...] = ()
     # KIS_ETF_SYMBOLS: the ETFs (and ETNs) whose NAV against price is kept day by day.
     etf_symbols: tuple[str, ...] = DEFAULT_ETF_SYMBOLS
+    # KIS_ELW_SYMBOLS: the ELWs whose daily prices and volatilities are kept. No default: an
+    # ELW expires within months, so any fixed list would soon name codes KIS no longer knows.
+    elw_symbols: tuple[str, ...] = ()
     # KIS_CONDITION / KIS_HTS_ID: a screening condition saved from the HTS and its user.
     condition: str | None = None
     hts_id: str | None = None
@@ -170,6 +173,7 @@ class KisSettings:
             bond_symbols=_bond_codes(environ.get("KIS_BOND_SYMBOLS")),
             etf_symbols=_symbols(environ.get("KIS_ETF_SYMBOLS"), "KIS_ETF_SYMBOLS")
             or DEFAULT_ETF_SYMBOLS,
+            elw_symbols=_elw_codes(environ.get("KIS_ELW_SYMBOLS")),
             condition=(environ.get("KIS_CONDITION") or "").strip() or None,
             hts_id=(environ.get("KIS_HTS_ID") or "").strip() or None,
             state_url=_state_url(environ.get("KIS_STATE_URL")),
@@ -324,18 +328,28 @@ def _symbols(raw: str | None, name: str = "KIS_SYMBOLS") -> tuple[str, ...] | No
 
 
 _BOND_CODE = re.compile(r"^KR[0-9A-Z]{10}$")
+# An ELW's short code: the issuer's two digits, then four letters or digits (58J297).
+_ELW_CODE = re.compile(r"^[0-9]{2}[0-9A-Z]{4}$")
+
+
+def _codes(raw: str | None, name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    """A watchlist of codes (comma-separated, deduplicated, upper-cased), checked now: a
+    malformed one stops the start in one line that says what a code looks like (`what`)."""
+    codes = tuple(dict.fromkeys(s.strip().upper() for s in (raw or "").split(",") if s.strip()))
+    bad = [c for c in codes if not pattern.match(c)]
+    if bad:
+        raise KisConfigError(f"{name} has invalid codes {', '.join(bad)}; use {what}")
+    return codes
 
 
 def _bond_codes(raw: str | None) -> tuple[str, ...]:
-    """KIS_BOND_SYMBOLS: KRX bond codes (KR and ten letters or digits), checked now."""
-    codes = tuple(dict.fromkeys(s.strip().upper() for s in (raw or "").split(",") if s.strip()))
-    bad = [c for c in codes if not _BOND_CODE.match(c)]
-    if bad:
-        raise KisConfigError(
-            f"KIS_BOND_SYMBOLS has invalid codes {', '.join(bad)}; use KRX bond codes like "
-            "KR103502GA34"
-        )
-    return codes
+    """KIS_BOND_SYMBOLS: KRX bond codes (KR and ten letters or digits)."""
+    return _codes(raw, "KIS_BOND_SYMBOLS", _BOND_CODE, "KRX bond codes like KR103502GA34")
+
+
+def _elw_codes(raw: str | None) -> tuple[str, ...]:
+    """KIS_ELW_SYMBOLS: ELW short codes (two digits, then four letters or digits)."""
+    return _codes(raw, "KIS_ELW_SYMBOLS", _ELW_CODE, "6-character ELW codes like 58J297")
 
 
 def _state_url(raw: str | None) -> str | None:

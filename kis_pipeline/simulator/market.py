@@ -50,6 +50,8 @@ from kis_pipeline.simulator.market_bars import (
     split_factor,
 )
 from kis_pipeline.simulator.market_delisted import DelistedBook, LaterDelisting
+from kis_pipeline.simulator.market_elws import BY_CODE as ELW_BY_CODE
+from kis_pipeline.simulator.market_elws import ElwBar, elw_bars, lookback
 from kis_pipeline.simulator.market_etfs import EtfBar, EtfSeries, build_etfs
 from kis_pipeline.simulator.market_flows import FlowModel
 from kis_pipeline.simulator.market_fundamentals import (
@@ -407,6 +409,21 @@ class Market:
 
     def etf_bar(self, code: str, day: dt.date) -> EtfBar | None:
         bars = self.etf_bars(code, day, day)
+        return bars[0] if bars else None
+
+    # --- ELWs ---------------------------------------------------------------------------
+
+    def elw_bars(self, code: str, start: dt.date, end: dt.date) -> list[ElwBar]:
+        """The sessions of a warrant of `market_elws.ELWS` in [start, end], oldest first, from
+        its listing to the session before its expiry (none for another code)."""
+        elw = ELW_BY_CODE.get(code)
+        if elw is None:
+            return []
+        stock = self.daily_bars(elw.underlying, lookback(start), end)
+        return elw_bars(self.config.seed, elw, stock, start)
+
+    def elw_bar(self, code: str, day: dt.date) -> ElwBar | None:
+        bars = self.elw_bars(code, day, day)
         return bars[0] if bars else None
 
     # --- overseas -----------------------------------------------------------------------

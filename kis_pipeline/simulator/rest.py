@@ -38,6 +38,7 @@ from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
 from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
 from kis_pipeline.simulator.rest_conditions import ENDPOINTS as CONDITIONS
+from kis_pipeline.simulator.rest_elws import ENDPOINTS as ELWS
 from kis_pipeline.simulator.rest_etfs import ENDPOINTS as ETFS
 from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
@@ -62,6 +63,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *RANKING_LISTS,
     *BONDS,
     *ETFS,
+    *ELWS,
     *FLOWS,
     *FUTURES_OPTIONS,
     *ACTIVITY,

@@ -6,8 +6,8 @@ a code dropped from the list keeping its rows, and a garbled or inconsistent rec
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -16,13 +16,11 @@ from kis_pipeline.cli.dagster_runner import step_errors
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.kis.endpoints.trends import WATCHLIST_TRENDS
 from kis_pipeline.kis.settings import DEFAULT_ETF_SYMBOLS
-from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
-from kis_pipeline.simulator.server import SimulatorServer
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
-from tests.helpers.simulator import SIM_CONFIG
+from tests.defs.garbled import assert_caught
 
 TABLE = "etf_nav"
 TREND = WATCHLIST_TRENDS[TABLE]
@@ -120,38 +118,26 @@ def test_a_code_dropped_from_the_list_keeps_its_rows(
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "refused", "broken"),
-    [("nav", "n/a", True, None), ("dprt", "1.50", False, "etf_nav_premium")],
+    ("field", "value", "broken"),
+    [("nav", "n/a", None), ("dprt", "1.50", "etf_nav_premium")],
 )
 def test_a_garbled_record_is_refused_and_an_inconsistent_one_fails_its_rule(
     market: Market,
-    tmp_path,
-    monkeypatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     field: str,
     value: str,
-    refused: bool,
     broken: str | None,
 ) -> None:
-    bad_day = DAYS[1]
-    corrupt = Corruption(field, value, "122630", bad_day, TR_ID)
-    config = dataclasses.replace(SIM_CONFIG, faults=FaultSpec(corrupt=(corrupt,)))
-    with SimulatorServer(config) as server:
-        wh = seed.use_simulator(monkeypatch, server, tmp_path)
-        monkeypatch.delenv("KIS_ETF_SYMBOLS", raising=False)
-        seed.seed_calendar(wh, market, years=[2026])
-        result = seed.run_assets([ASSET], partition_range=NIGHT, raise_on_error=False)
-    checks = seed.check_evaluations(result)
-    stored = wh.read(TABLE).select("date", "symbol").rows()
-    assert ((bad_day, "122630") in stored) is not refused
-    assert len(stored) == 2 * 4 - refused
-    assert checks[f"{TABLE}_no_rejects"].passed is not refused
-    assert checks[f"{TABLE}_complete"].passed is not refused
-    failed = {name for name, e in checks.items() if not e.passed}
-    assert failed == ({f"{TABLE}_no_rejects", f"{TABLE}_complete"} if refused else {broken})
-    if broken:
-        offending = checks[broken].metadata["offending_count"].value
-        assert offending == 1
-    rejects = wh.read("rest_rejects").filter(pl.col("target_table") == TABLE)
-    assert rejects.select("symbol", "date", "field").rows() == (
-        [("122630", bad_day, field)] if refused else []
+    assert_caught(
+        ASSET,
+        TABLE,
+        Corruption(field, value, "122630", DAYS[1], TR_ID),
+        market=market,
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
+        env={"KIS_ETF_SYMBOLS": None},
+        night=NIGHT,
+        rows=2 * 4,
+        broken=broken,
     )

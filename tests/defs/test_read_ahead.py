@@ -25,6 +25,7 @@ from kis_pipeline.kis.endpoints.prices import DAILY_CHART_TR_ID
 from kis_pipeline.kis.errors import KisApiError
 from kis_pipeline.lib import read_ahead
 from kis_pipeline.simulator.market import Market
+from kis_pipeline.simulator.market_elws import ELWS
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
 
@@ -43,6 +44,8 @@ FIRST_WRITE_S = 1.5
 
 @pytest.fixture
 def wh(wh: Warehouse, market: Market, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    # The ELW family is skipped without a list: name the simulator's warrants.
+    monkeypatch.setenv("KIS_ELW_SYMBOLS", ",".join(elw.code for elw in ELWS))
     return seed.seed_watchlist(wh, market, monkeypatch, SYMBOLS, 2026, dt.date(2026, 11, 20))
 
 

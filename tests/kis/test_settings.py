@@ -149,3 +149,11 @@ def test_the_etf_watchlist_defaults_to_four_kospi200_etfs_and_refuses_a_malforme
     )
     with pytest.raises(KisConfigError, match="KIS_ETF_SYMBOLS has invalid codes 69500"):
         KisSettings.from_env({"KIS_ETF_SYMBOLS": "069500,69500"})
+
+
+def test_the_elw_watchlist_is_empty_unless_set_and_refuses_a_malformed_code() -> None:
+    assert KisSettings.from_env({}).elw_symbols == ()
+    given = KisSettings.from_env({"KIS_ELW_SYMBOLS": " 58j297,57K001 ,58J297"})
+    assert given.elw_symbols == ("58J297", "57K001")
+    with pytest.raises(KisConfigError, match="KIS_ELW_SYMBOLS has invalid codes 005930X, J297"):
+        KisSettings.from_env({"KIS_ELW_SYMBOLS": "58J297,005930X,J297"})

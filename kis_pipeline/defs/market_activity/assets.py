@@ -3,8 +3,9 @@ its nightly run starts, and the rules its rows must meet beyond the record rules
 
 The nightly runs start after the investor flows (18:40 KST) and the rankings (18:45), in an
 order that leaves the late-settling member flows and program trading (per stock, then per
-market) last, and the ETFs' NAV against price (`etf_nav`, the ETFs of `KIS_ETF_SYMBOLS`) after
-them; they share the `kis_api` pool, so they queue rather than split the request budget.
+market) last, then the ETFs' NAV against price (`etf_nav`, the ETFs of `KIS_ETF_SYMBOLS`) and
+the ELWs' bars and volatilities (`elw_prices`, the ELWs of `KIS_ELW_SYMBOLS`); they share the
+`kis_api` pool, so they queue rather than split the request budget.
 """
 
 from __future__ import annotations
@@ -59,6 +60,27 @@ def etf_symbols(settings: KisSettings) -> tuple[str, ...]:
 
 ETFS = Watchlist("KIS_ETF_SYMBOLS", "ETF", etf_symbols)
 
+# KRX quotes every ELW on one tick (호가단위) of 5 KRW, whatever its price.
+ELW_TICK = 5
+_ELW_PRICES = ("open", "high", "low", "close")
+ON_TICK = RowRule(
+    f"open, high, low and close are whole multiples of KRX's ELW tick ({ELW_TICK} KRW).",
+    pl.all_horizontal(pl.col(c) % ELW_TICK == 0 for c in _ELW_PRICES),
+)
+# KIS rounds the rate to two decimals; the previous close is the close less the change.
+CHANGE_RATE = RowRule(
+    "change_rate is 100 * change / (close - change), within 0.01 (KIS's two decimals).",
+    (pl.col("change_rate") - 100 * pl.col("change") / (pl.col("close") - pl.col("change"))).abs()
+    <= ROUNDING,
+)
+
+
+def elw_symbols(settings: KisSettings) -> tuple[str, ...]:
+    return settings.elw_symbols
+
+
+ELWS = Watchlist("KIS_ELW_SYMBOLS", "ELW", elw_symbols, example="58J297")
+
 DECLARED = (
     TrendAsset(TRENDS["daily_trade_volume"], cron="50 18 * * 1-5"),
     TrendAsset(TRENDS["short_sales"], cron="55 18 * * 1-5"),
@@ -85,6 +107,13 @@ DECLARED = (
         rules={"premium": PREMIUM, "close_vs_nav": CLOSE_VS_NAV},
         watchlist=ETFS,
         source="official samples etfetn/nav_comparison_daily_trend, SPEC §17.2",
+    ),
+    TrendAsset(
+        WATCHLIST_TRENDS["elw_prices"],
+        cron="55 19 * * 1-5",
+        rules={"tick": ON_TICK, "change_rate": CHANGE_RATE},
+        watchlist=ELWS,
+        source="official samples elw/volatility_trend_daily",
     ),
 )
 BUILT = {declared.table: build(declared) for declared in DECLARED}

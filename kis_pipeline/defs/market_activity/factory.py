@@ -5,10 +5,12 @@ its schedule.
 A family is keyed by symbol (the universe of each day), by market (the family's fixed keys,
 every one on every session; `KIS_SYMBOLS` does not narrow it) or by a watchlist setting (the
 codes of `KIS_ETF_SYMBOLS`, every one on every session, not narrowed either; a run replaces
-only their rows, so a code dropped from the list keeps what it had). A run plans its calls
-before the first one (the days to fetch x the keys, one walk per key over the whole range,
-`ingest.symbol_trends`), skips the days older than KIS keeps (one line, no call, no write),
-fetches, and replaces its partitions:
+only their rows, so a code dropped from the list keeps what it had; an empty list skips the
+run in one line). An undated endpoint (`SymbolTrend.dated` false) answers one page of its
+newest sessions: the days older than any page reached are skipped in one line, not written.
+A run plans its calls before the first one (the days to fetch x the keys, one walk per key
+over the whole range, `ingest.symbol_trends`), skips the days older than KIS keeps (one line,
+no call, no write), fetches, and replaces its partitions:
 a closed weekday becomes an empty partition without a call, a run limited to some symbols
 (`KIS_SYMBOLS`, `backfill --symbols`) replaces only their rows, and a symbol KIS rejects keeps
 what it had and fails the run once the others are written. A record that breaks the table's
@@ -38,6 +40,7 @@ from kis_pipeline.defs.calendar.writing import (
     report_calls,
     report_written,
     run_metadata,
+    skipped,
     skipped_in_paper,
     write_days,
 )
@@ -80,11 +83,13 @@ class RowRule:
 @dataclass(frozen=True)
 class Watchlist:
     """The keys of a family that a setting names rather than the universe lists: `codes` reads
-    them from the settings, `setting` is the variable and `what` one key (\"ETF\")."""
+    them from the settings, `setting` is the variable and `what` one key (\"ETF\"); `example`,
+    a code to show when the setting is unset and the run is skipped."""
 
     setting: str
     what: str
     codes: Callable[[KisSettings], tuple[str, ...]]
+    example: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,10 @@ def fetch_phase(declared: TrendAsset) -> Callable[[RunScope], DailyFetch]:
         plan = plan_calls(trend, keys, days.to_fetch)
         with scope.client() as client:
             frame, failures = _fetch(client, declared, plan, run.progress)
+        if not trend.dated:
+            days, beyond = _within_page(trend, days, frame, client)
+            run = dataclasses.replace(run, days=days)
+            too_old = "; ".join(note for note in (too_old, beyond) if note)
         frame = frame.filter(pl.col("date").is_in(days.days))
         expected = universe.expected(_sessions(days, frame, client, table))
         if fanned is not None:
@@ -263,8 +272,8 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         freshness_policy=NIGHTLY_FRESHNESS,
         description=(
             f"One row per (date, {trend.key}): {trend.title} ({trend.endpoint.name}, "
-            f"{declared.documented}); one call per {_key_name(declared)} per "
-            f"{trend.sessions_per_call} sessions; a closed weekday is an empty partition."
+            f"{declared.documented}); one call per {_key_name(declared)} {_reach(trend)}; "
+            "a closed weekday is an empty partition."
         ),
         check_specs=check_specs(declared),
     )
@@ -281,6 +290,9 @@ def build_asset(declared: TrendAsset) -> dg.AssetsDefinition:
         paper = skipped_in_paper(context, scope.settings.env, table, endpoint, checks)
         if paper is not None:
             return paper
+        unset = _unset(declared, scope.settings)
+        if unset:
+            return skipped(context, unset, checks)
         got = read_ahead.fetched(context, scope, phase)
         if got.note:
             context.log.warning(got.note)
@@ -338,6 +350,43 @@ def _kept(days: DayPlan, keep: Callable[[list[dt.date]], list[dt.date]]) -> DayP
     return DayPlan(keep(days.days), keep(days.closed), keep(days.to_fetch), days.known)
 
 
+def _reach(trend: SymbolTrend) -> str:
+    if trend.dated:
+        return f"per {trend.sessions_per_call} sessions"
+    return "a run (its newest sessions; no date is asked)"
+
+
+def _unset(declared: TrendAsset, settings: KisSettings) -> str:
+    """The one line that skips a watchlist family whose setting names no code, else ""."""
+    watchlist = declared.watchlist
+    if watchlist is None or watchlist.codes(settings):
+        return ""
+    example = f" (e.g. {watchlist.example})" if watchlist.example else ""
+    return f"{declared.table} skipped: {watchlist.setting} is not set{example}"
+
+
+def _within_page(
+    trend: SymbolTrend, days: DayPlan, frame: pl.DataFrame, client: KisClient
+) -> tuple[DayPlan, str]:
+    """The run's days an undated endpoint's pages reached, and the one line that names the
+    older ones: KIS takes no date there, so no call can reach them and they are skipped, not
+    written. A key's page that held nothing (an unknown code) says nothing of the reach."""
+    answered = set(frame["date"].to_list())
+    answered |= {r.date for r in client.rejects.records(table=trend.table) if r.date is not None}
+    if not answered:
+        return days, ""
+    oldest = min(answered)
+    old = [d for d in days.days if d < oldest]
+    if not old:
+        return days, ""
+    note = (
+        f"{trend.table}: KIS answers the newest sessions of {trend.title} in one call and takes "
+        f"no date: {len(old)} day(s) from {old[0]} to {old[-1]} are older than the oldest it "
+        f"sent ({oldest}) and are skipped, nothing is stored for them"
+    )
+    return _kept(days, lambda listed: [d for d in listed if d >= oldest]), note
+
+
 def _fanned(declared: TrendAsset) -> pl.DataFrame | None:
     """The values each key's call is repeated for (a stock's member firms), or None; an
     invalid list is one line before any call."""
@@ -363,5 +412,6 @@ def build(declared: TrendAsset) -> TrendDefinitions:
     freshness = freshness_check(
         declared.table,
         description=f"Every session of the last ten days due by now has its {trend.title}.",
+        unless=(lambda: _unset(declared, KisSettings.from_env())) if declared.watchlist else None,
     )
     return TrendDefinitions(asset, freshness, job, schedule)

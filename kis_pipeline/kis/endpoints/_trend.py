@@ -1,11 +1,11 @@
 """`SymbolTrend`: a daily trend endpoint (SPEC §9.6, §9.8-§9.12) declared once.
 
 Each such endpoint takes one key (a symbol, or a market for §9.8) and a date (or a range) and
-answers a run of days, one record per session. A family is its `Endpoint` (path, TR_ID,
-container and `RecordSpec` of fields, units and rules), its `Window` (where a call's dates go,
-and the rows a call holds) and its parameters, `KEY` marking the one that carries the key; the
-generic fetcher (`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need
-nothing else.
+answers a run of days, one record per session; an undated one (no date parameter) answers its
+newest sessions, one page. A family is its `Endpoint` (path, TR_ID, container and `RecordSpec`
+of fields, units and rules), its `Window` (where a call's dates go, and the rows a call holds)
+and its parameters, `KEY` marking the one that carries the key; the generic fetcher
+(`ingest.symbol_trends`) and the asset factory (`defs.market_activity`) need nothing else.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class Window:
     """Where a call's dates go: `end`, the parameter of the window's last day, and `start`,
     that of the first day on a range endpoint; `rows`, the documented cap per call (None: not
     documented); `prefix`, the padding of 10-character dates; `by`, the column whose oldest
-    value moves the window back (SPEC §6.2)."""
+    value moves the window back (SPEC §6.2). An empty `end` declares an undated endpoint: it
+    takes no date and answers its newest `rows` sessions in one call, with no further page."""
 
     end: str
     start: str = ""
@@ -103,13 +104,18 @@ class SymbolTrend:
     kept: dt.timedelta | None = None
     each: Fan | None = None
 
+    @property
+    def dated(self) -> bool:
+        """Whether a call names its window's dates (else it answers its newest page)."""
+        return bool(self.window.end)
+
     @functools.cached_property
     def endpoint(self) -> Endpoint:
         """The declared endpoint with the window's paging."""
         w = self.window
         return dataclasses.replace(
             self.declared,
-            window_end=(w.end,),
+            window_end=(w.end,) if w.end else (),
             window_start=(w.start,) if w.start else (),
             page_rows=w.rows,
             date_prefix=w.prefix,
@@ -150,6 +156,8 @@ class SymbolTrend:
     def calls(self, sessions: int) -> int:
         """Calls one key needs for a run of `sessions` sessions."""
         fanned = len(self.each.values()) if self.each else 1
+        if not self.dated:
+            return fanned
         return max(1, -(-sessions // self.sessions_per_call)) * fanned
 
     def too_old(self, days: Sequence[dt.date], today: dt.date) -> str | None:
@@ -171,7 +179,9 @@ class SymbolTrend:
         return [d for d in days if self.kept is None or d >= today - self.kept]
 
     def fetch(self, client: KisClient, key: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Rows of `key` for the sessions in [start, end], ascending, in `schema`."""
+        """Rows of `key` for the sessions in [start, end], ascending, in `schema`; from an
+        undated endpoint, every row of its one page, whatever the range, so that the caller
+        sees how far back (and forward) the page reached and keeps its own days."""
         if self.each is not None:
             each = self.each
             frames = [
@@ -193,6 +203,8 @@ class SymbolTrend:
         sent = self.keys.get(key, key)
         params = {**{k: sent if v == KEY else v for k, v in self.params.items()}, **params}
         constants = {**self.constants, self.key: key, **constants}
+        if not self.dated:
+            return self.endpoint.fetch(client, params, constants=constants).frame.sort("date")
         frame = self.endpoint.walk(client, params, start, end + self.lead, constants=constants)
         if self.lead:
             frame = frame.filter(pl.col("date").is_between(start, end)).sort("date")

@@ -1,12 +1,14 @@
 """Every daily trend family (`SymbolTrend`), in the order the nightly runs them: the ones that
 settle late (program trading) last. `TRENDS` are keyed by symbol (one call per symbol),
 `MARKET_TRENDS` by market, `MEMBER_TRENDS` by symbol and member firm, `WATCHLIST_TRENDS` by the
-codes a setting names (the ETFs of `KIS_ETF_SYMBOLS`); `ALL_TRENDS` holds them all."""
+codes a setting names (the ETFs of `KIS_ETF_SYMBOLS`, the ELWs of `KIS_ELW_SYMBOLS`);
+`ALL_TRENDS` holds them all."""
 
 from __future__ import annotations
 
 from kis_pipeline.kis.endpoints._trend import SymbolTrend
 from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
+from kis_pipeline.kis.endpoints.elw_prices import ELW_PRICES
 from kis_pipeline.kis.endpoints.etf_nav import ETF_NAV
 from kis_pipeline.kis.endpoints.lending_balance import LENDING_BALANCE
 from kis_pipeline.kis.endpoints.market_program_trading import MARKET_PROGRAM_TRADING
@@ -27,7 +29,7 @@ TRENDS: dict[str, SymbolTrend] = {
 }
 MARKET_TRENDS: dict[str, SymbolTrend] = {trend.table: trend for trend in (MARKET_PROGRAM_TRADING,)}
 MEMBER_TRENDS: dict[str, SymbolTrend] = {MEMBER_FLOWS.table: MEMBER_FLOWS}
-WATCHLIST_TRENDS: dict[str, SymbolTrend] = {ETF_NAV.table: ETF_NAV}
+WATCHLIST_TRENDS: dict[str, SymbolTrend] = {t.table: t for t in (ETF_NAV, ELW_PRICES)}
 ALL_TRENDS: dict[str, SymbolTrend] = {
     **TRENDS,
     **MEMBER_TRENDS,

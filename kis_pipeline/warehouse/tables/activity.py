@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "market_program_trading": "a market's program trading, arbitrage and non-arbitrage",
     "member_flows": "one member firm's bought and sold shares of a stock",
     "etf_nav": "an ETF's close against its NAV (KRW) and KIS's premium over the NAV (%)",
+    "elw_prices": "an ELW's daily bar (KRW) with its historical and implied volatility (%)",
 }
 
 for _name, _schema in ACTIVITY.items():
