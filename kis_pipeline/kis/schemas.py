@@ -18,6 +18,7 @@ from kis_pipeline.common.activity_schemas import (
 from kis_pipeline.common.company_schemas import (
     ANALYST_ESTIMATES,
     ANALYST_OPINIONS,
+    BONUS_ISSUES,
     LISTING_EVENTS,
     STOCK_INFO,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "ANALYST_ESTIMATES",
     "ANALYST_OPINIONS",
     "BALANCE_SHEET",
+    "BONUS_ISSUES",
     "CREDIT_BALANCE",
     "CURRENT_PRICE",
     "DAILY_PRICES",
