@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from kis_pipeline.cli.main import main
 from kis_pipeline.defs.corporate.actions import adj_factors, corporate_actions
 from kis_pipeline.defs.corporate.bonus_issues import bonus_issues
 from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
@@ -119,6 +120,31 @@ def test_without_the_schedule_the_chart_flag_alone_misreads_the_fifty_percent_is
     assert not _passed(result)["adj_factors_match_kis"]
     chart = wh.read("corporate_actions").filter(pl.col("symbol") == FIFTY)
     assert chart.select("kind", "source").rows() == [("split", "chart")]
+
+
+def test_a_backfill_of_the_actions_fetches_every_year_of_the_schedule_once(
+    server: SimulatorServer,
+    market: Market,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A bonus issue after a range still divides its adjusted prices: every year is fetched.
+    seed.point_at(server, tmp_path / "wh", tmp_path / "state", monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    seed.seed(Warehouse(tmp_path / "wh"), market)
+    span = ["--from", "2024-03-04", "--to", "2024-03-08"]
+    assert main(["backfill", *span, "--assets", "corporate_actions"]) == 0
+    err = capsys.readouterr().err
+    assert f"adding bonus_issues for 2015..{dt.date.today().year}" in err, err
+    wh = Warehouse(tmp_path / "wh")
+    actions = wh.read("corporate_actions").filter(pl.col("kind") == "bonus_issue")
+    assert actions.select("symbol", "ex_date", "ratio").rows() == [
+        (HUNDRED, dt.date(2025, 4, 15), 2.0),
+        (FIFTY, dt.date(2026, 2, 10), 1.5),
+    ]
+    assert main(["backfill", *span, "--assets", "corporate_actions", "--missing"]) == 0
+    assert "adding bonus_issues" not in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
