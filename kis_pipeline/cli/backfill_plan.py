@@ -267,9 +267,14 @@ def plan(
                 "minute_bars takes each day's watchlist from the day's traded names",
             ),
             (
-                _listing_years(graph, selected, settings),
+                _schedule_years(graph, selected, settings, "listing_events", LISTING_READERS),
                 "listings and corporate_actions learn the IPOs and splits since 2015 from the "
                 "KSD listing schedule",
+            ),
+            (
+                _schedule_years(graph, selected, settings, "bonus_issues", ACTION_READERS),
+                "corporate_actions learns the bonus issues since 2015 from the KSD bonus-issue "
+                "schedule",
             ),
         )
         for extra, reason in prerequisites:
@@ -375,18 +380,27 @@ def _daily_price_keys(
     return {prices: missing} if missing else {}
 
 
-def _listing_years(
-    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings
+# The assets that read a KSD schedule's every year, whatever the range.
+ACTION_READERS = ("corporate_actions", "adj_factors")
+LISTING_READERS = ("listings", *ACTION_READERS)
+
+
+def _schedule_years(
+    graph: Any,
+    selected: Sequence[dg.AssetKey],
+    settings: KisSettings,
+    table: str,
+    readers: Sequence[str],
 ) -> dict[dg.AssetKey, list[str]]:
-    """The years of the KSD listing schedule not yet stored, from the data start through this
-    year, when the backfill builds `listings` or the corporate actions: a name listed in 2016
-    and delisted in 2020 is known to a backfill of 2020 only by its IPO, and a split after the
+    """The years of the KSD schedule `table` not yet stored, from the data start through this
+    year, when the backfill builds one of its `readers`: a name listed in 2016 and delisted in
+    2020 is known to a backfill of 2020 only by its IPO, and a split or bonus issue after the
     range still changes its adjusted prices (about 12 calls a year, each year once)."""
-    events = dg.AssetKey("listing_events")
-    readers = {dg.AssetKey(n) for n in ("listings", "corporate_actions", "adj_factors")}
-    if not readers & set(selected) or not graph.has(events) or settings.env == "paper":
+    events = dg.AssetKey(table)
+    wanted = {dg.AssetKey(n) for n in readers}
+    if not wanted & set(selected) or not graph.has(events) or settings.env == "paper":
         return {}
-    have = set(open_warehouse(settings).partitions("listing_events"))
+    have = set(open_warehouse(settings).partitions(table))
     last = now_kst().year
     years = [str(y) for y in range(DATA_START.year, last + 1) if str(y) not in have]
     return {events: years} if years else {}

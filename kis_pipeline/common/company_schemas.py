@@ -40,6 +40,15 @@ LISTING_EVENTS = columns(
     "date:D symbol:S name:S share_class:S reason:S shares total_shares issue_price"
 )
 
+# KSD bonus-issue schedule (ksdinfo/bonus-issue): one row per bonus issue (무상증자) of a share
+# class by record date; `fix_rate` new shares per 100 old, ex-rights on `ex_date`, the new
+# shares listed on `list_date`; `odd_lot_price` (KRW) pays the fractional shares; share counts
+# are the shares issued before (`total_shares`) and those the issue adds (`new_shares`).
+BONUS_ISSUES = columns(
+    "record_date:D symbol:S share_class:S ex_date:D fix_rate:F odd_lot_price "
+    "odd_lot_pay_date:D list_date:D total_shares new_shares"
+)
+
 # §7.12 psearch-result: the names a saved screening condition matched when it ran (`as_of`),
 # best first (`rank`), with the quote KIS sends beside each; market_cap in KRW.
 CONDITION_RESULTS = columns(
@@ -59,9 +68,10 @@ MARKET_DAILY = columns(
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 
-# A corporate action by its ex-date: a split or a reverse split (`ratio`: new shares per old
-# share), a cash dividend (`cash_per_share`, KRW, with its `record_date`). `source` names who
-# reported it: `chart` (the daily chart's event flags), `ksd` (the KSD schedules).
+# A corporate action by its ex-date: a split, a reverse split or a bonus issue (`ratio`: new
+# shares per old share), a cash dividend (`cash_per_share`, KRW, with its `record_date`).
+# `source` names who reported it: `chart` (the daily chart's event flags), `ksd` (the KSD
+# schedules).
 CORPORATE_ACTIONS = columns(
     "symbol:S ex_date:D kind:S ratio:F cash_per_share record_date:D source:S"
 )

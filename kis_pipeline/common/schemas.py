@@ -22,7 +22,12 @@ import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.bond_schemas import BOND_PRICES
-from kis_pipeline.common.company_schemas import COMPANY, LISTING_EVENTS, MARKET_DAILY
+from kis_pipeline.common.company_schemas import (
+    BONUS_ISSUES,
+    COMPANY,
+    LISTING_EVENTS,
+    MARKET_DAILY,
+)
 from kis_pipeline.common.derivative_schemas import DERIVATIVES
 from kis_pipeline.common.intraday_schemas import INTRADAY
 from kis_pipeline.common.news_schemas import NEWS_TITLES
@@ -473,6 +478,7 @@ ALL: dict[str, pl.Schema] = {
     **DERIVATIVES,
     **COMPANY,
     "listing_events": LISTING_EVENTS,
+    "bonus_issues": BONUS_ISSUES,
     **INTRADAY,
     "news_titles": NEWS_TITLES,
     "market_daily": MARKET_DAILY,

@@ -6,17 +6,21 @@ Corporate actions come from two reporters, each for what it knows:
   `split_ratio` (the new base price over the old close) is set is a split below 1 and a
   reverse split above it, `ratio` = 1 / split_ratio new shares per old share;
 - the KSD schedules: the new shares of a split in the listing schedule (`listing_events`,
-  `액면분할`; ratio = total shares over the shares before), and every cash dividend of the
-  dividend schedule (`dividends`), ex-dividend the session before its record date.
+  `액면분할`; ratio = total shares over the shares before), every bonus issue of the bonus-issue
+  schedule (`bonus_issues`; ratio 1 + fix_rate / 100, ex-rights on its `right_dt`), and every
+  cash dividend of the dividend schedule (`dividends`), ex-dividend the session before its
+  record date.
 
-A split both report is one row, `source` `chart,ksd`, with the KSD's exact share counts. Bonus
-and rights issues, mergers and capital reductions have KSD schedules of their own, not fetched
-yet.
+A split both report is one row, `source` `chart,ksd`, with the KSD's exact share counts. The
+chart flags a bonus issue's ex-rights day as it flags a split (락구분 01 and the base price's
+rate) and cannot tell them apart: a flag on the day the KSD reports a bonus issue is that bonus
+issue, one row with the KSD's exact rate. Rights issues, mergers and capital reductions have
+KSD schedules of their own, not fetched yet.
 
 `adj_factors` puts a raw price of a day on the share basis of `as_of`: the product of 1 / ratio
-over the splits after that day and by `as_of`. The adjusted series is raw × factor, which the
-check compares with KIS's own adjusted chart (`daily_prices_adjusted`). Each run stores its
-factors under its own `as_of`, so the factors of any earlier day stay readable.
+over the splits and bonus issues after that day and by `as_of`. The adjusted series is raw ×
+factor, which the check compares with KIS's own adjusted chart (`daily_prices_adjusted`). Each
+run stores its factors under its own `as_of`, so the factors of any earlier day stay readable.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from kis_pipeline.warehouse import TABLES
 ACTIONS = TABLES["corporate_actions"].schema
 FACTORS = TABLES["adj_factors"].schema
 SPLIT, REVERSE_SPLIT, CASH_DIVIDEND = "split", "reverse_split", "cash_dividend"
+BONUS_ISSUE = "bonus_issue"
+# The kinds that change the share count, and so the price basis.
+SHARE_COUNT_KINDS = (SPLIT, REVERSE_SPLIT, BONUS_ISSUE)
+KSD = "ksd"
 SPLIT_REASONS = ("액면분할",)
 # A whole-won adjusted price rounds raw × factor: one won either way is rounding, not a miss.
 ROUNDING_WON = 1
@@ -66,7 +74,24 @@ def from_listing_events(events: pl.DataFrame) -> pl.DataFrame:
             (pl.col("total_shares") / (pl.col("total_shares") - pl.col("shares")))
             .round(6)
             .alias("ratio"),
-            pl.lit("ksd").alias("source"),
+            pl.lit(KSD).alias("source"),
+        )
+    )
+
+
+def from_bonus_issues(issues: pl.DataFrame) -> pl.DataFrame:
+    """Bonus issues of the KSD schedule (`bonus_issues` rows), ex on their `right_dt`; a
+    symbol's share classes are one row (the common share's rate first)."""
+    ordered = issues.sort(pl.col("share_class") != "common")
+    first = ordered.group_by("symbol", "ex_date", maintain_order=True).first()
+    return _actions(
+        first.select(
+            "symbol",
+            "ex_date",
+            pl.lit(BONUS_ISSUE).alias("kind"),
+            (1.0 + pl.col("fix_rate") / 100.0).round(6).alias("ratio"),
+            "record_date",
+            pl.lit(KSD).alias("source"),
         )
     )
 
@@ -89,7 +114,7 @@ def from_dividends(
             pl.lit(CASH_DIVIDEND).alias("kind"),
             pl.col("dividend_per_share").alias("cash_per_share"),
             "record_date",
-            pl.lit("ksd").alias("source"),
+            pl.lit(KSD).alias("source"),
         )
     )
 
@@ -101,9 +126,8 @@ def _actions(frame: pl.DataFrame) -> pl.DataFrame:
 
 def combine(*reported: pl.DataFrame) -> pl.DataFrame:
     """One row per (symbol, ex_date, kind): the KSD's figures first, every reporter named."""
-    merged = pl.concat([_actions(f) for f in reported], how="vertical").with_columns(
-        _rank=(pl.col("source") != "ksd").cast(pl.Int8)
-    )
+    merged = _as_bonus_issues(pl.concat([_actions(f) for f in reported], how="vertical"))
+    merged = merged.with_columns(_rank=(pl.col("source") != KSD).cast(pl.Int8))
     out = (
         merged.sort("symbol", "ex_date", "kind", "_rank", maintain_order=True)
         .group_by("symbol", "ex_date", "kind", maintain_order=True)
@@ -117,10 +141,27 @@ def combine(*reported: pl.DataFrame) -> pl.DataFrame:
     return out.select(list(ACTIONS)).cast(dict(ACTIONS)).sort("symbol", "ex_date")
 
 
+def _as_bonus_issues(actions: pl.DataFrame) -> pl.DataFrame:
+    """The chart's split flags on a day the KSD reports a bonus issue of the symbol, read as
+    that bonus issue (the chart's 01 flag and rate are the same for both)."""
+    bonus = (
+        actions.filter(pl.col("kind") == BONUS_ISSUE)
+        .select("symbol", "ex_date", _bonus=pl.lit(True))
+        .unique()
+    )
+    flagged = pl.col("_bonus").fill_null(False) & pl.col("kind").is_in(SHARE_COUNT_KINDS)
+    return (
+        actions.join(bonus, on=["symbol", "ex_date"], how="left")
+        .with_columns(kind=pl.when(flagged).then(pl.lit(BONUS_ISSUE)).otherwise(pl.col("kind")))
+        .drop("_bonus")
+    )
+
+
 def factors(days: pl.DataFrame, actions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split."""
+    """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split or
+    a bonus issue."""
     splits = actions.filter(
-        pl.col("kind").is_in([SPLIT, REVERSE_SPLIT]) & (pl.col("ex_date") <= as_of)
+        pl.col("kind").is_in(SHARE_COUNT_KINDS) & (pl.col("ex_date") <= as_of)
     ).select("symbol", "ex_date", "ratio")
     wanted = days.filter(pl.col("symbol").is_in(splits["symbol"].unique().to_list()))
     if wanted.is_empty():
@@ -148,7 +189,8 @@ def disagreements(
     raw: pl.DataFrame, adjusted: pl.DataFrame, factor_rows: pl.DataFrame
 ) -> pl.DataFrame:
     """(date, symbol) where raw close × our factor (1 without a row) is not KIS's adjusted
-    close to the won: a split we miss or misread, or KIS's adjustment of something else."""
+    close to the won: a split or bonus issue we miss or misread, or KIS's adjustment of
+    something else."""
     joined = (
         adjusted.select("date", "symbol", pl.col("close").alias("kis_adjusted"))
         .join(raw.select("date", "symbol", "close"), on=["date", "symbol"])

@@ -19,6 +19,7 @@ from kis_pipeline.common.activity_schemas import (
 from kis_pipeline.common.company_schemas import (
     ANALYST_ESTIMATES,
     ANALYST_OPINIONS,
+    BONUS_ISSUES,
     LISTING_EVENTS,
     STOCK_INFO,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "ANALYST_ESTIMATES",
     "ANALYST_OPINIONS",
     "BALANCE_SHEET",
+    "BONUS_ISSUES",
     "CREDIT_BALANCE",
     "CURRENT_PRICE",
     "DAILY_PRICES",

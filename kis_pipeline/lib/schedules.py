@@ -89,6 +89,12 @@ def asset_day_schedule(
     return job, schedule
 
 
+def year_and_january_last(day: dt.date) -> list[str]:
+    """`day`'s year, and in January the year before too: a KSD schedule's last weeks of a
+    year still settle then."""
+    return [str(day.year - 1), str(day.year)] if day.month == 1 else [str(day.year)]
+
+
 def years_schedule(
     name: str,
     job: dg.UnresolvedAssetJobDefinition,

@@ -8,7 +8,8 @@ carry the same field for the same code: a stock's chart and its investor flows):
 - in REST answers, a record is SYMBOL's when the request names it (`FID_INPUT_ISCD`, `SYMB`,
   `MKSC_SHRN_ISCD`, `PDNO`, `SHT_CD`: a stock, an index code such as 0001 for index bars and
   market flows; `FID_MRKT_CLS_CODE`: a market, `K` or `Q`, for a market's program trading) or
-  the record carries it (`stck_shrn_iscd`, `mksc_shrn_iscd`, `inter_shrn_iscd`); its day is
+  the record carries it (`stck_shrn_iscd`, `mksc_shrn_iscd`, `inter_shrn_iscd`, the KSD
+  schedules' `sht_cd`); its day is
   `stck_bsop_date`/`xymd`/`deal_date`/`bsop_date`;
 - in the stock master files, a record is the line whose short code is SYMBOL; FIELD is a tail
   field of the layout or `mksc_shrn_iscd` (the short code itself), padded to the field's width.
@@ -41,7 +42,7 @@ DROP = "!drop"
 ABSENT = "!absent"
 _MULTIPLY = re.compile(r"^x(\d+(?:\.\d+)?)$")
 REQUEST_SYMBOL = ("FID_INPUT_ISCD", "SYMB", "MKSC_SHRN_ISCD", "PDNO", "SHT_CD", "FID_MRKT_CLS_CODE")
-RECORD_SYMBOL = ("stck_shrn_iscd", "mksc_shrn_iscd", "inter_shrn_iscd")
+RECORD_SYMBOL = ("stck_shrn_iscd", "mksc_shrn_iscd", "inter_shrn_iscd", "sht_cd")
 RECORD_DATE = ("stck_bsop_date", "xymd", "deal_date", "bsop_date")
 SHORT_CODE = "mksc_shrn_iscd"
 FORMAT = "FIELD:VALUE:SYMBOL[:YYYYMMDD[:TR_ID]]"

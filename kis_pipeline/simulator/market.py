@@ -17,12 +17,15 @@ after history (`bar`, `daily_bars`, `prices_frame`, ...) never reveal a day past
 completed session. Corporate events are fixed in the model whatever the clock and appear
 once their date has passed. Splits (new shares per old): 005930 2018-05-04 x50, 035420
 2018-10-12 x5, 035720 2021-04-15 x5, and the synthetic names at universe positions 40
-(2020-06-15 x10), 47 (2023-09-11 x5), 300 (2016-08-22 x10) and 1200 (2022-03-14 x5); a split
-on or before the first history day is dropped.
+(2020-06-15 x10), 47 (2023-09-11 x5), 300 (2016-08-22 x10) and 1200 (2022-03-14 x5); bonus
+issues (무상증자, new shares per 100 old) at positions 44 (ex 2025-04-15, 100) and 46 (ex
+2026-02-10, 50), priced like splits (the base divided by 1 + rate / 100, the shares grown by
+it) but keeping the par value; an event on or before the first history day is dropped.
 
 Conventions for the bar fields (SPEC §7.3): on a split day `prev_close` is the reset base
 (previous close / ratio, on the tick grid), `flng_cls_code` is "01", `prtt_rate` is the base
-price over the previous close (1/ratio, e.g. 0.02 for 1:50) and `revl_issu_reas` is "99";
+price over the previous close (1/ratio, e.g. 0.02 for 1:50) and `revl_issu_reas` is "99"
+(a bonus issue's ex-rights day: the same "01" and rate, `revl_issu_reas` "");
 ex-dividend days carry "02" (year-end) or "05" (interim/quarterly). Other days: "00", 0.0, "".
 """
 
@@ -49,6 +52,7 @@ from kis_pipeline.simulator.market_bars import (
     ranked,
     split_factor,
 )
+from kis_pipeline.simulator.market_bonus import bonus_schedule
 from kis_pipeline.simulator.market_delisted import DelistedBook, LaterDelisting
 from kis_pipeline.simulator.market_elws import BY_CODE as ELW_BY_CODE
 from kis_pipeline.simulator.market_elws import ElwBar, elw_bars, lookback
@@ -71,6 +75,7 @@ from kis_pipeline.simulator.market_prices import PriceBook, SplitEvent
 from kis_pipeline.simulator.market_quotes import quote_stats
 from kis_pipeline.simulator.market_ticks import price_limits, tick_size
 from kis_pipeline.simulator.market_types import (
+    BonusIssue,
     CorporateAction,
     DailyBar,
     Dividend,
@@ -185,13 +190,14 @@ class Market:
         out = []
         for i, spec in enumerate(self._specs):
             factor = split_factor(self.book, i, after=last)
+            par_factor = split_factor(self.book, i, after=last, par=True)
             out.append(
                 Listing(
                     spec.symbol,
                     spec.name,
                     spec.market,
                     round(spec.final_shares / factor),
-                    int(spec.final_par * factor),
+                    int(spec.final_par * par_factor),
                     spec.list_date,
                     spec.sector,
                 )
@@ -250,8 +256,9 @@ class Market:
         for plan in split_plans(self._specs):
             day = plan.date if cal.is_trading_day(plan.date) else cal.next_trading_day(plan.date)
             if day in index and index[day] > 0:
+                column = self._column[plan.symbol]
                 events.append(
-                    SplitEvent(plan.symbol, self._column[plan.symbol], index[day], day, plan.ratio)
+                    SplitEvent(plan.symbol, column, index[day], day, plan.ratio, plan.kind)
                 )
         book = PriceBook(self.config.seed, self._specs, days, events)
         self._book = book
@@ -351,10 +358,14 @@ class Market:
     def corporate_actions(self, symbol: str) -> list[CorporateAction]:
         last = self.last_completed_session()
         return [
-            CorporateAction(e.date, e.symbol, "split", float(e.ratio))
+            CorporateAction(e.date, e.symbol, e.kind, float(e.ratio))
             for e in self.book.splits
             if e.symbol == symbol and e.date <= last
         ]
+
+    def bonus_issues(self) -> list[BonusIssue]:
+        """Every bonus issue of the model announced by today, by record date."""
+        return [b for b in bonus_schedule(self.book) if b.announced <= self.today()]
 
     def adj_factor(self, symbol: str, day: dt.date) -> float:
         """Multiply a raw price of `day` by this to get today's adjusted price."""

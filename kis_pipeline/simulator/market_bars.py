@@ -1,5 +1,5 @@
 """Daily figures read off the raw price book: one bar with its base price and corporate-action
-codes, many symbols' bars as one frame, split factors, and a day's rankings."""
+codes, many symbols' bars as one frame, split (and bonus-issue) factors, and a day's rankings."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def bar_at(
     elif split is not None:
         base = int(book.base_rows(row, row + 1)[0, column])
         prev = int(book.close[row - 1, column])
-        flng, prtt, revl = "01", round(base / prev, 4), "99"
+        # Both are ex-rights (권리락) days; only a split's base is re-evaluated ("99"), a bonus
+        # issue's follows the ex-rights formula.
+        flng, prtt, revl = "01", round(base / prev, 4), "99" if split.changes_par else ""
     else:
         base = int(book.close[row - 1, column])
         flng = ex_dividend_codes.get(book.days[row], "00")
@@ -58,11 +60,12 @@ def split_at(book: PriceBook, column: int, row: int) -> SplitEvent | None:
     return None
 
 
-def split_factor(book: PriceBook, column: int, *, after: dt.date) -> float:
-    """Product of the symbol's split ratios dated after `after`."""
+def split_factor(book: PriceBook, column: int, *, after: dt.date, par: bool = False) -> float:
+    """Product of the symbol's share-count ratios dated after `after`; with `par`, of the
+    splits alone (those that change the par value)."""
     factor = 1.0
     for event in book.splits:
-        if event.column == column and event.date > after:
+        if event.column == column and event.date > after and (event.changes_par or not par):
             factor *= event.ratio
     return factor
 

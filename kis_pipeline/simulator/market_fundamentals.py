@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kis_pipeline.common import krx_calendar as cal
+from kis_pipeline.simulator.market_bars import split_factor
 from kis_pipeline.simulator.market_prices import PriceBook, seed_words
 from kis_pipeline.simulator.market_types import Dividend, FinancialPeriod
 
@@ -82,20 +83,12 @@ class Fundamentals:
 
     # --- shares and par on a date -----------------------------------------------------
 
-    def split_factor_after(self, column: int, day: dt.date) -> float:
-        """Product of the model's split ratios for this symbol dated after `day`."""
-        factor = 1.0
-        for event in self.book.splits:
-            if event.column == column and event.date > day:
-                factor *= event.ratio
-        return factor
-
     def shares_on(self, column: int, day: dt.date) -> float:
-        return self.book.final_shares[column] / self.split_factor_after(column, day)
+        return self.book.final_shares[column] / split_factor(self.book, column, after=day)
 
     def par_on(self, column: int, day: dt.date) -> int:
         final_par = self.book.specs[column].final_par
-        return round(float(final_par * self.split_factor_after(column, day)))
+        return round(float(final_par * split_factor(self.book, column, after=day, par=True)))
 
     # --- statements ---------------------------------------------------------------------
 

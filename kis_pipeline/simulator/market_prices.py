@@ -51,11 +51,20 @@ def chunked(
 
 @dataclass(frozen=True)
 class SplitEvent:
+    """A day the share count grows by `ratio` and the base price is divided by it: a split,
+    or a bonus issue (`kind` "bonus_issue"), which the book prices the same way."""
+
     symbol: str
     column: int
-    day_index: int  # row of the split day in the book
+    day_index: int  # row of the ex day in the book
     date: dt.date
-    ratio: int
+    ratio: float
+    kind: str = "split"
+
+    @property
+    def changes_par(self) -> bool:
+        # A bonus issue adds shares at the old par value; only a split divides it.
+        return self.kind == "split"
 
 
 @dataclass

@@ -27,8 +27,8 @@ class DailyBar:
     volume: int
     value: int
     prev_close: int  # base price of the day: previous close, or the reset basis after a split
-    flng_cls_code: str = "00"  # 락 구분 (SPEC §7.3): 01 split day, 02/05 ex-dividend days
-    prtt_rate: float = 0.0  # reference price / previous close on a split day (1/ratio)
+    flng_cls_code: str = "00"  # 락 구분 (SPEC §7.3): 01 split or bonus-issue day, 02/05 ex-div
+    prtt_rate: float = 0.0  # reference price / previous close on such a day (1/ratio)
     revl_issu_reas: str = ""  # "99" on a split day (base price re-evaluated), else ""
 
 
@@ -36,8 +36,26 @@ class DailyBar:
 class CorporateAction:
     date: dt.date
     symbol: str
-    kind: str  # "split"
+    kind: str  # "split" or "bonus_issue"
     ratio: float  # new shares per old share
+
+
+@dataclass(frozen=True)
+class BonusIssue:
+    """A bonus issue (무상증자) as the KSD schedule shows it: `fix_rate` new shares per 100
+    old, ex-rights on `ex_date` (the session before `record_date`), new shares listed on
+    `list_date`; share counts before the issue and added by it."""
+
+    symbol: str
+    record_date: dt.date
+    ex_date: dt.date
+    fix_rate: float
+    odd_lot_price: int  # the ex-rights base price, at which fractional shares are paid
+    odd_lot_pay_date: dt.date
+    list_date: dt.date
+    total_shares: int
+    new_shares: int
+    announced: dt.date
 
 
 @dataclass(frozen=True)

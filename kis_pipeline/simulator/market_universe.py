@@ -1,4 +1,5 @@
-"""The simulated listed universe: real large caps first, then synthetic names; split schedule.
+"""The simulated listed universe: real large caps first, then synthetic names; the schedule of
+splits and bonus issues.
 
 The universe (codes, names, markets, share counts) depends only on its size, never on the
 seed, so that symbol lists stay valid across seeds; prices and flows depend on the seed.
@@ -63,6 +64,13 @@ _SYNTHETIC_SPLITS: tuple[tuple[int, str, int], ...] = (
     (300, "2016-08-22", 10),
     (1_200, "2022-03-14", 5),
 )
+# (universe position, planned ex date, new shares per 100 old): bonus issues (무상증자), on
+# names no test pins, so that adding them moved no figure a test expects.
+_SYNTHETIC_BONUS_ISSUES: tuple[tuple[int, str, int], ...] = (
+    (44, "2025-04-15", 100),
+    (46, "2026-02-10", 50),
+)
+BONUS_ISSUE = "bonus_issue"
 
 _PREFIXES = (
     "대한",
@@ -218,7 +226,8 @@ class SymbolSpec:
 class SplitPlan:
     symbol: str
     date: dt.date  # planned date; moved to the next trading day by the market
-    ratio: int
+    ratio: float  # new shares per old share
+    kind: str = "split"
 
 
 def _parse(text: str) -> dt.date:
@@ -303,6 +312,11 @@ def split_plans(specs: list[SymbolSpec]) -> list[SplitPlan]:
     plans += [
         SplitPlan(specs[pos].symbol, _parse(day), ratio)
         for pos, day, ratio in _SYNTHETIC_SPLITS
+        if pos < len(specs)
+    ]
+    plans += [
+        SplitPlan(specs[pos].symbol, _parse(day), 1 + rate / 100, BONUS_ISSUE)
+        for pos, day, rate in _SYNTHETIC_BONUS_ISSUES
         if pos < len(specs)
     ]
     return plans

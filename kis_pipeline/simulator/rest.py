@@ -33,6 +33,7 @@ from kis_pipeline.simulator.faults import truncate_body
 from kis_pipeline.simulator.rest_activity import ENDPOINTS as ACTIVITY
 from kis_pipeline.simulator.rest_admin import add_admin_routes
 from kis_pipeline.simulator.rest_bonds import ENDPOINTS as BONDS
+from kis_pipeline.simulator.rest_bonus_issues import ENDPOINTS as BONUS_ISSUES
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
@@ -68,6 +69,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *FUTURES_OPTIONS,
     *ACTIVITY,
     *FINANCE,
+    *BONUS_ISSUES,
     *COMPANY,
     *CONDITIONS,
     *NEWS,

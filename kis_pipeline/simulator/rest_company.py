@@ -326,6 +326,9 @@ def _listing_events(view: MarketView) -> list[tuple[Any, dict[str, str]]]:
             out.append((gone.list_date, row))
     for listing in market.listings:
         for action in market.corporate_actions(listing.symbol):
+            if action.kind != "split":
+                # A bonus issue has a schedule of its own (`rest_bonus_issues`).
+                continue
             shares = market.listed_shares(listing.symbol, action.date)
             added = shares - round(shares / action.ratio)
             out.append((action.date, _event(action.date, listing, "액면분할", added, shares, 0)))

@@ -176,8 +176,8 @@ def _seed_cohort(warehouse: Warehouse, market: Market) -> None:
 
 
 def _seed_adjustment(warehouse: Warehouse, market: Market, symbols: list[str]) -> None:
-    """The symbols' splits as `corporate_actions`, and the `adj_factors` they give, as of the
-    last day of `LATER`."""
+    """The symbols' splits and bonus issues as `corporate_actions`, and the `adj_factors` they
+    give, as of the last day of `LATER`."""
     splits = [a for s in symbols for a in market.corporate_actions(s)]
     if not splits:
         return
@@ -186,7 +186,7 @@ def _seed_adjustment(warehouse: Warehouse, market: Market, symbols: list[str]) -
         {
             "symbol": [a.symbol for a in splits],
             "ex_date": [a.date for a in splits],
-            "kind": ["split"] * len(splits),
+            "kind": [a.kind for a in splits],
             "ratio": [a.ratio for a in splits],
             "source": ["chart,ksd"] * len(splits),
         },

@@ -1,1 +1,2 @@
-"""Corporate actions and the adjustment factors they give: built from the warehouse, no call."""
+"""Corporate actions and the adjustment factors they give, built from the warehouse with no
+call; and `bonus_issues`, the KSD bonus-issue schedule they read."""

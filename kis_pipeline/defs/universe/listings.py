@@ -41,7 +41,12 @@ from kis_pipeline.lib.quality import (
     unique_keys_result,
 )
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, POOL
-from kis_pipeline.lib.schedules import asset_job, today_schedule, years_schedule
+from kis_pipeline.lib.schedules import (
+    asset_job,
+    today_schedule,
+    year_and_january_last,
+    years_schedule,
+)
 from kis_pipeline.warehouse import TABLES
 
 GROUP = "universe"
@@ -179,7 +184,7 @@ listing_events_schedule = years_schedule(
     "listing_events_schedule",
     listing_events_job,
     cron="0 8 * * 6",
-    years=lambda day: [str(day.year - 1), str(day.year)] if day.month == 1 else [str(day.year)],
+    years=year_and_january_last,
     run_key_prefix="listing_events-",
     description="Saturday mornings: this year's KSD listing schedule.",
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kis_pipeline.common.company_schemas import (
     ADJ_FACTORS,
+    BONUS_ISSUES,
     COMPANY,
     CORPORATE_ACTIONS,
     LISTING_EVENTS,
@@ -62,6 +63,20 @@ register_table(
 )
 register_table(
     TableSpec(
+        "bonus_issues",
+        BONUS_ISSUES,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "share_class"),
+        ("record_date", "symbol"),
+        "One row per bonus issue (symbol, record_date, share_class): the KSD bonus-issue "
+        "schedule, new shares per 100 old (`fix_rate`), the ex-rights date and the listing date "
+        "of the new shares.",
+        gates=GATES,
+    )
+)
+register_table(
+    TableSpec(
         "listings",
         LISTINGS,
         "date",
@@ -81,8 +96,8 @@ register_table(
         "ex_date",
         ("symbol", "ex_date", "kind"),
         ("symbol", "ex_date"),
-        "One row per (symbol, ex_date, kind): a split or reverse split with its ratio (new "
-        "shares per old share), or a cash dividend with its amount per share (KRW), and who "
+        "One row per (symbol, ex_date, kind): a split, reverse split or bonus issue with its "
+        "ratio (new shares per old share), or a cash dividend with its amount per share (KRW), and who "
         "reported it (`chart`, `ksd`).",
         gates=("unique_keys",),
     )
@@ -95,7 +110,7 @@ register_table(
         "as_of",
         ("as_of", "symbol", "date"),
         ("symbol", "date", "as_of"),
-        "One row per (as_of, symbol, date) of a symbol with a split: the factor that puts the "
+        "One row per (as_of, symbol, date) of a symbol with a split or bonus issue: the factor that puts the "
         "raw prices of `date` on the share basis of `as_of` (a symbol without one has factor 1).",
         gates=("unique_keys",),
     )

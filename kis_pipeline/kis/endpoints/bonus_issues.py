@@ -1,0 +1,79 @@
+"""KSD bonus-issue schedule (무상증자일정), ksdinfo/bonus-issue HHKDB669101C0 (a sibling of SPEC
+§10.8; fields from the official samples, `docs/ksd_schedules.md`).
+
+One row per bonus issue of a share class: `fix_rate` new shares per 100 old (확정배정율), the
+ex-rights date (`right_dt`, 권리락일) on which the base price is divided by 1 + rate / 100, the
+record date, and the listing date of the new shares. Real only (not in the paper environment).
+
+No paging (`CTS` blank) and no documented row cap: a range is fetched in 31-day windows of
+record dates, all issues. A row without a code, a record or ex date, or with a rate that is not
+a positive number is refused into the client's rejects alone; it never becomes an action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kis_pipeline.kis import schemas
+from kis_pipeline.kis.endpoints._base import Endpoint
+from kis_pipeline.kis.paging import split_windows
+from kis_pipeline.kis.parse import conform, yyyymmdd
+from kis_pipeline.kis.records import RecordSpec
+
+if TYPE_CHECKING:
+    from kis_pipeline.kis.client import KisClient
+
+BONUS_ISSUES_PATH = "/uapi/domestic-stock/v1/ksdinfo/bonus-issue"
+BONUS_ISSUES_TR_ID = "HHKDB669101C0"
+WINDOW_DAYS = 31
+SHARE_CLASSES = {"보통": "common", "우선": "preferred"}
+
+BONUS_ISSUE_ROWS = RecordSpec(
+    table="bonus_issues",
+    schema=schemas.BONUS_ISSUES,
+    fields={
+        "record_date": "record_date",
+        "sht_cd": "symbol",
+        "stk_kind": "share_class",
+        "right_dt": "ex_date",
+        "fix_rate": "fix_rate",  # percent: new shares per 100 old
+        "odd_rec_price": "odd_lot_price",  # KRW
+        "odd_pay_dt": "odd_lot_pay_date",
+        "list_date": "list_date",
+        "tot_issue_stk_qty": "total_shares",  # shares
+        "issue_stk_qty": "new_shares",  # shares
+    },
+    carried=("record_date", "sht_cd", "fix_rate", "right_dt"),
+    required=("record_date", "symbol", "ex_date", "fix_rate"),
+    positive=("fix_rate",),
+    non_negative=("odd_lot_price", "total_shares", "new_shares"),
+    date="record_date",
+)
+
+BONUS_ISSUES = Endpoint(
+    "ksdinfo-bonus-issue",
+    BONUS_ISSUES_PATH,
+    BONUS_ISSUES_TR_ID,
+    container="output1",
+    rows=BONUS_ISSUE_ROWS,
+)
+
+
+def fetch_bonus_issues(client: KisClient, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Every bonus issue with a record date in [start, end], all issues, as
+    `schemas.BONUS_ISSUES` (share classes in English)."""
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    pages = [
+        BONUS_ISSUES.fetch(
+            client, {"CTS": "", "F_DT": yyyymmdd(first), "T_DT": yyyymmdd(last), "SHT_CD": ""}
+        ).frame
+        for first, last in split_windows(start, end, WINDOW_DAYS)
+    ]
+    frame = pl.concat([pl.DataFrame(schema=schemas.BONUS_ISSUES), *pages], how="vertical")
+    frame = frame.with_columns(share_class=pl.col("share_class").replace(SHARE_CLASSES))
+    frame = frame.filter(pl.col("record_date").is_between(start, end)).unique(maintain_order=True)
+    return conform(frame.sort("record_date", "symbol"), schemas.BONUS_ISSUES)
