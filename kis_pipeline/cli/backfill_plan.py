@@ -276,6 +276,11 @@ def plan(
                 "corporate_actions learns the bonus issues since 2015 from the KSD bonus-issue "
                 "schedule",
             ),
+            (
+                _schedule_years(graph, selected, settings, "capital_reductions", ACTION_READERS),
+                "corporate_actions learns the capital reductions since 2015 from the KSD "
+                "capital-reduction schedule",
+            ),
         )
         for extra, reason in prerequisites:
             for key, keys in extra.items():
@@ -394,7 +399,7 @@ def _schedule_years(
 ) -> dict[dg.AssetKey, list[str]]:
     """The years of the KSD schedule `table` not yet stored, from the data start through this
     year, when the backfill builds one of its `readers`: a name listed in 2016 and delisted in
-    2020 is known to a backfill of 2020 only by its IPO, and a split or bonus issue after the
+    2020 is known to a backfill of 2020 only by its IPO, and a share-count change after the
     range still changes its adjusted prices (about 12 calls a year, each year once)."""
     events = dg.AssetKey(table)
     wanted = {dg.AssetKey(n) for n in readers}

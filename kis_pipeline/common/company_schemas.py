@@ -49,6 +49,15 @@ BONUS_ISSUES = columns(
     "odd_lot_pay_date:D list_date:D total_shares new_shares"
 )
 
+# KSD capital-reduction schedule (ksdinfo/cap-dcrs): one row per capital reduction (자본감소)
+# of a share class by record date; `kept_ratio` shares kept per old share (감자배정율, 0.1 for
+# 10 to 1), trading halted over `halt_period` (as KSD writes it) and the reduced shares
+# relisted on `list_date`, the first session at the new share basis.
+CAPITAL_REDUCTIONS = columns(
+    "record_date:D symbol:S share_class:S reduction_type:S kept_ratio:F method:S "
+    "halt_period:S list_date:D"
+)
+
 # §7.12 psearch-result: the names a saved screening condition matched when it ran (`as_of`),
 # best first (`rank`), with the quote KIS sends beside each; market_cap in KRW.
 CONDITION_RESULTS = columns(
@@ -68,10 +77,10 @@ MARKET_DAILY = columns(
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 
-# A corporate action by its ex-date: a split, a reverse split or a bonus issue (`ratio`: new
-# shares per old share), a cash dividend (`cash_per_share`, KRW, with its `record_date`).
-# `source` names who reported it: `chart` (the daily chart's event flags), `ksd` (the KSD
-# schedules).
+# A corporate action by its ex-date: a split, a reverse split, a bonus issue or a capital
+# reduction (`ratio`: new shares per old share), a cash dividend (`cash_per_share`, KRW, with
+# its `record_date`). `source` names who reported it: `chart` (the daily chart's event flags),
+# `ksd` (the KSD schedules).
 CORPORATE_ACTIONS = columns(
     "symbol:S ex_date:D kind:S ratio:F cash_per_share record_date:D source:S"
 )

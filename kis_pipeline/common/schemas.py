@@ -24,6 +24,7 @@ from kis_pipeline.common.activity_schemas import ACTIVITY
 from kis_pipeline.common.bond_schemas import BOND_PRICES
 from kis_pipeline.common.company_schemas import (
     BONUS_ISSUES,
+    CAPITAL_REDUCTIONS,
     COMPANY,
     LISTING_EVENTS,
     MARKET_DAILY,
@@ -479,6 +480,7 @@ ALL: dict[str, pl.Schema] = {
     **COMPANY,
     "listing_events": LISTING_EVENTS,
     "bonus_issues": BONUS_ISSUES,
+    "capital_reductions": CAPITAL_REDUCTIONS,
     **INTRADAY,
     "news_titles": NEWS_TITLES,
     "market_daily": MARKET_DAILY,

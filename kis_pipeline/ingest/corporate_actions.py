@@ -7,20 +7,25 @@ Corporate actions come from two reporters, each for what it knows:
   reverse split above it, `ratio` = 1 / split_ratio new shares per old share;
 - the KSD schedules: the new shares of a split in the listing schedule (`listing_events`,
   `액면분할`; ratio = total shares over the shares before), every bonus issue of the bonus-issue
-  schedule (`bonus_issues`; ratio 1 + fix_rate / 100, ex-rights on its `right_dt`), and every
+  schedule (`bonus_issues`; ratio 1 + fix_rate / 100, ex-rights on its `right_dt`), every
+  capital reduction of the capital-reduction schedule (`capital_reductions`; ratio the shares
+  kept per old share, ex on the relisting day `list_dt`), and every
   cash dividend of the dividend schedule (`dividends`), ex-dividend the session before its
   record date.
 
 A split both report is one row, `source` `chart,ksd`, with the KSD's exact share counts. The
 chart flags a bonus issue's ex-rights day as it flags a split (락구분 01 and the base price's
 rate) and cannot tell them apart: a flag on the day the KSD reports a bonus issue is that bonus
-issue, one row with the KSD's exact rate. Rights issues, mergers and capital reductions have
+issue, one row with the KSD's exact rate. A capital reduction relists on its `list_dt` with
+the base price reset as for a reverse split (the chart's rate, with revaluation reason 02): a
+flag that day is that reduction, one row with the KSD's ratio. Rights issues and mergers have
 KSD schedules of their own, not fetched yet.
 
 `adj_factors` puts a raw price of a day on the share basis of `as_of`: the product of 1 / ratio
-over the splits and bonus issues after that day and by `as_of`. The adjusted series is raw ×
-factor, which the check compares with KIS's own adjusted chart (`daily_prices_adjusted`). Each
-run stores its factors under its own `as_of`, so the factors of any earlier day stay readable.
+over the splits, bonus issues and capital reductions after that day and by `as_of`. The
+adjusted series is raw × factor, which the check compares with KIS's own adjusted chart
+(`daily_prices_adjusted`). Each run stores its factors under its own `as_of`, so the factors
+of any earlier day stay readable.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from kis_pipeline.warehouse import TABLES
 ACTIONS = TABLES["corporate_actions"].schema
 FACTORS = TABLES["adj_factors"].schema
 SPLIT, REVERSE_SPLIT, CASH_DIVIDEND = "split", "reverse_split", "cash_dividend"
-BONUS_ISSUE = "bonus_issue"
+BONUS_ISSUE, CAPITAL_REDUCTION = "bonus_issue", "capital_reduction"
 # The kinds that change the share count, and so the price basis.
-SHARE_COUNT_KINDS = (SPLIT, REVERSE_SPLIT, BONUS_ISSUE)
+SHARE_COUNT_KINDS = (SPLIT, REVERSE_SPLIT, BONUS_ISSUE, CAPITAL_REDUCTION)
+# The kinds only a KSD schedule names: the chart flags their day as a split or reverse split.
+KSD_NAMED_KINDS = (BONUS_ISSUE, CAPITAL_REDUCTION)
 KSD = "ksd"
 SPLIT_REASONS = ("액면분할",)
 # A whole-won adjusted price rounds raw × factor: one won either way is rounding, not a miss.
@@ -82,14 +89,37 @@ def from_listing_events(events: pl.DataFrame) -> pl.DataFrame:
 def from_bonus_issues(issues: pl.DataFrame) -> pl.DataFrame:
     """Bonus issues of the KSD schedule (`bonus_issues` rows), ex on their `right_dt`; a
     symbol's share classes are one row (the common share's rate first)."""
-    ordered = issues.sort(pl.col("share_class") != "common")
-    first = ordered.group_by("symbol", "ex_date", maintain_order=True).first()
+    first = _common_first(issues, "ex_date")
     return _actions(
         first.select(
             "symbol",
             "ex_date",
             pl.lit(BONUS_ISSUE).alias("kind"),
             (1.0 + pl.col("fix_rate") / 100.0).round(6).alias("ratio"),
+            "record_date",
+            pl.lit(KSD).alias("source"),
+        )
+    )
+
+
+def _common_first(schedule: pl.DataFrame, day: str) -> pl.DataFrame:
+    """One row per (symbol, `day`) of a KSD schedule: the common share's when there is one,
+    since the price series is the common share's."""
+    ordered = schedule.sort(pl.col("share_class") != "common")
+    return ordered.group_by("symbol", day, maintain_order=True).first()
+
+
+def from_capital_reductions(reductions: pl.DataFrame) -> pl.DataFrame:
+    """Capital reductions of the KSD schedule (`capital_reductions` rows), ex on the relisting
+    day (the first session at the new basis); a symbol's share classes are one row (the common
+    share's ratio first)."""
+    first = _common_first(reductions, "list_date")
+    return _actions(
+        first.select(
+            "symbol",
+            pl.col("list_date").alias("ex_date"),
+            pl.lit(CAPITAL_REDUCTION).alias("kind"),
+            pl.col("kept_ratio").round(6).alias("ratio"),
             "record_date",
             pl.lit(KSD).alias("source"),
         )
@@ -126,7 +156,7 @@ def _actions(frame: pl.DataFrame) -> pl.DataFrame:
 
 def combine(*reported: pl.DataFrame) -> pl.DataFrame:
     """One row per (symbol, ex_date, kind): the KSD's figures first, every reporter named."""
-    merged = _as_bonus_issues(pl.concat([_actions(f) for f in reported], how="vertical"))
+    merged = _as_ksd_kinds(pl.concat([_actions(f) for f in reported], how="vertical"))
     merged = merged.with_columns(_rank=(pl.col("source") != KSD).cast(pl.Int8))
     out = (
         merged.sort("symbol", "ex_date", "kind", "_rank", maintain_order=True)
@@ -141,25 +171,26 @@ def combine(*reported: pl.DataFrame) -> pl.DataFrame:
     return out.select(list(ACTIONS)).cast(dict(ACTIONS)).sort("symbol", "ex_date")
 
 
-def _as_bonus_issues(actions: pl.DataFrame) -> pl.DataFrame:
-    """The chart's split flags on a day the KSD reports a bonus issue of the symbol, read as
-    that bonus issue (the chart's 01 flag and rate are the same for both)."""
-    bonus = (
-        actions.filter(pl.col("kind") == BONUS_ISSUE)
-        .select("symbol", "ex_date", _bonus=pl.lit(True))
-        .unique()
+def _as_ksd_kinds(actions: pl.DataFrame) -> pl.DataFrame:
+    """The chart's split flags on a day the KSD reports a bonus issue or capital reduction of
+    the symbol, read as that action: the chart's base-price rate is the same for a bonus issue
+    and a split, and for a capital reduction and a reverse split."""
+    named = (
+        actions.filter(pl.col("kind").is_in(KSD_NAMED_KINDS))
+        .select("symbol", "ex_date", pl.col("kind").alias("_ksd_kind"))
+        .unique(subset=["symbol", "ex_date"], keep="first", maintain_order=True)
     )
-    flagged = pl.col("_bonus").fill_null(False) & pl.col("kind").is_in(SHARE_COUNT_KINDS)
+    flagged = pl.col("_ksd_kind").is_not_null() & pl.col("kind").is_in(SHARE_COUNT_KINDS)
     return (
-        actions.join(bonus, on=["symbol", "ex_date"], how="left")
-        .with_columns(kind=pl.when(flagged).then(pl.lit(BONUS_ISSUE)).otherwise(pl.col("kind")))
-        .drop("_bonus")
+        actions.join(named, on=["symbol", "ex_date"], how="left")
+        .with_columns(kind=pl.when(flagged).then(pl.col("_ksd_kind")).otherwise(pl.col("kind")))
+        .drop("_ksd_kind")
     )
 
 
 def factors(days: pl.DataFrame, actions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split or
-    a bonus issue."""
+    """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split, a
+    bonus issue or a capital reduction."""
     splits = actions.filter(
         pl.col("kind").is_in(SHARE_COUNT_KINDS) & (pl.col("ex_date") <= as_of)
     ).select("symbol", "ex_date", "ratio")
@@ -189,7 +220,7 @@ def disagreements(
     raw: pl.DataFrame, adjusted: pl.DataFrame, factor_rows: pl.DataFrame
 ) -> pl.DataFrame:
     """(date, symbol) where raw close × our factor (1 without a row) is not KIS's adjusted
-    close to the won: a split or bonus issue we miss or misread, or KIS's adjustment of
+    close to the won: a share-count change we miss or misread, or KIS's adjustment of
     something else."""
     joined = (
         adjusted.select("date", "symbol", pl.col("close").alias("kis_adjusted"))

@@ -20,6 +20,7 @@ from kis_pipeline.common.company_schemas import (
     ANALYST_ESTIMATES,
     ANALYST_OPINIONS,
     BONUS_ISSUES,
+    CAPITAL_REDUCTIONS,
     LISTING_EVENTS,
     STOCK_INFO,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ANALYST_OPINIONS",
     "BALANCE_SHEET",
     "BONUS_ISSUES",
+    "CAPITAL_REDUCTIONS",
     "CREDIT_BALANCE",
     "CURRENT_PRICE",
     "DAILY_PRICES",

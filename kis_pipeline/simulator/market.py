@@ -20,12 +20,16 @@ once their date has passed. Splits (new shares per old): 005930 2018-05-04 x50, 
 (2020-06-15 x10), 47 (2023-09-11 x5), 300 (2016-08-22 x10) and 1200 (2022-03-14 x5); bonus
 issues (무상증자, new shares per 100 old) at positions 44 (ex 2025-04-15, 100) and 46 (ex
 2026-02-10, 50), priced like splits (the base divided by 1 + rate / 100, the shares grown by
-it) but keeping the par value; an event on or before the first history day is dropped.
+it) but keeping the par value; a capital reduction (감자) at position 45, 10 old shares to 1
+relisted 2025-09-22, priced like a reverse split (the base the last close / 0.1) at the same
+par; an event on or before the first history day is dropped. The halt before the relisting
+is in the KSD schedule only: the sessions of it keep their bars.
 
 Conventions for the bar fields (SPEC §7.3): on a split day `prev_close` is the reset base
 (previous close / ratio, on the tick grid), `flng_cls_code` is "01", `prtt_rate` is the base
 price over the previous close (1/ratio, e.g. 0.02 for 1:50) and `revl_issu_reas` is "99"
-(a bonus issue's ex-rights day: the same "01" and rate, `revl_issu_reas` "");
+(a bonus issue's ex-rights day: the same "01" and rate, `revl_issu_reas` ""; a capital
+reduction's relisting day: "00", the rate (10.0 for 10:1) and `revl_issu_reas` "02");
 ex-dividend days carry "02" (year-end) or "05" (interim/quarterly). Other days: "00", 0.0, "".
 """
 
@@ -53,6 +57,7 @@ from kis_pipeline.simulator.market_bars import (
     split_factor,
 )
 from kis_pipeline.simulator.market_bonus import bonus_schedule
+from kis_pipeline.simulator.market_capred import capital_reduction_schedule
 from kis_pipeline.simulator.market_delisted import DelistedBook, LaterDelisting
 from kis_pipeline.simulator.market_elws import BY_CODE as ELW_BY_CODE
 from kis_pipeline.simulator.market_elws import ElwBar, elw_bars, lookback
@@ -76,6 +81,7 @@ from kis_pipeline.simulator.market_quotes import quote_stats
 from kis_pipeline.simulator.market_ticks import price_limits, tick_size
 from kis_pipeline.simulator.market_types import (
     BonusIssue,
+    CapitalReduction,
     CorporateAction,
     DailyBar,
     Dividend,
@@ -366,6 +372,10 @@ class Market:
     def bonus_issues(self) -> list[BonusIssue]:
         """Every bonus issue of the model announced by today, by record date."""
         return [b for b in bonus_schedule(self.book) if b.announced <= self.today()]
+
+    def capital_reductions(self) -> list[CapitalReduction]:
+        """Every capital reduction of the model announced by today, by record date."""
+        return [c for c in capital_reduction_schedule(self.book) if c.announced <= self.today()]
 
     def adj_factor(self, symbol: str, day: dt.date) -> float:
         """Multiply a raw price of `day` by this to get today's adjusted price."""

@@ -24,9 +24,8 @@ def bar_at(
     elif split is not None:
         base = int(book.base_rows(row, row + 1)[0, column])
         prev = int(book.close[row - 1, column])
-        # Both are ex-rights (권리락) days; only a split's base is re-evaluated ("99"), a bonus
-        # issue's follows the ex-rights formula.
-        flng, prtt, revl = "01", round(base / prev, 4), "99" if split.changes_par else ""
+        flng, revl = split.chart_codes
+        prtt = round(base / prev, 4)
     else:
         base = int(book.close[row - 1, column])
         flng = ex_dividend_codes.get(book.days[row], "00")

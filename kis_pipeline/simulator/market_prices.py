@@ -51,8 +51,9 @@ def chunked(
 
 @dataclass(frozen=True)
 class SplitEvent:
-    """A day the share count grows by `ratio` and the base price is divided by it: a split,
-    or a bonus issue (`kind` "bonus_issue"), which the book prices the same way."""
+    """A day the share count is multiplied by `ratio` and the base price divided by it: a
+    split, a bonus issue (`kind` "bonus_issue") or a capital reduction (`kind`
+    "capital_reduction", ratio below 1), which the book prices the same way."""
 
     symbol: str
     column: int
@@ -63,8 +64,19 @@ class SplitEvent:
 
     @property
     def changes_par(self) -> bool:
-        # A bonus issue adds shares at the old par value; only a split divides it.
+        # A bonus issue adds shares at the old par value and a capital reduction cancels some
+        # at it; only a split divides it.
         return self.kind == "split"
+
+    @property
+    def chart_codes(self) -> tuple[str, str]:
+        """(flng_cls_code, revl_issu_reas) of the day on the chart (SPEC §7.3)."""
+        if self.kind == "capital_reduction":
+            # Not an ex-rights day: the relisting base is re-evaluated for the reduction (02).
+            return "00", "02"
+        # Both others are ex-rights (권리락) days; only a split's base is re-evaluated ("99"),
+        # a bonus issue's follows the ex-rights formula.
+        return "01", "99" if self.changes_par else ""
 
 
 @dataclass

@@ -36,7 +36,7 @@ class DailyBar:
 class CorporateAction:
     date: dt.date
     symbol: str
-    kind: str  # "split" or "bonus_issue"
+    kind: str  # "split", "bonus_issue" or "capital_reduction"
     ratio: float  # new shares per old share
 
 
@@ -55,6 +55,23 @@ class BonusIssue:
     list_date: dt.date
     total_shares: int
     new_shares: int
+    announced: dt.date
+
+
+@dataclass(frozen=True)
+class CapitalReduction:
+    """A capital reduction (자본감소) as the KSD schedule shows it: `kept_ratio` shares kept
+    per old share (감자배정율), trading halted from `halt_start` to `halt_end`, the reduced
+    shares relisted on `list_date` (the first session at the new basis)."""
+
+    symbol: str
+    record_date: dt.date
+    reduction_type: str  # 감자구분: 유상 (paid) or 무상 (without payment)
+    kept_ratio: float
+    method: str  # 계산방법: how fractional shares are settled
+    halt_start: dt.date
+    halt_end: dt.date
+    list_date: dt.date
     announced: dt.date
 
 

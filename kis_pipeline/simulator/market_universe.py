@@ -1,5 +1,5 @@
 """The simulated listed universe: real large caps first, then synthetic names; the schedule of
-splits and bonus issues.
+splits, bonus issues and capital reductions.
 
 The universe (codes, names, markets, share counts) depends only on its size, never on the
 seed, so that symbol lists stay valid across seeds; prices and flows depend on the seed.
@@ -71,6 +71,11 @@ _SYNTHETIC_BONUS_ISSUES: tuple[tuple[int, str, int], ...] = (
     (46, "2026-02-10", 50),
 )
 BONUS_ISSUE = "bonus_issue"
+# (universe position, planned relisting day, shares kept per old share): capital reductions
+# (감자) by share consolidation, on a name no test pins; the relisting day is the first
+# session at the new share basis.
+_SYNTHETIC_CAPITAL_REDUCTIONS: tuple[tuple[int, str, float], ...] = ((45, "2025-09-22", 0.1),)
+CAPITAL_REDUCTION = "capital_reduction"
 
 _PREFIXES = (
     "대한",
@@ -317,6 +322,11 @@ def split_plans(specs: list[SymbolSpec]) -> list[SplitPlan]:
     plans += [
         SplitPlan(specs[pos].symbol, _parse(day), 1 + rate / 100, BONUS_ISSUE)
         for pos, day, rate in _SYNTHETIC_BONUS_ISSUES
+        if pos < len(specs)
+    ]
+    plans += [
+        SplitPlan(specs[pos].symbol, _parse(day), kept, CAPITAL_REDUCTION)
+        for pos, day, kept in _SYNTHETIC_CAPITAL_REDUCTIONS
         if pos < len(specs)
     ]
     return plans

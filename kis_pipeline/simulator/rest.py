@@ -35,6 +35,7 @@ from kis_pipeline.simulator.rest_admin import add_admin_routes
 from kis_pipeline.simulator.rest_bonds import ENDPOINTS as BONDS
 from kis_pipeline.simulator.rest_bonus_issues import ENDPOINTS as BONUS_ISSUES
 from kis_pipeline.simulator.rest_calendar import ENDPOINTS as CALENDAR
+from kis_pipeline.simulator.rest_capital_reductions import ENDPOINTS as CAPITAL_REDUCTIONS
 from kis_pipeline.simulator.rest_charts import ENDPOINTS as CHARTS
 from kis_pipeline.simulator.rest_common import BusinessError, Endpoint, Params
 from kis_pipeline.simulator.rest_company import ENDPOINTS as COMPANY
@@ -70,6 +71,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ACTIVITY,
     *FINANCE,
     *BONUS_ISSUES,
+    *CAPITAL_REDUCTIONS,
     *COMPANY,
     *CONDITIONS,
     *NEWS,

@@ -11,7 +11,8 @@ to 9 digits, the rate in percent with two decimals, the pay date as `YYYY/MM/DD`
 from __future__ import annotations
 
 from kis_pipeline.simulator.market_types import BonusIssue
-from kis_pipeline.simulator.rest_common import Endpoint, Params, Reply, ok, unknown_symbol, ymd
+from kis_pipeline.simulator.rest_common import Endpoint, Params, Reply, ymd
+from kis_pipeline.simulator.rest_ksd import record_date_reply
 from kis_pipeline.simulator.rest_market import MarketView
 
 PATH = "/uapi/domestic-stock/v1/ksdinfo/bonus-issue"
@@ -19,19 +20,7 @@ TR_ID = "HHKDB669101C0"
 
 
 def bonus_issue_schedule(view: MarketView, params: Params, tr_cont: str) -> Reply:
-    params.require("CTS", 17)
-    start = params.date("F_DT", max_len=8)
-    end = params.date("T_DT", max_len=8)
-    symbol = params.require("SHT_CD", 9)
-    if symbol and view.listing(symbol) is None:
-        raise unknown_symbol()
-    issues = view.memo(("bonus_issues", view.market.today()), view.market.bonus_issues)
-    rows = [
-        _row(b)
-        for b in issues
-        if start <= b.record_date <= end and (not symbol or b.symbol == symbol)
-    ]
-    return Reply(ok(output1=rows))
+    return record_date_reply(view, params, "bonus_issues", view.market.bonus_issues, _row)
 
 
 def _row(issue: BonusIssue) -> dict[str, str]:

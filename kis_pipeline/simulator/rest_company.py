@@ -327,7 +327,7 @@ def _listing_events(view: MarketView) -> list[tuple[Any, dict[str, str]]]:
     for listing in market.listings:
         for action in market.corporate_actions(listing.symbol):
             if action.kind != "split":
-                # A bonus issue has a schedule of its own (`rest_bonus_issues`).
+                # Bonus issues and capital reductions have schedules of their own.
                 continue
             shares = market.listed_shares(listing.symbol, action.date)
             added = shares - round(shares / action.ratio)

@@ -214,6 +214,11 @@ def check_evaluations(result: Any) -> dict[str, Any]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
+def checks_passed(result: Any) -> dict[str, bool]:
+    """Check name -> whether it passed, for every check the run evaluated."""
+    return {name: e.passed for name, e in check_evaluations(result).items()}
+
+
 def tr_calls(metadata: dict[str, Any], tr_id: str) -> int:
     return int(metadata.get("calls_by_tr_id", {}).get(tr_id, 0))
 

@@ -50,16 +50,9 @@ def _prices(*symbols: str) -> None:
 def _warehouse(
     running: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
 ) -> Warehouse:
-    warehouse = seed.use_simulator(
-        monkeypatch, running, tmp_path, KIS_SYMBOLS=f"005930,{HUNDRED},{FIFTY}", **env
-    )
-    monkeypatch.setenv("KIS_RATE_LIMIT", str(seed.FAST_RATE * 0.9))
-    seed.seed(warehouse, running.state.market)
-    return warehouse
-
-
-def _passed(result: object) -> dict[str, bool]:
-    return {name: e.passed for name, e in seed.check_evaluations(result).items()}
+    symbols = f"005930,{HUNDRED},{FIFTY}"
+    market = running.state.market
+    return seed.seeded_fast(monkeypatch, running, market, tmp_path, KIS_SYMBOLS=symbols, **env)
 
 
 def test_each_bonus_issue_is_one_action_and_the_factors_reproduce_kis_adjusted_prices(
@@ -77,7 +70,7 @@ def test_each_bonus_issue_is_one_action_and_the_factors_reproduce_kis_adjusted_p
     ]
 
     result = seed.run_assets([corporate_actions, adj_factors])
-    assert all(_passed(result).values()), _passed(result)
+    assert all(seed.checks_passed(result).values()), seed.checks_passed(result)
     actions = wh.read("corporate_actions").filter(pl.col("symbol").is_in([HUNDRED, FIFTY]))
     assert actions.select("symbol", "ex_date", "kind", "ratio", "record_date", "source").rows() == [
         (HUNDRED, dt.date(2025, 4, 15), "bonus_issue", 2.0, dt.date(2025, 4, 16), "chart,ksd"),
@@ -117,7 +110,7 @@ def test_without_the_schedule_the_chart_flag_alone_misreads_the_fifty_percent_is
     wh = _warehouse(server, tmp_path, monkeypatch)
     _prices(FIFTY)
     result = seed.run_assets([corporate_actions, adj_factors], raise_on_error=False)
-    assert not _passed(result)["adj_factors_match_kis"]
+    assert not seed.checks_passed(result)["adj_factors_match_kis"]
     chart = wh.read("corporate_actions").filter(pl.col("symbol") == FIFTY)
     assert chart.select("kind", "source").rows() == [("split", "chart")]
 
@@ -159,7 +152,7 @@ def test_a_garbled_rate_is_refused_and_becomes_no_bonus_issue(
 ) -> None:
     wh = _warehouse(corrupt_server, tmp_path, monkeypatch)
     result = seed.run_assets([bonus_issues], partition_key="2025", raise_on_error=False)
-    assert not _passed(result)["bonus_issues_no_rejects"]
+    assert not seed.checks_passed(result)["bonus_issues_no_rejects"]
     assert HUNDRED not in wh.read("bonus_issues")["symbol"].to_list()
     rejects = wh.read("rest_rejects").filter(pl.col("target_table") == "bonus_issues")
     assert rejects["symbol"].to_list() == [HUNDRED]
@@ -179,5 +172,5 @@ def test_paper_skips_in_one_line(
         "bonus_issues skipped: KIS's paper (mock) service has no ksdinfo/bonus-issue (SPEC §16)"
     )
     assert "\n" not in reason
-    assert all(_passed(result).values())
+    assert all(seed.checks_passed(result).values())
     assert wh.partitions("bonus_issues") == []

@@ -160,6 +160,7 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "dividends_schedule": ["2025", "2026"],
         "listing_events_schedule": ["2025", "2026"],
         "bonus_issues_schedule": ["2025", "2026"],
+        "capital_reductions_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
         "company_freshness_schedule": [""],
         "trading_calendar_schedule": ["2026"],

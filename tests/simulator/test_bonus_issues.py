@@ -16,11 +16,11 @@ from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
 from tests.helpers.simulator import SIM_NOW
+from tests.simulator.ksd_api import daily_chart, schedule
 from tests.simulator.rest_api import Api
 
 CONFIG = SimConfig(seed=11, universe=48, start=dt.date(2023, 1, 2), now=SIM_NOW)
 BONUS = ("/uapi/domestic-stock/v1/ksdinfo/bonus-issue", "HHKDB669101C0")
-CHART = ("/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice", "FHKST03010100")
 
 
 @pytest.fixture(scope="module")
@@ -35,25 +35,11 @@ def api(server: SimulatorServer) -> Api:
 
 
 def _schedule(api: Api, start: str, end: str, symbol: str = "") -> list[dict[str, str]]:
-    response = api.get(BONUS, {"CTS": "", "F_DT": start, "T_DT": end, "SHT_CD": symbol})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["rt_cd"] == "0"
-    return body["output1"]
+    return schedule(api, BONUS, start, end, symbol)
 
 
 def _chart(api: Api, symbol: str, start: dt.date, end: dt.date, *, adjusted: bool) -> list[dict]:
-    params = {
-        "FID_COND_MRKT_DIV_CODE": "J",
-        "FID_INPUT_ISCD": symbol,
-        "FID_INPUT_DATE_1": f"{start:%Y%m%d}",
-        "FID_INPUT_DATE_2": f"{end:%Y%m%d}",
-        "FID_PERIOD_DIV_CODE": "D",
-        "FID_ORG_ADJ_PRC": "0" if adjusted else "1",
-    }
-    response = api.get(CHART, params)
-    assert response.status_code == 200, response.text
-    return sorted(response.json()["output2"], key=lambda r: r["stck_bsop_date"])
+    return daily_chart(api, symbol, start, end, adjusted=adjusted)
 
 
 def test_the_schedule_lists_each_bonus_issue_with_its_dates_and_shares(api: Api) -> None:

@@ -1,10 +1,12 @@
 """`corporate_actions` and `adj_factors` (`ingest.corporate_actions`): rebuilt from what the
-warehouse holds (the daily chart's flags, the KSD listing, bonus-issue and dividend schedules,
+warehouse holds (the daily chart's flags, the KSD listing, bonus-issue,
+capital-reduction and dividend schedules,
 the raw and adjusted prices) without a call, after the nightly families (weekdays 19:45), and
 once in a backfill after the prices.
 
 `adj_factors_match_kis` compares raw × our factor with KIS's adjusted close of every stored
-day and fails on a difference beyond the won of rounding: a split or bonus issue we miss or misread.
+day and fails on a difference beyond the won of rounding: a split, bonus issue or capital
+reduction we miss or misread.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kis_pipeline.ingest.corporate_actions import (
     disagreements,
     factors,
     from_bonus_issues,
+    from_capital_reductions,
     from_chart,
     from_dividends,
     from_listing_events,
@@ -47,14 +50,26 @@ def _by_year(wh: Warehouse, frame: pl.DataFrame) -> Written:
 @dg.asset(
     name=ACTIONS,
     group_name=GROUP,
-    deps=[dg.AssetDep(t) for t in ("daily_prices", "listing_events", "bonus_issues", "dividends")],
+    deps=[
+        dg.AssetDep(t)
+        for t in (
+            "daily_prices",
+            "listing_events",
+            "bonus_issues",
+            "capital_reductions",
+            "dividends",
+        )
+    ],
     kinds={"parquet"},
     metadata={
-        "kis/source": "daily_prices flags, listing_events, bonus_issues, dividends",
+        "kis/source": (
+            "daily_prices flags, listing_events, bonus_issues, capital_reductions, dividends"
+        ),
         **ONCE,
     },
     description=(
-        "One row per (symbol, ex_date, kind): splits, reverse splits, bonus issues and cash "
+        "One row per (symbol, ex_date, kind): splits, reverse splits, bonus issues, capital "
+        "reductions and cash "
         "dividends from the daily chart's flags and the KSD schedules already stored; no call."
     ),
     check_specs=[check_spec(ACTIONS, "unique_keys", "No action twice.")],
@@ -66,6 +81,7 @@ def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
         from_chart(wh.select("daily_prices", "split_ratio > 0")),
         from_listing_events(wh.read("listing_events")),
         from_bonus_issues(wh.read("bonus_issues")),
+        from_capital_reductions(wh.read("capital_reductions")),
         from_dividends(wh.read("dividends"), krx_calendar.previous_trading_day),
     )
     written = _by_year(wh, frame)
@@ -83,7 +99,8 @@ def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     kinds={"parquet"},
     metadata={"kis/source": "corporate_actions, daily_prices", **ONCE},
     description=(
-        "One row per (as_of, symbol, date) of a symbol with a split or bonus issue: raw × "
+        "One row per (as_of, symbol, date) of a symbol with a split, bonus issue or capital "
+        "reduction: raw × "
         "factor is the price on the share basis of as_of, checked against KIS's adjusted "
         "chart; no call."
     ),
@@ -100,7 +117,7 @@ def adj_factors(warehouse: WarehouseResource) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     as_of = today_kst()
     actions = wh.read(ACTIONS)
-    # The symbols with a split or bonus issue, and those KIS adjusts although we know of none.
+    # The symbols whose share count changed, and those KIS adjusts although we know of no change.
     adjusted = wh.select("daily_prices_adjusted", "abs(adj_factor - 1) > 1e-9")
     split = set(actions.filter(pl.col("ratio").is_not_null())["symbol"].to_list())
     names = sorted(split | set(adjusted["symbol"].to_list()))

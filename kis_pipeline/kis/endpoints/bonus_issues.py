@@ -19,8 +19,7 @@ import polars as pl
 
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.paging import split_windows
-from kis_pipeline.kis.parse import conform, yyyymmdd
+from kis_pipeline.kis.endpoints.ksd_schedule import fetch_by_record_date
 from kis_pipeline.kis.records import RecordSpec
 
 if TYPE_CHECKING:
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 
 BONUS_ISSUES_PATH = "/uapi/domestic-stock/v1/ksdinfo/bonus-issue"
 BONUS_ISSUES_TR_ID = "HHKDB669101C0"
-WINDOW_DAYS = 31
-SHARE_CLASSES = {"보통": "common", "우선": "preferred"}
 
 BONUS_ISSUE_ROWS = RecordSpec(
     table="bonus_issues",
@@ -65,15 +62,4 @@ BONUS_ISSUES = Endpoint(
 def fetch_bonus_issues(client: KisClient, start: dt.date, end: dt.date) -> pl.DataFrame:
     """Every bonus issue with a record date in [start, end], all issues, as
     `schemas.BONUS_ISSUES` (share classes in English)."""
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
-    pages = [
-        BONUS_ISSUES.fetch(
-            client, {"CTS": "", "F_DT": yyyymmdd(first), "T_DT": yyyymmdd(last), "SHT_CD": ""}
-        ).frame
-        for first, last in split_windows(start, end, WINDOW_DAYS)
-    ]
-    frame = pl.concat([pl.DataFrame(schema=schemas.BONUS_ISSUES), *pages], how="vertical")
-    frame = frame.with_columns(share_class=pl.col("share_class").replace(SHARE_CLASSES))
-    frame = frame.filter(pl.col("record_date").is_between(start, end)).unique(maintain_order=True)
-    return conform(frame.sort("record_date", "symbol"), schemas.BONUS_ISSUES)
+    return fetch_by_record_date(client, BONUS_ISSUES, schemas.BONUS_ISSUES, start, end)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from kis_pipeline.common.company_schemas import (
     ADJ_FACTORS,
     BONUS_ISSUES,
+    CAPITAL_REDUCTIONS,
     COMPANY,
     CORPORATE_ACTIONS,
     LISTING_EVENTS,
@@ -77,6 +78,20 @@ register_table(
 )
 register_table(
     TableSpec(
+        "capital_reductions",
+        CAPITAL_REDUCTIONS,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "share_class"),
+        ("record_date", "symbol"),
+        "One row per capital reduction (symbol, record_date, share_class): the KSD "
+        "capital-reduction schedule, shares kept per old share (`kept_ratio`), the trading "
+        "halt and the relisting date of the reduced shares.",
+        gates=GATES,
+    )
+)
+register_table(
+    TableSpec(
         "listings",
         LISTINGS,
         "date",
@@ -96,7 +111,8 @@ register_table(
         "ex_date",
         ("symbol", "ex_date", "kind"),
         ("symbol", "ex_date"),
-        "One row per (symbol, ex_date, kind): a split, reverse split or bonus issue with its "
+        "One row per (symbol, ex_date, kind): a split, reverse split, bonus issue or capital "
+        "reduction with its "
         "ratio (new shares per old share), or a cash dividend with its amount per share (KRW), and who "
         "reported it (`chart`, `ksd`).",
         gates=("unique_keys",),
@@ -110,7 +126,7 @@ register_table(
         "as_of",
         ("as_of", "symbol", "date"),
         ("symbol", "date", "as_of"),
-        "One row per (as_of, symbol, date) of a symbol with a split or bonus issue: the factor that puts the "
+        "One row per (as_of, symbol, date) of a symbol whose share count changed: the factor that puts the "
         "raw prices of `date` on the share basis of `as_of` (a symbol without one has factor 1).",
         gates=("unique_keys",),
     )
