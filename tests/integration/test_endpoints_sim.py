@@ -360,7 +360,9 @@ def test_adjusted_charts_are_continuous_across_every_split_of_the_market(
         assert original.equals(expected_daily(market, action.symbol, start, end)), where
         assert adjusted.equals(expected_adjusted(market, action.symbol, start, end)), where
         day_of_split = original.filter(pl.col("date") == action.date)
-        assert day_of_split["ex_rights_code"].to_list() == ["01"], where
+        # A capital reduction's relisting is no ex-rights day: its base is re-evaluated (02).
+        code = "00" if action.kind == "capital_reduction" else "01"
+        assert day_of_split["ex_rights_code"].to_list() == [code], where
         assert day_of_split["split_ratio"].to_list() == [round(1 / action.ratio, 2)], where
         raw_move = max_daily_move(original["close"].to_list())
         assert raw_move > 1 - 1 / action.ratio - 0.15, f"{where}: no jump in the original"
