@@ -17,6 +17,7 @@ every tape starts the new day afresh."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import time
 from collections.abc import Callable
@@ -151,6 +152,7 @@ def _next_open_day(is_open_day: Callable[[dt.date], bool], day: dt.date) -> dt.d
     return day + dt.timedelta(days=1)
 
 
+@functools.cache
 def exchange_hours(excd: str) -> Hours:
     """An overseas exchange's regular day on its local clock, its lunch break a break."""
     sessions = [(_seconds(a), _seconds(b)) for a, b in EXCHANGES[excd].sessions]

@@ -590,28 +590,21 @@ class TickGenerator:
             if not n:
                 continue
             tr_id, symbol = feed
-            if tr_id == OVERSEAS_TR:
-                due.extend(self._overseas_due(symbol, n, now))
-                continue
-            venue = venue_of_tr(tr_id)
-            hours = self.hours(symbol, venue)
+            overseas = tr_id == OVERSEAS_TR
+            venue = "" if overseas else venue_of_tr(tr_id)
+            # An overseas feed plays its exchange's local day, a domestic one its venue's.
+            hours = exchange_hours(symbol[1:4]) if overseas else self.hours(symbol, venue)
             if hours not in now:
                 now[hours] = self.clock.now(hours)
             session_date, seconds = now[hours]
             if not hours.trading(seconds):
                 continue
+            if overseas:
+                abroad = self.overseas_tape(symbol, session_date)
+                if abroad is not None:
+                    due.append((tr_id, symbol, abroad.records(n, seconds)))
+                continue
             tape = self.tape(symbol, session_date, seconds, venue)
             if tape is not None:
                 due.append((tr_id, symbol, tape.records(tr_id, n, seconds)))
         return due
-
-    def _overseas_due(
-        self, tr_key: str, n: int, now: dict[Hours, tuple[dt.date, float]]
-    ) -> list[tuple[str, str, list[str]]]:
-        """`n` records of an overseas feed on its exchange's local clock (none in a break)."""
-        hours = exchange_hours(tr_key[1:4])
-        if hours not in now:
-            now[hours] = self.clock.now(hours)
-        day, seconds = now[hours]
-        tape = self.overseas_tape(tr_key, day) if hours.trading(seconds) else None
-        return [] if tape is None else [(OVERSEAS_TR, tr_key, tape.records(n, seconds))]
