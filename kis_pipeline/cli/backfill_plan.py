@@ -281,6 +281,15 @@ def plan(
                 "corporate_actions learns the capital reductions since 2015 from the KSD "
                 "capital-reduction schedule",
             ),
+            (
+                _schedule_years(graph, selected, settings, "rights_issues", ACTION_READERS),
+                "corporate_actions learns the rights issues since 2015 from the KSD "
+                "rights-issue schedule",
+            ),
+            (
+                _schedule_years(graph, selected, settings, "mergers", ACTION_READERS),
+                "corporate_actions learns the mergers since 2015 from the KSD merger schedule",
+            ),
         )
         for extra, reason in prerequisites:
             for key, keys in extra.items():

@@ -58,6 +58,25 @@ CAPITAL_REDUCTIONS = columns(
     "halt_period:S list_date:D"
 )
 
+# KSD rights-issue schedule (ksdinfo/paidin-capin): one row per rights issue (유상증자) of a share
+# class by record date; `fix_rate` new shares per 100 old sold at `issue_price` (KRW),
+# `discount_rate` % below the base price, ex-rights on `ex_date`, subscribed from
+# `subscription_start` to `subscription_end`, the new shares listed on `list_date`.
+RIGHTS_ISSUES = columns(
+    "record_date:D symbol:S share_class:S ex_date:D fix_rate:F discount_rate:F issue_price "
+    "subscription_start:D subscription_end:D list_date:D total_shares new_shares"
+)
+
+# KSD merger and split schedule (ksdinfo/merger-split): one row per event of a listed name
+# (`symbol`) by record date and sequence; the absorbed (or split-off) company and the
+# surviving one by KSD's codes and names, `reason` as KSD words it (흡수합병, 인적분할, ...),
+# `ratio` the surviving company's shares per absorbed share, the halt as sent, the listing of
+# the new shares and the share counts before and added.
+MERGERS = columns(
+    "record_date:D symbol:S seq absorbed_code:S absorbed_name:S company_code:S company_name:S "
+    "reason:S ratio:F halt_period:S list_date:D odd_lot_pay_date:D total_shares new_shares"
+)
+
 # §7.12 psearch-result: the names a saved screening condition matched when it ran (`as_of`),
 # best first (`rank`), with the quote KIS sends beside each; market_cap in KRW.
 CONDITION_RESULTS = columns(
@@ -77,12 +96,16 @@ MARKET_DAILY = columns(
 # The point-in-time universe as known on `as_of`: every name seen, listed or delisted.
 LISTINGS = columns("as_of:D symbol:S name:S market:S kind:S listed_on:D delisted_on:D source:S")
 
-# A corporate action by its ex-date: a split, a reverse split, a bonus issue or a capital
-# reduction (`ratio`: new shares per old share), a cash dividend (`cash_per_share`, KRW, with
-# its `record_date`). `source` names who reported it: `chart` (the daily chart's event flags),
-# `ksd` (the KSD schedules).
+# A corporate action by its ex-date: a split, a reverse split, a bonus issue, a capital
+# reduction or a rights issue (`ratio`: shares after per share before; a rights issue's
+# `issue_price` in KRW and `price_factor`, the theoretical ex-rights price over the cum-rights
+# close, since its price basis moves by less than its share count), a merger (`ratio` the
+# surviving company's shares per absorbed share, `counterparty` the absorbed company's KSD
+# code), a cash dividend (`cash_per_share`, KRW, with its `record_date`). `source` names who
+# reported it: `chart` (the daily chart's event flags), `ksd` (the KSD schedules).
 CORPORATE_ACTIONS = columns(
-    "symbol:S ex_date:D kind:S ratio:F cash_per_share record_date:D source:S"
+    "symbol:S ex_date:D kind:S ratio:F cash_per_share record_date:D source:S issue_price "
+    "price_factor:F counterparty:S"
 )
 
 # What a raw price of `date` is multiplied by to be on the share basis of `as_of`.

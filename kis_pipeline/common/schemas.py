@@ -28,6 +28,8 @@ from kis_pipeline.common.company_schemas import (
     COMPANY,
     LISTING_EVENTS,
     MARKET_DAILY,
+    MERGERS,
+    RIGHTS_ISSUES,
 )
 from kis_pipeline.common.derivative_schemas import DERIVATIVES
 from kis_pipeline.common.intraday_schemas import INTRADAY
@@ -481,6 +483,8 @@ ALL: dict[str, pl.Schema] = {
     "listing_events": LISTING_EVENTS,
     "bonus_issues": BONUS_ISSUES,
     "capital_reductions": CAPITAL_REDUCTIONS,
+    "rights_issues": RIGHTS_ISSUES,
+    "mergers": MERGERS,
     **INTRADAY,
     "news_titles": NEWS_TITLES,
     "market_daily": MARKET_DAILY,

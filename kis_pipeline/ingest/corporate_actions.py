@@ -9,20 +9,29 @@ Corporate actions come from two reporters, each for what it knows:
   `액면분할`; ratio = total shares over the shares before), every bonus issue of the bonus-issue
   schedule (`bonus_issues`; ratio 1 + fix_rate / 100, ex-rights on its `right_dt`), every
   capital reduction of the capital-reduction schedule (`capital_reductions`; ratio the shares
-  kept per old share, ex on the relisting day `list_dt`), and every
-  cash dividend of the dividend schedule (`dividends`), ex-dividend the session before its
-  record date.
+  kept per old share, ex on the relisting day `list_dt`), every rights issue of the
+  rights-issue schedule (`rights_issues`; ratio 1 + fix_rate / 100, the issue price, ex-rights
+  on its `right_dt`), every merger of the merger schedule (`mergers`; ratio the surviving
+  company's shares per absorbed share, on the listing day of the new shares, the absorbed
+  company as `counterparty`), and every cash dividend of the dividend schedule (`dividends`),
+  ex-dividend the session before its record date.
 
 A split both report is one row, `source` `chart,ksd`, with the KSD's exact share counts. The
 chart flags a bonus issue's ex-rights day as it flags a split (락구분 01 and the base price's
 rate) and cannot tell them apart: a flag on the day the KSD reports a bonus issue is that bonus
 issue, one row with the KSD's exact rate. A capital reduction relists on its `list_dt` with
 the base price reset as for a reverse split (the chart's rate, with revaluation reason 02): a
-flag that day is that reduction, one row with the KSD's ratio. Rights issues and mergers have
-KSD schedules of their own, not fetched yet.
+flag that day is that reduction, one row with the KSD's ratio. A rights issue's ex-rights day
+is flagged like a bonus issue's, with the rate of the theoretical ex-rights price (TERP) to the
+cum-rights close; the KSD's issue price gives that rate exactly: TERP = (close + price × r) /
+(1 + r) for r new shares per old, `price_factor` = TERP / close, from the stored close of the
+session before the ex date (the chart's rounded rate when that close is not stored). A merger
+into a listed name leaves its price basis alone (the chart flags nothing): it is a row, not a
+factor.
 
-`adj_factors` puts a raw price of a day on the share basis of `as_of`: the product of 1 / ratio
-over the splits, bonus issues and capital reductions after that day and by `as_of`. The
+`adj_factors` puts a raw price of a day on the share basis of `as_of`: the product over the
+splits, bonus issues, capital reductions (1 / ratio each) and rights issues (`price_factor`)
+after that day and by `as_of`. The
 adjusted series is raw × factor, which the check compares with KIS's own adjusted chart
 (`daily_prices_adjusted`). Each run stores its factors under its own `as_of`, so the factors
 of any earlier day stay readable.
@@ -35,16 +44,21 @@ from collections.abc import Callable
 
 import polars as pl
 
+from kis_pipeline.common import krx_calendar
 from kis_pipeline.warehouse import TABLES
 
 ACTIONS = TABLES["corporate_actions"].schema
 FACTORS = TABLES["adj_factors"].schema
 SPLIT, REVERSE_SPLIT, CASH_DIVIDEND = "split", "reverse_split", "cash_dividend"
 BONUS_ISSUE, CAPITAL_REDUCTION = "bonus_issue", "capital_reduction"
-# The kinds that change the share count, and so the price basis.
+RIGHTS_ISSUE, MERGER = "rights_issue", "merger"
+# The kinds that move the price basis by 1 / ratio.
 SHARE_COUNT_KINDS = (SPLIT, REVERSE_SPLIT, BONUS_ISSUE, CAPITAL_REDUCTION)
 # The kinds only a KSD schedule names: the chart flags their day as a split or reverse split.
-KSD_NAMED_KINDS = (BONUS_ISSUE, CAPITAL_REDUCTION)
+KSD_NAMED_KINDS = (BONUS_ISSUE, CAPITAL_REDUCTION, RIGHTS_ISSUE)
+# The kinds that move the price basis: those of the share count, and rights issues by their
+# `price_factor`.
+BASIS_KINDS = (*SHARE_COUNT_KINDS, RIGHTS_ISSUE)
 KSD = "ksd"
 SPLIT_REASONS = ("액면분할",)
 # A whole-won adjusted price rounds raw × factor: one won either way is rounding, not a miss.
@@ -63,6 +77,8 @@ def from_chart(prices: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit(REVERSE_SPLIT))
             .alias("kind"),
             (1.0 / pl.col("split_ratio")).round(6).alias("ratio"),
+            # Kept for a rights issue whose cum-rights close is not stored (see `combine`).
+            pl.col("split_ratio").alias("price_factor"),
             pl.lit("chart").alias("source"),
         )
     )
@@ -126,6 +142,61 @@ def from_capital_reductions(reductions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def from_rights_issues(issues: pl.DataFrame, closes: pl.DataFrame) -> pl.DataFrame:
+    """Rights issues of the KSD schedule (`rights_issues` rows), ex on their `right_dt`; a
+    symbol's share classes are one row (the common share's first). `closes` (symbol, date,
+    close) holds the cum-rights closes, the sessions before the ex dates: with one the
+    `price_factor` is TERP / close, without it null (the chart's rate is used)."""
+    first = _common_first(issues, "ex_date")
+    rate = pl.col("fix_rate") / 100.0
+    cum = closes.select("symbol", pl.col("date").alias("_cum_date"), pl.col("close"))
+    terp = (pl.col("close") + pl.col("issue_price") * rate) / (1.0 + rate)
+    return _actions(
+        first.with_columns(
+            _cum_date=pl.col("ex_date").map_elements(
+                krx_calendar.previous_trading_day, return_dtype=pl.Date
+            )
+        )
+        .join(cum, on=["symbol", "_cum_date"], how="left")
+        .select(
+            "symbol",
+            "ex_date",
+            pl.lit(RIGHTS_ISSUE).alias("kind"),
+            (1.0 + rate).round(6).alias("ratio"),
+            "record_date",
+            "issue_price",
+            (terp / pl.col("close")).alias("price_factor"),
+            pl.lit(KSD).alias("source"),
+        )
+    )
+
+
+def cum_rights_days(issues: pl.DataFrame) -> list[tuple[str, dt.date]]:
+    """(symbol, session before the ex date) of each rights issue: the closes TERP needs."""
+    return sorted(
+        {
+            (symbol, krx_calendar.previous_trading_day(ex))
+            for symbol, ex in issues.select("symbol", "ex_date").iter_rows()
+        }
+    )
+
+
+def from_mergers(mergers: pl.DataFrame) -> pl.DataFrame:
+    """Mergers of the KSD schedule (`mergers` rows) on the listing day of the new shares (the
+    record date when none is given yet), the absorbed company as `counterparty`."""
+    return _actions(
+        mergers.sort("seq").select(
+            "symbol",
+            pl.coalesce("list_date", "record_date").alias("ex_date"),
+            pl.lit(MERGER).alias("kind"),
+            pl.col("ratio").round(6),
+            "record_date",
+            pl.col("absorbed_code").alias("counterparty"),
+            pl.lit(KSD).alias("source"),
+        )
+    ).unique(subset=["symbol", "ex_date"], keep="first", maintain_order=True)
+
+
 def from_dividends(
     dividends: pl.DataFrame, session_before: Callable[[dt.date], dt.date]
 ) -> pl.DataFrame:
@@ -166,6 +237,13 @@ def combine(*reported: pl.DataFrame) -> pl.DataFrame:
             pl.col("cash_per_share").drop_nulls().first(),
             pl.col("record_date").drop_nulls().first(),
             pl.col("source").unique().sort().str.join(","),
+            pl.col("issue_price").drop_nulls().first(),
+            # The KSD's exact factor first, the chart's rounded rate when it could not be had.
+            pl.col("price_factor").drop_nulls().first(),
+            pl.col("counterparty").drop_nulls().first(),
+        )
+        .with_columns(
+            price_factor=pl.when(pl.col("kind") == RIGHTS_ISSUE).then(pl.col("price_factor"))
         )
     )
     return out.select(list(ACTIONS)).cast(dict(ACTIONS)).sort("symbol", "ex_date")
@@ -190,10 +268,17 @@ def _as_ksd_kinds(actions: pl.DataFrame) -> pl.DataFrame:
 
 def factors(days: pl.DataFrame, actions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """`adj_factors` rows of `as_of` for (date, symbol) `days` of the symbols with a split, a
-    bonus issue or a capital reduction."""
+    bonus issue, a capital reduction or a rights issue."""
     splits = actions.filter(
-        pl.col("kind").is_in(SHARE_COUNT_KINDS) & (pl.col("ex_date") <= as_of)
-    ).select("symbol", "ex_date", "ratio")
+        pl.col("kind").is_in(BASIS_KINDS) & (pl.col("ex_date") <= as_of)
+    ).select(
+        "symbol",
+        "ex_date",
+        pl.when(pl.col("kind") == RIGHTS_ISSUE)
+        .then(pl.col("price_factor"))
+        .otherwise(1.0 / pl.col("ratio"))
+        .alias("price_factor"),
+    )
     wanted = days.filter(pl.col("symbol").is_in(splits["symbol"].unique().to_list()))
     if wanted.is_empty():
         return pl.DataFrame(schema=FACTORS)
@@ -202,7 +287,7 @@ def factors(days: pl.DataFrame, actions: pl.DataFrame, as_of: dt.date) -> pl.Dat
         .join(splits, on="symbol", how="left")
         .with_columns(
             step=pl.when(pl.col("ex_date") > pl.col("date"))
-            .then(1.0 / pl.col("ratio"))
+            .then(pl.col("price_factor").fill_null(1.0))
             .otherwise(1.0)
         )
         .group_by("symbol", "date")

@@ -22,6 +22,8 @@ from kis_pipeline.common.company_schemas import (
     BONUS_ISSUES,
     CAPITAL_REDUCTIONS,
     LISTING_EVENTS,
+    MERGERS,
+    RIGHTS_ISSUES,
     STOCK_INFO,
 )
 from kis_pipeline.common.schemas import (
@@ -70,12 +72,14 @@ __all__ = [
     "MARKET_INVESTOR_FLOWS",
     "MARKET_PROGRAM_TRADING",
     "MEMBER_FLOWS",
+    "MERGERS",
     "MULTI_QUOTE",
     "OVERSEAS_CALENDAR",
     "OVERSEAS_DAILY_PRICES",
     "PROGRAM_TRADING",
     "RANKINGS",
     "RECENT_EXECUTIONS",
+    "RIGHTS_ISSUES",
     "SHORT_SALES",
     "STOCK_INFO",
     "TRADING_CALENDAR",

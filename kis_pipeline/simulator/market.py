@@ -22,13 +22,16 @@ issues (무상증자, new shares per 100 old) at positions 44 (ex 2025-04-15, 10
 2026-02-10, 50), priced like splits (the base divided by 1 + rate / 100, the shares grown by
 it) but keeping the par value; a capital reduction (감자) at position 45, 10 old shares to 1
 relisted 2025-09-22, priced like a reverse split (the base the last close / 0.1) at the same
-par; an event on or before the first history day is dropped. The halt before the relisting
-is in the KSD schedule only: the sessions of it keep their bars.
+par; a rights issue (유상증자) at position 43, 30 new shares per 100 old at 20 % below the
+cum-rights close, ex 2025-06-17 (the base the theoretical ex-rights price, the shares grown by
+1.3); a merger at position 42 absorbing an unlisted company, 3,600,000 new shares listed
+2025-11-03 at an unchanged base; an event on or before the first history day is dropped. The
+halt before the relisting is in the KSD schedule only: the sessions of it keep their bars.
 
 Conventions for the bar fields (SPEC §7.3): on a split day `prev_close` is the reset base
 (previous close / ratio, on the tick grid), `flng_cls_code` is "01", `prtt_rate` is the base
 price over the previous close (1/ratio, e.g. 0.02 for 1:50) and `revl_issu_reas` is "99"
-(a bonus issue's ex-rights day: the same "01" and rate, `revl_issu_reas` ""; a capital
+(a bonus or rights issue's ex-rights day: the same "01" and rate, `revl_issu_reas` ""; a capital
 reduction's relisting day: "00", the rate (10.0 for 10:1) and `revl_issu_reas` "02");
 ex-dividend days carry "02" (year-end) or "05" (interim/quarterly). Other days: "00", 0.0, "".
 """
@@ -69,6 +72,7 @@ from kis_pipeline.simulator.market_fundamentals import (
     visible_dividend,
 )
 from kis_pipeline.simulator.market_indices import INDEX_CODES, IndexSeries, build_indices, members
+from kis_pipeline.simulator.market_mergers import merger_schedule
 from kis_pipeline.simulator.market_overseas import (
     EXCHANGES,
     OVERSEAS,
@@ -78,6 +82,7 @@ from kis_pipeline.simulator.market_overseas import (
 )
 from kis_pipeline.simulator.market_prices import PriceBook, SplitEvent
 from kis_pipeline.simulator.market_quotes import quote_stats
+from kis_pipeline.simulator.market_rights import rights_schedule
 from kis_pipeline.simulator.market_ticks import price_limits, tick_size
 from kis_pipeline.simulator.market_types import (
     BonusIssue,
@@ -89,8 +94,10 @@ from kis_pipeline.simulator.market_types import (
     IndexBar,
     InvestorFlow,
     Listing,
+    Merger,
     OverseasBar,
     QuoteStats,
+    RightsIssue,
 )
 from kis_pipeline.simulator.market_universe import SymbolSpec, build_specs, split_plans
 
@@ -264,7 +271,15 @@ class Market:
             if day in index and index[day] > 0:
                 column = self._column[plan.symbol]
                 events.append(
-                    SplitEvent(plan.symbol, column, index[day], day, plan.ratio, plan.kind)
+                    SplitEvent(
+                        plan.symbol,
+                        column,
+                        index[day],
+                        day,
+                        plan.ratio,
+                        plan.kind,
+                        plan.shares_ratio,
+                    )
                 )
         book = PriceBook(self.config.seed, self._specs, days, events)
         self._book = book
@@ -376,6 +391,14 @@ class Market:
     def capital_reductions(self) -> list[CapitalReduction]:
         """Every capital reduction of the model announced by today, by record date."""
         return [c for c in capital_reduction_schedule(self.book) if c.announced <= self.today()]
+
+    def rights_issues(self) -> list[RightsIssue]:
+        """Every rights issue of the model announced by today, by record date."""
+        return [r for r in rights_schedule(self.book) if r.announced <= self.today()]
+
+    def mergers(self) -> list[Merger]:
+        """Every merger of the model announced by today, by record date."""
+        return [m for m in merger_schedule(self.book) if m.announced <= self.today()]
 
     def adj_factor(self, symbol: str, day: dt.date) -> float:
         """Multiply a raw price of `day` by this to get today's adjusted price."""

@@ -53,8 +53,9 @@ def bar_at(
 
 
 def split_at(book: PriceBook, column: int, row: int) -> SplitEvent | None:
+    """The event that resets the symbol's base price on `row`, if any."""
     for event in book.splits:
-        if event.column == column and event.day_index == row:
+        if event.column == column and event.day_index == row and event.resets_base:
             return event
     return None
 
@@ -65,7 +66,7 @@ def split_factor(book: PriceBook, column: int, *, after: dt.date, par: bool = Fa
     factor = 1.0
     for event in book.splits:
         if event.column == column and event.date > after and (event.changes_par or not par):
-            factor *= event.ratio
+            factor *= event.share_multiplier
     return factor
 
 

@@ -20,7 +20,7 @@ LISTING_AFTER_RECORD = dt.timedelta(days=21)
 ANNOUNCED_BEFORE_EX = dt.timedelta(days=28)
 
 
-def _session_on_or_after(day: dt.date) -> dt.date:
+def session_on_or_after(day: dt.date) -> dt.date:
     return day if cal.is_trading_day(day) else cal.next_trading_day(day)
 
 
@@ -34,7 +34,7 @@ def bonus_schedule(book: PriceBook) -> list[BonusIssue]:
         before = round(float(book.shares_rows(row - 1, row)[0, column]))
         rate = round((event.ratio - 1) * 100, 4)
         record = cal.next_trading_day(event.date)
-        listed = _session_on_or_after(record + LISTING_AFTER_RECORD)
+        listed = session_on_or_after(record + LISTING_AFTER_RECORD)
         out.append(
             BonusIssue(
                 symbol=event.symbol,

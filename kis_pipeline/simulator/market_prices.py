@@ -51,9 +51,12 @@ def chunked(
 
 @dataclass(frozen=True)
 class SplitEvent:
-    """A day the share count is multiplied by `ratio` and the base price divided by it: a
-    split, a bonus issue (`kind` "bonus_issue") or a capital reduction (`kind`
-    "capital_reduction", ratio below 1), which the book prices the same way."""
+    """A day the base price is divided by `ratio` and the share count multiplied by
+    `shares_ratio` (`ratio` when None): a split, a bonus issue (`kind` "bonus_issue"), a
+    capital reduction (`kind` "capital_reduction", ratio below 1), which the book prices the
+    same way; a rights issue (`kind` "rights_issue": the price falls to the theoretical
+    ex-rights price while the shares grow by the rate); or a merger (`kind` "merger": ratio 1,
+    new shares at an unchanged price)."""
 
     symbol: str
     column: int
@@ -61,6 +64,11 @@ class SplitEvent:
     date: dt.date
     ratio: float
     kind: str = "split"
+    shares_ratio: float | None = None
+
+    @property
+    def share_multiplier(self) -> float:
+        return self.ratio if self.shares_ratio is None else self.shares_ratio
 
     @property
     def changes_par(self) -> bool:
@@ -69,13 +77,18 @@ class SplitEvent:
         return self.kind == "split"
 
     @property
+    def resets_base(self) -> bool:
+        """Whether the chart flags the day: a merger's new shares list without a new base."""
+        return self.kind != "merger"
+
+    @property
     def chart_codes(self) -> tuple[str, str]:
         """(flng_cls_code, revl_issu_reas) of the day on the chart (SPEC §7.3)."""
         if self.kind == "capital_reduction":
             # Not an ex-rights day: the relisting base is re-evaluated for the reduction (02).
             return "00", "02"
-        # Both others are ex-rights (권리락) days; only a split's base is re-evaluated ("99"),
-        # a bonus issue's follows the ex-rights formula.
+        # The others are ex-rights (권리락) days; only a split's base is re-evaluated ("99"),
+        # a bonus or rights issue's follows the ex-rights formula.
         return "01", "99" if self.changes_par else ""
 
 
@@ -222,7 +235,7 @@ class PriceBook:
         shares = np.broadcast_to(self.final_shares, (hi - lo, len(self.specs))).copy()
         for event in self.splits:
             before = min(max(event.day_index - lo, 0), hi - lo)
-            shares[:before, event.column] /= event.ratio
+            shares[:before, event.column] /= event.share_multiplier
         return shares
 
     def base_rows(self, lo: int, hi: int) -> np.ndarray:

@@ -76,6 +76,47 @@ class CapitalReduction:
 
 
 @dataclass(frozen=True)
+class RightsIssue:
+    """A rights issue to shareholders (주주배정 유상증자) as the KSD schedule shows it: `fix_rate`
+    new shares per 100 old sold at `issue_price` (`discount_rate` % below the cum-rights
+    close), ex-rights on `ex_date` (the session before `record_date`), subscribed from
+    `subscription_start` to `subscription_end`, the new shares listed on `list_date`."""
+
+    symbol: str
+    record_date: dt.date
+    ex_date: dt.date
+    fix_rate: float
+    discount_rate: float
+    issue_price: int
+    subscription_start: dt.date
+    subscription_end: dt.date
+    list_date: dt.date
+    total_shares: int
+    new_shares: int
+    announced: dt.date
+
+
+@dataclass(frozen=True)
+class Merger:
+    """A merger (합병) as the KSD schedule shows it: the listed `symbol` (`company`) absorbs
+    `absorbed` (`absorbed_name`, unlisted), whose holders get `ratio` new shares each on the
+    record date; the new shares list on `list_date`."""
+
+    symbol: str
+    company: str
+    record_date: dt.date
+    absorbed: str
+    absorbed_name: str
+    merger_type: str
+    ratio: float
+    list_date: dt.date
+    odd_lot_pay_date: dt.date
+    total_shares: int
+    new_shares: int
+    announced: dt.date
+
+
+@dataclass(frozen=True)
 class IndexBar:
     date: dt.date
     open: float

@@ -76,6 +76,16 @@ BONUS_ISSUE = "bonus_issue"
 # session at the new share basis.
 _SYNTHETIC_CAPITAL_REDUCTIONS: tuple[tuple[int, str, float], ...] = ((45, "2025-09-22", 0.1),)
 CAPITAL_REDUCTION = "capital_reduction"
+# (universe position, planned ex-rights day, new shares per 100 old, discount %): rights
+# issues (유상증자) to shareholders, the new shares priced at the discount to the cum-rights
+# close; on a name no test pins.
+_SYNTHETIC_RIGHTS_ISSUES: tuple[tuple[int, str, int, int], ...] = ((43, "2025-06-17", 30, 20),)
+RIGHTS_ISSUE = "rights_issue"
+# (universe position, planned listing day of the new shares, merger ratio, the absorbed
+# company's shares): a listed name absorbing an unlisted company (흡수합병), its holders paid
+# `ratio` new shares each; the price basis stays, only the share count grows.
+_SYNTHETIC_MERGERS: tuple[tuple[int, str, float, int], ...] = ((42, "2025-11-03", 0.4, 9_000_000),)
+MERGER = "merger"
 
 _PREFIXES = (
     "대한",
@@ -231,8 +241,11 @@ class SymbolSpec:
 class SplitPlan:
     symbol: str
     date: dt.date  # planned date; moved to the next trading day by the market
-    ratio: float  # new shares per old share
+    ratio: float  # the price basis: the base price is the last close divided by it
     kind: str = "split"
+    # Shares after per share before, where it is not `ratio`: a rights issue sells its new
+    # shares below the price, a merger adds shares at an unchanged price.
+    shares_ratio: float | None = None
 
 
 def _parse(text: str) -> dt.date:
@@ -329,4 +342,39 @@ def split_plans(specs: list[SymbolSpec]) -> list[SplitPlan]:
         for pos, day, kept in _SYNTHETIC_CAPITAL_REDUCTIONS
         if pos < len(specs)
     ]
+    plans += [
+        SplitPlan(
+            specs[pos].symbol,
+            _parse(day),
+            rights_price_ratio(rate / 100, discount / 100),
+            RIGHTS_ISSUE,
+            1 + rate / 100,
+        )
+        for pos, day, rate, discount in _SYNTHETIC_RIGHTS_ISSUES
+        if pos < len(specs)
+    ]
+    plans += [
+        SplitPlan(
+            specs[pos].symbol, _parse(day), 1.0, MERGER, merger_shares_ratio(specs[pos], r, k)
+        )
+        for pos, day, r, k in _SYNTHETIC_MERGERS
+        if pos < len(specs)
+    ]
     return plans
+
+
+def rights_price_ratio(rate: float, discount: float) -> float:
+    """Cum-rights close over the theoretical ex-rights price, `rate` new shares per old sold at
+    `discount` below that close: (1 + rate) / (1 + rate × (1 - discount))."""
+    return (1 + rate) / (1 + rate * (1 - discount))
+
+
+def merger_terms(position: int) -> tuple[float, int]:
+    """(ratio, the absorbed company's shares) of the model's merger at universe `position`."""
+    return next((r, k) for pos, _, r, k in _SYNTHETIC_MERGERS if pos == position)
+
+
+def merger_shares_ratio(spec: SymbolSpec, ratio: float, absorbed: int) -> float:
+    """Shares after over shares before the merger: the absorbed company's holders get `ratio`
+    new shares each, and `final_shares` are the shares after."""
+    return spec.final_shares / (spec.final_shares - round(absorbed * ratio))

@@ -46,12 +46,14 @@ from kis_pipeline.simulator.rest_finance import ENDPOINTS as FINANCE
 from kis_pipeline.simulator.rest_flows import ENDPOINTS as FLOWS
 from kis_pipeline.simulator.rest_futures_options import ENDPOINTS as FUTURES_OPTIONS
 from kis_pipeline.simulator.rest_market import MarketView
+from kis_pipeline.simulator.rest_mergers import ENDPOINTS as MERGERS
 from kis_pipeline.simulator.rest_minutes import ENDPOINTS as MINUTES
 from kis_pipeline.simulator.rest_news import ENDPOINTS as NEWS
 from kis_pipeline.simulator.rest_oauth import add_oauth_routes
 from kis_pipeline.simulator.rest_quotes import ENDPOINTS as QUOTES
 from kis_pipeline.simulator.rest_ranking_lists import ENDPOINTS as RANKING_LISTS
 from kis_pipeline.simulator.rest_rankings import ENDPOINTS as RANKINGS
+from kis_pipeline.simulator.rest_rights_issues import ENDPOINTS as RIGHTS_ISSUES
 from kis_pipeline.simulator.rest_sectors import ENDPOINTS as SECTORS
 from kis_pipeline.simulator.rest_ticks import ENDPOINTS as TICKS
 from kis_pipeline.simulator.state import MESSAGES, AuthError, SimState
@@ -72,6 +74,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *FINANCE,
     *BONUS_ISSUES,
     *CAPITAL_REDUCTIONS,
+    *RIGHTS_ISSUES,
+    *MERGERS,
     *COMPANY,
     *CONDITIONS,
     *NEWS,

@@ -1,6 +1,7 @@
-"""What the KSD schedules with no paging share (ksdinfo/bonus-issue, ksdinfo/cap-dcrs): the
-request (`CTS` blank, `F_DT`..`T_DT` record dates, `SHT_CD` blank for every code, a code
-outside the universe MCA05918) and the rows of the market's events in it, by record date."""
+"""What the KSD schedules with no paging share (ksdinfo/bonus-issue, cap-dcrs, paidin-capin,
+merger-split): the request (`CTS` blank, `F_DT`..`T_DT` record dates, `SHT_CD` blank for every
+code, a code outside the universe MCA05918) and the rows of the market's events in it, by
+record date."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ def record_date_reply(
     name: str,
     events: Callable[[], Sequence[E]],
     row: Callable[[E], dict[str, str]],
+    day: Callable[[E], dt.date] = lambda e: e.record_date,
 ) -> Reply:
-    """The `output1` rows of `events` (memoised as `name` for the day) the request selects."""
+    """The `output1` rows of `events` (memoised as `name` for the day) the request selects,
+    by the date `day` of each (the record date unless the schedule is asked otherwise)."""
     params.require("CTS", 17)
     start = params.date("F_DT", max_len=8)
     end = params.date("T_DT", max_len=8)
@@ -39,8 +42,6 @@ def record_date_reply(
         raise unknown_symbol()
     scheduled = view.memo((name, view.market.today()), events)
     rows = [
-        row(e)
-        for e in scheduled
-        if start <= e.record_date <= end and (not symbol or e.symbol == symbol)
+        row(e) for e in scheduled if start <= day(e) <= end and (not symbol or e.symbol == symbol)
     ]
     return Reply(ok(output1=rows))

@@ -161,6 +161,8 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "listing_events_schedule": ["2025", "2026"],
         "bonus_issues_schedule": ["2025", "2026"],
         "capital_reductions_schedule": ["2025", "2026"],
+        "rights_issues_schedule": ["2025", "2026"],
+        "mergers_schedule": ["2025", "2026"],
         "fundamentals_freshness_schedule": [""],
         "company_freshness_schedule": [""],
         "trading_calendar_schedule": ["2026"],

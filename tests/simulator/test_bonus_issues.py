@@ -7,7 +7,6 @@ session after the ex date and the new shares list weeks later."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,35 +14,24 @@ from kis_pipeline.common import krx_calendar
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.helpers.simulator import SIM_NOW
 from tests.simulator.ksd_api import daily_chart, schedule
 from tests.simulator.rest_api import Api
 
-CONFIG = SimConfig(seed=11, universe=48, start=dt.date(2023, 1, 2), now=SIM_NOW)
 BONUS = ("/uapi/domestic-stock/v1/ksdinfo/bonus-issue", "HHKDB669101C0")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as running:
-        yield running
+def _schedule(ksd_api: Api, start: str, end: str, symbol: str = "") -> list[dict[str, str]]:
+    return schedule(ksd_api, BONUS, start, end, symbol)
 
 
-@pytest.fixture(scope="module")
-def api(server: SimulatorServer) -> Api:
-    return Api(server)
+def _chart(
+    ksd_api: Api, symbol: str, start: dt.date, end: dt.date, *, adjusted: bool
+) -> list[dict]:
+    return daily_chart(ksd_api, symbol, start, end, adjusted=adjusted)
 
 
-def _schedule(api: Api, start: str, end: str, symbol: str = "") -> list[dict[str, str]]:
-    return schedule(api, BONUS, start, end, symbol)
-
-
-def _chart(api: Api, symbol: str, start: dt.date, end: dt.date, *, adjusted: bool) -> list[dict]:
-    return daily_chart(api, symbol, start, end, adjusted=adjusted)
-
-
-def test_the_schedule_lists_each_bonus_issue_with_its_dates_and_shares(api: Api) -> None:
-    rows = _schedule(api, "20250101", "20261231")
+def test_the_schedule_lists_each_bonus_issue_with_its_dates_and_shares(ksd_api: Api) -> None:
+    rows = _schedule(ksd_api, "20250101", "20261231")
     assert [(r["sht_cd"], r["right_dt"], r["fix_rate"]) for r in rows] == [
         ("071620", "20250415", "100.00"),
         ("330790", "20260210", "50.00"),
@@ -58,22 +46,22 @@ def test_the_schedule_lists_each_bonus_issue_with_its_dates_and_shares(api: Api)
         assert added == before * float(row["fix_rate"]) / 100
         assert len(row["odd_rec_price"]) == 9 and row["stk_kind"] == "보통"
     # By record date and by code: outside the window, or another code, nothing.
-    assert _schedule(api, "20250417", "20260210") == []
-    assert [r["sht_cd"] for r in _schedule(api, "20250101", "20261231", "330790")] == ["330790"]
+    assert _schedule(ksd_api, "20250417", "20260210") == []
+    assert [r["sht_cd"] for r in _schedule(ksd_api, "20250101", "20261231", "330790")] == ["330790"]
 
 
 @pytest.mark.parametrize("symbol", ["071620", "330790"])
 def test_the_chart_flags_the_ex_date_and_the_adjusted_chart_divides_before_it(
-    api: Api, server: SimulatorServer, symbol: str
+    ksd_api: Api, ksd_server: SimulatorServer, symbol: str
 ) -> None:
-    market: Market = server.state.market
-    (row,) = _schedule(api, "20250101", "20261231", symbol)
+    market: Market = ksd_server.state.market
+    (row,) = _schedule(ksd_api, "20250101", "20261231", symbol)
     ex = dt.datetime.strptime(row["right_dt"], "%Y%m%d").date()
     rate = float(row["fix_rate"])
     ratio = 1 + rate / 100
     start, end = ex - dt.timedelta(days=10), ex + dt.timedelta(days=10)
-    raw = _chart(api, symbol, start, end, adjusted=False)
-    adjusted = {r["stck_bsop_date"]: r for r in _chart(api, symbol, start, end, adjusted=True)}
+    raw = _chart(ksd_api, symbol, start, end, adjusted=False)
+    adjusted = {r["stck_bsop_date"]: r for r in _chart(ksd_api, symbol, start, end, adjusted=True)}
     flagged = [r for r in raw if r["flng_cls_code"] != "00"]
     assert [r["stck_bsop_date"] for r in flagged] == [row["right_dt"]]
     (bar,) = flagged
@@ -101,8 +89,8 @@ def test_the_chart_flags_the_ex_date_and_the_adjusted_chart_divides_before_it(
     ]
 
 
-def test_an_issue_is_listed_once_announced(server: SimulatorServer) -> None:
-    market: Market = server.state.market
+def test_an_issue_is_listed_once_announced(ksd_server: SimulatorServer) -> None:
+    market: Market = ksd_server.state.market
     early = Market(
         SimConfig(seed=11, universe=48, start=dt.date(2023, 1, 2), now=dt.datetime(2026, 1, 5))
     )

@@ -8,7 +8,6 @@ session before the relisting."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,63 +15,46 @@ from kis_pipeline.common import krx_calendar
 from kis_pipeline.simulator.config import SimConfig
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
-from tests.helpers.simulator import SIM_NOW
-from tests.simulator.ksd_api import daily_chart, schedule
+from tests.simulator.ksd_api import daily_chart, day, schedule
 from tests.simulator.rest_api import Api
 
-CONFIG = SimConfig(seed=11, universe=48, start=dt.date(2023, 1, 2), now=SIM_NOW)
 CAP_DCRS = ("/uapi/domestic-stock/v1/ksdinfo/cap-dcrs", "HHKDB669106C0")
 SYMBOL = "149240"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(CONFIG) as running:
-        yield running
+def _schedule(ksd_api: Api, start: str, end: str, symbol: str = "") -> list[dict[str, str]]:
+    return schedule(ksd_api, CAP_DCRS, start, end, symbol)
 
 
-@pytest.fixture(scope="module")
-def api(server: SimulatorServer) -> Api:
-    return Api(server)
+def _chart(ksd_api: Api, start: dt.date, end: dt.date, *, adjusted: bool) -> list[dict]:
+    return daily_chart(ksd_api, SYMBOL, start, end, adjusted=adjusted)
 
 
-def _day(text: str) -> dt.date:
-    return dt.datetime.strptime(text, "%Y%m%d").date()
-
-
-def _schedule(api: Api, start: str, end: str, symbol: str = "") -> list[dict[str, str]]:
-    return schedule(api, CAP_DCRS, start, end, symbol)
-
-
-def _chart(api: Api, start: dt.date, end: dt.date, *, adjusted: bool) -> list[dict]:
-    return daily_chart(api, SYMBOL, start, end, adjusted=adjusted)
-
-
-def test_the_schedule_lists_the_reduction_with_its_halt_and_relisting(api: Api) -> None:
-    rows = _schedule(api, "20250101", "20261231")
+def test_the_schedule_lists_the_reduction_with_its_halt_and_relisting(ksd_api: Api) -> None:
+    rows = _schedule(ksd_api, "20250101", "20261231")
     assert [(r["sht_cd"], r["list_dt"], r["reduce_cap_rate"]) for r in rows] == [
         (SYMBOL, "20250922", "0.1000")
     ]
     (row,) = rows
-    record, listed = _day(row["record_date"]), _day(row["list_dt"])
-    halt_start, halt_end = (_day(d) for d in row["td_stop_dt"].split("~"))
+    record, listed = day(row["record_date"]), day(row["list_dt"])
+    halt_start, halt_end = (day(d) for d in row["td_stop_dt"].split("~"))
     assert halt_start == krx_calendar.previous_trading_day(record)
     assert halt_end == krx_calendar.previous_trading_day(listed)
     assert listed - record >= dt.timedelta(days=14) and row["stk_kind"] == "보통"
     # By record date and by code: outside the window, or another code, nothing.
-    assert _schedule(api, row["list_dt"], "20261231") == []
-    assert _schedule(api, "20250101", "20261231", "071620") == []
+    assert _schedule(ksd_api, row["list_dt"], "20261231") == []
+    assert _schedule(ksd_api, "20250101", "20261231", "071620") == []
 
 
 def test_the_chart_resets_the_base_on_relisting_and_the_adjusted_chart_lifts_before_it(
-    api: Api, server: SimulatorServer
+    ksd_api: Api, ksd_server: SimulatorServer
 ) -> None:
-    market: Market = server.state.market
-    (row,) = _schedule(api, "20250101", "20261231", SYMBOL)
-    listed, kept = _day(row["list_dt"]), float(row["reduce_cap_rate"])
+    market: Market = ksd_server.state.market
+    (row,) = _schedule(ksd_api, "20250101", "20261231", SYMBOL)
+    listed, kept = day(row["list_dt"]), float(row["reduce_cap_rate"])
     start, end = listed - dt.timedelta(days=10), listed + dt.timedelta(days=10)
-    raw = _chart(api, start, end, adjusted=False)
-    adjusted = {r["stck_bsop_date"]: r for r in _chart(api, start, end, adjusted=True)}
+    raw = _chart(ksd_api, start, end, adjusted=False)
+    adjusted = {r["stck_bsop_date"]: r for r in _chart(ksd_api, start, end, adjusted=True)}
     flagged = [r for r in raw if r["revl_issu_reas"] != "" or float(r["prtt_rate"]) > 0]
     assert [r["stck_bsop_date"] for r in flagged] == [row["list_dt"]]
     (bar,) = flagged
@@ -94,8 +76,8 @@ def test_the_chart_resets_the_base_on_relisting_and_the_adjusted_chart_lifts_bef
     ]
 
 
-def test_a_reduction_is_listed_once_announced(server: SimulatorServer) -> None:
-    market: Market = server.state.market
+def test_a_reduction_is_listed_once_announced(ksd_server: SimulatorServer) -> None:
+    market: Market = ksd_server.state.market
     early = Market(
         SimConfig(seed=11, universe=48, start=dt.date(2023, 1, 2), now=dt.datetime(2025, 8, 1))
     )

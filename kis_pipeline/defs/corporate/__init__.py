@@ -1,2 +1,3 @@
 """Corporate actions and the adjustment factors they give, built from the warehouse with no
-call; and `bonus_issues` and `capital_reductions`, the KSD schedules they read."""
+call; and the KSD schedules they read: `bonus_issues`, `capital_reductions`, `rights_issues`
+and `mergers`."""

@@ -1,15 +1,16 @@
 """`corporate_actions` and `adj_factors` (`ingest.corporate_actions`): rebuilt from what the
-warehouse holds (the daily chart's flags, the KSD listing, bonus-issue,
-capital-reduction and dividend schedules,
-the raw and adjusted prices) without a call, after the nightly families (weekdays 19:45), and
-once in a backfill after the prices.
+warehouse holds (the daily chart's flags, the KSD listing, bonus-issue, capital-reduction,
+rights-issue, merger and dividend schedules, the raw and adjusted prices) without a call, after
+the nightly families (weekdays 19:45), and once in a backfill after the prices.
 
 `adj_factors_match_kis` compares raw × our factor with KIS's adjusted close of every stored
-day and fails on a difference beyond the won of rounding: a split, bonus issue or capital
-reduction we miss or misread.
+day and fails on a difference beyond the won of rounding: a split, bonus issue, capital
+reduction or rights issue we miss or misread.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import dagster as dg
 import polars as pl
@@ -20,6 +21,7 @@ from kis_pipeline.defs.calendar.writing import Written, run_metadata, write_one
 from kis_pipeline.defs.resources import WarehouseResource
 from kis_pipeline.ingest.corporate_actions import (
     combine,
+    cum_rights_days,
     disagreements,
     factors,
     from_bonus_issues,
@@ -27,6 +29,8 @@ from kis_pipeline.ingest.corporate_actions import (
     from_chart,
     from_dividends,
     from_listing_events,
+    from_mergers,
+    from_rights_issues,
 )
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.quality import check_spec, unique_keys_result
@@ -47,6 +51,15 @@ def _by_year(wh: Warehouse, frame: pl.DataFrame) -> Written:
     return Written.of(wh.write_partitions(ACTIONS, parts) if parts else [])
 
 
+def _closes(wh: Warehouse, days: list[tuple[str, dt.date]]) -> pl.DataFrame:
+    """The stored raw closes of (symbol, date) `days`."""
+    if not days:
+        return pl.DataFrame(schema={"symbol": pl.String, "date": pl.Date, "close": pl.Int64})
+    where = " OR ".join("(symbol = ? AND date = ?)" for _ in days)
+    flat = [value for day in days for value in day]
+    return wh.select("daily_prices", where, flat).select("symbol", "date", "close")
+
+
 @dg.asset(
     name=ACTIONS,
     group_name=GROUP,
@@ -57,31 +70,37 @@ def _by_year(wh: Warehouse, frame: pl.DataFrame) -> Written:
             "listing_events",
             "bonus_issues",
             "capital_reductions",
+            "rights_issues",
+            "mergers",
             "dividends",
         )
     ],
     kinds={"parquet"},
     metadata={
         "kis/source": (
-            "daily_prices flags, listing_events, bonus_issues, capital_reductions, dividends"
+            "daily_prices flags, listing_events, bonus_issues, capital_reductions, "
+            "rights_issues, mergers, dividends"
         ),
         **ONCE,
     },
     description=(
         "One row per (symbol, ex_date, kind): splits, reverse splits, bonus issues, capital "
-        "reductions and cash "
-        "dividends from the daily chart's flags and the KSD schedules already stored; no call."
+        "reductions, rights issues, mergers and cash dividends from the daily chart's flags "
+        "and the KSD schedules already stored; no call."
     ),
     check_specs=[check_spec(ACTIONS, "unique_keys", "No action twice.")],
 )
 def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
+    rights = wh.read("rights_issues")
     frame = combine(
         # Only the flagged days are read: the lake prunes the rest by its column statistics.
         from_chart(wh.select("daily_prices", "split_ratio > 0")),
         from_listing_events(wh.read("listing_events")),
         from_bonus_issues(wh.read("bonus_issues")),
         from_capital_reductions(wh.read("capital_reductions")),
+        from_rights_issues(rights, _closes(wh, cum_rights_days(rights))),
+        from_mergers(wh.read("mergers")),
         from_dividends(wh.read("dividends"), krx_calendar.previous_trading_day),
     )
     written = _by_year(wh, frame)
@@ -99,8 +118,8 @@ def corporate_actions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     kinds={"parquet"},
     metadata={"kis/source": "corporate_actions, daily_prices", **ONCE},
     description=(
-        "One row per (as_of, symbol, date) of a symbol with a split, bonus issue or capital "
-        "reduction: raw × "
+        "One row per (as_of, symbol, date) of a symbol with a split, bonus issue, capital "
+        "reduction or rights issue: raw × "
         "factor is the price on the share basis of as_of, checked against KIS's adjusted "
         "chart; no call."
     ),

@@ -8,17 +8,8 @@ dates.
 from __future__ import annotations
 
 from kis_pipeline.defs.corporate.ksd_schedule import ksd_year_defs
-from kis_pipeline.kis.endpoints.bonus_issues import BONUS_ISSUES_TR_ID, fetch_bonus_issues
-
-TABLE = "bonus_issues"
-ENDPOINT = "ksdinfo/bonus-issue"
+from kis_pipeline.kis.endpoints.bonus_issues import BONUS_ISSUES
 
 bonus_issues, bonus_issues_job, bonus_issues_schedule = ksd_year_defs(
-    TABLE,
-    ENDPOINT,
-    BONUS_ISSUES_TR_ID,
-    fetch_bonus_issues,
-    title="KSD bonus-issue schedule",
-    noun="bonus issue",
-    cron="10 8 * * 6",
+    BONUS_ISSUES, title="KSD bonus-issue schedule", noun="bonus issue", cron="10 8 * * 6"
 )

@@ -8,19 +8,10 @@ ratios and relisting days.
 from __future__ import annotations
 
 from kis_pipeline.defs.corporate.ksd_schedule import ksd_year_defs
-from kis_pipeline.kis.endpoints.capital_reductions import (
-    CAPITAL_REDUCTIONS_TR_ID,
-    fetch_capital_reductions,
-)
-
-TABLE = "capital_reductions"
-ENDPOINT = "ksdinfo/cap-dcrs"
+from kis_pipeline.kis.endpoints.capital_reductions import CAPITAL_REDUCTIONS
 
 capital_reductions, capital_reductions_job, capital_reductions_schedule = ksd_year_defs(
-    TABLE,
-    ENDPOINT,
-    CAPITAL_REDUCTIONS_TR_ID,
-    fetch_capital_reductions,
+    CAPITAL_REDUCTIONS,
     title="KSD capital-reduction schedule",
     noun="capital reduction",
     cron="15 8 * * 6",

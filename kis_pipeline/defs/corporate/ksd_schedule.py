@@ -1,19 +1,18 @@
 """The asset, job and schedule of a KSD schedule kept a record-date year a partition (the
-bonus-issue and capital-reduction schedules): the whole year in one run, since announced
-events have record dates ahead; Saturday mornings this year (and last year in January, whose
-last record dates settle then). Real only: in `paper` it is skipped with its reason."""
+bonus-issue, capital-reduction, rights-issue and merger schedules): the whole year in one run,
+since announced events have record dates ahead; Saturday mornings this year (and last year in
+January, whose last record dates settle then). Real only: in `paper` it is skipped with its
+reason."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import dagster as dg
-import polars as pl
 
 from kis_pipeline.defs.calendar.writing import run_metadata, skipped_in_paper, write_one
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.kis.client import KisClient
+from kis_pipeline.kis.endpoints.ksd_schedule import KsdSchedule
 from kis_pipeline.lib.partitions import years
 from kis_pipeline.lib.quality import (
     check_spec,
@@ -25,22 +24,18 @@ from kis_pipeline.lib.run_context import POOL
 from kis_pipeline.lib.schedules import asset_job, year_and_january_last, years_schedule
 from kis_pipeline.warehouse import TABLES
 
-Fetch = Callable[[KisClient, dt.date, dt.date], pl.DataFrame]
-
 
 def ksd_year_defs(
-    table: str,
-    endpoint: str,
-    tr_id: str,
-    fetch: Fetch,
+    schedule: KsdSchedule,
     *,
     title: str,
     noun: str,
     cron: str,
 ) -> tuple[dg.AssetsDefinition, dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
-    """`table`'s asset (one partition per record-date year, 12 calls a year), its job and its
-    Saturday schedule at `cron`; `title` names the schedule ("KSD bonus-issue schedule"),
-    `noun` one row of it ("bonus issue")."""
+    """The `schedule` table's asset (one partition per record-date year, 12 calls a year), its
+    job and its Saturday schedule at `cron`; `title` names the schedule ("KSD bonus-issue
+    schedule"), `noun` one row of it ("bonus issue")."""
+    table, endpoint, tr_id = schedule.table, f"ksdinfo/{schedule.name}", schedule.tr_id
     checks = [check_spec(table, "unique_keys", f"No {noun} twice."), no_rejects_spec(table)]
 
     @dg.asset(
@@ -66,7 +61,7 @@ def ksd_year_defs(
             return paper
         year = int(context.partition_key)
         with kis.client() as client:
-            frame = fetch(client, dt.date(year, 1, 1), dt.date(year, 12, 31))
+            frame = schedule.fetch(client, dt.date(year, 1, 1), dt.date(year, 12, 31))
         written = write_one(warehouse.warehouse(), table, str(year), frame)
         return dg.MaterializeResult(
             metadata=run_metadata(frame, written, client),
@@ -77,7 +72,7 @@ def ksd_year_defs(
         )
 
     job = asset_job(_asset, f"One year of the {title}.")
-    schedule = years_schedule(
+    saturdays = years_schedule(
         f"{table}_schedule",
         job,
         cron=cron,
@@ -85,4 +80,4 @@ def ksd_year_defs(
         run_key_prefix=f"{table}-",
         description=f"Saturday mornings: this year's {title}.",
     )
-    return _asset, job, schedule
+    return _asset, job, saturdays

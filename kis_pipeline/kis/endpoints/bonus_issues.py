@@ -12,20 +12,10 @@ a positive number is refused into the client's rejects alone; it never becomes a
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING
-
-import polars as pl
-
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.endpoints.ksd_schedule import fetch_by_record_date
+from kis_pipeline.kis.endpoints.ksd_schedule import KsdSchedule
 from kis_pipeline.kis.records import RecordSpec
 
-if TYPE_CHECKING:
-    from kis_pipeline.kis.client import KisClient
-
-BONUS_ISSUES_PATH = "/uapi/domestic-stock/v1/ksdinfo/bonus-issue"
 BONUS_ISSUES_TR_ID = "HHKDB669101C0"
 
 BONUS_ISSUE_ROWS = RecordSpec(
@@ -50,16 +40,6 @@ BONUS_ISSUE_ROWS = RecordSpec(
     date="record_date",
 )
 
-BONUS_ISSUES = Endpoint(
-    "ksdinfo-bonus-issue",
-    BONUS_ISSUES_PATH,
-    BONUS_ISSUES_TR_ID,
-    container="output1",
-    rows=BONUS_ISSUE_ROWS,
-)
-
-
-def fetch_bonus_issues(client: KisClient, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Every bonus issue with a record date in [start, end], all issues, as
-    `schemas.BONUS_ISSUES` (share classes in English)."""
-    return fetch_by_record_date(client, BONUS_ISSUES, schemas.BONUS_ISSUES, start, end)
+BONUS_ISSUES = KsdSchedule("bonus-issue", BONUS_ISSUES_TR_ID, BONUS_ISSUE_ROWS)
+fetch_bonus_issues = BONUS_ISSUES.fetch
+BONUS_ISSUES_PATH = BONUS_ISSUES.endpoint.path

@@ -15,20 +15,10 @@ becomes an action.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING
-
-import polars as pl
-
 from kis_pipeline.kis import schemas
-from kis_pipeline.kis.endpoints._base import Endpoint
-from kis_pipeline.kis.endpoints.ksd_schedule import fetch_by_record_date
+from kis_pipeline.kis.endpoints.ksd_schedule import KsdSchedule
 from kis_pipeline.kis.records import RecordSpec
 
-if TYPE_CHECKING:
-    from kis_pipeline.kis.client import KisClient
-
-CAPITAL_REDUCTIONS_PATH = "/uapi/domestic-stock/v1/ksdinfo/cap-dcrs"
 CAPITAL_REDUCTIONS_TR_ID = "HHKDB669106C0"
 
 CAPITAL_REDUCTION_ROWS = RecordSpec(
@@ -50,16 +40,6 @@ CAPITAL_REDUCTION_ROWS = RecordSpec(
     date="record_date",
 )
 
-CAPITAL_REDUCTIONS = Endpoint(
-    "ksdinfo-cap-dcrs",
-    CAPITAL_REDUCTIONS_PATH,
-    CAPITAL_REDUCTIONS_TR_ID,
-    container="output1",
-    rows=CAPITAL_REDUCTION_ROWS,
-)
-
-
-def fetch_capital_reductions(client: KisClient, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Every capital reduction with a record date in [start, end], all codes, as
-    `schemas.CAPITAL_REDUCTIONS` (share classes in English)."""
-    return fetch_by_record_date(client, CAPITAL_REDUCTIONS, schemas.CAPITAL_REDUCTIONS, start, end)
+CAPITAL_REDUCTIONS = KsdSchedule("cap-dcrs", CAPITAL_REDUCTIONS_TR_ID, CAPITAL_REDUCTION_ROWS)
+fetch_capital_reductions = CAPITAL_REDUCTIONS.fetch
+CAPITAL_REDUCTIONS_PATH = CAPITAL_REDUCTIONS.endpoint.path

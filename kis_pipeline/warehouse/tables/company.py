@@ -12,6 +12,8 @@ from kis_pipeline.common.company_schemas import (
     CORPORATE_ACTIONS,
     LISTING_EVENTS,
     LISTINGS,
+    MERGERS,
+    RIGHTS_ISSUES,
 )
 from kis_pipeline.warehouse.tables.spec import TableSpec, register_table
 
@@ -92,6 +94,34 @@ register_table(
 )
 register_table(
     TableSpec(
+        "rights_issues",
+        RIGHTS_ISSUES,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "share_class"),
+        ("record_date", "symbol"),
+        "One row per rights issue (symbol, record_date, share_class): the KSD rights-issue "
+        "schedule, new shares per 100 old (`fix_rate`) at `issue_price`, the ex-rights date, "
+        "the subscription period and the listing date of the new shares.",
+        gates=GATES,
+    )
+)
+register_table(
+    TableSpec(
+        "mergers",
+        MERGERS,
+        "year",
+        "record_date",
+        ("symbol", "record_date", "seq"),
+        ("record_date", "symbol"),
+        "One row per merger or company split of a listed name (symbol, record_date, seq): the "
+        "KSD merger and split schedule, the absorbed and surviving companies, the ratio and the "
+        "listing date of the new shares.",
+        gates=GATES,
+    )
+)
+register_table(
+    TableSpec(
         "listings",
         LISTINGS,
         "date",
@@ -111,10 +141,11 @@ register_table(
         "ex_date",
         ("symbol", "ex_date", "kind"),
         ("symbol", "ex_date"),
-        "One row per (symbol, ex_date, kind): a split, reverse split, bonus issue or capital "
-        "reduction with its "
-        "ratio (new shares per old share), or a cash dividend with its amount per share (KRW), and who "
-        "reported it (`chart`, `ksd`).",
+        "One row per (symbol, ex_date, kind): a split, reverse split, bonus issue, capital "
+        "reduction or rights issue with its ratio (shares after per share before; a rights "
+        "issue's issue price and price factor), a merger with its ratio and the absorbed "
+        "company, or a cash dividend with its amount per share (KRW), and who reported it "
+        "(`chart`, `ksd`).",
         gates=("unique_keys",),
     )
 )
@@ -126,8 +157,9 @@ register_table(
         "as_of",
         ("as_of", "symbol", "date"),
         ("symbol", "date", "as_of"),
-        "One row per (as_of, symbol, date) of a symbol whose share count changed: the factor that puts the "
-        "raw prices of `date` on the share basis of `as_of` (a symbol without one has factor 1).",
+        "One row per (as_of, symbol, date) of a symbol whose share count changed: the factor "
+        "that puts the raw prices of `date` on the share basis of `as_of` (a symbol without "
+        "one has factor 1).",
         gates=("unique_keys",),
     )
 )
