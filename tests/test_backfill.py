@@ -58,7 +58,7 @@ SNAPSHOT_ASSETS = sorted(
         "stability_ratios",
         "stock_info",
         "stock_status",
-        # KIS's ranking screens (SPEC §8.4-§8.13): what they show after the session only.
+        # KIS's ranking screens (SPEC §8.4-§8.16): what they show after the session only.
         *RANKING_LISTS,
     ]
 )

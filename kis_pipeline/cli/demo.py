@@ -463,7 +463,8 @@ def run_demo() -> int:
         ok &= _step(
             "KIS's ranking screens of the session: valuation, ratios, profits, resting "
             "quantities, execution strength, disparity, dividends, short sales, credit, new "
-            "highs and lows (one call per ordering)",
+            "highs and lows, block trades, watchlists, the closing auction (one call per "
+            "ordering)",
             lambda: _weekly(settings, RANKING_LIST_TABLES),
         )
         if settings.env == "sim":

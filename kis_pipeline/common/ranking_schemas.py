@@ -1,4 +1,4 @@
-"""Schemas of the snapshot rankings of SPEC §8.4-§8.13, one table per KIS ranking screen.
+"""Schemas of the snapshot rankings of SPEC §8.4-§8.16, one table per KIS ranking screen.
 
 KIS answers each screen's top 30 as they stand after the latest session, with no date and no
 way to ask for an earlier one, so these tables are the screens' history, kept night after
@@ -6,10 +6,11 @@ night. A table holds every ordering the screen offers that we ask for: one row p
 (date, ranking, rank), `ranking` naming the ordering (`per`, `pbr`, `near_high`, ...).
 
 Every table leads with the same columns (a screen that does not send one leaves it null: the
-dividend screen sends no quote) and ends with the market division and the source; between
-them are the screen's own figures. Units follow DESIGN §3.4: prices and amounts KRW, volumes
-shares, rates and ratios percent or times as KIS sends them. Columns are written as in
-`activity_schemas.columns` (`name` Int64, `:F` Float64, `:S` String, `:D` Date).
+dividend screen sends no quote, the expected-execution screen no day's volume) and ends with
+the market division and the source; between them are the screen's own figures. Units follow
+DESIGN §3.4: prices and amounts KRW, volumes shares, rates and ratios percent or times as KIS
+sends them. Columns are written as in `activity_schemas.columns` (`name` Int64, `:F` Float64,
+`:S` String, `:D` Date).
 """
 
 from __future__ import annotations
@@ -73,5 +74,18 @@ RANKING_LISTS: dict[str, pl.Schema] = {
     # §8.13: names near their 52-week high or low: the extreme and the price's distance (%).
     "new_high_low_rankings": ranking_table(
         "ask bid new_high high_proximity_rate:F new_low low_proximity_rate:F base_price"
+    ),
+    # §8.14: the session's block trades (each of at least the amount asked for): how many the
+    # buyers took and how many the sellers took, and the buyers' shares less the sellers'.
+    "block_trade_rankings": ranking_table("buy_block_count sell_block_count net_buy_volume"),
+    # §8.15: KIS clients' watchlist registrations, with the day's value (KRW) and the closing
+    # best ask and bid.
+    "watchlist_rankings": ranking_table("value ask bid registrations"),
+    # §8.16: the closing auction: `price` is its price (the expected one while it runs) against
+    # base_price; what it executed (shares, KRW); the book's best prices and what rests there
+    # and in total (shares).
+    "expected_execution_rankings": ranking_table(
+        "base_price ask bid ask_volume bid_volume total_ask_volume total_bid_volume "
+        "executed_volume executed_value"
     ),
 }

@@ -125,6 +125,13 @@ def minute_bars(
     ]
 
 
+def closing_auction(seed: int, symbol: str, bar: DailyBar) -> MinuteBar | None:
+    """The closing auction's bar of the session (`minute_bars`), None if it traded nothing."""
+    last = minute_bars(seed, symbol, bar)[-1:]
+    at = CLOSING_AUCTION_S + late_open_s(bar.date)
+    return last[0] if last and last[0].second == at else None
+
+
 def index_minute_bars(seed: int, code: str, bar: IndexBar) -> list[IndexMinute]:
     """An index's bars of a session, in index points, drawn as a stock's are on a grid of
     hundredths of a point; volumes and values add up to the day's."""

@@ -1,8 +1,9 @@
-"""The ranking screens of SPEC §8.4-§8.13: valuation (FHPST01790000), financial ratios
+"""The ranking screens of SPEC §8.4-§8.16: valuation (FHPST01790000), financial ratios
 (FHPST01750000), profits and assets (FHPST01730000), resting quantities (FHPST01720000),
 execution strength (FHPST01680000), disparity (FHPST01780000),
-dividend rate (HHKDB13470100), short sales (FHPST04820000), credit balances (FHKST17010000)
-and names near a new high or low (FHPST01870000).
+dividend rate (HHKDB13470100), short sales (FHPST04820000), credit balances (FHKST17010000),
+names near a new high or low (FHPST01870000), block trades (FHKST190900C0), watchlist
+registrations (FHPST01800000) and the auctions' expected executions (FHPST01820000).
 
 Each answers the top 30 of the last completed session, with no paging and no way to ask for
 another day (§8), read off the same books as the endpoints a user can check them against: the
@@ -12,18 +13,38 @@ and the daily bars (the disparity is the close against its moving average). A sc
 are built once per session and request, then ordered by the field its sort code names,
 largest first (ties by code); names near a new high or low come nearest first.
 
+Three screens rest on models of their own, each a function of the seed, the name and the books:
+- block trades (§8.14): the tapes play a session only as fast as someone streams it, so they
+  are no record of a completed day; instead its trades are `TRADES_A_DAY` (at most one a
+  share) whose amounts are lognormal around the bar's mean trade (value / trades), with a
+  spread of 1.0-1.8 drawn per name and day. The trades of at least the amount asked for are
+  the expected count above it, their shares the expected share of the value above it, split
+  between buyers and sellers as the day's volume was (`Activity`), leaning up to 15 points
+  either way per name and day (`block_trades`);
+- watchlist registrations (§8.15): a popularity of the name's own (0.2-1.2, stable) times the
+  square root of its average traded value over the last `WATCH_SESSIONS` sessions, in KRW
+  thousands (`registrations`);
+- expected executions (§8.16): after the close, the closing auction's: its price is the close,
+  against the base price, and it executed the last bar of the day's minute bars
+  (`market_minutes.closing_auction`); the book is the closing one of §8.7.
+
 Left out: the valuation screen's PCR and EBITDA-to-financial-cost (the books hold no cash flow
 or financial cost), so their sort codes are refused; the market filters beyond the market
-code, and NXT's own figures (`NX` answers as `J`).
+code (bounds of price, volume and value, the kinds of issue), and NXT's own figures (`NX`
+answers as `J`); the pre-open phase of §8.16, which answers no rows (the opening auction is
+not modelled apart from the first minute).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kis_pipeline.simulator.market_minutes import closing_auction
 from kis_pipeline.simulator.market_ticks import tick_size
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
@@ -37,7 +58,12 @@ from kis_pipeline.simulator.rest_common import (
     ymd,
 )
 from kis_pipeline.simulator.rest_finance import derived_ratios
-from kis_pipeline.simulator.rest_market import MarketView, is_preferred, resting_quantities
+from kis_pipeline.simulator.rest_market import (
+    MarketView,
+    is_preferred,
+    noise,
+    resting_quantities,
+)
 from kis_pipeline.simulator.rest_quotes import change_fields
 
 RANK_ROWS = 30
@@ -48,13 +74,19 @@ PERIOD_MONTHS = {"0": "03", "1": "06", "2": "09", "3": "12"}
 # §8.11 lookbacks with `D`: `fid_input_cnt_1` -> sessions.
 SHORT_DAYS = {"0": 1, "1": 2, "2": 3, "3": 4, "4": 5, "9": 10, "14": 15}
 SESSIONS_A_MONTH = 21
+# A day's trades, about as many as the tapes make of it (`ticks`).
+TRADES_A_DAY = 20_000
+# The sessions whose traded value draws watchers (§8.15).
+WATCH_SESSIONS = 20
+SYMBOL = re.compile(r"[0-9A-Z]{6}")
 
 
 @dataclass(frozen=True)
 class Screen:
     """One ranking screen: the parameters it must be sent, how its rows are built, its sort
     parameter and codes (code -> the key its rows are ordered by; `key` when it has no sort
-    parameter), the field carrying the rank (None: KIS sends none) and where rows go."""
+    parameter), the field carrying the rank (None: KIS sends none), where rows go and the
+    parameter naming the rank to start from (None: the first)."""
 
     path: str
     tr_id: str
@@ -66,6 +98,7 @@ class Screen:
     rank_field: str | None = "data_rank"
     container: str = "output"
     nearest_first: bool = False
+    start_param: str | None = None
 
     def handle(self, view: MarketView, params: Params, tr_cont: str) -> Reply:
         for name in self.required:
@@ -81,11 +114,20 @@ class Screen:
             rows,
             key=lambda r: (r[2][key] if self.nearest_first else -r[2][key], r[0]),
         )
+        first = self.first_rank(params)
         out = []
-        for rank, (_, row, _) in enumerate(order[:RANK_ROWS], start=1):
+        for rank, (_, row, _) in enumerate(order[first - 1 :][:RANK_ROWS], start=first):
             out.append({**row, self.rank_field: str(rank)} if self.rank_field else dict(row))
         extra = {"output1": self.summary(view, session)} if self.container == "output2" else {}
         return Reply(ok(**{self.container: out}, **extra))
+
+    def first_rank(self, params: Params) -> int:
+        if self.start_param is None:
+            return 1
+        text = params.require(self.start_param, 10)
+        if not text.isdigit() or int(text) < 1:
+            raise invalid_param(self.start_param)
+        return int(text)
 
     def summary(self, view: MarketView, session: dt.date) -> list[Row]:
         # §8.12's output1: the market and the dates the balances describe.
@@ -109,6 +151,11 @@ def _quote(listing: Any, bar: Any) -> Row:
         "prdy_ctrt": change_rate,
         "acml_vol": num(bar.volume),
     }
+
+
+def _best_prices(bar: Any) -> Row:
+    """The closing book's best ask and bid: a tick above the close, and the close."""
+    return {"askp": num(bar.close + tick_size(bar.close)), "bidp": num(bar.close)}
 
 
 def _names(view: MarketView, session: dt.date, market: str = "0000") -> list[tuple[Any, Any]]:
@@ -474,9 +521,8 @@ def _near(view: MarketView, params: Params, session: dt.date) -> list[Any]:
         row = {
             "mksc_shrn_iscd": listing.symbol,
             **_quote(listing, bar),
-            "askp": num(bar.close + tick_size(bar.close)),
+            **_best_prices(bar),
             "askp_rsqn1": num(best_ask),
-            "bidp": num(bar.close),
             "bidp_rsqn1": num(best_bid),
             "new_hgpr": num(stats.w52_high),
             "hprc_near_rate": dec(below_high),
@@ -485,6 +531,176 @@ def _near(view: MarketView, params: Params, session: dt.date) -> list[Any]:
             "stck_sdpr": num(bar.prev_close),
         }
         out.append((listing.symbol, row, {"gap": round(gap, 2)}))
+    return out
+
+
+# ---- §8.14 block trades, §8.15 watchlists, §8.16 the closing auction ------------------------
+
+
+@dataclass(frozen=True)
+class BlockTrades:
+    """A session's trades of at least some amount: how many and the shares of each side."""
+
+    buy_count: int
+    sell_count: int
+    buy_volume: int
+    sell_volume: int
+
+
+def _above(z: float) -> float:
+    """P(Z >= z) of a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def block_trades(seed: int, symbol: str, bar: Any, buyer_share: float, least: int) -> BlockTrades:
+    """The trades of at least `least` KRW of `symbol`'s session `bar`, the buyers having taken
+    `buyer_share` of the day's volume (the model of the module docstring)."""
+    trades = min(bar.volume, TRADES_A_DAY)
+    if trades <= 0 or bar.value <= 0:
+        return BlockTrades(0, 0, 0, 0)
+    spread = 1.0 + 0.8 * noise(seed, symbol, bar.date, "block_spread")
+    mu = math.log(bar.value / trades) - spread**2 / 2.0
+    z = (math.log(least) - mu) / spread if least > 0 else -math.inf
+    count = int(trades * _above(z))
+    # The share of the value in trades above `least`, at the day's average price.
+    volume = int(bar.volume * _above(z - spread))
+    lean = buyer_share + 0.3 * (noise(seed, symbol, bar.date, "block_side") - 0.5)
+    lean = min(max(lean, 0.0), 1.0)
+    buy_count, buy_volume = round(count * lean), round(volume * lean)
+    return BlockTrades(buy_count, count - buy_count, buy_volume, volume - buy_volume)
+
+
+def _amount(params: Params, name: str, max_len: int) -> int:
+    """A whole amount; blank is 0."""
+    text = params.require(name, max_len)
+    if text and not text.isdigit():
+        raise invalid_param(name)
+    return int(text or 0)
+
+
+def _blocks(view: MarketView, params: Params, session: dt.date) -> list[Any]:
+    params.choice("fid_div_cls_code", ("0",))
+    least = _amount(params, "fid_input_price_1", 12)
+    only = params.require("fid_input_iscd_2", 8)
+    if only and not SYMBOL.fullmatch(only):
+        raise invalid_param("fid_input_iscd_2")
+    seed = view.market.config.seed
+    out = []
+    for listing, bar in _names(view, session, _market(params)):
+        if only and listing.symbol != only:
+            continue
+        a = view.market.activity(listing.symbol, session)
+        taken = a.buyer_volume + a.seller_volume if a is not None else 0
+        share = a.buyer_volume / taken if a is not None and taken else 0.5
+        blocks = block_trades(seed, listing.symbol, bar, share, least)
+        if not blocks.buy_count + blocks.sell_count:
+            continue
+        row = {
+            "mksc_shrn_iscd": listing.symbol,
+            **_quote(listing, bar),
+            "shnu_cntg_csnu": num(blocks.buy_count),
+            "seln_cntg_csnu": num(blocks.sell_count),
+            "ntby_cnqn": num(blocks.buy_volume - blocks.sell_volume),
+        }
+        keys = {"buy": float(blocks.buy_count), "sell": float(blocks.sell_count)}
+        out.append((listing.symbol, row, keys))
+    return out
+
+
+def registrations(seed: int, symbol: str, values: list[int]) -> int:
+    """KIS clients' watchlist registrations of `symbol`, whose recent sessions traded `values`
+    (KRW; the model of the module docstring)."""
+    popularity = 0.2 + noise(seed, symbol, "watchlist")
+    average = sum(values) / len(values) if values else 0.0
+    return int(popularity * math.sqrt(average / 1000.0))
+
+
+def _watchlist(view: MarketView, params: Params, session: dt.date) -> list[Any]:
+    if params.require("fid_input_iscd_2", 12) != "000000":
+        raise invalid_param("fid_input_iscd_2")
+    params.choice("fid_div_cls_code", tuple("01234567"), 12)
+    seed = view.market.config.seed
+    days = view.sessions_until(session, WATCH_SESSIONS)
+    out = []
+    for listing, bar in _names(view, session, _market(params)):
+        recent = view.market.daily_bars(listing.symbol, days[-1], session)
+        count = registrations(seed, listing.symbol, [b.value for b in recent])
+        row = {
+            "mrkt_div_cls_name": listing.market,
+            "mksc_shrn_iscd": listing.symbol,
+            **_quote(listing, bar),
+            "acml_tr_pbmn": num(bar.value),
+            **_best_prices(bar),
+            "inter_issu_reg_csnu": num(count),
+        }
+        out.append((listing.symbol, row, {"registrations": float(count)}))
+    return out
+
+
+# §8.16 sort code -> (its key, the sign of the change of the names it lists; None: all).
+EXPECTED_SORTS: dict[str, tuple[str, int | None]] = {
+    "0": ("rise_rate", 1),
+    "1": ("rise", 1),
+    "2": ("flat", 0),
+    "3": ("fall_rate", -1),
+    "4": ("fall", -1),
+    "5": ("volume", None),
+    "6": ("value", None),
+}
+
+
+def _auction(view: MarketView, params: Params, session: dt.date) -> list[Any]:
+    params.choice("fid_cond_mrkt_div_code", ("J",))
+    params.choice("fid_div_cls_code", ("0", "1", "2"))
+    params.choice("fid_blng_cls_code", ("0",))
+    _, side = EXPECTED_SORTS[params.require("fid_rank_sort_cls_code", 2)]
+    if params.choice("fid_mkop_cls_code", ("0", "1")) == "0":
+        return []
+    seed = view.market.config.seed
+    market = params.require("fid_input_iscd", 12)
+    # One minute-bar path per name, shared by every ordering of the session.
+    auctions = view.memo(
+        ("closing_auctions", session),
+        lambda: {
+            listing.symbol: closing_auction(seed, listing.symbol, bar)
+            for listing, bar in _names(view, session)
+        },
+    )
+    out = []
+    for listing, bar in _names(view, session, market):
+        change = bar.close - bar.prev_close
+        if side is not None and (change > 0) - (change < 0) != side:
+            continue
+        auction = auctions.get(listing.symbol)
+        volume, value = (auction.volume, auction.value) if auction is not None else (0, 0)
+        best_ask, best_bid, total_ask, total_bid = resting_quantities(
+            listing.symbol, session, bar.volume
+        )
+        quote = _quote(listing, bar)
+        del quote["acml_vol"]  # the screen sends what the auction executed, not the day's
+        row = {
+            "stck_shrn_iscd": listing.symbol,
+            **quote,
+            "stck_sdpr": num(bar.prev_close),
+            **_best_prices(bar),
+            "seln_rsqn": num(best_ask),
+            "shnu_rsqn": num(best_bid),
+            "total_askp_rsqn": num(total_ask),
+            "total_bidp_rsqn": num(total_bid),
+            "cntg_vol": num(volume),
+            "antc_tr_pbmn": num(value),
+        }
+        change_rate = round(change / bar.prev_close * 100.0, 2) if bar.prev_close else 0.0
+        keys = {
+            "rise_rate": change_rate,
+            "rise": float(change),
+            "flat": 0.0,
+            "fall_rate": -change_rate,
+            "fall": float(-change),
+            "volume": float(volume),
+            "value": float(value),
+        }
+        out.append((listing.symbol, row, keys))
     return out
 
 
@@ -607,6 +823,39 @@ NEAR_SCREEN = Screen(
     nearest_first=True,
 )
 
+BLOCK_TRADE_SCREEN = Screen(
+    "/uapi/domestic-stock/v1/ranking/bulk-trans-num",
+    "FHKST190900C0",
+    (
+        "fid_aply_rang_prc_1",
+        "fid_aply_rang_prc_2",
+        "fid_cond_scr_div_code",
+        "fid_trgt_exls_cls_code",
+        "fid_trgt_cls_code",
+        "fid_vol_cnt",
+    ),
+    _blocks,
+    "fid_rank_sort_cls_code",
+    {"0": "buy", "1": "sell"},
+)
+WATCHLIST_SCREEN = Screen(
+    "/uapi/domestic-stock/v1/ranking/top-interest-stock",
+    "FHPST01800000",
+    _FID_OPEN,
+    _watchlist,
+    key="registrations",
+    start_param="fid_input_cnt_1",
+)
+EXPECTED_SCREEN = Screen(
+    "/uapi/domestic-stock/v1/ranking/exp-trans-updown",
+    "FHPST01820000",
+    ("fid_cond_scr_div_code", "fid_aply_rang_prc_1", "fid_vol_cnt", "fid_pbmn"),
+    _auction,
+    "fid_rank_sort_cls_code",
+    {code: key for code, (key, _) in EXPECTED_SORTS.items()},
+    rank_field=None,
+)
+
 ENDPOINTS = tuple(
     Endpoint(s.path, s.tr_id, s.handle)
     for s in (
@@ -620,5 +869,8 @@ ENDPOINTS = tuple(
         SHORT_SALE_SCREEN,
         CREDIT_SCREEN,
         NEAR_SCREEN,
+        BLOCK_TRADE_SCREEN,
+        WATCHLIST_SCREEN,
+        EXPECTED_SCREEN,
     )
 )

@@ -1,4 +1,4 @@
-"""The snapshot rankings (SPEC §8.4-§8.13), one asset per KIS screen declared in
+"""The snapshot rankings (SPEC §8.4-§8.16), one asset per KIS screen declared in
 `kis.endpoints.ranking_lists`, all built here the same way.
 
 KIS shows a screen's standings after the latest session only, until the next one opens: each
@@ -136,7 +136,7 @@ ASSETS = [built.asset for built in BUILT.values()]
 ranking_lists_job = dg.define_asset_job(
     "ranking_lists_job",
     selection=dg.AssetSelection.assets(*ASSETS),
-    description="KIS's ranking screens (SPEC §8.4-§8.13) as they stand after the session.",
+    description="KIS's ranking screens (SPEC §8.4-§8.16) as they stand after the session.",
 )
 # After the core rankings (18:45): the screens describe the session until the next one opens.
 ranking_lists_schedule = today_schedule(

@@ -1,16 +1,21 @@
-"""The snapshot rankings of SPEC §8.4-§8.13, declared: one `RankingList` per KIS screen.
+"""The snapshot rankings of SPEC §8.4-§8.16, declared: one `RankingList` per KIS screen.
 
 A screen answers at most 30 rows of the standings after the latest session, with no paging and
 no date to ask for (§8): the caller passes the session the snapshot describes. A declaration
 names the endpoint (path, TR_ID, container, fields and units), the request parameters it always
 sends, the parameter that picks an ordering and the orderings kept (`Ordering`: its code and,
 where the SPEC documents it, the column KIS orders it by, largest first). Screens that send no
-rank (§8.11-§8.13) are ranked in the order KIS lists them.
+rank (§8.11-§8.13, §8.16) are ranked in the order KIS lists them.
 
 Three screens rank annual accounts (`fid_input_option_1` the fiscal year, `_2` `3` the annual
 settlement): a run asks for the latest year whose annual reports are out (`settled_year`) and
 stores it in `fiscal_year`. The dividend screen asks for cash dividends with a record date in
 the year to the session. Amounts KIS sends in KRW 100 million leave in KRW.
+
+The block-trade screen counts the trades of at least `BLOCK_TRADE_MIN_KRW` each; the
+expected-execution screen is asked for the closing auction (`fid_mkop_cls_code` `1`), the
+phase that describes the session once it has closed (the pre-open phase is the next
+morning's).
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ ANNUAL_REPORTS_OUT = 4
 CREDIT_CHANGE_DAYS = 5
 # Near a new high (low): within this many percent of it (§8.13 `fid_input_cnt_2`).
 NEAR_PERCENT = 10
+# A block trade (§8.14 `fid_input_price_1`): one execution of at least KRW 100 million.
+BLOCK_TRADE_MIN_KRW = 100_000_000
+# §8.16 `fid_mkop_cls_code`: the closing auction.
+CLOSING_AUCTION = "1"
 
 _QUOTE = field_map(
     """
@@ -46,7 +55,6 @@ _QUOTE = field_map(
     stck_prpr     price
     prdy_vrss     change
     prdy_ctrt     change_rate
-    acml_vol      volume
     """
 )
 
@@ -138,11 +146,20 @@ def _rows(
     *,
     rank: str = RANK_FIELD,
     quote: bool = True,
+    volume: str | None = "acml_vol",
     krw: tuple[str, ...] = (),
     non_negative: tuple[str, ...] = (),
 ) -> RecordSpec:
-    fields = {symbol: "symbol", rank: "rank", **(_QUOTE if quote else {}), **field_map(figures)}
-    volumes = ("volume",) if quote else ()
+    """`volume`: the field of the day's volume in a quote (None: the screen sends none)."""
+    day_volume = {volume: "volume"} if quote and volume else {}
+    fields = {
+        symbol: "symbol",
+        rank: "rank",
+        **(_QUOTE if quote else {}),
+        **day_volume,
+        **field_map(figures),
+    }
+    volumes = tuple(day_volume.values())
     return RecordSpec(
         table=table,
         schema=schemas.ALL[table],
@@ -509,6 +526,120 @@ NEW_HIGH_LOW = RankingList(
     numbered=True,
 )
 
+BLOCK_TRADES = RankingList(
+    _screen(
+        "bulk-trans-num",
+        "FHKST190900C0",
+        "§8.14",
+        _rows(
+            "block_trade_rankings",
+            "mksc_shrn_iscd",
+            """
+            shnu_cntg_csnu  buy_block_count
+            seln_cntg_csnu  sell_block_count
+            ntby_cnqn       net_buy_volume
+            """,
+            non_negative=("buy_block_count", "sell_block_count"),
+        ),
+    ),
+    {
+        "fid_cond_scr_div_code": "11909",
+        "fid_input_iscd": "0000",
+        "fid_div_cls_code": "0",
+        "fid_input_price_1": str(BLOCK_TRADE_MIN_KRW),
+        "fid_aply_rang_prc_1": "",
+        "fid_aply_rang_prc_2": "",
+        "fid_input_iscd_2": "",
+        "fid_trgt_exls_cls_code": "0",
+        "fid_trgt_cls_code": "0",
+        "fid_vol_cnt": "",
+    },
+    {"buy": Ordering("0", "buy_block_count"), "sell": Ordering("1", "sell_block_count")},
+    sort_param="fid_rank_sort_cls_code",
+    market_param="fid_cond_mrkt_div_code",
+)
+
+WATCHLIST = RankingList(
+    _screen(
+        "top-interest-stock",
+        "FHPST01800000",
+        "§8.15",
+        _rows(
+            "watchlist_rankings",
+            "mksc_shrn_iscd",
+            """
+            acml_tr_pbmn         value
+            askp                 ask
+            bidp                 bid
+            inter_issu_reg_csnu  registrations
+            """,
+            non_negative=("value", "registrations"),
+        ),
+    ),
+    # From the first rank on (`fid_input_cnt_1`); `fid_input_iscd_2` must be `000000`.
+    {
+        **_OPEN,
+        "fid_cond_scr_div_code": "20180",
+        "fid_input_iscd_2": "000000",
+        "fid_input_cnt_1": "1",
+    },
+    {"registrations": Ordering(None, "registrations")},
+    market_param="fid_cond_mrkt_div_code",
+)
+
+EXPECTED_EXECUTION = RankingList(
+    _screen(
+        "exp-trans-updown",
+        "FHPST01820000",
+        "§8.16",
+        _rows(
+            "expected_execution_rankings",
+            "stck_shrn_iscd",
+            """
+            stck_sdpr        base_price
+            askp             ask
+            bidp             bid
+            seln_rsqn        ask_volume
+            shnu_rsqn        bid_volume
+            total_askp_rsqn  total_ask_volume
+            total_bidp_rsqn  total_bid_volume
+            cntg_vol         executed_volume
+            antc_tr_pbmn     executed_value
+            """,
+            volume=None,
+            non_negative=(
+                "ask_volume",
+                "bid_volume",
+                "total_ask_volume",
+                "total_bid_volume",
+                "executed_volume",
+                "executed_value",
+            ),
+        ),
+    ),
+    {
+        "fid_cond_mrkt_div_code": "J",
+        "fid_cond_scr_div_code": "20182",
+        "fid_input_iscd": "0000",
+        "fid_div_cls_code": "0",
+        "fid_aply_rang_prc_1": "",
+        "fid_vol_cnt": "",
+        "fid_pbmn": "",
+        "fid_blng_cls_code": "0",
+        "fid_mkop_cls_code": CLOSING_AUCTION,
+    },
+    # Kept: the rates (the amounts `1`, `4` favour dear names) and what the auction executed,
+    # in shares and in KRW; the unchanged (`2`) have no order. The fall runs lowest rate first.
+    {
+        "rise": Ordering("0", "change_rate"),
+        "fall": Ordering("3"),
+        "volume": Ordering("5", "executed_volume"),
+        "value": Ordering("6", "executed_value"),
+    },
+    sort_param="fid_rank_sort_cls_code",
+    numbered=True,
+)
+
 RANKING_LISTS: dict[str, RankingList] = {
     r.table: r
     for r in (
@@ -522,5 +653,8 @@ RANKING_LISTS: dict[str, RankingList] = {
         SHORT_SALE,
         CREDIT,
         NEW_HIGH_LOW,
+        BLOCK_TRADES,
+        WATCHLIST,
+        EXPECTED_EXECUTION,
     )
 }

@@ -1,4 +1,4 @@
-"""The snapshot rankings of SPEC §8.4-§8.13 (`common.ranking_schemas`): one table per KIS
+"""The snapshot rankings of SPEC §8.4-§8.16 (`common.ranking_schemas`): one table per KIS
 screen, one row per (date, ranking, rank), a day's partition per session captured."""
 
 from __future__ import annotations
