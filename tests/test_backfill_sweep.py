@@ -96,6 +96,19 @@ def cases() -> list[Case]:
 # The multi-year ranges run with the slow tests: two year ends, two Lunar New Years and two
 # Chuseoks in one range.
 SLOW_CASES = [Case("years", dt.date(2023, 11, 20), dt.date(2025, 10, 10))]
+# Edges another default case already crosses run with the slow tests too, to keep the default
+# suite short: `long` crosses the 2024 year end and Lunar New Year 2025, `weekends-both-ends` a
+# year end, `chuseok-2025` a Chuseok.
+REPEATED_EDGES = ("year-end-2023", "year-end-2024", "lunar-new-year-2025", "chuseok-2024")
+
+
+def default_and_slow() -> list[object]:
+    drawn = cases()
+    slow = [c for c in drawn if c.name in REPEATED_EDGES] + SLOW_CASES
+    return [
+        *(c for c in drawn if c.name not in REPEATED_EDGES),
+        *(pytest.param(c, marks=pytest.mark.slow) for c in slow),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +119,7 @@ def sim() -> Iterator[SimulatorServer]:
 
 @pytest.mark.parametrize(
     "case",
-    [*cases(), *(pytest.param(c, marks=pytest.mark.slow) for c in SLOW_CASES)],
+    default_and_slow(),
     ids=str,
 )
 def test_every_asset_is_complete_over_the_range(
