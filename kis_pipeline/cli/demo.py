@@ -444,14 +444,14 @@ def run_demo() -> int:
             elws = SIM_ELWS  # as if KIS_ELW_SYMBOLS named them
         if elws:
             ok &= _step(
-                f"ELWs {elws}, {start} .. {end}: daily bars and volatilities (one call each; "
-                "KIS answers the newest sessions, no date, KIS_ELW_SYMBOLS)",
+                f"ELWs {elws}, {start} .. {end}: daily bars, volatilities and Greeks (one call "
+                "each per table; KIS answers the newest sessions, no date, KIS_ELW_SYMBOLS)",
                 lambda: _with_env(
                     "KIS_ELW_SYMBOLS",
                     elws,
                     settings,
                     "elw_prices",
-                    lambda: _backfill(settings, start, end, "elw_prices"),
+                    lambda: _backfill(settings, start, end, "elw_prices,elw_greeks"),
                 ),
             )
         ok &= _step(

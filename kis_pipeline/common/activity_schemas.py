@@ -88,6 +88,14 @@ ELW_PRICES = columns(
     + " implied_vol:F"
 )
 
+# sensitivity-trend-daily (official samples, docs/elw_prices.md): an ELW's close (KRW per
+# warrant) and change, KIS's theoretical price (KRW per warrant) and the Greeks as KIS sends
+# them: delta and gamma per share of the underlying, theta, vega and rho in KRW per warrant (a
+# calendar day, a percentage point of volatility, of the rate).
+ELW_GREEKS = columns(
+    f"{_DAY} close change change_rate:F theoretical_price:F delta:F gamma:F theta:F vega:F rho:F"
+)
+
 ACTIVITY: dict[str, pl.Schema] = {
     "program_trading": PROGRAM_TRADING,
     "credit_balance": CREDIT_BALANCE,
@@ -98,6 +106,7 @@ ACTIVITY: dict[str, pl.Schema] = {
     "member_flows": MEMBER_FLOWS,
     "etf_nav": ETF_NAV,
     "elw_prices": ELW_PRICES,
+    "elw_greeks": ELW_GREEKS,
 }
 # The key of each table's rows where it is more than the date and the column after it.
 KEYS: dict[str, tuple[str, ...]] = {"member_flows": ("date", "symbol", "member")}

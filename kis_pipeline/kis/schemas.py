@@ -8,6 +8,7 @@ import the client. The client's modules and their callers read them here by the 
 from kis_pipeline.common.activity_schemas import (
     CREDIT_BALANCE,
     DAILY_TRADE_VOLUME,
+    ELW_GREEKS,
     ELW_PRICES,
     ETF_NAV,
     LENDING_BALANCE,
@@ -60,6 +61,7 @@ __all__ = [
     "DAILY_PRICES_ADJUSTED",
     "DAILY_TRADE_VOLUME",
     "DIVIDENDS",
+    "ELW_GREEKS",
     "ELW_PRICES",
     "ETF_NAV",
     "FINANCIAL_RATIOS",

@@ -13,6 +13,10 @@ Black-Scholes on the underlying's bar of each session.
   30, 60 and 90 sessions, annualised over `SESSIONS_A_YEAR`, in percent.
 - A warrant trades from its listing until the session before its expiry; the volume is a seeded
   draw around its typical day.
+- The sensitivities KIS would report (`greeks`) are Black-Scholes's at the underlying's close
+  with the day's volatility: the theoretical price, theta, vega and rho in KRW per warrant
+  (theta a calendar day, vega and rho one percentage point), delta and gamma per share of the
+  underlying (a call's delta 0 to 1, a put's -1 to 0; gamma a KRW of the underlying).
 
 Every value depends only on the seed and the stock's bars, so every call and process agree.
 """
@@ -132,6 +136,46 @@ def black_scholes(kind: str, spot: float, strike: float, years: float, vol: floa
     if kind == "call":
         return spot * normal_cdf(d1) - discount * normal_cdf(d2)
     return discount * normal_cdf(-d2) - spot * normal_cdf(-d1)
+
+
+@dataclass(frozen=True)
+class Greeks:
+    """A warrant's theoretical value and sensitivities on a day (see the module docstring)."""
+
+    theoretical: float
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+    rho: float
+
+
+def _density(x: float) -> float:
+    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+def greeks(seed: int, elw: Elw, day: dt.date, spot: float) -> Greeks:
+    """Black-Scholes's value and sensitivities of the warrant on `day` at `spot`."""
+    years = max((elw.expiry - day).days, 1) / _DAYS_A_YEAR
+    vol = volatility(seed, elw, day)
+    spread = vol * math.sqrt(years)
+    d1 = (math.log(spot / elw.strike) + (RATE + vol * vol / 2) * years) / spread
+    d2 = d1 - spread
+    discount = elw.strike * math.exp(-RATE * years)
+    call = elw.kind == "call"
+    delta = normal_cdf(d1) if call else normal_cdf(d1) - 1
+    # Per year, then per calendar day; vega and rho per percentage point.
+    decay = -spot * _density(d1) * vol / (2 * math.sqrt(years))
+    carry = RATE * discount * (normal_cdf(d2) if call else -normal_cdf(-d2))
+    rho = discount * years * (normal_cdf(d2) if call else -normal_cdf(-d2))
+    return Greeks(
+        theoretical=black_scholes(elw.kind, spot, elw.strike, years, vol) * elw.ratio,
+        delta=delta,
+        gamma=_density(d1) / (spot * spread),
+        theta=(decay - carry) / _DAYS_A_YEAR * elw.ratio,
+        vega=spot * _density(d1) * math.sqrt(years) / 100 * elw.ratio,
+        rho=rho / 100 * elw.ratio,
+    )
 
 
 def on_tick(value: float) -> int:

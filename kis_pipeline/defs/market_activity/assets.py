@@ -80,6 +80,8 @@ def elw_symbols(settings: KisSettings) -> tuple[str, ...]:
 
 
 ELWS = Watchlist("KIS_ELW_SYMBOLS", "ELW", elw_symbols, example="58J297")
+# A call's delta is 0 to 1, a put's -1 to 0: beyond that the record is not a warrant's.
+DELTA = RowRule("delta is between -1 and 1.", pl.col("delta").abs() <= 1)
 
 DECLARED = (
     TrendAsset(TRENDS["daily_trade_volume"], cron="50 18 * * 1-5"),
@@ -114,6 +116,13 @@ DECLARED = (
         rules={"tick": ON_TICK, "change_rate": CHANGE_RATE},
         watchlist=ELWS,
         source="official samples elw/volatility_trend_daily",
+    ),
+    TrendAsset(
+        WATCHLIST_TRENDS["elw_greeks"],
+        cron="57 19 * * 1-5",
+        rules={"delta": DELTA, "change_rate": CHANGE_RATE},
+        watchlist=ELWS,
+        source="official samples elw/sensitivity_trend_daily",
     ),
 )
 BUILT = {declared.table: build(declared) for declared in DECLARED}

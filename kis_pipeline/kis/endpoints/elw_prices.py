@@ -1,5 +1,7 @@
 """An ELW's (equity-linked warrant's) daily bar with its volatilities, volatility-trend-daily
-FHPEW02840200 (ELW 변동성 추이(일별)).
+FHPEW02840200 (ELW 변동성 추이(일별)); and its daily sensitivities, sensitivity-trend-daily
+FHPEW02830200 (ELW 민감도 추이(일별), 국내주식-176): the close and change, KIS's theoretical price
+(`hts_thpr`) and delta, gamma, theta, vega and rho, the same one page of newest sessions a call.
 
 Not in SPEC; the fields come from the official samples (`examples_llm/elw/
 volatility_trend_daily`, 국내주식-178), see docs/elw_prices.md. One ELW under market `W` a call,
@@ -55,14 +57,41 @@ ELW_PRICE_ROWS = RecordSpec(
     non_negative=("volume", "implied_vol", *HISTORICAL),
     ordered=OHLC_ORDER,
 )
-ELW_PRICES = SymbolTrend(
-    Endpoint(
-        "volatility-trend-daily",
-        f"{ELW_QUOTATIONS}/volatility-trend-daily",
-        "FHPEW02840200",
-        "output",
-        ELW_PRICE_ROWS,
-    ),
-    Window("", rows=SESSIONS_PER_CALL),
-    {"FID_COND_MRKT_DIV_CODE": ELW_MARKET, "FID_INPUT_ISCD": SYMBOL},
+
+
+def elw_trend(name: str, tr_id: str, rows: RecordSpec) -> SymbolTrend:
+    """An undated ELW daily trend: one ELW under market `W` a call, one page of its newest
+    sessions."""
+    return SymbolTrend(
+        Endpoint(name, f"{ELW_QUOTATIONS}/{name}", tr_id, "output", rows),
+        Window("", rows=SESSIONS_PER_CALL),
+        {"FID_COND_MRKT_DIV_CODE": ELW_MARKET, "FID_INPUT_ISCD": SYMBOL},
+    )
+
+
+ELW_PRICES = elw_trend("volatility-trend-daily", "FHPEW02840200", ELW_PRICE_ROWS)
+
+ELW_GREEK_FIELDS = field_map(
+    """
+    stck_bsop_date  date
+    elw_prpr        close
+    prdy_vrss       change
+    prdy_ctrt       change_rate
+    hts_thpr        theoretical_price
+    delta_val       delta
+    gama            gamma
+    theta           theta
+    vega            vega
+    rho             rho
+    """
 )
+ELW_GREEK_ROWS = RecordSpec(
+    table="elw_greeks",
+    schema=schemas.ELW_GREEKS,
+    fields=ELW_GREEK_FIELDS,
+    required=("date", "close", "theoretical_price", "delta", "gamma", "vega"),
+    positive=("close",),
+    # A warrant's value, convexity and volatility exposure are never negative.
+    non_negative=("theoretical_price", "gamma", "vega"),
+)
+ELW_GREEKS = elw_trend("sensitivity-trend-daily", "FHPEW02830200", ELW_GREEK_ROWS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kis_pipeline.kis.endpoints._trend import SymbolTrend
 from kis_pipeline.kis.endpoints.credit_balance import CREDIT_BALANCE
-from kis_pipeline.kis.endpoints.elw_prices import ELW_PRICES
+from kis_pipeline.kis.endpoints.elw_prices import ELW_GREEKS, ELW_PRICES
 from kis_pipeline.kis.endpoints.etf_nav import ETF_NAV
 from kis_pipeline.kis.endpoints.lending_balance import LENDING_BALANCE
 from kis_pipeline.kis.endpoints.market_program_trading import MARKET_PROGRAM_TRADING
@@ -29,7 +29,7 @@ TRENDS: dict[str, SymbolTrend] = {
 }
 MARKET_TRENDS: dict[str, SymbolTrend] = {trend.table: trend for trend in (MARKET_PROGRAM_TRADING,)}
 MEMBER_TRENDS: dict[str, SymbolTrend] = {MEMBER_FLOWS.table: MEMBER_FLOWS}
-WATCHLIST_TRENDS: dict[str, SymbolTrend] = {t.table: t for t in (ETF_NAV, ELW_PRICES)}
+WATCHLIST_TRENDS: dict[str, SymbolTrend] = {t.table: t for t in (ETF_NAV, ELW_PRICES, ELW_GREEKS)}
 ALL_TRENDS: dict[str, SymbolTrend] = {
     **TRENDS,
     **MEMBER_TRENDS,

@@ -20,6 +20,7 @@ DESCRIPTIONS = {
     "member_flows": "one member firm's bought and sold shares of a stock",
     "etf_nav": "an ETF's close against its NAV (KRW) and KIS's premium over the NAV (%)",
     "elw_prices": "an ELW's daily bar (KRW) with its historical and implied volatility (%)",
+    "elw_greeks": "an ELW's close, KIS's theoretical price (KRW) and its Greeks",
 }
 
 for _name, _schema in ACTIVITY.items():
