@@ -439,6 +439,10 @@ def run_demo() -> int:
                     lambda: _backfill(settings, end, end, "bond_prices"),
                 ),
             )
+            ok &= _step(
+                f"The terms of the bonds {bonds} (bond_info, one call each)",
+                lambda: _with_env("KIS_BOND_SYMBOLS", bonds, settings, "bond_info"),
+            )
         elws = ",".join(settings.elw_symbols)
         if not elws and settings.env == "sim":
             elws = SIM_ELWS  # as if KIS_ELW_SYMBOLS named them

@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from kis_pipeline.common.activity_schemas import ACTIVITY
-from kis_pipeline.common.bond_schemas import BOND_PRICES
+from kis_pipeline.common.bond_schemas import BOND_INFO, BOND_PRICES
 from kis_pipeline.common.company_schemas import (
     BONUS_ISSUES,
     CAPITAL_REDUCTIONS,
@@ -464,6 +464,7 @@ ALL: dict[str, pl.Schema] = {
     "rankings": RANKINGS,
     **RANKING_LISTS,
     "bond_prices": BOND_PRICES,
+    "bond_info": BOND_INFO,
     "investor_flows": INVESTOR_FLOWS,
     "market_investor_flows": MARKET_INVESTOR_FLOWS,
     "balance_sheet": BALANCE_SHEET,

@@ -4,7 +4,8 @@ prices follow a deterministic yield path, priced with the bond formula.
 Each bond's yield walks from a starting level by seeded daily steps (in basis points), one step
 per KRX session, so every call and every process sees the same path. Prices are what KIS sends
 for listed bonds: KRW per 10,000 KRW face, clean (without accrued interest), from the yield
-compounded semiannually as Korean treasuries pay coupons. Not yet served by a REST handler.
+compounded semiannually as Korean treasuries pay coupons. Each bond's terms (issue and
+maturity, coupon, amount outstanding) are what the issue-info endpoint describes.
 """
 
 from __future__ import annotations
@@ -24,20 +25,51 @@ DAILY_STEP_BP = 2.5
 
 @dataclass(frozen=True)
 class Bond:
-    """A listed bond: its code (ISIN), name, coupon (percent a year), maturity and the yield
-    (percent) its walk starts from."""
+    """A listed bond: its code (ISIN), name, coupon (percent a year), maturity, the yield
+    (percent) its walk starts from, its issue day and the face amount outstanding (KRW)."""
 
     code: str
     name: str
     coupon: float
     maturity: dt.date
     start_yield: float
+    issued: dt.date
+    outstanding: int
+
+    @property
+    def english_name(self) -> str:
+        # 국고02750-2706(24-3): KTB, coupon in basis points of a percent, maturity YYMM.
+        return f"KTB{self.name[2:7]}-{self.name[8:12]}"
 
 
 TREASURIES: tuple[Bond, ...] = (
-    Bond("KR103502GE97", "국고02750-2706(24-3)", 2.75, dt.date(2027, 6, 10), 2.90),
-    Bond("KR103502GD98", "국고03000-3312(23-11)", 3.00, dt.date(2033, 12, 10), 3.10),
-    Bond("KR103501GE64", "국고03125-5403(24-2)", 3.125, dt.date(2054, 3, 10), 3.05),
+    Bond(
+        "KR103502GE97",
+        "국고02750-2706(24-3)",
+        2.75,
+        dt.date(2027, 6, 10),
+        2.90,
+        dt.date(2024, 6, 10),
+        21_480_000_000_000,
+    ),
+    Bond(
+        "KR103502GD98",
+        "국고03000-3312(23-11)",
+        3.00,
+        dt.date(2033, 12, 10),
+        3.10,
+        dt.date(2023, 12, 10),
+        16_920_000_000_000,
+    ),
+    Bond(
+        "KR103501GE64",
+        "국고03125-5403(24-2)",
+        3.125,
+        dt.date(2054, 3, 10),
+        3.05,
+        dt.date(2024, 3, 10),
+        13_750_000_000_000,
+    ),
 )
 
 

@@ -2,11 +2,21 @@
 from the official samples, docs/bond_prices.md): the latest `BOND_ROWS` sessions of one bond,
 newest first, from the treasury model in `market_bonds`. `FID_COND_MRKT_DIV_CODE` must be `B`;
 an unknown bond code is KIS's symbol error. Only the first page is served (`tr_cont` blank).
+
+A bond's terms (`issue-info`, CTPF1101R): `PDNO` the code and `PRDT_TYPE_CD` `302` (bonds; any
+other is refused), one `output` object; dates `YYYYMMDD`, amounts in KRW, rates in percent with
+four decimals, as the product-info endpoints send them.
 """
 
 from __future__ import annotations
 
-from kis_pipeline.simulator.market_bonds import TREASURIES, BondBar, bond_bars
+from kis_pipeline.simulator.market_bonds import (
+    COUPONS_PER_YEAR,
+    FACE,
+    TREASURIES,
+    BondBar,
+    bond_bars,
+)
 from kis_pipeline.simulator.rest_common import (
     Endpoint,
     Params,
@@ -52,7 +62,41 @@ def daily_itemchartprice(view: MarketView, params: Params, tr_cont: str) -> Repl
     return Reply(ok(output=rows))
 
 
+BOND_PRODUCT_TYPE = "302"
+
+
+def issue_info(view: MarketView, params: Params, tr_cont: str) -> Reply:
+    params.choice("PRDT_TYPE_CD", (BOND_PRODUCT_TYPE,), max_len=3)
+    code = params.require("PDNO", 12)
+    bond = _BONDS.get(code)
+    if bond is None:
+        raise unknown_symbol()
+    return Reply(
+        ok(
+            output={
+                "pdno": bond.code,
+                "prdt_type_cd": BOND_PRODUCT_TYPE,
+                "prdt_name": bond.name,
+                "prdt_eng_name": bond.english_name,
+                "bond_clsf_cd": "11",
+                "bond_clsf_kor_name": "국고채권",
+                "papr": num(FACE),
+                "issu_amt": num(bond.outstanding),
+                "lstg_rmnd": num(bond.outstanding),
+                "int_dfrm_mcnt": num(12 // COUPONS_PER_YEAR),
+                "srfc_inrt": dec(bond.coupon, 4),
+                "issu_istt_name": "기획재정부",
+                "issu_dt": ymd(bond.issued),
+                "lstg_dt": ymd(bond.issued),
+                "expd_dt": ymd(bond.maturity),
+                "rdpt_dt": ymd(bond.maturity),
+            }
+        )
+    )
+
+
 ENDPOINTS = (
+    Endpoint("/uapi/domestic-bond/v1/quotations/issue-info", "CTPF1101R", issue_info),
     Endpoint(
         "/uapi/domestic-bond/v1/quotations/inquire-daily-itemchartprice",
         "FHKBJ773701C0",

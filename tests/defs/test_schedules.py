@@ -163,6 +163,7 @@ EXPECTED: dict[dt.date, dict[str, list[str]]] = {
         "capital_reductions_schedule": ["2025", "2026"],
         "rights_issues_schedule": ["2025", "2026"],
         "mergers_schedule": ["2025", "2026"],
+        "bond_info_schedule": [""],
         "fundamentals_freshness_schedule": [""],
         "company_freshness_schedule": [""],
         "trading_calendar_schedule": ["2026"],
