@@ -24,10 +24,10 @@ from kis_pipeline.cli.backfill_plan import (
 )
 from kis_pipeline.cli.main import main
 from kis_pipeline.common.clock import KST
-from kis_pipeline.common.ranking_schemas import RANKING_LISTS
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices
 from kis_pipeline.defs.resources import RESOURCES
+from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
@@ -58,8 +58,9 @@ SNAPSHOT_ASSETS = sorted(
         "stability_ratios",
         "stock_info",
         "stock_status",
-        # KIS's ranking screens (SPEC §8.4-§8.16): what they show after the session only.
-        *RANKING_LISTS,
+        # KIS's ranking screens (SPEC §8.4-§8.16) that the warehouse cannot reproduce for a
+        # past day: what they show after the session only.
+        *(table for table, screen in RANKING_LISTS.items() if screen.derive is None),
     ]
 )
 
@@ -142,13 +143,17 @@ def test_the_default_selection_is_every_date_partitioned_batch_asset() -> None:
     names = {k.to_user_string() for k in validate_request(request, defs, settings)}
     assert {"daily_prices", "daily_prices_adjusted", "overseas_daily_prices"} <= names
     assert "trade_ticks" not in names
+    # The ranking screen derived from daily_prices for a past day; the others are left out.
+    assert "disparity_rankings" in names and "valuation_rankings" not in names
 
 
 def test_runs_are_planned_in_dependency_order() -> None:
     from kis_pipeline.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    wanted = [dg.AssetKey(n) for n in ("daily_prices_adjusted", "daily_prices")]
+    wanted = [
+        dg.AssetKey(n) for n in ("disparity_rankings", "daily_prices_adjusted", "daily_prices")
+    ]
     for upstream in ("symbols", "trading_calendar"):
         if graph.has(dg.AssetKey(upstream)) and graph.get(dg.AssetKey(upstream)).is_materializable:
             wanted.append(dg.AssetKey(upstream))
@@ -164,6 +169,7 @@ def test_runs_are_planned_in_dependency_order() -> None:
         ("trading_calendar", "daily_prices"),
         ("symbols", "daily_prices"),
         ("daily_prices", "daily_prices_adjusted"),
+        ("daily_prices", "disparity_rankings"),
     ]:
         if parent in order:
             assert order.index(parent) <= order.index(child)
@@ -565,3 +571,25 @@ def test_the_summary_counts_sector_indices_under_index_daily(
     rows = Warehouse(Path(env["KIS_WAREHOUSE"])).read("index_daily").height
     assert rows > 0 and f"index_daily: {rows} rows" in out
     assert f"requests: {served(fast_sim, env['KIS_APP_KEY'])} made" in out
+
+
+def test_a_derivable_ranking_screen_backfills_after_the_prices_it_is_derived_from(
+    env: dict[str, str],
+    fast_sim: SimulatorServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KIS_NOW", "2026-11-20T18:00")
+    table = "disparity_rankings"
+    assert backfill("--from", "2026-11-09", "--to", "2026-11-10", "--assets", table) == 0
+    err = capsys.readouterr().err
+    # The prices of the range and of the 120 sessions before it, which the warehouse lacked.
+    assert (
+        "adding daily_prices for 2026-04-21..2026-11-10: disparity_rankings derive each day "
+        "from them (daily_prices: the 120 sessions up to it)" in err
+    ), err
+    wh = Warehouse(Path(env["KIS_WAREHOUSE"]))
+    stored = wh.read(table)
+    assert set(stored["source"]) == {"derived"}
+    assert sorted(stored["date"].unique()) == [dt.date(2026, 11, 9), dt.date(2026, 11, 10)]
+    assert stored["disparity_120d"].null_count() == 0

@@ -17,6 +17,7 @@ from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spel
 from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
+from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, SYMBOLS_TAG, tagged_symbols
 
@@ -266,6 +267,7 @@ def plan(
                 _daily_price_keys(graph, selected, settings, request),
                 "minute_bars takes each day's watchlist from the day's traded names",
             ),
+            _derivation_keys(graph, selected, settings, request),
             (
                 _schedule_years(graph, selected, settings, "listing_events", LISTING_READERS),
                 "listings and corporate_actions learn the IPOs and splits since 2015 from the "
@@ -392,6 +394,49 @@ def _daily_price_keys(
     )
     missing = [k for k in keys if k not in have]
     return {prices: missing} if missing else {}
+
+
+def _derivation_keys(
+    graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
+) -> tuple[dict[dg.AssetKey, list[str]], str]:
+    """The partitions the warehouse lacks that the backfill's derived ranking screens
+    (`RankingList.derive`) read: `daily_prices` of the range and of the sessions before it that
+    a screen looks back over, and the range's partitions of the other tables a screen reads.
+    Without them the range's days could not be ranked."""
+    screens = {
+        table: screen.derive
+        for table, screen in RANKING_LISTS.items()
+        if screen.derive is not None and dg.AssetKey(table) in selected
+    }
+    if not screens:
+        return {}, ""
+    sessions = max(d.sessions for d in screens.values())
+    # A session is a weekday; a fifth more weekdays covers the holidays among them.
+    weekdays = sessions + sessions // 5
+    first = request.start - dt.timedelta(days=weekdays * 7 // 5 + 7)
+    warehouse = open_warehouse(settings)
+    reads = {"daily_prices": weekdays} | {t: 0 for d in screens.values() for t in d.tables}
+    keys_by_asset: dict[dg.AssetKey, list[str]] = {}
+    for table, lookback in sorted(reads.items()):
+        key = dg.AssetKey(table)
+        if not graph.has(key):
+            continue
+        partitions = graph.get(key).partitions_def
+        before = runner.partition_keys_in_range(
+            partitions, first, request.start - dt.timedelta(days=1)
+        )
+        keys = [
+            *(before[-lookback:] if lookback else []),
+            *runner.partition_keys_in_range(partitions, request.start, request.end),
+        ]
+        have = set(warehouse.partitions(table))
+        missing = sorted({k for k in keys if k not in have})
+        if missing:
+            keys_by_asset[key] = missing
+    reason = f"{', '.join(sorted(screens))} derive each day from them"
+    if sessions > 1:
+        reason += f" (daily_prices: the {sessions} sessions up to it)"
+    return keys_by_asset, reason
 
 
 # The assets that read a KSD schedule's every year, whatever the range.

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from kis_pipeline.defs.rankings.lists import ASSETS, BUILT
+from kis_pipeline.defs.rankings.lists import BUILT, DERIVED, SNAPSHOTS
 from kis_pipeline.kis.endpoints.ranking_lists import (
     BLOCK_TRADE_MIN_KRW,
     BLOCK_TRADES,
@@ -169,16 +169,28 @@ MODEL_CHECKS = {
 }
 
 
+def _run_every_screen() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(check evaluations, metadata by table) of a run of every screen: those with a derived
+    history for the session's partition, the others unpartitioned."""
+    results = [seed.run_assets(SNAPSHOTS), seed.run_assets(DERIVED, partition_key=DAY.isoformat())]
+    checks = {k: v for result in results for k, v in seed.check_evaluations(result).items()}
+    metadata = {
+        table: seed.materialization_metadata(result, table)
+        for result, assets in zip(results, (SNAPSHOTS, DERIVED), strict=True)
+        for table in (a.key.to_user_string() for a in assets)
+    }
+    return checks, metadata
+
+
 def test_every_screen_is_kept_as_kis_shows_it_after_the_session(
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = _warehouse(server, market, tmp_path, monkeypatch)
-    result = seed.run_assets(ASSETS)
-    checks = seed.check_evaluations(result)
+    checks, metadata = _run_every_screen()
     assert len(checks) == sum(len(b.checks) for b in BUILT.values())
     assert all(c.passed for c in checks.values()), [n for n, c in checks.items() if not c.passed]
     for table, screen in RANKING_LISTS.items():
-        meta = seed.materialization_metadata(result, table)
+        meta = metadata[table]
         assert seed.tr_calls(meta, screen.endpoint.tr_id) == screen.calls, table
         assert wh.partitions(table) == [DAY.isoformat()], table
         stored = wh.read(table)
@@ -194,7 +206,7 @@ def test_every_screen_is_kept_as_kis_shows_it_after_the_session(
 
     # A second run the same evening replaces the session's rows: nothing twice.
     before = {table: wh.read(table).sort("ranking", "rank") for table in RANKING_LISTS}
-    seed.run_assets(ASSETS)
+    _run_every_screen()
     for table in RANKING_LISTS:
         assert wh.read(table).sort("ranking", "rank").equals(before[table]), table
 
@@ -203,9 +215,9 @@ def test_paper_has_no_ranking_screens_and_skips_them_in_one_line(
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = _warehouse(server, market, tmp_path, monkeypatch, KIS_ENV="paper")
-    result = seed.run_assets(ASSETS)
+    _, metadata = _run_every_screen()
     for table in RANKING_LISTS:
-        meta = seed.materialization_metadata(result, table)
+        meta = metadata[table]
         assert meta["skipped"] == (
             f"{table} skipped: KIS's paper (mock) service has no "
             f"{RANKING_LISTS[table].endpoint.name} (SPEC §16)"
@@ -230,7 +242,8 @@ def test_a_garbled_row_is_refused_counted_and_fails_the_checks(
     market = corrupt_server.state.market
     wh = _warehouse(corrupt_server, market, tmp_path, monkeypatch)
     asset = BUILT["execution_strength_rankings"].asset
-    result = seed.run_assets([asset], raise_on_error=False)
+    # The screen has a derived history: its runs are for a day's partition.
+    result = seed.run_assets([asset], partition_key=DAY.isoformat(), raise_on_error=False)
     checks = seed.check_evaluations(result)
     assert not checks["execution_strength_rankings_no_rejects"].passed
     # The hole it leaves at rank 1 is seen too.

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from kis_pipeline.defs.rankings import rankings
-from kis_pipeline.defs.rankings.assets import SOURCE_TAG
+from kis_pipeline.defs.rankings.sources import SOURCE_TAG
 from kis_pipeline.ingest.derived_rankings import shares_on
 from kis_pipeline.simulator.market import RANKING_KINDS, Market
 from kis_pipeline.warehouse import Warehouse

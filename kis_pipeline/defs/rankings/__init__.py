@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from kis_pipeline.defs.calendar.freshness import freshness_check
 from kis_pipeline.defs.rankings.assets import rankings
-from kis_pipeline.defs.rankings.lists import ASSETS, ranking_lists_job, ranking_lists_schedule
+from kis_pipeline.defs.rankings.lists import (
+    ASSETS,
+    ranking_history_job,
+    ranking_history_schedule,
+    ranking_lists_job,
+    ranking_lists_schedule,
+)
 from kis_pipeline.defs.rankings.schedules import rankings_job, rankings_schedule
 from kis_pipeline.lib.domain import domain_definitions
 
@@ -19,6 +25,6 @@ defs = domain_definitions(
             description="Every session of the last ten days due by now has its rankings.",
         )
     ],
-    jobs=[rankings_job, ranking_lists_job],
-    schedules=[rankings_schedule, ranking_lists_schedule],
+    jobs=[rankings_job, ranking_lists_job, ranking_history_job],
+    schedules=[rankings_schedule, ranking_lists_schedule, ranking_history_schedule],
 )

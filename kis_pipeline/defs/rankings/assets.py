@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
 
 import dagster as dg
 import polars as pl
@@ -21,6 +20,12 @@ from kis_pipeline.defs.calendar.freshness import NIGHTLY_FRESHNESS
 from kis_pipeline.defs.calendar.runs import run_scope
 from kis_pipeline.defs.calendar.sessions import SETTLES, newest_session, plan_days
 from kis_pipeline.defs.calendar.writing import run_metadata, write_days
+from kis_pipeline.defs.rankings.sources import (
+    captured_days,
+    missing_partitions_failure,
+    run_source,
+    split_sources,
+)
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
 from kis_pipeline.ingest.derived_rankings import DERIVE_BLOCK, PRICES, History
 from kis_pipeline.ingest.rankings import capture_from_kis
@@ -29,7 +34,6 @@ from kis_pipeline.lib import read_ahead
 from kis_pipeline.lib.metadata import check_metadata
 from kis_pipeline.lib.partitions import trading_days
 from kis_pipeline.lib.run_context import FIRST_IN_RUN, POOL
-from kis_pipeline.warehouse import Warehouse
 
 TABLE = "rankings"
 UNIQUE_KEYS = "rankings_unique_keys"
@@ -42,17 +46,6 @@ ORDER_BY = {
     "fall": ("change_rate", False),
     "market_cap": ("market_cap", True),
 }
-
-
-# Run tag: "derived" derives even the latest session (to compare with KIS's capture).
-SOURCE_TAG = "kis/rankings_source"
-SOURCES = ("auto", "derived")
-
-
-def _captured_days(warehouse: Warehouse, days: Sequence[dt.date]) -> set[dt.date]:
-    """Days among `days` whose stored rankings were captured from KIS."""
-    kept = warehouse.read(TABLE, [d.isoformat() for d in days])
-    return set(kept.filter(pl.col("source") == "kis")["date"].unique().to_list())
 
 
 def rankings_checks(
@@ -132,9 +125,7 @@ def rankings(
     kis: KisResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    source = context.run.tags.get(SOURCE_TAG, "auto")
-    if source not in SOURCES:
-        raise dg.Failure(f"{TABLE}: tag {SOURCE_TAG} must be auto or derived, not {source!r}")
+    source = run_source(context, TABLE)
     scope = run_scope(context, kis, warehouse)
     if scope.settings.env == "paper":
         # KIS's mock service has no ranking endpoints (SPEC §16): derive every day.
@@ -153,30 +144,23 @@ def rankings(
     client = None
     if plan.to_fetch:
         with kis.client() as client:
-            newest = newest_session(client, plan.to_fetch[-1])
-            for day in plan.to_fetch:
-                if newest is None or day > newest:
-                    if plan.known.get(day) is not False:
-                        raise dg.Failure(
-                            f"{TABLE}: KIS has no session {day} yet; rerun after the close"
-                        )
-                    sources[day.isoformat()] = "closed"
-                    write.append(day)
-                elif day == newest and source == "auto":
-                    frame = capture_from_kis(client, day)
-                    frames.append(frame)
-                    sources[day.isoformat()] = "kis"
-                    expected[day] = min(30, frame.filter(pl.col("ranking") == "volume").height)
-                    write.append(day)
-                else:
-                    past.append(day)
-        captured = _captured_days(wh, past) if source == "auto" else set()
-        for day in past:
-            if day in captured:
-                # Never replace a KIS capture with a derivation.
-                sources[day.isoformat()] = "kis (kept)"
+            split = split_sources(TABLE, plan, newest_session(client, plan.to_fetch[-1]), source)
+            if split.capture is not None:
+                frame = capture_from_kis(client, split.capture)
+                frames.append(frame)
+                sources[split.capture.isoformat()] = "kis"
+                expected[split.capture] = min(
+                    30, frame.filter(pl.col("ranking") == "volume").height
+                )
+                write.append(split.capture)
+        sources |= {day.isoformat(): "closed" for day in split.closed}
+        write.extend(split.closed)
+        captured = captured_days(wh, TABLE, split.past) if source == "auto" else set()
+        for day in sorted(captured):
+            # Never replace a KIS capture with a derivation.
+            sources[day.isoformat()] = "kis (kept)"
         history = History(wh)
-        past = [day for day in past if day not in captured]
+        past = [day for day in split.past if day not in captured]
         for start in range(0, len(past), DERIVE_BLOCK):
             derived = history.derive(past[start : start + DERIVE_BLOCK])
             missing_prices.extend(day.isoformat() for day in derived.missing)
@@ -189,11 +173,7 @@ def rankings(
     frame = pl.concat([pl.DataFrame(schema=schemas.RANKINGS), *frames], how="vertical")
     written = write_days(wh, TABLE, frame, write)
     if missing_prices:
-        raise dg.Failure(
-            f"{TABLE}: no daily_prices partition for {', '.join(missing_prices)}; past rankings "
-            "are derived from daily_prices, so materialize it for these days first",
-            metadata={"missing_daily_prices": missing_prices},
-        )
+        raise missing_partitions_failure(TABLE, {PRICES: missing_prices})
     return dg.MaterializeResult(
         metadata=run_metadata(frame, written, client, sources=sources),
         check_results=rankings_checks(frame, expected),

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from kis_pipeline.ingest import derived_lists
+from kis_pipeline.ingest.derived_lists import Derivation
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.parse import KRW_PER_HUNDRED_MILLION, yyyymmdd
@@ -75,7 +77,9 @@ class RankingList:
     """One ranking screen: its endpoint, the parameters it always sends, the orderings kept,
     the parameters and columns that follow from the session (`per_session`), the request
     parameter carrying the market division (None: KRX only), and whether KIS leaves the rows
-    unranked (`numbered`: ranked here in the order they come)."""
+    unranked (`numbered`: ranked here in the order they come). A screen the warehouse can
+    reproduce exactly has a `derive`: how a past session's rows follow from `daily_prices`
+    (`ingest.derived_lists`, source `derived`)."""
 
     endpoint: Endpoint
     params: Mapping[str, str]
@@ -84,6 +88,7 @@ class RankingList:
     per_session: Callable[[dt.date], tuple[dict[str, str], dict[str, Any]]] | None = None
     market_param: str | None = None
     numbered: bool = False
+    derive: Derivation | None = None
 
     @property
     def table(self) -> str:
@@ -352,6 +357,7 @@ EXECUTION_STRENGTH = RankingList(
     {**_OPEN, "fid_cond_scr_div_code": "20168"},
     {"strength": Ordering(None, "strength")},
     market_param="fid_cond_mrkt_div_code",
+    derive=derived_lists.STRENGTH,
 )
 
 DISPARITY = RankingList(
@@ -379,6 +385,7 @@ DISPARITY = RankingList(
     },
     sort_param="fid_rank_sort_cls_code",
     market_param="fid_cond_mrkt_div_code",
+    derive=derived_lists.DISPARITY,
 )
 
 DIVIDEND_YIELD = RankingList(
