@@ -27,6 +27,7 @@ from kis_pipeline.common.clock import KST
 from kis_pipeline.defs.flows import investor_flows
 from kis_pipeline.defs.prices import daily_prices
 from kis_pipeline.defs.resources import RESOURCES
+from kis_pipeline.ingest.derived_lists import DERIVATIONS
 from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.simulator.market import Market
@@ -47,6 +48,7 @@ SNAPSHOT_ASSETS = sorted(
         "analyst_estimates",
         "analyst_opinions",
         "balance_sheet",
+        "bond_info",
         "condition_results",
         "financial_ratios",
         "growth_ratios",
@@ -60,7 +62,7 @@ SNAPSHOT_ASSETS = sorted(
         "stock_status",
         # KIS's ranking screens (SPEC §8.4-§8.16) that the warehouse cannot reproduce for a
         # past day: what they show after the session only.
-        *(table for table, screen in RANKING_LISTS.items() if screen.derive is None),
+        *(table for table in RANKING_LISTS if table not in DERIVATIONS),
     ]
 )
 
@@ -143,8 +145,8 @@ def test_the_default_selection_is_every_date_partitioned_batch_asset() -> None:
     names = {k.to_user_string() for k in validate_request(request, defs, settings)}
     assert {"daily_prices", "daily_prices_adjusted", "overseas_daily_prices"} <= names
     assert "trade_ticks" not in names
-    # The ranking screen derived from daily_prices for a past day; the others are left out.
-    assert "disparity_rankings" in names and "valuation_rankings" not in names
+    # Ranking screens: the snapshots are left out, the derived ones come only when named.
+    assert "disparity_rankings" not in names and "valuation_rankings" not in names
 
 
 def test_runs_are_planned_in_dependency_order() -> None:
@@ -583,13 +585,15 @@ def test_a_derivable_ranking_screen_backfills_after_the_prices_it_is_derived_fro
     table = "disparity_rankings"
     assert backfill("--from", "2026-11-09", "--to", "2026-11-10", "--assets", table) == 0
     err = capsys.readouterr().err
-    # The prices of the range and of the 120 sessions before it, which the warehouse lacked.
+    # The prices of the range and of the 20 sessions before it a day needs to be ranked, which
+    # the warehouse lacked; not the 120 of the longest window, which stays null instead.
     assert (
-        "adding daily_prices for 2026-04-21..2026-11-10: disparity_rankings derive each day "
-        "from them (daily_prices: the 120 sessions up to it)" in err
+        "adding daily_prices for 2026-10-06..2026-11-10: disparity_rankings derive each day "
+        "from them (daily_prices: the 20 sessions up to it)" in err
     ), err
     wh = Warehouse(Path(env["KIS_WAREHOUSE"]))
     stored = wh.read(table)
     assert set(stored["source"]) == {"derived"}
     assert sorted(stored["date"].unique()) == [dt.date(2026, 11, 9), dt.date(2026, 11, 10)]
-    assert stored["disparity_120d"].null_count() == 0
+    assert stored["disparity_20d"].null_count() == 0
+    assert stored["disparity_120d"].null_count() == stored.height

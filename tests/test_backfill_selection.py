@@ -80,7 +80,11 @@ def test_a_backfill_of_every_asset_says_once_which_it_leaves_out_and_why(
         "only when named: index_minute_bars, minute_bars (minute bars cost 4 calls per "
         "symbol-day, about 99,000 for a year of the 100 most traded names, and KIS serves the "
         "index bars of the newest session only; name them, e.g. --assets minute_bars --symbols "
-        "005930)"
+        "005930)",
+        # The derived ranking screens rank a day on the prices of the sessions before it.
+        "only when named: disparity_rankings, execution_strength_rankings (each day is derived "
+        "from the 20 sessions of daily_prices up to it, which the backfill adds before the "
+        "range where the warehouse lacks them; name them, e.g. --assets disparity_rankings)",
     ]
     assert not Warehouse(Path(env["KIS_WAREHOUSE"])).partitions("minute_bars")
 

@@ -5,6 +5,7 @@ calendar partitions a range needs added (`backfill.py` runs them).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from kis_pipeline.cli.symbol_checks import SymbolError, check_listed, check_spel
 from kis_pipeline.common.clock import KST, now_kst
 from kis_pipeline.defs.backend import open_warehouse
 from kis_pipeline.defs.calendar.sessions import SETTLES_AT, days_between, not_ready, unsettled
-from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS
+from kis_pipeline.ingest.derived_lists import DERIVATIONS
 from kis_pipeline.kis.settings import KisSettings
 from kis_pipeline.lib.run_context import ONCE_IN_BACKFILL, SYMBOLS_TAG, tagged_symbols
 
@@ -69,11 +70,26 @@ def _ranged(defs: dg.Definitions) -> list[tuple[str, str | None]]:
     )
 
 
+# The ranking screens derived for past days (`DERIVATIONS`) rank a day on the sessions
+# of prices before it, which a range's first days lack: a backfill of every asset would fetch
+# prices before the range the user did not ask for, so they too come only when named.
+DERIVED_SCREENS = frozenset(DERIVATIONS)
+DERIVED_REASON = (
+    "each day is derived from the 20 sessions of daily_prices up to it, which the backfill adds "
+    "before the range where the warehouse lacks them; name them, e.g. --assets "
+    "disparity_rankings"
+)
+
+
 def date_partitioned_assets(defs: dg.Definitions) -> list[str]:
     """The default selection: every materializable asset partitioned by time, except the
     stream's and those fetched only when named."""
     skipped = STREAM_GROUPS | NAMED_ONLY_GROUPS
-    return [name for name, group in _ranged(defs) if group not in skipped]
+    return [
+        name
+        for name, group in _ranged(defs)
+        if group not in skipped and name not in DERIVED_SCREENS
+    ]
 
 
 def named_only_assets(defs: dg.Definitions) -> list[str]:
@@ -82,9 +98,11 @@ def named_only_assets(defs: dg.Definitions) -> list[str]:
 
 def left_out(defs: dg.Definitions) -> list[str]:
     """The lines a backfill of every asset prints about the batch assets it leaves out."""
+    derived = [name for name, _ in _ranged(defs) if name in DERIVED_SCREENS]
     return [
         f"not in a range backfill: {', '.join(snapshot_assets(defs))} ({SNAPSHOT_REASON})",
         f"only when named: {', '.join(named_only_assets(defs))} ({NAMED_ONLY_REASON})",
+        f"only when named: {', '.join(derived)} ({DERIVED_REASON})",
     ]
 
 
@@ -253,6 +271,9 @@ def plan(
             keys = [k for k in keys if k not in done]
         keys_by_asset[key] = keys
     if settings is not None:
+        derived, why_derived, first_needed = _derivation_keys(graph, selected, settings, request)
+        # The calendar must cover the prices the derivations add before the range too.
+        calendar_request = dataclasses.replace(request, start=min(request.start, first_needed))
         prerequisites = (
             (
                 _reference_keys(graph, selected, settings),
@@ -260,14 +281,14 @@ def plan(
                 "captured",
             ),
             (
-                _calendar_keys(graph, selected, settings, request),
+                _calendar_keys(graph, selected, settings, calendar_request),
                 f"the daily assets need the trading calendar of {request.start}..{request.end}",
             ),
             (
                 _daily_price_keys(graph, selected, settings, request),
                 "minute_bars takes each day's watchlist from the day's traded names",
             ),
-            _derivation_keys(graph, selected, settings, request),
+            (derived, why_derived),
             (
                 _schedule_years(graph, selected, settings, "listing_events", LISTING_READERS),
                 "listings and corporate_actions learn the IPOs and splits since 2015 from the "
@@ -398,25 +419,29 @@ def _daily_price_keys(
 
 def _derivation_keys(
     graph: Any, selected: Sequence[dg.AssetKey], settings: KisSettings, request: BackfillRequest
-) -> tuple[dict[dg.AssetKey, list[str]], str]:
+) -> tuple[dict[dg.AssetKey, list[str]], str, dt.date]:
     """The partitions the warehouse lacks that the backfill's derived ranking screens
-    (`RankingList.derive`) read: `daily_prices` of the range and of the sessions before it that
-    a screen looks back over, and the range's partitions of the other tables a screen reads.
-    Without them the range's days could not be ranked."""
+    (`DERIVATIONS`) read: `daily_prices` of the range and of the sessions before it a
+    screen needs to rank a day (`ranked_on`: 20 for disparity; its longer windows are null on the
+    first days rather than costing months of prices the user did not ask for), and the range's
+    partitions of the other tables a screen reads. Without them the range's days could not be
+    ranked."""
     screens = {
-        table: screen.derive
-        for table, screen in RANKING_LISTS.items()
-        if screen.derive is not None and dg.AssetKey(table) in selected
+        table: derivation
+        for table, derivation in DERIVATIONS.items()
+        if dg.AssetKey(table) in selected
     }
     if not screens:
-        return {}, ""
-    sessions = max(d.sessions for d in screens.values())
+        return {}, "", request.start
+    sessions = max(d.ranked_on for d in screens.values())
     # A session is a weekday; a fifth more weekdays covers the holidays among them.
     weekdays = sessions + sessions // 5
-    first = request.start - dt.timedelta(days=weekdays * 7 // 5 + 7)
+    # Nothing is kept before the data start.
+    first = max(DATA_START, request.start - dt.timedelta(days=weekdays * 7 // 5 + 7))
     warehouse = open_warehouse(settings)
     reads = {"daily_prices": weekdays} | {t: 0 for d in screens.values() for t in d.tables}
     keys_by_asset: dict[dg.AssetKey, list[str]] = {}
+    earliest = request.start
     for table, lookback in sorted(reads.items()):
         key = dg.AssetKey(table)
         if not graph.has(key):
@@ -425,8 +450,11 @@ def _derivation_keys(
         before = runner.partition_keys_in_range(
             partitions, first, request.start - dt.timedelta(days=1)
         )
+        looked_back = before[-lookback:] if lookback else []
+        if looked_back:
+            earliest = min(earliest, dt.date.fromisoformat(looked_back[0]))
         keys = [
-            *(before[-lookback:] if lookback else []),
+            *looked_back,
             *runner.partition_keys_in_range(partitions, request.start, request.end),
         ]
         have = set(warehouse.partitions(table))
@@ -436,7 +464,7 @@ def _derivation_keys(
     reason = f"{', '.join(sorted(screens))} derive each day from them"
     if sessions > 1:
         reason += f" (daily_prices: the {sessions} sessions up to it)"
-    return keys_by_asset, reason
+    return keys_by_asset, reason, earliest
 
 
 # The assets that read a KSD schedule's every year, whatever the range.

@@ -40,6 +40,7 @@ from kis_pipeline.cli.backfill_plan import BackfillRequest
 from kis_pipeline.common.ranking_schemas import RANKING_LISTS
 from kis_pipeline.defs.backend import backend, open_warehouse
 from kis_pipeline.defs.fundamentals.statements import STATEMENTS
+from kis_pipeline.ingest.derived_lists import DERIVATIONS
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints import index
 from kis_pipeline.kis.settings import KisSettings
@@ -72,7 +73,10 @@ BATCH_ASSETS = (
     "dividends,daily_trade_volume,short_sales,credit_balance,lending_balance,program_trading,"
     "market_program_trading,member_flows"
 )
-RANKING_LIST_TABLES = tuple(RANKING_LISTS)
+# The ranking screens KIS shows only for the latest session, and those the warehouse derives
+# for earlier days too (day-partitioned, so they run as a backfill).
+SNAPSHOT_LISTS = tuple(t for t in RANKING_LISTS if t not in DERIVATIONS)
+DERIVED_LISTS = tuple(DERIVATIONS)
 SPLIT_ASSETS = "index_daily,trading_calendar,daily_prices,daily_prices_adjusted"
 # What KIS shows only as it stands today, refreshed by the weekly schedules.
 WEEKLY_ASSETS = (
@@ -466,10 +470,16 @@ def run_demo() -> int:
         ok &= _step("Today's headlines (news_titles)", lambda: _weekly(settings, ("news_titles",)))
         ok &= _step(
             "KIS's ranking screens of the session: valuation, ratios, profits, resting "
-            "quantities, execution strength, disparity, dividends, short sales, credit, new "
-            "highs and lows, block trades, watchlists, the closing auction (one call per "
-            "ordering)",
-            lambda: _weekly(settings, RANKING_LIST_TABLES),
+            "quantities, dividends, short sales, credit, new highs and lows, block trades, "
+            "watchlists, the closing auction (one call per ordering)",
+            lambda: _weekly(settings, SNAPSHOT_LISTS),
+        )
+        # The days of the range with 20 sessions of prices before them: no price is added.
+        history = start + dt.timedelta(days=31)
+        ok &= _step(
+            f"Execution strength and disparity screens, {history} .. {end}: the session's from "
+            "KIS, the earlier days derived from the warehouse (no call)",
+            lambda: _backfill(settings, history, end, ",".join(DERIVED_LISTS)),
         )
         if settings.env == "sim":
             ok &= _step(

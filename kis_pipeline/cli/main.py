@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kis_pipeline.cli.writable import NotWritable, explain
 from kis_pipeline.common.ranking_schemas import RANKING_LISTS
+from kis_pipeline.ingest.derived_lists import DERIVATIONS
 from kis_pipeline.kis.errors import KisError
 from kis_pipeline.simulator import config as sim_config
 from kis_pipeline.warehouse.errors import WarehouseError
@@ -92,9 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshots stamped as_of, the statements balance_sheet, income_statement and "
         "financial_ratios, the ratio tables profit_ratios, other_ratios, stability_ratios and "
         "growth_ratios, stock_info, stock_status, analyst_opinions, analyst_estimates, "
-        "condition_results, news_titles, overseas_minute_bars and KIS's ranking screens "
-        f"{', '.join(RANKING_LISTS)}, which KIS serves only as they stand today; and "
-        "minute_bars, 4 calls per symbol-day, only when named)",
+        "condition_results, news_titles, overseas_minute_bars, bond_info and KIS's ranking screens "
+        f"{', '.join(t for t in RANKING_LISTS if t not in DERIVATIONS)}, which KIS serves "
+        "only as they stand today; minute_bars, 4 calls per symbol-day, only when named; and "
+        f"{', '.join(DERIVATIONS)}, derived from the prices of the sessions before each day, "
+        "only when named)",
     )
     backfill.add_argument(
         "--symbols", default="", help="comma-separated symbols (default: the universe)"

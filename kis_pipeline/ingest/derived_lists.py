@@ -271,3 +271,9 @@ def strength_rows(day: Day) -> pl.DataFrame:
 
 DISPARITY = Derivation(sessions=max(DISPARITY_WINDOWS), ranked_on=20, rows=disparity_rows)
 STRENGTH = Derivation(sessions=1, ranked_on=1, rows=strength_rows, tables=(TRADE_VOLUME,))
+
+# The screens derived for past sessions, by table; the others are KIS's snapshots only.
+DERIVATIONS: dict[str, Derivation] = {
+    "execution_strength_rankings": STRENGTH,
+    "disparity_rankings": DISPARITY,
+}

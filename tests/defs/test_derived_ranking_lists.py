@@ -1,4 +1,4 @@
-"""The ranking screens with a derived history (`RankingList.derive`) against the simulator: a past
+"""The ranking screens with a derived history (`DERIVATIONS`) against the simulator: a past
 session derived from `daily_prices` is the screen the simulator answers for that session, the
 newest session is KIS's capture and no derivation replaces it, and a day whose prices are
 missing is reported, not stored."""
@@ -13,7 +13,7 @@ import pytest
 
 from kis_pipeline.defs.rankings.lists import BUILT, DERIVED
 from kis_pipeline.defs.rankings.sources import SOURCE_TAG
-from kis_pipeline.ingest.derived_lists import DISPARITY_WINDOWS, Day, disparity_rows
+from kis_pipeline.ingest.derived_lists import DERIVATIONS, DISPARITY_WINDOWS, Day, disparity_rows
 from kis_pipeline.kis.endpoints.ranking_lists import (
     DISPARITY,
     EXECUTION_STRENGTH,
@@ -94,7 +94,7 @@ def test_the_derived_screens_are_strength_and_disparity() -> None:
     # The others are not reproducible from the warehouse: lists.py says why, one line each.
     derived = ["execution_strength_rankings", TABLE]
     assert [a.key.to_user_string() for a in DERIVED] == derived
-    assert [t for t, s in RANKING_LISTS.items() if s.derive is not None] == derived
+    assert [t for t in RANKING_LISTS if t in DERIVATIONS] == derived
 
 
 def test_a_past_session_is_the_simulators_screen_of_that_day(

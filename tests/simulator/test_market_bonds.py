@@ -9,7 +9,7 @@ import pytest
 from kis_pipeline.simulator.market_bonds import TREASURIES, Bond, clean_price, yield_path
 
 DAYS = [dt.date(2026, 11, 16) + dt.timedelta(days=i) for i in range(5)]
-BOND = Bond("KR103502GD98", "test", 3.0, dt.date(2033, 12, 10), 3.0)
+BOND = Bond("KR103502GD98", "test", 3.0, dt.date(2033, 12, 10), 3.0, dt.date(2023, 12, 10), 10**12)
 
 
 def test_a_bond_at_its_coupon_yield_is_near_par() -> None:

@@ -6,7 +6,7 @@ run learns that session from one index chart call (not from the local clock) and
 session's partition with the screen as it stands, one call per ordering. KIS's paper service
 has none of these screens: the assets are skipped there in one line.
 
-A screen the warehouse reproduces exactly declares a derivation (`RankingList.derive`): its
+A screen the warehouse reproduces exactly has a derivation (`ingest.derived_lists.DERIVATIONS`): its
 asset is partitioned by day like `rankings`, the latest session captured from KIS (source
 `kis`), every earlier day derived without a call from `daily_prices` and the tables the
 derivation names (source `derived`, `ingest.derived_lists`), so a backfill fills it after
@@ -63,7 +63,7 @@ from kis_pipeline.defs.rankings.sources import (
     split_sources,
 )
 from kis_pipeline.defs.resources import KisResource, WarehouseResource
-from kis_pipeline.ingest.derived_lists import DerivedDays, derive_blocks
+from kis_pipeline.ingest.derived_lists import DERIVATIONS, DerivedDays, derive_blocks
 from kis_pipeline.ingest.derived_rankings import PRICES, History
 from kis_pipeline.kis.client import KisClient
 from kis_pipeline.kis.endpoints.ranking_lists import RANKING_LISTS, RankingList
@@ -154,7 +154,7 @@ def build(screen: RankingList) -> BuiltList:
             no_rejects_result(context, table, client),
         ]
 
-    if screen.derive is not None:
+    if table in DERIVATIONS:
         return BuiltList(_with_history(screen, description, specs, results), tuple(names))
 
     @table_asset(
@@ -196,8 +196,7 @@ def _with_history(
     session captured from KIS, the days before it derived from `daily_prices`."""
     table = screen.table
     endpoint = screen.endpoint
-    derivation = screen.derive
-    assert derivation is not None
+    derivation = DERIVATIONS[table]
     need = (
         f" (each day with the {derivation.ranked_on} sessions up to it)"
         if derivation.ranked_on > 1
@@ -278,8 +277,8 @@ def _with_history(
 
 BUILT = {table: build(screen) for table, screen in RANKING_LISTS.items()}
 ASSETS = [built.asset for built in BUILT.values()]
-DERIVED = [BUILT[table].asset for table, screen in RANKING_LISTS.items() if screen.derive]
-SNAPSHOTS = [BUILT[table].asset for table, screen in RANKING_LISTS.items() if not screen.derive]
+DERIVED = [BUILT[table].asset for table in RANKING_LISTS if table in DERIVATIONS]
+SNAPSHOTS = [BUILT[table].asset for table in RANKING_LISTS if table not in DERIVATIONS]
 
 ranking_lists_job = dg.define_asset_job(
     "ranking_lists_job",

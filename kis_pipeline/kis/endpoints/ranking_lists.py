@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kis_pipeline.ingest import derived_lists
-from kis_pipeline.ingest.derived_lists import Derivation
 from kis_pipeline.kis import schemas
 from kis_pipeline.kis.endpoints._base import Endpoint, venue_of
 from kis_pipeline.kis.parse import KRW_PER_HUNDRED_MILLION, yyyymmdd
@@ -77,9 +75,8 @@ class RankingList:
     """One ranking screen: its endpoint, the parameters it always sends, the orderings kept,
     the parameters and columns that follow from the session (`per_session`), the request
     parameter carrying the market division (None: KRX only), and whether KIS leaves the rows
-    unranked (`numbered`: ranked here in the order they come). A screen the warehouse can
-    reproduce exactly has a `derive`: how a past session's rows follow from `daily_prices`
-    (`ingest.derived_lists`, source `derived`)."""
+    unranked (`numbered`: ranked here in the order they come). The screens the warehouse can
+    reproduce exactly for past sessions are declared in `ingest.derived_lists.DERIVATIONS`."""
 
     endpoint: Endpoint
     params: Mapping[str, str]
@@ -88,7 +85,6 @@ class RankingList:
     per_session: Callable[[dt.date], tuple[dict[str, str], dict[str, Any]]] | None = None
     market_param: str | None = None
     numbered: bool = False
-    derive: Derivation | None = None
 
     @property
     def table(self) -> str:
@@ -357,7 +353,6 @@ EXECUTION_STRENGTH = RankingList(
     {**_OPEN, "fid_cond_scr_div_code": "20168"},
     {"strength": Ordering(None, "strength")},
     market_param="fid_cond_mrkt_div_code",
-    derive=derived_lists.STRENGTH,
 )
 
 DISPARITY = RankingList(
@@ -385,7 +380,6 @@ DISPARITY = RankingList(
     },
     sort_param="fid_rank_sort_cls_code",
     market_param="fid_cond_mrkt_div_code",
-    derive=derived_lists.DISPARITY,
 )
 
 DIVIDEND_YIELD = RankingList(
