@@ -5,7 +5,8 @@ fails only the row rule it breaks."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -57,3 +58,46 @@ def assert_caught(
     assert rejects.select("symbol", "date", "field").rows() == (
         [(corrupt.symbol, corrupt.date, corrupt.field)] if refused else []
     )
+
+
+Case = tuple[str, str, str | None]
+
+
+def garbled_record_test(
+    asset: object,
+    table: str,
+    tr_id: str,
+    *,
+    symbol: str,
+    day: dt.date,
+    night: tuple[str, str],
+    rows: int,
+    env: Mapping[str, str | None],
+    cases: list[Case],
+) -> Callable[..., None]:
+    """A watchlist family's test of `cases` (field, value, and the rule an inconsistent value
+    breaks, None for a refused record), each corrupting `symbol`'s `tr_id` record of `day`."""
+
+    @pytest.mark.parametrize(("field", "value", "broken"), cases)
+    def test(
+        market: Market,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        field: str,
+        value: str,
+        broken: str | None,
+    ) -> None:
+        assert_caught(
+            asset,
+            table,
+            Corruption(field, value, symbol, day, tr_id),
+            market=market,
+            tmp_path=tmp_path,
+            monkeypatch=monkeypatch,
+            env=env,
+            night=night,
+            rows=rows,
+            broken=broken,
+        )
+
+    return test

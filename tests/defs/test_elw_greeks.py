@@ -6,18 +6,16 @@ a put's in -1..0; a garbled Greek is refused, an impossible delta fails its rule
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.kis.endpoints.trends import WATCHLIST_TRENDS
-from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_elws import BY_CODE, ELWS, greeks
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
-from tests.defs.garbled import assert_caught
+from tests.defs.garbled import garbled_record_test
 
 TABLE = "elw_greeks"
 TREND = WATCHLIST_TRENDS[TABLE]
@@ -80,27 +78,14 @@ def test_paper_skips_in_one_line(wh: Warehouse, monkeypatch: pytest.MonkeyPatch)
     assert wh.partitions(TABLE) == []
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "broken"),
-    [("gama", "0.0000x1", None), ("delta_val", "1.4000", "elw_greeks_delta")],
+test_a_garbled_greek_is_refused_and_an_impossible_delta_fails_its_rule = garbled_record_test(
+    ASSET,
+    TABLE,
+    TR_ID,
+    symbol="57K003",
+    day=DAYS[1],
+    night=NIGHT,
+    rows=2 * 4,
+    env={"KIS_ELW_SYMBOLS": ",".join(CODES)},
+    cases=[("gama", "0.0000x1", None), ("delta_val", "1.4000", "elw_greeks_delta")],
 )
-def test_a_garbled_greek_is_refused_and_an_impossible_delta_fails_its_rule(
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    field: str,
-    value: str,
-    broken: str | None,
-) -> None:
-    assert_caught(
-        ASSET,
-        TABLE,
-        Corruption(field, value, "57K003", DAYS[1], TR_ID),
-        market=market,
-        tmp_path=tmp_path,
-        monkeypatch=monkeypatch,
-        env={"KIS_ELW_SYMBOLS": ",".join(CODES)},
-        night=NIGHT,
-        rows=2 * 4,
-        broken=broken,
-    )

@@ -8,7 +8,6 @@ record caught."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -17,13 +16,12 @@ from kis_pipeline.cli.dagster_runner import step_errors
 from kis_pipeline.cli.demo import QUERIES
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.kis.endpoints.trends import WATCHLIST_TRENDS
-from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.market_elws import ELWS
 from kis_pipeline.simulator.rest_elws import ROWS_PER_CALL
 from kis_pipeline.warehouse import Warehouse, connect
 from tests.defs import seed
-from tests.defs.garbled import assert_caught
+from tests.defs.garbled import garbled_record_test
 
 TABLE = "elw_prices"
 TREND = WATCHLIST_TRENDS[TABLE]
@@ -155,32 +153,19 @@ def test_paper_and_an_empty_watchlist_skip_in_one_line(
     assert wh.partitions(TABLE) == []
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "broken"),
-    [
+test_a_garbled_record_is_refused_and_an_inconsistent_one_fails_its_rule = garbled_record_test(
+    ASSET,
+    TABLE,
+    TR_ID,
+    symbol="57K003",
+    day=DAYS[1],
+    night=NIGHT,
+    rows=2 * 4,
+    env={"KIS_ELW_SYMBOLS": ",".join(CODES)},
+    cases=[
         ("hts_ints_vltl", "n/a", None),
         # 57K003's high that night is 430: still the day's high, but off the 5 KRW tick.
         ("elw_hgpr", "433", "elw_prices_tick"),
         ("prdy_ctrt", "9.99", "elw_prices_change_rate"),
     ],
 )
-def test_a_garbled_record_is_refused_and_an_inconsistent_one_fails_its_rule(
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    field: str,
-    value: str,
-    broken: str | None,
-) -> None:
-    assert_caught(
-        ASSET,
-        TABLE,
-        Corruption(field, value, "57K003", DAYS[1], TR_ID),
-        market=market,
-        tmp_path=tmp_path,
-        monkeypatch=monkeypatch,
-        env={"KIS_ELW_SYMBOLS": ",".join(CODES)},
-        night=NIGHT,
-        rows=2 * 4,
-        broken=broken,
-    )

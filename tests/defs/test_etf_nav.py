@@ -7,7 +7,6 @@ a code dropped from the list keeping its rows, and a garbled or inconsistent rec
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -16,11 +15,10 @@ from kis_pipeline.cli.dagster_runner import step_errors
 from kis_pipeline.defs.market_activity.assets import BUILT
 from kis_pipeline.kis.endpoints.trends import WATCHLIST_TRENDS
 from kis_pipeline.kis.settings import DEFAULT_ETF_SYMBOLS
-from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.warehouse import Warehouse
 from tests.defs import seed
-from tests.defs.garbled import assert_caught
+from tests.defs.garbled import garbled_record_test
 
 TABLE = "etf_nav"
 TREND = WATCHLIST_TRENDS[TABLE]
@@ -117,27 +115,14 @@ def test_a_code_dropped_from_the_list_keeps_its_rows(
     _assert_matches(frame, market)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "broken"),
-    [("nav", "n/a", None), ("dprt", "1.50", "etf_nav_premium")],
+test_a_garbled_record_is_refused_and_an_inconsistent_one_fails_its_rule = garbled_record_test(
+    ASSET,
+    TABLE,
+    TR_ID,
+    symbol="122630",
+    day=DAYS[1],
+    night=NIGHT,
+    rows=2 * 4,
+    env={"KIS_ETF_SYMBOLS": None},
+    cases=[("nav", "n/a", None), ("dprt", "1.50", "etf_nav_premium")],
 )
-def test_a_garbled_record_is_refused_and_an_inconsistent_one_fails_its_rule(
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    field: str,
-    value: str,
-    broken: str | None,
-) -> None:
-    assert_caught(
-        ASSET,
-        TABLE,
-        Corruption(field, value, "122630", DAYS[1], TR_ID),
-        market=market,
-        tmp_path=tmp_path,
-        monkeypatch=monkeypatch,
-        env={"KIS_ETF_SYMBOLS": None},
-        night=NIGHT,
-        rows=2 * 4,
-        broken=broken,
-    )
