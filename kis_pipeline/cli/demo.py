@@ -91,6 +91,12 @@ WEEKLY_ASSETS = (
 DELISTED = tuple(former.symbol for former in FORMER_LISTINGS)
 QUERIES: tuple[tuple[str, str], ...] = (
     (
+        "Corporate actions by kind (corporate_actions): who reported them and when",
+        """select kind, count(*) as actions, min(ex_date) as first, max(ex_date) as last,
+                  string_agg(distinct source, ' ' order by source) as sources
+           from corporate_actions group by kind order by kind""",
+    ),
+    (
         "Top movers on the last session (rankings, captured from KIS after the close)",
         """select rank, symbol, name, price, change_rate
            from rankings where ranking = 'rise' and date = (select max(date) from rankings)
@@ -392,6 +398,12 @@ def run_demo() -> int:
             f"Backfill {first} .. {last} on that day's universe: listings (the KSD IPOs since "
             "2015, delisting dates from KIS), then daily prices, delisted names included",
             lambda: _backfill(settings, first, last, "listings,daily_prices"),
+        )
+        ok &= _step(
+            "Corporate actions and adjustment factors from the warehouse: the chart's flags and "
+            "the KSD schedules since 2015 (bonus and rights issues, capital reductions, mergers; "
+            "12 calls a year each)",
+            lambda: _backfill(settings, start, end, "corporate_actions,adj_factors"),
         )
         condition = settings.condition
         if settings.env == "sim" and condition is None:
