@@ -227,6 +227,19 @@ def run_assets(
     )
 
 
+def run_prices(*spans: tuple[dt.date, dt.date]) -> None:
+    """`daily_prices` and `daily_prices_adjusted` over each (first, last) span; every run
+    succeeds."""
+    from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
+
+    for first, last in spans:
+        result = run_assets(
+            [daily_prices, daily_prices_adjusted],
+            partition_range=(first.isoformat(), last.isoformat()),
+        )
+        assert result.success
+
+
 def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
     """The plain values of the first materialization's metadata of `asset` in `result`."""
     events = result.asset_materializations_for_node(asset)

@@ -14,10 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kis_pipeline.cli.main import main
 from kis_pipeline.defs.corporate.actions import adj_factors, corporate_actions
 from kis_pipeline.defs.corporate.bonus_issues import bonus_issues
-from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
@@ -38,15 +36,6 @@ TR_ID = "HHKDB669101C0"
 server, market = own_simulator(CONFIG)
 
 
-def _prices(*symbols: str) -> None:
-    for start, end in (SPANS[s] for s in symbols):
-        result = seed.run_assets(
-            [daily_prices, daily_prices_adjusted],
-            partition_range=(start.isoformat(), end.isoformat()),
-        )
-        assert result.success
-
-
 def _warehouse(
     running: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
 ) -> Warehouse:
@@ -59,7 +48,7 @@ def test_each_bonus_issue_is_one_action_and_the_factors_reproduce_kis_adjusted_p
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = _warehouse(server, tmp_path, monkeypatch)
-    _prices(HUNDRED, FIFTY)
+    seed.run_prices(SPANS[HUNDRED], SPANS[FIFTY])
     for year in ("2025", "2026"):
         assert seed.run_assets([bonus_issues], partition_key=year).success
     truth = {b.symbol: b for b in market.bonus_issues()}
@@ -108,36 +97,11 @@ def test_without_the_schedule_the_chart_flag_alone_misreads_the_fifty_percent_is
     # What the KSD schedule adds: the chart's rate has two decimals (0.67), so a 3-for-2 issue
     # read from it alone is off by more than rounding, and the check says so.
     wh = _warehouse(server, tmp_path, monkeypatch)
-    _prices(FIFTY)
+    seed.run_prices(SPANS[FIFTY])
     result = seed.run_assets([corporate_actions, adj_factors], raise_on_error=False)
     assert not seed.checks_passed(result)["adj_factors_match_kis"]
     chart = wh.read("corporate_actions").filter(pl.col("symbol") == FIFTY)
     assert chart.select("kind", "source").rows() == [("split", "chart")]
-
-
-def test_a_backfill_of_the_actions_fetches_every_year_of_the_schedule_once(
-    server: SimulatorServer,
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # A bonus issue after a range still divides its adjusted prices: every year is fetched.
-    seed.point_at(server, tmp_path / "wh", tmp_path / "state", monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    seed.seed(Warehouse(tmp_path / "wh"), market)
-    span = ["--from", "2024-03-04", "--to", "2024-03-08"]
-    assert main(["backfill", *span, "--assets", "corporate_actions"]) == 0
-    err = capsys.readouterr().err
-    assert f"adding bonus_issues for 2015..{dt.date.today().year}" in err, err
-    wh = Warehouse(tmp_path / "wh")
-    actions = wh.read("corporate_actions").filter(pl.col("kind") == "bonus_issue")
-    assert actions.select("symbol", "ex_date", "ratio").rows() == [
-        (HUNDRED, dt.date(2025, 4, 15), 2.0),
-        (FIFTY, dt.date(2026, 2, 10), 1.5),
-    ]
-    assert main(["backfill", *span, "--assets", "corporate_actions", "--missing"]) == 0
-    assert "adding bonus_issues" not in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kis_pipeline.cli.main import main
 from kis_pipeline.defs.corporate.actions import adj_factors, corporate_actions
 from kis_pipeline.defs.corporate.capital_reductions import capital_reductions
-from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
@@ -36,14 +34,6 @@ TR_ID = "HHKDB669106C0"
 server, market = own_simulator(CONFIG)
 
 
-def _prices() -> None:
-    result = seed.run_assets(
-        [daily_prices, daily_prices_adjusted],
-        partition_range=(SPAN[0].isoformat(), SPAN[1].isoformat()),
-    )
-    assert result.success
-
-
 def _warehouse(
     running: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Warehouse:
@@ -55,7 +45,7 @@ def test_the_reduction_is_one_action_and_the_factors_reproduce_kis_adjusted_pric
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = _warehouse(server, tmp_path, monkeypatch)
-    _prices()
+    seed.run_prices(SPAN)
     assert seed.run_assets([capital_reductions], partition_key="2025").success
     (truth,) = market.capital_reductions()
     stored = wh.read("capital_reductions")
@@ -87,28 +77,6 @@ def test_the_reduction_is_one_action_and_the_factors_reproduce_kis_adjusted_pric
     before = raw.filter(pl.col("date") < RELISTED).sort("date")
     assert before.height > 0
     assert not before["close"].equals(theirs.filter(pl.col("date") < RELISTED)["close"])
-
-
-def test_a_backfill_of_the_actions_fetches_every_year_of_the_schedule_once(
-    server: SimulatorServer,
-    market: Market,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # A reduction after a range still scales its adjusted prices: every year is fetched.
-    seed.point_at(server, tmp_path / "wh", tmp_path / "state", monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    seed.seed(Warehouse(tmp_path / "wh"), market)
-    span = ["--from", "2024-03-04", "--to", "2024-03-08"]
-    assert main(["backfill", *span, "--assets", "corporate_actions"]) == 0
-    err = capsys.readouterr().err
-    assert f"adding capital_reductions for 2015..{dt.date.today().year}" in err, err
-    actions = Warehouse(tmp_path / "wh").read("corporate_actions")
-    reductions = actions.filter(pl.col("kind") == "capital_reduction")
-    assert reductions.select("symbol", "ex_date", "ratio").rows() == [(SYMBOL, RELISTED, 0.1)]
-    assert main(["backfill", *span, "--assets", "corporate_actions", "--missing"]) == 0
-    assert "adding capital_reductions" not in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pytest
 from kis_pipeline.common import krx_calendar
 from kis_pipeline.defs.corporate.actions import adj_factors, corporate_actions
 from kis_pipeline.defs.fundamentals.dividends import dividends
-from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
 from kis_pipeline.defs.universe.listings import listing_events
 from kis_pipeline.simulator.market import Market
 from kis_pipeline.simulator.server import SimulatorServer
@@ -47,11 +46,7 @@ def wh(
     )
     monkeypatch.setenv("KIS_RATE_LIMIT", str(seed.FAST_RATE * 0.9))
     seed.seed(warehouse, market)
-    prices = seed.run_assets(
-        [daily_prices, daily_prices_adjusted],
-        partition_range=tuple(d.isoformat() for d in SPAN),
-    )
-    assert prices.success
+    seed.run_prices(SPAN)
     for asset in (listing_events, dividends):
         assert seed.run_assets([asset], partition_key="2023").success
     return warehouse

@@ -20,7 +20,6 @@ from kis_pipeline.common import krx_calendar
 from kis_pipeline.defs.corporate.actions import adj_factors, corporate_actions
 from kis_pipeline.defs.corporate.mergers import mergers
 from kis_pipeline.defs.corporate.rights_issues import rights_issues
-from kis_pipeline.defs.prices import daily_prices, daily_prices_adjusted
 from kis_pipeline.simulator.config import FaultSpec
 from kis_pipeline.simulator.corrupt import Corruption
 from kis_pipeline.simulator.market import Market
@@ -42,15 +41,6 @@ SPANS = (
 server, market = own_simulator(CONFIG)
 
 
-def _prices() -> None:
-    for start, end in SPANS:
-        result = seed.run_assets(
-            [daily_prices, daily_prices_adjusted],
-            partition_range=(start.isoformat(), end.isoformat()),
-        )
-        assert result.success
-
-
 def _warehouse(
     running: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
 ) -> Warehouse:
@@ -63,7 +53,7 @@ def test_the_rights_issue_and_the_merger_are_actions_and_the_factors_reproduce_k
     server: SimulatorServer, market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh = _warehouse(server, tmp_path, monkeypatch)
-    _prices()
+    seed.run_prices(*SPANS)
     assert seed.run_assets([rights_issues, mergers], partition_key="2025").success
     (issue,) = market.rights_issues()
     stored = wh.read("rights_issues")
@@ -119,7 +109,7 @@ def test_without_the_schedule_the_rights_day_reads_as_a_split_by_the_charts_roun
     # The chart's two-decimal rate (0.95 for 0.9538) is off by more than rounding: the KSD's
     # issue price is what makes the adjustment reproducible, and the check says so.
     wh = _warehouse(server, tmp_path, monkeypatch)
-    _prices()
+    seed.run_prices(*SPANS)
     result = seed.run_assets([corporate_actions, adj_factors], raise_on_error=False)
     assert not seed.checks_passed(result)["adj_factors_match_kis"]
     chart = wh.read("corporate_actions").filter(pl.col("symbol") == RIGHTS)
